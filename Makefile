@@ -1,0 +1,48 @@
+# The README's two commands: `make run` and `make test`. Everything a fresh machine needs is set up here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DB := $(CURDIR)/var/register.sqlite
+export TRACKER_DEMO_DB_URL := sqlite:///$(DEMO_DB)
+
+.PHONY: run test pytest lint bench clean install install-test postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Opens the main job on an embedded SQLite register under ./var with demo data made on first run.
+run: install
+	@mkdir -p var
+	TRACKER_DATABASE_URL=$(TRACKER_DEMO_DB_URL) $(BIN)/tracker demo --if-empty
+	TRACKER_DATABASE_URL=$(TRACKER_DEMO_DB_URL) $(BIN)/tracker tui
+
+# PostgreSQL binaries for the integration suite: installed from Debian when missing and we may (root + apt).
+postgres:
+	@bash scripts/ensure-postgres
+
+test: install-test postgres lint pytest
+
+pytest: install-test
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+lint: install-test
+	$(BIN)/ruff check tracker drivers labels tui tests bench
+	$(BIN)/mypy
+
+bench: install-test postgres
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,1 @@
+"""Identifiers, classification markings and printable labels. Nothing here imports `tracker` or `tui`."""

@@ -1,0 +1,1 @@
+"""The register: domain, rules, ledger, persistence, workflows, reports and the command line."""
