@@ -1,0 +1,285 @@
+"""Chafon CF-RU5102 and the UHFReader18 family of desktop counter readers: `Len Adr Cmd Data CRC16` frames.
+
+This module owns the UHFReader18 byte protocol — host command `Len Adr Cmd Data CRC`, reader answer `Len Adr
+reCmd Status Data CRC`, `Len` counting every byte after itself, CRC-16 (poly 0x8408, preset 0xFFFF) over Len
+to the last data byte sent low byte first — the EPC inventory (0x01) and its tag list (status 0x03 says
+another frame follows), reader information (0x21), transmit power (0x2F), and the frames a reader in active
+mode pushes on its own (reCmd 0xEE). Polling the inventory in answer mode is what lets a counter pad read a
+carrier laid on it with no trigger. There is no start byte, so resynchronisation trusts only a CRC-valid frame
+from a known address with a known answer code. A frame with a bad CRC never becomes a read. It must never
+import `tracker` or `tui`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drivers.rfid.base import FrameError, RfidError, TagRead
+from drivers.rfid.crc import crc16_mcrf4xx
+from drivers.rfid.session import Clock, Session, utc_now
+
+CMD_INVENTORY = 0x01
+CMD_READER_INFO = 0x21
+CMD_SET_POWER = 0x2F
+CMD_SET_WORK_MODE = 0x35
+RECMD_ACTIVE = 0xEE  # frames a reader in active (scan) mode sends without being asked
+
+STATUS_OK = 0x00
+STATUS_INVENTORY_DONE = 0x01  # "return before inventory finished": the whole list is in this frame
+STATUS_SCAN_TIME_OVERFLOW = 0x02
+STATUS_MORE_DATA = 0x03  # the list continues in the next frame
+STATUS_FLASH_FULL = 0x04
+STATUS_NO_TAG = 0xFB
+BROADCAST = 0xFF
+
+KNOWN_ANSWERS = frozenset(
+    {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0F, 0x21, 0x22, 0x24, 0x25, 0x28, 0x2F, 0x35, 0x36, 0xEE, 0x00}
+)
+TAG_LIST_STATUSES = frozenset(
+    {STATUS_INVENTORY_DONE, STATUS_SCAN_TIME_OVERFLOW, STATUS_MORE_DATA, STATUS_FLASH_FULL}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A reader answer (`status` set) or a host command (`status` None)."""
+
+    address: int
+    command: int
+    status: int | None
+    data: bytes
+    raw: bytes
+
+
+def encode(command: int, data: bytes = b"", address: int = 0x00) -> bytes:
+    if len(data) > 250:
+        raise ValueError("UHFReader18 commands carry at most 250 data bytes")
+    body = bytes((len(data) + 4, address, command)) + data
+    crc = crc16_mcrf4xx(body)
+    return body + bytes((crc & 0xFF, crc >> 8))
+
+
+def encode_response(command: int, status: int, data: bytes = b"", address: int = 0x00) -> bytes:
+    if len(data) > 250:
+        raise ValueError("UHFReader18 answers carry at most 250 data bytes")
+    body = bytes((len(data) + 5, address, command, status)) + data
+    crc = crc16_mcrf4xx(body)
+    return body + bytes((crc & 0xFF, crc >> 8))
+
+
+def inventory(address: int = 0x00) -> bytes:
+    return encode(CMD_INVENTORY, b"", address)
+
+
+def reader_info(address: int = 0x00) -> bytes:
+    return encode(CMD_READER_INFO, b"", address)
+
+
+def set_power(dbm: int, address: int = 0x00) -> bytes:
+    if not 0 <= dbm <= 30:
+        raise ValueError(f"transmit power must be 0..30 dBm, not {dbm}")
+    return encode(CMD_SET_POWER, bytes((dbm,)), address)
+
+
+def _split(buf: bytes, overhead: int, answers: bool) -> tuple[list[Frame], bytes, int]:
+    frames: list[Frame] = []
+    skipped = 0
+    i = 0
+    n = len(buf)
+    crc = crc16_mcrf4xx
+    while n - i >= overhead:
+        length = buf[i]
+        end = i + length + 1
+        if length + 1 < overhead or (answers and buf[i + 2] not in KNOWN_ANSWERS):
+            i += 1
+            skipped += 1
+            continue
+        if end > n:
+            # Wait for the rest, unless the buffer already holds far more than one frame could need: then this
+            # "length" was noise and waiting would stall the stream.
+            if n - i > 256:
+                i += 1
+                skipped += 1
+                continue
+            break
+        if crc(buf[i : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
+            i += 1
+            skipped += 1
+            continue
+        if answers:
+            frames.append(Frame(buf[i + 1], buf[i + 2], buf[i + 3], buf[i + 4 : end - 2], buf[i:end]))
+        else:
+            frames.append(Frame(buf[i + 1], buf[i + 2], None, buf[i + 3 : end - 2], buf[i:end]))
+        i = end
+    return frames, buf[i:], skipped
+
+
+def split_responses(buf: bytes) -> tuple[list[Frame], bytes, int]:
+    """Reader answers in `buf`, the unfinished tail, and the bytes skipped as noise or bad CRC."""
+    return _split(buf, 6, True)
+
+
+def split_commands(buf: bytes) -> tuple[list[Frame], bytes, int]:
+    """Host commands in `buf` (what an emulated reader receives)."""
+    return _split(buf, 5, False)
+
+
+def encode_tag_list(epcs: list[bytes]) -> bytes:
+    """Inventory answer data: Num, then each EPC as its byte length and bytes."""
+    out = bytearray((len(epcs),))
+    for epc in epcs:
+        out.append(len(epc))
+        out += epc
+    return bytes(out)
+
+
+def parse_tags(frame: Frame) -> list[TagRead]:
+    """Tags in an inventory answer or an active-mode frame; [] for any other frame.
+
+    UHFReader18 reports neither RSSI nor antenna, so both stay unknown rather than invented.
+    """
+    if frame.status is None:
+        return []
+    if frame.command == RECMD_ACTIVE and frame.status == STATUS_OK:
+        if not frame.data or len(frame.data) % 2:
+            raise FrameError(f"active-mode frame with {len(frame.data)} data bytes is not a word-aligned EPC")
+        return [TagRead(frame.data.hex().upper(), antenna=1, raw=frame.raw)]
+    if frame.command != CMD_INVENTORY or frame.status not in TAG_LIST_STATUSES:
+        return []
+    d = frame.data
+    if not d:
+        raise FrameError("inventory answer without a tag count")
+    pos = 1
+    tags = []
+    for _ in range(d[0]):
+        if pos >= len(d):
+            raise FrameError("inventory answer lists more tags than it carries")
+        size = d[pos]
+        epc = d[pos + 1 : pos + 1 + size]
+        if len(epc) != size or size == 0 or size % 2:
+            raise FrameError("inventory answer has a truncated or odd-length EPC")
+        tags.append(TagRead(epc.hex().upper(), antenna=1, raw=frame.raw))
+        pos += 1 + size
+    if pos != len(d):
+        raise FrameError("inventory answer carries bytes after its tag list")
+    return tags
+
+
+def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
+    frames, rest, bad = split_responses(buf)
+    tags: list[TagRead] = []
+    for frame in frames:
+        try:
+            tags.extend(parse_tags(frame))
+        except FrameError:
+            bad += 1
+    return tags, rest, bad
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderInfo:
+    version: str
+    reader_type: int
+    protocols: int
+    max_freq: int
+    min_freq: int
+    power_dbm: int
+    scan_time_100ms: int
+
+
+class ChafonReader:
+    """A UHFReader18-protocol reader (CF-RU5102 and alike) on a serial port, 57600 baud by default."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        device: str | None = None,
+        address: int = 0x00,
+        baudrate: int = 57600,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.device = device or url
+        self.address = address
+        self.session: Session[Frame] = Session(url, split_responses, baudrate=baudrate)
+        self._clock = clock
+        self.rejected = 0
+
+    def __enter__(self) -> ChafonReader:
+        self.session.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+    def _answer(self, data: bytes, command: int, what: str) -> Frame:
+        frame = self.session.request(data, lambda f: f.command == command, what=what)
+        if frame.status not in (STATUS_OK, *TAG_LIST_STATUSES, STATUS_NO_TAG):
+            raise RfidError(f"{self.device}: {what} refused by the reader (status 0x{frame.status:02X})")
+        return frame
+
+    def inventory(self, timeout: float = 3.0) -> list[TagRead]:
+        """One answer-mode inventory: every tag in the field, following 'more data' frames to the end."""
+        self.session.send(inventory(self.address))
+        tags: list[TagRead] = []
+        while True:
+            frames = self.session.collect(lambda f: f.command == CMD_INVENTORY, timeout=timeout)
+            if not frames or frames[-1].command != CMD_INVENTORY:
+                raise RfidError(f"{self.device}: no inventory answer within {timeout:g} s")
+            last = frames[-1]
+            for frame in frames:
+                try:
+                    tags.extend(parse_tags(frame))
+                except FrameError:
+                    self.rejected += 1
+            if last.status != STATUS_MORE_DATA:
+                if last.status not in (*TAG_LIST_STATUSES, STATUS_NO_TAG):
+                    raise RfidError(f"{self.device}: inventory failed (status 0x{last.status:02X})")
+                return tags
+
+    def reader_info(self) -> ReaderInfo:
+        d = self._answer(reader_info(self.address), CMD_READER_INFO, "reader information").data
+        if len(d) != 8:
+            raise RfidError(f"{self.device}: reader information has {len(d)} bytes, expected 8")
+        return ReaderInfo(f"{d[0]}.{d[1]:02d}", d[2], d[3], d[4], d[5], d[6], d[7])
+
+    def set_power(self, dbm: int) -> None:
+        self._answer(set_power(dbm, self.address), CMD_SET_POWER, f"set power {dbm} dBm")
+
+
+class ChafonPolling:
+    """Answer-mode polling for `RfidStream`: the next inventory goes out as soon as a tag list ends.
+
+    Active-mode frames are read too, so a reader left in scan mode by its vendor tool still works.
+    """
+
+    def __init__(self, address: int = 0x00, restart_after: float = 0.5) -> None:
+        self.address = address
+        self.restart_after = restart_after
+        self._buf = b""
+        self.rejected = 0
+        self.polls = 0
+
+    def start(self) -> bytes:
+        self.polls += 1
+        return inventory(self.address)
+
+    def stop(self) -> bytes:
+        return b""
+
+    def reset(self) -> None:
+        self._buf = b""
+
+    def feed(self, data: bytes) -> tuple[list[TagRead], bytes]:
+        frames, self._buf, bad = split_responses(self._buf + data)
+        self.rejected += bad
+        tags: list[TagRead] = []
+        reply = b""
+        for frame in frames:
+            try:
+                tags.extend(parse_tags(frame))
+            except FrameError:
+                self.rejected += 1
+            if frame.command == CMD_INVENTORY and frame.status != STATUS_MORE_DATA:
+                reply = self.start()
+        return tags, reply
