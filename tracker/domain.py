@@ -1,0 +1,444 @@
+"""The register's vocabulary: levels, clearances, kinds, statuses, roles and the small value objects built from them.
+
+This module is pure Python with no I/O and no SQLAlchemy, so the rulebook (`tracker.rules`) and every test can use it
+directly. It must never import the database layer, the drivers or the UI.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+
+class DomainError(ValueError):
+    """Input that cannot become a domain value. Carries both languages because it reaches the counter as-is."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.en = en
+        self.zh = zh
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class Regime(enum.StrEnum):
+    """Secrecy regime (R-14): state secrets (国家秘密) and company secrets (公司秘密) are never compared with each other."""
+
+    STATE = "state"
+    COMPANY = "company"
+
+    @property
+    def zh(self) -> str:
+        return {"state": "国家秘密", "company": "公司秘密"}[self.value]
+
+
+class Classification(enum.StrEnum):
+    """Classification level (密级, R-01). `rank` orders levels; 内部 and 无密 are not state-secret levels."""
+
+    TOP_SECRET = "top_secret"
+    SECRET = "secret"
+    CONFIDENTIAL = "confidential"
+    INTERNAL = "internal"
+    UNCLASSIFIED = "unclassified"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+    @property
+    def zh(self) -> str:
+        return _LEVEL_ZH[self]
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").title()
+
+    @property
+    def is_secret_level(self) -> bool:
+        """True for 绝密/机密/秘密: the levels that need a period, a scope and a cleared holder (R-02, R-159)."""
+        return self.rank >= 2
+
+    @classmethod
+    def parse(cls, text: str | None) -> Classification:
+        """Accept the English value, its label, or the Chinese name; anything else is refused (R-01: never blank)."""
+        key = (text or "").strip()
+        if not key:
+            raise DomainError(
+                "Classification is required (R-01): give top_secret, secret, confidential, internal or unclassified.",
+                "密级为必填项（R-01）：请填写 绝密、机密、秘密、内部 或 无密。",
+            )
+        for level in cls:
+            if key.lower().replace(" ", "_").replace("-", "_") == level.value or key == level.zh:
+                return level
+        aliases = {"无": cls.UNCLASSIFIED, "公开": cls.UNCLASSIFIED, "内部事项": cls.INTERNAL}
+        if key in aliases:
+            return aliases[key]
+        raise DomainError(
+            f"Unknown classification {key!r} (R-01): use top_secret, secret, confidential, internal or unclassified.",
+            f"无法识别的密级 {key!r}（R-01）：请使用 绝密、机密、秘密、内部 或 无密。",
+        )
+
+
+_LEVEL_RANK = {
+    Classification.UNCLASSIFIED: 0,
+    Classification.INTERNAL: 1,
+    Classification.CONFIDENTIAL: 2,
+    Classification.SECRET: 3,
+    Classification.TOP_SECRET: 4,
+}
+_LEVEL_ZH = {
+    Classification.TOP_SECRET: "绝密",
+    Classification.SECRET: "机密",
+    Classification.CONFIDENTIAL: "秘密",
+    Classification.INTERNAL: "内部",
+    Classification.UNCLASSIFIED: "无密",
+}
+
+
+class Clearance(enum.StrEnum):
+    """Personnel level (涉密人员类别, R-159): core 核心 ↔ 绝密, important 重要 ↔ 机密, general 一般 ↔ 秘密."""
+
+    NONE = "none"
+    GENERAL = "general"
+    IMPORTANT = "important"
+    CORE = "core"
+
+    @property
+    def max_level(self) -> Classification:
+        return {
+            Clearance.NONE: Classification.INTERNAL,
+            Clearance.GENERAL: Classification.CONFIDENTIAL,
+            Clearance.IMPORTANT: Classification.SECRET,
+            Clearance.CORE: Classification.TOP_SECRET,
+        }[self]
+
+    @property
+    def zh(self) -> str:
+        return {"none": "无", "general": "一般", "important": "重要", "core": "核心"}[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> Clearance:
+        key = text.strip().lower()
+        for c in cls:
+            if key == c.value or text.strip() == c.zh:
+                return c
+        raise DomainError(
+            f"Unknown clearance {text!r}: use none, general, important or core.",
+            f"无法识别的涉密等级 {text!r}：请使用 无、一般、重要 或 核心。",
+        )
+
+    def may_hold(self, level: Classification) -> bool:
+        return level.rank <= self.max_level.rank
+
+
+class CarrierKind(enum.StrEnum):
+    PAPER = "paper"
+    OPTICAL_DISC = "optical_disc"
+    USB_DRIVE = "usb_drive"
+    REMOVABLE_DISK = "removable_disk"
+    FLOPPY_TAPE = "floppy_tape"
+    LAPTOP = "laptop"
+    AUDIO_VISUAL = "audio_visual"
+    SECRET_ITEM = "secret_item"
+    NOTEBOOK = "notebook"
+    OTHER = "other"
+
+    @property
+    def is_storage_medium(self) -> bool:
+        """Media keep the highest level they ever held (R-102, R-103); a secrecy notebook counts as one (§5 Q18)."""
+        return self in _MEDIA
+
+    @property
+    def zh(self) -> str:
+        return _KIND_ZH[self]
+
+    @classmethod
+    def parse(cls, text: str) -> CarrierKind:
+        key = text.strip().lower().replace(" ", "_").replace("-", "_")
+        for k in cls:
+            if key == k.value or text.strip() == k.zh:
+                return k
+        raise DomainError(
+            f"Unknown carrier kind {text!r}: use one of {', '.join(k.value for k in cls)}.",
+            f"无法识别的载体类型 {text!r}：可用 {', '.join(k.zh for k in cls)}。",
+        )
+
+
+_MEDIA = {
+    CarrierKind.OPTICAL_DISC,
+    CarrierKind.USB_DRIVE,
+    CarrierKind.REMOVABLE_DISK,
+    CarrierKind.FLOPPY_TAPE,
+    CarrierKind.LAPTOP,
+    CarrierKind.NOTEBOOK,
+}
+_KIND_ZH = {
+    CarrierKind.PAPER: "纸介质",
+    CarrierKind.OPTICAL_DISC: "光盘",
+    CarrierKind.USB_DRIVE: "U盘",
+    CarrierKind.REMOVABLE_DISK: "移动硬盘",
+    CarrierKind.FLOPPY_TAPE: "软盘/磁带",
+    CarrierKind.LAPTOP: "便携式计算机",
+    CarrierKind.AUDIO_VISUAL: "音像制品",
+    CarrierKind.SECRET_ITEM: "密品",
+    CarrierKind.NOTEBOOK: "保密本",
+    CarrierKind.OTHER: "其他",
+}
+
+
+class CarrierStatus(enum.StrEnum):
+    IN_STORE = "in_store"
+    ON_LOAN = "on_loan"
+    IN_TRANSIT = "in_transit"
+    CARRIED_OUT = "carried_out"
+    ARCHIVED = "archived"
+    PENDING_DESTRUCTION = "pending_destruction"
+    DESTROYED = "destroyed"
+    MISSING = "missing"
+    RETURNED_TO_ISSUER = "returned_to_issuer"
+    TRANSFERRED_OUT = "transferred_out"
+
+    @property
+    def zh(self) -> str:
+        return _STATUS_ZH[self]
+
+    @property
+    def with_holder(self) -> bool:
+        """Statuses in which a person, not a place, is accountable (R-17)."""
+        return self in (CarrierStatus.ON_LOAN, CarrierStatus.IN_TRANSIT, CarrierStatus.CARRIED_OUT)
+
+    @property
+    def in_place(self) -> bool:
+        return self in (CarrierStatus.IN_STORE, CarrierStatus.ARCHIVED, CarrierStatus.PENDING_DESTRUCTION)
+
+    @property
+    def gone(self) -> bool:
+        """Off the unit's books: the carrier must never be seen again (a sighting is critical)."""
+        return self in (CarrierStatus.DESTROYED, CarrierStatus.RETURNED_TO_ISSUER, CarrierStatus.TRANSFERRED_OUT)
+
+
+_STATUS_ZH = {
+    CarrierStatus.IN_STORE: "在库",
+    CarrierStatus.ON_LOAN: "借出",
+    CarrierStatus.IN_TRANSIT: "传递中",
+    CarrierStatus.CARRIED_OUT: "携带外出",
+    CarrierStatus.ARCHIVED: "已归档",
+    CarrierStatus.PENDING_DESTRUCTION: "待销毁",
+    CarrierStatus.DESTROYED: "已销毁",
+    CarrierStatus.MISSING: "下落不明",
+    CarrierStatus.RETURNED_TO_ISSUER: "已退还制发机关",
+    CarrierStatus.TRANSFERRED_OUT: "已移交",
+}
+
+
+class Role(enum.StrEnum):
+    """What a person may do at the register. Least privilege: each workflow names the roles it accepts."""
+
+    CLERK = "clerk"  # 保密员 / 机要室: registry staff
+    COURIER = "courier"  # 机要交通
+    APPROVER = "approver"  # 主管领导
+    SECURITY_OFFICER = "security_officer"  # 保密办
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @property
+    def zh(self) -> str:
+        return {
+            "clerk": "保密员",
+            "courier": "机要交通",
+            "approver": "主管领导",
+            "security_officer": "保密办",
+            "auditor": "审计员",
+            "admin": "管理员",
+        }[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        key = text.strip().lower().replace(" ", "_").replace("-", "_")
+        for r in cls:
+            if key == r.value or text.strip() == r.zh:
+                return r
+        raise DomainError(
+            f"Unknown role {text!r}: use one of {', '.join(r.value for r in cls)}.",
+            f"无法识别的角色 {text!r}：可用 {', '.join(r.zh for r in cls)}。",
+        )
+
+
+class PersonStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DEPARTING = "departing"
+    DEPARTED = "departed"
+
+
+class LocationKind(enum.StrEnum):
+    SITE = "site"
+    ROOM = "room"
+    SAFE = "safe"
+    CABINET = "cabinet"
+    SHELF = "shelf"
+
+
+class ApprovalPurpose(enum.StrEnum):
+    LOAN = "loan"
+    COPY = "copy"
+    CARRY_OUT = "carry_out"
+    DESTRUCTION = "destruction"
+    SCOPE_EXTENSION = "scope_extension"
+    RECLASSIFY = "reclassify"
+
+    @property
+    def zh(self) -> str:
+        return {
+            "loan": "借阅",
+            "copy": "复制",
+            "carry_out": "携带外出",
+            "destruction": "销毁",
+            "scope_extension": "扩大知悉范围",
+            "reclassify": "变更密级",
+        }[self.value]
+
+
+class EventType(enum.StrEnum):
+    """Every kind of ledger event. One state change is one event (ARCHITECTURE: the custody ledger)."""
+
+    LOCATION_ADDED = "location_added"
+    PERSON_ADDED = "person_added"
+    PERSON_CHANGED = "person_changed"
+    PERSON_DEPARTED = "person_departed"
+    REGISTERED = "registered"
+    CHECKED_OUT = "checked_out"
+    CHECKED_IN = "checked_in"
+    HANDED_OVER = "handed_over"
+    CARRIED_OUT = "carried_out"
+    COPIED = "copied"
+    RECLASSIFIED = "reclassified"
+    MOVED = "moved"
+    REPORTED_MISSING = "reported_missing"
+    FOUND = "found"
+    APPROVAL_GRANTED = "approval_granted"
+    LABEL_ENCODED = "label_encoded"
+    STOCKTAKE_STARTED = "stocktake_started"
+    STOCKTAKE_RESOLVED = "stocktake_resolved"
+    STOCKTAKE_CLOSED = "stocktake_closed"
+
+
+# --- value objects ----------------------------------------------------------------------------------------------
+
+_YEARS = re.compile(r"^\s*(\d{1,3})\s*(年|y|yr|yrs|year|years)?\s*$", re.IGNORECASE)
+_DATE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class SecrecyPeriod:
+    """保密期限 (R-02, §5 Q14): a number of years, a date, or 长期 (long-term)."""
+
+    years: int | None = None
+    until: date | None = None
+    long_term: bool = False
+
+    def __post_init__(self) -> None:
+        given = sum((self.years is not None, self.until is not None, self.long_term))
+        if given != 1:
+            raise DomainError(
+                "A secrecy period is exactly one of: years, a date, or long-term.",
+                "保密期限只能是年数、日期或长期之一。",
+            )
+        if self.years is not None and not 1 <= self.years <= 100:
+            raise DomainError("Secrecy period years must be 1–100.", "保密期限年数须在 1–100 之间。")
+
+    @classmethod
+    def parse(cls, text: str | None) -> SecrecyPeriod | None:
+        """`10`, `10y`, `10年`, `2027-12-31`, `2027年12月31日`, `long`, `长期`; blank means none."""
+        if text is None or not text.strip():
+            return None
+        t = text.strip()
+        if t.lower() in ("long", "long_term", "long-term", "长期"):
+            return cls(long_term=True)
+        if m := _YEARS.match(t):
+            return cls(years=int(m.group(1)))
+        if m := _DATE.match(t):
+            try:
+                return cls(until=date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+            except ValueError:
+                pass
+        raise DomainError(
+            f"Cannot read secrecy period {text!r}: use years (10y / 10年), a date (2027-12-31) or long / 长期.",
+            f"无法识别的保密期限 {text!r}：请填写年数（10年）、日期（2027-12-31）或 长期。",
+        )
+
+    def encode(self) -> str:
+        """The storage form, also accepted by `parse`."""
+        if self.long_term:
+            return "long"
+        if self.until is not None:
+            return self.until.isoformat()
+        return f"{self.years}y"
+
+    @property
+    def zh(self) -> str:
+        if self.long_term:
+            return "长期"
+        if self.until is not None:
+            return f"{self.until.year}年{self.until.month}月{self.until.day}日"
+        return f"{self.years}年"
+
+    @property
+    def en(self) -> str:
+        if self.long_term:
+            return "long-term"
+        if self.until is not None:
+            return f"until {self.until.isoformat()}"
+        return f"{self.years} years"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """知悉范围 (need-to-know, R-02, R-54): units and named people allowed to know the carrier's content.
+
+    Text form: items separated by `;` or `,`; an item starting with `@` is a person's badge, anything else a unit.
+    """
+
+    units: frozenset[str] = field(default_factory=frozenset)
+    people: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def parse(cls, text: str | None) -> Scope | None:
+        if text is None or not text.strip():
+            return None
+        items = [i.strip() for i in re.split(r"[;,；，]", text) if i.strip()]
+        units = frozenset(i for i in items if not i.startswith("@"))
+        people = frozenset(i[1:].strip() for i in items if i.startswith("@") and i[1:].strip())
+        if not units and not people:
+            return None
+        return cls(units=units, people=people)
+
+    def encode(self) -> str:
+        return ";".join(sorted(self.units) + [f"@{p}" for p in sorted(self.people)])
+
+    def admits(self, unit: str, badge: str) -> bool:
+        return unit in self.units or badge in self.people
+
+    def __bool__(self) -> bool:
+        return bool(self.units or self.people)
+
+
+def marking_text(level: Classification, period: SecrecyPeriod | None, lang: str = "zh") -> str:
+    """The 密级★期限 marking (R-06, §5 Q15); the label printer and the screens show the same string."""
+    if lang == "zh":
+        return f"{level.zh}★{period.zh}" if period and level.is_secret_level else level.zh
+    return f"{level.label} ★ {period.en}" if period and level.is_secret_level else level.label
+
+
+def utc_iso(moment: datetime) -> str:
+    """Canonical UTC text of a moment, used in the ledger so both databases hash the same bytes."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime in the register")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+

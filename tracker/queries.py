@@ -1,0 +1,210 @@
+"""Read-side queries shared by the CLI, the TUI and the reports: summaries, search, history and alerts.
+
+Everything here only reads, inside a read-only unit of work, and returns plain dataclasses so callers never hold ORM
+objects across threads. It must never change state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
+
+from tracker.domain import CarrierStatus, Classification, PersonStatus, SecrecyPeriod, marking_text
+from tracker.rules import leak_deadline
+from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
+from tracker.store import UnitOfWork
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class CarrierView:
+    code: str
+    kind: str
+    classification: str
+    marking: str
+    title: str
+    doc_number: str | None
+    status: str
+    holder: str | None
+    holder_name: str | None
+    location: str | None
+    location_name: str | None
+    due_at: datetime | None
+    copy_number: int | None
+    copy_total: int | None
+    period: str | None
+    scope: str | None
+    epc: str | None
+    regime: str
+    missing_since: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("due_at", "missing_since"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+def _view(c: Carrier) -> CarrierView:
+    level = Classification(c.classification)
+    period = SecrecyPeriod.parse(c.period)
+    return CarrierView(
+        code=c.code, kind=c.kind, classification=c.classification, marking=marking_text(level, period),
+        title=c.title, doc_number=c.doc_number, status=c.status,
+        holder=c.holder.badge if c.holder else None, holder_name=c.holder.name if c.holder else None,
+        location=c.location.code if c.location else None, location_name=c.location.name if c.location else None,
+        due_at=_aware(c.due_at), copy_number=c.copy_number, copy_total=c.copy_total, period=c.period, scope=c.scope,
+        epc=c.epc, regime=c.regime, missing_since=_aware(c.missing_since),
+    )
+
+
+def carrier(uow: UnitOfWork, code: str) -> CarrierView | None:
+    c = uow.session.execute(select(Carrier).where(Carrier.code == code.strip())).unique().scalar_one_or_none()
+    return _view(c) if c else None
+
+
+def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
+    c = uow.session.execute(select(Carrier).where(Carrier.epc == epc.strip().upper())).unique().scalar_one_or_none()
+    return _view(c) if c else None
+
+
+def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
+    """Incremental search over code, title, document number, holder and place (prefix first, then substring)."""
+    t = text.strip()
+    if not t:
+        return []
+    holder, place = aliased(Person), aliased(Location)
+    pattern = f"%{t}%"
+    q = (select(Carrier).outerjoin(holder, Carrier.holder_id == holder.id)
+         .outerjoin(place, Carrier.location_id == place.id)
+         .where(or_(Carrier.code.like(pattern), Carrier.title.like(pattern), Carrier.doc_number.like(pattern),
+                    holder.badge.like(pattern), holder.name.like(pattern), place.code.like(pattern),
+                    place.name.like(pattern), Carrier.epc == t.upper()))
+         .order_by(Carrier.code).limit(limit))
+    return [_view(c) for c in uow.session.execute(q).unique().scalars()]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    at: str
+    type: str
+    actor: str | None
+    from_holder: str | None
+    to_holder: str | None
+    from_location: str | None
+    to_location: str | None
+    witness: str | None
+    approval_id: int | None
+    payload: dict[str, Any]
+
+
+def history(uow: UnitOfWork, code: str) -> list[HistoryEntry]:
+    rows = uow.session.execute(select(Event).where(Event.carrier == code.strip()).order_by(Event.seq)).scalars()
+    return [HistoryEntry(e.seq, e.at, e.type, e.actor, e.from_holder, e.to_holder, e.from_location, e.to_location,
+                         e.witness, e.approval_id, json.loads(e.payload)) for e in rows]
+
+
+def summary(uow: UnitOfWork) -> dict[str, Any]:
+    by_status = dict(uow.session.execute(select(Carrier.status, func.count()).group_by(Carrier.status)).all())
+    by_level = dict(uow.session.execute(select(Carrier.classification, func.count())
+                                        .group_by(Carrier.classification)).all())
+    now = uow.now()
+    overdue = uow.session.execute(select(func.count()).select_from(Carrier).where(
+        Carrier.status.in_([s.value for s in CarrierStatus if s.with_holder]), Carrier.due_at < now)).scalar_one()
+    head = uow.ledger.head()
+    return {
+        "carriers": sum(by_status.values()),
+        "by_status": by_status,
+        "by_level": by_level,
+        "overdue": overdue,
+        "people": uow.session.execute(select(func.count()).select_from(Person)).scalar_one(),
+        "locations": uow.session.execute(select(func.count()).select_from(Location)).scalar_one(),
+        "ledger_head": {"seq": head[0], "hash": head[1]},
+    }
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # overdue | top_secret_out | missing | leak | departing | approval
+    carrier: str | None
+    person: str | None
+    due: datetime | None
+    en: str
+    zh: str
+
+
+def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
+    """Everything the security officer must act on now: overdue loans, 绝密 out past the day, losses, departures."""
+    now = uow.now()
+    out: list[Alert] = []
+    out_statuses = [s.value for s in CarrierStatus if s.with_holder]
+    rows = uow.session.execute(select(Carrier).where(Carrier.status.in_(out_statuses), Carrier.due_at < now)
+                               .order_by(Carrier.due_at)).unique().scalars()
+    for c in rows:
+        due = _aware(c.due_at)
+        who = c.holder.badge if c.holder else "?"
+        if c.classification == Classification.TOP_SECRET.value:
+            out.append(Alert("top_secret_out", c.code, who, due,
+                             f"绝密 {c.code} not returned on time by {who} (due {due:%Y-%m-%d %H:%M}).",
+                             f"绝密载体 {c.code} 未按时归还，持有人 {who}（应于 {due:%Y-%m-%d %H:%M} 归还）。"))
+        else:
+            out.append(Alert("overdue", c.code, who, due, f"{c.code} overdue with {who} since {due:%Y-%m-%d %H:%M}.",
+                             f"{c.code} 逾期未还，持有人 {who}，应还时间 {due:%Y-%m-%d %H:%M}。"))
+    missing = uow.session.execute(select(Carrier).where(Carrier.status == CarrierStatus.MISSING.value)
+                                  .order_by(Carrier.missing_since)).unique().scalars()
+    for c in missing:
+        since = _aware(c.missing_since) or now
+        deadline = leak_deadline(Classification(c.classification), since, uow.policy)
+        days = (now - since).days
+        kind = "leak" if deadline is not None and now >= deadline else "missing"
+        limit = f"{deadline:%Y-%m-%d}" if deadline else "-"
+        out.append(Alert(kind, c.code, None, deadline,
+                         f"{c.code} missing for {days} day(s); leak-incident deadline {limit} (R-155).",
+                         f"{c.code} 下落不明 {days} 天；泄密事件期限 {limit}（R-155）。"))
+    departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
+    for p in departing:
+        n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)
+                                ).scalar_one()
+        if n:
+            out.append(Alert("departing", None, p.badge, None,
+                             f"{p.badge} {p.name} is departing and still holds {n} carrier(s) (R-140).",
+                             f"{p.badge} {p.name} 待离岗，仍持有 {n} 件载体（R-140）。"))
+    if for_badge:
+        me = uow.session.execute(select(Person).where(Person.badge == for_badge)).scalar_one_or_none()
+        if me is not None and "approver" in me.roles.split(","):
+            pending = uow.session.execute(
+                select(Approval).join(ApprovalCarrier).where(Approval.approver_id == me.id,
+                                                             ApprovalCarrier.used_at.is_(None),
+                                                             Approval.valid_until > now).distinct()).scalars()
+            for a in pending:
+                out.append(Alert("approval", None, for_badge, _aware(a.valid_until),
+                                 f"Approval #{a.id} ({a.purpose}) unused, valid until {a.valid_until:%Y-%m-%d %H:%M}.",
+                                 f"审批 #{a.id}（{a.purpose}）尚未使用，有效期至 {a.valid_until:%Y-%m-%d %H:%M}。"))
+    return out
+
+
+def people(uow: UnitOfWork) -> list[dict[str, Any]]:
+    rows = uow.session.execute(select(Person).order_by(Person.badge)).scalars()
+    return [{"badge": p.badge, "name": p.name, "unit": p.unit, "clearance": p.clearance, "roles": p.roles,
+             "status": p.status} for p in rows]
+
+
+def locations(uow: UnitOfWork) -> list[dict[str, Any]]:
+    parent = aliased(Location)
+    rows = uow.session.execute(select(Location, parent.code).outerjoin(parent, Location.parent_id == parent.id)
+                               .order_by(Location.code)).all()
+    return [{"code": loc.code, "name": loc.name, "kind": loc.kind, "parent": pcode, "max_level": loc.max_level,
+             "reading_place": loc.reading_place} for loc, pcode in rows]
+
+
+def export_rows(uow: UnitOfWork) -> list[CarrierView]:
+    return [_view(c) for c in uow.session.execute(select(Carrier).order_by(Carrier.code)).unique().scalars()]

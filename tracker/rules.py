@@ -1,0 +1,609 @@
+"""The rulebook (`shared/domain/RULES.md`) as pure functions of facts returning violations.
+
+Each check takes plain facts (carrier, people, approval, place, time, policy) and returns a list of `Violation`s; an
+empty list means the operation may go ahead. Every violation names its rule id (R-nn) and says, in English and
+Chinese, what was refused and what to do next. This module must never touch the database, the clock or the screen:
+the services gather facts, call these checks, and write nothing when anything is returned.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tracker.domain import (
+    ApprovalPurpose,
+    CarrierKind,
+    CarrierStatus,
+    Classification,
+    Clearance,
+    PersonStatus,
+    Regime,
+    Role,
+    Scope,
+    SecrecyPeriod,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A refusal the operator can act on: which rule, what happened, what to do — in both languages."""
+
+    rule: str
+    en: str
+    zh: str
+
+    def message(self, lang: str = "en") -> str:
+        return f"{self.rule}: {self.zh if lang == 'zh' else self.en}"
+
+
+def _v(rule: str, en: str, zh: str) -> Violation:
+    return Violation(rule, en, zh)
+
+
+TS, S, C = Classification.TOP_SECRET, Classification.SECRET, Classification.CONFIDENTIAL
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The choices the seeds leave open (RULES §5), with the documented defaults. Loaded from `policy.toml`."""
+
+    timezone: str = "Asia/Shanghai"
+    end_of_day: time = time(18, 0)
+    # R-63 / §5 Q8: loans of these levels need an approval.
+    loan_approval_levels: frozenset[Classification] = frozenset({TS, S, C})
+    # R-65 / §5 Q7: a loan is due by the end of the working day, `loan_max_days` working days later at most.
+    loan_max_days: int = 0
+    # §5 Q1: "issuer_approval" (copy 绝密 only with the issuer's approval recorded) or "forbidden".
+    top_secret_copy: str = "issuer_approval"
+    copy_approval_levels: frozenset[Classification] = frozenset({TS, S, C})
+    # R-93 / §5 Q2: levels for which carrying out needs a second person.
+    two_person_levels: frozenset[Classification] = frozenset({TS})
+    # §5 Q3: carrying out always needs an approval and a return deadline within this many days.
+    carry_out_max_days: int = 14
+    carry_out_levels: frozenset[Classification] = frozenset({TS, S, C})
+    # R-98 absolute variant: media that held classified files never leave.
+    media_never_leave: bool = False
+    # R-155: days 下落不明 before a loss is handled as a leak incident.
+    leak_days: dict[Classification, int] = field(
+        default_factory=lambda: {TS: 10, S: 60, C: 60}
+    )
+    # R-89 / §5 Q17: a courier handing to another courier is delegation, refused unless allowed here.
+    allow_courier_relay: bool = False
+    # §5 Q8: who may approve each purpose.
+    approver_roles: frozenset[Role] = frozenset({Role.APPROVER})
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def end_of_working_day(self, now: datetime, days_later: int = 0) -> datetime:
+        local = now.astimezone(self.tz)
+        day: date = local.date()
+        if local.time() >= self.end_of_day and days_later == 0:
+            # After hours the loan still ends "today" in the rulebook's sense: allow until midnight.
+            return datetime.combine(day, time(23, 59, 59), self.tz)
+        added = 0
+        while added < days_later:
+            day += timedelta(days=1)
+            if day.weekday() < 5:
+                added += 1
+        return datetime.combine(day, self.end_of_day, self.tz)
+
+
+# --- facts --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    badge: str
+    name: str
+    unit: str
+    clearance: Clearance
+    roles: frozenset[Role]
+    status: PersonStatus = PersonStatus.ACTIVE
+
+    @property
+    def is_registry(self) -> bool:
+        return bool(self.roles & {Role.CLERK, Role.SECURITY_OFFICER})
+
+    @property
+    def is_courier(self) -> bool:
+        return Role.COURIER in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFacts:
+    code: str
+    name: str
+    max_level: Classification
+    reading_place: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierFacts:
+    code: str
+    kind: CarrierKind
+    regime: Regime
+    level: Classification | None
+    period: SecrecyPeriod | None
+    scope: Scope | None
+    status: CarrierStatus = CarrierStatus.IN_STORE
+    holder: str | None = None
+    location: str | None = None
+    copy_number: int | None = None
+    copy_total: int | None = None
+    highest_level_held: Classification | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalFacts:
+    id: int
+    purpose: ApprovalPurpose
+    approver: PersonFacts
+    carriers: frozenset[str]
+    valid_from: datetime
+    valid_until: datetime
+    used_for: frozenset[str] = frozenset()
+    grantee: str | None = None
+    issuer_approved: bool = False
+    copies: int | None = None
+
+
+# --- least privilege --------------------------------------------------------------------------------------------
+
+
+class Action(enum.StrEnum):
+    REGISTER = "register"
+    CHECK_OUT = "check_out"
+    CHECK_IN = "check_in"
+    HANDOVER = "handover"
+    CARRY_OUT = "carry_out"
+    COPY = "copy"
+    RECLASSIFY = "reclassify"
+    MOVE = "move"
+    REPORT_MISSING = "report_missing"
+    FOUND = "found"
+    APPROVE = "approve"
+    MANAGE_PEOPLE = "manage_people"
+    MANAGE_LOCATIONS = "manage_locations"
+    DEPARTURE = "departure"
+    STOCKTAKE = "stocktake"
+    LABEL = "label"
+    AUDIT = "audit"
+
+
+_R = Role
+ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.REGISTER: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.CHECK_OUT: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.CHECK_IN: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.HANDOVER: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.COURIER}),
+    Action.CARRY_OUT: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.COPY: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.RECLASSIFY: frozenset({_R.SECURITY_OFFICER}),
+    Action.MOVE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    # R-156: hiding a loss is forbidden, so anyone active may report one.
+    Action.REPORT_MISSING: frozenset(Role),
+    Action.FOUND: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.APPROVE: frozenset({_R.APPROVER}),
+    Action.MANAGE_PEOPLE: frozenset({_R.ADMIN, _R.SECURITY_OFFICER}),
+    Action.MANAGE_LOCATIONS: frozenset({_R.ADMIN, _R.SECURITY_OFFICER}),
+    Action.DEPARTURE: frozenset({_R.SECURITY_OFFICER}),
+    Action.STOCKTAKE: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.AUDITOR}),
+    Action.LABEL: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.AUDIT: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR, _R.ADMIN}),
+}
+
+
+def check_permission(actor: PersonFacts, action: Action) -> list[Violation]:
+    """R-25: every custody duty belongs to designated people; each action names the roles that may do it."""
+    out: list[Violation] = []
+    if actor.status == PersonStatus.DEPARTED:
+        out.append(_v("R-143", f"{actor.badge} has departed: access is revoked.",
+                      f"{actor.badge} 已离岗，权限已清理。"))
+    allowed = ACTION_ROLES[action]
+    if not actor.roles & allowed:
+        need = ", ".join(sorted(r.value for r in allowed))
+        need_zh = "、".join(sorted(r.zh for r in allowed))
+        out.append(_v("R-25", f"{actor.badge} may not {action.value.replace('_', ' ')}: it needs the role {need}.",
+                      f"{actor.badge} 无权执行此操作，需要角色：{need_zh}。"))
+    return out
+
+
+# --- registration -------------------------------------------------------------------------------------------------
+
+
+def check_registration(c: CarrierFacts, place: LocationFacts | None) -> list[Violation]:
+    """R-01, R-02, R-30, R-102 and R-47 at 定密/登记: everything the register must know before a carrier exists."""
+    out: list[Violation] = []
+    if c.level is None:
+        out.append(_v("R-01", f"{c.code}: classification is required; it may never be blank.",
+                      f"{c.code}：密级为必填项，不得空缺。"))
+        return out
+    if c.level.is_secret_level:
+        if c.period is None:
+            out.append(_v("R-02", f"{c.code}: a {c.level.label} carrier needs its secrecy period (保密期限).",
+                          f"{c.code}：{c.level.zh}载体须同时确定保密期限。"))
+        if c.regime == Regime.STATE and not c.scope:
+            out.append(_v("R-02", f"{c.code}: a {c.level.label} carrier needs its need-to-know scope (知悉范围).",
+                          f"{c.code}：{c.level.zh}载体须同时确定知悉范围。"))
+    out += _copy_number_violations(c)
+    if c.kind.is_storage_medium and c.highest_level_held is not None and c.highest_level_held.rank > c.level.rank:
+        out.append(_v("R-102", f"{c.code}: a medium is classified at the highest level it ever held "
+                               f"({c.highest_level_held.label}); register it at that level.",
+                      f"{c.code}：存储介质按其存储过的最高密级（{c.highest_level_held.zh}）标密，请按该密级登记。"))
+    if place is not None:
+        out += check_place_accepts(c.code, c.level, place)
+    return out
+
+
+def _copy_number_violations(c: CarrierFacts) -> list[Violation]:
+    if c.level not in (TS, S):
+        if c.copy_number is not None and (c.copy_total is None or not 1 <= c.copy_number <= c.copy_total):
+            return [_v("R-30", f"{c.code}: copy number must be n of N with 1 ≤ n ≤ N.",
+                       f"{c.code}：份号须为“第n份 共N份”，且 1 ≤ n ≤ N。")]
+        return []
+    if c.copy_number is None or c.copy_total is None:
+        return [_v("R-30", f"{c.code}: every {c.level.label} copy carries its sequence number: give copy n of N.",
+                   f"{c.code}：{c.level.zh}载体每份须编顺序号，请填写“第n份 共N份”。")]
+    if not 1 <= c.copy_number <= c.copy_total:
+        return [_v("R-30", f"{c.code}: copy {c.copy_number} of {c.copy_total} is impossible (1 ≤ n ≤ N).",
+                   f"{c.code}：第{c.copy_number}份 共{c.copy_total}份 不成立（1 ≤ n ≤ N）。")]
+    return []
+
+
+def check_place_accepts(code: str, level: Classification, place: LocationFacts) -> list[Violation]:
+    """R-47 (with R-38/R-39): a place never stores carriers above the level its security conditions allow."""
+    if level.rank > place.max_level.rank:
+        return [_v("R-47", f"{code}: {place.code} ({place.name}) may store up to {place.max_level.label}, "
+                           f"not {level.label}; choose a place with the right security conditions.",
+                   f"{code}：{place.code}（{place.name}）最高只能存放{place.max_level.zh}载体，"
+                   f"不能存放{level.zh}载体，请选择符合保密条件的存放位置。")]
+    return []
+
+
+# --- approvals ----------------------------------------------------------------------------------------------------
+
+
+def check_approval(
+    approval: ApprovalFacts | None,
+    purpose: ApprovalPurpose,
+    carrier_code: str,
+    now: datetime,
+    policy: Policy,
+    rule: str,
+    person: str | None = None,
+) -> list[Violation]:
+    """Approvals are single-use, bound to carriers, time-limited and granted by an approver (§5 Q8)."""
+    if approval is None:
+        return [_v(rule, f"{carrier_code}: {purpose.value.replace('_', ' ')} needs an approval first; "
+                         "ask an approver to record one (tracker approve).",
+                   f"{carrier_code}：{purpose.zh}须事先经审批，请主管领导先行审批。")]
+    out: list[Violation] = []
+    if approval.purpose != purpose:
+        out.append(_v(rule, f"Approval #{approval.id} is for {approval.purpose.value}, not {purpose.value}.",
+                      f"审批 #{approval.id} 用于{approval.purpose.zh}，不是{purpose.zh}。"))
+    if carrier_code not in approval.carriers:
+        out.append(_v(rule, f"Approval #{approval.id} does not cover {carrier_code}.",
+                      f"审批 #{approval.id} 不包含载体 {carrier_code}。"))
+    if carrier_code in approval.used_for:
+        out.append(_v(rule, f"Approval #{approval.id} was already used for {carrier_code}; approvals are single-use.",
+                      f"审批 #{approval.id} 已用于 {carrier_code}，审批一次有效。"))
+    if not approval.valid_from <= now <= approval.valid_until:
+        out.append(_v(rule, f"Approval #{approval.id} is not valid now (valid until {approval.valid_until:%Y-%m-%d %H:%M}).",
+                      f"审批 #{approval.id} 当前无效（有效期至 {approval.valid_until:%Y-%m-%d %H:%M}）。"))
+    if not approval.approver.roles & policy.approver_roles or approval.approver.status == PersonStatus.DEPARTED:
+        out.append(_v(rule, f"Approval #{approval.id} was not given by an active approver.",
+                      f"审批 #{approval.id} 的审批人不是在岗的主管领导。"))
+    if person is not None and approval.grantee is not None and approval.grantee != person:
+        out.append(_v(rule, f"Approval #{approval.id} was granted to {approval.grantee}, not {person}.",
+                      f"审批 #{approval.id} 批准的是 {approval.grantee}，不是 {person}。"))
+    if person is not None and approval.approver.badge == person:
+        out.append(_v(rule, f"{person} may not approve their own request.", f"{person} 不得审批本人的申请。"))
+    return out
+
+
+def check_grant(approver: PersonFacts, grantee: str | None, valid_until: datetime, now: datetime,
+                carriers: Iterable[str], policy: Policy) -> list[Violation]:
+    out = []
+    if not approver.roles & policy.approver_roles:
+        out.append(_v("R-63", f"{approver.badge} is not an approver.", f"{approver.badge} 不是审批人。"))
+    if grantee is not None and grantee == approver.badge:
+        out.append(_v("R-63", "An approver may not approve their own request.", "审批人不得审批本人的申请。"))
+    if valid_until <= now:
+        out.append(_v("R-63", "The approval's validity must end in the future.", "审批有效期须晚于当前时间。"))
+    if not list(carriers):
+        out.append(_v("R-63", "An approval names the carriers it covers.", "审批须列明所涉载体。"))
+    return out
+
+
+# --- circulation --------------------------------------------------------------------------------------------------
+
+
+def _holder_text(c: CarrierFacts) -> tuple[str, str]:
+    if c.holder:
+        return f"held by {c.holder} ({c.status.value})", f"由 {c.holder} 持有（{c.status.zh}）"
+    if c.location:
+        return f"in {c.location} ({c.status.value})", f"存放于 {c.location}（{c.status.zh}）"
+    return c.status.value, c.status.zh
+
+
+def _may_know(c: CarrierFacts, person: PersonFacts) -> list[Violation]:
+    """R-159 and R-54: the person's clearance covers the level, and the person is within the need-to-know scope."""
+    out: list[Violation] = []
+    assert c.level is not None
+    if not person.clearance.may_hold(c.level):
+        out.append(_v("R-159", f"{person.badge} ({person.clearance.value} clearance) may not hold a {c.level.label} "
+                               f"carrier; it needs {_needed_clearance(c.level).value}.",
+                      f"{person.badge}（{person.clearance.zh}涉密人员）不得持有{c.level.zh}载体，"
+                      f"须为{_needed_clearance(c.level).zh}涉密人员。"))
+    if c.level.is_secret_level and c.scope and not c.scope.admits(person.unit, person.badge):
+        out.append(_v("R-54", f"{person.badge} ({person.unit}) is outside the need-to-know scope of {c.code}; "
+                              "widening the scope needs its own approval.",
+                      f"{person.badge}（{person.unit}）不在 {c.code} 的知悉范围内，扩大知悉范围须另行审批。"))
+    return out
+
+
+def _needed_clearance(level: Classification) -> Clearance:
+    for c in (Clearance.NONE, Clearance.GENERAL, Clearance.IMPORTANT, Clearance.CORE):
+        if c.may_hold(level):
+            return c
+    return Clearance.CORE
+
+
+def _active(person: PersonFacts, role_en: str, role_zh: str) -> list[Violation]:
+    if person.status != PersonStatus.ACTIVE:
+        return [_v("R-140", f"The {role_en} {person.badge} is {person.status.value}: no new custody may start.",
+                   f"{role_zh} {person.badge} 状态为离岗/待离岗，不得再接收载体。")]
+    return []
+
+
+def check_checkout(
+    c: CarrierFacts,
+    borrower: PersonFacts,
+    borrower_signed: bool,
+    approval: ApprovalFacts | None,
+    due: datetime | None,
+    now: datetime,
+    reading_place: LocationFacts | None,
+    policy: Policy,
+) -> list[Violation]:
+    """R-17, R-54, R-63–R-67, R-159: lending a carrier from the store to a person."""
+    assert c.level is not None
+    if c.status != CarrierStatus.IN_STORE:
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is not in store: it is {en}. Check it in first.",
+                   f"{c.code} 不在库：{zh}。请先办理归还。")]
+    out: list[Violation] = []
+    if not borrower_signed:
+        out.append(_v("R-64", f"{borrower.badge} must sign for the loan (badge and PIN).",
+                      f"借阅人 {borrower.badge} 须登记签字（刷卡并输入PIN）。"))
+    out += _active(borrower, "borrower", "借阅人")
+    out += _may_know(c, borrower)
+    if c.level in policy.loan_approval_levels:
+        out += check_approval(approval, ApprovalPurpose.LOAN, c.code, now, policy, "R-63", borrower.badge)
+    if due is None:
+        out.append(_v("R-65", f"{c.code}: every loan has a return time.", f"{c.code}：借阅须规定归还时间。"))
+    else:
+        limit = policy.end_of_working_day(now, 0 if c.level == TS else policy.loan_max_days)
+        if due <= now:
+            out.append(_v("R-65", "The return time must be in the future.", "归还时间须晚于当前时间。"))
+        elif due > limit:
+            out.append(_v("R-65", f"{c.code}: the loan must be returned by {limit:%Y-%m-%d %H:%M}; "
+                                  "a longer loan needs a new approval later.",
+                          f"{c.code}：须在 {limit:%Y-%m-%d %H:%M} 前归还，延期须重新审批。"))
+    if c.level == TS:
+        if reading_place is None or not reading_place.reading_place:
+            out.append(_v("R-67", f"{c.code}: a 绝密 carrier is read only at a designated reading place; "
+                                  "name one (--reading-place).",
+                          f"{c.code}：绝密载体只能在指定阅文场所阅读，请指定阅文场所。"))
+        elif reading_place is not None:
+            out += check_place_accepts(c.code, c.level, reading_place)
+    return out
+
+
+def check_checkin(c: CarrierFacts, place: LocationFacts) -> list[Violation]:
+    """R-66: a return closes the loan; the carrier goes to a place that may store it (R-47)."""
+    assert c.level is not None
+    if not c.status.with_holder:
+        en, zh = _holder_text(c)
+        return [_v("R-66", f"{c.code} is not out: it is {en}; nothing to check in.",
+                   f"{c.code} 未借出：{zh}，无需归还。")]
+    return check_place_accepts(c.code, c.level, place)
+
+
+def check_handover(
+    c: CarrierFacts,
+    giver: PersonFacts,
+    taker: PersonFacts,
+    giver_signed: bool,
+    taker_signed: bool,
+    policy: Policy,
+) -> list[Violation]:
+    """R-17, R-18, R-55, R-56, R-89: a hand-to-hand hop between a registry or courier and the next holder."""
+    assert c.level is not None
+    if not c.status.with_holder or c.holder != giver.badge:
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is {en}, not held by {giver.badge}: only the accountable holder hands it on.",
+                   f"{c.code} {zh}，不由 {giver.badge} 持有：只有当前责任人可以交接。")]
+    out: list[Violation] = []
+    if giver.badge == taker.badge:
+        out.append(_v("R-18", "Giver and taker are the same person.", "交出人与接收人为同一人。"))
+    if not giver_signed or not taker_signed:
+        missing = [p.badge for p, ok in ((giver, giver_signed), (taker, taker_signed)) if not ok]
+        out.append(_v("R-18", f"Both parties sign a handover (badge and PIN); missing: {', '.join(missing)}.",
+                      f"交接须双方签收（刷卡并输入PIN），未签：{'、'.join(missing)}。"))
+    if not (giver.is_courier or giver.is_registry or taker.is_courier or taker.is_registry):
+        out.append(_v("R-56", f"No 横传: {giver.badge} may not hand {c.code} to another reader {taker.badge}; "
+                              "return it to the registry or hand it to a designated courier.",
+                      f"禁止横传：{giver.badge} 不得将 {c.code} 直接交给阅件人 {taker.badge}，"
+                      "请退回机要室或交由指定机要交通。"))
+    if giver.is_courier and taker.is_courier and not (giver.is_registry or taker.is_registry) \
+            and not policy.allow_courier_relay:
+        out.append(_v("R-89", f"A courier delivers in person: {giver.badge} may not pass {c.code} to another "
+                              "courier (no 代交/捎带).",
+                      f"机要交通须亲自递送：{giver.badge} 不得将 {c.code} 转交其他交通员（禁止代交、捎带）。"))
+    out += _active(taker, "taker", "接收人")
+    if taker.is_courier or taker.is_registry:
+        # Couriers and registry staff carry sealed carriers: they need the clearance, not the need-to-know.
+        if not taker.clearance.may_hold(c.level):
+            out += [v for v in _may_know(c, taker) if v.rule == "R-159"]
+    else:
+        out += _may_know(c, taker)
+    return out
+
+
+def check_carry_out(
+    c: CarrierFacts,
+    custodian: PersonFacts,
+    custodian_signed: bool,
+    companion: PersonFacts | None,
+    companion_signed: bool,
+    approval: ApprovalFacts | None,
+    return_due: datetime | None,
+    now: datetime,
+    policy: Policy,
+) -> list[Violation]:
+    """R-92, R-93, R-98 and §5 Q3: taking a carrier outside the unit."""
+    assert c.level is not None
+    if not (c.status == CarrierStatus.IN_STORE or (c.status == CarrierStatus.ON_LOAN and c.holder == custodian.badge)):
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is {en}; only a carrier in store, or on loan to the custodian, can be carried out.",
+                   f"{c.code} {zh}；只有在库或由携带人借用的载体才能携带外出。")]
+    out: list[Violation] = []
+    if not custodian_signed:
+        out.append(_v("R-92", f"{custodian.badge} must sign for carrying out (badge and PIN).",
+                      f"携带人 {custodian.badge} 须登记签字（刷卡并输入PIN）。"))
+    out += _active(custodian, "custodian", "携带人")
+    out += _may_know(c, custodian)
+    if policy.media_never_leave and c.kind.is_storage_medium and c.level.rank >= C.rank:
+        out.append(_v("R-98", f"{c.code}: storage media that held classified files never leave the unit.",
+                      f"{c.code}：存储过涉密文件的存储设备严禁带出。"))
+    if c.level in policy.carry_out_levels:
+        out += check_approval(approval, ApprovalPurpose.CARRY_OUT, c.code, now, policy, "R-92", custodian.badge)
+    if return_due is None or return_due <= now:
+        out.append(_v("R-92", f"{c.code}: carrying out needs a return deadline in the future.",
+                      f"{c.code}：携带外出须规定归还期限。"))
+    elif return_due > now + timedelta(days=policy.carry_out_max_days):
+        out.append(_v("R-92", f"{c.code}: the return deadline may be at most {policy.carry_out_max_days} days away.",
+                      f"{c.code}：归还期限不得超过 {policy.carry_out_max_days} 天。"))
+    if c.level in policy.two_person_levels:
+        if companion is None:
+            out.append(_v("R-93", f"{c.code}: a {c.level.label} carrier is carried out by at least two people; "
+                                  "name a second person (--companion).",
+                          f"{c.code}：携带{c.level.zh}载体外出须两人以上同行，请指定同行人。"))
+        else:
+            if companion.badge == custodian.badge:
+                out.append(_v("R-93", "The second person must be someone else.", "同行人须为另一人。"))
+            if not companion_signed:
+                out.append(_v("R-93", f"The second person {companion.badge} must sign (badge and PIN).",
+                              f"同行人 {companion.badge} 须签字（刷卡并输入PIN）。"))
+            out += _active(companion, "second person", "同行人")
+            if not companion.clearance.may_hold(c.level):
+                out.append(_v("R-93", f"The second person {companion.badge} lacks the clearance for {c.level.label}.",
+                              f"同行人 {companion.badge} 的涉密等级不足以接触{c.level.zh}载体。"))
+    return out
+
+
+def check_copy(original: CarrierFacts, approval: ApprovalFacts | None, count: int, now: datetime,
+               policy: Policy) -> list[Violation]:
+    """R-73–R-79 and §5 Q1: copies need approval; 绝密 only with the issuer's approval (or never, if strict)."""
+    assert original.level is not None
+    if original.status not in (CarrierStatus.IN_STORE, CarrierStatus.ARCHIVED):
+        en, zh = _holder_text(original)
+        return [_v("R-73", f"{original.code} is {en}; copies are made from a carrier in the registry's custody.",
+                   f"{original.code} {zh}；复制须在机要室保管的载体上进行。")]
+    out: list[Violation] = []
+    if count < 1:
+        out.append(_v("R-73", "Give the number of copies (1 or more).", "请填写复制份数（至少1份）。"))
+    if original.level == TS and policy.top_secret_copy == "forbidden":
+        return out + [_v("R-74", f"{original.code}: copying 绝密 is forbidden by this unit's policy.",
+                         f"{original.code}：本单位规定严禁复制绝密载体。")]
+    if original.level in policy.copy_approval_levels:
+        rule = "R-74" if original.level == TS else "R-75"
+        out += check_approval(approval, ApprovalPurpose.COPY, original.code, now, policy, rule)
+        if approval is not None:
+            if original.level == TS and not approval.issuer_approved:
+                out.append(_v("R-74", f"{original.code}: copying 绝密 needs the issuing authority's approval recorded "
+                                      "on the approval (--issuer-approved).",
+                              f"{original.code}：复制绝密载体须经制发机关批准，并在审批中记录。"))
+            if approval.copies is not None and count > approval.copies:
+                out.append(_v("R-79", f"Approval #{approval.id} allows {approval.copies} copies, not {count}.",
+                              f"审批 #{approval.id} 只批准复制 {approval.copies} 份，不能复制 {count} 份。"))
+    return out
+
+
+def check_reclassify(
+    c: CarrierFacts,
+    level: Classification,
+    period: SecrecyPeriod | None,
+    scope: Scope | None,
+    approval: ApprovalFacts | None,
+    place: LocationFacts | None,
+    now: datetime,
+    policy: Policy,
+) -> list[Violation]:
+    """R-08, R-02, R-102, R-103: changing level, period or scope is a 定密 act; media are never downgraded."""
+    assert c.level is not None
+    out = check_approval(approval, ApprovalPurpose.RECLASSIFY, c.code, now, policy, "R-08")
+    floor = max((lv for lv in (c.level, c.highest_level_held) if lv is not None), key=lambda lv: lv.rank)
+    if c.kind.is_storage_medium and level.rank < floor.rank:
+        out.append(_v("R-103", f"{c.code}: a storage medium is never downgraded (it held {floor.label}); "
+                               "it is kept at that level until destroyed.",
+                      f"{c.code}：存储介质不得降低密级使用（曾存储{floor.zh}信息），须按原密级管理直至销毁。"))
+    changed = CarrierFacts(c.code, c.kind, c.regime, level, period, scope, c.status, c.holder, c.location,
+                           c.copy_number, c.copy_total)
+    out += [v for v in check_registration(changed, None) if v.rule in ("R-01", "R-02", "R-30")]
+    if place is not None and c.status.in_place:
+        out += check_place_accepts(c.code, level, place)
+    return out
+
+
+def check_move(c: CarrierFacts, place: LocationFacts) -> list[Violation]:
+    """R-17, R-47: moving between places applies only to carriers in a place, never above the place's level."""
+    assert c.level is not None
+    if not c.status.in_place:
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is {en}; only a carrier in store can be moved. Check it in first.",
+                   f"{c.code} {zh}；只有在库载体才能移库，请先办理归还。")]
+    if c.location == place.code:
+        return [_v("R-17", f"{c.code} is already in {place.code}.", f"{c.code} 已在 {place.code}。")]
+    return check_place_accepts(c.code, c.level, place)
+
+
+def check_report_missing(c: CarrierFacts) -> list[Violation]:
+    """R-154: a loss is reported at once; a carrier already missing or off the books cannot go missing again."""
+    if c.status == CarrierStatus.MISSING:
+        return [_v("R-154", f"{c.code} is already reported missing.", f"{c.code} 已报告下落不明。")]
+    if c.status.gone:
+        return [_v("R-154", f"{c.code} is {c.status.value}; it is no longer in the unit's custody.",
+                   f"{c.code} {c.status.zh}，已不在本单位保管范围。")]
+    return []
+
+
+def check_found(c: CarrierFacts, place: LocationFacts) -> list[Violation]:
+    assert c.level is not None
+    if c.status != CarrierStatus.MISSING:
+        return [_v("R-155", f"{c.code} is not reported missing (it is {c.status.value}).",
+                   f"{c.code} 未报告下落不明（当前{c.status.zh}）。")]
+    return check_place_accepts(c.code, c.level, place)
+
+
+def leak_deadline(level: Classification, since: datetime, policy: Policy) -> datetime | None:
+    """R-155: 10 days (绝密) or 60 days (机密/秘密) 下落不明 turns a loss into a leak incident."""
+    days = policy.leak_days.get(level)
+    return since + timedelta(days=days) if days is not None else None
+
+
+def check_departure(person: PersonFacts, held: list[str]) -> list[Violation]:
+    """R-140: nobody is marked departed while still holding carriers; the list says what to clear back."""
+    if held:
+        shown = ", ".join(held[:20]) + (" …" if len(held) > 20 else "")
+        return [_v("R-140", f"{person.badge} still holds {len(held)} carrier(s): {shown}. "
+                            "They must be cleared back or handed over first.",
+                   f"{person.badge} 仍持有 {len(held)} 件载体：{shown}。须先清退或办理移交。")]
+    return []

@@ -1,0 +1,223 @@
+"""The register's tables (SQLAlchemy 2 typed ORM), shared by SQLite and PostgreSQL.
+
+Current-state tables (locations, people, carriers, loans, approvals) are what screens read; the `events` table is the
+append-only custody ledger that proves how the state came about. Enum values are stored as their text so the data is
+readable with any SQL client. Schema changes go through Alembic (`tracker/migrations`), never `create_all` in
+production code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+UTCDateTime = DateTime(timezone=True)
+
+
+class Location(Base):
+    """A place that stores carriers: site → room → safe/cabinet → shelf, each scannable by its code."""
+
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    max_level: Mapped[str] = mapped_column(String(20))
+    reading_place: Mapped[bool] = mapped_column(Boolean, default=False)
+    unit: Mapped[str | None] = mapped_column(String(100))
+    parent: Mapped[Location | None] = relationship(remote_side=[id])
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    badge: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(100))
+    clearance: Mapped[str] = mapped_column(String(20))
+    roles: Mapped[str] = mapped_column(String(200), default="")  # comma-separated Role values
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_pins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Carrier(Base):
+    """A classified carrier's current state. Exactly one of location/holder while it is in the unit (R-17)."""
+
+    __tablename__ = "carriers"
+    __table_args__ = (
+        CheckConstraint("NOT (location_id IS NOT NULL AND holder_id IS NOT NULL)", name="place_xor_holder"),
+        CheckConstraint(
+            "(status NOT IN ('in_store','archived','pending_destruction') OR location_id IS NOT NULL)"
+            " AND (status NOT IN ('on_loan','in_transit','carried_out') OR holder_id IS NOT NULL)",
+            name="status_custody",
+        ),
+        CheckConstraint("classification <> ''", name="classified"),
+        Index("ix_carriers_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    epc: Mapped[str | None] = mapped_column(String(64), unique=True)
+    tid: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    regime: Mapped[str] = mapped_column(String(20))
+    classification: Mapped[str] = mapped_column(String(20))
+    highest_level_held: Mapped[str | None] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20))
+    scope: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    doc_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    copy_number: Mapped[int | None] = mapped_column(Integer)
+    copy_total: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    capacity: Mapped[str | None] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    location: Mapped[Location | None] = relationship(lazy="joined")
+    holder: Mapped[Person | None] = relationship(lazy="joined")
+    parent: Mapped[Carrier | None] = relationship(remote_side=[id])
+
+
+class Loan(Base):
+    """One custody-out period (loan or carry-out), open until check-in closes it (R-64, R-66)."""
+
+    __tablename__ = "loans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="loan")  # loan | carry_out
+    approval_id: Mapped[int | None] = mapped_column(ForeignKey("approvals.id"))
+    companion_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reading_place_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # set while open: one open loan each
+
+
+class Approval(Base):
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    approver_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    grantee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    issuer_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    copies: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApprovalCarrier(Base):
+    __tablename__ = "approval_carriers"
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """The custody ledger: append-only, hash-chained. Codes (not ids) so the chain reads without joins."""
+
+    __tablename__ = "events"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))  # canonical UTC text (domain.utc_iso), hashed as stored
+    type: Mapped[str] = mapped_column(String(32))
+    carrier: Mapped[str | None] = mapped_column(String(40), index=True)
+    actor: Mapped[str | None] = mapped_column(String(40))
+    from_holder: Mapped[str | None] = mapped_column(String(40))
+    to_holder: Mapped[str | None] = mapped_column(String(40))
+    from_location: Mapped[str | None] = mapped_column(String(40))
+    to_location: Mapped[str | None] = mapped_column(String(40))
+    witness: Mapped[str | None] = mapped_column(String(40))
+    approval_id: Mapped[int | None] = mapped_column(Integer)
+    terminal: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """One row: the last sequence and hash. Locked while appending so the chain never forks."""
+
+    __tablename__ = "chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Seal(Base):
+    """A printed anchor of the chain (sequence + hash) for the paper record."""
+
+    __tablename__ = "seals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(40))
+
+
+class Refusal(Base):
+    """Audit trail of refused operations: written in its own transaction so a refusal changes nothing else."""
+
+    __tablename__ = "refusals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    rules: Mapped[str] = mapped_column(String(200))
+    terminal: Mapped[str | None] = mapped_column(String(100))
+
+
+__all__ = [
+    "Approval",
+    "ApprovalCarrier",
+    "Base",
+    "Carrier",
+    "ChainHead",
+    "Event",
+    "Loan",
+    "Location",
+    "Person",
+    "Refusal",
+    "Seal",
+]

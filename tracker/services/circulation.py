@@ -1,0 +1,197 @@
+"""Circulation (借阅/传递/携带外出): check-out, check-in, hand-to-hand handover and carrying outside.
+
+Each call is one transaction: lock the carrier row, gather facts, ask the rulebook, then change the state, write the
+loan record and append one ledger event per carrier. Any violation refuses the whole call and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from tracker.domain import CarrierStatus, EventType, utc_iso
+from tracker.ledger import EventDraft
+from tracker.rules import Action, Violation, check_carry_out, check_checkin, check_checkout, check_handover
+from tracker.schema import Carrier, Loan, Location
+from tracker.services.approvals import approval_facts, mark_used
+from tracker.services.common import (
+    Refused,
+    Signed,
+    actor_facts,
+    badge_of,
+    carrier_facts,
+    get_carrier,
+    get_location,
+    get_person,
+    location_facts,
+    person_facts,
+    refuse,
+    signed_by,
+)
+from tracker.store import UnitOfWork
+
+
+@dataclass(frozen=True)
+class LoanReceipt:
+    carrier: str
+    holder: str
+    due: datetime
+    event_seq: int
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str, due: datetime | None = None,
+              approval_id: int | None = None, reading_place: str | None = None) -> LoanReceipt:
+    """Lend a carrier in store to a signed borrower (R-54, R-63–R-67, R-159)."""
+    with uow:
+        actor_facts(uow, actor, Action.CHECK_OUT)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        person = get_person(uow, badge_of(borrower))
+        place = get_location(uow, reading_place) if reading_place else None
+        approval = approval_facts(uow, approval_id)
+        facts = carrier_facts(c)
+        policy = uow.policy
+        if due is None and facts.level is not None:
+            due = policy.end_of_working_day(now, 0 if facts.level.rank == 4 else policy.loan_max_days)
+        refuse(check_checkout(facts, person_facts(person), signed_by(borrower, person.badge), approval, due, now,
+                              location_facts(place) if place else None, policy), "check_out", code, actor.badge)
+        assert due is not None
+        from_location = c.location
+        c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (
+            CarrierStatus.ON_LOAN.value, person.id, None, due, now)
+        uow.session.add(Loan(carrier_id=c.id, borrower_id=person.id, kind="loan", approval_id=approval_id,
+                             reading_place_id=place.id if place else None, out_at=now, due_at=due,
+                             open_carrier_id=c.id, from_location_id=from_location.id if from_location else None))
+        if approval is not None:
+            mark_used(uow, approval.id, [c.id], now)
+        ev = uow.ledger.append(EventDraft(
+            EventType.CHECKED_OUT, carrier=c.code, actor=actor.badge,
+            from_location=from_location.code if from_location else None, to_holder=person.badge,
+            approval_id=approval_id, payload={"due": utc_iso(due), "reading_place": reading_place}), now)
+        uow.session.flush()
+        uow.commit()
+        return LoanReceipt(c.code, person.badge, due, ev.seq)
+
+
+def _open_loan(uow: UnitOfWork, carrier: Carrier) -> Loan | None:
+    return uow.session.execute(select(Loan).where(Loan.open_carrier_id == carrier.id)).scalar_one_or_none()
+
+
+def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None = None) -> int:
+    """Take a carrier back into store and close its loan (R-66); returns the ledger sequence number."""
+    with uow:
+        actor_facts(uow, actor, Action.CHECK_IN)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        loan = _open_loan(uow, c)
+        target = to_location
+        if target is None and loan is not None and loan.from_location_id is not None:
+            place = uow.session.get_one(Location, loan.from_location_id)
+        elif target is None:
+            raise Refused([Violation("R-66", f"{code}: say where it goes back to (--to LOCATION).",
+                                     f"{code}：请指定归还后的存放位置。")], "check_in", code, actor.badge)
+        else:
+            place = get_location(uow, target)
+        refuse(check_checkin(carrier_facts(c), location_facts(place)), "check_in", code, actor.badge)
+        holder = c.holder.badge if c.holder else None
+        due = _aware(c.due_at)
+        overdue = due is not None and now > due
+        c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (
+            CarrierStatus.IN_STORE.value, None, place.id, None, now)
+        if loan is not None:
+            loan.returned_at = now
+            loan.open_carrier_id = None
+        ev = uow.ledger.append(EventDraft(EventType.CHECKED_IN, carrier=c.code, actor=actor.badge, from_holder=holder,
+                                          to_location=place.code, payload={"overdue": overdue}), now)
+        uow.commit()
+        return ev.seq
+
+
+def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed | str,
+             taker: Signed | str) -> list[int]:
+    """A hand-to-hand hop (手递手): both parties sign, one event per carrier with both named (R-18, R-24, R-56)."""
+    with uow:
+        actor_facts(uow, actor, Action.HANDOVER)
+        now = uow.now()
+        g, t = get_person(uow, badge_of(giver)), get_person(uow, badge_of(taker))
+        gf, tf = person_facts(g), person_facts(t)
+        carriers = [get_carrier(uow, code) for code in codes]
+        if not carriers:
+            refuse([Violation("R-18", "Scan at least one carrier to hand over.", "请至少扫描一件要交接的载体。")],
+                   "handover", None, actor.badge)
+        problems: list[Violation] = []
+        for c in carriers:
+            problems += check_handover(carrier_facts(c), gf, tf, signed_by(giver, g.badge), signed_by(taker, t.badge),
+                                       uow.policy)
+        refuse(_dedupe(problems), "handover", carriers[0].code if len(carriers) == 1 else None, actor.badge)
+        seqs = []
+        for c in carriers:
+            if c.status != CarrierStatus.CARRIED_OUT.value:
+                c.status = (CarrierStatus.IN_TRANSIT if tf.is_courier else CarrierStatus.ON_LOAN).value
+            c.holder_id = t.id
+            c.updated_at = now
+            ev = uow.ledger.append(EventDraft(EventType.HANDED_OVER, carrier=c.code, actor=actor.badge,
+                                              from_holder=g.badge, to_holder=t.badge,
+                                              payload={"giver_signed": utc_iso(giver.at) if isinstance(giver, Signed)
+                                                       else None,
+                                                       "taker_signed": utc_iso(taker.at) if isinstance(taker, Signed)
+                                                       else None,
+                                                       "count": len(carriers)}), now)
+            seqs.append(ev.seq)
+        uow.commit()
+        return seqs
+
+
+def _dedupe(vs: list[Violation]) -> list[Violation]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for v in vs:
+        if (v.rule, v.en) not in seen:
+            seen.add((v.rule, v.en))
+            out.append(v)
+    return out
+
+
+def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str, return_due: datetime,
+              approval_id: int | None, companion: Signed | str | None = None, destination: str = "") -> int:
+    """Carrying a carrier outside the unit with approval, a return deadline and, for 绝密, a second person."""
+    with uow:
+        actor_facts(uow, actor, Action.CARRY_OUT)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        holder = get_person(uow, badge_of(custodian))
+        second = get_person(uow, badge_of(companion)) if companion is not None else None
+        approval = approval_facts(uow, approval_id)
+        refuse(check_carry_out(carrier_facts(c), person_facts(holder), signed_by(custodian, holder.badge),
+                               person_facts(second) if second else None,
+                               second is not None and companion is not None and signed_by(companion, second.badge),
+                               approval, return_due, now, uow.policy), "carry_out", code, actor.badge)
+        from_location = c.location
+        loan = _open_loan(uow, c)
+        if loan is not None:
+            loan.returned_at = now
+            loan.open_carrier_id = None
+        c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (
+            CarrierStatus.CARRIED_OUT.value, holder.id, None, return_due, now)
+        uow.session.add(Loan(carrier_id=c.id, borrower_id=holder.id, kind="carry_out", approval_id=approval_id,
+                             companion_id=second.id if second else None, out_at=now, due_at=return_due,
+                             open_carrier_id=c.id,
+                             from_location_id=from_location.id if from_location else
+                             (loan.from_location_id if loan else None)))
+        if approval is not None:
+            mark_used(uow, approval.id, [c.id], now)
+        uow.session.flush()
+        ev = uow.ledger.append(EventDraft(EventType.CARRIED_OUT, carrier=c.code, actor=actor.badge,
+                                          from_location=from_location.code if from_location else None,
+                                          to_holder=holder.badge, witness=second.badge if second else None,
+                                          approval_id=approval_id,
+                                          payload={"due": utc_iso(return_due), "destination": destination}), now)
+        uow.commit()
+        return ev.seq

@@ -1,0 +1,195 @@
+"""What every workflow shares: signatures (badge + PIN), refusals, look-ups and row-to-facts conversion.
+
+Services are functions taking a unit of work and a signed actor; they open nothing themselves. Refusals are raised as
+`Refused` with the rulebook's violations, so the unit of work rolls back and audits. This module owns PIN hashing
+and login throttling; it never logs a PIN or a hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from tracker.domain import (
+    CarrierKind,
+    CarrierStatus,
+    Classification,
+    Clearance,
+    DomainError,
+    PersonStatus,
+    Regime,
+    Role,
+    Scope,
+    SecrecyPeriod,
+)
+from tracker.rules import Action, CarrierFacts, LocationFacts, PersonFacts, Violation, check_permission
+from tracker.schema import Carrier, Location, Person
+from tracker.store import UnitOfWork
+
+
+class Refused(Exception):
+    """A rule refused the operation. Nothing was written except the audit row."""
+
+    def __init__(self, violations: list[Violation], action: str, carrier: str | None = None,
+                 actor: str | None = None) -> None:
+        super().__init__("; ".join(v.message() for v in violations))
+        self.violations = violations
+        self.audit_row: dict[str, Any] = {
+            "actor": actor, "action": action, "carrier": carrier,
+            "rules": ",".join(sorted({v.rule for v in violations}))[:200],
+        }
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({v.rule for v in self.violations})
+
+    def message(self, lang: str = "en") -> str:
+        return "\n".join(v.message(lang) for v in self.violations)
+
+
+class NotFound(DomainError):
+    pass
+
+
+class AuthError(DomainError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """Proof that a person identified themselves with badge and PIN at `at` (a signature, 签字/签收)."""
+
+    badge: str
+    at: datetime
+
+
+# --- PINs ---------------------------------------------------------------------------------------------------------
+
+_hasher: PasswordHasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+def configure_hasher(time_cost: int, memory_kib: int) -> None:
+    """Tests and the demo may lower the cost; production keeps the OWASP minimum or more."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+def hash_pin(pin: str) -> str:
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        raise DomainError("A PIN is 4 to 12 digits.", "PIN 须为 4 至 12 位数字。")
+    return _hasher.hash(pin)
+
+
+def _pin_ok(person: Person, pin: str) -> bool:
+    if not person.pin_hash:
+        return False
+    try:
+        return _hasher.verify(person.pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(uow: UnitOfWork, badge: str, pin: str, attempts: int = 5, lockout_minutes: int = 5) -> Signed:
+    """Badge + PIN → a signature. Wrong PINs are counted; after `attempts` the badge is locked for a while."""
+    now = uow.now()
+    with uow:
+        person = uow.session.execute(select(Person).where(Person.badge == badge.strip()).with_for_update()
+                                     ).scalar_one_or_none()
+        if person is None:
+            raise AuthError("Unknown badge or wrong PIN.", "工号或PIN错误。")
+        if person.status == PersonStatus.DEPARTED:
+            raise AuthError(f"{badge}: access revoked (departed, R-143).", f"{badge}：已离岗，权限已清理（R-143）。")
+        locked = person.locked_until
+        if locked is not None and locked.replace(tzinfo=locked.tzinfo or UTC) > now:
+            raise AuthError(f"{badge} is locked after too many wrong PINs; try again after {locked:%H:%M} UTC.",
+                            f"{badge} 因PIN错误次数过多已锁定，请于 {locked:%H:%M} UTC 后重试。")
+        if not _pin_ok(person, pin):
+            person.failed_pins += 1
+            if person.failed_pins >= attempts:
+                person.failed_pins = 0
+                person.locked_until = now + timedelta(minutes=lockout_minutes)
+            uow.commit()
+            raise AuthError("Unknown badge or wrong PIN.", "工号或PIN错误。")
+        if person.failed_pins or person.locked_until:
+            person.failed_pins = 0
+            person.locked_until = None
+            uow.commit()
+        return Signed(person.badge, now)
+
+
+# --- look-ups and facts -------------------------------------------------------------------------------------------
+
+
+def get_carrier(uow: UnitOfWork, code: str, lock: bool = True) -> Carrier:
+    q = select(Carrier).where(Carrier.code == code.strip())
+    if lock:
+        q = q.with_for_update(of=Carrier)
+    c = uow.session.execute(q.execution_options(populate_existing=True)).unique().scalar_one_or_none()
+    if c is None:
+        raise NotFound(f"No carrier with code {code!r} in the register.", f"登记簿中没有编号为 {code!r} 的载体。")
+    return c
+
+
+def find_carrier_by_epc(uow: UnitOfWork, epc: str) -> Carrier | None:
+    return uow.session.execute(select(Carrier).where(Carrier.epc == epc.strip().upper())).unique().scalar_one_or_none()
+
+
+def get_person(uow: UnitOfWork, badge: str) -> Person:
+    p = uow.session.execute(select(Person).where(Person.badge == badge.strip())).scalar_one_or_none()
+    if p is None:
+        raise NotFound(f"No person with badge {badge!r}.", f"没有工号为 {badge!r} 的人员。")
+    return p
+
+
+def get_location(uow: UnitOfWork, code: str) -> Location:
+    loc = uow.session.execute(select(Location).where(Location.code == code.strip())).scalar_one_or_none()
+    if loc is None:
+        raise NotFound(f"No location with code {code!r}.", f"没有编号为 {code!r} 的存放位置。")
+    return loc
+
+
+def person_facts(p: Person) -> PersonFacts:
+    return PersonFacts(
+        badge=p.badge, name=p.name, unit=p.unit, clearance=Clearance(p.clearance),
+        roles=frozenset(Role(r) for r in p.roles.split(",") if r), status=PersonStatus(p.status),
+    )
+
+
+def location_facts(loc: Location) -> LocationFacts:
+    return LocationFacts(loc.code, loc.name, Classification(loc.max_level), loc.reading_place)
+
+
+def carrier_facts(c: Carrier) -> CarrierFacts:
+    return CarrierFacts(
+        code=c.code, kind=CarrierKind(c.kind), regime=Regime(c.regime), level=Classification(c.classification),
+        period=SecrecyPeriod.parse(c.period), scope=Scope.parse(c.scope), status=CarrierStatus(c.status),
+        holder=c.holder.badge if c.holder else None, location=c.location.code if c.location else None,
+        copy_number=c.copy_number, copy_total=c.copy_total,
+        highest_level_held=Classification(c.highest_level_held) if c.highest_level_held else None,
+    )
+
+
+def actor_facts(uow: UnitOfWork, actor: Signed, action: Action) -> tuple[Person, PersonFacts]:
+    """Reload the actor inside the transaction (roles may have changed since login) and check least privilege."""
+    person = get_person(uow, actor.badge)
+    facts = person_facts(person)
+    refuse(check_permission(facts, action), action.value, None, actor.badge)
+    return person, facts
+
+
+def refuse(violations: list[Violation], action: str, carrier: str | None, actor: str | None) -> None:
+    if violations:
+        raise Refused(violations, action, carrier, actor)
+
+
+def signed_by(party: Signed | str, badge: str) -> bool:
+    return isinstance(party, Signed) and party.badge == badge
+
+
+def badge_of(party: Signed | str) -> str:
+    return party.badge if isinstance(party, Signed) else party.strip()

@@ -1,0 +1,413 @@
+"""Registry workflows: places, registration (single and CSV import), copies, reclassification and moves.
+
+Every function checks the rulebook before writing and writes the state change and its ledger event in one
+transaction; a CSV import is one transaction for the whole file, so it lands completely or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from labels.codes import CodeError, make_carrier_code, parse_carrier_code
+from tracker.domain import (
+    CarrierKind,
+    CarrierStatus,
+    Classification,
+    DomainError,
+    EventType,
+    LocationKind,
+    Regime,
+    Scope,
+    SecrecyPeriod,
+)
+from tracker.ledger import EventDraft
+from tracker.rules import (
+    Action,
+    CarrierFacts,
+    Violation,
+    check_copy,
+    check_move,
+    check_reclassify,
+    check_registration,
+)
+from tracker.schema import Carrier, Location
+from tracker.services.approvals import approval_facts, mark_used
+from tracker.services.common import (
+    Signed,
+    actor_facts,
+    carrier_facts,
+    get_carrier,
+    get_location,
+    location_facts,
+    refuse,
+)
+from tracker.store import UnitOfWork
+
+CSV_COLUMNS = ("code", "kind", "regime", "classification", "period", "scope", "title", "doc_number", "issuer",
+               "copy_number", "copy_total", "pages", "capacity", "location", "epc", "highest_level_held")
+
+
+@dataclass(frozen=True)
+class CarrierInput:
+    """A carrier as typed at the counter or read from a CSV row: text in, validated on registration."""
+
+    location: str
+    classification: str | None
+    kind: str = "paper"
+    regime: str = "state"
+    period: str | None = None
+    scope: str | None = None
+    title: str = ""
+    doc_number: str | None = None
+    issuer: str | None = None
+    copy_number: int | None = None
+    copy_total: int | None = None
+    pages: int | None = None
+    capacity: str | None = None
+    code: str | None = None
+    epc: str | None = None
+    highest_level_held: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _domain_violation(rule: str, err: DomainError) -> Violation:
+    return Violation(rule, err.en, err.zh)
+
+
+def _parse_input(data: CarrierInput, code: str) -> tuple[CarrierFacts, list[Violation]]:
+    """Text to facts; each unreadable field becomes a violation naming the rule the field serves."""
+    out: list[Violation] = []
+    level: Classification | None = None
+    try:
+        level = Classification.parse(data.classification)
+    except DomainError as e:
+        out.append(_domain_violation("R-01", e))
+    kind, regime = CarrierKind.OTHER, Regime.STATE
+    try:
+        kind = CarrierKind.parse(data.kind)
+    except DomainError as e:
+        out.append(_domain_violation("R-18", e))
+    try:
+        regime = Regime(data.regime.strip().lower()) if data.regime else Regime.STATE
+    except ValueError:
+        out.append(Violation("R-14", f"Unknown regime {data.regime!r}: use state or company.",
+                             f"无法识别的秘密类别 {data.regime!r}：请使用 state（国家秘密）或 company（公司秘密）。"))
+    period = None
+    try:
+        period = SecrecyPeriod.parse(data.period)
+    except DomainError as e:
+        out.append(_domain_violation("R-02", e))
+    held = None
+    if data.highest_level_held:
+        try:
+            held = Classification.parse(data.highest_level_held)
+        except DomainError as e:
+            out.append(_domain_violation("R-102", e))
+    facts = CarrierFacts(code=code, kind=kind, regime=regime, level=level, period=period,
+                         scope=Scope.parse(data.scope), copy_number=data.copy_number, copy_total=data.copy_total,
+                         highest_level_held=held)
+    return facts, out
+
+
+def _check_code(code: str) -> list[Violation]:
+    try:
+        parse_carrier_code(code)
+    except CodeError as e:
+        return [Violation("R-18", e.message_en, e.message_zh)]
+    return []
+
+
+def next_serial(uow: UnitOfWork, site: str) -> int:
+    """The next free serial for a site prefix. Runs under the write lock, so two terminals never pick the same."""
+    prefix = f"{site}-"
+    codes = uow.session.execute(
+        select(Carrier.code).where(Carrier.code.like(f"{prefix}%"))
+        .order_by(func.length(Carrier.code).desc(), Carrier.code.desc()).limit(1)
+    ).scalars().all()
+    if not codes:
+        return 1
+    return parse_carrier_code(codes[0]).serial + 1
+
+
+def add_location(uow: UnitOfWork, actor: Signed, code: str, name: str, kind: str, max_level: str,
+                 parent: str | None = None, reading_place: bool = False, unit: str | None = None) -> str:
+    with uow:
+        actor_facts(uow, actor, Action.MANAGE_LOCATIONS)
+        try:
+            level = Classification.parse(max_level)
+            lkind = LocationKind(kind.strip().lower())
+        except (DomainError, ValueError) as e:
+            raise DomainError(str(e), getattr(e, "zh", str(e))) from e
+        parent_row = get_location(uow, parent) if parent else None
+        if parent_row is not None and level.rank > Classification(parent_row.max_level).rank:
+            refuse([Violation("R-47", f"{code} cannot allow a higher level than its parent {parent}.",
+                              f"{code} 的最高密级不能高于上级位置 {parent}。")], "add_location", None, actor.badge)
+        exists = uow.session.execute(select(Location.id).where(Location.code == code)).first()
+        if exists:
+            raise DomainError(f"Location {code} already exists.", f"存放位置 {code} 已存在。")
+        uow.session.add(Location(code=code.strip(), name=name, kind=lkind.value, max_level=level.value,
+                                 parent_id=parent_row.id if parent_row else None, reading_place=reading_place,
+                                 unit=unit))
+        uow.ledger.append(EventDraft(EventType.LOCATION_ADDED, actor=actor.badge, to_location=code,
+                                     payload={"name": name, "kind": lkind.value, "max_level": level.value,
+                                              "parent": parent, "reading_place": reading_place}), uow.now())
+        uow.commit()
+        return code
+
+
+def register(uow: UnitOfWork, actor: Signed, data: CarrierInput, site: str = "BJ") -> str:
+    """Register one carrier into a storage place (登记, R-16); returns its code (generated if not given)."""
+    codes = import_rows(uow, actor, [data], site=site)
+    return codes[0]
+
+
+def import_csv(uow: UnitOfWork, actor: Signed, text: str | io.TextIOBase, site: str = "BJ") -> list[str]:
+    """All-or-nothing CSV import: a bad row refuses the whole file and names the row."""
+    stream = io.StringIO(text) if isinstance(text, str) else text
+    reader = csv.DictReader(stream)
+    if reader.fieldnames is None:
+        raise DomainError("The CSV file is empty.", "CSV 文件为空。")
+    unknown = [c for c in reader.fieldnames if c and c.strip() not in CSV_COLUMNS]
+    if unknown:
+        raise DomainError(f"Unknown CSV column(s): {', '.join(unknown)}. Columns: {', '.join(CSV_COLUMNS)}.",
+                          f"无法识别的列：{', '.join(unknown)}。可用列：{', '.join(CSV_COLUMNS)}。")
+    return import_rows(uow, actor, _csv_inputs(reader), site=site)
+
+
+def _int(value: str | None, column: str, row: int) -> int | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise DomainError(f"Row {row}: {column} must be a whole number, not {value!r}.",
+                          f"第 {row} 行：{column} 须为整数，而不是 {value!r}。") from None
+
+
+def _csv_inputs(reader: csv.DictReader[str]) -> Iterator[CarrierInput]:
+    for i, raw in enumerate(reader, start=2):
+        r = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        yield CarrierInput(
+            code=r.get("code") or None, kind=r.get("kind") or "paper", regime=r.get("regime") or "state",
+            classification=r.get("classification"), period=r.get("period") or None, scope=r.get("scope") or None,
+            title=r.get("title", ""), doc_number=r.get("doc_number") or None, issuer=r.get("issuer") or None,
+            copy_number=_int(r.get("copy_number"), "copy_number", i),
+            copy_total=_int(r.get("copy_total"), "copy_total", i),
+            pages=_int(r.get("pages"), "pages", i), capacity=r.get("capacity") or None,
+            location=r.get("location", ""), epc=r.get("epc") or None,
+            highest_level_held=r.get("highest_level_held") or None, extra={"row": i},
+        )
+
+
+def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], site: str = "BJ") -> list[str]:
+    with uow:
+        actor_facts(uow, actor, Action.REGISTER)
+        now = uow.now()
+        places = {loc.code: loc for loc in uow.session.execute(select(Location)).scalars()}
+        serial = next_serial(uow, site)
+        problems: list[Violation] = []
+        values: list[dict[str, Any]] = []
+        drafts: list[EventDraft] = []
+        seen: set[str] = set()
+        seen_epc: set[str] = set()
+        for n, data in enumerate(rows, start=1):
+            where = f"row {data.extra['row']}" if "row" in data.extra else None
+            if data.code:
+                code = data.code.strip()
+                bad = _check_code(code)
+            else:
+                code, bad = make_carrier_code(site, serial), []
+                serial += 1
+            facts, bad2 = _parse_input(data, code)
+            place = places.get(data.location.strip()) if data.location else None
+            errs = bad + bad2
+            if place is None:
+                errs.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
+                                              "registered into a place.",
+                                      f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
+            if not bad2:
+                errs += check_registration(facts, location_facts(place) if place else None)
+            if code in seen:
+                errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
+            seen.add(code)
+            epc = data.epc.strip().upper() if data.epc else None
+            if epc:
+                if epc in seen_epc:
+                    errs.append(Violation("R-18", f"EPC {epc} appears twice.", f"EPC {epc} 重复。"))
+                seen_epc.add(epc)
+            if errs:
+                problems += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v
+                             for v in errs]
+                if len(problems) > 200:
+                    break
+                continue
+            assert facts.level is not None and place is not None
+            held = facts.highest_level_held
+            if facts.kind.is_storage_medium:
+                held = max((facts.level, held or facts.level), key=lambda lv: lv.rank)
+            values.append(dict(
+                code=code, epc=epc, kind=facts.kind.value, regime=facts.regime.value,
+                classification=facts.level.value, highest_level_held=held.value if held else None,
+                period=facts.period.encode() if facts.period else None,
+                scope=facts.scope.encode() if facts.scope else None, title=data.title, doc_number=data.doc_number,
+                issuer=data.issuer, copy_number=data.copy_number, copy_total=data.copy_total, pages=data.pages,
+                capacity=data.capacity, location_id=place.id, status=CarrierStatus.IN_STORE.value,
+                registered_at=now, updated_at=now,
+            ))
+            drafts.append(EventDraft(EventType.REGISTERED, carrier=code, actor=actor.badge, to_location=place.code,
+                                     payload={"classification": facts.level.value, "kind": facts.kind.value,
+                                              "period": facts.period.encode() if facts.period else None,
+                                              "scope": facts.scope.encode() if facts.scope else None,
+                                              "copy": [data.copy_number, data.copy_total],
+                                              "doc_number": data.doc_number}))
+        problems += _already_registered(uow, seen, seen_epc)
+        refuse(problems, "register", values[0]["code"] if len(values) == 1 else None, actor.badge)
+        if not values:
+            raise DomainError("Nothing to register.", "没有要登记的载体。")
+        uow.session.execute(insert(Carrier), values)
+        uow.ledger.append_many(drafts, now)
+        uow.commit()
+        return [v["code"] for v in values]
+
+
+def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> list[Violation]:
+    out: list[Violation] = []
+    for column, items in ((Carrier.code, sorted(codes)), (Carrier.epc, sorted(epcs))):
+        for i in range(0, len(items), 500):
+            chunk = items[i:i + 500]
+            for (found,) in uow.session.execute(select(column).where(column.in_(chunk))):
+                out.append(Violation("R-18", f"{found} is already registered; codes and tags are unique.",
+                                     f"{found} 已登记，编号和标签不得重复。"))
+    return out
+
+
+def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int | None,
+         site: str = "BJ", copying_unit: str | None = None) -> list[str]:
+    """Copies inherit level, period and scope (R-77), get the next copy numbers (R-30) and are registered (R-78)."""
+    with uow:
+        person, _facts = actor_facts(uow, actor, Action.COPY)
+        now = uow.now()
+        original = get_carrier(uow, code)
+        approval = approval_facts(uow, approval_id)
+        refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy), "copy", code, actor.badge)
+        root_id = original.parent_id or original.id
+        family = list(uow.session.execute(
+            select(Carrier).where((Carrier.id == root_id) | (Carrier.parent_id == root_id)).with_for_update(of=Carrier)
+        ).unique().scalars())
+        highest = max([c.copy_number or 0 for c in family] + [c.copy_total or 0 for c in family] + [1])
+        total = highest + count
+        if original.copy_number is None:
+            original.copy_number = 1
+        for member in family:
+            if member.copy_number is not None:
+                member.copy_total = total
+                member.updated_at = now
+        serial = next_serial(uow, site)
+        new_codes: list[str] = []
+        drafts: list[EventDraft] = []
+        for i in range(count):
+            new_code = make_carrier_code(site, serial + i)
+            number = highest + 1 + i
+            uow.session.add(Carrier(
+                code=new_code, kind=original.kind, regime=original.regime, classification=original.classification,
+                highest_level_held=original.highest_level_held, period=original.period, scope=original.scope,
+                title=original.title, doc_number=original.doc_number, issuer=original.issuer, copy_number=number,
+                copy_total=total, pages=original.pages, capacity=original.capacity, parent_id=root_id,
+                location_id=original.location_id, status=CarrierStatus.IN_STORE.value, registered_at=now,
+                updated_at=now,
+            ))
+            new_codes.append(new_code)
+            drafts.append(EventDraft(
+                EventType.COPIED, carrier=new_code, actor=actor.badge,
+                to_location=original.location.code if original.location else None, approval_id=approval_id,
+                payload={"original": original.code, "copy": [number, total], "copying_unit": copying_unit or person.unit,
+                         "approver": approval.approver.badge if approval else None,
+                         "classification": original.classification, "period": original.period,
+                         "scope": original.scope}))
+        if approval is not None:
+            mark_used(uow, approval.id, [original.id], now)
+        uow.session.flush()
+        uow.ledger.append_many(drafts, now)
+        uow.commit()
+        return new_codes
+
+
+def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: str | None, scope: str | None,
+               approval_id: int | None, basis: str = "") -> None:
+    """A 定密 act (R-08): new level/period/scope with an approval; storage media never go down (R-103)."""
+    with uow:
+        actor_facts(uow, actor, Action.RECLASSIFY)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        facts = carrier_facts(c)
+        try:
+            new_level = Classification.parse(level)
+            new_period = SecrecyPeriod.parse(period) if period is not None else facts.period
+        except DomainError as e:
+            refuse([_domain_violation("R-08", e)], "reclassify", code, actor.badge)
+            raise
+        new_scope = Scope.parse(scope) if scope is not None else facts.scope
+        approval = approval_facts(uow, approval_id)
+        place = location_facts(c.location) if c.location else None
+        refuse(check_reclassify(facts, new_level, new_period, new_scope, approval, place, now, uow.policy),
+               "reclassify", code, actor.badge)
+        old = {"classification": c.classification, "period": c.period, "scope": c.scope}
+        c.classification = new_level.value
+        c.period = new_period.encode() if new_period else None
+        c.scope = new_scope.encode() if new_scope else None
+        if CarrierKind(c.kind).is_storage_medium:
+            levels = [Classification(x) for x in (old["classification"], c.highest_level_held, new_level.value) if x]
+            c.highest_level_held = max(levels, key=lambda lv: lv.rank).value
+        c.updated_at = now
+        if approval is not None:
+            mark_used(uow, approval.id, [c.id], now)
+        uow.ledger.append(EventDraft(EventType.RECLASSIFIED, carrier=code, actor=actor.badge, approval_id=approval_id,
+                                     payload={"from": old, "to": {"classification": c.classification,
+                                                                  "period": c.period, "scope": c.scope},
+                                              "basis": basis}), now)
+        uow.commit()
+
+
+def move(uow: UnitOfWork, actor: Signed, code: str, to_location: str, reason: str = "") -> None:
+    with uow:
+        actor_facts(uow, actor, Action.MOVE)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        place = get_location(uow, to_location)
+        refuse(check_move(carrier_facts(c), location_facts(place)), "move", code, actor.badge)
+        old = c.location.code if c.location else None
+        c.location_id = place.id
+        c.updated_at = now
+        uow.ledger.append(EventDraft(EventType.MOVED, carrier=code, actor=actor.badge, from_location=old,
+                                     to_location=place.code, payload={"reason": reason}), now)
+        uow.commit()
+
+
+def set_epc(uow: UnitOfWork, actor: Signed, code: str, epc: str | None, tid: str | None) -> None:
+    """Record what a label print wrote into the tag (EPC) and read back (TID)."""
+    with uow:
+        actor_facts(uow, actor, Action.LABEL)
+        c = get_carrier(uow, code)
+        if epc:
+            other = uow.session.execute(select(Carrier.code).where(Carrier.epc == epc.upper(),
+                                                                   Carrier.id != c.id)).first()
+            if other:
+                refuse([Violation("R-18", f"EPC {epc} already belongs to {other[0]}.",
+                                  f"EPC {epc} 已属于 {other[0]}。")], "label", code, actor.badge)
+        c.epc = epc.upper() if epc else c.epc
+        c.tid = tid.upper() if tid else c.tid
+        c.updated_at = uow.now()
+        uow.ledger.append(EventDraft(EventType.LABEL_ENCODED, carrier=code, actor=actor.badge,
+                                     payload={"epc": c.epc, "tid": c.tid}), uow.now())
+        uow.commit()
+
+
+def count_carriers(uow: UnitOfWork) -> int:
+    return int(uow.session.execute(select(func.count(Carrier.id))).scalar_one())
+

@@ -1,0 +1,173 @@
+"""Database access: engines for SQLite and PostgreSQL, schema upgrades, and the unit of work.
+
+SQLite is opened in WAL mode with synchronous=FULL and foreign keys on, and every writing transaction starts with
+BEGIN IMMEDIATE so two terminals never both read a carrier as free and then both write. PostgreSQL uses row locks
+(SELECT … FOR UPDATE) on the carrier and the ledger head. One operation is one unit of work: one transaction, one
+commit, and on a refusal a rollback followed by an audit row in its own transaction. Nothing here knows the rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.domain import DomainError
+from tracker.ledger import Ledger
+from tracker.rules import Policy
+from tracker.schema import Refusal
+
+
+class SchemaOutdated(DomainError):
+    pass
+
+
+def make_engine(url: str) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(u, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is DEFERRED and comes too late).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            readonly = conn.get_execution_options().get("tracker_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+        return engine
+    if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    return create_engine(u, pool_pre_ping=True)
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "tracker:migrations")
+    return cfg
+
+
+class Store:
+    """One register database. Cheap to keep for the life of a process; not shared across processes."""
+
+    def __init__(self, url: str, terminal: str | None = None, clock: Callable[[], datetime] | None = None,
+                 policy: Policy | None = None) -> None:
+        self.url = url
+        self.policy = policy or Policy()
+        self.engine = make_engine(url)
+        self.terminal = terminal
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._rw = sessionmaker(self.engine, expire_on_commit=False)
+        self._ro = sessionmaker(self.engine.execution_options(tracker_readonly=True), expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self) -> None:
+        cfg = alembic_config()
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+    def ensure_schema(self) -> None:
+        """An empty database is upgraded on first use; an older schema is refused until `tracker db upgrade`."""
+        names = set(inspect(self.engine).get_table_names())
+        if not names - {"alembic_version"}:
+            self.upgrade()
+            return
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            raise SchemaOutdated(
+                f"The register's schema is at {current}, this program needs {head}: run `tracker db upgrade`.",
+                f"登记库结构版本为 {current}，程序需要 {head}：请运行 `tracker db upgrade`。",
+            )
+
+    def uow(self, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self, readonly=readonly)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One operation = one transaction. Use as `with store.uow() as uow: …; uow.commit()`.
+
+    Leaving the block without `commit()` rolls back. If a `Refused` error leaves the block, the refusal is written to
+    the audit table in a separate transaction, so a refused operation changes nothing but the audit trail.
+    """
+
+    session: Session
+    ledger: Ledger
+
+    def __init__(self, store: Store, readonly: bool = False) -> None:
+        self.store = store
+        self.readonly = readonly
+        self._committed = False
+
+    def now(self) -> datetime:
+        return self.store.clock()
+
+    @property
+    def policy(self) -> Policy:
+        return self.store.policy
+
+    @property
+    def dialect(self) -> str:
+        return self.store.dialect
+
+    def __enter__(self) -> UnitOfWork:
+        factory = self.store._ro if self.readonly else self.store._rw
+        self.session = factory()
+        self.session.begin()
+        self.ledger = Ledger(self.session, self.store.terminal)
+        self._committed = False
+        return self
+
+    def commit(self) -> None:
+        if self.readonly:
+            raise RuntimeError("read-only unit of work")
+        self.session.commit()
+        self._committed = True
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if not self._committed:
+                self.session.rollback()
+        finally:
+            self.session.close()
+        audit = getattr(exc, "audit_row", None)
+        if audit is not None and not self.readonly:
+            self._audit(audit)
+
+    def _audit(self, row: dict[str, Any]) -> None:
+        with self.store._rw() as s, s.begin():
+            s.add(Refusal(at=self.now(), terminal=self.store.terminal, **row))
