@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
@@ -45,6 +46,8 @@ class Session(Generic[F]):
         self._opener = opener or (lambda: open_transport(url, baudrate=baudrate, timeout=timeout))
         self.deframer: Deframer[F] = Deframer(split)
         self._port: Transport | None = None
+        # Frames that arrived in the same chunk after the one a `collect` stopped at wait here for the next.
+        self._backlog: deque[F] = deque()
 
     def open(self) -> Self:
         if self._port is None:
@@ -61,6 +64,7 @@ class Session(Generic[F]):
             finally:
                 self._port = None
                 self.deframer.reset()
+                self._backlog.clear()
 
     def __enter__(self) -> Self:
         return self.open()
@@ -96,6 +100,13 @@ class Session(Generic[F]):
         per tag and no end marker.
         """
         frames: list[F] = []
+        while self._backlog:
+            frame = self._backlog.popleft()
+            frames.append(frame)
+            if on_frame is not None:
+                on_frame(frame)
+            if done is not None and done(frame):
+                return frames
         deadline = time.monotonic() + timeout
         quiet_since = time.monotonic()
         while True:
@@ -111,11 +122,13 @@ class Session(Generic[F]):
                     return frames
                 continue
             quiet_since = time.monotonic()
-            for frame in self.deframer.feed(data):
+            new = self.deframer.feed(data)
+            for k, frame in enumerate(new):
                 frames.append(frame)
                 if on_frame is not None:
                     on_frame(frame)
                 if done is not None and done(frame):
+                    self._backlog.extend(new[k + 1 :])
                     return frames
 
     def request(self, data: bytes, done: Callable[[F], bool], *, timeout: float = 2.0, what: str = "") -> F:

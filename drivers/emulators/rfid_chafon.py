@@ -1,0 +1,94 @@
+"""A byte-exact Chafon CF-RU5102 / UHFReader18 reader on a pty: answer-mode inventory with its tag list split
+over 'more data' frames, reader information, transmit power, and — when switched to active mode — tags pushed
+unasked as 0xEE frames. Corrupted frames (wrong CRC) are injected at the population's `crc_error_rate`. It
+must never import `tracker` or `tui`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drivers.emulators.rfid_population import TagPopulation
+from drivers.emulators.rfid_pty import PtyReaderEmulator
+from drivers.rfid import chafon as c
+from drivers.rfid.base import Deframer
+
+TAGS_PER_FRAME = 16
+READER_INFO = bytes((0x02, 0x1E, 0x09, 0x03, 0x3E, 0x00, 0x1E, 0x0A))  # v2.30, UHFReader18, 6C+6B, 30 dBm
+STATUS_ILLEGAL_COMMAND = 0xFE
+
+
+class ChafonEmulator(PtyReaderEmulator):
+    def __init__(
+        self,
+        population: TagPopulation | None = None,
+        *,
+        address: int = 0x00,
+        active: bool = False,
+        link: Path | str | None = None,
+    ) -> None:
+        super().__init__(population, link=link)
+        self._deframer: Deframer[c.Frame] = Deframer(c.split_commands)
+        self.address = address
+        self.active = active
+        self.power_dbm = 30
+        self.inventories = 0
+
+    def reset(self) -> None:
+        self._deframer.reset()
+
+    def _maybe_corrupt(self, frame: bytes, salt: int) -> bytes:
+        rng = self.population.rng(self.round, f"wire{salt}")
+        if not self.population.corrupt(rng):
+            return frame
+        self.corrupted += 1
+        broken = bytearray(frame)
+        broken[-1] ^= 0xA5
+        return bytes(broken)
+
+    def _epcs(self) -> list[bytes]:
+        index = self.next_round()
+        seen: dict[str, None] = {}
+        for obs in self.population.observe(index, antennas=(1,)):
+            seen.setdefault(obs.epc)
+        return [bytes.fromhex(e) for e in seen]
+
+    def on_bytes(self, data: bytes) -> None:
+        for frame in self._deframer.feed(data):
+            self.commands.append(frame.raw)
+            if frame.address not in (self.address, c.BROADCAST):
+                continue
+            if frame.command == c.CMD_INVENTORY:
+                self.inventories += 1
+                epcs = self._epcs()
+                if not epcs:
+                    self.send(c.encode_response(c.CMD_INVENTORY, c.STATUS_NO_TAG, b"", self.address))
+                    continue
+                chunks = [epcs[i : i + TAGS_PER_FRAME] for i in range(0, len(epcs), TAGS_PER_FRAME)]
+                out = bytearray()
+                for k, chunk in enumerate(chunks):
+                    status = c.STATUS_INVENTORY_DONE if k == len(chunks) - 1 else c.STATUS_MORE_DATA
+                    frame_bytes = c.encode_response(
+                        c.CMD_INVENTORY, status, c.encode_tag_list(chunk), self.address
+                    )
+                    # The closing frame is never corrupted, so the host always learns the list has ended.
+                    out += (
+                        frame_bytes
+                        if status == c.STATUS_INVENTORY_DONE
+                        else self._maybe_corrupt(frame_bytes, k)
+                    )
+                self.send(bytes(out))
+            elif frame.command == c.CMD_READER_INFO:
+                self.send(c.encode_response(c.CMD_READER_INFO, c.STATUS_OK, READER_INFO, self.address))
+            elif frame.command == c.CMD_SET_POWER and len(frame.data) == 1 and frame.data[0] <= 30:
+                self.power_dbm = frame.data[0]
+                self.send(c.encode_response(c.CMD_SET_POWER, c.STATUS_OK, b"", self.address))
+            else:
+                self.send(c.encode_response(frame.command, STATUS_ILLEGAL_COMMAND, b"", self.address))
+
+    def tick(self, now: float) -> None:
+        if self.active:
+            for k, epc in enumerate(self._epcs()):
+                self.send(
+                    self._maybe_corrupt(c.encode_response(c.RECMD_ACTIVE, c.STATUS_OK, epc, self.address), k)
+                )
