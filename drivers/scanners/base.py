@@ -30,16 +30,27 @@ from drivers.transport import (
 )
 
 Event = Read | DeviceStatus
+
+
+class ScannerCommandError(Exception):
+    """A command the scanner refused or never answered; the message says which and what to check."""
+
 EventSink = Callable[[Event], None]
 
 
 def read_from_text(
-    text: str, *, device: str, raw: bytes, symbology: str | None = None, aim_id: str | None = None
+    text: str,
+    *,
+    device: str,
+    raw: bytes,
+    symbology: str | None = None,
+    aim_id: str | None = None,
+    split: bool = True,
 ) -> Read:
     """A `Read` from decoded scanner text, splitting off a leading AIM identifier when the scanner sent
     one.
     """
-    if aim_id is None:
+    if aim_id is None and split:
         aim_id, text = split_aim(text)
     if symbology is None:
         symbology = symbology_for(aim_id)

@@ -93,12 +93,27 @@ class Rejected:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A device's answer to a host command, told apart from scans by its status marks (Honeywell menu replies:
+    the command echoed with ACK/ENQ/NAK before each separator, ending in `.` or `!`)."""
+
+    text: str
+    raw: bytes
+    at: float
+
+
+Item = Frame | Rejected | Reply
+
+
 @dataclass(slots=True)
 class _Partial:
     body: bytearray = field(default_factory=bytearray)
     raw: bytearray = field(default_factory=bytearray)
     spoiled: str = ""
     open: bool = False  # a prefix has been seen (prefix mode) or a data byte (otherwise)
+    marks: int = 0  # reply status marks seen: this is a command reply, not a scan
+    after_mark: bool = False
 
 
 class LineFramer:
@@ -107,8 +122,9 @@ class LineFramer:
     time-out rules look at `now`).
     """
 
-    def __init__(self, settings: LineSettings | None = None) -> None:
+    def __init__(self, settings: LineSettings | None = None, *, reply_marks: bytes = b"") -> None:
         self.settings = s = settings or LineSettings()
+        self._orphan = bytearray()  # text skipped before a prefix: the start of a reply, if a mark follows
         self.skipped = 0  # noise and garbage bytes dropped between frames, for the device log
         self._p = _Partial()
         self._last = 0.0
@@ -116,6 +132,7 @@ class LineFramer:
         if s.terminator == "none":
             self._ends = b"\r\n"  # a stray CR/LF still ends a frame: nothing legitimate is lost by it
         noise = set(never_in_text(s.encoding)) - set(s.prefix) - set(s.suffix) - set(self._ends)
+        noise -= set(reply_marks)
         self._noise = bytes(sorted(noise))
         tokens = []
         if s.prefix:
@@ -123,13 +140,17 @@ class LineFramer:
         if s.suffix and s.terminator == "none":
             tokens.append(b"(?P<suf>" + re.escape(s.suffix) + b")")
         special = set(self._ends) | noise | set(s.prefix[:1]) | set(s.suffix[:1])
+        if reply_marks:
+            special |= set(reply_marks) | set(b".!")
         cls = b"".join(re.escape(bytes([b])) for b in sorted(special))
         tokens.append(b"(?P<end>[" + b"".join(re.escape(bytes([b])) for b in self._ends) + b"])")
+        if reply_marks:
+            tokens.append(b"(?P<mark>[" + b"".join(re.escape(bytes([b])) for b in reply_marks) + b"])")
         tokens.append(b"(?P<noise>[" + b"".join(re.escape(bytes([b])) for b in sorted(noise)) + b"])")
         tokens.append(b"(?P<text>[^" + cls + b"]+|.)")
         self._token = re.compile(b"|".join(tokens), re.DOTALL)
 
-    def reset(self) -> list[Frame | Rejected]:
+    def reset(self) -> list[Item]:
         """Forget a half-received frame (the device went away); returns it as rejected so the log can say
         so.
         """
@@ -139,7 +160,7 @@ class LineFramer:
             return [Rejected(bytes(p.raw), "cut short: device disconnected", self._last)]
         return []
 
-    def poll(self, now: float) -> list[Frame | Rejected]:
+    def poll(self, now: float) -> list[Item]:
         """Frames that silence completes: in `none` mode an idle gap ends a frame; elsewhere nothing
         happens.
         """
@@ -148,8 +169,8 @@ class LineFramer:
             return self._finish(now)
         return []
 
-    def feed(self, data: bytes, now: float) -> list[Frame | Rejected]:
-        out: list[Frame | Rejected] = []
+    def feed(self, data: bytes, now: float) -> list[Item]:
+        out: list[Item] = []
         if not data:
             return self.poll(now)
         s = self.settings
@@ -165,8 +186,17 @@ class LineFramer:
             chunk = m.group()
             p = self._p
             if kind == "text":
+                if p.after_mark and chunk in (b".", b"!"):
+                    p.raw += chunk
+                    p.body += chunk
+                    out.append(Reply(p.body.decode(s.encoding, "replace"), bytes(p.raw), now))
+                    self._p = _Partial()
+                    continue
+                p.after_mark = False
                 if s.prefix and not p.open:
                     self.skipped += len(chunk)
+                    self._orphan += chunk
+                    del self._orphan[:-256]
                     continue
                 p.open = True
                 p.raw += chunk
@@ -176,8 +206,11 @@ class LineFramer:
                 else:
                     p.body += chunk
             elif kind == "end":
+                self._orphan.clear()
                 if p.open:
                     p.raw += chunk
+                    if p.marks:
+                        p.spoiled = "a command reply was cut by a line end"
                     out += self._finish(now)
                 # a terminator between frames (the LF of CRLF, a blank line) is not garbage: nothing to do
             elif kind == "noise":
@@ -186,7 +219,19 @@ class LineFramer:
                     p.spoiled = p.spoiled or f"line noise byte 0x{chunk[0]:02X} inside the frame"
                 else:
                     self.skipped += 1
+            elif kind == "mark":
+                if not p.open:
+                    p.open = True
+                    p.body += self._orphan
+                    p.raw += self._orphan
+                    self.skipped -= len(self._orphan)
+                    self._orphan.clear()
+                p.raw += chunk
+                p.body += chunk
+                p.marks += 1
+                p.after_mark = True
             elif kind == "pre":
+                self._orphan.clear()
                 if p.open:
                     if s.terminator == "none":
                         out += self._finish(now)
@@ -202,7 +247,7 @@ class LineFramer:
                     self.skipped += len(chunk)
         return out
 
-    def _finish(self, now: float) -> list[Frame | Rejected]:
+    def _finish(self, now: float) -> list[Item]:
         p = self._p
         self._p = _Partial()
         s = self.settings

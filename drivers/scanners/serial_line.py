@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.scanners.base import EventSink, SerialDriver, read_from_text
-from drivers.scanners.framing import Frame, LineFramer, LineSettings, Rejected
+from drivers.scanners.framing import Frame, Item, LineFramer, LineSettings, Rejected, Reply
 from drivers.transport import BY_ID_DIR
 
 
@@ -44,13 +44,18 @@ class LineScanner(SerialDriver):
     def _on_data(self, data: bytes, now: float) -> None:
         self._handle(self.framer.feed(data, now) if data else self.framer.poll(now))
 
-    def _handle(self, items: list[Frame | Rejected]) -> None:
+    def _handle(self, items: list[Item]) -> None:
         for item in items:
             if isinstance(item, Frame):
                 read = read_from_text(item.text, device=self.name, raw=item.raw)
                 self.stream.emit_read(read, item.at)
-            else:
+            elif isinstance(item, Rejected):
                 self.rejected = [*self.rejected[-49:], item]
+            else:
+                self._on_reply(item)
+
+    def _on_reply(self, reply: Reply) -> None:
+        """A plain line scanner never answers; subclasses that send commands override this."""
 
     def _on_lost(self) -> None:
         self._handle(self.framer.reset())
