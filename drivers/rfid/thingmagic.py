@@ -10,6 +10,7 @@ tag CRC is wrong never becomes a read. It must never import `tracker` or `tui`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -351,15 +352,20 @@ class ThingMagicReader:
     def set_read_power(self, dbm: float) -> None:
         self.command(set_read_power(dbm), f"set read power {dbm:g} dBm")
 
-    def continuous(self, duration: float) -> Iterator[TagRead]:
-        """Tags streamed for `duration` seconds, then reading is stopped and the module's ack awaited."""
-        import time
-
+    def continuous(self, duration: float, until_quiet: float | None = None) -> Iterator[TagRead]:
+        """Tags streamed for up to `duration` seconds — or until no tag came for `until_quiet` seconds (keep-
+        alives do not count) — then reading is stopped and the module's acknowledgement awaited."""
         self.command(start_continuous_read(), "start continuous read")
-        deadline = time.monotonic() + duration
-        while time.monotonic() < deadline:
-            frames = self.session.collect(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
-            yield from self._tags(frames)
+        start = last_tag = time.monotonic()
+        deadline = start + duration
+        while (now := time.monotonic()) < deadline:
+            if until_quiet is not None and now - last_tag > until_quiet:
+                break
+            frames = self.session.collect(timeout=min(0.05, max(0.0, deadline - now)))
+            tags = self._tags(frames)
+            if tags:
+                last_tag = time.monotonic()
+            yield from tags
         self.session.send(stop_continuous_read())
         frames = self.session.collect(lambda f: f.opcode == OP_MULTI_PROTOCOL_TAG_OP, timeout=2.0)
         yield from self._tags(frames)
@@ -376,8 +382,8 @@ class ThingMagicReader:
                 self.rejected += 1
         return tags
 
-    def reads(self, duration: float) -> Iterator[Read]:
-        for tag in self.continuous(duration):
+    def reads(self, duration: float, until_quiet: float | None = None) -> Iterator[Read]:
+        for tag in self.continuous(duration, until_quiet):
             yield tag.to_read(self.device, self._clock())
 
 
