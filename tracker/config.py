@@ -1,8 +1,8 @@
 """Settings: `tracker.toml` plus `TRACKER_*` environment variables, with defaults that work on a fresh machine.
 
-Precedence: environment > tracker.toml > built-in default. The file is found at `$TRACKER_CONFIG`, else `./tracker.toml`,
-else the user config directory (platformdirs). Secrets never come from here: PINs are typed or given by
-`TRACKER_PIN` and are never logged. This module reads files; it never opens the database.
+Precedence: environment > tracker.toml > built-in default. The file is found at `$TRACKER_CONFIG`, else
+`./tracker.toml`, else the user config directory (platformdirs). Secrets never come from here: PINs are typed or
+given by `TRACKER_PIN` and are never logged. This module reads files; it never opens the database.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ class DomainError(ValueError):
 
 
 class Regime(enum.StrEnum):
-    """Secrecy regime (R-14): state secrets (国家秘密) and company secrets (公司秘密) are never compared with each other."""
+    """Secrecy regime (R-14): state secrets (国家秘密) and company secrets (公司秘密) are never compared."""
 
     STATE = "state"
     COMPANY = "company"

@@ -71,6 +71,8 @@ class Policy:
     leak_days: dict[Classification, int] = field(
         default_factory=lambda: {TS: 10, S: 60, C: 60}
     )
+    # R-76 stricter variant: every copy of any level needs the issuing authority's approval.
+    copy_requires_issuer: bool = False
     # R-89 / §5 Q17: a courier handing to another courier is delegation, refused unless allowed here.
     allow_courier_relay: bool = False
     # §5 Q8: who may approve each purpose.
@@ -294,8 +296,9 @@ def check_approval(
         out.append(_v(rule, f"Approval #{approval.id} was already used for {carrier_code}; approvals are single-use.",
                       f"审批 #{approval.id} 已用于 {carrier_code}，审批一次有效。"))
     if not approval.valid_from <= now <= approval.valid_until:
-        out.append(_v(rule, f"Approval #{approval.id} is not valid now (valid until {approval.valid_until:%Y-%m-%d %H:%M}).",
-                      f"审批 #{approval.id} 当前无效（有效期至 {approval.valid_until:%Y-%m-%d %H:%M}）。"))
+        until = f"{approval.valid_until:%Y-%m-%d %H:%M}"
+        out.append(_v(rule, f"Approval #{approval.id} is not valid now (valid until {until}).",
+                      f"审批 #{approval.id} 当前无效（有效期至 {until}）。"))
     if not approval.approver.roles & policy.approver_roles or approval.approver.status == PersonStatus.DEPARTED:
         out.append(_v(rule, f"Approval #{approval.id} was not given by an active approver.",
                       f"审批 #{approval.id} 的审批人不是在岗的主管领导。"))
@@ -423,6 +426,7 @@ def check_handover(
     giver_signed: bool,
     taker_signed: bool,
     policy: Policy,
+    operator: PersonFacts | None = None,
 ) -> list[Violation]:
     """R-17, R-18, R-55, R-56, R-89: a hand-to-hand hop between a registry or courier and the next holder."""
     assert c.level is not None
@@ -431,6 +435,10 @@ def check_handover(
         return [_v("R-17", f"{c.code} is {en}, not held by {giver.badge}: only the accountable holder hands it on.",
                    f"{c.code} {zh}，不由 {giver.badge} 持有：只有当前责任人可以交接。")]
     out: list[Violation] = []
+    if operator is not None and operator.badge not in (giver.badge, taker.badge) and not operator.is_registry:
+        out.append(_v("R-55", f"{operator.badge} is not a party to this handover: a hop is recorded hand to hand by "
+                              "the giver, the taker or the registry.",
+                      f"{operator.badge} 不是交接当事人：手递手交接须由交出人、接收人或机要室登记。"))
     if giver.badge == taker.badge:
         out.append(_v("R-18", "Giver and taker are the same person.", "交出人与接收人为同一人。"))
     if not giver_signed or not taker_signed:
@@ -472,7 +480,8 @@ def check_carry_out(
     assert c.level is not None
     if not (c.status == CarrierStatus.IN_STORE or (c.status == CarrierStatus.ON_LOAN and c.holder == custodian.badge)):
         en, zh = _holder_text(c)
-        return [_v("R-17", f"{c.code} is {en}; only a carrier in store, or on loan to the custodian, can be carried out.",
+        return [_v("R-17", f"{c.code} is {en}; only a carrier in store, or on loan to the custodian, "
+                           "can be carried out.",
                    f"{c.code} {zh}；只有在库或由携带人借用的载体才能携带外出。")]
     out: list[Violation] = []
     if not custodian_signed:
@@ -510,9 +519,14 @@ def check_carry_out(
 
 
 def check_copy(original: CarrierFacts, approval: ApprovalFacts | None, count: int, now: datetime,
-               policy: Policy) -> list[Violation]:
+               policy: Policy, level: Classification | None = None) -> list[Violation]:
     """R-73–R-79 and §5 Q1: copies need approval; 绝密 only with the issuer's approval (or never, if strict)."""
     assert original.level is not None
+    if level is not None and level != original.level:
+        return [_v("R-77", f"{original.code}: a copy keeps the original's level ({original.level.label}); it cannot be "
+                           f"made as {level.label}. Reclassify the original first if that is intended.",
+                   f"{original.code}：复制件密级须与原件一致（{original.level.zh}），不能按{level.zh}复制；"
+                   "如需变更，请先对原件办理密级变更。")]
     if original.status not in (CarrierStatus.IN_STORE, CarrierStatus.ARCHIVED):
         en, zh = _holder_text(original)
         return [_v("R-73", f"{original.code} is {en}; copies are made from a carrier in the registry's custody.",
@@ -521,12 +535,16 @@ def check_copy(original: CarrierFacts, approval: ApprovalFacts | None, count: in
     if count < 1:
         out.append(_v("R-73", "Give the number of copies (1 or more).", "请填写复制份数（至少1份）。"))
     if original.level == TS and policy.top_secret_copy == "forbidden":
-        return out + [_v("R-74", f"{original.code}: copying 绝密 is forbidden by this unit's policy.",
+        return [*out, _v("R-74", f"{original.code}: copying 绝密 is forbidden by this unit's policy.",
                          f"{original.code}：本单位规定严禁复制绝密载体。")]
     if original.level in policy.copy_approval_levels:
         rule = "R-74" if original.level == TS else "R-75"
         out += check_approval(approval, ApprovalPurpose.COPY, original.code, now, policy, rule)
         if approval is not None:
+            if policy.copy_requires_issuer and not approval.issuer_approved and original.level != TS:
+                out.append(_v("R-76", f"{original.code}: this unit requires the issuing authority's approval for every "
+                                      "copy; record it on the approval (--issuer-approved).",
+                              f"{original.code}：本单位规定任何复制均须经原制发机关批准，请在审批中记录。"))
             if original.level == TS and not approval.issuer_approved:
                 out.append(_v("R-74", f"{original.code}: copying 绝密 needs the issuing authority's approval recorded "
                                       "on the approval (--issuer-approved).",

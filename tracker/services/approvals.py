@@ -49,8 +49,9 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         uow.session.add_all([ApprovalCarrier(approval_id=a.id, carrier_id=c.id) for c in rows])
         uow.ledger.append(EventDraft(EventType.APPROVAL_GRANTED, actor=approver.badge, approval_id=a.id,
                                      to_holder=grantee,
-                                     payload={"purpose": what.value, "carriers": codes, "until": valid_until.isoformat(),
-                                              "issuer_approved": issuer_approved, "copies": copies, "note": note}),
+                                     payload={"purpose": what.value, "carriers": codes,
+                                              "until": valid_until.isoformat(), "issuer_approved": issuer_approved,
+                                              "copies": copies, "note": note}),
                           now)
         uow.commit()
         return a.id

@@ -118,7 +118,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
              taker: Signed | str) -> list[int]:
     """A hand-to-hand hop (手递手): both parties sign, one event per carrier with both named (R-18, R-24, R-56)."""
     with uow:
-        actor_facts(uow, actor, Action.HANDOVER)
+        _op, op_facts = actor_facts(uow, actor, Action.HANDOVER)
         now = uow.now()
         g, t = get_person(uow, badge_of(giver)), get_person(uow, badge_of(taker))
         gf, tf = person_facts(g), person_facts(t)
@@ -129,7 +129,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         problems: list[Violation] = []
         for c in carriers:
             problems += check_handover(carrier_facts(c), gf, tf, signed_by(giver, g.badge), signed_by(taker, t.badge),
-                                       uow.policy)
+                                       uow.policy, op_facts)
         refuse(_dedupe(problems), "handover", carriers[0].code if len(carriers) == 1 else None, actor.badge)
         seqs = []
         for c in carriers:

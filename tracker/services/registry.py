@@ -216,7 +216,7 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
         drafts: list[EventDraft] = []
         seen: set[str] = set()
         seen_epc: set[str] = set()
-        for n, data in enumerate(rows, start=1):
+        for data in rows:
             where = f"row {data.extra['row']}" if "row" in data.extra else None
             if data.code:
                 code = data.code.strip()
@@ -288,14 +288,20 @@ def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> lis
 
 
 def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int | None,
-         site: str = "BJ", copying_unit: str | None = None) -> list[str]:
+         site: str = "BJ", copying_unit: str | None = None, level: str | None = None) -> list[str]:
     """Copies inherit level, period and scope (R-77), get the next copy numbers (R-30) and are registered (R-78)."""
     with uow:
         person, _facts = actor_facts(uow, actor, Action.COPY)
         now = uow.now()
         original = get_carrier(uow, code)
         approval = approval_facts(uow, approval_id)
-        refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy), "copy", code, actor.badge)
+        try:
+            wanted = Classification.parse(level) if level else None
+        except DomainError as e:
+            refuse([_domain_violation("R-77", e)], "copy", code, actor.badge)
+            raise
+        refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy, wanted), "copy", code,
+               actor.badge)
         root_id = original.parent_id or original.id
         family = list(uow.session.execute(
             select(Carrier).where((Carrier.id == root_id) | (Carrier.parent_id == root_id)).with_for_update(of=Carrier)
@@ -326,7 +332,8 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
             drafts.append(EventDraft(
                 EventType.COPIED, carrier=new_code, actor=actor.badge,
                 to_location=original.location.code if original.location else None, approval_id=approval_id,
-                payload={"original": original.code, "copy": [number, total], "copying_unit": copying_unit or person.unit,
+                payload={"original": original.code, "copy": [number, total],
+                         "copying_unit": copying_unit or person.unit,
                          "approver": approval.approver.badge if approval else None,
                          "classification": original.classification, "period": original.period,
                          "scope": original.scope}))
