@@ -59,6 +59,8 @@ P_ROSPEC = 177
 P_ROBOUNDARY_SPEC = 178
 P_ROSPEC_START_TRIGGER = 179
 P_AISPEC = 183
+P_AISPEC_STOP_TRIGGER = 184
+P_TAG_OBSERVATION_TRIGGER = 185
 P_INVENTORY_PARAMETER_SPEC = 186
 P_KEEPALIVE_SPEC = 220
 P_ANTENNA_CONFIGURATION = 222
@@ -81,6 +83,7 @@ FIXED = {
     P_ROSPEC: 6,
     P_ROBOUNDARY_SPEC: 0,
     P_AISPEC: -1,  # antenna count + list: computed
+    P_AISPEC_STOP_TRIGGER: 5,
     P_INVENTORY_PARAMETER_SPEC: 3,
     P_ANTENNA_CONFIGURATION: 2,
     P_C1G2_INVENTORY_COMMAND: 1,
@@ -187,6 +190,10 @@ class RoSpec:
             masks.append((bank, pointer, mask))
         report = find_all(inner, P_RO_REPORT_SPEC)
         report_n = struct.unpack_from("!H", report[0], 1)[0] if report else 0
+        # An AISpec that stops after N tags (trigger type 0, UponNTags) ends — and so reports — every N tags.
+        for trigger in find_all(inner, P_TAG_OBSERVATION_TRIGGER):
+            if trigger[0] == 0:
+                report_n = report_n or struct.unpack_from("!H", trigger, 2)[0]
         selector_bodies = find_all(inner, P_TAG_REPORT_CONTENT_SELECTOR)
         flags = struct.unpack_from("!H", selector_bodies[0])[0] if selector_bodies else 0
         selector = {name: bool(flags & (1 << (15 - i))) for i, name in enumerate(SELECTOR_BITS)}

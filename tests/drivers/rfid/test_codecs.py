@@ -250,9 +250,7 @@ def test_noise_between_frames_never_invents_or_loses_a_tag(
 @pytest.mark.parametrize("codec", CODECS)
 @settings(max_examples=80, deadline=None)
 @given(epc=epc96, r=rssi, position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
-def test_a_corrupted_frame_never_becomes_a_read(
-    codec: str, epc: bytes, r: int, position: int, flip: int
-) -> None:
+def test_a_corrupted_frame_never_becomes_a_read(codec: str, epc: bytes, r: int, position: int, flip: int) -> None:
     encode, decode = CODECS[codec]
     frame = bytearray(encode(epc, r))
     i = position % len(frame)

@@ -21,9 +21,7 @@ THEIRS = encode_gs1_96("sgtin-96", "4012345", 7, filter_value=1)
 
 
 def read(epc: str, seconds: float = 0, rssi: float | None = -50, antenna: int | None = 1) -> Read:
-    return Read(
-        epc, ReadKind.EPC, device="r1", at=T0 + timedelta(seconds=seconds), rssi=rssi, antenna=antenna
-    )
+    return Read(epc, ReadKind.EPC, device="r1", at=T0 + timedelta(seconds=seconds), rssi=rssi, antenna=antenna)
 
 
 def test_summary_per_epc() -> None:
