@@ -1,0 +1,215 @@
+"""Scanner configuration: the `[devices]` table of tracker.toml, checked, and opened as drivers.
+
+The file is the one named by the environment variable TRACKER_CONFIG, else `./tracker.toml`. Each device is a
+sub-table of `[devices]`; its key is the device's name (shown at the counter and stored with every read)::
+
+[devices.counter-1]            # a USB scanner in serial (CDC) mode, found again by serial number kind =
+"serial"                # serial | ssi | honeywell | camera | wedge by_id = "Honeywell_1900_17304B4E2D"   #
+part of its /dev/serial/by-id name (survives re-plugging) terminator = "cr"              # cr | lf | crlf |
+tab | none (none: a scan ends after idle_ms of silence) dup_window = 1.0               # seconds: the same
+code again within this is one read
+
+[devices.rs232-dock] kind = "ssi"                   # Zebra SSI: the host ACKs decodes and can trigger/beep
+url = "/dev/ttyUSB0"           # a device path or pyserial URL (socket://host:port, rfc2217://…) baudrate =
+9600
+
+[devices.desk-camera] kind = "camera" url = "0"                      # camera index, /dev/video*, rtsp:// URL
+or a video file formats = ["DataMatrix", "QRCode", "Code128"] backend = "zxing"              # zxing | zbar
+(zbar needs libzbar0 and pyzbar; it reads no Data Matrix)
+
+[devices.keyboard] kind = "wedge"                 # read by the counter screen from key presses; nothing to
+open here gap_ms = 30                    # keys closer than this, ended by Enter, are a scan layout = "de"
+# optional: undo a German/French keyboard layout garbling the scanner
+
+Keys: `kind` (required); `url` or `by_id` (serial kinds, one required; `by_id_dir` defaults to
+/dev/serial/by-id); `baudrate` (9600); `terminator` ("cr"); `prefix`, `suffix` ("" — TOML escapes such as
+"\\u0002" give control characters); `idle_ms` (50, for terminator "none"); `encoding` ("utf-8", or "gbk");
+`dup_window` (seconds; 1.0, cameras 2.0); `formats`, `backend`, `fps` (cameras); `gap_ms`, `min_length`,
+`layout` (wedge). Unknown keys are errors, so a typo never silently falls back to a default.
+
+This module owns that schema and building drivers from it. It must never open a device while loading (listing
+the configuration works with every scanner unplugged) and never import `tracker`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drivers.scanners.base import EventSink
+from drivers.scanners.camera import DEFAULT_FORMATS, CameraScanner, format_key, make_decoder
+from drivers.scanners.framing import TERMINATORS, LineSettings
+from drivers.scanners.honeywell import HoneywellScanner
+from drivers.scanners.serial_line import LineScanner
+from drivers.scanners.ssi import SsiScanner
+from drivers.scanners.wedge import LAYOUTS, WedgeBurstDetector
+from drivers.transport import BY_ID_DIR
+
+KINDS = ("serial", "ssi", "honeywell", "camera", "wedge")
+SERIAL_KINDS = ("serial", "ssi", "honeywell")
+ENV_VAR = "TRACKER_CONFIG"
+DEFAULT_PATH = Path("tracker.toml")
+
+
+class ConfigError(ValueError):
+    """The device configuration is wrong; the message names the file, the device and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    name: str
+    kind: str
+    url: str = ""
+    by_id: str = ""
+    by_id_dir: str = str(BY_ID_DIR)
+    baudrate: int = 9600
+    terminator: str = "cr"
+    prefix: str = ""
+    suffix: str = ""
+    idle_ms: int = 50
+    encoding: str = "utf-8"
+    dup_window: float = 1.0
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    backend: str = "zxing"
+    fps: float = 10.0
+    gap_ms: int = 30
+    min_length: int = 4
+    layout: str = ""
+
+    @property
+    def where(self) -> str:
+        """Where the device is looked for, for listings."""
+        if self.kind == "wedge":
+            return "keyboard"
+        if self.by_id:
+            return f"{self.by_id_dir}/*{self.by_id}*"
+        return self.url
+
+    def line_settings(self) -> LineSettings:
+        return LineSettings(
+            terminator=self.terminator,
+            prefix=self.prefix.encode(self.encoding),
+            suffix=self.suffix.encode(self.encoding),
+            idle_timeout=self.idle_ms / 1000,
+            encoding=self.encoding,
+        )
+
+    def wedge_detector(self) -> WedgeBurstDetector:
+        return WedgeBurstDetector(
+            gap=self.gap_ms / 1000, min_length=self.min_length, prefix=self.prefix, suffix=self.suffix,
+            layout=self.layout or None,
+        )
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "url": (str, int), "by_id": str, "by_id_dir": str, "baudrate": int, "terminator": str,
+    "prefix": str, "suffix": str, "idle_ms": int, "encoding": str, "dup_window": (int, float), "formats": list,
+    "backend": str, "fps": (int, float), "gap_ms": int, "min_length": int, "layout": str,
+}
+
+
+def config_path(path: Path | str | None = None) -> Path:
+    return Path(path) if path else Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def load_devices(path: Path | str | None = None) -> list[DeviceConfig]:
+    """The configured devices; an absent file means no devices (not an error), a broken one is a
+    ConfigError.
+    """
+    file = config_path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    devices = data.get("devices", {})
+    if not isinstance(devices, dict):
+        raise ConfigError(f"{file}: [devices] must be a table of named devices, e.g. [devices.counter-1]")
+    return parse_devices(devices, source=str(file))
+
+
+def parse_devices(table: Mapping[str, Any], *, source: str = "config") -> list[DeviceConfig]:
+    return [parse_device(name, entry, source=source) for name, entry in table.items()]
+
+
+def parse_device(name: str, entry: Any, *, source: str = "config") -> DeviceConfig:
+    where = f"{source}: device {name!r}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: must be a table ([devices.{name}])")
+    unknown = sorted(set(entry) - set(_TYPES))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TYPES))}")
+    for key, value in entry.items():
+        expected = _TYPES[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+            raise ConfigError(f"{where}: {key} must be {names}, not {type(value).__name__} {value!r}")
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise ConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    values: dict[str, Any] = {k: v for k, v in entry.items() if k != "formats"}
+    values["url"] = str(entry.get("url", ""))
+    if "dup_window" not in entry and kind == "camera":
+        values["dup_window"] = 2.0
+    if "formats" in entry:
+        if not entry["formats"] or not all(isinstance(f, str) for f in entry["formats"]):
+            raise ConfigError(f"{where}: formats must be a non-empty list of names, e.g. [\"DataMatrix\"]")
+        values["formats"] = tuple(entry["formats"])
+    config = DeviceConfig(name=name, **values)
+    _check(config, where)
+    return config
+
+
+def _check(c: DeviceConfig, where: str) -> None:
+    if c.kind in SERIAL_KINDS and not (c.url or c.by_id):
+        raise ConfigError(f"{where}: a {c.kind} device needs url (e.g. /dev/ttyACM0) or by_id (serial number)")
+    if c.kind == "camera" and not c.url:
+        raise ConfigError(f"{where}: a camera needs url (a camera index such as \"0\", /dev/video0 or a URL)")
+    if c.terminator not in TERMINATORS:
+        raise ConfigError(f"{where}: terminator must be one of {', '.join(TERMINATORS)}")
+    if c.baudrate <= 0 or c.idle_ms <= 0 or c.gap_ms <= 0 or c.fps <= 0 or c.min_length < 1:
+        raise ConfigError(f"{where}: baudrate, idle_ms, gap_ms, fps and min_length must be positive")
+    if c.dup_window < 0:
+        raise ConfigError(f"{where}: dup_window must not be negative")
+    if c.layout and c.layout not in LAYOUTS:
+        raise ConfigError(f"{where}: layout must be one of {', '.join(sorted(LAYOUTS))}")
+    if c.backend not in ("zxing", "zbar"):
+        raise ConfigError(f"{where}: backend must be zxing or zbar")
+    try:
+        for f in c.formats:
+            format_key(f)
+        if c.kind in SERIAL_KINDS:
+            c.line_settings()
+    except (ValueError, LookupError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+Driver = LineScanner | SsiScanner | HoneywellScanner | CameraScanner
+
+
+def open_device(config: DeviceConfig, on_event: EventSink | None = None) -> Driver:
+    """Build (not start) the driver for a configured device. Wedge devices are read by the counter screen."""
+    serial_args: dict[str, Any] = {
+        "baudrate": config.baudrate, "by_id": config.by_id, "by_id_dir": config.by_id_dir,
+        "dup_window": config.dup_window, "on_event": on_event,
+    }
+    if config.kind == "serial":
+        return LineScanner(config.name, config.url, settings=config.line_settings(), **serial_args)
+    if config.kind == "honeywell":
+        return HoneywellScanner(config.name, config.url, settings=config.line_settings(), **serial_args)
+    if config.kind == "ssi":
+        return SsiScanner(config.name, config.url, **serial_args)
+    if config.kind == "camera":
+        decoder = make_decoder(config.backend, config.formats)
+        return CameraScanner(
+            config.name, config.url, decoder=decoder, dup_window=config.dup_window, on_event=on_event,
+            fps=config.fps,
+        )
+    raise ConfigError(f"device {config.name!r} is a keyboard wedge: the counter screen reads it from key presses")
