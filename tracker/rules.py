@@ -188,7 +188,7 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.COPY: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
     Action.RECLASSIFY: frozenset({_R.SECURITY_OFFICER}),
     Action.MOVE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
-    # hiding a loss is forbidden, so anyone active may report one.
+    # hiding a loss is forbidden, so anyone active may report one (no role needed).
     Action.REPORT_MISSING: frozenset(Role),
     Action.FOUND: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
     Action.APPROVE: frozenset({_R.APPROVER}),
@@ -208,7 +208,7 @@ def check_permission(actor: PersonFacts, action: Action) -> list[Violation]:
         out.append(_v("R-143", f"{actor.badge} has departed: access is revoked.",
                       f"{actor.badge} 已离岗，权限已清理。"))
     allowed = ACTION_ROLES[action]
-    if not actor.roles & allowed:
+    if action != Action.REPORT_MISSING and not actor.roles & allowed:
         need = ", ".join(sorted(r.value for r in allowed))
         need_zh = "、".join(sorted(r.zh for r in allowed))
         out.append(_v("R-25", f"{actor.badge} may not {action.value.replace('_', ' ')}: it needs the role {need}.",
