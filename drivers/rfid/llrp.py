@@ -151,9 +151,7 @@ class LlrpReader:
         config = llrp.LLRPReaderConfig(self.settings.sllurp_config())
         client = llrp.LLRPReaderClient(self.host, self.port, config, timeout=self._timeout)
         client.add_tag_report_callback(self._on_reports)
-        client.add_state_callback(
-            llrp.LLRPReaderState.STATE_INVENTORYING, lambda *_a: self.inventorying.set()
-        )
+        client.add_state_callback(llrp.LLRPReaderState.STATE_INVENTORYING, lambda *_a: self.inventorying.set())
         client.add_message_callback("CLOSE_CONNECTION_RESPONSE", lambda *_a: self._closed.set())
         try:
             client.connect()

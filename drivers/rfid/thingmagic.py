@@ -89,9 +89,7 @@ def encode_response(opcode: int, status: int, data: bytes = b"") -> bytes:
     return b"\xff" + body + bytes((crc >> 8, crc & 0xFF))
 
 
-def start_continuous_read(
-    metadata: int = META_ALL, search_flags: int = 0x001B, timeout_ms: int = 1000
-) -> bytes:
+def start_continuous_read(metadata: int = META_ALL, search_flags: int = 0x001B, timeout_ms: int = 1000) -> bytes:
     """The multi-protocol tag op that starts continuous Gen2 reading, as the Universal Reader Assistant sends
     it (an embedded 0x22 read-tag-multiple with metadata)."""
     embedded = bytes(
@@ -108,8 +106,7 @@ def start_continuous_read(
     )
     return encode(
         OP_MULTI_PROTOCOL_TAG_OP,
-        bytes((0x00, 0x00, 0x01, OP_READ_TAG_ID_MULTIPLE, 0x00, 0x00, PROTOCOL_GEN2, len(embedded) - 1))
-        + embedded,
+        bytes((0x00, 0x00, 0x01, OP_READ_TAG_ID_MULTIPLE, 0x00, 0x00, PROTOCOL_GEN2, len(embedded) - 1)) + embedded,
     )
 
 
@@ -320,9 +317,7 @@ def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
 class ThingMagicReader:
     """A Mercury module on a serial port: set-up commands and continuous reading with keep-alives."""
 
-    def __init__(
-        self, url: str, *, device: str | None = None, baudrate: int = 115200, clock: Clock = utc_now
-    ) -> None:
+    def __init__(self, url: str, *, device: str | None = None, baudrate: int = 115200, clock: Clock = utc_now) -> None:
         self.device = device or url
         self.session: Session[Frame] = Session(url, split_responses, baudrate=baudrate)
         self._clock = clock

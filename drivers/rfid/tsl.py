@@ -171,9 +171,7 @@ def parse_blocks(data: bytes) -> list[Block]:
     return [b for b in (assembler.feed(line) for line in lines) if b is not None]
 
 
-def encode_block(
-    command: str, tags: list[TagRead], *, error: str | None = None, trigger: bool = False
-) -> bytes:
+def encode_block(command: str, tags: list[TagRead], *, error: str | None = None, trigger: bool = False) -> bytes:
     """An answer block as the handheld writes it (used by the emulator and the property tests)."""
     out = []
     if trigger:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from drivers.rfid import chafon, magicrf, thingmagic, tsl
 from drivers.rfid.base import FrameError, TagRead
-from drivers.rfid.crc import checksum8, crc16_gen2, crc16_mcrf4xx, crc16_thingmagic
+from drivers.rfid.crc import _crc16_thingmagic_nibbles, checksum8, crc16_gen2, crc16_mcrf4xx, crc16_thingmagic
 
 
 def h(text: str) -> bytes:
@@ -277,3 +277,8 @@ def test_tsl_any_split(tags: list[tuple[bytes, int]], cuts: list[int]) -> None:
         blocks.extend(b for b in (assembler.feed(line) for line in lines) if b is not None)
         last = cut
     assert len(blocks) == 1 and [(t.epc, t.rssi) for t in blocks[0].tags] == [(t.epc, t.rssi) for t in reads]
+
+
+@given(st.binary(max_size=300))
+def test_fast_thingmagic_crc_equals_the_reference_nibble_loop(data: bytes) -> None:
+    assert crc16_thingmagic(data) == _crc16_thingmagic_nibbles(data)
