@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
-
 from tests_support import approve, count_events, state_of
+
 from tracker import queries
 from tracker.demo import badge, place
 from tracker.domain import CarrierStatus
@@ -146,6 +146,7 @@ def test_copy_inherits_and_numbers_r77_r78(store: Store, people: dict[str, Signe
         views = [queries.carrier(uow, c) for c in (code, *new)]
         events = queries.history(uow, new[0])
     assert [(v.copy_number, v.copy_total) for v in views if v] == [(1, 4), (3, 4), (4, 4)]
+    assert views[0] is not None and views[0].scope is not None and "法规处" in views[0].scope
     assert {(v.classification, v.period, v.scope) for v in views if v} == {("secret", "10y", views[0].scope)}
     assert events[0].type == "copied" and events[0].payload["original"] == code
     assert events[0].payload["approver"] == badge("approver") and events[0].approval_id == a

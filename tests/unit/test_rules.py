@@ -39,7 +39,7 @@ from tracker.rules import (
     leak_deadline,
 )
 
-TS, S, C, I = (Classification.TOP_SECRET, Classification.SECRET, Classification.CONFIDENTIAL,
+TS, S, C, INTERNAL = (Classification.TOP_SECRET, Classification.SECRET, Classification.CONFIDENTIAL,
                Classification.INTERNAL)
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 POLICY = Policy()
@@ -99,7 +99,8 @@ def test_r02_state_secret_needs_period_and_scope() -> None:
     assert rules_of(check_registration(carrier(S, period=None), ARCHIVE)) == {"R-02"}
     assert rules_of(check_registration(carrier(S, scope=None), ARCHIVE)) == {"R-02"}
     # Internal items need neither; company secrets need a period but not a state scope.
-    assert check_registration(carrier(I, period=None, scope=None, copy_number=None, copy_total=None), ARCHIVE) == []
+    internal = carrier(INTERNAL, period=None, scope=None, copy_number=None, copy_total=None)
+    assert check_registration(internal, ARCHIVE) == []
     assert check_registration(carrier(C, regime=Regime.COMPANY, scope=None), ARCHIVE) == []
 
 
@@ -176,7 +177,7 @@ def test_r63_loan_needs_valid_single_use_approval() -> None:
 
 
 def test_r63_internal_loans_need_no_approval_by_default() -> None:
-    internal = carrier(I, period=None, scope=None, copy_number=None, copy_total=None)
+    internal = carrier(INTERNAL, period=None, scope=None, copy_number=None, copy_total=None)
     assert rules_of(check_checkout(internal, READER, True, None, NOW + timedelta(hours=1), NOW, None, POLICY)) == set()
 
 
@@ -412,7 +413,7 @@ def test_departed_actor_has_no_rights() -> None:
 def test_r155_clock_10_days_for_top_secret_60_otherwise() -> None:
     assert leak_deadline(TS, NOW, POLICY) == NOW + timedelta(days=10)
     assert leak_deadline(S, NOW, POLICY) == NOW + timedelta(days=60)
-    assert leak_deadline(I, NOW, POLICY) is None
+    assert leak_deadline(INTERNAL, NOW, POLICY) is None
 
 
 def test_end_of_working_day_skips_weekends() -> None:
