@@ -5,16 +5,16 @@ or an EPC: a code says *which* carrier, never *what* it holds. It does no I/O an
 
 Code shapes (all upper case; scanned text is stripped and upper-cased before it is checked):
 
-    carrier   ``BJ-000123M``        site (2-4 letters) ``-`` serial (6-9 digits, zero-padded to 6) check
-    location  ``LOC-BJ-R3C2S4E``    ``LOC-`` site ``-`` place (1-12 letters/digits) check
-    badge     ``B-BJ-00042H``       ``B-`` site ``-`` person number (1-12 letters/digits) check
+    carrier   ``BJ-0001238``        site (2-4 letters) ``-`` serial (6-9 digits, zero-padded to 6) check
+    location  ``LOC-BJ-R3C2S4R``    ``LOC-`` site ``-`` place (1-12 letters/digits) check
+    badge     ``B-BJ-00042T``       ``B-`` site ``-`` person number (1-12 letters/digits) check
     epc       ``3415A537C8...``     24 hexadecimal digits (a 96-bit EPC as an RFID reader reports it)
 
-The check character is ISO/IEC 7064 MOD 37-2 over the code's letters and digits (the fixed ``LOC``/``B`` prefix
-included, the hyphens left out). It is one of ``0-9``, ``A-Z`` or ``*``; MOD 37-2 is the ISO 7064 pure system that
-detects every single substitution and every transposition of two adjacent characters, check character included,
-which the hybrid MOD 37,36 (letters and digits only) does not. The one cost is that about one code in 37 ends in
-``*``: quote such codes in a shell.
+The check character is ISO/IEC 7064 MOD 37-2 over the whole code text before it, prefix and hyphens included (a
+hyphen counts as the 37th symbol, value 36), so ``LOC-AA-A0`` and ``LOC-AAA-0`` differ in their check too. It is one
+of ``0-9``, ``A-Z`` or ``*``; MOD 37-2 is the ISO 7064 pure system that detects every single substitution and every
+transposition of two adjacent characters, check character included, which the hybrid MOD 37,36 (letters and digits
+only) does not. The one cost is that about one code in 37 ends in ``*``: quote such codes in a shell.
 
 EPC (SGTIN-like schemes are for trade items; carriers are assets):
   * GIAI-96 when the site has a GS1 company prefix: ``urn:epc:id:giai:<prefix>.<site number><serial:09d>``,
@@ -60,8 +60,9 @@ __all__ = [
 
 CodeKind = Literal["carrier", "location", "badge", "epc", "unknown"]
 
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
-_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"  # check characters, by value
+_CHECK_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
+_VALUE = {**{c: i for i, c in enumerate(_ALPHABET[:36])}, "-": 36}  # symbols of the text before the check
 _MODULUS = 37
 
 SERIAL_MIN_DIGITS = 6
@@ -106,7 +107,7 @@ def normalize(text: str) -> str:
 
 
 def check_character(payload: str) -> str:
-    """ISO/IEC 7064 MOD 37-2 check character for ``payload`` (letters and digits only)."""
+    """ISO/IEC 7064 MOD 37-2 check character for ``payload`` (letters, digits and hyphens)."""
     p = 0
     for ch in payload:
         try:
@@ -114,20 +115,21 @@ def check_character(payload: str) -> str:
         except KeyError:
             raise CodeShapeError(
                 payload,
-                f"{ch!r} cannot appear in a code (only A-Z and 0-9)",
-                f"编码中不能出现字符 {ch!r}（只允许 A-Z 和 0-9）",
+                f"{ch!r} cannot appear in a code (only A-Z, 0-9 and -)",
+                f"编码中不能出现字符 {ch!r}（只允许 A-Z、0-9 和 -）",
             ) from None
     return _ALPHABET[(1 - p) % _MODULUS]
 
 
 def is_valid_check(payload_with_check: str) -> bool:
     """True when the last character is the MOD 37-2 check character of the rest."""
-    if len(payload_with_check) < 2 or any(c not in _VALUE for c in payload_with_check):
+    body, check = payload_with_check[:-1], payload_with_check[-1:]
+    if not body or check not in _CHECK_VALUE or any(c not in _VALUE for c in body):
         return False
     p = 0
-    for ch in payload_with_check[:-1]:
+    for ch in body:
         p = ((p + _VALUE[ch]) * 2) % _MODULUS
-    return (p + _VALUE[payload_with_check[-1]]) % _MODULUS == 1
+    return (p + _CHECK_VALUE[check]) % _MODULUS == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,7 @@ def _check_part(part: str | int, what_en: str, what_zh: str) -> str:
 
 
 def make_carrier_code(site: str, serial: int) -> str:
-    """The printed code of serial number ``serial`` at ``site``, e.g. ``make_carrier_code("BJ", 123) == "BJ-000123M"``.
+    """The printed code of serial number ``serial`` at ``site``, e.g. ``make_carrier_code("BJ", 123) == "BJ-0001238"``.
 
     The serial is zero-padded to six digits and may grow to nine, so there is exactly one text per (site, serial):
     a zero-padded variant of a valid code is refused by the parser rather than taken as the same carrier.
@@ -213,22 +215,22 @@ def make_carrier_code(site: str, serial: int) -> str:
             f"carrier serial must be a whole number from 0 to {SERIAL_MAX}, not {serial!r}",
             f"载体序号必须是 0 至 {SERIAL_MAX} 的整数，而不是 {serial!r}",
         )
-    digits = f"{serial:0{SERIAL_MIN_DIGITS}d}"
-    return f"{s}-{digits}{check_character(s + digits)}"
+    body = f"{s}-{serial:0{SERIAL_MIN_DIGITS}d}"
+    return body + check_character(body)
 
 
 def make_location_code(site: str, place: str) -> str:
     """Shelf-label code of a storage place, e.g. ``make_location_code("BJ", "R3C2S4")`` (room 3, cabinet 2, shelf 4)."""
     s = _check_site(site)
-    p = _check_part(place, "place", "位置")
-    return f"LOC-{s}-{p}{check_character('LOC' + s + p)}"
+    body = f"LOC-{s}-{_check_part(place, 'place', '位置')}"
+    return body + check_character(body)
 
 
 def make_badge_code(site: str, person: str | int) -> str:
     """Badge code of a person (staff number), e.g. ``make_badge_code("BJ", "00042")``."""
     s = _check_site(site)
-    p = _check_part(person, "person number", "人员编号")
-    return f"B-{s}-{p}{check_character('B' + s + p)}"
+    body = f"B-{s}-{_check_part(person, 'person number', '人员编号')}"
+    return body + check_character(body)
 
 
 def _shape_error(text: str, kind_en: str, kind_zh: str, example: str) -> CodeShapeError:
@@ -252,7 +254,7 @@ def parse_carrier_code(text: str) -> CarrierCode:
     t = normalize(text)
     m = _CARRIER_RE.fullmatch(t)
     if m is None:
-        raise _shape_error(text, "carrier", "载体", "BJ-000123M")
+        raise _shape_error(text, "carrier", "载体", "BJ-0001238")
     site, digits, check = m.group("site"), m.group("serial"), m.group("check")
     serial = int(digits)
     if digits != f"{serial:0{SERIAL_MIN_DIGITS}d}":
@@ -262,7 +264,7 @@ def parse_carrier_code(text: str) -> CarrierCode:
             f"{SERIAL_MIN_DIGITS} digits",
             f"{text!r} 的序号多了前导零；载体序号恰好补足 {SERIAL_MIN_DIGITS} 位",
         )
-    if not is_valid_check(site + digits + check):
+    if not is_valid_check(t):
         raise _check_error(text, "carrier", "载体")
     return CarrierCode(site, serial, check)
 
@@ -272,9 +274,9 @@ def parse_location_code(text: str) -> LocationCode:
     t = normalize(text)
     m = _LOCATION_RE.fullmatch(t)
     if m is None:
-        raise _shape_error(text, "location", "位置", "LOC-BJ-R3C2S4E")
+        raise _shape_error(text, "location", "位置", "LOC-BJ-R3C2S4R")
     site, place, check = m.group("site"), m.group("place"), m.group("check")
-    if not is_valid_check("LOC" + site + place + check):
+    if not is_valid_check(t):
         raise _check_error(text, "location", "位置")
     return LocationCode(site, place, check)
 
@@ -284,9 +286,9 @@ def parse_badge_code(text: str) -> BadgeCode:
     t = normalize(text)
     m = _BADGE_RE.fullmatch(t)
     if m is None:
-        raise _shape_error(text, "badge", "证件", "B-BJ-00042H")
+        raise _shape_error(text, "badge", "证件", "B-BJ-00042T")
     site, person, check = m.group("site"), m.group("person"), m.group("check")
-    if not is_valid_check("B" + site + person + check):
+    if not is_valid_check(t):
         raise _check_error(text, "badge", "证件")
     return BadgeCode(site, person, check)
 

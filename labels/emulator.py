@@ -3,15 +3,21 @@ encoder and of a TSPL printer, so tests and the demo exercise the real jobs and 
 every job, answers ``~HS`` and ``<ESC>!?`` status queries, writes EPCs into emulated Gen2 tags, returns their TIDs
 through ``^HV``, reports encode results after ``~RVE`` (``_+,n_`` / ``_-,n_``), and can be told to fail the next
 encodes so that labels come out VOID. It listens only on the address it is given (loopback by default) and
-renders nothing: what a label looks like is checked by decoding the PNG/PDF renderers' output.
+renders nothing: what a label looks like is checked by decoding the PNG/PDF renderers' output. ``attach_pty`` serves
+the same protocol on a pseudo-terminal, for printers on a serial port.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import pty
 import re
+import select
 import socket
 import threading
+import tty
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -158,20 +164,52 @@ class LabelPrinterEmulator:
                 if not data:
                     return
                 buf += data
-                buf, rv_enabled = self._consume(buf, conn, rv_enabled)
+                buf, rv_enabled = self._consume(buf, conn.sendall, rv_enabled)
 
-    def _consume(self, buf: bytes, conn: socket.socket, rv: bool) -> tuple[bytes, bool]:
+    def attach_pty(self) -> str:
+        """Serve the same protocol on a pseudo-terminal, as a printer on a serial port; returns the port's path."""
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        path = os.ttyname(slave)
+        t = threading.Thread(target=self._serve_pty, args=(master, slave), daemon=True)
+        t.start()
+        self._threads.append(t)
+        return path
+
+    def _serve_pty(self, master: int, slave: int) -> None:
+        buf = b""
+        rv_enabled = False
+
+        def send(data: bytes) -> None:
+            os.write(master, data)
+
+        try:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([master], [], [], 0.1)
+                if not ready:
+                    continue
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    return
+                buf += data
+                buf, rv_enabled = self._consume(buf, send, rv_enabled)
+        finally:
+            os.close(master)
+            os.close(slave)
+
+    def _consume(self, buf: bytes, send: Callable[[bytes], None], rv: bool) -> tuple[bytes, bool]:
         while True:
             buf = buf.lstrip(b" \t\r\n")
             if not buf:
                 return buf, rv
             if buf.startswith(b"\x1b!?"):
                 self._count_status()
-                conn.sendall(bytes([self._tspl_status_byte()]))
+                send(bytes([self._tspl_status_byte()]))
                 buf = buf[3:]
             elif buf.startswith(b"~HS"):
                 self._count_status()
-                conn.sendall(self._hs())
+                send(self._hs())
                 buf = buf[3:]
             elif buf.startswith(b"~RV"):
                 if len(buf) < 4:
@@ -182,7 +220,7 @@ class LabelPrinterEmulator:
                 end = buf.find(b"^XZ")
                 if end < 0:
                     return buf, rv
-                self._zpl_format(buf[: end + 3], conn, rv)
+                self._zpl_format(buf[: end + 3], send, rv)
                 buf = buf[end + 3 :]
             elif buf[:1].isalpha():
                 m = _TSPL_PRINT.search(buf)
@@ -232,7 +270,7 @@ class LabelPrinterEmulator:
                 self._state.printed += copies
             self._cond.notify_all()
 
-    def _zpl_format(self, fmt: bytes, conn: socket.socket, rv: bool) -> None:
+    def _zpl_format(self, fmt: bytes, send: Callable[[bytes], None], rv: bool) -> None:
         copies = int(m.group(1)) if (m := _PQ.search(fmt)) else 1
         rfw = _RFW.search(fmt)
         answer = b""
@@ -262,7 +300,7 @@ class LabelPrinterEmulator:
                     answer += f"_{'+' if tag is not None else '-'},{voids}_".encode("ascii")
             self._cond.notify_all()
         if answer:
-            conn.sendall(answer)
+            send(answer)
 
     @staticmethod
     def _labels_to_try(fmt: bytes) -> int:

@@ -54,23 +54,23 @@ def render_svg(layout: Layout, content: LabelContent, *, guides: bool = True) ->
 
 
 def _barcode(pb: PlacedBarcode) -> str:
+    """One group per symbol, scaled so every rectangle sits on whole module coordinates: no rounding seams."""
     rects: list[str] = []
     if pb.kind == "code128":
         b = bars_in_mm(pb)
+        transform = f"translate({_n(b.x)} {_n(b.y)}) scale({b.module!r} 1)"
         for start, length in runs(b.pattern):
-            rects.append(
-                f'<rect x="{_n(b.x + start * b.module)}" y="{_n(b.y)}" width="{_n(length * b.module)}" '
-                f'height="{_n(b.height)}"/>'
-            )
+            rects.append(f'<rect x="{start}" y="0" width="{length}" height="{_n(b.height)}"/>')
     else:
         g = grid_in_mm(pb)
+        transform = f"translate({_n(g.x)} {_n(g.y)}) scale({g.module!r})"
         for r, row in enumerate(g.matrix):
             for start, length in runs(row):
-                rects.append(
-                    f'<rect x="{_n(g.x + start * g.module)}" y="{_n(g.y + r * g.module)}" '
-                    f'width="{_n(length * g.module)}" height="{_n(g.module)}"/>'
-                )
-    return f'<g fill="#000" data-symbol={quoteattr(pb.kind)} data-content={quoteattr(pb.data)}>' + "".join(rects) + "</g>"
+                rects.append(f'<rect x="{start}" y="{r}" width="{length}" height="1"/>')
+    return (
+        f'<g fill="#000" transform="{transform}" data-symbol={quoteattr(pb.kind)} '
+        f"data-content={quoteattr(pb.data)}>" + "".join(rects) + "</g>"
+    )
 
 
 def _text(t: PlacedText) -> str:
