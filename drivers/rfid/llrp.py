@@ -164,24 +164,27 @@ class LlrpReader:
         return self.inventorying.wait(timeout)
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Delete our AccessSpecs and ROSpecs, send CLOSE_CONNECTION, then drop the socket."""
+        """Delete all AccessSpecs and ROSpecs, send CLOSE_CONNECTION, then drop the socket.
+
+        Answers are awaited through message callbacks rather than sllurp's `stopPolitely`, which registers its
+        completion after sending and so can miss an answer that arrives first on a fast link.
+        """
         client = self._client
         if client is None:
             return
         self._client = None
-        stopped = threading.Event()
-
-        def on_stopped(*_args: object) -> None:
-            stopped.set()
-
+        deleted = threading.Event()
+        client.add_message_callback("DELETE_ROSPEC_RESPONSE", lambda *_a: deleted.set())
         try:
-            client.llrp.stopPolitely(onCompletion=on_stopped, disconnect=True)
-            if stopped.wait(timeout):
+            client.llrp.sendMessage({"DELETE_ACCESSSPEC": {"AccessSpecID": 0}})
+            client.llrp.sendMessage({"DELETE_ROSPEC": {"ROSpecID": 0}})
+            if deleted.wait(timeout):
                 client.llrp.sendMessage({"CLOSE_CONNECTION": {}})
                 self._closed.wait(timeout)
         except Exception:  # noqa: S110 - the socket may already be gone; closing must still finish
             pass
         finally:
+            client.disconnect_requested.set()
             client.hard_disconnect()
             client.join(timeout)
             self._queue.put(_END)
