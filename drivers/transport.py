@@ -145,8 +145,14 @@ class PtyPair:
         self.path = ""
         self._open()
 
-    def _open(self) -> None:
+    def _open(self, avoid: str = "") -> None:
         master, slave = os.openpty()
+        if avoid and os.ttyname(slave) == avoid:
+            # Re-plugged USB devices come back under a new number; make the emulated one do the same.
+            spare = (master, slave)
+            master, slave = os.openpty()
+            os.close(spare[0])
+            os.close(spare[1])
         tty.setraw(master)
         tty.setraw(slave)
         self.master_fd, self.slave_fd = master, slave
@@ -205,14 +211,24 @@ class PtyPair:
         buf = fcntl.ioctl(self.slave_fd, termios.FIONREAD, b"\0\0\0\0")
         return int(struct.unpack("i", buf)[0])
 
-    def wait_drained(self, timeout: float = 2.0) -> bool:
-        """Wait until the driver has read everything sent; False on time-out (the driver is not reading)."""
+    def wait_drained(self, timeout: float = 2.0, settle: float = 0.01) -> bool:
+        """Wait until the driver has read everything sent; False on time-out (the driver is not reading).
+
+        Bytes written to the master reach the slave's input queue through the kernel's flip buffer a moment
+        later, so an empty queue only counts once it has stayed empty for `settle` seconds.
+        """
         deadline = time.monotonic() + timeout
-        while self.pending_to_driver():
-            if time.monotonic() > deadline:
-                return False
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if self.pending_to_driver():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= settle:
+                return True
             time.sleep(0.002)
-        return True
+        return False
 
     def unplug(self) -> None:
         """Close both sides: the driver's next read fails like a pulled USB cable; unread bytes are lost."""
@@ -226,7 +242,7 @@ class PtyPair:
         """Open a fresh pair behind the same link (a new /dev/pts number, like a re-enumerated USB device)."""
         with self._lock:
             if self.master_fd < 0:
-                self._open()
+                self._open(avoid=self.path)
 
     def replug(self, gap: float = 0.0) -> None:
         self.unplug()

@@ -78,6 +78,7 @@ class SsiScannerEmulator:
         self.max_data = max_data
         self.scanning_enabled = True
         self.corrupt_next = 0  # how many of the next transmissions to corrupt (checksum flipped)
+        self.ignore_acks = 0  # how many of the host's next ACKs to "lose" on the wire
         self.acks_received = 0
         self.naks_received = 0
         self.retransmissions = 0
@@ -208,6 +209,9 @@ class SsiScannerEmulator:
         self.commands.append(opcode)
         if opcode == ACK:
             self.acks_received += 1
+            if self.ignore_acks:
+                self.ignore_acks -= 1
+                return
             if self._current is not None:
                 code, out = self._current
                 out.index += 1

@@ -16,6 +16,7 @@ check character do the rest.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 
@@ -68,7 +69,7 @@ class LineSettings:
                 raise ValueError(f"{name} {marker!r} contains the terminator")
         if self.max_length < 1:
             raise ValueError("max_length must be at least 1")
-        b"".decode(self.encoding)  # LookupError names an unknown encoding
+        codecs.lookup(self.encoding)  # LookupError names an unknown encoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +126,18 @@ class LineFramer:
     def __init__(self, settings: LineSettings | None = None, *, reply_marks: bytes = b"") -> None:
         self.settings = s = settings or LineSettings()
         self._orphan = bytearray()  # text skipped before a prefix: the start of a reply, if a mark follows
+        self._carry = b""  # bytes held back because they may begin a multi-byte prefix or suffix
+        self._markers = [m for m in (s.prefix, s.suffix if s.terminator == "none" else b"") if len(m) > 1]
         self.skipped = 0  # noise and garbage bytes dropped between frames, for the device log
         self._p = _Partial()
         self._last = 0.0
         self._ends = b"\t" if s.terminator == "tab" else b"" if s.terminator == "none" else b"\r\n"
         if s.terminator == "none":
             self._ends = b"\r\n"  # a stray CR/LF still ends a frame: nothing legitimate is lost by it
-        noise = set(never_in_text(s.encoding)) - set(s.prefix) - set(s.suffix) - set(self._ends)
+        never = never_in_text(s.encoding)
+        # Control bytes used as prefix/suffix are still never *data*: a payload holding one is refused.
+        self._forbidden = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(never)) + b"]")
+        noise = set(never) - set(s.prefix) - set(s.suffix) - set(self._ends)
         noise -= set(reply_marks)
         self._noise = bytes(sorted(noise))
         tokens = []
@@ -156,8 +162,9 @@ class LineFramer:
         """
         p = self._p
         self._p = _Partial()
-        if p.open or p.raw:
-            return [Rejected(bytes(p.raw), "cut short: device disconnected", self._last)]
+        carry, self._carry = self._carry, b""
+        if p.open or p.raw or carry:
+            return [Rejected(bytes(p.raw) + carry, "cut short: device disconnected", self._last)]
         return []
 
     def poll(self, now: float) -> list[Item]:
@@ -165,22 +172,46 @@ class LineFramer:
         happens.
         """
         s = self.settings
-        if self._p.open and s.terminator == "none" and now - self._last >= s.idle_timeout:
-            return self._finish(now)
-        return []
+        out: list[Item] = []
+        if s.terminator == "none" and now - self._last >= s.idle_timeout:
+            self._flush_carry(out)
+            if self._p.open:
+                out += self._finish(now)
+        return out
 
     def feed(self, data: bytes, now: float) -> list[Item]:
-        out: list[Item] = []
         if not data:
             return self.poll(now)
         s = self.settings
-        p = self._p
-        if p.open and now - self._last >= s.idle_timeout and s.terminator == "none":
-            out += self._finish(now)
-        elif p.open and now - self._last > s.stale_after:
-            out.append(Rejected(bytes(p.raw), "cut short: no end before silence", now))
+        out: list[Item] = []
+        if s.terminator == "none" and now - self._last >= s.idle_timeout:
+            out += self.poll(now)
+        elif now - self._last > s.stale_after and (self._p.open or self._carry):
+            self._flush_carry(out)
+            out.append(Rejected(bytes(self._p.raw), "cut short: no end before silence", now))
             self._p = _Partial()
         self._last = now
+        data = self._carry + data
+        # Hold back a tail that may be the start of a multi-byte prefix/suffix split across two reads.
+        keep = 0
+        if self._markers:
+            # Only bytes after the last complete marker can start another one.
+            last = max((m.end() for m in self._token.finditer(data) if m.lastgroup in ("pre", "suf")), default=0)
+            keep = max(
+                (k for m in self._markers for k in range(1, len(m)) if k <= len(data) - last and data.endswith(m[:k])),
+                default=0,
+            )
+        self._carry = data[len(data) - keep :] if keep else b""
+        self._consume(data[: len(data) - keep], now, out)
+        return out
+
+    def _flush_carry(self, out: list[Item]) -> None:
+        carry, self._carry = self._carry, b""
+        if carry:
+            self._consume(carry, self._last, out)
+
+    def _consume(self, data: bytes, now: float, out: list[Item]) -> None:
+        s = self.settings
         for m in self._token.finditer(data):
             kind = m.lastgroup
             chunk = m.group()
@@ -245,7 +276,6 @@ class LineFramer:
                     out += self._finish(now)
                 else:
                     self.skipped += len(chunk)
-        return out
 
     def _finish(self, now: float) -> list[Item]:
         p = self._p
@@ -261,6 +291,8 @@ class LineFramer:
             body = body[: -len(s.suffix)]
         if not body:
             return [Rejected(raw, "empty frame", now)] if s.prefix or s.suffix else []
+        if self._forbidden.search(body):
+            return [Rejected(raw, "control byte inside the data", now)]
         try:
             text = body.decode(s.encoding)
         except UnicodeDecodeError:
