@@ -28,9 +28,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from epcpy import ConvertException, hex_to_tag_encodable
 from epcpy.epc_schemes.giai import GIAI, GIAIFilterValue
 from epcpy.epc_schemes.gid import GID
+from epcpy.utils.common import ConvertException
+from epcpy.utils.parsers import hex_to_tag_encodable
 
 __all__ = [
     "DEFAULT_GID_MANAGER",
@@ -355,9 +356,7 @@ def _validate_prefix(company_prefix: str) -> str:
     return cp
 
 
-def carrier_code_to_epc(
-    code: str, company_prefix: str | None = None, *, gid_manager: int = DEFAULT_GID_MANAGER
-) -> str:
+def carrier_code_to_epc(code: str, company_prefix: str | None = None, *, gid_manager: int = DEFAULT_GID_MANAGER) -> str:
     """The 96-bit EPC (24 upper-case hex digits) to write into the tag of carrier ``code``.
 
     GIAI-96 under ``company_prefix`` when given, else GID-96 under ``gid_manager``. The code's check character is

@@ -242,7 +242,9 @@ class LabelPrinterEmulator:
             self._state.status_queries += 1
 
     def _hs(self) -> bytes:
-        b = lambda v: "1" if v else "0"  # noqa: E731
+        def b(flag: bool) -> str:
+            return "1" if flag else "0"
+
         s1 = f"\x02030,{b(self.paper_out)},{b(self.paused)},1245,000,0,0,0,000,0,0,0\x03\r\n"
         s2 = f"\x02001,0,{b(self.head_open)},{b(self.ribbon_out)},0,2,4,0,00000000,1,000\x03\r\n"
         s3 = "\x021234,0\x03\r\n"

@@ -224,7 +224,9 @@ def _element(d: Mapping[str, Any], where: str) -> Element:
     if kind == "text":
         align = d.get("align", "left")
         if align not in ("left", "center", "right"):
-            raise LayoutError(f"{where}: align must be left, center or right", f"{where}：align 只能是 left/center/right")
+            raise LayoutError(
+                f"{where}: align must be left, center or right", f"{where}：align 只能是 left/center/right"
+            )
         text = d.get("text")
         if not isinstance(text, str) or not text:
             raise LayoutError(f"{where}: text element needs 'text'", f"{where}：文字元素缺少 'text'")
@@ -374,7 +376,7 @@ def load_layout(name_or_path: str | Path, extra_dirs: Iterable[Path] = ()) -> La
 def _fill(template: str, content: LabelContent) -> str | None:
     """The template with fields filled, or ``None`` when a field it names is missing or empty."""
     out: list[str] = []
-    for literal, name, spec, conv in string.Formatter().parse(template):
+    for literal, name, spec, _conv in string.Formatter().parse(template):
         out.append(literal)
         if name is None:
             continue

@@ -82,7 +82,8 @@ def parse_level(level: str | Level) -> Level:
     found = _LEVEL_ALIASES.get(key) or _LEVEL_ALIASES.get(key.upper())
     if found is None:
         raise MarkingError(
-            f"unknown classification level {level!r} (use 绝密/机密/秘密/内部 or TOP_SECRET/SECRET/CONFIDENTIAL/INTERNAL)",
+            f"unknown classification level {level!r} "
+            "(use 绝密/机密/秘密/内部 or TOP_SECRET/SECRET/CONFIDENTIAL/INTERNAL)",
             f"未知密级 {level!r}（应为 绝密/机密/秘密/内部）",
         )
     return found

@@ -158,7 +158,7 @@ class DeviceTransport(_Closing):
     def __init__(self, path: str) -> None:
         self.uri = f"dev://{path}"
         try:
-            self._fh: IO[bytes] = open(path, "wb", buffering=0)  # noqa: SIM115 - kept open for the session
+            self._fh: IO[bytes] = open(path, "wb", buffering=0)
         except OSError as exc:
             raise PrinterError(
                 f"cannot open printer device {path}: {exc.strerror}", f"无法打开打印机设备 {path}：{exc.strerror}"
@@ -473,9 +473,7 @@ class LabelPrinter:
                 )
             results: list[PrintResult] = []
             for c, job in zip(items, jobs, strict=True):
-                r = send_rfid_job(
-                    t, job, retries=self.rfid_retries, timeout=self.timeout, read_tid=self.rfid.read_tid
-                )
+                r = send_rfid_job(t, job, retries=self.rfid_retries, timeout=self.timeout, read_tid=self.rfid.read_tid)
                 if r.ok:
                     results.append(PrintResult(c.code, True, True, r.tid, r.voided, r.attempts))
                 else:

@@ -52,7 +52,7 @@ def render_text_bitmap(text: str, size_px: int, bold: bool = False) -> Image.Ima
     f = font(size_px)
     stroke = 1 if bold else 0
     left, top, right, bottom = f.getbbox(text, stroke_width=stroke)
-    w, h = max(1, right - left), max(1, bottom - top)
+    w, h = max(1, int(right - left)), max(1, int(bottom - top))
     img = Image.new("L", (w, h), 255)
     ImageDraw.Draw(img).text((-left, -top), text, font=f, fill=0, stroke_width=stroke, stroke_fill=0)
     return img.point(lambda v: 0 if v < 128 else 255, mode="1")

@@ -71,10 +71,10 @@ class _Page:
         self.cjk = cjk
 
     def x(self, v: float) -> float:
-        return v * mm
+        return float(v * mm)
 
     def y(self, v: float) -> float:
-        return (self.h - v) * mm
+        return float((self.h - v) * mm)
 
 
 def _font_for(text: str, bold: bool, cjk: str) -> str:

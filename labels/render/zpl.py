@@ -50,7 +50,9 @@ class RfidSpec:
         if not 1 <= self.labels_to_try <= 10:
             raise LayoutError("RFID labels_to_try must be 1 to 10", "RFID 重试标签数必须在 1 至 10 之间")
         if not 4 <= self.tid_bytes <= 32 or self.tid_bytes % 2:
-            raise LayoutError("TID length must be an even number of bytes, 4 to 32", "TID 长度必须是 4 至 32 的偶数字节")
+            raise LayoutError(
+                "TID length must be an even number of bytes, 4 to 32", "TID 长度必须是 4 至 32 的偶数字节"
+            )
 
 
 def zpl_escape(text: str) -> str:

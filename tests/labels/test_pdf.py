@@ -28,7 +28,8 @@ def _pages(pdf: bytes, dpi: int = DPI) -> list[Image.Image]:
 def _cell(page: Image.Image, sheet: Sheet, index: int, ox: float = 0.0, oy: float = 0.0) -> Image.Image:
     x, y = sheet.cell_origin(index, ox, oy)
     k = DPI / 25.4
-    return page.crop((round(x * k), round(y * k), round((x + sheet.label_width) * k), round((y + sheet.label_height) * k)))
+    right, bottom = x + sheet.label_width, y + sheet.label_height
+    return page.crop((round(x * k), round(y * k), round(right * k), round(bottom * k)))
 
 
 def _decoded(img: Image.Image) -> list[tuple[str, str]]:
@@ -52,8 +53,14 @@ def test_a4_sheet_over_two_pages_decodes_label_by_label() -> None:
 
 @pytest.mark.parametrize(
     ("layout_name", "sheet_name"),
-    [("disc-hub", "a4-round-40"), ("envelope", "a4-105x74"), ("location", "a4-99x38"), ("badge", "a4-54x86"),
-     ("usb-flag", "a4-70x37"), ("asset", "a4-70x37")],
+    [
+        ("disc-hub", "a4-round-40"),
+        ("envelope", "a4-105x74"),
+        ("location", "a4-99x38"),
+        ("badge", "a4-54x86"),
+        ("usb-flag", "a4-70x37"),
+        ("asset", "a4-70x37"),
+    ],
 )
 def test_every_layout_on_its_sheet(layout_name: str, sheet_name: str) -> None:
     layout = load_layout(layout_name)

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from labels.codes import CheckCharacterError, make_carrier_code, make_location_code
 from labels.layout import (
     LabelContent,
+    Layout,
     LayoutError,
     carrier_content,
     layout_names,
@@ -23,7 +24,6 @@ from labels.layout import (
     place,
     sheet_names,
 )
-from labels.layout import Layout
 from labels.marking import make_marking
 from labels.render.raster import render_image, render_png
 from labels.render.svg import render_svg
@@ -42,6 +42,7 @@ def decode(img: Image.Image | np.ndarray) -> list[tuple[str, str]]:
 
 def expected_symbols(layout: Layout, code: str) -> list[tuple[str, str]]:
     return sorted((FORMAT_NAMES[b.kind], code) for b in layout.barcodes())
+
 
 LAYOUTS = layout_names()
 STAR = next(c for c in (make_carrier_code("SHA", n) for n in range(1000)) if c.endswith("*"))
