@@ -7,12 +7,7 @@ skipped with a clear message — except in CI (CI=true), where that skip is a fa
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pgserver import PgServer, find_bindir, running_server
 from sqlalchemy import create_engine, text
 
 from tracker.rules import Policy
@@ -43,56 +39,14 @@ class Clock:
         self.now += timedelta(**kw)
 
 
-def _pg_bindir() -> str | None:
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))
-    for d in reversed(dirs):
-        if os.path.exists(f"{d}/pg_ctl"):
-            return d
-    found = shutil.which("pg_ctl")
-    return os.path.dirname(found) if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class PgServer:
-    bindir: str
-    datadir: str
-    port: int
-    as_user: list[str]
-
-    def url(self, db: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
-
-    def run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
-    bindir = _pg_bindir()
-    if bindir is None:
+    if find_bindir() is None:
         msg = "PostgreSQL server binaries not installed (Debian package 'postgresql'); PostgreSQL tests skipped"
         if os.environ.get("CI") == "true":
             pytest.fail(msg + " — not allowed in CI", pytrace=False)
         pytest.skip(msg)
-    root = tempfile.mkdtemp(prefix="tracker-pg-")
-    os.chmod(root, 0o755)
-    datadir = os.path.join(root, "data")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres account the package creates
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
-    port = _free_port()
-    server = PgServer(bindir, datadir, port, as_user)
-    server.run(f"{bindir}/initdb", "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-    server.run(f"{bindir}/pg_ctl", "-D", datadir, "-w", "-t", "60", "-l", os.path.join(root, "log"), "-o",
-               f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100", "start")
-    try:
+    with running_server() as server:
         engine = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
         with engine.connect() as c:
             c.execute(text("CREATE DATABASE tracker_template"))
@@ -101,10 +55,6 @@ def pg_server() -> Iterator[PgServer]:
         tmpl.upgrade()
         tmpl.dispose()
         yield server
-    finally:
-        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", datadir, "-m", "immediate", "stop"],
-                       capture_output=True, check=False)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 _counter = iter(range(1, 10**9))

@@ -1,4 +1,4 @@
-"""Small helpers shared by the integration tests (importable because pytest puts tests/ on the path)."""
+"""Small helpers shared by the integration tests (importable because pytest puts tests/support on the path)."""
 
 from __future__ import annotations
 

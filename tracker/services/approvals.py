@@ -57,7 +57,9 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         return a.id
 
 
-def approval_facts(uow: UnitOfWork, approval_id: int | None) -> ApprovalFacts | None:
+def approval_facts(uow: UnitOfWork, approval_id: int | None,
+                   carrier_id: int | None = None) -> ApprovalFacts | None:
+    """The approval as facts; with `carrier_id`, only that carrier's link is read (an approval may cover thousands)."""
     if approval_id is None:
         return None
     a = uow.session.get(Approval, approval_id)
@@ -68,7 +70,8 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None) -> ApprovalFacts | 
     grantee = uow.session.get(Person, a.grantee_id) if a.grantee_id else None
     links = uow.session.execute(
         select(Carrier.code, ApprovalCarrier.used_at).join(Carrier, Carrier.id == ApprovalCarrier.carrier_id)
-        .where(ApprovalCarrier.approval_id == a.id)
+        .where(ApprovalCarrier.approval_id == a.id,
+               *([ApprovalCarrier.carrier_id == carrier_id] if carrier_id is not None else []))
     ).all()
     return ApprovalFacts(
         id=a.id, purpose=ApprovalPurpose(a.purpose), approver=person_facts(approver),

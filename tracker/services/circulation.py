@@ -55,7 +55,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         c = get_carrier(uow, code)
         person = get_person(uow, badge_of(borrower))
         place = get_location(uow, reading_place) if reading_place else None
-        approval = approval_facts(uow, approval_id)
+        approval = approval_facts(uow, approval_id, c.id)
         facts = carrier_facts(c)
         policy = uow.policy
         if due is None and facts.level is not None:
@@ -168,7 +168,7 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
         c = get_carrier(uow, code)
         holder = get_person(uow, badge_of(custodian))
         second = get_person(uow, badge_of(companion)) if companion is not None else None
-        approval = approval_facts(uow, approval_id)
+        approval = approval_facts(uow, approval_id, c.id)
         refuse(check_carry_out(carrier_facts(c), person_facts(holder), signed_by(custodian, holder.badge),
                                person_facts(second) if second else None,
                                second is not None and companion is not None and signed_by(companion, second.badge),

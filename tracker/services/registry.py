@@ -294,7 +294,7 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
         person, _facts = actor_facts(uow, actor, Action.COPY)
         now = uow.now()
         original = get_carrier(uow, code)
-        approval = approval_facts(uow, approval_id)
+        approval = approval_facts(uow, approval_id, original.id)
         try:
             wanted = Classification.parse(level) if level else None
         except DomainError as e:
@@ -360,7 +360,7 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
             refuse([_domain_violation("R-08", e)], "reclassify", code, actor.badge)
             raise
         new_scope = Scope.parse(scope) if scope is not None else facts.scope
-        approval = approval_facts(uow, approval_id)
+        approval = approval_facts(uow, approval_id, c.id)
         place = location_facts(c.location) if c.location else None
         refuse(check_reclassify(facts, new_level, new_period, new_scope, approval, place, now, uow.policy),
                "reclassify", code, actor.badge)
