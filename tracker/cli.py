@@ -182,6 +182,10 @@ def parse_when(text: str | None) -> datetime | None:
 
 @app.callback()
 def main_callback(lang: Annotated[str | None, typer.Option(help="Language: en or zh.")] = None) -> None:
+    # One invocation, one fresh state (tests and embedding call the app repeatedly in one process).
+    if state.store is not None:
+        state.store.dispose()
+    state.settings, state.store = None, None
     if lang is not None:
         if lang not in ("en", "zh"):
             raise typer.BadParameter("--lang is en or zh")
@@ -527,10 +531,10 @@ def checkout(
 ) -> None:
     """Lend a carrier to a person (借阅)."""
     _lang()
+    when = parse_when(due)  # bad input is refused before anyone types a PIN
     actor = operator()
     borrower = party(to, "borrower")
-    r = run(lambda: circulation.check_out(store().uow(), actor, code, borrower, parse_when(due), approval,
-                                          reading_place))
+    r = run(lambda: circulation.check_out(store().uow(), actor, code, borrower, when, approval, reading_place))
     out.print(Text(say(f"{r.carrier} checked out to {r.holder}, due {r.due:%Y-%m-%d %H:%M %Z} (event {r.event_seq}).",
                        f"{r.carrier} 已借给 {r.holder}，应于 {r.due:%Y-%m-%d %H:%M %Z} 归还（事件 {r.event_seq}）。")))
 
@@ -571,11 +575,11 @@ def carry_out(
 ) -> None:
     """Carry a carrier outside the unit (携带外出) with approval (R-92)."""
     _lang()
+    deadline = parse_when(until)
+    assert deadline is not None
     actor = operator()
     c = party(custodian, "custodian")
     second = party(companion, "companion") if companion else None
-    deadline = parse_when(until)
-    assert deadline is not None
     seq = run(lambda: circulation.carry_out(store().uow(), actor, code, c, deadline, approval, second, destination))
     out.print(Text(say(f"{code} carried out by {custodian} (event {seq}).",
                        f"{code} 已由 {custodian} 携带外出（事件 {seq}）。")))
@@ -603,9 +607,9 @@ def approve(
 ) -> None:
     """Record an approval; the operator is the approver (审批)."""
     _lang()
-    actor = operator()
     valid = parse_when(until)
     assert valid is not None
+    actor = operator()
     n = run(lambda: approvals.grant(store().uow(), actor, purpose, carrier, valid, grantee, issuer_approved, copies,
                                     note))
     out.print(Text(say(f"Approval #{n} recorded.", f"审批 #{n} 已记录。")))
