@@ -104,6 +104,7 @@ _PERIOD_WORDS = {
 }
 _PERIOD_ALIASES = {
     "长期": PeriodKind.LONG_TERM,
+    "LONG": PeriodKind.LONG_TERM,
     "LONG_TERM": PeriodKind.LONG_TERM,
     "LONG-TERM": PeriodKind.LONG_TERM,
     "永久": PeriodKind.PERMANENT,
@@ -146,8 +147,8 @@ _ZH_DATE_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 
 
 def parse_period(period: int | str | dt.date | Period) -> Period:
-    """Accept ``10``, ``"10年"``, ``"10 years"``, ``"长期"``, ``"LONG_TERM"``, a ``date``, ``"2027-12-31"`` or
-    ``"2027年12月31日"``."""
+    """Accept ``10``, ``"10年"``, ``"10y"``, ``"10 years"``, ``"长期"``, ``"long"``, ``"LONG_TERM"``, a ``date``,
+    ``"2027-12-31"`` or ``"2027年12月31日"`` (the register stores ``10y``, ``long`` and ISO dates)."""
     if isinstance(period, Period):
         return period
     if isinstance(period, dt.datetime):

@@ -22,6 +22,8 @@ from labels.marking import (
     ("level", "period", "zh", "en"),
     [
         ("机密", 10, "机密★10年", "SECRET ★ 10 YEARS"),
+        ("secret", "10y", "机密★10年", "SECRET ★ 10 YEARS"),
+        ("top_secret", "long", "绝密★长期", "TOP SECRET ★ LONG-TERM"),
         ("TOP_SECRET", "长期", "绝密★长期", "TOP SECRET ★ LONG-TERM"),
         ("秘密", dt.date(2027, 12, 31), "秘密★2027年12月31日", "CONFIDENTIAL ★ UNTIL 2027-12-31"),
         ("confidential", "2027-12-31", "秘密★2027年12月31日", "CONFIDENTIAL ★ UNTIL 2027-12-31"),

@@ -1,0 +1,189 @@
+"""`tracker label` end to end on a real SQLite demo register and the printer emulator: preview, print, RFID with the
+TID stored on the carrier, sheets, calibration, status, and the errors an operator can cause."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from PIL import Image
+from typer.testing import CliRunner
+
+from labels.codes import carrier_code_to_epc, epc_to_carrier_code, make_carrier_code
+from labels.emulator import LabelPrinterEmulator
+from tracker.cli import app
+from tracker.demo import badge
+
+runner = CliRunner()
+
+
+ENV = {
+    "TRACKER_CONFIG": "",
+    "TRACKER_ARGON2_TIME_COST": "1",
+    "TRACKER_ARGON2_MEMORY_KIB": "8",
+    "TRACKER_LANG": "en",
+    "TRACKER_OPERATOR": badge("clerk"),
+    "TRACKER_PIN": "1234",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo register per module; each test works on its own copy."""
+    d = tmp_path_factory.mktemp("demo")
+    env = {**ENV, "TRACKER_DATABASE_URL": f"sqlite:///{d / 'r.sqlite'}"}
+    result = runner.invoke(app, ["demo", "--carriers", "60"], env=env)
+    assert result.exit_code == 0, result.output
+    return d
+
+
+@pytest.fixture
+def env(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    for f in demo_db.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    values = {**ENV, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}"}
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    for name in ("TRACKER_LABEL_PRINTER", "TRACKER_GS1_PREFIX", "TRACKER_LABEL_LANGUAGE", "TRACKER_LABEL_DPI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield values
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def carriers() -> list[dict[str, object]]:
+    code, out = invoke("carrier", "find", "BJ-", "--limit", "500", "--json")
+    assert code == 0, out
+    found: list[dict[str, object]] = json.loads(out)
+    return found
+
+
+def one(kind: str) -> dict[str, object]:
+    return next(c for c in carriers() if c["kind"] == kind and c["classification"] != "unclassified")
+
+
+def decoded(img: Image.Image) -> list[tuple[str, str]]:
+    return sorted((r.format.name, r.text) for r in zxingcpp.read_barcodes(img))
+
+
+def test_preview_png_svg_pdf(env: dict[str, str], tmp_path: Path) -> None:
+    c = one("paper")
+    code = str(c["code"])
+    rc, out = invoke("label", "preview", code, "--out", str(tmp_path / "a.png"))
+    assert rc == 0, out
+    assert decoded(Image.open(tmp_path / "a.png")) == [("Code128", code), ("DataMatrix", code)]
+    rc, out = invoke("label", "preview", code.lower(), "--out", str(tmp_path / "a.svg"), "--bilingual")
+    assert rc == 0 and code in (tmp_path / "a.svg").read_text(encoding="utf-8")
+    rc, out = invoke("label", "preview", code, "--out", str(tmp_path / "a.pdf"), "--layout", "envelope")
+    assert rc == 0, out
+    page = pdfium.PdfDocument(tmp_path / "a.pdf")[0].render(scale=300 / 72).to_pil()
+    assert decoded(page) == [("Code128", code), ("QRCode", code)]
+    loc = json.loads(invoke("location", "list", "--json")[1])[-1]["code"]
+    rc, out = invoke("label", "preview", loc, "--out", str(tmp_path / "loc.png"))
+    assert rc == 0, out
+    assert decoded(Image.open(tmp_path / "loc.png")) == [("Code128", loc), ("QRCode", loc)]
+    rc, out = invoke("label", "preview", badge("clerk"), "--out", str(tmp_path / "b.png"))
+    assert rc == 0, out
+    rc, out = invoke("label", "preview", "--sample", "--layout", "disc-hub", "--out", str(tmp_path / "s.png"))
+    assert rc == 0, out
+
+
+def test_print_zpl_and_tspl_to_the_emulator(env: dict[str, str]) -> None:
+    codes = [str(c["code"]) for c in carriers()[:5] if c["classification"] != "unclassified"]
+    with LabelPrinterEmulator() as em:
+        rc, out = invoke("label", "print", *codes, "--printer", em.uri)
+        assert rc == 0, out
+        rc, out = invoke("label", "print", codes[0], "--printer", em.uri, "--language", "tspl", "--copies", "2")
+        assert rc == 0, out
+        jobs = em.wait_for_jobs(len(codes) + 1)
+    assert all(any(c.encode() in j for j in jobs) for c in codes)
+    assert jobs[-1].startswith(b"SIZE") and b"PRINT 1,2" in jobs[-1]
+    assert em.printed == len(codes) + 2
+
+
+def test_rfid_print_stores_epc_and_tid_on_the_carrier(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    c = one("usb_drive")
+    code = str(c["code"])
+    monkeypatch.setenv("TRACKER_GS1_PREFIX", "6901234")
+    with LabelPrinterEmulator() as em:
+        em.fail_next_encodes = 1
+        rc, out = invoke("label", "print", code, "--printer", em.uri, "--rfid")
+        assert rc == 0, out
+        [tag] = em.tags
+    assert tag.epc == carrier_code_to_epc(code, "6901234") and epc_to_carrier_code(tag.epc, "6901234") == code
+    assert tag.tid in out and "1" in out  # the TID and the one VOID are reported
+    rc, shown = invoke("carrier", "show", code, "--json")
+    assert json.loads(shown)["epc"] == tag.epc
+    rc, hist = invoke("carrier", "history", code, "--json")
+    assert tag.tid in hist  # the label event carries the TID read back
+    # The carrier can now be named by its EPC.
+    rc, out = invoke("label", "preview", tag.epc, "--out", "by-epc.png")
+    assert rc == 0, out
+
+
+def test_rfid_failure_exits_non_zero_and_stores_nothing(env: dict[str, str]) -> None:
+    code = str(one("paper")["code"])
+    with LabelPrinterEmulator() as em:
+        em.rfid_present = False
+        rc, out = invoke("label", "print", code, "--printer", em.uri, "--rfid", "--labels-to-try", "1")
+    assert rc == 5 and "VOID" in out
+    assert json.loads(invoke("carrier", "show", code, "--json")[1])["epc"] is None
+
+
+def test_sheet_and_calibration(env: dict[str, str], tmp_path: Path) -> None:
+    codes = [str(c["code"]) for c in carriers() if c["kind"] == "paper" and c["classification"] != "unclassified"][:4]
+    listing = tmp_path / "codes.txt"
+    listing.write_text("code\n" + "\n".join(codes[2:]) + "\n")
+    rc, out = invoke(
+        "label", "sheet", *codes[:2], "--from-file", str(listing), "--out", str(tmp_path / "s.pdf"), "--start", "2"
+    )
+    assert rc == 0, out
+    page = pdfium.PdfDocument(tmp_path / "s.pdf")[0].render(scale=300 / 72).to_pil()
+    assert sorted({t for _, t in decoded(page)}) == sorted(codes)
+    rc, out = invoke("label", "calibrate", "a4-99x38", "--out", str(tmp_path / "cal.pdf"))
+    assert rc == 0 and (tmp_path / "cal.pdf").read_bytes().startswith(b"%PDF")
+    rc, out = invoke("label", "layouts")
+    assert rc == 0 and "disc-hub" in out and "a4-round-40" in out
+
+
+def test_status(env: dict[str, str]) -> None:
+    with LabelPrinterEmulator() as em:
+        assert invoke("label", "status", "--printer", em.uri)[0] == 0
+        em.paper_out = True
+        rc, out = invoke("label", "status", "--printer", em.uri)
+    assert rc == 5 and "paper out" in out
+
+
+def test_operator_errors(env: dict[str, str], tmp_path: Path) -> None:
+    code = str(one("paper")["code"])
+    bad = code[:-1] + ("A" if code[-1] != "A" else "B")
+    rc, out = invoke("label", "preview", bad, "--out", str(tmp_path / "x.png"))
+    assert rc == 2 and "check character" in out  # a misread, not a look-up of some other carrier
+    rc, out = invoke("label", "preview", make_carrier_code("ZZ", 999_999), "--out", str(tmp_path / "x.png"))
+    assert rc == 4 and "No carrier" in out
+    rc, out = invoke("label", "preview", "hello", "--out", str(tmp_path / "x.png"))
+    assert rc == 2 and "not a carrier, location, badge or EPC" in out
+    rc, out = invoke("label", "preview", code, "--out", str(tmp_path / "x.gif"))
+    assert rc == 2
+    rc, out = invoke("label", "preview", code, "--layout", "nope", "--out", str(tmp_path / "x.png"))
+    assert rc == 2 and "no layout named" in out
+    rc, out = invoke("label", "preview", code, "--layout", "badge", "--out", str(tmp_path / "x.png"))
+    assert rc == 2 and "badge" in out
+    rc, out = invoke("label", "print", code)
+    assert rc == 2 and "No printer" in out
+    rc, out = invoke("label", "print", code, "--printer", "lpd://x/y")
+    assert rc == 5 and "unknown printer URI" in out
+    rc, out = invoke(
+        "--lang", "zh", "label", "print", code, "--printer", "tcp://127.0.0.1:9", "--language", "tspl", "--rfid"
+    )
+    assert rc == 2 and "ZPL" in out
+    assert not (tmp_path / "x.png").exists()
