@@ -54,7 +54,7 @@ def run_demo(
     stop: threading.Event | None = None,
     on_scan: Callable[[str], None] | None = None,
 ) -> int:
-    """Scan `codes` in turn every `interval` seconds, `count` scans in all (0 = until `stop` is set).
+    """Scan `codes` in turn, one every `interval` seconds, `count` scans in all (0 = until `stop` is set).
 
     Returns how many were scanned. Waits (up to a second) for the host to read the last one before returning,
     so a short demo is not cut off when the pty closes.
@@ -66,7 +66,7 @@ def run_demo(
     for code in itertools.cycle(codes):
         if stop.is_set() or (count and done >= count):
             break
-        if done and stop.wait(interval):
+        if stop.wait(interval):  # also before the first scan: time to point the counter at the port
             break
         scan(emulator, code)
         done += 1

@@ -21,6 +21,7 @@ a batch). `sequence` counts that device's records in the file from 1.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -31,6 +32,9 @@ from drivers.reads import Read, ReadKind
 from drivers.scanners.aim import split_aim, symbology_for
 
 BatchFormat = Literal["opticon", "cs4070", "plain"]
+# Exact widths: strptime alone would take a date cut to "01/12/202" as the year 202.
+_HMS = re.compile(r"\d{2}:\d{2}:\d{2}")
+_DMY = re.compile(r"\d{2}/\d{2}/\d{4}")
 FORMATS: tuple[BatchFormat, ...] = ("opticon", "cs4070", "plain")
 
 
@@ -158,6 +162,8 @@ def parse_opticon(
                 raise ValueError("empty bar code")
             if not serial:
                 raise ValueError("empty serial number")
+            if not (_HMS.fullmatch(hms) and _DMY.fullmatch(dmy)):
+                raise ValueError(f"time/date {hms!r} {dmy!r} is not hh:mm:ss dd/mm/yyyy")
             local = datetime.strptime(f"{dmy} {hms}", "%d/%m/%Y %H:%M:%S")
         except ValueError as exc:
             if is_tail:

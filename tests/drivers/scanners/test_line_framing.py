@@ -50,7 +50,7 @@ def _fits(code: str, s: LineSettings) -> bool:
     return b"\t" not in raw and (not s.prefix or s.prefix not in raw) and (not s.suffix or s.suffix not in raw)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(line_settings, code_lists, st.lists(st.integers(min_value=0, max_value=10_000), max_size=30))
 def test_any_split_yields_the_same_reads(s: LineSettings, sent: list[str], cuts: list[int]) -> None:
     sent = [c for c in sent if _fits(c, s)]
@@ -59,7 +59,7 @@ def test_any_split_yields_the_same_reads(s: LineSettings, sent: list[str], cuts:
     assert feed_split(s, stream, cuts) == sent
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(line_settings, code_lists, st.lists(noise, min_size=1, max_size=13), st.lists(st.integers(0, 9999)))
 def test_noise_between_frames_never_yields_a_read(
     s: LineSettings, sent: list[str], garbage: list[bytes], cuts: list[int]
@@ -74,7 +74,7 @@ def test_noise_between_frames_never_yields_a_read(
     assert feed_split(s, stream, cuts) == sent
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(code_lists, st.binary(max_size=30), st.lists(st.integers(0, 9999)))
 def test_with_a_prefix_any_garbage_between_frames_is_skipped(
     sent: list[str], garbage: bytes, cuts: list[int]
@@ -86,7 +86,7 @@ def test_with_a_prefix_any_garbage_between_frames_is_skipped(
     assert feed_split(s, stream, cuts) == sent
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(code_lists, st.data())
 def test_noise_inside_a_frame_refuses_only_that_frame(sent: list[str], data: st.DataObject) -> None:
     s = LineSettings()

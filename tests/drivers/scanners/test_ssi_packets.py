@@ -58,7 +58,7 @@ def _feed(stream: bytes, cuts: list[int]) -> list[Packet | BadPacket]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(decodes, st.lists(st.integers(0, 100_000), max_size=40))
 def test_any_split_yields_the_same_packets(items: list[tuple[int, bytes]], cuts: list[int]) -> None:
     stream, packets = _stream(items)
@@ -67,7 +67,7 @@ def test_any_split_yields_the_same_packets(items: list[tuple[int, bytes]], cuts:
     assert not any(isinstance(p, BadPacket) for p in out)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(decodes, st.lists(st.binary(max_size=12), min_size=1), st.lists(st.integers(0, 100_000)))
 def test_garbage_between_packets_never_yields_a_packet(
     items: list[tuple[int, bytes]], garbage: list[bytes], cuts: list[int]
