@@ -604,6 +604,7 @@ def approve(
     issuer_approved: Annotated[bool, typer.Option(help="The issuing authority approved (绝密 copies, R-74).")] = False,
     copies: Annotated[int | None, typer.Option(help="Most copies allowed.")] = None,
     note: str = "",
+    requested_by: Annotated[str | None, typer.Option(help="Badge of who asked (default: --for).")] = None,
 ) -> None:
     """Record an approval; the operator is the approver (审批)."""
     _lang()
@@ -611,7 +612,7 @@ def approve(
     assert valid is not None
     actor = operator()
     n = run(lambda: approvals.grant(store().uow(), actor, purpose, carrier, valid, grantee, issuer_approved, copies,
-                                    note))
+                                    note, requested_by))
     out.print(Text(say(f"Approval #{n} recorded.", f"审批 #{n} 已记录。")))
 
 

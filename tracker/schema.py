@@ -138,6 +138,7 @@ class Approval(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     purpose: Mapped[str] = mapped_column(String(20))
     approver_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # who asked
     grantee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     issuer_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     copies: Mapped[int | None] = mapped_column(Integer)

@@ -25,7 +25,7 @@ def _aware(moment: datetime) -> datetime:
 
 def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[str], valid_until: datetime,
           grantee: str | None = None, issuer_approved: bool = False, copies: int | None = None,
-          note: str = "") -> int:
+          note: str = "", requested_by: str | None = None) -> int:
     """Record an approval by the signed approver; returns its number for the counter to quote."""
     with uow:
         _person, facts = actor_facts(uow, approver, Action.APPROVE)
@@ -40,9 +40,11 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         refuse(check_grant(facts, grantee, valid_until, now, codes, uow.policy), "approve", None, approver.badge)
         rows = [get_carrier(uow, code, lock=False) for code in codes]
         grantee_row = get_person(uow, grantee) if grantee else None
+        requester_row = get_person(uow, requested_by) if requested_by else grantee_row
         approver_row = get_person(uow, approver.badge)
         a = Approval(purpose=what.value, approver_id=approver_row.id,
-                     grantee_id=grantee_row.id if grantee_row else None, issuer_approved=issuer_approved,
+                     grantee_id=grantee_row.id if grantee_row else None,
+                     requester_id=requester_row.id if requester_row else None, issuer_approved=issuer_approved,
                      copies=copies, note=note, valid_from=now, valid_until=valid_until, created_at=now)
         uow.session.add(a)
         uow.session.flush()
@@ -50,6 +52,7 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         uow.ledger.append(EventDraft(EventType.APPROVAL_GRANTED, actor=approver.badge, approval_id=a.id,
                                      to_holder=grantee,
                                      payload={"purpose": what.value, "carriers": codes,
+                                              "requested_by": requester_row.badge if requester_row else None,
                                               "until": valid_until.isoformat(), "issuer_approved": issuer_approved,
                                               "copies": copies, "note": note}),
                           now)

@@ -100,6 +100,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.String(length=20), nullable=False),
     sa.Column('approver_id', sa.Integer(), nullable=False),
+    sa.Column('requester_id', sa.Integer(), nullable=True),
     sa.Column('grantee_id', sa.Integer(), nullable=True),
     sa.Column('issuer_approved', sa.Boolean(), nullable=False),
     sa.Column('copies', sa.Integer(), nullable=True),
@@ -108,6 +109,7 @@ def upgrade() -> None:
     sa.Column('valid_until', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['approver_id'], ['people.id'], name=op.f('fk_approvals_approver_id_people')),
+    sa.ForeignKeyConstraint(['requester_id'], ['people.id'], name=op.f('fk_approvals_requester_id_people')),
     sa.ForeignKeyConstraint(['grantee_id'], ['people.id'], name=op.f('fk_approvals_grantee_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_approvals'))
     )
