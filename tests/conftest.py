@@ -8,6 +8,7 @@ skipped with a clear message — except in CI (CI=true), where that skip is a fa
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,22 +51,46 @@ def pg_server() -> Iterator[PgServer]:
         engine = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
         with engine.connect() as c:
             c.execute(text("CREATE DATABASE tracker_template"))
+            c.execute(text("CREATE DATABASE tracker_seeded"))
         engine.dispose()
         tmpl = Store(server.url("tracker_template"))
         tmpl.upgrade()
         tmpl.dispose()
+        _seed(server.url("tracker_seeded"))
         yield server
 
 
 _counter = iter(range(1, 10**9))
 
 
+def _seed(url: str) -> None:
+    """The demo's people and places, made once through the real services, then cloned for each test."""
+    from tracker.demo import seed_people_and_places
+
+    s = Store(url)
+    s.ensure_schema()
+    seed_people_and_places(s)
+    s.dispose()
+
+
+def _wants_people(request: pytest.FixtureRequest) -> bool:
+    return "people" in request.fixturenames
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("seeded") / "register.sqlite"
+    _seed(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def pg_url(pg_server: PgServer) -> Iterator[str]:
+def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
     name = f"t{os.getpid()}_{next(_counter)}_{int(time.time() * 1000) % 100000}"
+    template = "tracker_seeded" if _wants_people(request) else "tracker_template"
     engine = create_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE tracker_template'))
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE {template}'))
     yield pg_server.url(name)
     with engine.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -73,8 +98,11 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'register.sqlite'}"
+def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    target = tmp_path / "register.sqlite"
+    if _wants_people(request):
+        shutil.copyfile(request.getfixturevalue("seeded_sqlite"), target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
@@ -112,11 +140,15 @@ def sqlite_store(sqlite_url: str, clock: Clock, policy: Policy) -> Iterator[Stor
 
 
 @pytest.fixture
-def people(store: Store) -> dict[str, Signed]:
-    """The demo's twelve people and location tree, everyone signed in (PIN 1234)."""
-    from tracker.demo import seed_people_and_places
+def people(clock: Clock) -> dict[str, Signed]:
+    """The demo's twelve people and location tree (cloned from a seeded template), everyone signed in (PIN 1234).
 
-    return seed_people_and_places(store)
+    Works with `store` (both databases) and `sqlite_store`. Sign-in itself is tested on its own
+    (test_services.test_pin_lockout_after_five_wrong); here the signatures are made directly.
+    """
+    from tracker.demo import PEOPLE, badge
+
+    return {p.key: Signed(badge(p.key), clock()) for p in PEOPLE}
 
 
 @pytest.fixture
