@@ -391,8 +391,7 @@ def carrier_code_to_epc(code: str, company_prefix: str | None = None, *, gid_man
             f"{cc.text} 在厂商识别代码 {company_prefix!r} 下放不进 96 位 EPC；请使用较短的代码或 GID-96",
         ) from exc
     hex_epc = hex_epc.upper()
-    ident = decode_epc(hex_epc)
-    if len(hex_epc) != 24 or ident is None or ident.carrier_code != cc.text:
+    if len(hex_epc) != 24:  # tag_uri() validated the fields; this guards the binary packing
         raise EpcError(
             code,
             f"{cc.text} does not fit a 96-bit EPC under company prefix {company_prefix!r}; "

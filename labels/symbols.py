@@ -41,7 +41,7 @@ def code128_pattern(data: str) -> str:
 @lru_cache(maxsize=8192)
 def _qr(data: str) -> Matrix:
     qr = segno.make_qr(data, error="m", boost_error=False)
-    return tuple(tuple(bool(v) for v in row) for row in qr.matrix)
+    return tuple(tuple(v != 0 for v in row) for row in qr.matrix)
 
 
 @lru_cache(maxsize=8192)
@@ -50,8 +50,8 @@ def _datamatrix(data: str) -> Matrix:
         bc = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.DataMatrix)
     except Exception as exc:  # zxing-cpp raises its own error types for data it cannot encode
         raise SymbolError(f"DataMatrix cannot encode {data!r}: {exc}") from exc
-    img = np.asarray(bc.to_image(scale=1, add_quiet_zones=False))
-    return tuple(tuple(bool(v < 128) for v in row) for row in img)
+    dark = np.asarray(bc.to_image(scale=1, add_quiet_zones=False)) < 128
+    return tuple(map(tuple, dark.tolist()))
 
 
 def matrix_for(kind: SymbolKind, data: str) -> Matrix:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 __all__ = ["FONT_FAMILY", "FONT_PATH", "fit_size", "font", "is_ascii", "render_text_bitmap", "text_width"]
@@ -26,10 +28,14 @@ def is_ascii(text: str) -> bool:
     return text.isascii()
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)
+def _advance(ch: str, size_px: int) -> float:
+    return float(font(size_px).getlength(ch))
+
+
 def text_width(text: str, size_px: int) -> float:
-    """Advance width in pixels of ``text`` at ``size_px``."""
-    return float(font(size_px).getlength(text))
+    """Advance width in pixels of ``text`` at ``size_px`` (sum of glyph advances: the bundled font has no kerning)."""
+    return sum(_advance(ch, size_px) for ch in text)
 
 
 def fit_size(text: str, size_px: int, max_width_px: float, *, bold: bool = False) -> int:
@@ -46,13 +52,40 @@ def fit_size(text: str, size_px: int, max_width_px: float, *, bold: bool = False
     return s
 
 
-@lru_cache(maxsize=4096)
-def render_text_bitmap(text: str, size_px: int, bold: bool = False) -> Image.Image:
-    """1-bit image of ``text`` (black on white), cropped to its ink, for printers that get text as graphics."""
+@lru_cache(maxsize=16384)
+def _glyph(ch: str, size_px: int, bold: bool) -> tuple[NDArray[np.bool_], int, int]:
+    """Ink of one glyph (True = black) and its offset from the pen position on the baseline."""
     f = font(size_px)
     stroke = 1 if bold else 0
-    left, top, right, bottom = f.getbbox(text, stroke_width=stroke)
-    w, h = max(1, int(right - left)), max(1, int(bottom - top))
-    img = Image.new("L", (w, h), 255)
-    ImageDraw.Draw(img).text((-left, -top), text, font=f, fill=0, stroke_width=stroke, stroke_fill=0)
-    return img.point(lambda v: 0 if v < 128 else 255, mode="1")
+    left, top, right, bottom = (int(v) for v in f.getbbox(ch, stroke_width=stroke, anchor="ls"))
+    if right <= left or bottom <= top:
+        return np.zeros((0, 0), dtype=bool), 0, 0
+    img = Image.new("L", (right - left, bottom - top), 255)
+    ImageDraw.Draw(img).text((-left, -top), ch, font=f, fill=0, anchor="ls", stroke_width=stroke, stroke_fill=0)
+    return np.asarray(img) < 128, left, top
+
+
+@lru_cache(maxsize=4096)
+def render_text_bitmap(text: str, size_px: int, bold: bool = False) -> NDArray[np.bool_]:
+    """Ink of ``text`` (True = black), cropped to the ink, for printers that get text as graphics.
+
+    Composed from cached glyphs, so a thousand labels with a thousand different document numbers cost a thousand
+    array copies, not a thousand font rasterisations."""
+    placed: list[tuple[int, int, NDArray[np.bool_]]] = []
+    pen = 0.0
+    for ch in text:
+        ink, left, top = _glyph(ch, size_px, bold)
+        if ink.size:
+            placed.append((round(pen) + left, top, ink))
+        pen += _advance(ch, size_px)
+    if not placed:
+        return np.zeros((1, 1), dtype=bool)
+    x0 = min(x for x, _, _ in placed)
+    y0 = min(y for _, y, _ in placed)
+    x1 = max(x + ink.shape[1] for x, _, ink in placed)
+    y1 = max(y + ink.shape[0] for _, y, ink in placed)
+    out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    for x, y, ink in placed:
+        out[y - y0 : y - y0 + ink.shape[0], x - x0 : x - x0 + ink.shape[1]] |= ink
+    out.flags.writeable = False  # cached and shared
+    return out

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from labels.codes import CodeError, carrier_code_to_epc
 from labels.layout import FrameElement, LabelContent, Layout, LayoutError, LineElement, PlacedBarcode, PlacedText, place
@@ -77,20 +78,18 @@ def _text(t: PlacedText, o: ZplOptions) -> str:
         top = y + max(0, (dots(t.h, o.dpi) - h) // 2)
         return f"^FO{x},{top}{font}^FB{box_w},1,0,{just},0^FH_^FD{zpl_escape(t.text)}^FS"
     size = fit_size(t.text, h, box_w, bold=t.bold)
-    bmp = render_text_bitmap(t.text, size, t.bold)
-    w, hh = bmp.size
+    ink = render_text_bitmap(t.text, size, t.bold)
+    hh, w = ink.shape
     if t.align == "center":
         x += (box_w - w) // 2
     elif t.align == "right":
         x += box_w - w
     top = y + max(0, (dots(t.h, o.dpi) - hh) // 2)
-    return f"^FO{x},{top}{_gfa(bmp)}^FS"
+    return f"^FO{x},{top}{_gfa(ink)}^FS"
 
 
-def _gfa(bmp: object) -> str:
+def _gfa(ink: NDArray[np.bool_]) -> str:
     """``^GFA`` graphic field: one bit per dot, 1 = black, rows padded to whole bytes, as hex."""
-    arr = np.asarray(bmp, dtype=bool)  # mode "1": True = white
-    ink = ~arr
     packed = np.packbits(ink, axis=1)
     per_row = packed.shape[1]
     total = packed.size

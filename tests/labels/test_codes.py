@@ -74,7 +74,7 @@ def test_some_codes_end_in_star_and_parse() -> None:
     assert classify_code(code) == "carrier"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(site=sites, serial=serials, data=st.data())
 def test_every_single_substitution_is_refused(site: str, serial: int, data: st.DataObject) -> None:
     code = make_carrier_code(site, serial)
@@ -85,7 +85,7 @@ def test_every_single_substitution_is_refused(site: str, serial: int, data: st.D
     assert not _accepted(mutated), (code, mutated)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(site=sites, serial=serials, data=st.data())
 def test_every_adjacent_transposition_is_refused(site: str, serial: int, data: st.DataObject) -> None:
     code = make_carrier_code(site, serial)
@@ -105,7 +105,7 @@ def test_exhaustive_substitutions_and_transpositions_of_one_code() -> None:
             assert not _accepted(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(site=sites, place=parts, person=parts, data=st.data())
 def test_location_and_badge_codes_refuse_substitutions_and_transpositions(
     site: str, place: str, person: str, data: st.DataObject
@@ -120,7 +120,7 @@ def test_location_and_badge_codes_refuse_substitutions_and_transpositions(
         assert not _accepted(code[:j] + code[j + 1] + code[j] + code[j + 2 :])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(site=sites, serial=serials, place=parts, person=parts)
 def test_shapes_are_disjoint(site: str, serial: int, place: str, person: str) -> None:
     carrier = make_carrier_code(site, serial)
@@ -158,7 +158,7 @@ def test_errors_are_specific_and_bilingual() -> None:
     assert classify_code("") == "unknown"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(site=sites, serial=serials)
 def test_gid_epc_round_trip(site: str, serial: int) -> None:
     code = make_carrier_code(site, serial)
@@ -170,7 +170,7 @@ def test_gid_epc_round_trip(site: str, serial: int) -> None:
     assert carrier_code_to_epc(code, gid_manager=7) != epc
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(site=sites, serial=serials, prefix=st.from_regex(r"69[0-9]{5,7}", fullmatch=True))
 def test_giai_epc_round_trip(site: str, serial: int, prefix: str) -> None:
     code = make_carrier_code(site, serial)
