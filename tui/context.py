@@ -1,12 +1,14 @@
 """What every screen needs from the app: the register, the settings, the signed-in operator and the language.
 
 Screens receive one `AppContext` and never build their own store or read settings themselves, so tests can hand a
-screen a register on a temporary SQLite file and a fixed clock.
+screen a register on a temporary SQLite file and a fixed clock. The context also names where the counter saves
+files it produces (handover receipts, label PDFs) and the operator's name and roles for display.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tracker.config import Settings
 from tracker.services.common import Signed
@@ -19,7 +21,15 @@ class AppContext:
     settings: Settings
     actor: Signed | None = None
     lang: str = "en"
+    operator_name: str = ""
+    operator_roles: frozenset[str] = field(default_factory=frozenset)
+    output_dir: Path = field(default_factory=lambda: Path("var") / "out")
 
     def t(self, en: str, zh: str) -> str:
         """Pick the operator's language for a pair of strings that come together (rule messages, errors)."""
         return zh if self.lang == "zh" else en
+
+    def sign_out(self) -> None:
+        self.actor = None
+        self.operator_name = ""
+        self.operator_roles = frozenset()

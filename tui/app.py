@@ -1,0 +1,203 @@
+"""The Textual application: login first, then the counter; handover, register, alerts and ledger one key away.
+
+`run(settings, lang)` is the entry point `tracker tui` calls. The app owns the register's threads: `db`, one thread
+on which every write from the counter runs in order, and `reads`, a small pool for searches and screens' reads, so
+no database call ever runs on the UI thread. It owns the idle lock too (`settings.idle_lock_minutes`, measured from
+the last key or click). It never decides a rule and never opens a second store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+
+from tracker.config import Settings
+from tracker.services.common import Signed
+from tracker.store import Store
+from tui import i18n
+from tui.context import AppContext
+from tui.i18n import N_, translate_bindings
+from tui.lookups import PersonView
+from tui.screens.login import LoginScreen
+from tui.widgets.scan_field import ScanField
+
+IDLE_CHECK_SECONDS = 5.0
+
+
+class TrackerApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "carrier-tracker"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [  # noqa: RUF012
+        Binding("f5", "open('handover')", N_("Handover"), priority=True),
+        Binding("f9", "open('register')", N_("Register"), priority=True),
+        Binding("f10", "open('alerts')", N_("Alerts"), priority=True),
+        Binding("ctrl+l", "open('ledger')", N_("Ledger"), priority=True),
+        Binding("ctrl+t", "open('stocktake')", N_("Stock-take"), priority=True, show=False),
+        Binding("ctrl+o", "lock", N_("Lock"), priority=True),
+        Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
+    ]
+
+    def __init__(self, ctx: AppContext, *, monotonic: Callable[[], float] = time.monotonic,
+                 wedge_gap: float = 0.030) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.ctx = ctx
+        self.monotonic = monotonic
+        self.wedge_gap = wedge_gap
+        self.db = ThreadPoolExecutor(1, thread_name_prefix="register-write")
+        self.reads = ThreadPoolExecutor(2, thread_name_prefix="register-read")
+        self.last_input = monotonic()
+        self.counter: Screen[Any] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(LoginScreen(self.ctx))
+        self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
+
+    async def on_unmount(self) -> None:
+        self.db.shutdown(wait=False, cancel_futures=True)
+        self.reads.shutdown(wait=False, cancel_futures=True)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.Paste):
+            self.last_input = self.monotonic()
+        await super().on_event(event)
+
+    async def signed_in(self, actor: Signed, who: PersonView | None, login: LoginScreen) -> None:
+        """Called by the login screen: the same operator unlocking resumes, anyone else starts afresh."""
+        resume = login.locked_by is not None and self.ctx.actor is not None and self.ctx.actor.badge == actor.badge
+        self.ctx.actor = actor
+        self.ctx.operator_name = who.name if who else ""
+        self.ctx.operator_roles = who.roles if who else frozenset()
+        self.last_input = self.monotonic()
+        if resume:
+            self.pop_screen()
+            return
+        from tui.screens.counter import CounterScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.counter = CounterScreen(self.ctx)
+        self.switch_screen(self.counter)
+
+    # -- idle lock -------------------------------------------------------------------------------------------------
+
+    def lock_if_idle(self) -> bool:
+        """Lock the counter when nobody has touched it for `idle_lock_minutes`; returns True if it locked."""
+        minutes = self.ctx.settings.idle_lock_minutes
+        if minutes <= 0 or self.ctx.actor is None or isinstance(self.screen, LoginScreen):
+            return False
+        if self.monotonic() - self.last_input < minutes * 60:
+            return False
+        self.action_lock()
+        return True
+
+    def action_lock(self) -> None:
+        if self.ctx.actor is None or isinstance(self.screen, LoginScreen):
+            return
+        while isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+        counter = self.counter
+        if counter is not None and hasattr(counter, "submit"):
+            from tui.desk import ClearParty
+
+            counter.submit(ClearParty())  # a signature must not outlive the lock
+        self.push_screen(LoginScreen(self.ctx, locked_by=self.ctx.actor.badge))
+
+    # -- navigation ------------------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("open", "lock") and (self.ctx.actor is None or isinstance(self.screen, LoginScreen)):
+            return False
+        if action == "open" and parameters and parameters[0] == "stocktake" and _stocktake_screen() is None:
+            return False
+        return True
+
+    def action_open(self, name: str) -> None:
+        """Show one of the screens above the counter (never more than one deep)."""
+        if self.ctx.actor is None or isinstance(self.screen, ModalScreen | LoginScreen):
+            return
+        if getattr(self.screen, "screen_name", None) == name:
+            return
+        factory = self._screens().get(name)
+        if factory is None:
+            return
+        while self.counter is not None and self.screen is not self.counter and len(self.screen_stack) > 2:
+            self.pop_screen()
+        if name == "counter":
+            return
+        self.push_screen(factory())
+
+    def _screens(self) -> dict[str, Callable[[], Screen[Any]]]:
+        from tui.screens.alerts import AlertsScreen
+        from tui.screens.handover import HandoverScreen
+        from tui.screens.ledger import LedgerScreen
+        from tui.screens.register import RegisterScreen
+
+        out: dict[str, Callable[[], Screen[Any]]] = {
+            "counter": lambda: self.counter,  # type: ignore[return-value,dict-item]
+            "handover": lambda: HandoverScreen(self.ctx),
+            "register": lambda: RegisterScreen(self.ctx),
+            "alerts": lambda: AlertsScreen(self.ctx),
+            "ledger": lambda: LedgerScreen(self.ctx),
+        }
+        stocktake = _stocktake_screen()
+        if stocktake is not None:
+            out["stocktake"] = lambda: stocktake(self.ctx)
+        return out
+
+    # -- scans outside the counter ---------------------------------------------------------------------------------
+
+    def on_scan_field_scanned(self, event: ScanField.Scanned) -> None:
+        """A scan nobody on the current screen wanted (e.g. while a dialog is open) still reaches the counter."""
+        counter = self.counter
+        if counter is not None and hasattr(counter, "submit_scan"):
+            counter.submit_scan(event.code, "scan", event.ended)
+
+
+def _stocktake_screen() -> Callable[[AppContext], Screen[Any]] | None:
+    """The stock-take screen lives in `tui.screens.stocktake` (another module's work): used when present."""
+    if importlib.util.find_spec("tui.screens.stocktake") is None:
+        return None
+    module = importlib.import_module("tui.screens.stocktake")
+    screen = getattr(module, "StocktakeScreen", None)
+    return screen if callable(screen) else None
+
+
+def make_app(store: Store, settings: Settings, lang: str | None = None, **kwargs: Any) -> TrackerApp:
+    chosen = i18n.set_language(lang or settings.lang)
+    ctx = AppContext(store=store, settings=settings, lang=chosen,
+                     output_dir=_output_dir(settings))
+    return TrackerApp(ctx, **kwargs)
+
+
+def _output_dir(settings: Settings) -> Path:
+    """Receipts and label PDFs go next to an SQLite register, else into ./var/out."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent / "out"
+    return Path("var") / "out"
+
+
+def run(settings: Settings, lang: str | None = None) -> None:
+    """Open the counter on the register named by `settings` (login screen first)."""
+    store = Store(settings.database_url, terminal=settings.terminal, policy=settings.policy)
+    store.ensure_schema()
+    try:
+        make_app(store, settings, lang).run()
+    finally:
+        store.dispose()

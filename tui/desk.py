@@ -1,0 +1,458 @@
+"""The counter's work, without the screen: what a scan, a signature or an action key does to the register.
+
+A `Desk` is driven by one worker thread, one job at a time and in the order the jobs were queued, so its state (the
+current action, the counter-party, the target place, carriers waiting for a signature) needs no locks and a scan
+never overtakes an earlier one. Every job returns `Feedback` values — plain, frozen, already in the operator's
+language — for the screen to show. The desk calls the register's services and read-only queries; it never decides a
+rule itself (the services do) and never touches the UI. Unexpected errors become red feedback, never a dead worker.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from labels.codes import (
+    CodeError,
+    classify_code,
+    epc_to_carrier_code,
+    parse_badge_code,
+    parse_carrier_code,
+    parse_location_code,
+)
+from tracker import queries
+from tracker.domain import CarrierStatus, Classification, DomainError
+from tracker.queries import CarrierView
+from tracker.services import circulation, incidents, registry
+from tracker.services.common import Refused, Signed, authenticate
+from tracker.store import Store
+from tui import lookups
+from tui.i18n import _, pick
+from tui.lookups import PersonView, PlaceView
+
+Tone = Literal["ok", "refused", "info", "waiting", "error"]
+
+
+class Mode(enum.StrEnum):
+    """What a carrier scan does at the counter."""
+
+    CHECK_OUT = "check_out"  # 借出
+    CHECK_IN = "check_in"  # 归还
+    LOOKUP = "lookup"  # 查询
+
+
+def mode_label(mode: Mode) -> str:
+    return {Mode.CHECK_OUT: _("Check-out"), Mode.CHECK_IN: _("Check-in"), Mode.LOOKUP: _("Look-up")}[mode]
+
+
+@dataclass(frozen=True)
+class Party:
+    """The person across the counter (borrower, returner, custodian); `signed` once they typed their PIN."""
+
+    person: PersonView
+    signed: Signed | None = None
+
+
+@dataclass(frozen=True)
+class DeskState:
+    mode: Mode = Mode.CHECK_OUT
+    party: Party | None = None
+    place: PlaceView | None = None
+    waiting: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One answer for the screen: a card (tone, headline, lines) and, when it concerns a queued row, that row."""
+
+    tone: Tone
+    title: str
+    lines: tuple[str, ...] = ()
+    row: int | None = None
+    code: str | None = None
+    carrier: CarrierView | None = None
+    rules: tuple[str, ...] = ()
+    state: DeskState = field(default_factory=DeskState)
+    source: str = "scan"
+    started: float | None = None
+    seq: int | None = None
+
+    @property
+    def bell(self) -> bool:
+        return self.tone in ("refused", "error")
+
+
+# --- jobs --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scan:
+    row: int
+    text: str
+    source: str = "scan"  # scan (keyboard wedge burst or scanner driver) | typed
+    started: float | None = None
+
+
+@dataclass(frozen=True)
+class SetMode:
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class SignParty:
+    pin: str
+    row: int | None = None  # the row of the badge scan, updated once signed
+
+
+@dataclass(frozen=True)
+class ClearParty:
+    pass
+
+
+@dataclass(frozen=True)
+class Reset:
+    """A new transaction at the counter: forget the counter-party, the place and what was waiting."""
+
+
+@dataclass(frozen=True)
+class CarryOut:
+    row: int
+    code: str
+    return_due: datetime
+    destination: str = ""
+    companion: str | None = None
+    companion_pin: str | None = None
+    approval: int | None = None
+
+
+@dataclass(frozen=True)
+class Copy:
+    row: int
+    code: str
+    count: int = 1
+    approval: int | None = None
+
+
+@dataclass(frozen=True)
+class ReportMissing:
+    row: int
+    code: str
+    note: str = ""
+
+
+Job = Scan | SetMode | SignParty | ClearParty | Reset | CarryOut | Copy | ReportMissing
+
+
+class Desk:
+    """State and work of one counter; see the module docstring for the threading contract."""
+
+    def __init__(self, store: Store, operator: Callable[[], Signed | None], *, site: str = "BJ",
+                 pin_attempts: int = 5, lockout_minutes: int = 5) -> None:
+        self.store = store
+        self._operator = operator
+        self.site = site
+        self.pin_attempts = pin_attempts
+        self.lockout_minutes = lockout_minutes
+        self.state = DeskState()
+        self._waiting: list[Scan] = []
+
+    # -- entry point ------------------------------------------------------------------------------------------------
+
+    def run(self, job: Job) -> list[Feedback]:
+        """Do one job; never raises (a failure is a red card naming what went wrong)."""
+        out = self._safe(job)
+        snapshot = self._snapshot()
+        return [replace(f, state=snapshot) for f in out]
+
+    def _safe(self, job: Job) -> list[Feedback]:
+        row, code = getattr(job, "row", None), getattr(job, "code", None)
+        try:
+            out = self._dispatch(job)
+        except Refused as e:
+            out = [self._refused(e, row, code or _scanned_code(job))]
+        except DomainError as e:
+            out = [self._error(pick(e.en, e.zh), row, code)]
+        except CodeError as e:
+            out = [self._error(pick(e.message_en, e.message_zh), row, code)]
+        except SQLAlchemyError as e:
+            out = [self._error(_("The register database did not answer: {error}").format(error=type(e).__name__),
+                               row, code)]
+        if isinstance(job, Scan):
+            out = [replace(f, source=job.source, started=job.started) if f.row == job.row else f for f in out]
+        elif row is not None:
+            out = [replace(f, source="action") if f.row == row else f for f in out]
+        return out
+
+    def _dispatch(self, job: Job) -> list[Feedback]:
+        if isinstance(job, Scan):
+            return self._scan(job)
+        if isinstance(job, SetMode):
+            self.state = replace(self.state, mode=job.mode)
+            return [Feedback("info", _("Action: {mode}").format(mode=mode_label(job.mode)),
+                             (self._mode_hint(job.mode),))]
+        if isinstance(job, SignParty):
+            return self._sign(job.pin, job.row)
+        if isinstance(job, ClearParty):
+            self.state = replace(self.state, party=None)
+            return [Feedback("info", _("Counter-party cleared"), (_("Scan the next person's badge."),))]
+        if isinstance(job, Reset):
+            self.state = DeskState(mode=self.state.mode)
+            self._waiting.clear()
+            return [Feedback("info", _("New transaction"), (_("Scan a badge or a carrier."),))]
+        if isinstance(job, CarryOut):
+            return [self._carry_out(job)]
+        if isinstance(job, Copy):
+            return [self._copy(job)]
+        return [self._report_missing(job)]
+
+    # -- scans ------------------------------------------------------------------------------------------------------
+
+    def _scan(self, job: Scan) -> list[Feedback]:
+        text = job.text.strip()
+        kind = classify_code(text)
+        if kind == "badge":
+            return self._select_party(parse_badge_code(text).text, job)
+        if kind == "location":
+            return [self._set_place(parse_location_code(text).text, job)]
+        if kind in ("carrier", "epc"):
+            code = self._carrier_code(text, kind)
+            if code is None:
+                return [self._error(_("Tag {epc} is not a carrier of this register.").format(epc=text.upper()),
+                                    job.row, text)]
+            return [self._carrier(code, job)]
+        return [self._error(_("{text!r} is not a carrier, badge or place code.").format(text=text[:60]), job.row,
+                            text, lines=(_("Scan the label's barcode, or type the code and press Enter."),))]
+
+    def _carrier_code(self, text: str, kind: str) -> str | None:
+        if kind == "carrier":
+            return parse_carrier_code(text).text
+        with self.store.uow(readonly=True) as uow:
+            view = queries.carrier_by_epc(uow, text)
+        if view is not None:
+            return view.code
+        return epc_to_carrier_code(text)
+
+    def _select_party(self, badge: str, job: Scan) -> list[Feedback]:
+        with self.store.uow(readonly=True) as uow:
+            who = lookups.person(uow, badge)
+        if who is None:
+            return [self._error(_("No person with badge {badge} in the register.").format(badge=badge), job.row,
+                                badge)]
+        self.state = replace(self.state, party=Party(who))
+        lines = [_("Clearance: {clearance}  Unit: {unit}").format(clearance=clearance_label(who.clearance),
+                                                                   unit=who.unit),
+                 _("Ask {name} to type their PIN to sign.").format(name=who.name)]
+        if who.status != "active":
+            lines.append(_("Status: {status} — no new custody may start (R-140).").format(status=who.status))
+        return [Feedback("waiting", _("Counter-party: {badge} {name}").format(badge=who.badge, name=who.name),
+                         tuple(lines), row=job.row, code=badge)]
+
+    def _set_place(self, code: str, job: Scan) -> Feedback:
+        with self.store.uow(readonly=True) as uow:
+            where = lookups.place(uow, code)
+        if where is None:
+            return self._error(_("No place with code {code} in the register.").format(code=code), job.row, code)
+        self.state = replace(self.state, place=where)
+        extra = _("reading place") if where.reading_place else _("storage place")
+        return Feedback("info", _("Place: {code} {name}").format(code=where.code, name=where.name),
+                        (_("{kind}, up to {level}").format(kind=extra, level=level_label(where.max_level)),
+                         _("Check-ins go here; 绝密 check-outs are read here.")), row=job.row, code=code)
+
+    def _carrier(self, code: str, job: Scan) -> Feedback:
+        mode = self.state.mode
+        if mode == Mode.LOOKUP:
+            return self._show(code, job.row, "info", _("Found"))
+        if mode == Mode.CHECK_IN:
+            return self._check_in(code, job)
+        return self._check_out(code, job)
+
+    def _check_out(self, code: str, job: Scan) -> Feedback:
+        party = self.state.party
+        if party is None or party.signed is None:
+            self._waiting.append(job)
+            need = _("Scan the borrower's badge.") if party is None else \
+                _("Waiting for {name} to sign with their PIN.").format(name=party.person.name)
+            return self._show(code, job.row, "waiting", _("Queued: waiting for the borrower"), (need,))
+        actor = self._actor()
+        with self.store.uow(readonly=True) as uow:
+            view = queries.carrier(uow, code)
+            approval = None
+            if view is not None:
+                level = Classification(view.classification)
+                if level in self.store.policy.loan_approval_levels:
+                    approval = lookups.covering_approval(uow, "loan", code, party.person.badge)
+        reading = self.state.place.code if self.state.place and self.state.place.reading_place else None
+        receipt = circulation.check_out(self.store.uow(), actor, code, party.signed, approval_id=approval,
+                                        reading_place=reading)
+        lines = [_("Approval #{id}").format(id=approval)] if approval else []
+        return self._show(code, job.row, "ok", _("Checked out to {name}").format(name=party.person.name),
+                          tuple(lines), seq=receipt.event_seq)
+
+    def _check_in(self, code: str, job: Scan) -> Feedback:
+        actor = self._actor()
+        target = self.state.place.code if self.state.place and not self.state.place.reading_place else None
+        seq = circulation.check_in(self.store.uow(), actor, code, to_location=target)
+        return self._show(code, job.row, "ok", _("Checked in"), seq=seq)
+
+    def _sign(self, pin: str, row: int | None = None) -> list[Feedback]:
+        party = self.state.party
+        if party is None:
+            return [self._error(_("Scan the counter-party's badge before the PIN."), None)]
+        signed = authenticate(self.store.uow(), party.person.badge, pin, self.pin_attempts, self.lockout_minutes)
+        self.state = replace(self.state, party=Party(party.person, signed))
+        out = [Feedback("ok", _("Signed: {badge} {name}").format(badge=party.person.badge, name=party.person.name),
+                        (_("Scan the carriers."),), row=row, code=party.person.badge)]
+        waiting, self._waiting = self._waiting, []
+        for job in waiting:
+            out += self._safe(job)
+        return out
+
+    # -- actions on one carrier -----------------------------------------------------------------------------------
+
+    def _signed_party(self, what: str) -> Party:
+        party = self.state.party
+        if party is None or party.signed is None:
+            raise DomainError(f"{what}: the counter-party must scan their badge and sign with their PIN first.",
+                              f"{what}：对方须先刷卡并输入PIN签字。")
+        return party
+
+    def _carry_out(self, job: CarryOut) -> Feedback:
+        party = self._signed_party("Carry-out")
+        companion: Signed | str | None = None
+        if job.companion:
+            badge = parse_badge_code(job.companion).text
+            companion = authenticate(self.store.uow(), badge, job.companion_pin or "", self.pin_attempts,
+                                     self.lockout_minutes) if job.companion_pin else badge
+        approval = job.approval
+        if approval is None:
+            with self.store.uow(readonly=True) as uow:
+                approval = lookups.covering_approval(uow, "carry_out", job.code, party.person.badge)
+        seq = circulation.carry_out(self.store.uow(), self._actor(), job.code, party.signed or party.person.badge,
+                                    job.return_due, approval, companion, job.destination)
+        lines = (_("Approval #{id}").format(id=approval),) if approval else ()
+        return self._show(job.code, job.row, "ok", _("Carried out by {name}").format(name=party.person.name),
+                          lines, seq=seq)
+
+    def _copy(self, job: Copy) -> Feedback:
+        approval = job.approval
+        if approval is None:
+            with self.store.uow(readonly=True) as uow:
+                approval = lookups.covering_approval(uow, "copy", job.code, None)
+        codes = registry.copy(self.store.uow(), self._actor(), job.code, job.count, approval, site=self.site)
+        return self._show(job.code, job.row, "ok", _("{n} copy(ies) registered").format(n=len(codes)),
+                          (_("New codes: {codes}").format(codes=", ".join(codes)),
+                           _("Print their labels from the register (F9)."),))
+
+    def _report_missing(self, job: ReportMissing) -> Feedback:
+        deadline = incidents.report_missing(self.store.uow(), self._actor(), job.code, job.note)
+        tz = self.store.policy.tz
+        line = _("Leak-incident deadline {date} (R-155).").format(date=f"{deadline.astimezone(tz):%Y-%m-%d}") \
+            if deadline else _("No leak-incident deadline for this level.")
+        return self._show(job.code, job.row, "refused", _("Reported missing"), (line,))
+
+    # -- helpers ----------------------------------------------------------------------------------------------------
+
+    def _actor(self) -> Signed:
+        actor = self._operator()
+        if actor is None:
+            raise DomainError("No operator is signed in.", "没有已登录的操作员。")
+        return actor
+
+    def _snapshot(self) -> DeskState:
+        return replace(self.state, waiting=tuple(s.text for s in self._waiting))
+
+    def _mode_hint(self, mode: Mode) -> str:
+        return {Mode.CHECK_OUT: _("Scan the borrower's badge, then the carriers."),
+                Mode.CHECK_IN: _("Scan the returned carriers (a place code first to choose where they go)."),
+                Mode.LOOKUP: _("Scan a carrier to see where it is.")}[mode]
+
+    def _show(self, code: str, row: int | None, tone: Tone, title: str, lines: tuple[str, ...] = (),
+              seq: int | None = None) -> Feedback:
+        with self.store.uow(readonly=True) as uow:
+            view = queries.carrier(uow, code)
+        if view is None:
+            return self._error(_("No carrier with code {code} in the register.").format(code=code), row, code)
+        return Feedback(tone, title, tuple(carrier_lines(view, self.store)) + lines, row=row, code=code,
+                        carrier=view, seq=seq)
+
+    def _refused(self, e: Refused, row: int | None, code: str | None) -> Feedback:
+        lang = "zh" if pick("en", "zh") == "zh" else "en"
+        view = None
+        if code:
+            with self.store.uow(readonly=True) as uow:
+                view = queries.carrier(uow, code)
+        lines = tuple(v.message(lang) for v in e.violations)
+        return Feedback("refused", _("Refused: {rules}").format(rules=", ".join(e.rules)), lines, row=row,
+                        code=code, carrier=view, rules=tuple(e.rules))
+
+    def _error(self, message: str, row: int | None, code: str | None = None,
+               lines: tuple[str, ...] = ()) -> Feedback:
+        return Feedback("error", message, lines, row=row, code=code)
+
+
+# --- text for carriers, levels and people --------------------------------------------------------------------------
+
+
+def level_label(level: str) -> str:
+    try:
+        lv = Classification(level)
+    except ValueError:
+        return level
+    return pick(lv.label, lv.zh)
+
+
+def clearance_label(clearance: str) -> str:
+    from tracker.domain import Clearance
+
+    try:
+        c = Clearance(clearance)
+    except ValueError:
+        return clearance
+    return pick(c.value, c.zh)
+
+
+def status_label(status: str) -> str:
+    try:
+        s = CarrierStatus(status)
+    except ValueError:
+        return status
+    return pick(s.value.replace("_", " "), s.zh)
+
+
+def carrier_lines(view: CarrierView, store: Store) -> list[str]:
+    """What a card says about a carrier: title and number, copy, then holder or place and due time."""
+    tz = store.policy.tz
+    title = view.title or "—"
+    first = f"{title}  {view.doc_number}" if view.doc_number else title
+    lines = [first]
+    if view.copy_number and view.copy_total:
+        lines[0] += "  " + pick(f"copy {view.copy_number} of {view.copy_total}",
+                                f"第{view.copy_number}份 共{view.copy_total}份")
+    if view.holder:
+        where = _("Held by {badge} {name}").format(badge=view.holder, name=view.holder_name or "")
+    elif view.location:
+        where = _("In {code} {name}").format(code=view.location, name=view.location_name or "")
+    else:
+        where = status_label(view.status)
+    lines.append(f"{where}  [{status_label(view.status)}]")
+    if view.due_at is not None:
+        lines.append(_("Due {when}").format(when=f"{view.due_at.astimezone(tz):%Y-%m-%d %H:%M}"))
+    return lines
+
+
+def _scanned_code(job: Job) -> str | None:
+    """The carrier code a scan job names, for showing the carrier on a refusal card."""
+    if not isinstance(job, Scan):
+        return None
+    text = job.text.strip()
+    if classify_code(text) != "carrier":
+        return None
+    try:
+        return parse_carrier_code(text).text
+    except CodeError:
+        return None

@@ -1,0 +1,316 @@
+"""The counter (home screen): one scan field, an answer card, and the queue of this transaction's scans.
+
+Scans and action keys become jobs on an asyncio queue that a single worker drains, running each job on the app's
+one register thread (`app.db`) — so the UI never waits for the database, a scan is never dropped however fast they
+come, and jobs finish in the order they were made. Each scan gets a row at once ("…") that the worker's answer fills
+in; a refusal rings the terminal bell. This screen shows and routes; the `Desk` does the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual._time import get_time
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
+
+from tui.context import AppContext
+from tui.desk import (
+    CarryOut,
+    ClearParty,
+    Copy,
+    Desk,
+    DeskState,
+    Feedback,
+    Job,
+    Mode,
+    ReportMissing,
+    Reset,
+    Scan,
+    SetMode,
+    SignParty,
+    clearance_label,
+    mode_label,
+)
+from tui.i18n import N_, _, translate_bindings
+from tui.screens.dialogs import CarryOutDialog, CarryOutForm, CountDialog, MissingDialog, PinDialog
+from tui.widgets.card import TONE_ICONS, FeedbackCard, marking_chip
+from tui.widgets.keybar import KeyBar
+from tui.widgets.scan_field import ScanField
+from tui.widgets.topbar import TopBar
+
+RESULT_STYLES = {"ok": "bold green", "refused": "bold red", "error": "bold red", "waiting": "bold yellow",
+                 "info": ""}
+
+
+class CounterScreen(Screen[None]):
+    BINDINGS = [  # noqa: RUF012
+        Binding("f2", "mode('check_out')", N_("Out"), priority=True),
+        Binding("f3", "mode('check_in')", N_("In"), priority=True),
+        Binding("f4", "mode('lookup')", N_("Look"), priority=True),
+        Binding("f6", "carry_out", N_("Carry"), priority=True),
+        Binding("f7", "copy", N_("Copy"), priority=True),
+        Binding("f8", "missing", N_("Lost"), priority=True),
+        Binding("ctrl+n", "new_transaction", N_("New"), priority=True),
+        Binding("escape", "clear_party", N_("Clear party"), show=False),
+        Binding("up", "cursor(-1)", N_("Previous"), show=False),
+        Binding("down", "cursor(1)", N_("Next"), show=False),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.ctx = ctx
+        s = ctx.settings
+        self.desk = Desk(ctx.store, lambda: ctx.actor, site=s.site, pin_attempts=s.pin_attempts,
+                         lockout_minutes=s.lockout_minutes)
+        self.jobs: asyncio.Queue[Job] = asyncio.Queue()
+        self.state = DeskState()
+        self.next_row = 1
+        self.codes: dict[int, str] = {}
+        self.feedback: dict[int, Feedback] = {}
+        self.latencies: list[tuple[int, float, float]] = []  # (row, key time, answer painted)
+        self.processed = 0
+        self.submitted = 0
+
+    # -- layout ----------------------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.ctx, _("Counter"))
+        yield Static("", id="desk-state", markup=False)
+        yield ScanField(placeholder=_("Scan a badge, carrier or place (or type a code + Enter)"),
+                        id="scan", gap=getattr(self.app, "wedge_gap", 0.03))
+        yield FeedbackCard(id="card")
+        table: DataTable[Any] = DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#queue", DataTable)
+        table.can_focus = False
+        table.add_column("#", key="row", width=4)
+        table.add_column(_("Code"), key="code", width=11)
+        table.add_column(_("Marking"), key="marking", width=11)
+        table.add_column(_("Title"), key="title", width=16)
+        table.add_column(_("Result"), key="result")
+        self.query_one("#card", FeedbackCard).show(Feedback("info", _("Ready"), (self.desk_hint(),)))
+        self._show_state(self.state)
+        self.query_one("#scan", ScanField).focus()
+        self.run_worker(self._drain(), name="desk", group="desk")
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#scan", ScanField).focus()
+
+    def desk_hint(self) -> str:
+        return _("Scan the borrower's badge, then the carriers.")
+
+    # -- input -----------------------------------------------------------------------------------------------------
+
+    @on(ScanField.Scanned, "#scan")
+    def _scanned(self, event: ScanField.Scanned) -> None:
+        event.stop()
+        self.submit_scan(event.code, "scan", event.ended)
+
+    @on(Input.Submitted, "#scan")
+    def _typed(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        event.input.value = ""
+        if text:
+            self.submit_scan(text, "typed", get_time())
+
+    def submit_scan(self, text: str, source: str, started: float) -> int:
+        """Queue a scanned or typed code; the row appears at once and is filled in when the worker answers."""
+        row = self.next_row
+        self.next_row += 1
+        table = self.query_one("#queue", DataTable)
+        table.add_row(str(row), Text(text[:12]), "", "", Text("…"), key=str(row))
+        table.move_cursor(row=table.row_count - 1)
+        self.submit(Scan(row, text, source, started))
+        return row
+
+    def submit(self, job: Job) -> None:
+        self.submitted += 1
+        self.jobs.put_nowait(job)
+
+    # -- worker ----------------------------------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        executor = self.app.db  # type: ignore[attr-defined]
+        while True:
+            job = await self.jobs.get()
+            results = await loop.run_in_executor(executor, self.desk.run, job)
+            self.processed += 1
+            for fb in results:
+                self._answer(fb)
+            if isinstance(job, SignParty | SetMode | ClearParty | Reset) and not results:
+                self._show_state(self.desk.state)
+
+    def _answer(self, fb: Feedback) -> None:
+        self.state = fb.state
+        self._show_state(fb.state)
+        self.query_one("#card", FeedbackCard).show(fb)
+        if fb.bell:
+            self.app.bell()
+        if fb.row is not None:
+            self._fill_row(fb)
+            if fb.started is not None:
+                row = fb.row
+                started = fb.started
+                self.call_after_refresh(lambda: self.latencies.append((row, started, get_time())))
+        party = fb.state.party
+        if fb.tone == "waiting" and party is not None and party.signed is None and fb.code == party.person.badge:
+            self._ask_pin(party.person.name, fb.row)
+
+    def _fill_row(self, fb: Feedback) -> None:
+        assert fb.row is not None
+        self.feedback[fb.row] = fb
+        table = self.query_one("#queue", DataTable)
+        key = str(fb.row)
+        if key not in table.rows:
+            table.add_row(str(fb.row), "", "", "", "", key=key)
+        if fb.carrier is not None:
+            self.codes[fb.row] = fb.carrier.code
+            table.update_cell(key, "code", Text(fb.carrier.code))
+            table.update_cell(key, "marking", marking_chip(fb.carrier))
+            table.update_cell(key, "title", Text(_short(fb.carrier.title, 16)))
+        elif fb.code:
+            table.update_cell(key, "code", Text(fb.code[:12]))
+        result = fb.title if not fb.rules else " ".join(fb.rules)
+        icon = TONE_ICONS.get(fb.tone, "")
+        table.update_cell(key, "result", Text(f"{icon} {_short(result, 40)}", style=RESULT_STYLES.get(fb.tone, "")),
+                          update_width=True)
+
+    def _show_state(self, state: DeskState) -> None:
+        parts = [Text(f" {mode_label(state.mode)} ", style="bold reverse"), Text("  ")]
+        if state.party is None:
+            parts.append(Text(_("Counter-party: —")))
+        else:
+            p = state.party.person
+            mark = _("signed") if state.party.signed else _("not signed")
+            parts.append(Text(_("Counter-party: {badge} {name} ({clearance}, {mark})").format(
+                badge=p.badge, name=p.name, clearance=clearance_label(p.clearance), mark=mark)))
+        if state.place is not None:
+            parts.append(Text("  " + _("Place: {code}").format(code=state.place.code)))
+        if state.waiting:
+            parts.append(Text("  " + _("{n} waiting").format(n=len(state.waiting)), style="bold yellow"))
+        self.query_one("#desk-state", Static).update(Text.assemble(*parts))
+
+    # -- actions ---------------------------------------------------------------------------------------------------
+
+    def action_mode(self, mode: str) -> None:
+        self.submit(SetMode(Mode(mode)))
+
+    def action_clear_party(self) -> None:
+        self.submit(ClearParty())
+
+    def action_new_transaction(self) -> None:
+        self.submit(Reset())
+        self.query_one("#queue", DataTable).clear()
+        self.codes.clear()
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one("#queue", DataTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    def selected_code(self) -> tuple[int, str] | None:
+        table = self.query_one("#queue", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        row = int(key) if key is not None else -1
+        code = self.codes.get(row)
+        return (row, code) if code else None
+
+    def _need_selection(self) -> tuple[int, str] | None:
+        picked = self.selected_code()
+        if picked is None:
+            self.query_one("#card", FeedbackCard).show(Feedback(
+                "error", _("Select a carrier first"), (_("Scan it (F4 looks it up without lending), "
+                                                         "or move to its row with ↑/↓."),)))
+            self.app.bell()
+        return picked
+
+    def _ask_pin(self, name: str, row: int | None) -> None:
+        def signed(pin: str | None) -> None:
+            if pin:
+                self.submit(SignParty(pin, row))
+
+        self.app.push_screen(PinDialog(_("Signature"), _("{name}: type your PIN and press Enter.").format(name=name)),
+                             signed)
+
+    def action_carry_out(self) -> None:
+        picked = self._need_selection()
+        if picked is None:
+            return
+        _row, code = picked
+        policy = self.ctx.store.policy
+        now = self.ctx.store.clock()
+        due = policy.end_of_working_day(now, 1)
+
+        def done(form: CarryOutForm | None) -> None:
+            if form is not None:
+                self._action_row(code)
+                self.submit(CarryOut(self._last_row, code, form.return_due, form.destination, form.companion,
+                                     form.companion_pin))
+
+        self.app.push_screen(CarryOutDialog(code, now, due, policy.tz, policy.end_of_day), done)
+
+    def action_copy(self) -> None:
+        picked = self._need_selection()
+        if picked is None:
+            return
+        _row, code = picked
+
+        def done(count: int | None) -> None:
+            if count:
+                self._action_row(code)
+                self.submit(Copy(self._last_row, code, count))
+
+        self.app.push_screen(CountDialog(code), done)
+
+    def action_missing(self) -> None:
+        picked = self._need_selection()
+        if picked is None:
+            return
+        _row, code = picked
+
+        def done(note: str | None) -> None:
+            if note is not None:
+                self._action_row(code)
+                self.submit(ReportMissing(self._last_row, code, note))
+
+        self.app.push_screen(MissingDialog(code), done)
+
+    _last_row = 0
+
+    def _action_row(self, code: str) -> None:
+        row = self.next_row
+        self.next_row += 1
+        self._last_row = row
+        table = self.query_one("#queue", DataTable)
+        table.add_row(str(row), Text(code), "", "", Text("…"), key=str(row))
+        table.move_cursor(row=table.row_count - 1)
+
+    @property
+    def idle(self) -> bool:
+        """True when every queued job has been answered."""
+        return self.jobs.empty() and self.processed == self.submitted
+
+
+def _short(text: str, width: int) -> str:
+    """Cut to `width` terminal cells (a Chinese character takes two)."""
+    t = Text(text)
+    if t.cell_len <= width:
+        return text
+    t.truncate(width, overflow="ellipsis")
+    return t.plain
+

@@ -1,0 +1,81 @@
+"""An input field that tells a keyboard-wedge scan from typing and never loses a key.
+
+Every key goes through the wedge burst detector (`drivers.scanners.wedge`): a burst of characters less than `gap`
+apart ending in Enter is posted as one `ScanField.Scanned` message and never lands in the field; anything else is
+typing and is put into the field in the order it came (printable keys by us, other keys by the Input as usual). The
+key's own timestamp (taken when the terminal delivered it) decides, not the time we get round to it, so a busy UI
+cannot turn a scan into typing. The field does no lookups: the screen decides what a code means.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.message import Message
+from textual.widgets import Input
+
+from drivers.scanners.wedge import Typed, WedgeBurstDetector, WedgeScan
+
+POLL_SECONDS = 0.02
+# A lone typed key is shown once this long has passed with no next key; longer than the burst gap so that keys still
+# queued behind a busy event loop are judged by their own timestamps first.
+RELEASE_AFTER = 0.08
+
+
+class ScanField(Input):
+    class Scanned(Message):
+        """A scan arrived (keyboard wedge burst). `started` is the time of its first key."""
+
+        def __init__(self, field: ScanField, code: str, started: float, ended: float) -> None:
+            super().__init__()
+            self.field = field
+            self.code = code
+            self.started = started
+            self.ended = ended
+
+        @property
+        def control(self) -> ScanField:
+            return self.field
+
+    def __init__(self, *, gap: float = 0.030, min_length: int = 4, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.detector = WedgeBurstDetector(gap=gap, min_length=min_length)
+        self._burst_start: float | None = None
+
+    def on_mount(self) -> None:
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    def _poll(self) -> None:
+        from textual._time import get_time
+
+        for result in self.detector.poll(get_time() - RELEASE_AFTER):
+            if isinstance(result, Typed):
+                self._type(result.keys)
+
+    def _type(self, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            char = " " if key == "space" else key
+            if len(char) == 1 and char.isprintable():
+                self.insert_text_at_cursor(char)
+
+    async def _on_key(self, event: events.Key) -> None:
+        key = event.character if event.is_printable and event.character else event.key
+        was_holding = self.detector.holding
+        results = self.detector.feed(key, event.time)
+        if self.detector.holding and (not was_holding or results):
+            self._burst_start = event.time  # this key starts a new burst
+        current_released = bool(results) and isinstance(results[-1], Typed) and not self.detector.holding
+        for i, result in enumerate(results):
+            if isinstance(result, WedgeScan):
+                started = self._burst_start if self._burst_start is not None else event.time
+                self.post_message(self.Scanned(self, result.code, started, event.time))
+            elif i == len(results) - 1 and current_released:
+                self._type(result.keys[:-1])
+            else:
+                self._type(result.keys)
+        if current_released and not (event.is_printable and event.character):
+            # Enter, Backspace, arrows…: the Input (and the bindings) handle the key as usual.
+            return
+        if current_released:
+            self._type((key,))
+        event.stop()
+        event.prevent_default()
