@@ -11,6 +11,7 @@ thread.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ class SsiScanner(SerialDriver):
         self._segment_type = 0
         self._last_delivered: bytes | None = None
         self._pending: _Pending | None = None
+        self._setup_answer_until = 0.0  # the set-up PARAM_SEND's ACK is due before this (monotonic)
         self._command_lock = threading.Lock()
 
     # -- commands (caller's thread) --------------------------------------------------------------------------
@@ -132,10 +134,12 @@ class SsiScanner(SerialDriver):
         if self.configure:
             port.write(b"\x00")
             params = bytes([BEEP_NONE, PARAM_DECODE_PACKET_FORMAT, 0x01, PARAM_SOFTWARE_HANDSHAKING, 0x01])
+            self._setup_answer_until = time.monotonic() + 1.0
             port.write(encode(Op.PARAM_SEND, params))
 
     def _on_lost(self) -> None:
         self.framer.reset()
+        self._setup_answer_until = 0.0
         self._segments.clear()
         self._raw.clear()
 
@@ -150,6 +154,12 @@ class SsiScanner(SerialDriver):
     def _on_packet(self, packet: Packet, now: float) -> None:
         pending = self._pending
         if packet.opcode in (Op.CMD_ACK, Op.CMD_NAK, Op.REPLY_REVISION):
+            if packet.opcode != Op.REPLY_REVISION and self._setup_answer_until:
+                # SSI answers in order: the first ACK/NAK after connecting answers our set-up, not a command.
+                late = now > self._setup_answer_until
+                self._setup_answer_until = 0.0
+                if not late:
+                    return
             if pending is not None and packet.opcode in pending.answers:
                 pending.reply = packet
                 pending.done.set()
