@@ -331,13 +331,16 @@ class ReconnectingReader:
         return self._state
 
     def _status(self, state: DeviceState, detail: str = "") -> None:
-        if state is self._state and state is not DeviceState.ERROR:
+        if state is DeviceState.ERROR:
+            pass  # a fault in the caller's handler: reported every time, the connection itself is unchanged
+        elif state is self._state:
             return
-        self._state = state
-        if state is DeviceState.CONNECTED:
-            self.connected_event.set()
         else:
-            self.connected_event.clear()
+            self._state = state
+            if state is DeviceState.CONNECTED:
+                self.connected_event.set()
+            else:
+                self.connected_event.clear()
         if self._on_status is not None:
             try:
                 self._on_status(DeviceStatus(self.device, state, detail))

@@ -185,7 +185,7 @@ class SerialDriver:
             self._on_data(data, now)
 
     def _status(self, status: DeviceStatus) -> None:
-        if status.state is not DeviceState.CONNECTED:
+        if status.state in (DeviceState.DISCONNECTED, DeviceState.RECONNECTING):
             with self._lock:
                 self._on_lost()
         self.stream.emit_status(status)

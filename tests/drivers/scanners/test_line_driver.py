@@ -100,6 +100,9 @@ def test_unplug_mid_stream_loses_no_completed_scan(
     assert emulator.wait_drained()
     first = str(Path(emulator.device).resolve())
     emulator.unplug()
+    deadline = time.monotonic() + 2
+    while scanner.reader.connected_event.is_set() and time.monotonic() < deadline:
+        time.sleep(0.005)  # the driver notices on its next read
     time.sleep(0.15)  # unplugged for several reconnect attempts
     emulator.plug()  # the scanner comes back as another /dev/pts number behind the same by-id name
     assert str(Path(emulator.device).resolve()) != first

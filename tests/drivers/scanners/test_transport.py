@@ -81,6 +81,9 @@ def test_reader_reconnects_after_replug(tmp_path: Path) -> None:
         pty.write(b"before")
         assert pty.wait_drained()
         pty.unplug()
+        deadline = time.monotonic() + 2
+        while reader.connected_event.is_set() and time.monotonic() < deadline:
+            time.sleep(0.005)  # the reader notices on its next read
         time.sleep(0.1)  # stay unplugged for a few reconnect attempts
         pty.plug()
         assert reader.wait_connected(3.0)
@@ -97,3 +100,32 @@ def test_reader_reconnects_after_replug(tmp_path: Path) -> None:
     assert DeviceState.DISCONNECTED in states
     assert states.count(DeviceState.CONNECTED) == 2
     assert reader.reconnects == 1
+
+
+def test_a_failing_handler_is_reported_and_reading_goes_on() -> None:
+    got: list[bytes] = []
+    statuses: list[DeviceStatus] = []
+
+    def on_data(data: bytes, now: float) -> None:
+        if b"!" in data:
+            raise RuntimeError("bad frame handler")
+        if data:
+            got.append(data)
+
+    with PtyPair() as pty:
+        reader = ReconnectingReader(
+            lambda: open_transport(pty.device, timeout=0.05), on_data, device="t", on_status=statuses.append
+        ).start()
+        assert reader.wait_connected()
+        pty.write(b"!")
+        deadline = time.monotonic() + 2
+        while not any(s.state is DeviceState.ERROR for s in statuses) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pty.write(b"ok")
+        while b"".join(got) != b"ok" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reader.stop()
+    assert b"".join(got) == b"ok"
+    errors = [s for s in statuses if s.state is DeviceState.ERROR]
+    assert len(errors) == 1 and "RuntimeError: bad frame handler" in errors[0].detail
+    assert reader.reconnects == 0
