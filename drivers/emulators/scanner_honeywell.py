@@ -9,8 +9,10 @@ trigger that scans the next label queued under the scanner. It must never import
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from drivers.emulators.scanner_line import LineScannerEmulator
 
 SYN, CR = 0x16, 0x0D
 ACK, ENQ, NAK = "\x06", "\x05", "\x15"
+ACK_BYTE, NAK_BYTE = b"\x06", b"\x15"
 
 
 @dataclass(slots=True)
@@ -37,6 +40,7 @@ def default_menu() -> dict[str, Setting]:
         "BEPLVL": Setting("3", "3", "[0-3]", "0-3"),  # beeper volume
         "TRGMOD": Setting("0", "0", "[0389]", "0|3|8|9"),  # 0 manual/serial trigger, 3 presentation
         "TRGSTO": Setting("30000", "30000", "[0-9]{1,6}", "0-300000"),  # serial trigger time-out, ms
+        "232ACK": Setting("0", "0", "[01]", "0-1"),  # ACK/NAK mode: each scan waits for the host's ACK
         # suffix for all symbologies: 99 (all) + hex bytes
         "SUFBK2": Setting("990D", "990D", "(99[0-9A-F]{2}){0,10}", "0-20 hex digits"),
     }
@@ -48,8 +52,26 @@ class HoneywellScannerEmulator(LineScannerEmulator):
     host sent.
     """
 
-    def __init__(self, *, link: Path | str | None = None, aim: bool = False, terminator: str = "cr") -> None:
+    def __init__(
+        self,
+        *,
+        link: Path | str | None = None,
+        aim: bool = False,
+        terminator: str = "cr",
+        ack_timeout: float = 0.3,
+        ack_retries: int = 3,
+    ) -> None:
         super().__init__(terminator=terminator, aim=aim, link=link)
+        self.ack_timeout = ack_timeout
+        self.ack_retries = ack_retries
+        self.host_acks = 0
+        self.corrupt_next = 0  # how many of the next transmissions get line noise in the middle
+        self.host_naks = 0
+        self.resends = 0
+        self.unacknowledged: list[str] = []
+        self._answer = threading.Event()
+        self._answer_byte = b""
+        self._outbox: queue.Queue[tuple[str, str]] = queue.Queue()
         self.menu = default_menu()
         self.saved: dict[str, str] = {}
         self.menu_commands: list[str] = []
@@ -62,13 +84,57 @@ class HoneywellScannerEmulator(LineScannerEmulator):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="honeywell-emulator", daemon=True)
         self._thread.start()
+        self._sender = threading.Thread(target=self._send_loop, name="honeywell-sender", daemon=True)
+        self._sender.start()
 
     def queue(self, code: str, symbology: str = "code128") -> None:
         with self._lock:
             self._queued.append((code, symbology))
 
     def pull_trigger(self, code: str, symbology: str = "code128") -> None:
-        self.scan(code, symbology)
+        self._outbox.put((code, symbology))
+
+    @property
+    def ack_mode(self) -> bool:
+        return self.menu["232ACK"].value == "1"
+
+    def wait_sent(self, timeout: float = 3.0) -> bool:
+        """Wait until every scan has gone out (and, in ACK/NAK mode, been answered or given up on)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._outbox.unfinished_tasks == 0:
+                return True
+            time.sleep(0.005)
+        return False
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                code, symbology = self._outbox.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            try:
+                self._send_one(code, symbology)
+            finally:
+                self._outbox.task_done()
+
+    def _send_one(self, code: str, symbology: str) -> None:
+        if not self.ack_mode:
+            self.scan(code, symbology)
+            return
+        for attempt in range(self.ack_retries + 1):
+            self._answer.clear()
+            if attempt:
+                self.resends += 1
+            if self.corrupt_next:
+                self.corrupt_next -= 1
+                frame = self.frame(code, symbology)
+                self.send(frame[:3] + b"\x00\xff" + frame[3:])
+            else:
+                self.scan(code, symbology)
+            if self._answer.wait(self.ack_timeout) and self._answer_byte == ACK_BYTE:
+                return
+        self.unacknowledged.append(code)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -82,6 +148,14 @@ class HoneywellScannerEmulator(LineScannerEmulator):
         rx = self._rx
         while rx:
             start = rx.find(bytes([SYN]))
+            for byte in rx[: start if start >= 0 else len(rx)]:
+                if byte in (ACK_BYTE[0], NAK_BYTE[0]):  # the host answering a scan (ACK/NAK mode)
+                    if byte == ACK_BYTE[0]:
+                        self.host_acks += 1
+                    else:
+                        self.host_naks += 1
+                    self._answer_byte = bytes([byte])
+                    self._answer.set()
             if start < 0:
                 rx.clear()
                 return
@@ -116,7 +190,7 @@ class HoneywellScannerEmulator(LineScannerEmulator):
         if self._queued:
             code, symbology = self._queued.popleft()
             self.scanning = False
-            self.scan(code, symbology)
+            self._outbox.put((code, symbology))
 
     def _write_reply(self, data: bytes) -> None:
         try:
@@ -158,5 +232,6 @@ class HoneywellScannerEmulator(LineScannerEmulator):
     def close(self) -> None:
         self._stop.set()
         self._thread.join(1.0)
+        self._sender.join(1.0)
         super().close()
 

@@ -25,7 +25,8 @@ Keys: `kind` (required); `url` or `by_id` (serial kinds, one required; `by_id_di
 /dev/serial/by-id); `baudrate` (9600); `terminator` ("cr"); `prefix`, `suffix` ("" — TOML escapes such as
 "\\u0002" give control characters); `idle_ms` (50, for terminator "none"); `encoding` ("utf-8", or "gbk");
 `dup_window` (seconds; 1.0, cameras 2.0); `formats`, `backend`, `fps` (cameras); `gap_ms`, `min_length`,
-`layout` (wedge). Unknown keys are errors, so a typo never silently falls back to a default.
+`layout` (wedge); `ack` (honeywell: true when the scanner is set to ACK/NAK mode, 232ACK1). Unknown keys are
+errors, so a typo never silently falls back to a default.
 
 This module owns that schema and building drivers from it. It must never open a device while loading (listing
 the configuration works with every scanner unplugged) and never import `tracker`.
@@ -79,6 +80,7 @@ class DeviceConfig:
     gap_ms: int = 30
     min_length: int = 4
     layout: str = ""
+    ack: bool = False
 
     @property
     def where(self) -> str:
@@ -108,7 +110,7 @@ class DeviceConfig:
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "url": (str, int), "by_id": str, "by_id_dir": str, "baudrate": int, "terminator": str,
     "prefix": str, "suffix": str, "idle_ms": int, "encoding": str, "dup_window": (int, float), "formats": list,
-    "backend": str, "fps": (int, float), "gap_ms": int, "min_length": int, "layout": str,
+    "backend": str, "fps": (int, float), "gap_ms": int, "min_length": int, "layout": str, "ack": bool,
 }
 
 
@@ -148,7 +150,7 @@ def parse_device(name: str, entry: Any, *, source: str = "config") -> DeviceConf
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TYPES))}")
     for key, value in entry.items():
         expected = _TYPES[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
             raise ConfigError(f"{where}: {key} must be {names}, not {type(value).__name__} {value!r}")
     kind = entry.get("kind")
@@ -203,7 +205,9 @@ def open_device(config: DeviceConfig, on_event: EventSink | None = None) -> Driv
     if config.kind == "serial":
         return LineScanner(config.name, config.url, settings=config.line_settings(), **serial_args)
     if config.kind == "honeywell":
-        return HoneywellScanner(config.name, config.url, settings=config.line_settings(), **serial_args)
+        return HoneywellScanner(
+            config.name, config.url, settings=config.line_settings(), ack_mode=config.ack, **serial_args
+        )
     if config.kind == "ssi":
         return SsiScanner(config.name, config.url, **serial_args)
     if config.kind == "camera":

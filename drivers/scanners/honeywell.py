@@ -1,11 +1,13 @@
-"""The Honeywell serial scanner driver: scans arrive as lines; the host triggers and reads menu settings.
+"""The Honeywell serial scanner driver: scans arrive as lines; the host triggers, acknowledges scans and reads
+menu settings.
 
 Honeywell (Hand Held Products / Metrologic) scanners in RS-232 or USB serial mode accept `SYN T CR` to start a
 scan and `SYN U CR` to stop it, and menu commands `SYN M CR` + `TagSubTagData[,SubTagData][;TagSubTagData]` +
 `.` (saved) or `!` (until power-down). They answer by echoing the command with a status byte — ACK good, ENQ
-unknown tag, NAK value out of range — before each `,` `;` and the final `.`/`!`. This module owns that
-exchange; scans are framed by the line framer exactly as for a plain line scanner. It must never treat a menu
-reply as a scan.
+unknown tag, NAK value out of range — before each `,` `;` and the final `.`/`!`. In ACK/NAK mode (menu
+`232ACK1`) the scanner waits for the host's ACK after each scan and sends it again on NAK. This module owns
+those exchanges; scans are framed by the line framer exactly as for a plain line scanner. It must never treat
+a menu reply as a scan.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.scanners.base import ScannerCommandError
-from drivers.scanners.framing import LineFramer, Reply
+from drivers.scanners.framing import Frame, LineFramer, Rejected, Reply
 from drivers.scanners.serial_line import LineScanner
 
 SYN = b"\x16"
@@ -69,8 +71,9 @@ def parse_menu_reply(text: str) -> MenuReply:
 class HoneywellScanner(LineScanner):
     """A Honeywell scanner on a serial port: scans as for `LineScanner`, plus `trigger()` and `menu()`."""
 
-    def __init__(self, name: str, url: str = "", **kwargs: Any) -> None:
+    def __init__(self, name: str, url: str = "", *, ack_mode: bool = False, **kwargs: Any) -> None:
         super().__init__(name, url, **kwargs)
+        self.ack_mode = ack_mode
         self.framer = LineFramer(self.framer.settings, reply_marks=(ACK + ENQ + NAK).encode())
         self._command_lock = threading.Lock()
         self._reply_ready = threading.Event()
@@ -120,6 +123,17 @@ class HoneywellScanner(LineScanner):
         if not item.ok:
             raise ScannerCommandError(f"{self.name}: cannot read {setting}: {item.status}")
         return item.echo[len(setting) :]
+
+    def _on_data(self, data: bytes, now: float) -> None:
+        items = self.framer.feed(data, now) if data else self.framer.poll(now)
+        if self.ack_mode:
+            # ACK/NAK mode (menu 232ACK1): the scanner holds each scan until the host answers; NAK asks again.
+            for item in items:
+                if isinstance(item, Frame):
+                    self.write(ACK.encode())
+                elif isinstance(item, Rejected):
+                    self.write(NAK.encode())
+        self._handle(items)
 
     def _on_reply(self, reply: Reply) -> None:
         self._reply = reply

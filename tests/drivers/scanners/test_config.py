@@ -29,6 +29,7 @@ baudrate = 38400
 [devices.hw]
 kind = "honeywell"
 url = "socket://127.0.0.1:9"
+ack = true
 
 [devices.desk-camera]
 kind = "camera"
@@ -64,7 +65,8 @@ def test_drivers_are_built_not_opened(tmp_path: Path) -> None:
     devices = {d.name: d for d in load_devices(path)}
     assert type(open_device(devices["counter-1"])) is LineScanner
     assert type(open_device(devices["dock"])) is SsiScanner
-    assert type(open_device(devices["hw"])) is HoneywellScanner
+    honeywell = open_device(devices["hw"])
+    assert type(honeywell) is HoneywellScanner and honeywell.ack_mode
     assert type(open_device(devices["desk-camera"])) is CameraScanner
     with pytest.raises(ConfigError, match="keyboard wedge"):
         open_device(devices["keyboard"])
@@ -96,6 +98,7 @@ def test_missing_file_means_no_devices(tmp_path: Path, monkeypatch: pytest.Monke
         ({"kind": "camera", "url": "0", "backend": "opencv"}, "backend must be"),
         ({"kind": "wedge", "layout": "xx"}, "layout must be one of"),
         ({"kind": "wedge", "gap_ms": 0}, "must be positive"),
+        ({"kind": "honeywell", "url": "/dev/ttyACM0", "ack": 1}, "ack must be bool"),
         ("serial", "must be a table"),
     ],
 )

@@ -88,3 +88,22 @@ def test_no_answer_is_an_error() -> None:
             assert driver.wait_connected(3.0)
             with pytest.raises(ScannerCommandError, match="no answer"):
                 driver.menu("BEPBEP?", timeout=0.2)
+
+
+def test_ack_nak_mode_acknowledges_scans_and_recovers_noise(emulator: HoneywellScannerEmulator) -> None:
+    with HoneywellScanner("hw-ack", emulator.device, ack_mode=True, dup_window=0.0,
+                          backoff=Backoff(0.01, 2, 0.05)) as driver:
+        assert driver.wait_connected(3.0)
+        driver.set("232ACK", "1")
+        emulator.pull_trigger("BJ-0000015")
+        read = driver.next_read(2.0)
+        assert read is not None and read.code == "BJ-0000015"
+        assert emulator.wait_sent() and emulator.host_acks == 1 and emulator.resends == 0
+        # line noise spoils the next scan on the wire: the host NAKs, the scanner sends it again
+        emulator.corrupt_next = 1
+        emulator.pull_trigger("BJ-0000023")
+        read = driver.next_read(2.0)
+        assert read is not None and read.code == "BJ-0000023"
+        assert emulator.wait_sent() and emulator.unacknowledged == []
+        assert emulator.host_naks == 1 and emulator.host_acks == 2 and emulator.resends == 1
+        assert driver.next_read(0.3) is None
