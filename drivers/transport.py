@@ -231,8 +231,14 @@ class PtyPair:
         return False
 
     def unplug(self) -> None:
-        """Close both sides: the driver's next read fails like a pulled USB cable; unread bytes are lost."""
+        """Close both sides: the driver's next read fails like a pulled USB cable; unread bytes are lost.
+
+        The link goes too, as udev removes a /dev/serial/by-id entry: the freed /dev/pts number may be handed
+        to another program's pty at once, and a driver must not reconnect to that.
+        """
         with self._lock:
+            if self.link is not None:
+                self.link.unlink(missing_ok=True)
             for fd in (self.master_fd, self.slave_fd):
                 if fd >= 0:
                     os.close(fd)
