@@ -17,7 +17,6 @@ from typing import Annotated
 import typer
 
 from drivers.reads import DeviceStatus, Read
-from drivers.scanners.camera import BackendUnavailable
 from drivers.scanners.config import (
     SERIAL_KINDS,
     ConfigError,
@@ -113,6 +112,8 @@ def test_device(
     device = devices[name]
     if device.kind == "wedge":
         raise _fail(f"{name!r} is a keyboard wedge: scan into the counter screen to test it")
+    from drivers.scanners.camera import BackendUnavailable
+
     try:
         driver = open_device(device)
     except (BackendUnavailable, ConfigError, ValueError) as exc:

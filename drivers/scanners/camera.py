@@ -23,33 +23,12 @@ import zxingcpp
 from drivers.reads import DeviceState, DeviceStatus, Read, ReadKind
 from drivers.scanners import aim
 from drivers.scanners.base import EventSink, EventStream
+from drivers.scanners.formats import DEFAULT_FORMATS, FORMATS, format_key
 from drivers.transport import Backoff
-
-DEFAULT_FORMATS: tuple[str, ...] = ("DataMatrix", "QRCode", "Code128")
-
-# Configured format name (case-insensitive, zxing-cpp spelling or ours) -> (zxing-cpp format, symbology name).
-_FORMATS: dict[str, tuple[Any, str]] = {
-    "datamatrix": (zxingcpp.BarcodeFormat.DataMatrix, aim.DATAMATRIX),
-    "qrcode": (zxingcpp.BarcodeFormat.QRCode, aim.QRCODE),
-    "code128": (zxingcpp.BarcodeFormat.Code128, aim.CODE128),
-    "code39": (zxingcpp.BarcodeFormat.Code39, aim.CODE39),
-    "ean13": (zxingcpp.BarcodeFormat.EAN13, aim.EAN13),
-    "ean8": (zxingcpp.BarcodeFormat.EAN8, aim.EAN8),
-    "pdf417": (zxingcpp.BarcodeFormat.PDF417, aim.PDF417),
-    "aztec": (zxingcpp.BarcodeFormat.Aztec, aim.AZTEC),
-}
 
 # zbar symbol type names for the formats zbar can read (it has no Data Matrix or Aztec decoder).
 _ZBAR_TYPES = {"qrcode": "QRCODE", "code128": "CODE128", "code39": "CODE39", "ean13": "EAN13", "ean8": "EAN8",
                "pdf417": "PDF417"}
-
-
-def format_key(name: str) -> str:
-    """Normalise a configured format name; raises ValueError naming the known ones."""
-    key = name.replace(" ", "").replace("-", "").replace("_", "").lower()
-    if key not in _FORMATS:
-        raise ValueError(f"unknown barcode format {name!r}; known: {', '.join(sorted(_FORMATS))}")
-    return key
 
 
 class BackendUnavailable(RuntimeError):
@@ -99,7 +78,7 @@ class ZxingDecoder:
         if not keys:
             raise ValueError("configure at least one barcode format")
         self.formats = tuple(keys)
-        self._formats = zxingcpp.BarcodeFormats([_FORMATS[k][0] for k in keys])
+        self._formats = zxingcpp.BarcodeFormats([getattr(zxingcpp.BarcodeFormat, FORMATS[k][0]) for k in keys])
         self.try_rotate = try_rotate
         self.try_downscale = try_downscale
         self.try_invert = try_invert
@@ -151,7 +130,7 @@ class ZbarDecoder:
         self.formats = tuple(usable)
         self._pyzbar = pyzbar
         self._symbols = [pyzbar.ZBarSymbol[_ZBAR_TYPES[k]] for k in usable]
-        self._symbology = {_ZBAR_TYPES[k]: _FORMATS[k][1] for k in usable}
+        self._symbology = {_ZBAR_TYPES[k]: FORMATS[k][1] for k in usable}
 
     def decode(self, image: np.ndarray) -> list[Decoded]:
         out = []

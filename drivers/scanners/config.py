@@ -39,16 +39,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.scanners.base import EventSink
-from drivers.scanners.camera import DEFAULT_FORMATS, CameraScanner, format_key, make_decoder
+from drivers.scanners.formats import DEFAULT_FORMATS, format_key
 from drivers.scanners.framing import TERMINATORS, LineSettings
-from drivers.scanners.honeywell import HoneywellScanner
-from drivers.scanners.serial_line import LineScanner
-from drivers.scanners.ssi import SsiScanner
 from drivers.scanners.wedge import LAYOUTS, WedgeBurstDetector
 from drivers.transport import BY_ID_DIR
+
+if TYPE_CHECKING:  # the drivers (and OpenCV behind the camera) load only when a device is opened
+    from drivers.scanners.camera import CameraScanner
+    from drivers.scanners.honeywell import HoneywellScanner
+    from drivers.scanners.serial_line import LineScanner
+    from drivers.scanners.ssi import SsiScanner
 
 KINDS = ("serial", "ssi", "honeywell", "camera", "wedge")
 SERIAL_KINDS = ("serial", "ssi", "honeywell")
@@ -193,11 +196,15 @@ def _check(c: DeviceConfig, where: str) -> None:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-Driver = LineScanner | SsiScanner | HoneywellScanner | CameraScanner
-
-
-def open_device(config: DeviceConfig, on_event: EventSink | None = None) -> Driver:
+def open_device(
+    config: DeviceConfig, on_event: EventSink | None = None
+) -> LineScanner | SsiScanner | HoneywellScanner | CameraScanner:
     """Build (not start) the driver for a configured device. Wedge devices are read by the counter screen."""
+    from drivers.scanners.camera import CameraScanner, make_decoder
+    from drivers.scanners.honeywell import HoneywellScanner
+    from drivers.scanners.serial_line import LineScanner
+    from drivers.scanners.ssi import SsiScanner
+
     serial_args: dict[str, Any] = {
         "baudrate": config.baudrate, "by_id": config.by_id, "by_id_dir": config.by_id_dir,
         "dup_window": config.dup_window, "on_event": on_event,
