@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import tracker.schema_stocktake  # noqa: F401  (registers the stock-take tables on Base.metadata)
 from tracker.schema import Base
 
 connection = context.config.attributes.get("connection")

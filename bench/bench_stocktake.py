@@ -1,0 +1,254 @@
+"""Stock-take benchmark: 1,000,000 carriers and 1,000,000 reads on SQLite.
+
+Prints the ingest rate beside raw `sqlite3.executemany` of the same rows into the same table shape, the
+reconciliation time beside a plain Python set comparison of the same data, and the peak memory of the process.
+Targets (issue 6): ingest ≥ 250,000 reads/s, reconcile ≤ 4 s, peak memory ≤ 1 GiB. The register is filled with Core
+executemany (not the registration service, which writes one ledger event per carrier). Scale with STOCKTAKE_BENCH_N.
+
+Run: .venv/bin/python bench/bench_stocktake.py
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text  # noqa: E402
+
+from labels.codes import make_badge_code, make_carrier_code, make_location_code  # noqa: E402
+from tracker.services import personnel  # noqa: E402
+from tracker.services import stocktake as st  # noqa: E402
+from tracker.services.common import authenticate, configure_hasher  # noqa: E402
+from tracker.store import Store  # noqa: E402
+
+N = int(os.environ.get("STOCKTAKE_BENCH_N", "1000000"))
+READS = N
+ROOMS, CABINETS, SHELVES = 100, 10, 10
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+T0_US = st.to_us(NOW) or 0
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_register(store: Store) -> tuple[dict[str, Any], list[int], list[str]]:
+    """People through the service (a handful), places and carriers with Core executemany."""
+    configure_hasher(1, 8)
+    badges = [make_badge_code("BJ", f"{i:05d}") for i in range(1, 4)]
+    personnel.add_person(store.uow(), None, badges[0], "管理员", "办公室", "core", ["admin", "security_officer"], "1234")
+    admin = authenticate(store.uow(), badges[0], "1234")
+    personnel.add_person(store.uow(), admin, badges[1], "审计员", "审计处", "core", ["auditor"], "1234")
+    personnel.add_person(store.uow(), admin, badges[2], "保密员", "审计处", "core", ["clerk"], "1234")
+    sig = {"admin": admin, "auditor": authenticate(store.uow(), badges[1], "1234"),
+           "clerk": authenticate(store.uow(), badges[2], "1234")}
+    now_text = NOW.isoformat()
+    locs: list[tuple[Any, ...]] = [(1, make_location_code("BJ", "SITE"), "site", "site", None, "top_secret", 0)]
+    shelf_ids: list[int] = []
+    lid = 1
+    for r in range(ROOMS):
+        lid += 1
+        room = lid
+        locs.append((room, make_location_code("BJ", f"R{r}"), f"room {r}", "room", 1, "top_secret", 0))
+        for c in range(CABINETS):
+            lid += 1
+            cab = lid
+            locs.append((cab, make_location_code("BJ", f"R{r}C{c}"), f"cab {r}/{c}", "cabinet", room, "top_secret", 0))
+            for s in range(SHELVES):
+                lid += 1
+                locs.append((lid, make_location_code("BJ", f"R{r}C{c}S{s}"), f"shelf {r}/{c}/{s}", "shelf", cab,
+                             "top_secret", 0))
+                shelf_ids.append(lid)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO locations (id, code, name, kind, parent_id, max_level, reading_place) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)", locs)
+        codes: list[str] = []
+        chunk: list[tuple[Any, ...]] = []
+        sql = ("INSERT INTO carriers (id, code, epc, kind, regime, classification, title, location_id, status, "
+               "registered_at, updated_at) VALUES (?, ?, ?, 'paper', 'state', ?, '', ?, 'in_store', ?, ?)")
+        for i in range(N):
+            code = make_carrier_code("BJ", i + 1)
+            codes.append(code)
+            epc = f"E2{i + 1:022X}" if i % 20 == 0 else None
+            chunk.append((i + 1, code, epc, "top_secret" if i % 1000 == 0 else "internal",
+                          shelf_ids[i % len(shelf_ids)], now_text, now_text))
+            if len(chunk) == 100_000:
+                conn.exec_driver_sql(sql, chunk)
+                chunk = []
+        if chunk:
+            conn.exec_driver_sql(sql, chunk)
+    return sig, shelf_ids, codes
+
+
+def make_reads(shelf_ids: list[int], codes: list[str]) -> list[st.RawRead]:
+    """Shelf by shelf on 10 handhelds: the shelf code, then its carriers; 1 % skipped (missing), 0.5 % scanned on
+    the next shelf (misplaced), 100 shelves never visited, and RFID passes over every 20th carrier's tag with
+    cross-reads; topped up to exactly READS reads."""
+    rng = random.Random(6)
+    loc_code: dict[int, str] = {}
+    per_shelf: dict[int, list[int]] = {}
+    for i in range(len(codes)):
+        per_shelf.setdefault(shelf_ids[i % len(shelf_ids)], []).append(i)
+    out: list[st.RawRead] = []
+    seqs: dict[tuple[str, str], int] = {}
+    rfid: list[st.RawRead] = []
+    skipped = set(shelf_ids[-100:])
+    carry: list[int] = []
+    for n, shelf in enumerate(shelf_ids):
+        if shelf in skipped:
+            continue
+        device = f"HH{n % 10:02d}"
+        batch = f"room-{n // (CABINETS * SHELVES)}"
+        key = (device, batch)
+        seq = seqs.get(key, 0)
+        at = T0_US + n * 60_000_000
+        loc_code[shelf] = make_location_code("BJ", f"R{n // 100}C{(n // 10) % 10}S{n % 10}")
+        seq += 1
+        out.append((device, batch, seq, "barcode", loc_code[shelf], at, None, None))
+        moved, carry = carry, []
+        for i in moved:
+            seq += 1
+            out.append((device, batch, seq, "barcode", codes[i], at + 400_000, None, None))
+        for j, i in enumerate(per_shelf.get(shelf, [])):
+            roll = rng.random()
+            if roll < 0.01:
+                continue
+            if roll < 0.015:
+                carry.append(i)  # put back on the wrong shelf: scanned on the next one
+                continue
+            seq += 1
+            out.append((device, batch, seq, "barcode", codes[i], at + j * 500_000, None, None))
+            if i % 20 == 0:
+                # an RFID pass bound to this shelf: two strong reads here, one weak cross-read from the next shelf
+                tag = f"E2{i + 1:022X}"
+                rfid.append(("RF01", f"shelf-{shelf}", 0, "epc", tag, at, -48.0, 1))
+                rfid.append(("RF01", f"shelf-{shelf}", 0, "epc", tag, at + 1000, -50.0, 1))
+                if n + 1 < len(shelf_ids):
+                    rfid.append(("RF01", f"shelf-{shelf_ids[n + 1]}", 0, "epc", tag, at + 2000, -71.0, 2))
+        seqs[key] = seq
+    out.sort(key=lambda r: (r[0], r[1], r[2]))
+    rfid.sort(key=lambda r: (r[0], r[1]))
+    numbered: list[st.RawRead] = []
+    counter: dict[tuple[str, str], int] = {}
+    for r in rfid:
+        k = (r[0], r[1])
+        counter[k] = counter.get(k, 0) + 1
+        numbered.append((r[0], r[1], counter[k], r[3], r[4], r[5], r[6], r[7]))
+    reads = out + numbered
+    filler = 0
+    while len(reads) < READS:  # repeat scans of the first shelf's carriers on a spare device
+        filler += 1
+        if filler == 1:
+            reads.append(("HH99", "repeat", 1, "barcode", loc_code[shelf_ids[0]], T0_US, None, None))
+            continue
+        reads.append(("HH99", "repeat", filler, "barcode", codes[(filler * 7919) % len(codes)],
+                      T0_US + filler, None, None))
+    return reads[:READS]
+
+
+def baseline_ingest(rows: list[tuple[Any, ...]], path: str) -> float:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE stocktake_reads (session_id INTEGER NOT NULL, batch_id INTEGER NOT NULL, "
+                "seq INTEGER NOT NULL, kind VARCHAR(8) NOT NULL, code VARCHAR(64) NOT NULL, at_us BIGINT, rssi FLOAT, "
+                "antenna INTEGER, loc_id INTEGER, holder_id INTEGER, PRIMARY KEY (session_id, batch_id, seq)) "
+                "WITHOUT ROWID")
+    t = time.perf_counter()
+    con.execute("BEGIN IMMEDIATE")
+    for i in range(0, len(rows), 50_000):
+        con.executemany("INSERT INTO stocktake_reads VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                        rows[i:i + 50_000])
+    con.execute("COMMIT")
+    elapsed = time.perf_counter() - t
+    con.close()
+    return elapsed
+
+
+def baseline_reconcile(store: Store, sid: int) -> tuple[float, dict[str, int]]:
+    """The same expected × seen comparison as a plain Python set/dict computation over data already in memory."""
+    with store.engine.connect() as conn:
+        expected = dict(conn.execute(text(
+            "SELECT code, loc_id FROM stocktake_expected WHERE session_id = :s"), {"s": sid}).all())
+        seen_rows = conn.execute(text(
+            "SELECT code, loc_id FROM stocktake_reads WHERE session_id = :s AND kind = 'barcode'"),
+            {"s": sid}).all()
+    t = time.perf_counter()
+    seen: dict[str, int] = {}
+    for code, loc in seen_rows:
+        seen[code] = loc
+    exp_keys, seen_keys = set(expected), set(seen)
+    found = sum(1 for c in exp_keys & seen_keys if expected[c] == seen[c])
+    misplaced = len(exp_keys & seen_keys) - found
+    missing = len(exp_keys - seen_keys)
+    unknown = len(seen_keys - exp_keys)
+    return time.perf_counter() - t, {"found": found, "misplaced": misplaced, "missing": missing, "unknown": unknown}
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-stocktake-"))
+    store = Store(f"sqlite:///{tmp / 'register.sqlite'}", terminal="bench", clock=lambda: NOW)
+    store.ensure_schema()
+    t = time.perf_counter()
+    sig, shelf_ids, codes = build_register(store)
+    print(f"register: {N:,} carriers, {len(shelf_ids):,} shelves built in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    sid = st.start(store.uow(), sig["admin"], "bench", [make_location_code("BJ", "SITE")],
+                   [sig["auditor"], sig["clerk"]])
+    print(f"start (freeze expected snapshot): {time.perf_counter() - t:.2f} s")
+    # 10,000 RFID passes bound to their shelves (`st.bind` per pass is the same row, through the service).
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO stocktake_bindings (session_id, device, batch, antenna, loc_id, bound_by, "
+                          "bound_at) VALUES (:s, 'RF01', :b, 0, :l, 'bench', :at)"),
+                     [{"s": sid, "b": f"shelf-{shelf}", "l": shelf, "at": NOW} for shelf in shelf_ids])
+    reads = make_reads(shelf_ids, codes)
+    del codes
+    print(f"reads prepared: {len(reads):,}")
+
+    t = time.perf_counter()
+    result = st.ingest(store.uow(), sig["auditor"], sid, reads)
+    ingest_s = time.perf_counter() - t
+    rate = result.added / ingest_s
+    with store.engine.connect() as conn:
+        stored = conn.execute(text(
+            "SELECT session_id, batch_id, seq, kind, code, at_us, rssi, antenna, loc_id, holder_id "
+            "FROM stocktake_reads WHERE session_id = :s"), {"s": sid}).all()
+    base_s = baseline_ingest(list(stored), str(tmp / "baseline.sqlite"))
+    del stored
+    base_rate = len(reads) / base_s
+    print(f"ingest:    {result.added:,} reads in {ingest_s:.2f} s = {rate:,.0f} reads/s "
+          f"(target >= 250,000) | raw sqlite3.executemany {base_rate:,.0f} reads/s | ratio {rate / base_rate:.2f}")
+    t = time.perf_counter()
+    again = st.ingest(store.uow(), sig["auditor"], sid, reads[:100_000])
+    print(f"re-upload of 100,000 reads: {again.added} added, {again.duplicates:,} duplicates in "
+          f"{time.perf_counter() - t:.2f} s")
+    del reads
+
+    if os.environ.get("STOCKTAKE_BENCH_KEEP"):
+        print(f"kept: {tmp}")
+        return
+    t = time.perf_counter()
+    rec = st.reconcile(store.uow(), sig["auditor"], sid)
+    rec_s = time.perf_counter() - t
+    base_rec_s, base_counts = baseline_reconcile(store, sid)
+    counts = ", ".join(f"{k.value} {n:,}" for k, n in sorted(rec.counts.items(), key=lambda kv: -kv[1]))
+    print(f"reconcile: {rec_s:.2f} s (target <= 4 s) | Python set comparison {base_rec_s:.2f} s "
+          f"| ratio {rec_s / base_rec_s:.1f}")
+    print(f"  findings: {counts}")
+    print(f"  baseline (found/misplaced/missing only): {base_counts}")
+    print(f"peak memory: {peak_mib():,.0f} MiB (target <= 1024 MiB)")
+    store.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,452 @@
+"""Reconciliation (清查核对): the frozen expected snapshot × the stored reads → one finding per carrier, per
+unexplained code and per unvisited place, computed as set operations inside the database.
+
+Every step is one SQL statement over whole tables (GROUP BY, window functions, joins, INSERT … SELECT) that runs the
+same on SQLite and PostgreSQL; Python only loops over the few things that are not carriers: the EPCs that match no
+recorded tag (decoded once through `labels.codes`), the locations of the scope (coverage roll-up) and the handful of
+ambiguous or cloned codes whose detail text is written out. Placement of a code: a person's scan wins (the latest
+scan); otherwise RFID reads place a tag where they are both strongest (within `rssi_margin_db` of its peak) and most
+numerous (`count_ratio` times any rival), and anything less clear-cut is reported as ambiguous. This module never
+checks permissions, never writes the ledger and never commits: `tracker.services.stocktake` does that.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from labels.codes import epc_to_carrier_code
+from tracker.domain import CarrierStatus, Classification
+
+
+class FindingKind(enum.StrEnum):
+    """What a reconciliation can say about a carrier, a code or a place."""
+
+    FOUND = "found"
+    MISPLACED = "misplaced"
+    MISSING = "missing"
+    NOT_COVERED = "not_covered"
+    LOAN_NOT_CLOSED = "loan_not_closed"
+    AMBIGUOUS = "ambiguous"
+    GONE_SEEN = "gone_seen"
+    MISSING_SEEN = "missing_seen"
+    UNKNOWN_CODE = "unknown_code"
+    OUTSIDE_SCOPE = "outside_scope"
+    CLONE_SUSPECT = "clone_suspect"
+    UNCONFIRMED_TOP_SECRET = "unconfirmed_top_secret"
+    NOT_VISITED = "not_visited"
+
+    @property
+    def zh(self) -> str:
+        return _KIND_ZH[self]
+
+    @property
+    def en(self) -> str:
+        return _KIND_EN[self]
+
+    @property
+    def critical(self) -> bool:
+        return self in (FindingKind.GONE_SEEN, FindingKind.CLONE_SUSPECT)
+
+    @property
+    def needs_resolution(self) -> bool:
+        return self is not FindingKind.FOUND
+
+
+_KIND_ZH = {
+    FindingKind.FOUND: "账物相符",
+    FindingKind.MISPLACED: "错放",
+    FindingKind.MISSING: "未找到",
+    FindingKind.NOT_COVERED: "未清点",
+    FindingKind.LOAN_NOT_CLOSED: "借出未归还登记",
+    FindingKind.AMBIGUOUS: "位置不确定",
+    FindingKind.GONE_SEEN: "已销毁/已退还/已移交却被发现",
+    FindingKind.MISSING_SEEN: "下落不明载体被发现",
+    FindingKind.UNKNOWN_CODE: "未登记编号",
+    FindingKind.OUTSIDE_SCOPE: "清查范围外载体",
+    FindingKind.CLONE_SUSPECT: "疑似克隆标签",
+    FindingKind.UNCONFIRMED_TOP_SECRET: "绝密载体仅RFID读到",
+    FindingKind.NOT_VISITED: "位置未清点",
+}
+_KIND_EN = {
+    FindingKind.FOUND: "found",
+    FindingKind.MISPLACED: "misplaced",
+    FindingKind.MISSING: "missing",
+    FindingKind.NOT_COVERED: "not covered",
+    FindingKind.LOAN_NOT_CLOSED: "on loan but in store",
+    FindingKind.AMBIGUOUS: "ambiguous placement",
+    FindingKind.GONE_SEEN: "seen although off the books",
+    FindingKind.MISSING_SEEN: "reported missing, now seen",
+    FindingKind.UNKNOWN_CODE: "unknown code",
+    FindingKind.OUTSIDE_SCOPE: "outside the scope",
+    FindingKind.CLONE_SUSPECT: "clone suspicion",
+    FindingKind.UNCONFIRMED_TOP_SECRET: "绝密 seen only by RFID",
+    FindingKind.NOT_VISITED: "location not visited",
+}
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The knobs of placement and clone detection, frozen on the session when it starts."""
+
+    clone_window_s: float = 120.0
+    rssi_margin_db: float = 6.0
+    count_ratio: float = 2.0
+    company_prefix: str | None = None
+    gid_manager: int = 0
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    counts: dict[FindingKind, int]
+    decoded_epcs: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+_GONE = tuple(s.value for s in CarrierStatus if s.gone)
+_TS = Classification.TOP_SECRET.value
+
+
+_TEMP_COLUMNS = {
+    "st_code": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), n INTEGER, lo INTEGER, "
+               "hi INTEGER, loc_id INTEGER, holder_id INTEGER, simple INTEGER, expected INTEGER",
+    "st_cx": "subj VARCHAR(64)",
+    "st_sight": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), loc_id INTEGER, "
+                "holder_id INTEGER, device VARCHAR(64), n INTEGER, peak DOUBLE PRECISION, first_us BIGINT, "
+                "last_us BIGINT, last_seq INTEGER",
+    "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
+                "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
+    "st_visit": "loc_id INTEGER",
+    "st_hvisit": "holder_id INTEGER",
+}
+
+
+def _temp(session: Session, name: str, select_sql: str, params: dict[str, Any]) -> None:
+    """A typed temporary work table (typed, so SQLite's joins on it can use an index) filled by one INSERT … SELECT."""
+    session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {name} ({_TEMP_COLUMNS[name]})"))
+    session.execute(text(f"INSERT INTO {name} {select_sql}"), params)
+
+
+def _drop_temps(session: Session) -> None:
+    for name in ("st_code", "st_cx", "st_sight", "st_place", "st_visit", "st_hvisit"):
+        session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def decode_unmatched_epcs(session: Session, sid: int, tuning: Tuning) -> int:
+    """EPCs matching no carrier's recorded tag are decoded once to the carrier code they carry (GIAI/GID)."""
+    rows = session.execute(text(
+        "SELECT DISTINCT r.code FROM stocktake_reads r WHERE r.session_id = :s AND r.kind = 'epc' "
+        "AND NOT EXISTS (SELECT 1 FROM carriers c WHERE c.epc = r.code) "
+        "AND NOT EXISTS (SELECT 1 FROM stocktake_epc_map m WHERE m.session_id = :s AND m.epc = r.code)"
+    ), {"s": sid}).scalars().all()
+    if not rows:
+        return 0
+    values = [{"s": sid, "epc": epc,
+               "code": epc_to_carrier_code(epc, tuning.company_prefix, gid_manager=tuning.gid_manager)}
+              for epc in rows]
+    session.execute(text("INSERT INTO stocktake_epc_map (session_id, epc, carrier_code) VALUES (:s, :epc, :code)"),
+                    values)
+    return len(values)
+
+
+# The carrier a code stands for: by code (a printed label), by the EPC recorded at labelling, or by the EPC decoded.
+_RESOLVE = """
+LEFT JOIN carriers cb ON g.kind = 'barcode' AND cb.code = g.code
+LEFT JOIN carriers ce ON g.kind = 'epc' AND ce.epc = g.code
+LEFT JOIN stocktake_epc_map m ON g.kind = 'epc' AND ce.id IS NULL AND m.session_id = :s AND m.epc = g.code
+LEFT JOIN carriers cm ON cm.code = m.carrier_code
+"""
+
+# Pass 1, one GROUP BY over the reads of each kind: per code, how often and at which places (a place key is the
+# location id, or minus the holder's id). A code read only by people's scans, all in one place, is "simple" — the
+# bulk of a stock-take — and is placed right here; everything else goes through the detailed placement below.
+# Barcodes resolve by code alone, so the bulk pays for one index probe into carriers and one into the snapshot.
+_CODE_GROUPS = """
+(SELECT code, kind, COUNT(*) AS n,
+        MIN(CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END) AS lo,
+        MAX(CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END) AS hi
+ FROM stocktake_reads WHERE session_id = :s AND kind = :kind GROUP BY code, kind) g
+"""
+_CODE_COLUMNS = """
+       g.code, g.kind, g.n, g.lo, g.hi, CASE WHEN g.lo > 0 THEN g.lo END, CASE WHEN g.lo < 0 THEN -g.lo END,
+       CASE WHEN g.kind = 'barcode' AND g.lo = g.hi THEN 1 ELSE 0 END,
+       CASE WHEN e.carrier_id IS NULL THEN 0 ELSE 1 END
+"""
+_CODES_BARCODE = """
+SELECT COALESCE(cb.code, g.code), cb.id,""" + _CODE_COLUMNS + """
+FROM """ + _CODE_GROUPS + """
+LEFT JOIN carriers cb ON cb.code = g.code
+LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = cb.id
+"""
+_CODES_EPC = """
+SELECT COALESCE(ce.code, cm.code, g.code), COALESCE(ce.id, cm.id),""" + _CODE_COLUMNS + """
+FROM """ + _CODE_GROUPS + """
+LEFT JOIN carriers ce ON ce.epc = g.code
+LEFT JOIN stocktake_epc_map m ON ce.id IS NULL AND m.session_id = :s AND m.epc = g.code
+LEFT JOIN carriers cm ON cm.code = m.carrier_code
+LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = COALESCE(ce.id, cm.id)
+"""
+
+# The subjects that need the detailed placement: seen in several places, or by RFID.
+_COMPLEX = "SELECT DISTINCT subj FROM st_code WHERE simple = 0"
+
+# Pass 2, only for those: reads grouped per code, kind, place and batch (device), resolved to a carrier.
+_SIGHTINGS = """
+SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.id, cm.id) AS carrier_id,
+       g.code AS raw, g.kind, g.loc_id, g.holder_id, bt.device, g.n, g.peak, g.first_us, g.last_us, g.last_seq
+FROM (SELECT code, kind, loc_id, holder_id, batch_id, COUNT(*) AS n, MAX(rssi) AS peak, MIN(at_us) AS first_us,
+             MAX(at_us) AS last_us, MAX(seq) AS last_seq
+      FROM stocktake_reads WHERE session_id = :s AND kind IN ('barcode', 'epc')
+        AND code IN (SELECT raw FROM st_code WHERE subj IN (SELECT subj FROM st_cx))
+      GROUP BY code, kind, loc_id, holder_id, batch_id) g
+JOIN stocktake_batches bt ON bt.id = g.batch_id
+""" + _RESOLVE  # noqa: S608 (module constants only)
+
+# One placement per code: the latest person's scan, else the RFID placement with its ambiguity.
+_PLACEMENT = """
+WITH scan AS (
+  SELECT subj, loc_id, holder_id, SUM(n) OVER (PARTITION BY subj) AS scan_n,
+         ROW_NUMBER() OVER (PARTITION BY subj ORDER BY COALESCE(last_us, -1) DESC, last_seq DESC,
+                            COALESCE(loc_id, 0) DESC, COALESCE(holder_id, 0) DESC) AS rk
+  FROM st_sight WHERE kind = 'barcode'),
+rf AS (
+  SELECT subj, loc_id, holder_id, SUM(n) AS n, MAX(peak) AS peak
+  FROM st_sight WHERE kind = 'epc' GROUP BY subj, loc_id, holder_id),
+rf2 AS (
+  SELECT rf.*, CASE WHEN peak IS NULL OR best IS NULL OR peak >= best - :margin THEN 1 ELSE 0 END AS strong
+  FROM (SELECT rf.*, MAX(peak) OVER (PARTITION BY subj) AS best FROM rf) rf),
+rf3 AS (
+  SELECT rf2.*, ROW_NUMBER() OVER (PARTITION BY subj, strong ORDER BY n DESC, COALESCE(peak, -1000) DESC,
+                                   COALESCE(loc_id, 0), COALESCE(holder_id, 0)) AS rk
+  FROM rf2),
+rfp AS (
+  SELECT subj, MAX(CASE WHEN strong = 1 AND rk = 1 THEN loc_id END) AS loc_id,
+         MAX(CASE WHEN strong = 1 AND rk = 1 THEN holder_id END) AS holder_id,
+         MAX(CASE WHEN strong = 1 AND rk = 1 THEN n END) AS n1,
+         MAX(CASE WHEN strong = 1 AND rk = 2 THEN n END) AS n2,
+         MAX(CASE WHEN strong = 0 THEN n END) AS nweak,
+         SUM(n) AS n, MAX(peak) AS peak, COUNT(*) AS places
+  FROM rf3 GROUP BY subj),
+subjects AS (
+  SELECT subj, MAX(carrier_id) AS carrier_id, SUM(n) AS n FROM st_sight GROUP BY subj)
+SELECT s.subj, s.carrier_id, s.n,
+       CASE WHEN sc.subj IS NOT NULL THEN sc.loc_id ELSE r.loc_id END AS loc_id,
+       CASE WHEN sc.subj IS NOT NULL THEN sc.holder_id ELSE r.holder_id END AS holder_id,
+       CASE WHEN sc.subj IS NOT NULL THEN 'scan' ELSE 'rfid' END AS method,
+       CASE WHEN sc.subj IS NULL AND ((r.n2 IS NOT NULL AND r.n2 * :ratio > r.n1)
+                                      OR (r.nweak IS NOT NULL AND r.nweak > :ratio * r.n1)) THEN 1 ELSE 0 END
+         AS ambiguous,
+       r.peak, COALESCE(r.places, 0) AS rf_places
+FROM subjects s
+LEFT JOIN scan sc ON sc.subj = s.subj AND sc.rk = 1
+LEFT JOIN rfp r ON r.subj = s.subj
+"""
+
+_EXPECTED_FINDINGS = """
+INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
+    expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail)
+SELECT :s,
+  CASE
+    WHEN x.seen = 0 THEN
+      CASE WHEN x.loc_id IS NOT NULL THEN
+             (CASE WHEN EXISTS (SELECT 1 FROM stocktake_scope sc WHERE sc.session_id = :s
+                                AND sc.location_id = x.loc_id AND sc.covered) THEN 'missing' ELSE 'not_covered' END)
+           WHEN EXISTS (SELECT 1 FROM st_hvisit hv WHERE hv.holder_id = x.holder_id) THEN 'missing'
+           ELSE 'not_covered' END
+    WHEN x.ambiguous = 1 THEN 'ambiguous'
+    WHEN x.holder_id IS NOT NULL THEN
+      CASE WHEN x.seen_loc IS NOT NULL THEN 'loan_not_closed' WHEN x.seen_holder = x.holder_id THEN 'found'
+           ELSE 'misplaced' END
+    WHEN x.seen_loc = x.loc_id THEN 'found'
+    ELSE 'misplaced' END,
+  x.code, x.carrier_id, x.classification, x.loc_id, x.holder_id, x.seen_loc, x.seen_holder, x.method, x.n,
+  x.peak, ''
+FROM (
+  SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id,
+         CASE WHEN p.subj IS NOT NULL OR q.subj IS NOT NULL THEN 1 ELSE 0 END AS seen,
+         COALESCE(p.ambiguous, 0) AS ambiguous,
+         CASE WHEN p.subj IS NOT NULL THEN p.loc_id ELSE q.loc_id END AS seen_loc,
+         CASE WHEN p.subj IS NOT NULL THEN p.holder_id ELSE q.holder_id END AS seen_holder,
+         CASE WHEN p.subj IS NOT NULL THEN p.method WHEN q.subj IS NOT NULL THEN 'scan' END AS method,
+         COALESCE(p.n, q.n, 0) AS n, p.peak
+  FROM stocktake_expected e
+  LEFT JOIN st_place p ON p.carrier_id = e.carrier_id
+  LEFT JOIN st_code q ON p.subj IS NULL AND q.carrier_id = e.carrier_id AND q.simple = 1
+  WHERE e.session_id = :s) x
+"""
+
+# Codes seen that the snapshot does not explain. A carrier of a level outside the filter, seen where the register
+# has it inside the scope, is explained (just not counted); seen anywhere else it is outside the scope.
+_UNEXPLAINED_FINDINGS = """
+INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
+    expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail)
+SELECT :s,
+  CASE WHEN c.id IS NULL THEN 'unknown_code'
+       WHEN c.status IN :gone THEN 'gone_seen'
+       WHEN c.status = 'missing' THEN 'missing_seen'
+       ELSE 'outside_scope' END,
+  p.subj, c.id, c.classification, c.location_id, c.holder_id, p.loc_id, p.holder_id, p.method, p.n, p.peak,
+  COALESCE(c.status, '')
+FROM (SELECT subj, carrier_id, n, loc_id, holder_id, method, ambiguous, peak FROM st_place
+      UNION ALL
+      SELECT subj, carrier_id, n, loc_id, holder_id, 'scan', 0, NULL FROM st_code q
+      WHERE q.simple = 1 AND q.expected = 0 AND NOT EXISTS (SELECT 1 FROM st_cx x WHERE x.subj = q.subj)) p
+LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = p.carrier_id
+LEFT JOIN carriers c ON c.id = p.carrier_id
+WHERE e.carrier_id IS NULL
+  AND NOT (c.id IS NOT NULL AND c.status NOT IN :gone AND c.status <> 'missing' AND c.location_id IS NOT NULL
+           AND p.loc_id IS NOT NULL AND c.location_id = p.loc_id AND p.ambiguous = 0
+           AND EXISTS (SELECT 1 FROM stocktake_scope s2 WHERE s2.session_id = :s AND s2.location_id = c.location_id))
+"""
+
+_TOP_SECRET_RFID_ONLY = """
+INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
+    expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail)
+SELECT :s, 'unconfirmed_top_secret', c.code, c.id, c.classification, c.location_id, c.holder_id, p.loc_id,
+       p.holder_id, p.method, p.n, p.peak, ''
+FROM st_place p JOIN carriers c ON c.id = p.carrier_id
+WHERE p.method = 'rfid' AND c.classification = :ts
+"""
+
+# Two devices seeing the same code at two different places within the clone window of each other.
+_CLONES = """
+SELECT a.subj, a.device, a.loc_id, a.holder_id, b.device, b.loc_id, b.holder_id, a.first_us, b.first_us
+FROM st_sight a JOIN st_sight b ON b.subj = a.subj AND a.device < b.device
+WHERE a.subj IN (SELECT subj FROM st_sight GROUP BY subj HAVING COUNT(DISTINCT device) > 1)
+  AND (COALESCE(a.loc_id, 0) <> COALESCE(b.loc_id, 0) OR COALESCE(a.holder_id, 0) <> COALESCE(b.holder_id, 0))
+  AND a.first_us IS NOT NULL AND b.first_us IS NOT NULL
+  AND a.first_us <= b.last_us + :window AND b.first_us <= a.last_us + :window
+ORDER BY a.subj, a.device, b.device
+"""
+
+
+def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
+    """Replace the session's findings with a fresh reconciliation; runs inside the caller's transaction."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA cache_size = -262144"))
+        session.execute(text("PRAGMA temp.cache_size = -262144"))
+    decoded = decode_unmatched_epcs(session, sid, tuning)
+    session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
+    _temp(session, "st_code", _CODES_BARCODE, {"s": sid, "kind": "barcode"})
+    session.execute(text(f"INSERT INTO st_code {_CODES_EPC}"), {"s": sid, "kind": "epc"})
+    session.execute(text("CREATE INDEX st_code_carrier ON st_code (carrier_id)"))
+    _temp(session, "st_cx", _COMPLEX, {})
+    session.execute(text("CREATE INDEX st_cx_subj ON st_cx (subj)"))
+    _temp(session, "st_sight", _SIGHTINGS, {"s": sid})
+    _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
+    session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
+    _coverage(session, sid)
+    session.execute(text(_EXPECTED_FINDINGS), {"s": sid})
+    session.execute(text(_UNEXPLAINED_FINDINGS).bindparams(bindparam("gone", expanding=True)),
+                    {"s": sid, "gone": list(_GONE)})
+    session.execute(text(_TOP_SECRET_RFID_ONLY), {"s": sid, "ts": _TS})
+    _clones(session, sid, tuning)
+    session.execute(text(
+        "INSERT INTO stocktake_findings (session_id, kind, subject, expected_loc_id, reads, detail) "
+        "SELECT :s, 'not_visited', code, location_id, 0, name FROM stocktake_scope "
+        "WHERE session_id = :s AND NOT covered"), {"s": sid})
+    _ambiguity_detail(session, sid)
+    _drop_temps(session)
+    counts = {FindingKind(k): int(n) for k, n in session.execute(text(
+        "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
+    return ReconcileResult(counts, decoded)
+
+
+def _coverage(session: Session, sid: int) -> None:
+    """A place is visited when its code was scanned or an RFID batch bound to it has reads. It is covered when
+    visited, or when it holds no expected carrier itself and every place below it is covered."""
+    _temp(session, "st_visit",
+          "SELECT DISTINCT loc_id FROM stocktake_reads WHERE session_id = :s AND kind = 'location' "
+          "UNION SELECT b.loc_id FROM stocktake_bindings b JOIN stocktake_batches bt ON bt.session_id = b.session_id "
+          "AND bt.device = b.device AND bt.batch = b.batch WHERE b.session_id = :s AND EXISTS "
+          "(SELECT 1 FROM stocktake_reads r WHERE r.session_id = :s AND r.batch_id = bt.id AND r.loc_id = b.loc_id)",
+          {"s": sid})
+    _temp(session, "st_hvisit",
+          "SELECT DISTINCT holder_id FROM stocktake_reads WHERE session_id = :s AND kind = 'badge'", {"s": sid})
+    visited = set(session.execute(text("SELECT loc_id FROM st_visit")).scalars())
+    places = session.execute(text(
+        "SELECT location_id, parent_id FROM stocktake_scope WHERE session_id = :s"), {"s": sid}).all()
+    holding = set(session.execute(text(
+        "SELECT DISTINCT loc_id FROM stocktake_expected WHERE session_id = :s AND loc_id IS NOT NULL"),
+        {"s": sid}).scalars())
+    children: dict[int, list[int]] = {}
+    in_scope = {loc for loc, _ in places}
+    for loc, parent in places:
+        if parent in in_scope:
+            children.setdefault(int(parent), []).append(int(loc))
+    covered: dict[int, bool] = {}
+
+    def walk(loc: int) -> bool:
+        if loc not in covered:
+            kids = [walk(k) for k in children.get(loc, [])]
+            covered[loc] = loc in visited or (loc not in holding and bool(kids) and all(kids))
+        return covered[loc]
+
+    for loc in in_scope:
+        walk(loc)
+    session.execute(text("UPDATE stocktake_scope SET visited = :v, covered = :c "
+                         "WHERE session_id = :s AND location_id = :loc"),
+                    [{"s": sid, "loc": loc, "v": loc in visited, "c": covered[loc]} for loc in sorted(in_scope)])
+
+
+def _clones(session: Session, sid: int, tuning: Tuning) -> None:
+    window = int(tuning.clone_window_s * 1_000_000)
+    pairs = session.execute(text(_CLONES), {"window": window}).all()
+    if not pairs:
+        return
+    names = _place_names(session, sid)
+    detail: dict[str, list[str]] = {}
+    for subj, dev_a, loc_a, hold_a, dev_b, loc_b, hold_b, _at_a, _at_b in pairs:
+        text_ = f"{dev_a}@{names.get((loc_a, hold_a), '?')} ~ {dev_b}@{names.get((loc_b, hold_b), '?')}"
+        detail.setdefault(str(subj), []).append(text_)
+    carriers = dict(session.execute(text(
+        "SELECT code, id FROM carriers WHERE code IN :codes").bindparams(bindparam("codes", expanding=True)),
+        {"codes": sorted(detail)}).tuples().all())
+    session.execute(text(
+        "INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, reads, detail) "
+        "VALUES (:s, 'clone_suspect', :subj, :cid, :n, :detail)"),
+        [{"s": sid, "subj": subj, "cid": carriers.get(subj), "n": len(lines), "detail": "; ".join(lines[:10])}
+         for subj, lines in sorted(detail.items())])
+
+
+def _place_names(session: Session, sid: int) -> dict[tuple[int | None, int | None], str]:
+    names: dict[tuple[int | None, int | None], str] = {}
+    for loc_id, code in session.execute(text("SELECT id, code FROM locations")):
+        names[(int(loc_id), None)] = str(code)
+    for pid, badge in session.execute(text("SELECT id, badge FROM people")):
+        names[(None, int(pid))] = str(badge)
+    return names
+
+
+def _ambiguity_detail(session: Session, sid: int) -> None:
+    """Write the candidate places (reads, peak RSSI) of each ambiguous placement into its finding."""
+    rows = session.execute(text(
+        "SELECT f.id, g.loc_id, SUM(g.n), MAX(g.peak) FROM stocktake_findings f "
+        "JOIN st_sight g ON g.subj = f.subject AND g.kind = 'epc' "
+        "WHERE f.session_id = :s AND f.kind = 'ambiguous' GROUP BY f.id, g.loc_id"), {"s": sid}).all()
+    if not rows:
+        return
+    names = _place_names(session, sid)
+    per: dict[int, list[tuple[int, float | None, str]]] = {}
+    for fid, loc, n, peak in rows:
+        per.setdefault(int(fid), []).append((int(n), None if peak is None else float(peak),
+                                             names.get((loc, None), "?")))
+    updates: list[dict[str, Any]] = []
+    for fid, cands in per.items():
+        cands.sort(key=lambda c: (-c[0], c[2]))
+        shown = ", ".join(f"{name} ×{n}" + (f" {peak:g} dBm" if peak is not None else "") for n, peak, name in cands)
+        updates.append({"id": fid, "detail": shown})
+    session.execute(text("UPDATE stocktake_findings SET detail = :detail WHERE id = :id"), updates)
+
+
+def kinds_in(counts: dict[FindingKind, int], kinds: Sequence[FindingKind]) -> int:
+    return sum(counts.get(k, 0) for k in kinds)

@@ -1,0 +1,1056 @@
+"""The quarterly stock-take (清查, RULES §3, R-131, §5 Q6): sessions, read ingestion, reconciliation, resolution, close.
+
+`start` freezes the expected snapshot of a scope (places under the given roots, optionally only some levels, plus
+carriers on loan to people of the scope's units) and records who walks it. Reads arrive live or as uploaded handheld
+files and are stored in bulk, idempotently on (device, batch, sequence): a location code sets the place for the reads
+that follow it, a badge sets "with this holder", and an RFID batch is bound to a place. `reconcile` turns snapshot ×
+reads into findings (see `tracker.reconcile`), each finding is resolved with a reason through the existing services
+(move, check-in, report missing, register, found) inside one transaction together with one STOCKTAKE_RESOLVED event,
+and `close` is refused while anything is unresolved; its event carries the digest of every read and the ledger head.
+This module never writes a read into the ledger and never changes custody except through those services.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from drivers.reads import Read, ReadKind
+from drivers.rfid import upload as rfid_upload
+from labels.codes import classify_code
+from tracker.domain import CarrierStatus, Classification, Clearance, DomainError, EventType, PersonStatus, Role
+from tracker.ledger import EventDraft
+from tracker.reconcile import FindingKind, ReconcileResult, Tuning
+from tracker.reconcile import reconcile as run_reconcile
+from tracker.rules import Action, Violation
+from tracker.schema import Location, Person
+from tracker.schema_stocktake import (
+    StocktakeBatch,
+    StocktakeBinding,
+    StocktakeExpected,
+    StocktakeFinding,
+    StocktakeRead,
+    StocktakeResolution,
+    StocktakeScope,
+    StocktakeSession,
+    StocktakeTeamMember,
+)
+from tracker.services import circulation, incidents, registry
+from tracker.services.common import NotFound, Signed, actor_facts, badge_of, get_location, get_person, refuse
+from tracker.store import UnitOfWork
+
+RULE = "R-131"  # periodic 清查 against the register
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHUNK = 50_000
+
+# (device, batch, seq, kind, code, at_us, rssi, antenna): what every source of reads becomes before ingest.
+RawRead = tuple[str, str, int, str, str, int | None, float | None, int | None]
+
+
+RELOCATE, CLOSE_LOAN, REPORT_MISSING, REGISTER, FOUND, ACKNOWLEDGE = (
+    "relocate", "close_loan", "report_missing", "register", "found", "acknowledge")
+RESOLUTIONS = (RELOCATE, CLOSE_LOAN, REPORT_MISSING, REGISTER, FOUND, ACKNOWLEDGE)
+ALLOWED: dict[FindingKind, tuple[str, ...]] = {
+    FindingKind.MISPLACED: (RELOCATE, ACKNOWLEDGE),
+    FindingKind.MISSING: (REPORT_MISSING, ACKNOWLEDGE),
+    FindingKind.NOT_COVERED: (REPORT_MISSING, ACKNOWLEDGE),
+    FindingKind.LOAN_NOT_CLOSED: (CLOSE_LOAN, ACKNOWLEDGE),
+    FindingKind.AMBIGUOUS: (RELOCATE, ACKNOWLEDGE),
+    FindingKind.GONE_SEEN: (ACKNOWLEDGE,),
+    FindingKind.MISSING_SEEN: (FOUND, ACKNOWLEDGE),
+    FindingKind.UNKNOWN_CODE: (REGISTER, ACKNOWLEDGE),
+    FindingKind.OUTSIDE_SCOPE: (RELOCATE, ACKNOWLEDGE),
+    FindingKind.CLONE_SUSPECT: (ACKNOWLEDGE,),
+    FindingKind.UNCONFIRMED_TOP_SECRET: (ACKNOWLEDGE,),
+    FindingKind.NOT_VISITED: (ACKNOWLEDGE,),
+}
+
+
+@dataclass(frozen=True)
+class StocktakeConfig:
+    """Team rules and placement tuning; the defaults follow RULES §5 Q6 and the issue."""
+
+    min_team: int = 2
+    custodian_in_team: bool = False
+    tuning: Tuning = field(default_factory=Tuning)
+
+
+def _err(en: str, zh: str) -> DomainError:
+    return DomainError(en, zh)
+
+
+def to_us(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise _err(f"Read time {moment} has no time zone; reads are UTC.", f"读取时间 {moment} 缺少时区，须为UTC。")
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int | None) -> datetime | None:
+    return None if us is None else EPOCH + timedelta(microseconds=us)
+
+
+# --- team --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamFacts:
+    badge: str
+    unit: str
+    clearance_ok: bool
+    active: bool
+
+
+def check_team(team: Sequence[TeamFacts], custodians: set[str], config: StocktakeConfig,
+               top_level: Classification | None) -> list[Violation]:
+    """A stock-take team is at least `min_team` different active people, none of them the places' custodian
+    (unless configured), each cleared for the highest level they will see."""
+    out: list[Violation] = []
+    badges = [m.badge for m in team]
+    if len(set(badges)) != len(badges):
+        out.append(Violation(RULE, "A team member is named twice.", "清查小组成员重复。"))
+    if len(set(badges)) < config.min_team:
+        out.append(Violation(RULE, f"A stock-take team has at least {config.min_team} people; "
+                                   f"{len(set(badges))} given.",
+                             f"清查小组至少须有 {config.min_team} 人，当前 {len(set(badges))} 人。"))
+    if not config.custodian_in_team:
+        for m in team:
+            if m.badge in custodians:
+                out.append(Violation(RULE, f"{m.badge} is a custodian of these places and may not check them "
+                                           "(a custodian does not audit their own custody).",
+                                     f"{m.badge} 是这些位置的保管人，不得参加对本人保管载体的清查。"))
+    for m in team:
+        if not m.active:
+            out.append(Violation("R-140", f"{m.badge} is not active and cannot join a stock-take team.",
+                                 f"{m.badge} 非在岗状态，不能参加清查。"))
+        if not m.clearance_ok and top_level is not None:
+            out.append(Violation("R-159", f"{m.badge} is not cleared for {top_level.label}, the highest level "
+                                          "in this scope.",
+                                 f"{m.badge} 的涉密等级不足以接触本次清查范围内的{top_level.zh}载体。"))
+    return out
+
+
+# --- sessions ----------------------------------------------------------------------------------------------------
+
+
+def _session(uow: UnitOfWork, sid: int, lock: bool = False, open_only: bool = True) -> StocktakeSession:
+    q = select(StocktakeSession).where(StocktakeSession.id == sid)
+    if lock:
+        q = q.with_for_update()
+    st = uow.session.execute(q.execution_options(populate_existing=True)).scalar_one_or_none()
+    if st is None:
+        raise NotFound(f"No stock-take #{sid}.", f"没有编号为 #{sid} 的清查。")
+    if open_only and st.status != "open":
+        raise _err(f"Stock-take #{sid} is closed; nothing can be added or changed.",
+                   f"清查 #{sid} 已结束，不能再添加或更改。")
+    return st
+
+
+def tuning_of(st: StocktakeSession) -> Tuning:
+    return Tuning(st.clone_window_s, st.rssi_margin_db, st.count_ratio, st.company_prefix, st.gid_manager)
+
+
+def start(uow: UnitOfWork, actor: Signed, name: str, roots: Sequence[str], team: Sequence[Signed | str],
+          levels: Sequence[str] | None = None, units: Sequence[str] | None = None,
+          custodians: Sequence[str] | None = None, config: StocktakeConfig | None = None) -> int:
+    """Freeze the expected snapshot of the scope and record the team; returns the session id."""
+    cfg = config or StocktakeConfig()
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        now = uow.now()
+        if not roots:
+            raise _err("Name at least one location for the scope.", "请至少指定一个清查位置。")
+        root_rows = [get_location(uow, code) for code in roots]
+        try:
+            level_set = sorted({Classification.parse(lv) for lv in levels or []}, key=lambda lv: -lv.rank)
+        except DomainError as e:
+            raise _err(e.en, e.zh) from e
+        st = StocktakeSession(
+            name=name.strip() or f"stock-take {now:%Y-%m-%d}", status="open",
+            roots=";".join(r.code for r in root_rows), levels=",".join(lv.value for lv in level_set) or None,
+            created_at=now, created_by=actor.badge, clone_window_s=cfg.tuning.clone_window_s,
+            rssi_margin_db=cfg.tuning.rssi_margin_db, count_ratio=cfg.tuning.count_ratio,
+            company_prefix=cfg.tuning.company_prefix, gid_manager=cfg.tuning.gid_manager, expected_count=0,
+        )
+        uow.session.add(st)
+        uow.session.flush()
+        sid = st.id
+        _freeze_scope(uow, sid, [r.id for r in root_rows])
+        scope_units = set(units or []) | set(uow.session.execute(text(
+            "SELECT DISTINCT l.unit FROM stocktake_scope s JOIN locations l ON l.id = s.location_id "
+            "WHERE s.session_id = :s AND l.unit IS NOT NULL"), {"s": sid}).scalars())
+        st.units = ";".join(sorted(scope_units))
+        expected = _freeze_expected(uow, sid, level_set, sorted(scope_units))
+        st.expected_count = expected
+        members = [get_person(uow, badge_of(m)) for m in team]
+        top = _top_level(uow, sid)
+        custodian_badges = set(custodians or []) | _default_custodians(uow, sid)
+        refuse(check_team([TeamFacts(p.badge, p.unit, top is None or _cleared(p, top),
+                                     p.status == PersonStatus.ACTIVE.value) for p in members],
+                          custodian_badges, cfg, top), "stocktake_start", None, actor.badge)
+        for m, p in zip(team, members, strict=True):
+            uow.session.add(StocktakeTeamMember(session_id=sid, badge=p.badge, name=p.name, unit=p.unit,
+                                                signed_at=m.at if isinstance(m, Signed) else None))
+        head_seq, head_hash = uow.ledger.head()
+        ev = uow.ledger.append(EventDraft(
+            EventType.STOCKTAKE_STARTED, actor=actor.badge,
+            payload={"stocktake": sid, "name": st.name, "roots": st.roots, "levels": st.levels, "units": st.units,
+                     "team": [p.badge for p in members], "expected": expected,
+                     "ledger_head": [head_seq, head_hash]}), now)
+        st.start_seq, st.start_head = ev.seq, head_hash
+        uow.commit()
+        return sid
+
+
+def _cleared(p: Person, level: Classification) -> bool:
+    return Clearance(p.clearance).may_hold(level)
+
+
+def _top_level(uow: UnitOfWork, sid: int) -> Classification | None:
+    levels = uow.session.execute(text(
+        "SELECT DISTINCT classification FROM stocktake_expected WHERE session_id = :s"), {"s": sid}).scalars().all()
+    known = [Classification(lv) for lv in levels]
+    return max(known, key=lambda lv: lv.rank) if known else None
+
+
+def _default_custodians(uow: UnitOfWork, sid: int) -> set[str]:
+    """The registry clerks of the units that own places in the scope keep those places (专人保管, R-42)."""
+    rows = uow.session.execute(text(
+        "SELECT p.badge, p.roles FROM people p WHERE p.unit IN (SELECT DISTINCT l.unit FROM stocktake_scope s "
+        "JOIN locations l ON l.id = s.location_id WHERE s.session_id = :s AND l.unit IS NOT NULL)"), {"s": sid}).all()
+    return {str(b) for b, roles in rows if Role.CLERK.value in str(roles).split(",")}
+
+
+def _freeze_scope(uow: UnitOfWork, sid: int, root_ids: list[int]) -> None:
+    uow.session.execute(text(
+        "INSERT INTO stocktake_scope (session_id, location_id, code, name, parent_id, covered, visited) "
+        "WITH RECURSIVE sub(id) AS (SELECT id FROM locations WHERE id IN :roots "
+        "  UNION SELECT l.id FROM locations l JOIN sub ON l.parent_id = sub.id) "
+        "SELECT :s, l.id, l.code, l.name, l.parent_id, :f, :f FROM locations l WHERE l.id IN (SELECT id FROM sub)"
+    ).bindparams(bindparam("roots", expanding=True)), {"s": sid, "roots": root_ids, "f": False})
+
+
+def _freeze_expected(uow: UnitOfWork, sid: int, levels: list[Classification], units: list[str]) -> int:
+    in_place = [s.value for s in CarrierStatus if s.in_place]
+    with_holder = [s.value for s in CarrierStatus if s.with_holder]
+    params: dict[str, Any] = {"s": sid, "in_place": in_place, "with_holder": with_holder,
+                              "units": units or ["\x00"], "levels": [lv.value for lv in levels]}
+    binds = [bindparam("in_place", expanding=True), bindparam("with_holder", expanding=True),
+             bindparam("units", expanding=True)]
+    if levels:
+        binds.append(bindparam("levels", expanding=True))
+    # Fixed SQL text; the level filter is a bound parameter, never interpolated.
+    level_sql = " AND c.classification IN :levels" if levels else ""
+    sql = (
+        "INSERT INTO stocktake_expected (session_id, carrier_id, code, classification, status, loc_id, holder_id) "  # noqa: S608
+        "SELECT :s, c.id, c.code, c.classification, c.status, c.location_id, NULL FROM carriers c "
+        "WHERE c.status IN :in_place AND c.location_id IN "
+        "(SELECT location_id FROM stocktake_scope WHERE session_id = :s)" f"{level_sql}"
+        " UNION ALL "
+        "SELECT :s, c.id, c.code, c.classification, c.status, NULL, c.holder_id FROM carriers c "
+        "JOIN people p ON p.id = c.holder_id WHERE c.status IN :with_holder AND p.unit IN :units" f"{level_sql}"
+    )
+    result = uow.session.execute(text(sql).bindparams(*binds), params)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def bind(uow: UnitOfWork, actor: Signed, sid: int, device: str, batch: str, location: str,
+         antenna: int = 0) -> None:
+    """Bind an RFID read session (a device's batch, or one antenna of it) to the place it was read in."""
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        _session(uow, sid)
+        loc = _scope_location(uow, sid, location)
+        existing = uow.session.get(StocktakeBinding, (sid, device, batch, antenna))
+        if existing is not None and existing.loc_id != loc:
+            raise _err(f"{device}/{batch} antenna {antenna or 'all'} is already bound to another place; "
+                       "use a new batch id for a new place.",
+                       f"{device}/{batch} 天线 {antenna or '全部'} 已绑定其他位置，新位置请使用新的批次号。")
+        if existing is None:
+            uow.session.add(StocktakeBinding(session_id=sid, device=device, batch=batch, antenna=antenna,
+                                             loc_id=loc, bound_by=actor.badge, bound_at=uow.now()))
+        uow.commit()
+
+
+def _scope_location(uow: UnitOfWork, sid: int, code: str) -> int:
+    row = uow.session.execute(select(StocktakeScope.location_id).where(
+        StocktakeScope.session_id == sid, StocktakeScope.code == code.strip().upper())).scalar_one_or_none()
+    if row is None:
+        get_location(uow, code)  # unknown place → NotFound with its own message
+        raise _err(f"{code} is outside the scope of stock-take #{sid}.", f"{code} 不在清查 #{sid} 的范围内。")
+    return int(row)
+
+
+# --- uploads -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A parsed handheld file: its format and its reads, ready for `ingest`."""
+
+    format: str  # list | csv | rfid
+    reads: list[RawRead]
+
+
+_HEX = set("0123456789ABCDEF")
+
+
+def _kind_of(code: str) -> str:
+    return "epc" if len(code) == 24 and set(code) <= _HEX else "barcode"
+
+
+def _content_batch(data: str) -> str:
+    return "sha-" + hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def parse_upload(data: str, device: str | None = None, batch: str | None = None) -> Upload:
+    """Read a handheld upload: a plain list of codes, a CSV with `code` (and optionally time/device/batch/seq/rssi/
+    antenna), or the RFID inventory export of `drivers.rfid.upload`. A bad line refuses the whole file."""
+    lines = data.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    header = [h.strip().lower() for h in first.split(",")]
+    if tuple(header) == rfid_upload.CSV_FIELDS:
+        try:
+            rows = rfid_upload.read_csv(io.StringIO(data))
+        except rfid_upload.UploadError as e:
+            raise _err(f"RFID upload: {e}", f"RFID 上传文件有误：{e}") from None
+        return Upload("rfid", [(r.device, r.batch, r.seq, "epc", r.epc, to_us(r.at), r.rssi, r.antenna)
+                               for r in rows])
+    if "code" in header and len(header) > 1:
+        return Upload("csv", list(_parse_csv(data, device, batch)))
+    if device is None or not device.strip():
+        raise _err("A plain list of codes needs the device that read it (--device).",
+                   "纯编号列表须注明读取设备（--device）。")
+    b = batch or _content_batch(data)
+    out: list[RawRead] = []
+    for n, line in enumerate(lines, start=1):
+        code = line.strip().upper()
+        if code and not code.startswith("#"):
+            out.append((device.strip(), b, n, _kind_of(code), code, None, None, None))
+    if not out:
+        raise _err("The upload holds no codes.", "上传文件中没有编号。")
+    return Upload("list", out)
+
+
+def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[RawRead]:
+    reader = csv.DictReader(io.StringIO(data))
+    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    known = {"code", "time", "at", "device", "batch", "seq", "rssi", "antenna", "kind"}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise _err(f"Unknown CSV column(s) {', '.join(unknown)}; use {', '.join(sorted(known))}.",
+                   f"无法识别的列 {', '.join(unknown)}；可用列：{', '.join(sorted(known))}。")
+    default_batch = batch or _content_batch(data)
+    seen: set[tuple[str, str, int]] = set()
+    for n, raw in enumerate(reader, start=1):
+        line = n + 1
+        r = {k: (raw.get(v) or "").strip() for k, v in fields.items()}
+        code = r.get("code", "").upper()
+        if not code:
+            raise _err(f"line {line}: the code is empty.", f"第 {line} 行：编号为空。")
+        dev = r.get("device") or (device or "").strip()
+        if not dev:
+            raise _err(f"line {line}: no device column and no --device given.",
+                       f"第 {line} 行：没有 device 列，也未指定 --device。")
+        try:
+            seq = int(r["seq"]) if r.get("seq") else n
+            when = r.get("time") or r.get("at")
+            at = datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None
+            rssi = float(r["rssi"]) if r.get("rssi") else None
+            antenna = int(r["antenna"]) if r.get("antenna") else None
+        except ValueError as e:
+            raise _err(f"line {line}: {e}", f"第 {line} 行：{e}") from None
+        if at is not None and at.tzinfo is None:
+            raise _err(f"line {line}: time {when!r} has no time zone (add Z or +08:00).",
+                       f"第 {line} 行：时间 {when!r} 缺少时区（请加 Z 或 +08:00）。")
+        kind = r.get("kind") or _kind_of(code)
+        if kind not in ("barcode", "epc"):
+            raise _err(f"line {line}: kind must be barcode or epc, not {kind!r}.",
+                       f"第 {line} 行：kind 须为 barcode 或 epc，而不是 {kind!r}。")
+        b = r.get("batch") or default_batch
+        key = (dev, b, seq)
+        if key in seen:
+            raise _err(f"line {line}: ({dev}, {b}, {seq}) appears twice.", f"第 {line} 行：({dev}, {b}, {seq}) 重复。")
+        seen.add(key)
+        yield (dev, b, seq, kind, code, to_us(at), rssi, antenna)
+
+
+def reads_from_driver(reads: Iterable[Read], device: str, batch: str, first_seq: int = 1) -> Iterator[RawRead]:
+    """Number a driver's reads within one batch, in arrival order."""
+    for seq, r in enumerate(reads, start=first_seq):
+        code = r.code.strip().upper()
+        kind = "epc" if r.kind is ReadKind.EPC else "barcode"
+        yield (r.device or device, batch, seq, kind, code, to_us(r.at), r.rssi, r.antenna)
+
+
+# --- ingest ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    added: int
+    duplicates: int
+    places: int  # location / badge scans among them
+
+    @property
+    def total(self) -> int:
+        return self.added + self.duplicates
+
+
+_COLUMNS = ("session_id", "batch_id", "seq", "kind", "code", "at_us", "rssi", "antenna", "loc_id", "holder_id")
+
+
+class _Batches:
+    """(device, batch) → batch id for one session; new batches are created in bulk, and only batches that existed
+    before this ingest can already hold reads (so only they are checked for duplicates or resumed)."""
+
+    def __init__(self, uow: UnitOfWork, sid: int) -> None:
+        self.uow, self.sid = uow, sid
+        self.ids: dict[tuple[str, str], int] = {
+            (str(d), str(b)): int(i) for i, d, b in uow.session.execute(select(
+                StocktakeBatch.id, StocktakeBatch.device, StocktakeBatch.batch).where(
+                StocktakeBatch.session_id == sid))}
+        self.old = set(self.ids.values())
+
+    def create(self, keys: Iterable[tuple[str, str]]) -> None:
+        new = sorted({k for k in keys if k not in self.ids})
+        for device, batch in new:
+            if not device or not batch or len(device) > 64 or len(batch) > 64:
+                raise _err(f"Device and batch ids are 1–64 characters ({device!r}, {batch!r}).",
+                           f"设备号和批次号须为 1–64 个字符（{device!r}，{batch!r}）。")
+        if not new:
+            return
+        table = StocktakeBatch.__table__
+        ins = (sqlite.insert(table) if self.uow.dialect == "sqlite" else postgresql.insert(table))
+        self.uow.session.execute(ins.on_conflict_do_nothing(index_elements=["session_id", "device", "batch"]),
+                                 [{"session_id": self.sid, "device": d, "batch": b} for d, b in new])
+        wanted = set(new)
+        for i, d, b in self.uow.session.execute(select(StocktakeBatch.id, StocktakeBatch.device,
+                                                       StocktakeBatch.batch).where(StocktakeBatch.session_id == self.sid)):
+            key = (str(d), str(b))
+            if key in wanted:
+                self.ids[key] = int(i)
+
+    def get(self, device: str, batch: str) -> int:
+        key = (device, batch)
+        if key not in self.ids:
+            self.create([key])
+        return self.ids[key]
+
+
+class _Context:
+    """Turns raw reads into stored rows: the place each read was taken in, checked before anything is written."""
+
+    def __init__(self, uow: UnitOfWork, sid: int, batches: _Batches) -> None:
+        self.uow, self.sid, self.batches = uow, sid, batches
+        self.scope = {str(c): int(i) for c, i in uow.session.execute(select(
+            StocktakeScope.code, StocktakeScope.location_id).where(StocktakeScope.session_id == sid))}
+        self.bindings = {(d, b, a): int(loc) for d, b, a, loc in uow.session.execute(select(
+            StocktakeBinding.device, StocktakeBinding.batch, StocktakeBinding.antenna, StocktakeBinding.loc_id
+        ).where(StocktakeBinding.session_id == sid))}
+        self.badges: dict[str, int | None] = {}
+        self.state: dict[tuple[str, str], tuple[int | None, int | None, int]] = {}
+        self.places = 0
+
+    def _resume(self, batch_id: int, seq: int) -> tuple[int | None, int | None, int]:
+        """The place set by the last location/badge scan already stored before `seq` (a resumed batch)."""
+        if batch_id not in self.batches.old:
+            return (None, None, 0)
+        row = self.uow.session.execute(text(
+            "SELECT loc_id, holder_id FROM stocktake_reads WHERE session_id = :s AND batch_id = :b "
+            "AND seq < :q AND kind IN ('location', 'badge') ORDER BY seq DESC LIMIT 1"),
+            {"s": self.sid, "b": batch_id, "q": seq}).first()
+        return (row[0], row[1], 0) if row else (None, None, 0)
+
+    def _badge(self, code: str) -> int | None:
+        if code not in self.badges:
+            pid = self.uow.session.execute(select(Person.id).where(Person.badge == code)).scalar_one_or_none()
+            self.badges[code] = pid
+        return self.badges[code]
+
+    def _where(self, device: str, batch: str, seq: int) -> tuple[str, str]:
+        return f"{device}/{batch} read {seq}", f"{device}/{batch} 第 {seq} 条"
+
+    def rows(self, reads: Iterable[RawRead]) -> Iterator[tuple[Any, ...]]:
+        sid, scope, bindings, state = self.sid, self.scope, self.bindings, self.state
+        last_key: tuple[str, str] | None = None
+        loc: int | None = None
+        holder: int | None = None
+        last_seq = 0
+        bid = 0
+        for device, batch, seq, kind, code, at_us, rssi, antenna in reads:
+            key = (device, batch)
+            if key != last_key:
+                if last_key is not None:
+                    state[last_key] = (loc, holder, last_seq)
+                bid = self.batches.get(device, batch)
+                st = state.get(key)
+                if st is None:
+                    st = self._resume(bid, seq)
+                loc, holder, last_seq = st
+                last_key = key
+            if seq <= last_seq:
+                en, zh = self._where(device, batch, seq)
+                raise _err(f"{en}: reads of a batch must come in sequence order (after {last_seq}).",
+                           f"{zh}：同一批次的读取须按序号排列（应在 {last_seq} 之后）。")
+            last_seq = seq
+            if kind == "epc":
+                place = bindings.get((device, batch, antenna or 0)) or bindings.get((device, batch, 0)) or loc
+                if place is None and holder is None:
+                    en, zh = self._where(device, batch, seq)
+                    raise _err(f"{en}: RFID reads need a place: bind {device}/{batch} to a location first "
+                               "(tracker stocktake bind) or scan a location code before them.",
+                               f"{zh}：RFID 读取须有位置：请先将 {device}/{batch} 绑定到位置，或先扫描位置码。")
+                yield (sid, bid, seq, kind, code, at_us, rssi, antenna, place, None if place is not None else holder)
+                continue
+            if code.startswith("LOC-"):
+                lid = scope.get(code)
+                if lid is None:
+                    self._unknown_place(code, device, batch, seq)
+                loc, holder = lid, None
+                self.places += 1
+                yield (sid, bid, seq, "location", code, at_us, rssi, antenna, lid, None)
+                continue
+            if code.startswith("B-") and classify_code(code) == "badge":
+                pid = self._badge(code)
+                if pid is None:
+                    en, zh = self._where(device, batch, seq)
+                    raise _err(f"{en}: badge {code} is not a registered person.",
+                               f"{zh}：证件 {code} 不是登记人员。")
+                loc, holder = None, pid
+                self.places += 1
+                yield (sid, bid, seq, "badge", code, at_us, rssi, antenna, None, pid)
+                continue
+            if loc is None and holder is None:
+                en, zh = self._where(device, batch, seq)
+                raise _err(f"{en}: {code} was scanned before any location code; scan the shelf's location "
+                           "label first.", f"{zh}：扫描 {code} 之前未扫描位置码，请先扫描所在位置的位置标签。")
+            yield (sid, bid, seq, kind, code, at_us, rssi, antenna, loc, holder)
+        if last_key is not None:
+            state[last_key] = (loc, holder, last_seq)
+
+    def _unknown_place(self, code: str, device: str, batch: str, seq: int) -> None:
+        en, zh = self._where(device, batch, seq)
+        known = self.uow.session.execute(select(Location.id).where(Location.code == code)).first()
+        if known:
+            raise _err(f"{en}: {code} is outside the scope of stock-take #{self.sid}.",
+                       f"{zh}：{code} 不在清查 #{self.sid} 的范围内。")
+        raise _err(f"{en}: {code} is not a location in the register.", f"{zh}：{code} 不是登记的存放位置。")
+
+
+class _Writer:
+    """Bulk insert of read rows, ON CONFLICT DO NOTHING on the idempotency key, after checking that a key already
+    stored holds the same read (the same batch id reused for different reads would otherwise lose scans)."""
+
+    def __init__(self, uow: UnitOfWork, batches: _Batches) -> None:
+        self.uow, self.batches = uow, batches
+        self.dialect = uow.dialect
+        table = StocktakeRead.__table__
+        key = ["session_id", "batch_id", "seq"]
+        if self.dialect == "sqlite":
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+            compiled = stmt.compile(dialect=uow.session.get_bind().dialect, column_keys=list(_COLUMNS))
+            self.sql = str(compiled)
+            self.perm = [_COLUMNS.index(k) for k in compiled.positiontup or []]
+        else:
+            self.stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+        self.added = 0
+        self.duplicates = 0
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        rows = self._drop_known(rows)
+        if not rows:
+            return
+        if self.dialect == "sqlite":
+            if self.perm != list(range(len(_COLUMNS))):
+                rows = [tuple(r[i] for i in self.perm) for r in rows]
+            result = self.uow.session.connection().exec_driver_sql(self.sql, rows)
+        else:
+            result = self.uow.session.execute(self.stmt, [dict(zip(_COLUMNS, r, strict=True)) for r in rows])
+        n = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+        self.added += n
+        self.duplicates += len(rows) - n
+
+    def _drop_known(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        old = self.batches.old
+        ranges: dict[int, list[int]] = {}
+        for r in rows:
+            if r[1] in old:
+                span = ranges.get(r[1])
+                if span is None:
+                    ranges[r[1]] = [r[2], r[2]]
+                elif r[2] > span[1]:
+                    span[1] = r[2]
+        if not ranges:
+            return rows
+        sid = rows[0][0]
+        stored: dict[tuple[int, int], tuple[Any, ...]] = {}
+        for bid, (lo, hi) in ranges.items():
+            for row in self.uow.session.execute(text(
+                    "SELECT seq, kind, code, at_us, rssi, antenna FROM stocktake_reads WHERE session_id = :s "
+                    "AND batch_id = :b AND seq BETWEEN :lo AND :hi"), {"s": sid, "b": bid, "lo": lo, "hi": hi}):
+                stored[(bid, int(row[0]))] = tuple(row[1:])
+        if not stored:
+            return rows
+        names = {i: k for k, i in self.batches.ids.items()}
+        fresh = []
+        for r in rows:
+            before = stored.get((r[1], r[2]))
+            if before is None:
+                fresh.append(r)
+                continue
+            if before != (r[3], r[4], r[5], r[6], r[7]):
+                device, batch = names[r[1]]
+                raise _err(f"{device}/{batch} read {r[2]} was already stored as {before[1]} and now comes as {r[4]}: "
+                           "the batch id was reused for different reads. Give this upload its own batch id.",
+                           f"{device}/{batch} 第 {r[2]} 条已存为 {before[1]}，现为 {r[4]}：批次号被重复用于不同读取，"
+                           "请为本次上传使用新的批次号。")
+            self.duplicates += 1
+        return fresh
+
+
+def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
+           commit_every: int | None = None) -> IngestResult:
+    """Store reads idempotently. One transaction for the whole input by default, so a bad read anywhere refuses
+    it all; with `commit_every`, each chunk of that many reads is committed as it goes (live streams, huge files)
+    and a re-sent input simply skips what is already stored."""
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        _session(uow, sid)
+        batches = _Batches(uow, sid)
+        if isinstance(reads, list | tuple):
+            batches.create({(r[0], r[1]) for r in reads})
+        ctx = _Context(uow, sid, batches)
+        writer = _Writer(uow, batches)
+        chunk: list[tuple[Any, ...]] = []
+        size = commit_every or CHUNK
+        for row in ctx.rows(reads):
+            chunk.append(row)
+            if len(chunk) >= size:
+                writer.write(chunk)
+                chunk = []
+                if commit_every:
+                    uow.session.commit()
+        if chunk:
+            writer.write(chunk)
+        uow.commit()
+        return IngestResult(writer.added, writer.duplicates, ctx.places)
+
+
+class LiveIngest:
+    """Reads from a live driver (or a keyboard-wedge scanner typed into a screen) for one device and batch: numbers
+    them, and stores every `flush_every` reads or on `flush()`. Resuming after a crash continues the numbering."""
+
+    def __init__(self, store: Any, actor: Signed, sid: int, device: str, batch: str,
+                 flush_every: int = 1) -> None:
+        self.store, self.actor, self.sid, self.device, self.batch = store, actor, sid, device, batch
+        self.flush_every = flush_every
+        with store.uow(readonly=True) as uow:
+            last = uow.session.execute(select(func.max(StocktakeRead.seq)).join(
+                StocktakeBatch, StocktakeBatch.id == StocktakeRead.batch_id).where(
+                StocktakeRead.session_id == sid, StocktakeBatch.device == device,
+                StocktakeBatch.batch == batch)).scalar_one_or_none()
+        self.next_seq = int(last or 0) + 1
+        self.pending: list[RawRead] = []
+
+    def add(self, read: Read) -> IngestResult | None:
+        code = read.code.strip().upper()
+        kind = "epc" if read.kind is ReadKind.EPC else "barcode"
+        self.pending.append((self.device, self.batch, self.next_seq, kind, code, to_us(read.at), read.rssi,
+                             read.antenna))
+        self.next_seq += 1
+        if len(self.pending) >= self.flush_every:
+            return self.flush()
+        return None
+
+    def flush(self) -> IngestResult:
+        pending, self.pending = self.pending, []
+        try:
+            return ingest(self.store.uow(), self.actor, self.sid, pending)
+        except DomainError:
+            # The refused read is dropped (nothing was stored) and its number reused, so the batch stays gapless.
+            self.next_seq -= len(pending)
+            raise
+
+
+# --- reconcile, progress, findings -------------------------------------------------------------------------------
+
+
+def reconcile(uow: UnitOfWork, actor: Signed, sid: int) -> ReconcileResult:
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        st = _session(uow, sid, lock=True)
+        result = run_reconcile(uow.session, sid, tuning_of(st))
+        st.reconciled_at = uow.now()
+        uow.commit()
+        return result
+
+
+@dataclass(frozen=True)
+class LocationProgress:
+    code: str
+    name: str
+    visited: bool
+    covered: bool
+    expected: int
+    seen: int
+    missing: int
+    misplaced: int
+    not_covered: int
+    unexplained: int
+
+
+_SEEN = ("found", "misplaced", "ambiguous", "loan_not_closed")
+EXPECTED_KINDS = (*_SEEN, "missing", "not_covered")
+
+
+def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
+    """Per place of the scope (and one line for carriers with holders): expected, seen, missing — from the last
+    reconciliation."""
+    with uow:
+        _session(uow, sid, open_only=False)
+        rows = uow.session.execute(text(
+            "SELECT expected_loc_id, kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s "
+            "AND kind IN :kinds GROUP BY expected_loc_id, kind").bindparams(bindparam("kinds", expanding=True)),
+            {"s": sid, "kinds": list(EXPECTED_KINDS)}).all()
+        extra = dict(uow.session.execute(text(
+            "SELECT seen_loc_id, COUNT(*) FROM stocktake_findings WHERE session_id = :s AND kind IN "
+            "('unknown_code', 'outside_scope', 'gone_seen', 'missing_seen') GROUP BY seen_loc_id"),
+            {"s": sid}).tuples().all())
+        places = uow.session.execute(select(StocktakeScope).where(StocktakeScope.session_id == sid)
+                                     .order_by(StocktakeScope.code)).scalars().all()
+        counts: dict[int | None, dict[str, int]] = {}
+        for loc, kind, n in rows:
+            counts.setdefault(loc, {})[str(kind)] = int(n)
+        out = []
+        for p in places:
+            c = counts.get(p.location_id, {})
+            out.append(_progress_line(p.code, p.name, p.visited, p.covered, c, int(extra.get(p.location_id, 0))))
+        if None in counts:
+            out.append(_progress_line("(holders)", "借出在人员手中 / with holders", True, True, counts[None], 0))
+        return out
+
+
+def _progress_line(code: str, name: str, visited: bool, covered: bool, c: dict[str, int],
+                   extra: int) -> LocationProgress:
+    expected = sum(c.values())
+    return LocationProgress(code, name, bool(visited), bool(covered), expected, sum(c.get(k, 0) for k in _SEEN),
+                            c.get("missing", 0), c.get("misplaced", 0), c.get("not_covered", 0), extra)
+
+
+@dataclass(frozen=True)
+class FindingView:
+    kind: FindingKind
+    subject: str
+    classification: str | None
+    expected: str | None  # location code or holder badge
+    seen: str | None
+    method: str | None
+    reads: int
+    peak_rssi: float | None
+    detail: str
+    action: str | None = None
+    reason: str | None = None
+    resolved_by: str | None = None
+    event_seq: int | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.kind is FindingKind.FOUND or self.action is not None
+
+
+def findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None = None,
+             unresolved_only: bool = False, limit: int | None = None) -> list[FindingView]:
+    with uow:
+        _session(uow, sid, open_only=False)
+        return _findings(uow, sid, kinds, unresolved_only, limit)
+
+
+def _findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None, unresolved_only: bool,
+              limit: int | None) -> list[FindingView]:
+    sql = (
+        "SELECT f.kind, f.subject, f.classification, el.code, eh.badge, sl.code, sh.badge, f.method, f.reads, "
+        "f.peak_rssi, f.detail, r.action, r.reason, r.actor, r.event_seq "
+        "FROM stocktake_findings f "
+        "LEFT JOIN locations el ON el.id = f.expected_loc_id LEFT JOIN people eh ON eh.id = f.expected_holder_id "
+        "LEFT JOIN locations sl ON sl.id = f.seen_loc_id LEFT JOIN people sh ON sh.id = f.seen_holder_id "
+        "LEFT JOIN stocktake_resolutions r ON r.session_id = f.session_id AND r.kind = f.kind "
+        "AND r.subject = f.subject WHERE f.session_id = :s")
+    params: dict[str, Any] = {"s": sid}
+    stmt_binds = []
+    if kinds:
+        sql += " AND f.kind IN :kinds"
+        params["kinds"] = [k.value for k in kinds]
+        stmt_binds.append(bindparam("kinds", expanding=True))
+    if unresolved_only:
+        sql += " AND f.kind <> 'found' AND r.action IS NULL"
+    sql += " ORDER BY COALESCE(el.code, eh.badge, sl.code, ''), f.kind, f.subject"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    out = []
+    for row in uow.session.execute(text(sql).bindparams(*stmt_binds), params):
+        out.append(FindingView(FindingKind(row[0]), row[1], row[2], row[3] or row[4], row[5] or row[6], row[7],
+                               int(row[8] or 0), row[9], row[10] or "", row[11], row[12], row[13], row[14]))
+    return out
+
+
+def _find(uow: UnitOfWork, sid: int, kind: FindingKind, subject: str) -> StocktakeFinding:
+    f = uow.session.execute(select(StocktakeFinding).where(
+        StocktakeFinding.session_id == sid, StocktakeFinding.subject == subject,
+        StocktakeFinding.kind == kind.value)).scalars().first()
+    if f is None:
+        raise NotFound(f"Stock-take #{sid} has no {kind.en} finding for {subject} (reconcile first?).",
+                       f"清查 #{sid} 中没有 {subject} 的“{kind.zh}”结果（请先核对）。")
+    return f
+
+
+# --- resolution --------------------------------------------------------------------------------------------------
+
+
+class _Joined(UnitOfWork):
+    """The caller's open unit of work handed to a service, so the service's change, the finding's resolution and
+    its event land in one transaction: entering does not open a session, `commit` only flushes, and leaving never
+    rolls back (the outer unit of work does that, and audits a refusal)."""
+
+    def __init__(self, outer: UnitOfWork) -> None:
+        super().__init__(outer.store)
+        self.session = outer.session
+        self.ledger = outer.ledger
+        self._outer = outer
+
+    def now(self) -> datetime:
+        return self._outer.now()
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def commit(self) -> None:
+        self.session.flush()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+
+def _code_of(uow: UnitOfWork, table: type[Location] | type[Person], pk: int | None) -> str | None:
+    if pk is None:
+        return None
+    obj = uow.session.get(table, pk)
+    return None if obj is None else (obj.code if isinstance(obj, Location) else obj.badge)
+
+
+def resolve(uow: UnitOfWork, actor: Signed, sid: int, kind: FindingKind | str, subject: str, action: str,
+            reason: str, to_location: str | None = None,
+            carrier: registry.CarrierInput | None = None) -> int:
+    """Resolve one finding with a reason; returns the STOCKTAKE_RESOLVED event's sequence number."""
+    k = FindingKind(kind)
+    act = action.strip().lower()
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        now = uow.now()
+        _session(uow, sid, lock=True)
+        if not reason.strip():
+            raise _err("Give the reason for the resolution.", "请填写处理理由。")
+        if k is FindingKind.FOUND:
+            raise _err(f"{subject} was found as expected; nothing to resolve.", f"{subject} 账物相符，无需处理。")
+        if act not in ALLOWED[k]:
+            raise _err(f"A {k.en} finding is resolved by {' or '.join(ALLOWED[k])}, not {action!r}.",
+                       f"“{k.zh}”只能以 {'、'.join(ALLOWED[k])} 处理，不能用 {action!r}。")
+        f = _find(uow, sid, k, subject.strip().upper())
+        done = uow.session.get(StocktakeResolution, (sid, k.value, f.subject))
+        if done is not None:
+            raise _err(f"{f.subject} ({k.en}) was already resolved by {done.actor}: {done.action}.",
+                       f"{f.subject}（{k.zh}）已由 {done.actor} 处理：{done.action}。")
+        seen_place = _code_of(uow, Location, f.seen_loc_id)
+        note = f"stock-take #{sid}: {reason.strip()}"
+        target: str | None = None
+        inner = _Joined(uow)
+        if act == RELOCATE:
+            target = to_location or seen_place
+            if target is None:
+                raise _err(f"Say where {f.subject} goes (--to LOCATION).", f"请指定 {f.subject} 的新位置（--to）。")
+            registry.move(inner, actor, f.subject, target, reason=note)
+        elif act == CLOSE_LOAN:
+            target = to_location or seen_place
+            circulation.check_in(inner, actor, f.subject, to_location=target)
+        elif act == REPORT_MISSING:
+            incidents.report_missing(inner, actor, f.subject, note=note)
+        elif act == FOUND:
+            target = to_location or seen_place
+            if target is None:
+                raise _err(f"Say where {f.subject} was put (--to LOCATION).",
+                           f"请指定 {f.subject} 的存放位置（--to）。")
+            incidents.found(inner, actor, f.subject, target, note=note)
+        elif act == REGISTER:
+            if carrier is None:
+                raise _err("Registering an unknown item needs its details (level, kind, period, scope, place).",
+                           "登记未知载体须填写其密级、类型、保密期限、知悉范围和存放位置。")
+            data = _unknown_input(f.subject, carrier, to_location or seen_place)
+            target = registry.register(inner, actor, data, site=_site_of(f.subject, carrier))
+        uow.session.add(StocktakeResolution(session_id=sid, kind=k.value, subject=f.subject, action=act,
+                                            reason=reason.strip(), target=target, actor=actor.badge, at=now,
+                                            event_seq=0))
+        ev = uow.ledger.append(EventDraft(
+            EventType.STOCKTAKE_RESOLVED, carrier=f.subject if f.carrier_id is not None or act == REGISTER else None,
+            actor=actor.badge, to_location=target if act in (RELOCATE, CLOSE_LOAN, FOUND) else None,
+            payload={"stocktake": sid, "finding": k.value, "subject": f.subject, "action": act,
+                     "reason": reason.strip(), "target": target, "seen": seen_place,
+                     "expected": _code_of(uow, Location, f.expected_loc_id)}), now)
+        uow.session.flush()
+        uow.session.execute(text("UPDATE stocktake_resolutions SET event_seq = :q WHERE session_id = :s "
+                                 "AND kind = :k AND subject = :subj"),
+                            {"q": ev.seq, "s": sid, "k": k.value, "subj": f.subject})
+        uow.commit()
+        return ev.seq
+
+
+def _unknown_input(subject: str, data: registry.CarrierInput, place: str | None) -> registry.CarrierInput:
+    """The unknown code becomes the carrier's code (a printed label) or its EPC (a tag)."""
+    from dataclasses import replace
+
+    shape = classify_code(subject)
+    loc = data.location or place or ""
+    if shape == "carrier":
+        return replace(data, code=subject, location=loc)
+    if shape == "epc":
+        return replace(data, epc=subject, location=loc)
+    return replace(data, location=loc)
+
+
+def _site_of(subject: str, data: registry.CarrierInput) -> str:
+    code = data.code or subject
+    return code.split("-")[0] if classify_code(code) == "carrier" else "BJ"
+
+
+# --- close -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloseReceipt:
+    event_seq: int
+    reads_digest: str
+    reads_count: int
+    ledger_head: tuple[int, str]
+
+
+def reads_digest(uow: UnitOfWork, sid: int) -> tuple[str, int]:
+    """SHA-256 over every stored read in key order, one canonical line each; the same on both databases."""
+    h = hashlib.sha256()
+    n = 0
+    result = uow.session.connection().execution_options(stream_results=True, yield_per=20000).execute(text(
+        "SELECT b.device, b.batch, r.seq, r.kind, r.code, r.at_us, r.rssi, r.antenna, r.loc_id, r.holder_id "
+        "FROM stocktake_reads r JOIN stocktake_batches b ON b.id = r.batch_id WHERE r.session_id = :s"), {"s": sid})
+    rows = sorted(((str(r[0]), str(r[1]), int(r[2]), *r[3:]) for r in result), key=lambda r: r[:3])
+    for r in rows:
+        line = "\x1f".join("" if v is None else (repr(float(v)) if isinstance(v, float) else str(v)) for v in r)
+        h.update(line.encode() + b"\n")
+        n += 1
+    return h.hexdigest(), n
+
+
+def close(uow: UnitOfWork, actor: Signed, sid: int) -> CloseReceipt:
+    """Reconcile once more, refuse while any finding is unresolved, then seal the session with one event."""
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        now = uow.now()
+        st = _session(uow, sid, lock=True)
+        result = run_reconcile(uow.session, sid, tuning_of(st))
+        open_ = uow.session.execute(text(
+            "SELECT f.kind, COUNT(*) FROM stocktake_findings f LEFT JOIN stocktake_resolutions r "
+            "ON r.session_id = f.session_id AND r.kind = f.kind AND r.subject = f.subject "
+            "WHERE f.session_id = :s AND f.kind <> 'found' AND r.action IS NULL GROUP BY f.kind ORDER BY f.kind"),
+            {"s": sid}).all()
+        if open_:
+            listing = ", ".join(f"{n} {FindingKind(k).en}" for k, n in open_)
+            listing_zh = "、".join(f"{FindingKind(k).zh} {n} 项" for k, n in open_)
+            refuse([Violation(RULE, f"Stock-take #{sid} cannot close: unresolved findings remain ({listing}).",
+                              f"清查 #{sid} 不能结束：尚有未处理的结果（{listing_zh}）。")],
+                   "stocktake_close", None, actor.badge)
+        digest, count = reads_digest(uow, sid)
+        head = uow.ledger.head()
+        resolved = uow.session.execute(select(func.count()).select_from(StocktakeResolution).where(
+            StocktakeResolution.session_id == sid)).scalar_one()
+        ev = uow.ledger.append(EventDraft(
+            EventType.STOCKTAKE_CLOSED, actor=actor.badge,
+            payload={"stocktake": sid, "reads_digest": digest, "reads": count, "ledger_head": [head[0], head[1]],
+                     "findings": {k.value: n for k, n in sorted(result.counts.items())},
+                     "resolutions": int(resolved), "expected": st.expected_count}), now)
+        st.status, st.closed_at, st.closed_by = "closed", now, actor.badge
+        st.close_seq, st.close_head, st.reads_digest, st.reads_count = ev.seq, head[1], digest, count
+        uow.commit()
+        return CloseReceipt(ev.seq, digest, count, head)
+
+
+# --- summary for reports and screens -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: int
+    name: str
+    status: str
+    roots: list[str]
+    levels: list[str]
+    units: list[str]
+    created_at: datetime
+    created_by: str
+    expected: int
+    reads: int
+    team: list[tuple[str, str, str]]  # badge, name, unit
+    counts: dict[FindingKind, int]
+    unresolved: int
+    start_seq: int | None
+    start_head: str | None
+    close_seq: int | None
+    close_head: str | None
+    reads_digest: str | None
+    ledger_head: tuple[int, str]
+    reconciled_at: datetime | None
+
+
+def session_view(uow: UnitOfWork, sid: int) -> SessionView:
+    with uow:
+        st = _session(uow, sid, open_only=False)
+        team = [(m.badge, m.name, m.unit) for m in uow.session.execute(select(StocktakeTeamMember).where(
+            StocktakeTeamMember.session_id == sid).order_by(StocktakeTeamMember.badge)).scalars()]
+        counts = {FindingKind(k): int(n) for k, n in uow.session.execute(text(
+            "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
+        unresolved = int(uow.session.execute(text(
+            "SELECT COUNT(*) FROM stocktake_findings f LEFT JOIN stocktake_resolutions r "
+            "ON r.session_id = f.session_id AND r.kind = f.kind AND r.subject = f.subject "
+            "WHERE f.session_id = :s AND f.kind <> 'found' AND r.action IS NULL"), {"s": sid}).scalar_one())
+        reads = int(uow.session.execute(select(func.count()).select_from(StocktakeRead).where(
+            StocktakeRead.session_id == sid)).scalar_one())
+        return SessionView(
+            st.id, st.name, st.status, st.roots.split(";"), (st.levels or "").split(",") if st.levels else [],
+            [u for u in st.units.split(";") if u], _aware(st.created_at), st.created_by, st.expected_count, reads,
+            team, counts, unresolved, st.start_seq, st.start_head, st.close_seq, st.close_head, st.reads_digest,
+            uow.ledger.head(), _aware(st.reconciled_at) if st.reconciled_at else None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def list_sessions(uow: UnitOfWork) -> list[tuple[int, str, str, datetime, int]]:
+    with uow:
+        return [(s.id, s.name, s.status, _aware(s.created_at), s.expected_count) for s in uow.session.execute(
+            select(StocktakeSession).order_by(StocktakeSession.id)).scalars()]
+
+
+__all__ = [
+    "ACKNOWLEDGE", "ALLOWED", "CLOSE_LOAN", "FOUND", "REGISTER", "RELOCATE", "REPORT_MISSING", "CloseReceipt",
+    "FindingKind", "FindingView", "IngestResult", "LiveIngest", "LocationProgress", "RawRead", "SessionView",
+    "StocktakeConfig", "StocktakeExpected", "Upload", "bind", "close", "findings", "ingest", "list_sessions",
+    "parse_upload", "progress", "reconcile", "resolve", "session_view", "start",
+]
