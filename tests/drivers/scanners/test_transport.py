@@ -129,3 +129,29 @@ def test_a_failing_handler_is_reported_and_reading_goes_on() -> None:
     errors = [s for s in statuses if s.state is DeviceState.ERROR]
     assert len(errors) == 1 and "RuntimeError: bad frame handler" in errors[0].detail
     assert reader.reconnects == 0
+
+
+def test_tcp_scanner_through_socket_url() -> None:
+    # Serial-to-Ethernet converters (and cradles on the LAN) look like this: a TCP server sending scan lines.
+    import socket
+
+    from drivers.scanners.serial_line import LineScanner
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"]d1BJ-0000015\r")
+            conn.recv(1)  # hold the connection until the client goes
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with LineScanner("lan", f"tcp://127.0.0.1:{port}", dup_window=0) as scanner:
+            read = scanner.next_read(3.0)
+        assert read is not None and (read.code, read.aim_id) == ("BJ-0000015", "]d1")
+    finally:
+        server.close()
+        thread.join(2.0)
