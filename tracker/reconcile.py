@@ -410,7 +410,7 @@ def _clones(session: Session, sid: int, tuning: Tuning) -> None:
         detail.setdefault(str(subj), []).append(text_)
     carriers = dict(session.execute(text(
         "SELECT code, id FROM carriers WHERE code IN :codes").bindparams(bindparam("codes", expanding=True)),
-        {"codes": sorted(detail)}).tuples().all())
+        {"codes": sorted(detail)}).all())
     session.execute(text(
         "INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, reads, detail) "
         "VALUES (:s, 'clone_suspect', :subj, :cid, :n, :detail)"),

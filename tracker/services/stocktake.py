@@ -244,9 +244,10 @@ def _freeze_expected(uow: UnitOfWork, sid: int, levels: list[Classification], un
     in_place = [s.value for s in CarrierStatus if s.in_place]
     with_holder = [s.value for s in CarrierStatus if s.with_holder]
     params: dict[str, Any] = {"s": sid, "in_place": in_place, "with_holder": with_holder,
-                              "units": units or ["\x00"], "levels": [lv.value for lv in levels]}
-    binds = [bindparam("in_place", expanding=True), bindparam("with_holder", expanding=True),
-             bindparam("units", expanding=True)]
+                              "units": units, "levels": [lv.value for lv in levels]}
+    binds = [bindparam("in_place", expanding=True)]
+    if units:
+        binds += [bindparam("with_holder", expanding=True), bindparam("units", expanding=True)]
     if levels:
         binds.append(bindparam("levels", expanding=True))
     # Fixed SQL text; the level filter is a bound parameter, never interpolated.
@@ -256,10 +257,14 @@ def _freeze_expected(uow: UnitOfWork, sid: int, levels: list[Classification], un
         "SELECT :s, c.id, c.code, c.classification, c.status, c.location_id, NULL FROM carriers c "
         "WHERE c.status IN :in_place AND c.location_id IN "
         "(SELECT location_id FROM stocktake_scope WHERE session_id = :s)" f"{level_sql}"
-        " UNION ALL "
-        "SELECT :s, c.id, c.code, c.classification, c.status, NULL, c.holder_id FROM carriers c "
-        "JOIN people p ON p.id = c.holder_id WHERE c.status IN :with_holder AND p.unit IN :units" f"{level_sql}"
     )
+    if units:
+        sql += (" UNION ALL "
+                "SELECT :s, c.id, c.code, c.classification, c.status, NULL, c.holder_id FROM carriers c "
+                "JOIN people p ON p.id = c.holder_id WHERE c.status IN :with_holder AND p.unit IN :units"
+                f"{level_sql}")
+    else:
+        del params["with_holder"], params["units"]
     result = uow.session.execute(text(sql).bindparams(*binds), params)
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -726,7 +731,7 @@ def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
         extra = dict(uow.session.execute(text(
             "SELECT seen_loc_id, COUNT(*) FROM stocktake_findings WHERE session_id = :s AND kind IN "
             "('unknown_code', 'outside_scope', 'gone_seen', 'missing_seen') GROUP BY seen_loc_id"),
-            {"s": sid}).tuples().all())
+            {"s": sid}).all())
         places = uow.session.execute(select(StocktakeScope).where(StocktakeScope.session_id == sid)
                                      .order_by(StocktakeScope.code)).scalars().all()
         counts: dict[int | None, dict[str, int]] = {}
@@ -947,8 +952,8 @@ def reads_digest(uow: UnitOfWork, sid: int) -> tuple[str, int]:
     """SHA-256 over every stored read in key order, one canonical line each; the same on both databases."""
     h = hashlib.sha256()
     n = 0
-    result = uow.session.connection().execution_options(stream_results=True, yield_per=20000).execute(text(
-        "SELECT b.device, b.batch, r.seq, r.kind, r.code, r.at_us, r.rssi, r.antenna, r.loc_id, r.holder_id "
+    result = uow.session.execute(text(
+        "SELECT b.device, b.batch, r.seq, r.kind, r.code, r.at_us, r.rssi, r.antenna "
         "FROM stocktake_reads r JOIN stocktake_batches b ON b.id = r.batch_id WHERE r.session_id = :s"), {"s": sid})
     rows = sorted(((str(r[0]), str(r[1]), int(r[2]), *r[3:]) for r in result), key=lambda r: r[:3])
     for r in rows:

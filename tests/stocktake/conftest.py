@@ -1,0 +1,86 @@
+"""A small register where the right stock-take answer is known, built through the real services.
+
+Scope: cabinet 1 of the Beijing archive room (shelves S1–S3). Outside it: cabinet 2 and the 绝密 safe. Carriers on
+loan to 吴强 (技术处) belong to the scope through the session's units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import text
+
+from labels.codes import carrier_code_to_epc
+from tracker.demo import place, seed_people_and_places
+from tracker.services import circulation, incidents, registry
+from tracker.services import stocktake as st
+from tracker.services.common import Signed
+from tracker.store import Store
+
+S1, S2, S3 = place("BJ", "R2C1S1"), place("BJ", "R2C1S2"), place("BJ", "R2C1S3")
+CAB1, C2S1, SAFE, ROOM1 = place("BJ", "R2C1"), place("BJ", "R2C2S1"), place("BJ", "R1SAFE1"), place("BJ", "R1")
+UNKNOWN = "BJ-999999*"
+
+
+@dataclass
+class World:
+    store: Store
+    sig: dict[str, Signed]
+    codes: dict[str, str] = field(default_factory=dict)
+
+    def c(self, name: str) -> str:
+        return self.codes[name]
+
+    def epc(self, name: str) -> str:
+        return carrier_code_to_epc(self.codes[name])
+
+    def start(self, roots: list[str] | None = None, team: tuple[str, ...] = ("officer", "clerk"),
+              units: list[str] | None = None, **kw: object) -> int:
+        return st.start(self.store.uow(), self.sig["officer"], "Q4 2026", roots or [CAB1],
+                        [self.sig[t] for t in team], units=["技术处"] if units is None else units, **kw)  # type: ignore[arg-type]
+
+    def upload(self, sid: int, lines: list[str], device: str = "HH1", batch: str | None = None) -> st.IngestResult:
+        up = st.parse_upload("\n".join(lines), device=device, batch=batch)
+        return st.ingest(self.store.uow(), self.sig["clerk"], sid, up.reads)
+
+    def reconcile(self, sid: int) -> dict[str, set[str]]:
+        st.reconcile(self.store.uow(), self.sig["clerk"], sid)
+        return kinds(self.store, sid)
+
+    def findings(self, sid: int) -> list[st.FindingView]:
+        return st.findings(self.store.uow(readonly=True), sid)
+
+
+def kinds(store: Store, sid: int) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for f in st.findings(store.uow(readonly=True), sid):
+        out.setdefault(f.kind.value, set()).add(f.subject)
+    return out
+
+
+def build_world(store: Store) -> World:
+    sig = seed_people_and_places(store)
+    w = World(store, sig)
+    plain = [("a1", S1), ("a2", S1), ("b1", S2), ("b2", S2), ("c1", S3), ("out1", C2S1), ("loan1", S1),
+             ("loan2", S1), ("loan3", S1), ("gone1", S2), ("lost1", S1)]
+    codes = registry.import_rows(store.uow(), sig["clerk"], [
+        registry.CarrierInput(location=loc, classification="internal", title=name) for name, loc in plain])
+    w.codes.update(dict(zip([n for n, _ in plain], codes, strict=True)))
+    w.codes["ts1"] = registry.register(store.uow(), sig["clerk"], registry.CarrierInput(
+        location=SAFE, classification="top_secret", period="long", scope="办公室", copy_number=1, copy_total=1,
+        title="ts1"))
+    for name in ("loan1", "loan2", "loan3"):
+        circulation.check_out(store.uow(), sig["clerk"], w.c(name), sig["reader_core"])
+    incidents.report_missing(store.uow(), sig["clerk"], w.c("lost1"), note="lost before the stock-take")
+    with store.engine.begin() as conn:  # no destruction workflow yet: the register says it was destroyed
+        conn.execute(text("UPDATE carriers SET status = 'destroyed', location_id = NULL WHERE code = :c"),
+                     {"c": w.c("gone1")})
+    for name in ("a1", "b1", "ts1"):
+        registry.set_epc(store.uow(), sig["clerk"], w.c(name), w.epc(name), None)
+    return w
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return build_world(store)

@@ -1,0 +1,190 @@
+"""Every finding kind, on registers and read sets whose right answer is known (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from drivers.rfid import upload as rfid_upload
+from tests.stocktake.conftest import CAB1, ROOM1, S1, S2, S3, SAFE, UNKNOWN, World, build_world
+from tracker.demo import badge
+from tracker.reconcile import FindingKind
+from tracker.services import stocktake as st
+from tracker.store import Store
+
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+def _handheld_walk(w: World, sid: int) -> None:
+    w.upload(sid, [
+        S1, w.c("a1"), w.c("b1"), w.c("loan1"), w.c("gone1"), w.c("lost1"), w.c("out1"), UNKNOWN,
+        S2, w.c("b2"),
+        badge("reader_core"), w.c("loan2"),
+    ])
+
+
+def test_every_barcode_finding_kind(world: World) -> None:
+    w = world
+    sid = w.start()
+    _handheld_walk(w, sid)
+    got = w.reconcile(sid)
+    assert got["found"] == {w.c("a1"), w.c("b2"), w.c("loan2")}
+    assert got["missing"] == {w.c("a2"), w.c("loan3")}  # S1 was visited; 吴强 was visited (badge scanned)
+    assert got["misplaced"] == {w.c("b1")}
+    assert got["not_covered"] == {w.c("c1")}  # S3 never visited: not covered, not missing
+    assert got["loan_not_closed"] == {w.c("loan1")}
+    assert got["gone_seen"] == {w.c("gone1")}
+    assert got["missing_seen"] == {w.c("lost1")}
+    assert got["outside_scope"] == {w.c("out1")}
+    assert got["unknown_code"] == {UNKNOWN}
+    assert got["not_visited"] == {S3, CAB1}  # the cabinet holds nothing itself and one of its shelves is unvisited
+    assert "clone_suspect" not in got and "ambiguous" not in got
+    assert FindingKind.GONE_SEEN.critical
+
+
+def test_misplaced_is_never_also_missing(world: World) -> None:
+    w = world
+    sid = w.start()
+    w.upload(sid, [S1, w.c("a1"), w.c("a2"), w.c("b1"), w.c("b2"), S2, S3, w.c("c1")])
+    got = w.reconcile(sid)
+    assert got["misplaced"] == {w.c("b1"), w.c("b2")}
+    assert "missing" not in got or not ({w.c("b1"), w.c("b2")} & got["missing"])
+    views = {f.subject: f for f in w.findings(sid)}
+    assert views[w.c("b1")].expected == S2 and views[w.c("b1")].seen == S1
+    progress = {p.code: p for p in st.progress(w.store.uow(readonly=True), sid)}
+    assert (progress[S2].expected, progress[S2].seen, progress[S2].missing, progress[S2].misplaced) == (2, 2, 0, 2)
+    assert progress[S1].seen == 2 and progress[S1].unexplained == 0
+
+
+def test_latest_scan_places_a_carrier_moved_during_the_walk(world: World) -> None:
+    w = world
+    sid = w.start()
+    w.upload(sid, [S2, w.c("a1"), S1, w.c("a1")])
+    assert w.c("a1") in w.reconcile(sid)["found"]
+
+
+def _csv(rows: list[tuple[str, datetime, str, str]]) -> str:
+    lines = ["device,time,batch,code"]
+    lines += [f"{d},{t.isoformat().replace('+00:00', 'Z')},{b},{c}" for d, t, b, c in rows]
+    return "\n".join(lines)
+
+
+def test_clone_suspicion_two_devices_two_places_same_time(world: World) -> None:
+    w = world
+    sid = w.start()
+    data = _csv([
+        ("HH1", T0, "walk1", S1), ("HH1", T0 + timedelta(seconds=5), "walk1", w.c("a1")),
+        ("HH1", T0 + timedelta(seconds=6), "walk1", w.c("a2")),
+        ("HH2", T0 + timedelta(seconds=20), "walk2", S2), ("HH2", T0 + timedelta(seconds=30), "walk2", w.c("a1")),
+        # b2 seen in two places an hour apart: moved, not cloned
+        ("HH2", T0 + timedelta(seconds=40), "walk2", w.c("b2")),
+        ("HH1", T0 + timedelta(hours=1), "walk1", w.c("b2")),
+    ])
+    up = st.parse_upload(data)
+    assert up.format == "csv"
+    st.ingest(w.store.uow(), w.sig["clerk"], sid, up.reads)
+    got = w.reconcile(sid)
+    assert got["clone_suspect"] == {w.c("a1")}
+    clone = next(f for f in w.findings(sid) if f.kind is FindingKind.CLONE_SUSPECT)
+    assert "HH1@" + S1 in clone.detail and "HH2@" + S2 in clone.detail
+
+
+def _rfid(device: str, batch: str, tags: list[tuple[str, float, int]]) -> list[rfid_upload.UploadRow]:
+    rows = []
+    seq = 0
+    for epc, rssi, count in tags:
+        for i in range(count):
+            seq += 1
+            rows.append(rfid_upload.UploadRow(device, batch, seq, epc, rssi - i * 0.5, 1, T0 + timedelta(seconds=seq)))
+    return rows
+
+
+def test_rfid_cross_reads_are_placed_where_strongest_and_most_numerous(world: World, tmp_path: Path) -> None:
+    w = world
+    sid = w.start()
+    for batch, where in (("pass-s1", S1), ("pass-s2", S2), ("pass-s3", S3)):
+        st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", batch, where)
+    rows = _rfid("RF1", "pass-s1", [(w.epc("a1"), -45.0, 6), (w.epc("b1"), -58.0, 3)])
+    rows += _rfid("RF1", "pass-s2", [(w.epc("a1"), -71.0, 2), (w.epc("b1"), -57.0, 3)])
+    # c1's tag was never recorded in the register: its EPC decodes to its code (GID-96)
+    rows += _rfid("RF1", "pass-s3", [(w.epc("c1"), -50.0, 2)])
+    path = tmp_path / "inventory.csv"
+    rfid_upload.write_csv(rows, path)
+    up = st.parse_upload(path.read_text())
+    assert up.format == "rfid"
+    st.ingest(w.store.uow(), w.sig["clerk"], sid, up.reads)
+    got = w.reconcile(sid)
+    assert w.c("a1") in got["found"]  # the weak reads from S2 are cross-reads
+    assert got["ambiguous"] == {w.c("b1")}  # as strong and as numerous in S1 and S2
+    assert w.c("c1") in got["found"]
+    amb = next(f for f in w.findings(sid) if f.kind is FindingKind.AMBIGUOUS)
+    assert S1 in amb.detail and S2 in amb.detail
+    # every place of the scope was visited through its bound RFID pass
+    assert "not_visited" not in got
+
+
+def test_rfid_many_weak_reads_elsewhere_make_the_placement_ambiguous(world: World) -> None:
+    w = world
+    sid = w.start()
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+    rows = _rfid("RF1", "p1", [(w.epc("a1"), -45.0, 2)]) + _rfid("RF1", "p2", [(w.epc("a1"), -65.0, 12)])
+    st.ingest(w.store.uow(), w.sig["clerk"], sid,
+              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+    assert w.reconcile(sid)["ambiguous"] == {w.c("a1")}
+
+
+def test_top_secret_seen_only_by_rfid_needs_a_person(world: World) -> None:
+    w = world
+    sid = w.start(roots=[ROOM1], units=[])
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "safe", SAFE)
+    rows = _rfid("RF1", "safe", [(w.epc("ts1"), -40.0, 3)])
+    st.ingest(w.store.uow(), w.sig["clerk"], sid,
+              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+    got = w.reconcile(sid)
+    assert got["unconfirmed_top_secret"] == {w.c("ts1")}
+    assert w.c("ts1") in got["found"]
+    # a person scans it: confirmed
+    w.upload(sid, [SAFE, w.c("ts1")], device="HH1")
+    got = w.reconcile(sid)
+    assert "unconfirmed_top_secret" not in got and w.c("ts1") in got["found"]
+
+
+def test_level_filter_leaves_other_levels_out(world: World) -> None:
+    w = world
+    sid = w.start(roots=[ROOM1], units=[], levels=["top_secret"])
+    view = st.session_view(w.store.uow(readonly=True), sid)
+    assert view.expected == 1 and view.levels == ["top_secret"]
+    w.upload(sid, [SAFE, w.c("ts1"), ROOM1])
+    got = w.reconcile(sid)
+    assert got == {"found": {w.c("ts1")}}
+
+
+def _normalised(store: Store, sid: int) -> list[tuple[object, ...]]:
+    return sorted((f.kind.value, f.subject, f.expected, f.seen, f.method, f.reads, f.detail)
+                  for f in st.findings(store.uow(readonly=True), sid))
+
+
+@pytest.mark.postgres
+def test_identical_findings_on_sqlite_and_postgresql(sqlite_url: str, pg_url: str, clock: object,
+                                                    tmp_path: Path) -> None:
+    results = []
+    for url in (sqlite_url, pg_url):
+        store = Store(url, terminal="t", clock=clock)  # type: ignore[arg-type]
+        store.ensure_schema()
+        w = build_world(store)
+        sid = w.start()
+        _handheld_walk(w, sid)
+        st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
+        st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+        rows = _rfid("RF1", "p1", [(w.epc("a1"), -45.0, 4), (w.epc("b1"), -58.0, 3)])
+        rows += _rfid("RF1", "p2", [(w.epc("a1"), -75.0, 1), (w.epc("b1"), -57.5, 3), (w.epc("c1"), -50.0, 1)])
+        st.ingest(store.uow(), w.sig["clerk"], sid,
+                  [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+        w.reconcile(sid)
+        results.append(_normalised(store, sid))
+        store.dispose()
+    assert results[0] == results[1]
+    assert len(results[0]) > 12

@@ -1,0 +1,193 @@
+"""Ingestion: idempotent on (device, batch, sequence), all-or-nothing per upload, resumable after a crash."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from drivers.reads import Read, ReadKind
+from tests.stocktake.conftest import C2S1, S1, S2, World, build_world
+from tracker.domain import DomainError
+from tracker.schema_stocktake import StocktakeRead
+from tracker.services import stocktake as st
+from tracker.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def count(store: Store, sid: int) -> int:
+    with store.uow(readonly=True) as uow:
+        return int(uow.session.execute(select(func.count()).select_from(StocktakeRead).where(
+            StocktakeRead.session_id == sid)).scalar_one())
+
+
+def test_the_same_upload_twice_adds_nothing(world: World) -> None:
+    w = world
+    sid = w.start()
+    lines = [S1, w.c("a1"), w.c("a2"), S2, w.c("b1")]
+    first = w.upload(sid, lines)
+    again = w.upload(sid, lines)
+    assert (first.added, first.duplicates) == (5, 0)
+    assert (again.added, again.duplicates) == (0, 5)
+    assert count(w.store, sid) == 5
+    assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2"), w.c("b1")}
+
+
+def test_a_reused_batch_id_with_other_reads_is_refused_and_changes_nothing(world: World) -> None:
+    w = world
+    sid = w.start()
+    w.upload(sid, [S1, w.c("a1")], batch="b-1")
+    with pytest.raises(DomainError, match="batch id was reused"):
+        w.upload(sid, [S1, w.c("a2"), w.c("b1")], batch="b-1")
+    assert count(w.store, sid) == 2
+
+
+def test_reads_need_a_place_first(world: World) -> None:
+    w = world
+    sid = w.start()
+    with pytest.raises(DomainError, match="before any location code") as e:
+        w.upload(sid, [w.c("a1"), S1, w.c("a2")])
+    assert "HH1/" in e.value.en and "scan" in e.value.en and e.value.zh
+    with pytest.raises(DomainError, match="outside the scope"):
+        w.upload(sid, [S1, w.c("a1"), C2S1, w.c("out1")])
+    with pytest.raises(DomainError, match="not a location in the register"):
+        w.upload(sid, ["LOC-BJ-NOPE1", w.c("a1")])
+    with pytest.raises(DomainError, match="bind"):
+        st.ingest(w.store.uow(), w.sig["clerk"], sid, [("RF9", "x", 1, "epc", w.epc("a1"), None, -50.0, 1)])
+    assert count(w.store, sid) == 0
+
+
+def test_a_failure_mid_upload_stores_nothing_and_the_retry_stores_all(world: World) -> None:
+    w = world
+    sid = w.start()
+    reads = st.parse_upload("\n".join([S1, w.c("a1"), w.c("a2"), S2, w.c("b1"), w.c("b2")]), device="HH1").reads
+
+    def pulled_cable() -> Iterator[st.RawRead]:
+        yield from reads[:4]
+        raise OSError("handheld disconnected")
+
+    with pytest.raises(OSError):
+        st.ingest(w.store.uow(), w.sig["clerk"], sid, pulled_cable())
+    assert count(w.store, sid) == 0
+    assert st.ingest(w.store.uow(), w.sig["clerk"], sid, reads).added == 6
+
+
+def test_chunked_resume_continues_the_place_of_the_batch(world: World) -> None:
+    w = world
+    sid = w.start()
+    reads = st.parse_upload("\n".join([S1, w.c("a1"), w.c("a2"), S2, w.c("b1"), w.c("b2")]), device="HH1",
+                            batch="walk").reads
+    # the first half lands, the rest arrives later (a resumed upload): b2 is still read "in S2"
+    st.ingest(w.store.uow(), w.sig["clerk"], sid, reads[:5])
+    result = st.ingest(w.store.uow(), w.sig["clerk"], sid, reads[5:])
+    assert result.added == 1
+    got = w.reconcile(sid)
+    assert {w.c("b1"), w.c("b2")} <= got["found"]
+
+
+def test_live_reads_resume_numbering_and_place_after_a_restart(world: World) -> None:
+    w = world
+    sid = w.start()
+    at = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    live = st.LiveIngest(w.store, w.sig["clerk"], sid, "WEDGE1", "counter")
+    live.add(Read(S2, device="WEDGE1", at=at))
+    live.add(Read(w.c("b1"), device="WEDGE1", at=at))
+    with pytest.raises(DomainError):
+        live.add(Read(C2S1, device="WEDGE1", at=at))  # refused, nothing stored, number reused
+    restarted = st.LiveIngest(w.store, w.sig["clerk"], sid, "WEDGE1", "counter")
+    assert restarted.next_seq == 3
+    restarted.add(Read(w.c("b2"), device="WEDGE1", at=at))
+    restarted.add(Read(w.epc("a1"), kind=ReadKind.EPC, device="WEDGE1", at=at, rssi=-50.0, antenna=1))
+    got = w.reconcile(sid)
+    assert {w.c("b1"), w.c("b2")} <= got["found"]
+    assert w.c("a1") in got["misplaced"]  # its tag was read while the place was S2
+    assert count(w.store, sid) == 4
+
+
+def test_upload_formats_refuse_bad_lines(world: World) -> None:
+    with pytest.raises(DomainError, match="needs the device"):
+        st.parse_upload("A\nB")
+    with pytest.raises(DomainError, match="line 3"):
+        st.parse_upload("code,time\nBJ-000001S,2026-11-25T10:00:00Z\nBJ-000002Q,yesterday", device="HH1")
+    with pytest.raises(DomainError, match="no time zone"):
+        st.parse_upload("code,time\nBJ-000001S,2026-11-25T10:00:00", device="HH1")
+    with pytest.raises(DomainError, match="Unknown CSV column"):
+        st.parse_upload("code,colour\nX,red", device="HH1")
+    with pytest.raises(DomainError, match="RFID upload"):
+        st.parse_upload("device,batch,seq,epc,rssi,antenna,at\nRF1,b,1,XYZ,-50,1,2026-11-25T10:00:00Z")
+    up = st.parse_upload("# shelf walk\nloc-bj-r2c1s1*\n e2801160600002054ab0b2a1 \n", device="HH1")
+    assert [(r[2], r[3], r[4]) for r in up.reads] == [(2, "barcode", "LOC-BJ-R2C1S1*"),
+                                                     (3, "epc", "E2801160600002054AB0B2A1")]
+
+
+def test_closed_sessions_take_no_reads(world: World) -> None:
+    w = world
+    sid = w.start(roots=[C2S1], units=[])
+    w.upload(sid, [C2S1, w.c("out1")])
+    st.close(w.store.uow(), w.sig["officer"], sid)
+    with pytest.raises(DomainError, match="closed"):
+        w.upload(sid, [C2S1, w.c("out1")], batch="late")
+
+
+_KILLED_IMPORT = textwrap.dedent("""
+    import sys
+    from tracker.services.common import configure_hasher, authenticate
+    from tracker.services import stocktake as st
+    from tracker.store import Store
+    configure_hasher(1, 8)
+    store = Store(sys.argv[1], terminal="crash")
+    clerk = authenticate(store.uow(), sys.argv[2], "1234")
+    data = open(sys.argv[3], encoding="utf-8").read()
+    reads = st.parse_upload(data, device="HH7", batch="big").reads
+
+    def slow():
+        for i, r in enumerate(reads):
+            if i % 500 == 0:
+                import time; time.sleep(0.05)
+            yield r
+
+    st.ingest(store.uow(), clerk, int(sys.argv[4]), slow(), commit_every=500)
+    print("finished")
+""")
+
+
+def test_sigkill_mid_import_then_resume_adds_the_rest_exactly_once(sqlite_store: Store, tmp_path: Path) -> None:
+    w = build_world(sqlite_store)
+    sid = w.start()
+    codes = [w.c(n) for n in ("a1", "a2", "b1", "b2")] + ["BJ-%06dX" % i for i in range(1, 20000)]
+    lines = [S1] + codes
+    upload = tmp_path / "handheld.txt"
+    upload.write_text("\n".join(lines), encoding="utf-8")
+    script = tmp_path / "importer.py"
+    script.write_text(_KILLED_IMPORT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(script), sqlite_store.url, w.sig["clerk"].badge, str(upload),
+                             str(sid)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    try:
+        while count(sqlite_store, sid) < 1500:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "importer ended early"
+            assert time.monotonic() < deadline, "importer made no progress"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    landed = count(sqlite_store, sid)
+    assert 1500 <= landed < len(lines)
+    result = w.upload(sid, lines, device="HH7", batch="big")
+    assert result.added == len(lines) - landed and result.duplicates == landed
+    assert count(sqlite_store, sid) == len(lines)
+    with sqlite_store.engine.connect() as conn:
+        seqs = conn.execute(text("SELECT COUNT(DISTINCT seq), MIN(seq), MAX(seq) FROM stocktake_reads "
+                                 "WHERE session_id = :s"), {"s": sid}).one()
+    assert tuple(seqs) == (len(lines), 1, len(lines))
