@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import text
 
-from labels.codes import carrier_code_to_epc
+from labels.codes import carrier_code_to_epc, make_carrier_code
 from tracker.demo import place, seed_people_and_places
 from tracker.services import circulation, incidents, registry
 from tracker.services import stocktake as st
@@ -20,7 +20,7 @@ from tracker.store import Store
 
 S1, S2, S3 = place("BJ", "R2C1S1"), place("BJ", "R2C1S2"), place("BJ", "R2C1S3")
 CAB1, C2S1, SAFE, ROOM1 = place("BJ", "R2C1"), place("BJ", "R2C2S1"), place("BJ", "R1SAFE1"), place("BJ", "R1")
-UNKNOWN = "BJ-999999*"
+UNKNOWN = make_carrier_code("BJ", 999999)
 
 
 @dataclass
