@@ -23,13 +23,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from labels.codes import make_badge_code, make_carrier_code, make_location_code  # noqa: E402
-from tracker.services import personnel  # noqa: E402
-from tracker.services import stocktake as st  # noqa: E402
-from tracker.services.common import authenticate, configure_hasher  # noqa: E402
-from tracker.store import Store  # noqa: E402
+from labels.codes import make_badge_code, make_carrier_code, make_location_code
+from tracker.services import personnel
+from tracker.services import stocktake as st
+from tracker.services.common import authenticate, configure_hasher
+from tracker.store import Store
 
 N = int(os.environ.get("STOCKTAKE_BENCH_N", "1000000"))
 READS = N
@@ -46,7 +46,8 @@ def build_register(store: Store) -> tuple[dict[str, Any], list[int], list[str]]:
     """People through the service (a handful), places and carriers with Core executemany."""
     configure_hasher(1, 8)
     badges = [make_badge_code("BJ", f"{i:05d}") for i in range(1, 4)]
-    personnel.add_person(store.uow(), None, badges[0], "管理员", "办公室", "core", ["admin", "security_officer"], "1234")
+    personnel.add_person(store.uow(), None, badges[0], "管理员", "办公室", "core", ["admin", "security_officer"],
+                         "1234")
     admin = authenticate(store.uow(), badges[0], "1234")
     personnel.add_person(store.uow(), admin, badges[1], "审计员", "审计处", "core", ["auditor"], "1234")
     personnel.add_person(store.uow(), admin, badges[2], "保密员", "审计处", "core", ["clerk"], "1234")

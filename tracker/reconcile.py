@@ -408,7 +408,7 @@ def _clones(session: Session, sid: int, tuning: Tuning) -> None:
     for subj, dev_a, loc_a, hold_a, dev_b, loc_b, hold_b, _at_a, _at_b in pairs:
         text_ = f"{dev_a}@{names.get((loc_a, hold_a), '?')} ~ {dev_b}@{names.get((loc_b, hold_b), '?')}"
         detail.setdefault(str(subj), []).append(text_)
-    carriers = dict(session.execute(text(
+    carriers: dict[str, int] = dict(session.execute(text(
         "SELECT code, id FROM carriers WHERE code IN :codes").bindparams(bindparam("codes", expanding=True)),
         {"codes": sorted(detail)}).all())
     session.execute(text(

@@ -101,7 +101,7 @@ class StocktakeRead(Base):
     table is clustered on it (WITHOUT ROWID), so bulk ingest maintains one B-tree."""
 
     __tablename__ = "stocktake_reads"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
     session_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     batch_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -164,8 +164,8 @@ _KILLED_IMPORT = textwrap.dedent("""
 def test_sigkill_mid_import_then_resume_adds_the_rest_exactly_once(sqlite_store: Store, tmp_path: Path) -> None:
     w = build_world(sqlite_store)
     sid = w.start()
-    codes = [w.c(n) for n in ("a1", "a2", "b1", "b2")] + ["BJ-%06dX" % i for i in range(1, 20000)]
-    lines = [S1] + codes
+    codes = [w.c(n) for n in ("a1", "a2", "b1", "b2")] + [f"BJ-{i:06d}X" for i in range(1, 20000)]
+    lines = [S1, *codes]
     upload = tmp_path / "handheld.txt"
     upload.write_text("\n".join(lines), encoding="utf-8")
     script = tmp_path / "importer.py"

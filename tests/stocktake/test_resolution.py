@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from tests.stocktake.conftest import CAB1, S1, S2, S3, SAFE, UNKNOWN, World
+from tests.stocktake.conftest import CAB1, S1, S2, SAFE, UNKNOWN, World
 from tracker.domain import DomainError, EventType
 from tracker.ledger import verify
 from tracker.reconcile import FindingKind
@@ -92,7 +92,7 @@ def test_wrong_action_and_empty_reason_are_refused(world: World) -> None:
         st.resolve(w.store.uow(), w.sig["officer"], sid, "missing", w.c("a2"), "relocate", "x")
     with pytest.raises(DomainError, match="reason"):
         st.resolve(w.store.uow(), w.sig["officer"], sid, "missing", w.c("a2"), "acknowledge", "  ")
-    with pytest.raises(DomainError, match="no found finding|nothing to resolve"):
+    with pytest.raises(DomainError, match=r"no found finding|nothing to resolve"):
         st.resolve(w.store.uow(), w.sig["officer"], sid, "found", w.c("a1"), "acknowledge", "x")
 
 

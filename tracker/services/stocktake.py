@@ -245,7 +245,7 @@ def _freeze_expected(uow: UnitOfWork, sid: int, levels: list[Classification], un
     with_holder = [s.value for s in CarrierStatus if s.with_holder]
     params: dict[str, Any] = {"s": sid, "in_place": in_place, "with_holder": with_holder,
                               "units": units, "levels": [lv.value for lv in levels]}
-    binds = [bindparam("in_place", expanding=True)]
+    binds: list[Any] = [bindparam("in_place", expanding=True)]
     if units:
         binds += [bindparam("with_holder", expanding=True), bindparam("units", expanding=True)]
     if levels:
@@ -259,7 +259,7 @@ def _freeze_expected(uow: UnitOfWork, sid: int, levels: list[Classification], un
         "(SELECT location_id FROM stocktake_scope WHERE session_id = :s)" f"{level_sql}"
     )
     if units:
-        sql += (" UNION ALL "
+        sql += (" UNION ALL "  # noqa: S608 (fixed SQL; parameters are bound)
                 "SELECT :s, c.id, c.code, c.classification, c.status, NULL, c.holder_id FROM carriers c "
                 "JOIN people p ON p.id = c.holder_id WHERE c.status IN :with_holder AND p.unit IN :units"
                 f"{level_sql}")
@@ -435,13 +435,13 @@ class _Batches:
                            f"设备号和批次号须为 1–64 个字符（{device!r}，{batch!r}）。")
         if not new:
             return
-        table = StocktakeBatch.__table__
-        ins = (sqlite.insert(table) if self.uow.dialect == "sqlite" else postgresql.insert(table))
+        ins = sqlite.insert(StocktakeBatch) if self.uow.dialect == "sqlite" else postgresql.insert(StocktakeBatch)
         self.uow.session.execute(ins.on_conflict_do_nothing(index_elements=["session_id", "device", "batch"]),
                                  [{"session_id": self.sid, "device": d, "batch": b} for d, b in new])
         wanted = set(new)
-        for i, d, b in self.uow.session.execute(select(StocktakeBatch.id, StocktakeBatch.device,
-                                                       StocktakeBatch.batch).where(StocktakeBatch.session_id == self.sid)):
+        rows = self.uow.session.execute(select(StocktakeBatch.id, StocktakeBatch.device, StocktakeBatch.batch)
+                                        .where(StocktakeBatch.session_id == self.sid))
+        for i, d, b in rows:
             key = (str(d), str(b))
             if key in wanted:
                 self.ids[key] = int(i)
@@ -560,15 +560,14 @@ class _Writer:
     def __init__(self, uow: UnitOfWork, batches: _Batches) -> None:
         self.uow, self.batches = uow, batches
         self.dialect = uow.dialect
-        table = StocktakeRead.__table__
         key = ["session_id", "batch_id", "seq"]
         if self.dialect == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+            stmt = sqlite.insert(StocktakeRead).on_conflict_do_nothing(index_elements=key)
             compiled = stmt.compile(dialect=uow.session.get_bind().dialect, column_keys=list(_COLUMNS))
             self.sql = str(compiled)
             self.perm = [_COLUMNS.index(k) for k in compiled.positiontup or []]
         else:
-            self.stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+            self.stmt = postgresql.insert(StocktakeRead).on_conflict_do_nothing(index_elements=key)
         self.added = 0
         self.duplicates = 0
 
@@ -579,10 +578,11 @@ class _Writer:
         if self.dialect == "sqlite":
             if self.perm != list(range(len(_COLUMNS))):
                 rows = [tuple(r[i] for i in self.perm) for r in rows]
-            result = self.uow.session.connection().exec_driver_sql(self.sql, rows)
+            result: Any = self.uow.session.connection().exec_driver_sql(self.sql, rows)
         else:
             result = self.uow.session.execute(self.stmt, [dict(zip(_COLUMNS, r, strict=True)) for r in rows])
-        n = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+        rowcount = getattr(result, "rowcount", -1)
+        n = int(rowcount) if rowcount is not None and rowcount >= 0 else len(rows)
         self.added += n
         self.duplicates += len(rows) - n
 
@@ -728,7 +728,7 @@ def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
             "SELECT expected_loc_id, kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s "
             "AND kind IN :kinds GROUP BY expected_loc_id, kind").bindparams(bindparam("kinds", expanding=True)),
             {"s": sid, "kinds": list(EXPECTED_KINDS)}).all()
-        extra = dict(uow.session.execute(text(
+        extra: dict[int | None, int] = dict(uow.session.execute(text(
             "SELECT seen_loc_id, COUNT(*) FROM stocktake_findings WHERE session_id = :s AND kind IN "
             "('unknown_code', 'outside_scope', 'gone_seen', 'missing_seen') GROUP BY seen_loc_id"),
             {"s": sid}).all())
@@ -792,7 +792,7 @@ def _findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None, un
         "LEFT JOIN stocktake_resolutions r ON r.session_id = f.session_id AND r.kind = f.kind "
         "AND r.subject = f.subject WHERE f.session_id = :s")
     params: dict[str, Any] = {"s": sid}
-    stmt_binds = []
+    stmt_binds: list[Any] = []
     if kinds:
         sql += " AND f.kind IN :kinds"
         params["kinds"] = [k.value for k in kinds]
@@ -847,11 +847,9 @@ class _Joined(UnitOfWork):
         return None
 
 
-def _code_of(uow: UnitOfWork, table: type[Location] | type[Person], pk: int | None) -> str | None:
-    if pk is None:
-        return None
-    obj = uow.session.get(table, pk)
-    return None if obj is None else (obj.code if isinstance(obj, Location) else obj.badge)
+def _code_of(uow: UnitOfWork, table: type[Location], pk: int | None) -> str | None:
+    obj = uow.session.get(table, pk) if pk is not None else None
+    return None if obj is None else obj.code
 
 
 def resolve(uow: UnitOfWork, actor: Signed, sid: int, kind: FindingKind | str, subject: str, action: str,

@@ -1,0 +1,109 @@
+"""`tracker stocktake …` end to end on a demo register: start, upload twice, reconcile, resolve, close, report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pypdfium2 as pdfium
+import pytest
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.demo import badge, place
+
+runner = CliRunner()
+SHELVES = [place("BJ", f"R2C{c}S{s}") for c in (1, 2) for s in (1, 2, 3)]
+SHELF = SHELVES[0]
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    values = {
+        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}",
+        "TRACKER_CONFIG": "",
+        "TRACKER_ARGON2_TIME_COST": "1",
+        "TRACKER_ARGON2_MEMORY_KIB": "8",
+        "TRACKER_LANG": "en",
+        "TRACKER_OPERATOR": badge("clerk"),
+        "TRACKER_PIN": "1234",
+        "TRACKER_TEAM_PIN": "1234",
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo", "--carriers", "60"])
+    assert result.exit_code == 0, result.output
+    yield values
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_a_stock_take_from_start_to_signed_report(env: dict[str, str], tmp_path: Path) -> None:
+    code, out = invoke("carrier", "find", "BJ-", "--limit", "500", "--json")
+    assert code == 0
+    carriers = [c for c in json.loads(out) if c["status"] == "in_store"]
+    shelf = max(SHELVES, key=lambda s: sum(1 for c in carriers if c["location"] == s))
+    here = [c["code"] for c in carriers if c["location"] == shelf]
+    elsewhere = next(c["code"] for c in carriers if c["location"] not in (shelf, None))
+    assert len(here) >= 2
+    code, out = invoke("stocktake", "start", "--scope", shelf, "--team", badge("clerk"), "--team", badge("auditor"),
+                       "--name", "Q4")
+    assert code == 0, out
+    assert f"{len(here)} carriers expected" in out
+
+    upload = tmp_path / "hh.txt"
+    upload.write_text("\n".join([shelf, *here[1:], elsewhere]), encoding="utf-8")
+    code, out = invoke("stocktake", "upload", "1", str(upload), "--device", "HH1")
+    assert code == 0 and f"{len(here) + 1} reads added" in out, out
+    code, out = invoke("stocktake", "upload", "1", str(upload), "--device", "HH1")
+    assert code == 0 and "0 reads added" in out
+
+    code, out = invoke("stocktake", "reconcile", "1", "--json")
+    assert code == 0, out
+    assert json.loads(out) == {"found": len(here) - 1, "missing": 1, "outside_scope": 1}
+
+    code, out = invoke("stocktake", "close", "1")
+    assert code == 3 and "R-131" in out and "unresolved" in out
+
+    code, out = invoke("stocktake", "resolve", "1", "missing", here[0], "report_missing",
+                       "--reason", "not on its shelf")
+    assert code == 0, out
+    code, out = invoke("stocktake", "resolve", "1", "outside-scope", elsewhere, "acknowledge",
+                       "--reason", "put back where registered")
+    assert code == 0, out
+    code, out = invoke("stocktake", "findings", "1", "--open", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, out = invoke("stocktake", "progress", "1", "--json")
+    assert json.loads(out)[0]["missing"] == 1
+
+    code, out = invoke("stocktake", "close", "1")
+    assert code == 0 and "closed" in out and "digest" in out, out
+
+    pdf, csv, xlsx = tmp_path / "r.pdf", tmp_path / "r.csv", tmp_path / "r.xlsx"
+    code, out = invoke("stocktake", "report", "1", "--pdf", str(pdf), "--csv", str(csv), "--xlsx", str(xlsx))
+    assert code == 0, out
+    text = "".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(str(pdf)))
+    assert "Stock-take report #1" in text and here[0] in text and badge("auditor") in text
+    assert "清查小组签字" in text
+    lines = csv.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("stocktake,kind") and len(lines) == 1 + len(here) + 1
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["Summary", "Places", "Findings"] and wb["Findings"].max_row == len(here) + 2
+
+
+def test_bad_input_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
+    code, out = invoke("stocktake", "start", "--scope", SHELF, "--team", badge("clerk"))
+    assert code == 3 and "at least 2" in out
+    code, out = invoke("stocktake", "start", "--scope", "LOC-BJ-NOWHERE", "--team", badge("clerk"),
+                       "--team", badge("auditor"))
+    assert code == 4
+    code, out = invoke("stocktake", "findings", "9", "--kind", "lost")
+    assert code == 2 and "Unknown finding kind" in out
+    code, out = invoke("stocktake", "upload", "1", str(tmp_path / "none.txt"))
+    assert code == 2

@@ -1,0 +1,244 @@
+"""`tracker stocktake …` — the quarterly stock-take from the command line (mounted by `tracker.cli`).
+
+start (team signs with badge + PIN) → bind RFID passes → upload handheld files → reconcile → findings / progress →
+resolve each finding with a reason → close → report (PDF, CSV, XLSX). Every command calls
+`tracker.services.stocktake` and uses the main CLI's identification, exit codes and bilingual messages; this module
+must never touch the database itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+import typer
+
+from tracker.reconcile import FindingKind
+from tracker.services import registry
+from tracker.services import stocktake as st
+
+stocktake_app = typer.Typer(no_args_is_help=True,
+                            help="Quarterly stock-take (清查): scope, reads, reconciliation, resolution, report.")
+
+
+def _c() -> ModuleType:
+    """The main CLI module, looked up at call time (it imports this module while it is being built)."""
+    import tracker.cli
+
+    return tracker.cli
+
+
+def _kind(text: str) -> FindingKind:
+    try:
+        return FindingKind(text.strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        c = _c()
+        c.fail(c.EXIT_USAGE, f"Unknown finding kind {text!r}: use {', '.join(k.value for k in FindingKind)}.",
+               f"无法识别的结果类型 {text!r}：可用 {', '.join(k.value for k in FindingKind)}。")
+        raise typer.Exit(c.EXIT_USAGE) from None
+
+
+@stocktake_app.command("start")
+def start_cmd(
+    scope: Annotated[list[str], typer.Option("--scope", help="Location code at the top of the scope (repeat).")],
+    team: Annotated[list[str], typer.Option("--team", help="Badge of a team member (repeat); each signs with "
+                                                           "their PIN (TRACKER_TEAM_PIN for scripts).")],
+    name: Annotated[str, typer.Option(help="Name of the stock-take.")] = "",
+    level: Annotated[list[str] | None, typer.Option("--level", help="Only these levels (repeat).")] = None,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="Units whose loans are in scope (repeat).")] = None,
+    custodian: Annotated[list[str] | None, typer.Option("--custodian", help="Custodian badge (repeat).")] = None,
+    custodian_may_count: Annotated[bool, typer.Option(help="Allow a custodian in the team.")] = False,
+    min_team: Annotated[int, typer.Option(help="Smallest team.")] = 2,
+) -> None:
+    """Freeze the expected snapshot of the scope and record the team."""
+    c = _c()
+    s = c.store()
+    actor = c.operator()
+    signed = [actor if m == actor.badge else c.party(m, "team") for m in team]
+    cfg = st.StocktakeConfig(min_team=min_team, custodian_in_team=custodian_may_count)
+    sid = c.run(lambda: st.start(s.uow(), actor, name, scope, signed, levels=level, units=unit,
+                                 custodians=custodian, config=cfg))
+    view = c.run(lambda: st.session_view(s.uow(readonly=True), sid))
+    c.out.print(c.say(f"Stock-take #{sid} started: {view.expected} carriers expected.",
+                      f"清查 #{sid} 已开始：应有载体 {view.expected} 件。"))
+
+
+@stocktake_app.command("list")
+def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Stock-takes in the register."""
+    c = _c()
+    rows = c.run(lambda: st.list_sessions(c.store().uow(readonly=True)))
+    if as_json:
+        c.print_json([{"id": i, "name": n, "status": s, "created_at": t.isoformat(), "expected": e}
+                      for i, n, s, t, e in rows])
+        return
+    c.table(c.say("Stock-takes", "清查"), ["#", "name", "status", "started", "expected"],
+            [[i, n, s, f"{t:%Y-%m-%d %H:%M}", e] for i, n, s, t, e in rows])
+
+
+@stocktake_app.command("bind")
+def bind_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    device: Annotated[str, typer.Option(help="RFID reader id.")],
+    batch: Annotated[str, typer.Option(help="Batch (pass) id.")],
+    location: Annotated[str, typer.Option(help="Location code the pass was read in.")],
+    antenna: Annotated[int, typer.Option(help="Only this antenna (0 = all).")] = 0,
+) -> None:
+    """Bind an RFID pass (device + batch, or one antenna) to the place it was read in."""
+    c = _c()
+    s = c.store()
+    actor = c.operator()
+    c.run(lambda: st.bind(s.uow(), actor, sid, device, batch, location, antenna))
+    c.out.print(c.say(f"{device}/{batch} bound to {location}.", f"{device}/{batch} 已绑定到 {location}。"))
+
+
+@stocktake_app.command("upload")
+def upload_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    file: Annotated[Path, typer.Argument(help="Handheld file: list of codes, CSV with code/time/device, or the "
+                                              "RFID inventory export.")],
+    device: Annotated[str | None, typer.Option(help="Device, when the file does not name it.")] = None,
+    batch: Annotated[str | None, typer.Option(help="Batch id (default: from the file's content).")] = None,
+) -> None:
+    """Store a handheld upload. Uploading the same file again adds nothing."""
+    c = _c()
+    s = c.store()
+    try:
+        data = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        c.fail(c.EXIT_USAGE, f"Cannot read {file}: {e}", f"无法读取 {file}：{e}")
+    up = c.run(lambda: st.parse_upload(data, device=device, batch=batch))
+    actor = c.operator()
+    result = c.run(lambda: st.ingest(s.uow(), actor, sid, up.reads))
+    c.out.print(c.say(f"{up.format}: {result.added} reads added, {result.duplicates} already stored.",
+                      f"{up.format}：新增 {result.added} 条，已存在 {result.duplicates} 条。"))
+
+
+@stocktake_app.command("reconcile")
+def reconcile_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Compare the frozen snapshot with the reads; replaces the previous findings."""
+    c = _c()
+    s = c.store()
+    actor = c.operator()
+    result = c.run(lambda: st.reconcile(s.uow(), actor, sid))
+    counts = {k.value: n for k, n in result.counts.items()}
+    if as_json:
+        c.print_json(counts)
+        return
+    c.table(c.say(f"Stock-take #{sid}", f"清查 #{sid}"), ["finding", "结果", "count"],
+            [[k.en, k.zh, result.counts[k]] for k in FindingKind if k in result.counts])
+
+
+@stocktake_app.command("progress")
+def progress_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Expected / seen / missing per place, from the last reconciliation."""
+    c = _c()
+    rows = c.run(lambda: st.progress(c.store().uow(readonly=True), sid))
+    if as_json:
+        c.print_json([asdict(r) for r in rows])
+        return
+    c.table(c.say("Progress", "清点进度"), ["place", "name", "visited", "expected", "seen", "missing", "misplaced",
+                                            "not covered", "other"],
+            [[r.code, r.name, "yes" if r.visited else "no", r.expected, r.seen, r.missing, r.misplaced,
+              r.not_covered, r.unexplained] for r in rows])
+
+
+@stocktake_app.command("findings")
+def findings_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only these kinds (repeat).")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only unresolved findings.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The findings of the last reconciliation."""
+    c = _c()
+    kinds = [_kind(k) for k in kind or []]
+    rows = c.run(lambda: st.findings(c.store().uow(readonly=True), sid, kinds or None, open_only))
+    if as_json:
+        c.print_json([{**asdict(f), "kind": f.kind.value} for f in rows])
+        return
+    c.table(c.say("Findings", "清查结果"), ["kind", "subject", "level", "expected", "seen", "by", "detail",
+                                            "resolution"],
+            [[c.say(f.kind.en, f.kind.zh), f.subject, f.classification, f.expected, f.seen, f.method, f.detail,
+              f"{f.action}: {f.reason}" if f.action else ""] for f in rows])
+
+
+@stocktake_app.command("resolve")
+def resolve_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    kind: Annotated[str, typer.Argument(help="Finding kind, e.g. misplaced, missing, unknown_code.")],
+    subject: Annotated[str, typer.Argument(help="Carrier code, code read, or location code.")],
+    action: Annotated[str, typer.Argument(help="relocate, close_loan, report_missing, register, found, "
+                                               "acknowledge.")],
+    reason: Annotated[str, typer.Option(help="Why (required).")],
+    to: Annotated[str | None, typer.Option("--to", help="Target location (relocate, close_loan, found, "
+                                                        "register); default: where it was seen.")] = None,
+    classification: Annotated[str | None, typer.Option(help="register: level.")] = None,
+    carrier_kind: Annotated[str, typer.Option("--carrier-kind", help="register: carrier kind.")] = "paper",
+    period: Annotated[str | None, typer.Option(help="register: secrecy period.")] = None,
+    scope: Annotated[str | None, typer.Option(help="register: need-to-know scope.")] = None,
+    copy: Annotated[str | None, typer.Option(help="register: copy n/N.")] = None,
+    title: Annotated[str, typer.Option(help="register: title.")] = "",
+) -> None:
+    """Resolve one finding; each resolution is one ledger event (plus the custody change it makes)."""
+    c = _c()
+    s = c.store()
+    k = _kind(kind)
+    data = None
+    if action.strip().lower() == st.REGISTER:
+        n = total = None
+        if copy:
+            try:
+                n, total = (int(x) for x in copy.split("/"))
+            except ValueError:
+                c.fail(c.EXIT_USAGE, "--copy is n/N, e.g. 1/3.", "--copy 格式为 n/N，例如 1/3。")
+        data = registry.CarrierInput(location=to or "", classification=classification, kind=carrier_kind,
+                                     period=period, scope=scope, copy_number=n, copy_total=total, title=title)
+    actor = c.operator()
+    seq = c.run(lambda: st.resolve(s.uow(), actor, sid, k, subject, action, reason, to_location=to, carrier=data))
+    c.out.print(c.say(f"Resolved ({action}); ledger event {seq}.", f"已处理（{action}），台账事件 {seq}。"))
+
+
+@stocktake_app.command("close")
+def close_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")]) -> None:
+    """Close the stock-take: refused while any finding is unresolved."""
+    c = _c()
+    s = c.store()
+    actor = c.operator()
+    receipt = c.run(lambda: st.close(s.uow(), actor, sid))
+    c.out.print(c.say(
+        f"Stock-take #{sid} closed: event {receipt.event_seq}, {receipt.reads_count} reads, digest "
+        f"{receipt.reads_digest}, ledger head {receipt.ledger_head[0]}:{receipt.ledger_head[1]}.",
+        f"清查 #{sid} 已结束：事件 {receipt.event_seq}，读取 {receipt.reads_count} 条，摘要 {receipt.reads_digest}，"
+        f"台账链头 {receipt.ledger_head[0]}:{receipt.ledger_head[1]}。"))
+
+
+@stocktake_app.command("report")
+def report_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    pdf: Annotated[Path | None, typer.Option(help="Write the PDF report here.")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Write the findings CSV here.")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="Write the XLSX workbook here.")] = None,
+) -> None:
+    """Write the report (PDF with team signature lines, CSV, XLSX)."""
+    from tracker.reports import stocktake_csv, stocktake_data, stocktake_pdf, stocktake_xlsx
+
+    c = _c()
+    if not (pdf or csv or xlsx):
+        c.fail(c.EXIT_USAGE, "Say what to write: --pdf, --csv and/or --xlsx.", "请指定输出：--pdf、--csv 或 --xlsx。")
+    report = c.run(lambda: stocktake_data.gather(c.store(), sid))
+    written = []
+    try:
+        if pdf:
+            written.append(stocktake_pdf.write_pdf(report, pdf))
+        if csv:
+            written.append(stocktake_csv.write_csv(report, csv))
+        if xlsx:
+            written.append(stocktake_xlsx.write_xlsx(report, xlsx))
+    except OSError as e:
+        c.fail(c.EXIT_USAGE, f"Cannot write the report: {e}", f"无法写入报告：{e}")
+    c.out.print(c.say("Written: ", "已写入：") + ", ".join(str(p) for p in written))
