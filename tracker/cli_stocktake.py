@@ -106,14 +106,17 @@ def upload_cmd(
     c = _c()
     s = c.store()
     try:
-        data = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
+        data = file.read_bytes()
+    except OSError as e:
         c.fail(c.EXIT_USAGE, f"Cannot read {file}: {e}", f"无法读取 {file}：{e}")
-    up = c.run(lambda: st.parse_upload(data, device=device, batch=batch))
+    up = c.run(lambda: st.parse_upload(data, device=device, batch=batch, name=file.name,
+                                       tz=c.settings().policy.tz))
     actor = c.operator()
     result = c.run(lambda: st.ingest(s.uow(), actor, sid, up.reads))
     c.out.print(c.say(f"{up.format}: {result.added} reads added, {result.duplicates} already stored.",
                       f"{up.format}：新增 {result.added} 条，已存在 {result.duplicates} 条。"))
+    for note in up.held_back:
+        c.out.print(c.say(f"Held back until the next upload: {note}", f"暂不导入（下次上传时导入）：{note}"))
 
 
 @stocktake_app.command("reconcile")

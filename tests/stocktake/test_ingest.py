@@ -115,7 +115,7 @@ def test_live_reads_resume_numbering_and_place_after_a_restart(world: World) -> 
 
 
 def test_upload_formats_refuse_bad_lines(world: World) -> None:
-    with pytest.raises(DomainError, match="needs the device"):
+    with pytest.raises(DomainError, match="give the device"):
         st.parse_upload("A\nB")
     with pytest.raises(DomainError, match="line 3"):
         st.parse_upload("code,time\nBJ-000001S,2026-11-25T10:00:00Z\nBJ-000002Q,yesterday", device="HH1")
@@ -125,9 +125,28 @@ def test_upload_formats_refuse_bad_lines(world: World) -> None:
         st.parse_upload("code,colour\nX,red", device="HH1")
     with pytest.raises(DomainError, match="RFID upload"):
         st.parse_upload("device,batch,seq,epc,rssi,antenna,at\nRF1,b,1,XYZ,-50,1,2026-11-25T10:00:00Z")
-    up = st.parse_upload("# shelf walk\nloc-bj-r2c1s1*\n e2801160600002054ab0b2a1 \n", device="HH1")
-    assert [(r[2], r[3], r[4]) for r in up.reads] == [(2, "barcode", "LOC-BJ-R2C1S1*"),
-                                                     (3, "epc", "E2801160600002054AB0B2A1")]
+    up = st.parse_upload("\nloc-bj-r2c1s1*\n e2801160600002054ab0b2a1 \n", device="HH1")
+    assert up.format == "plain"
+    assert [(r[2], r[3], r[4]) for r in up.reads] == [(1, "barcode", "LOC-BJ-R2C1S1*"),
+                                                     (2, "epc", "E2801160600002054AB0B2A1")]
+
+
+def test_opticon_file_growing_between_uploads_books_each_scan_once(world: World) -> None:
+    w = world
+    sid = w.start()
+    lines = [f"{S1},OPN0042,10:00:00,25/11/2026", f"{w.c('a1')},OPN0042,10:00:05,25/11/2026",
+             f"{w.c('a2')},OPN0042,10:00:09,25/11/2026"]
+    cut = ("\r\n".join(lines[:2]) + "\r\n" + lines[2][:12]).encode()  # unloaded while the last scan was written
+    up = st.parse_upload(cut, name="SCANNED.TXT", tz=UTC)
+    assert up.format == "opticon" and len(up.reads) == 2 and up.held_back
+    assert up.reads[1][0] == "OPN0042" and up.reads[1][5] == st.to_us(datetime(2026, 11, 25, 10, 0, 5, tzinfo=UTC))
+    assert st.ingest(w.store.uow(), w.sig["clerk"], sid, up.reads).added == 2
+    grown = st.parse_upload(("\r\n".join(lines) + "\r\n").encode(), name="SCANNED.TXT", tz=UTC)
+    result = st.ingest(w.store.uow(), w.sig["clerk"], sid, grown.reads)
+    assert (result.added, result.duplicates) == (1, 2)
+    assert {w.c("a1"), w.c("a2")} <= w.reconcile(sid)["found"]
+    with pytest.raises(DomainError, match="line 2"):
+        st.parse_upload(f"{S1},OPN1,10:00:00,25/11/2026\r\nBJ-1,OPN1,25:99,xx\r\n".encode(), name="SCANNED.TXT")
 
 
 def test_closed_sessions_take_no_reads(world: World) -> None:

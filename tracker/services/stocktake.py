@@ -17,7 +17,7 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from drivers.reads import Read, ReadKind
 from drivers.rfid import upload as rfid_upload
+from drivers.scanners import batch as scanner_batch
 from labels.codes import classify_code
 from tracker.domain import CarrierStatus, Classification, Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
@@ -301,10 +302,12 @@ def _scope_location(uow: UnitOfWork, sid: int, code: str) -> int:
 
 @dataclass(frozen=True)
 class Upload:
-    """A parsed handheld file: its format and its reads, ready for `ingest`."""
+    """A parsed handheld file: its format, its reads ready for `ingest`, and lines held back (an unfinished last
+    line of a scanner file: it is read next time, when the file has grown)."""
 
-    format: str  # list | csv | rfid
+    format: str  # plain | cs4070 | opticon | csv | rfid
     reads: list[RawRead]
+    held_back: tuple[str, ...] = ()
 
 
 _HEX = set("0123456789ABCDEF")
@@ -318,33 +321,68 @@ def _content_batch(data: str) -> str:
     return "sha-" + hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-def parse_upload(data: str, device: str | None = None, batch: str | None = None) -> Upload:
-    """Read a handheld upload: a plain list of codes, a CSV with `code` (and optionally time/device/batch/seq/rssi/
-    antenna), or the RFID inventory export of `drivers.rfid.upload`. A bad line refuses the whole file."""
-    lines = data.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
+def _decode(data: str | bytes) -> str:
+    if isinstance(data, str):
+        return data
+    for encoding in ("utf-8-sig", "gb18030"):  # handhelds unloaded on Chinese Windows write GB18030
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _err("The upload is neither UTF-8 nor GB18030 text.", "上传文件既不是 UTF-8 也不是 GB18030 文本。")
+
+
+def parse_upload(data: str | bytes, device: str | None = None, batch: str | None = None, name: str = "",
+                 tz: tzinfo | None = None) -> Upload:
+    """Read a handheld upload: the RFID inventory export of `drivers.rfid.upload`, a CSV with `code` (and optionally
+    time/device/batch/seq/rssi/antenna), or a handheld batch file read by `drivers.scanners.batch` (Opticon
+    SCANNED.TXT, Zebra CS4070 Barcode.txt, or a plain list of codes). A bad line refuses the whole file."""
+    text = _decode(data)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
     header = [h.strip().lower() for h in first.split(",")]
     if tuple(header) == rfid_upload.CSV_FIELDS:
         try:
-            rows = rfid_upload.read_csv(io.StringIO(data))
+            rows = rfid_upload.read_csv(io.StringIO(text))
         except rfid_upload.UploadError as e:
             raise _err(f"RFID upload: {e}", f"RFID 上传文件有误：{e}") from None
         return Upload("rfid", [(r.device, r.batch, r.seq, "epc", r.epc, to_us(r.at), r.rssi, r.antenna)
                                for r in rows])
     if "code" in header and len(header) > 1:
-        return Upload("csv", list(_parse_csv(data, device, batch)))
-    if device is None or not device.strip():
-        raise _err("A plain list of codes needs the device that read it (--device).",
-                   "纯编号列表须注明读取设备（--device）。")
-    b = batch or _content_batch(data)
-    out: list[RawRead] = []
-    for n, line in enumerate(lines, start=1):
-        code = line.strip().upper()
-        if code and not code.startswith("#"):
-            out.append((device.strip(), b, n, _kind_of(code), code, None, None, None))
-    if not out:
+        return Upload("csv", list(_parse_csv(text, device, batch)))
+    return _parse_batch_file(text.encode(), device, batch, name, tz)
+
+
+def _parse_batch_file(raw: bytes, device: str | None, batch: str | None, name: str, tz: tzinfo | None) -> Upload:
+    dev = (device or "").strip()
+    try:
+        kind = scanner_batch.detect_format(name or "upload.txt", raw)
+        if kind == "opticon":
+            parsed = scanner_batch.parse_opticon(raw, tz=tz, batch_id=batch)
+        elif not dev:
+            raise _err(f"A {'plain list of codes' if kind == 'plain' else kind + ' file'} does not name its "
+                       "scanner: give the device (--device).", "该文件未注明扫描设备，请指定设备（--device）。")
+        elif kind == "cs4070":
+            parsed = scanner_batch.parse_cs4070(raw, device=dev, batch_id=batch)
+        else:  # lists made by people: one batch per distinct content unless named
+            parsed = scanner_batch.parse_plain(raw, device=dev, batch_id=batch or _content_batch(raw.decode()))
+    except scanner_batch.BatchFileError as e:
+        raise _err(f"Upload: {e}", f"上传文件有误：{e}") from None
+    bad = [p for p in parsed.problems if not (parsed.truncated and p.reason.startswith("last line"))]
+    if bad:
+        shown = "; ".join(f"line {p.line}: {p.reason}" for p in bad[:5])
+        shown_zh = "；".join(f"第 {p.line} 行：{p.reason}" for p in bad[:5])
+        raise _err(f"The upload has {len(bad)} unreadable line(s), nothing was stored: {shown}.",
+                   f"上传文件有 {len(bad)} 行无法读取，未保存任何内容：{shown_zh}。")
+    timed = parsed.format == "opticon"
+    reads: list[RawRead] = []
+    for rec in parsed.records:
+        code = rec.read.code.strip().upper()
+        reads.append((rec.key.device, rec.key.batch, rec.key.sequence, _kind_of(code), code,
+                      to_us(rec.read.at) if timed else None, None, None))
+    if not reads:
         raise _err("The upload holds no codes.", "上传文件中没有编号。")
-    return Upload("list", out)
+    held = tuple(f"line {p.line}: {p.reason}" for p in parsed.problems if p not in bad)
+    return Upload(parsed.format, reads, held)
 
 
 def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[RawRead]:
