@@ -122,3 +122,16 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def extract_messages(root: Path | None = None) -> list[str]:
+    """Every string literal passed to `_()` or `N_()` in the tui package, in first-seen order."""
+    base = root or Path(__file__).parent
+    seen: dict[str, None] = {}
+    for path in sorted(base.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                seen.setdefault(node.args[0].value, None)
+    return list(seen)

@@ -1,24 +1,25 @@
 """The counter (home screen): one scan field, an answer card, and the queue of this transaction's scans.
 
-Scans and action keys become jobs on an asyncio queue that a single worker drains, running each job on the app's
-one register thread (`app.db`) — so the UI never waits for the database, a scan is never dropped however fast they
-come, and jobs finish in the order they were made. Each scan gets a row at once ("…") that the worker's answer fills
+Scans and action keys become jobs queued on the app's one register thread (`app.db`, a single worker draining an
+unbounded FIFO) — so the UI never waits for the database, a scan is never dropped however fast they come, and jobs
+finish in the order they were made. Answers come back to the UI loop in the same order, without the worker ever
+waiting for the screen to draw. Each scan gets a row at once ("…") that the worker's answer fills
 in; a refusal rings the terminal bell. This screen shows and routes; the `Desk` does the work.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextvars
+from concurrent.futures import Future
 
 from rich.text import Text
 from textual import on
 from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from tui.context import AppContext
 from tui.desk import (
@@ -42,6 +43,7 @@ from tui.i18n import N_, _, translate_bindings
 from tui.screens.dialogs import CarryOutDialog, CarryOutForm, CountDialog, MissingDialog, PinDialog
 from tui.widgets.card import TONE_ICONS, FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
+from tui.widgets.queue_view import QueueView
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
 
@@ -70,7 +72,6 @@ class CounterScreen(Screen[None]):
         s = ctx.settings
         self.desk = Desk(ctx.store, lambda: ctx.actor, site=s.site, pin_attempts=s.pin_attempts,
                          lockout_minutes=s.lockout_minutes)
-        self.jobs: asyncio.Queue[Job] = asyncio.Queue()
         self.state = DeskState()
         self.next_row = 1
         self.codes: dict[int, str] = {}
@@ -87,22 +88,13 @@ class CounterScreen(Screen[None]):
         yield ScanField(placeholder=_("Scan a badge, carrier or place (or type a code + Enter)"),
                         id="scan", gap=getattr(self.app, "wedge_gap", 0.03))
         yield FeedbackCard(id="card")
-        table: DataTable[Any] = DataTable(id="queue", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield QueueView(id="queue")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        table = self.query_one("#queue", DataTable)
-        table.can_focus = False
-        table.add_column("#", key="row", width=4)
-        table.add_column(_("Code"), key="code", width=11)
-        table.add_column(_("Marking"), key="marking", width=11)
-        table.add_column(_("Title"), key="title", width=16)
-        table.add_column(_("Result"), key="result")
         self.query_one("#card", FeedbackCard).show(Feedback("info", _("Ready"), (self.desk_hint(),)))
         self._show_state(self.state)
         self.query_one("#scan", ScanField).focus()
-        self.run_worker(self._drain(), name="desk", group="desk")
 
     def on_screen_resume(self) -> None:
         self.query_one("#scan", ScanField).focus()
@@ -129,29 +121,27 @@ class CounterScreen(Screen[None]):
         """Queue a scanned or typed code; the row appears at once and is filled in when the worker answers."""
         row = self.next_row
         self.next_row += 1
-        table = self.query_one("#queue", DataTable)
-        table.add_row(str(row), Text(text[:12]), "", "", Text("…"), key=str(row))
-        table.move_cursor(row=table.row_count - 1)
+        self.queue.add(row, text.strip()[:40])
         self.submit(Scan(row, text, source, started))
         return row
 
     def submit(self, job: Job) -> None:
+        """Queue a job on the register thread; its answer is handed back to the UI loop when done."""
         self.submitted += 1
-        self.jobs.put_nowait(job)
-
-    # -- worker ----------------------------------------------------------------------------------------------------
-
-    async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        executor = self.app.db  # type: ignore[attr-defined]
-        while True:
-            job = await self.jobs.get()
-            results = await loop.run_in_executor(executor, self.desk.run, job)
-            self.processed += 1
-            for fb in results:
-                self._answer(fb)
-            if isinstance(job, SignParty | SetMode | ClearParty | Reset) and not results:
-                self._show_state(self.desk.state)
+        context = contextvars.copy_context()  # Textual finds its app through context variables
+        future: Future[list[Feedback]] = self.app.db.submit(self.desk.run, job)  # type: ignore[attr-defined]
+        future.add_done_callback(lambda f: loop.call_soon_threadsafe(self._done, f, context=context))
+
+    def _done(self, future: Future[list[Feedback]]) -> None:
+        self.processed += 1
+        if future.cancelled() or not self.is_attached:
+            return
+        error = future.exception()
+        results = future.result() if error is None else [
+            Feedback("error", _("Unexpected error: {error}").format(error=f"{type(error).__name__}: {error}"))]
+        for fb in results:
+            self._answer(fb)
 
     def _answer(self, fb: Feedback) -> None:
         self.state = fb.state
@@ -172,21 +162,15 @@ class CounterScreen(Screen[None]):
     def _fill_row(self, fb: Feedback) -> None:
         assert fb.row is not None
         self.feedback[fb.row] = fb
-        table = self.query_one("#queue", DataTable)
-        key = str(fb.row)
-        if key not in table.rows:
-            table.add_row(str(fb.row), "", "", "", "", key=key)
-        if fb.carrier is not None:
-            self.codes[fb.row] = fb.carrier.code
-            table.update_cell(key, "code", Text(fb.carrier.code))
-            table.update_cell(key, "marking", marking_chip(fb.carrier))
-            table.update_cell(key, "title", Text(_short(fb.carrier.title, 16)))
-        elif fb.code:
-            table.update_cell(key, "code", Text(fb.code[:12]))
         result = fb.title if not fb.rules else " ".join(fb.rules)
         icon = TONE_ICONS.get(fb.tone, "")
-        table.update_cell(key, "result", Text(f"{icon} {_short(result, 40)}", style=RESULT_STYLES.get(fb.tone, "")),
-                          update_width=True)
+        answer = Text(f"{icon} {result}", style=RESULT_STYLES.get(fb.tone, ""))
+        if fb.carrier is not None:
+            self.codes[fb.row] = fb.carrier.code
+            self.queue.update_line(fb.row, code=fb.carrier.code, marking=marking_chip(fb.carrier),
+                                   title=fb.carrier.title, result=answer)
+        else:
+            self.queue.update_line(fb.row, code=fb.code, result=answer)
 
     def _show_state(self, state: DeskState) -> None:
         parts = [Text(f" {mode_label(state.mode)} ", style="bold reverse"), Text("  ")]
@@ -201,7 +185,7 @@ class CounterScreen(Screen[None]):
             parts.append(Text("  " + _("Place: {code}").format(code=state.place.code)))
         if state.waiting:
             parts.append(Text("  " + _("{n} waiting").format(n=len(state.waiting)), style="bold yellow"))
-        self.query_one("#desk-state", Static).update(Text.assemble(*parts))
+        self.query_one("#desk-state", Static).update(Text.assemble(*parts), layout=False)
 
     # -- actions ---------------------------------------------------------------------------------------------------
 
@@ -213,22 +197,20 @@ class CounterScreen(Screen[None]):
 
     def action_new_transaction(self) -> None:
         self.submit(Reset())
-        self.query_one("#queue", DataTable).clear()
+        self.queue.clear()
         self.codes.clear()
 
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one("#queue", QueueView)
+
     def action_cursor(self, step: int) -> None:
-        table = self.query_one("#queue", DataTable)
-        if table.row_count:
-            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+        self.queue.move(step)
 
     def selected_code(self) -> tuple[int, str] | None:
-        table = self.query_one("#queue", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
-        row = int(key) if key is not None else -1
-        code = self.codes.get(row)
-        return (row, code) if code else None
+        line = self.queue.selected()
+        code = self.codes.get(line.row) if line else None
+        return (line.row, code) if line and code else None
 
     def _need_selection(self) -> tuple[int, str] | None:
         picked = self.selected_code()
@@ -296,21 +278,9 @@ class CounterScreen(Screen[None]):
         row = self.next_row
         self.next_row += 1
         self._last_row = row
-        table = self.query_one("#queue", DataTable)
-        table.add_row(str(row), Text(code), "", "", Text("…"), key=str(row))
-        table.move_cursor(row=table.row_count - 1)
+        self.queue.add(row, code)
 
     @property
     def idle(self) -> bool:
         """True when every queued job has been answered."""
-        return self.jobs.empty() and self.processed == self.submitted
-
-
-def _short(text: str, width: int) -> str:
-    """Cut to `width` terminal cells (a Chinese character takes two)."""
-    t = Text(text)
-    if t.cell_len <= width:
-        return text
-    t.truncate(width, overflow="ellipsis")
-    return t.plain
-
+        return self.processed == self.submitted

@@ -270,7 +270,7 @@ class NewCarrierScreen(Screen[None]):
 
     screen_name = "new-carrier"
     BINDINGS = [  # noqa: RUF012
-        Binding("ctrl+s", "save", N_("Register"), priority=True),
+        Binding("ctrl+s", "save", N_("Save"), priority=True),
         Binding("ctrl+p", "label", N_("Label PDF"), priority=True),
         Binding("escape", "back", N_("Back")),
     ]

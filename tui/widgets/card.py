@@ -38,7 +38,7 @@ class FeedbackCard(Static):
         self.feedback = fb
         for tone in TONE_ICONS:
             self.set_class(tone == fb.tone, f"tone-{tone}")
-        self.update(render_feedback(fb))
+        self.update(render_feedback(fb), layout=False)  # fixed height: no relayout per scan
 
     def show_text(self, title: str, lines: tuple[str, ...] = (), tone: str = "info") -> None:
         self.show(Feedback(tone, title, lines))  # type: ignore[arg-type]

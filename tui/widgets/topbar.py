@@ -32,7 +32,7 @@ class TopBar(Static):
         right = f"{who}  {now:%Y-%m-%d %H:%M} "
         width = max(self.size.width, 40)
         gap = max(1, width - left.cell_len - Text(right).cell_len)
-        self.update(Text.assemble(left, " " * gap, right))
+        self.update(Text.assemble(left, " " * gap, right), layout=False)
 
     def on_resize(self) -> None:
         self.refresh_bar()
