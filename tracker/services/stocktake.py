@@ -524,24 +524,28 @@ class _Context:
     def _where(self, device: str, batch: str, seq: int) -> tuple[str, str]:
         return f"{device}/{batch} read {seq}", f"{device}/{batch} 第 {seq} 条"
 
-    def rows(self, reads: Iterable[RawRead]) -> Iterator[tuple[Any, ...]]:
+    def chunks(self, reads: Iterable[RawRead], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows to store, `size` at a time. The loop is the ingest's hot path: the common case (a carrier code
+        read by a person, same batch as the read before) costs a few comparisons and one tuple."""
         sid, scope, bindings, state = self.sid, self.scope, self.bindings, self.state
-        last_key: tuple[str, str] | None = None
+        last_dev: str | None = None
+        last_batch: str | None = None
         loc: int | None = None
         holder: int | None = None
         last_seq = 0
         bid = 0
+        out: list[tuple[Any, ...]] = []
+        append = out.append
         for device, batch, seq, kind, code, at_us, rssi, antenna in reads:
-            key = (device, batch)
-            if key != last_key:
-                if last_key is not None:
-                    state[last_key] = (loc, holder, last_seq)
+            if device != last_dev or batch != last_batch:
+                if last_dev is not None and last_batch is not None:
+                    state[(last_dev, last_batch)] = (loc, holder, last_seq)
                 bid = self.batches.get(device, batch)
-                st = state.get(key)
+                st = state.get((device, batch))
                 if st is None:
                     st = self._resume(bid, seq)
                 loc, holder, last_seq = st
-                last_key = key
+                last_dev, last_batch = device, batch
             if seq <= last_seq:
                 en, zh = self._where(device, batch, seq)
                 raise _err(f"{en}: reads of a batch must come in sequence order (after {last_seq}).",
@@ -554,17 +558,16 @@ class _Context:
                     raise _err(f"{en}: RFID reads need a place: bind {device}/{batch} to a location first "
                                "(tracker stocktake bind) or scan a location code before them.",
                                f"{zh}：RFID 读取须有位置：请先将 {device}/{batch} 绑定到位置，或先扫描位置码。")
-                yield (sid, bid, seq, kind, code, at_us, rssi, antenna, place, None if place is not None else holder)
-                continue
-            if code.startswith("LOC-"):
+                append((sid, bid, seq, kind, code, at_us, rssi, antenna, place,
+                        None if place is not None else holder))
+            elif code[:4] == "LOC-":
                 lid = scope.get(code)
                 if lid is None:
                     self._unknown_place(code, device, batch, seq)
                 loc, holder = lid, None
                 self.places += 1
-                yield (sid, bid, seq, "location", code, at_us, rssi, antenna, lid, None)
-                continue
-            if code.startswith("B-") and classify_code(code) == "badge":
+                append((sid, bid, seq, "location", code, at_us, rssi, antenna, lid, None))
+            elif code[1:2] == "-" and code[:1] == "B" and classify_code(code) == "badge":
                 pid = self._badge(code)
                 if pid is None:
                     en, zh = self._where(device, batch, seq)
@@ -572,15 +575,21 @@ class _Context:
                                f"{zh}：证件 {code} 不是登记人员。")
                 loc, holder = None, pid
                 self.places += 1
-                yield (sid, bid, seq, "badge", code, at_us, rssi, antenna, None, pid)
-                continue
-            if loc is None and holder is None:
+                append((sid, bid, seq, "badge", code, at_us, rssi, antenna, None, pid))
+            elif loc is None and holder is None:
                 en, zh = self._where(device, batch, seq)
                 raise _err(f"{en}: {code} was scanned before any location code; scan the shelf's location "
                            "label first.", f"{zh}：扫描 {code} 之前未扫描位置码，请先扫描所在位置的位置标签。")
-            yield (sid, bid, seq, kind, code, at_us, rssi, antenna, loc, holder)
-        if last_key is not None:
-            state[last_key] = (loc, holder, last_seq)
+            else:
+                append((sid, bid, seq, kind, code, at_us, rssi, antenna, loc, holder))
+            if len(out) >= size:
+                yield out
+                out = []
+                append = out.append
+        if last_dev is not None and last_batch is not None:
+            state[(last_dev, last_batch)] = (loc, holder, last_seq)
+        if out:
+            yield out
 
     def _unknown_place(self, code: str, device: str, batch: str, seq: int) -> None:
         en, zh = self._where(device, batch, seq)
@@ -675,17 +684,10 @@ def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
             batches.create({(r[0], r[1]) for r in reads})
         ctx = _Context(uow, sid, batches)
         writer = _Writer(uow, batches)
-        chunk: list[tuple[Any, ...]] = []
-        size = commit_every or CHUNK
-        for row in ctx.rows(reads):
-            chunk.append(row)
-            if len(chunk) >= size:
-                writer.write(chunk)
-                chunk = []
-                if commit_every:
-                    uow.session.commit()
-        if chunk:
+        for chunk in ctx.chunks(reads, commit_every or CHUNK):
             writer.write(chunk)
+            if commit_every:
+                uow.session.commit()
         uow.commit()
         return IngestResult(writer.added, writer.duplicates, ctx.places)
 
