@@ -318,11 +318,24 @@ WHERE p.method = 'rfid' AND c.classification = :ts
 """
 
 # Two devices seeing the same code at two different places within the clone window of each other.
+# Two devices seeing the same code at two different places within the clone window of each other. An RFID reader's
+# sightings count only where that reader heard the tag strongest, and only if that is strong for the tag at all:
+# a cross-read from the next shelf is not a second place.
 _CLONES = """
+WITH best AS (SELECT subj, MAX(peak) AS best FROM st_sight WHERE kind = 'epc' GROUP BY subj),
+epc AS (
+  SELECT g.subj, g.device, g.loc_id, g.holder_id, g.first_us, g.last_us,
+         ROW_NUMBER() OVER (PARTITION BY g.subj, g.device ORDER BY COALESCE(g.peak, -1000) DESC, g.n DESC,
+                            COALESCE(g.loc_id, 0), COALESCE(g.holder_id, 0)) AS rk
+  FROM st_sight g JOIN best b ON b.subj = g.subj
+  WHERE g.kind = 'epc' AND (g.peak IS NULL OR b.best IS NULL OR g.peak >= b.best - :margin)),
+sig AS (
+  SELECT subj, device, loc_id, holder_id, first_us, last_us FROM st_sight WHERE kind = 'barcode'
+  UNION ALL
+  SELECT subj, device, loc_id, holder_id, first_us, last_us FROM epc WHERE rk = 1)
 SELECT a.subj, a.device, a.loc_id, a.holder_id, b.device, b.loc_id, b.holder_id, a.first_us, b.first_us
-FROM st_sight a JOIN st_sight b ON b.subj = a.subj AND a.device < b.device
-WHERE a.subj IN (SELECT subj FROM st_sight GROUP BY subj HAVING COUNT(DISTINCT device) > 1)
-  AND (COALESCE(a.loc_id, 0) <> COALESCE(b.loc_id, 0) OR COALESCE(a.holder_id, 0) <> COALESCE(b.holder_id, 0))
+FROM sig a JOIN sig b ON b.subj = a.subj AND a.device < b.device
+WHERE (COALESCE(a.loc_id, 0) <> COALESCE(b.loc_id, 0) OR COALESCE(a.holder_id, 0) <> COALESCE(b.holder_id, 0))
   AND a.first_us IS NOT NULL AND b.first_us IS NOT NULL
   AND a.first_us <= b.last_us + :window AND b.first_us <= a.last_us + :window
 ORDER BY a.subj, a.device, b.device
@@ -400,7 +413,7 @@ def _coverage(session: Session, sid: int) -> None:
 
 def _clones(session: Session, sid: int, tuning: Tuning) -> None:
     window = int(tuning.clone_window_s * 1_000_000)
-    pairs = session.execute(text(_CLONES), {"window": window}).all()
+    pairs = session.execute(text(_CLONES), {"window": window, "margin": tuning.rssi_margin_db}).all()
     if not pairs:
         return
     names = _place_names(session, sid)

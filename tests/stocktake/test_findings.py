@@ -91,6 +91,27 @@ def test_clone_suspicion_two_devices_two_places_same_time(world: World) -> None:
     assert "HH1@" + S1 in clone.detail and "HH2@" + S2 in clone.detail
 
 
+def test_a_cross_read_by_a_second_reader_is_not_a_clone(world: World) -> None:
+    w = world
+    sid = w.start()
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF2", "p2", S2)
+    at = st.to_us(T0)
+    # a person scans a1 on S1 while RF1 reads it strongly there and RF2 on S2 hears it faintly through the shelf
+    w.upload(sid, [S1, w.c("a1")], device="HH1")
+    st.ingest(w.store.uow(), w.sig["clerk"], sid, [
+        ("RF1", "p1", 1, "epc", w.epc("a1"), at, -44.0, 1),
+        ("RF2", "p2", 1, "epc", w.epc("a1"), at, -73.0, 1),
+    ])
+    csv_scan = _csv([("HH2", T0 + timedelta(seconds=3), "w", S1), ("HH2", T0 + timedelta(seconds=4), "w", w.c("a1"))])
+    st.ingest(w.store.uow(), w.sig["clerk"], sid, st.parse_upload(csv_scan).reads)
+    got = w.reconcile(sid)
+    assert "clone_suspect" not in got and w.c("a1") in got["found"]
+    # but the same tag heard strongly by RF2 on S2 at the same moment is two places at once
+    st.ingest(w.store.uow(), w.sig["clerk"], sid, [("RF2", "p2", 2, "epc", w.epc("a1"), at, -45.0, 1)])
+    assert w.reconcile(sid)["clone_suspect"] == {w.c("a1")}
+
+
 def _rfid(device: str, batch: str, tags: list[tuple[str, float, int]]) -> list[rfid_upload.UploadRow]:
     rows = []
     seq = 0
