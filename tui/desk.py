@@ -289,9 +289,15 @@ class Desk:
         reading = self.state.place.code if self.state.place and self.state.place.reading_place else None
         receipt = circulation.check_out(self.store.uow(), actor, code, party.signed, approval_id=approval,
                                         reading_place=reading)
-        lines = [_("Approval #{id}").format(id=approval)] if approval else []
-        return self._show(code, job.row, "ok", _("Checked out to {name}").format(name=party.person.name),
-                          tuple(lines), seq=receipt.event_seq)
+        lines = (_("Approval #{id}").format(id=approval),) if approval else ()
+        title = _("Checked out to {name}").format(name=party.person.name)
+        if view is None:
+            return self._show(code, job.row, "ok", title, lines, seq=receipt.event_seq)
+        # The loan's effect is known exactly; re-reading the carrier would only add a transaction to every scan.
+        lent = replace(view, status=CarrierStatus.ON_LOAN.value, holder=party.person.badge,
+                       holder_name=party.person.name, location=None, location_name=None, due_at=receipt.due)
+        return Feedback("ok", title, tuple(carrier_lines(lent, self.store)) + lines, row=job.row, code=code,
+                        carrier=lent, seq=receipt.event_seq)
 
     def _check_in(self, code: str, job: Scan) -> Feedback:
         actor = self._actor()

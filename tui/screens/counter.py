@@ -47,6 +47,7 @@ from tui.widgets.queue_view import QueueView
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
 
+PENDING_AFTER = 0.030
 RESULT_STYLES = {"ok": "bold green", "refused": "bold red", "error": "bold red", "waiting": "bold yellow",
                  "info": ""}
 
@@ -79,6 +80,7 @@ class CounterScreen(Screen[None]):
         self.latencies: list[tuple[int, float, float]] = []  # (row, key time, answer painted)
         self.processed = 0
         self.submitted = 0
+        self.pending: dict[int, str] = {}
 
     # -- layout ----------------------------------------------------------------------------------------------------
 
@@ -121,9 +123,17 @@ class CounterScreen(Screen[None]):
         """Queue a scanned or typed code; the row appears at once and is filled in when the worker answers."""
         row = self.next_row
         self.next_row += 1
-        self.queue.add(row, text.strip()[:40])
         self.submit(Scan(row, text, source, started))
+        # The "…" line appears only if the answer is slower than PENDING_AFTER: a line drawn and redrawn within a
+        # few milliseconds costs a frame that would compete with the register thread for the interpreter.
+        self.pending[row] = text.strip()[:40]
+        self.set_timer(PENDING_AFTER, self._show_pending)
         return row
+
+    def _show_pending(self) -> None:
+        for row, text in sorted(self.pending.items()):
+            self.queue.add(row, text)
+        self.pending.clear()
 
     def submit(self, job: Job) -> None:
         """Queue a job on the register thread; its answer is handed back to the UI loop when done."""
@@ -162,6 +172,8 @@ class CounterScreen(Screen[None]):
     def _fill_row(self, fb: Feedback) -> None:
         assert fb.row is not None
         self.feedback[fb.row] = fb
+        if fb.row in self.pending:
+            self._show_pending()  # its line (and any later pending ones, in order) joins the view now
         result = fb.title if not fb.rules else " ".join(fb.rules)
         icon = TONE_ICONS.get(fb.tone, "")
         answer = Text(f"{icon} {result}", style=RESULT_STYLES.get(fb.tone, ""))
@@ -197,6 +209,7 @@ class CounterScreen(Screen[None]):
 
     def action_new_transaction(self) -> None:
         self.submit(Reset())
+        self.pending.clear()
         self.queue.clear()
         self.codes.clear()
 
@@ -278,6 +291,7 @@ class CounterScreen(Screen[None]):
         row = self.next_row
         self.next_row += 1
         self._last_row = row
+        self._show_pending()
         self.queue.add(row, code)
 
     @property

@@ -43,6 +43,8 @@ class ScanField(Input):
 
     def on_mount(self) -> None:
         self.set_interval(POLL_SECONDS, self._poll)
+        if not getattr(self.app, "cursor_blink", True):
+            self.cursor_blink = False  # screenshots and snapshot tests must not depend on the blink phase
 
     def _poll(self) -> None:
         from textual._time import get_time
