@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.reconcile import FindingKind
+from tracker.reconcile import FindingKind, Tuning
 from tracker.services import registry
 from tracker.services import stocktake as st
 
@@ -51,13 +51,21 @@ def start_cmd(
     custodian: Annotated[list[str] | None, typer.Option("--custodian", help="Custodian badge (repeat).")] = None,
     custodian_may_count: Annotated[bool, typer.Option(help="Allow a custodian in the team.")] = False,
     min_team: Annotated[int, typer.Option(help="Smallest team.")] = 2,
+    clone_window: Annotated[float, typer.Option(help="Seconds within which one code seen in two places by two "
+                                                     "devices is a clone suspicion.")] = 120.0,
+    rssi_margin: Annotated[float, typer.Option(help="dB below a tag's strongest read that still counts as "
+                                                    "strong (RFID placement).")] = 6.0,
+    count_ratio: Annotated[float, typer.Option(help="How many times more reads the chosen place needs than any "
+                                                    "rival (RFID placement).")] = 2.0,
+    company_prefix: Annotated[str | None, typer.Option(help="GS1 company prefix of our GIAI tags.")] = None,
 ) -> None:
     """Freeze the expected snapshot of the scope and record the team."""
     c = _c()
     s = c.store()
     actor = c.operator()
     signed = [actor if m == actor.badge else c.party(m, "team") for m in team]
-    cfg = st.StocktakeConfig(min_team=min_team, custodian_in_team=custodian_may_count)
+    cfg = st.StocktakeConfig(min_team=min_team, custodian_in_team=custodian_may_count,
+                             tuning=Tuning(clone_window, rssi_margin, count_ratio, company_prefix))
     sid = c.run(lambda: st.start(s.uow(), actor, name, scope, signed, levels=level, units=unit,
                                  custodians=custodian, config=cfg))
     view = c.run(lambda: st.session_view(s.uow(readonly=True), sid))

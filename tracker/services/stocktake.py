@@ -171,6 +171,11 @@ def start(uow: UnitOfWork, actor: Signed, name: str, roots: Sequence[str], team:
         now = uow.now()
         if not roots:
             raise _err("Name at least one location for the scope.", "请至少指定一个清查位置。")
+        t = cfg.tuning
+        if t.clone_window_s < 0 or t.rssi_margin_db < 0 or t.count_ratio < 1 or cfg.min_team < 1:
+            raise _err("Tuning out of range: clone window and RSSI margin are 0 or more, the count ratio 1 or more, "
+                       "the team at least 1.",
+                       "参数超出范围：克隆时间窗和RSSI余量不小于0，计数比不小于1，小组至少1人。")
         root_rows = [get_location(uow, code) for code in roots]
         try:
             level_set = sorted({Classification.parse(lv) for lv in levels or []}, key=lambda lv: -lv.rank)
@@ -782,7 +787,10 @@ def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
             c = counts.get(p.location_id, {})
             out.append(_progress_line(p.code, p.name, p.visited, p.covered, c, int(extra.get(p.location_id, 0))))
         if None in counts:
-            out.append(_progress_line("(holders)", "借出在人员手中 / with holders", True, True, counts[None], 0))
+            met = uow.session.execute(text(
+                "SELECT 1 FROM stocktake_reads WHERE session_id = :s AND kind = 'badge' LIMIT 1"), {"s": sid}).first()
+            out.append(_progress_line("(holders)", "借出在人员手中 / with holders", met is not None, met is not None,
+                                      counts[None], 0))
         return out
 
 
