@@ -142,7 +142,8 @@ class StocktakeFinding(Base):
 
     __tablename__ = "stocktake_findings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(Integer)
+    # Findings of one session are inserted together and ids grow, so this index is appended to, not scattered.
+    session_id: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(24))
     subject: Mapped[str] = mapped_column(String(64))  # carrier code, unexplained code or location code
     carrier_id: Mapped[int | None] = mapped_column(Integer)

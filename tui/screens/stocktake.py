@@ -10,6 +10,7 @@ places. The screen only calls the stock-take services; it never writes the datab
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -58,6 +59,8 @@ class StocktakeScreen(Screen[None]):
         self.message = ""
         self._db = ThreadPoolExecutor(1, thread_name_prefix="stocktake-screen")
         self._refreshing = False
+        self._cost = 0.0  # seconds the last reconciliation took
+        self._last = 0.0
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.ctx, self.ctx.t("Stock-take", "清查"))
@@ -142,7 +145,8 @@ class StocktakeScreen(Screen[None]):
             self._say(self.ctx.t(f"With holder: {text}", f"持有人：{text}"))
         else:
             self._say(self.ctx.t(f"Read {text}", f"已读取 {text}"))
-        await self.refresh_progress()
+        if self._cost < 1.0:  # a big stock-take reconciles on the timer instead, not after every scan
+            await self.refresh_progress()
 
     def _say(self, message: str, bad: bool = False) -> None:
         self.message = message
@@ -153,7 +157,8 @@ class StocktakeScreen(Screen[None]):
     # -- progress --------------------------------------------------------------------------------------------------
 
     async def _tick(self) -> None:
-        if not self._refreshing:
+        """Reconcile on the timer, but never spend more than a quarter of the time reconciling."""
+        if not self._refreshing and time.monotonic() - self._last >= max(REFRESH_SECONDS, 4 * self._cost):
             await self.refresh_progress()
 
     async def action_refresh(self) -> None:
@@ -168,6 +173,7 @@ class StocktakeScreen(Screen[None]):
             self._fill([])
             return
         self._refreshing = True
+        started = time.monotonic()
         store, actor = self.ctx.store, self.ctx.actor
         try:
             def work() -> tuple[st.SessionView, list[st.LocationProgress], str]:
@@ -188,6 +194,8 @@ class StocktakeScreen(Screen[None]):
             return
         finally:
             self._refreshing = False
+            self._last = time.monotonic()
+            self._cost = self._last - started
         seen = sum(p.seen for p in places)
         expected = sum(p.expected for p in places)
         missing = sum(p.missing for p in places)
