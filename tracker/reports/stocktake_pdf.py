@@ -74,7 +74,8 @@ def write_pdf(report: StocktakeReport, path: Path) -> Path:
     story.append(_table(facts, [width * 0.18, width * 0.32, width * 0.18, width * 0.32], st["cell"]))
     story.append(Paragraph("结果汇总 Summary", st["h"]))
     summary: list[list[Any]] = [["结果 Finding", "kind", "数量 Count", "未处理 Unresolved"]]
-    summary += [[k.zh, k.en, n, open_] for k, n, open_ in report.summary()]
+    summary += [[k.zh + ("（严重）" if k.critical else ""), k.en + (" — critical" if k.critical else ""), n, open_]
+                for k, n, open_ in report.summary()]
     story.append(_table(summary, [width * 0.3, width * 0.3, width * 0.2, width * 0.2], st["cell"]))
     story.append(Paragraph("各位置清点情况 Progress per place", st["h"]))
     places: list[list[Any]] = [["位置 Place", "名称 Name", "已清点 Visited", "应有 Expected", "已见 Seen",

@@ -37,7 +37,6 @@ from tracker.schema import Location, Person
 from tracker.schema_stocktake import (
     StocktakeBatch,
     StocktakeBinding,
-    StocktakeExpected,
     StocktakeFinding,
     StocktakeRead,
     StocktakeResolution,
@@ -95,10 +94,6 @@ def to_us(moment: datetime | None) -> int | None:
     if moment.tzinfo is None:
         raise _err(f"Read time {moment} has no time zone; reads are UTC.", f"读取时间 {moment} 缺少时区，须为UTC。")
     return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def from_us(us: int | None) -> datetime | None:
-    return None if us is None else EPOCH + timedelta(microseconds=us)
 
 
 # --- team --------------------------------------------------------------------------------------------------------
@@ -1102,6 +1097,6 @@ def list_sessions(uow: UnitOfWork) -> list[tuple[int, str, str, datetime, int]]:
 __all__ = [
     "ACKNOWLEDGE", "ALLOWED", "CLOSE_LOAN", "FOUND", "REGISTER", "RELOCATE", "REPORT_MISSING", "CloseReceipt",
     "FindingKind", "FindingView", "IngestResult", "LiveIngest", "LocationProgress", "RawRead", "SessionView",
-    "StocktakeConfig", "StocktakeExpected", "Upload", "bind", "close", "findings", "ingest", "list_sessions",
+    "StocktakeConfig", "Upload", "bind", "close", "findings", "ingest", "list_sessions",
     "parse_upload", "progress", "reconcile", "resolve", "session_view", "start",
 ]
