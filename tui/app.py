@@ -51,13 +51,14 @@ class TrackerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "carrier-tracker"
     ENABLE_COMMAND_PALETTE = False
+    # Not priority bindings: a screen may give one of these keys its own meaning (the scan fields bind none of them).
     BINDINGS = [  # noqa: RUF012
-        Binding("f5", "open('handover')", N_("Handover"), priority=True),
-        Binding("f9", "open('register')", N_("Register"), priority=True),
-        Binding("f10", "open('alerts')", N_("Alerts"), priority=True),
-        Binding("ctrl+l", "open('ledger')", N_("Ledger"), priority=True),
-        Binding("ctrl+t", "open('stocktake')", N_("Stock-take"), priority=True, show=False),
-        Binding("ctrl+o", "lock", N_("Lock"), priority=True),
+        Binding("f5", "open('handover')", N_("Handover")),
+        Binding("f9", "open('register')", N_("Register")),
+        Binding("f10", "open('alerts')", N_("Alerts")),
+        Binding("ctrl+l", "open('ledger')", N_("Ledger")),
+        Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
+        Binding("ctrl+o", "lock", N_("Lock")),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
     ]
 

@@ -88,7 +88,7 @@ class LedgerScreen(Screen[None]):
         result = self.query_one("#ledger-result", Static)
         try:
             sealed: tuple[int, str] = await asyncio.get_running_loop().run_in_executor(
-                self.app.reads, lookups.seal_head, self.ctx.store, actor)  # type: ignore[attr-defined]
+                self.app.db, lookups.seal_head, self.ctx.store, actor)  # type: ignore[attr-defined]
         except Refused as e:
             result.update(Text(e.message(self.ctx.lang), style="bold red"))
             self.app.bell()

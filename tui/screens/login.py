@@ -106,7 +106,7 @@ class LoginScreen(Screen[None]):
                 return signed, lookups.person(uow, badge)
 
         try:
-            signed, who = await asyncio.get_running_loop().run_in_executor(self.app.reads, sign_in)  # type: ignore[attr-defined]
+            signed, who = await asyncio.get_running_loop().run_in_executor(self.app.db, sign_in)  # type: ignore[attr-defined]
         except DomainError as e:
             self.busy = False
             self._say(pick(e.en, e.zh), error=True)

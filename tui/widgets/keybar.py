@@ -25,16 +25,28 @@ class KeyBar(Static):
     def _bindings_changed(self, _screen: Screen[object]) -> None:
         self.refresh_keys()
 
+    def on_resize(self) -> None:
+        self.refresh_keys()
+
     def refresh_keys(self) -> None:
+        """One chip per key with its description, wrapped by hand so a key never parts from its description."""
+        width = max(self.size.width, 20)
         text = Text()
+        line = 0
         seen: set[str] = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
             if not binding.show or not binding.description or key in seen or not active.enabled:
                 continue
             seen.add(key)
-            if text:
+            chip = Text(f" {self.app.get_key_display(binding).upper()} ", style="bold reverse")
+            item = Text.assemble(chip, f" {binding.description}")
+            if line and line + 1 + item.cell_len > width:
+                text.append("\n")
+                line = 0
+            elif line:
                 text.append(" ")
-            text.append(f" {self.app.get_key_display(binding).upper()} ", style="bold reverse")
-            text.append(f" {binding.description}")
+                line += 1
+            text.append_text(item)
+            line += item.cell_len
         self.update(text)

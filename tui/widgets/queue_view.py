@@ -3,7 +3,7 @@
 It is a single rendered block rather than a data table because it changes on every scan: a scan adds a line at once
 ("…") and the register's answer fills it in, hundreds of times a minute during a burst, and redrawing one block of
 plain text costs far less than a table's cells. Only the lines that fit are drawn, always including the selected
-one. User data is plain `Text`, never markup.
+one (marked ▶). User data is plain `Text`, never markup.
 """
 
 from __future__ import annotations
@@ -82,12 +82,14 @@ class QueueView(Widget):
     def render(self) -> Text:
         width = max(self.size.width, 20)
         height = max(self.size.height, 2)
-        out = Text()
+        out = Text(no_wrap=True, overflow="crop")  # wrapping would also eat a line's leading spaces
         header = Text()
-        for title, w in zip(("#", _("Code"), _("Marking"), _("Title")), (c[1] for c in COLUMNS), strict=True):
+        widths = (COLUMNS[0][1] + 1, *(c[1] for c in COLUMNS[1:]))
+        for title, w in zip((" #", _("Code"), _("Marking"), _("Title")), widths, strict=True):
             header.append_text(_cell(Text(title), w))
         header.append(_("Result"))
         header.truncate(width)
+        header.pad_right(width - header.cell_len)
         header.stylize("bold reverse")
         out.append_text(header)
         room = height - 1
@@ -97,15 +99,16 @@ class QueueView(Widget):
         for i in range(start, min(len(self.lines), start + room)):
             line = self.lines[i]
             text = Text()
-            text.append_text(_cell(Text(str(line.row)), COLUMNS[0][1]))
+            mark = "▶" if i == self.cursor else " "
+            text.append_text(_cell(Text(f"{mark}{line.row}", style="bold" if i == self.cursor else ""),
+                                   COLUMNS[0][1] + 1))
             text.append_text(_cell(Text(line.code), COLUMNS[1][1]))
             text.append_text(_cell(line.marking.copy(), COLUMNS[2][1]))
             text.append_text(_cell(Text(line.title), COLUMNS[3][1]))
             text.append_text(line.result.copy())
             text.truncate(width, overflow="ellipsis")
             if i == self.cursor:
-                text.pad_right(width - text.cell_len)
-                text.stylize("reverse")
+                text.stylize("underline", 0, COLUMNS[0][1] + COLUMNS[1][1])
             out.append("\n")
             out.append_text(text)
         return out
