@@ -6,21 +6,29 @@ loan to 吴强 (技术处) belong to the scope through the session's units.
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from labels.codes import carrier_code_to_epc, make_carrier_code
-from tracker.demo import place, seed_people_and_places
+from tracker.demo import DEMO_PIN, PEOPLE, badge, place, seed_people_and_places
 from tracker.services import circulation, incidents, registry
 from tracker.services import stocktake as st
-from tracker.services.common import Signed
+from tracker.services.common import Signed, authenticate
 from tracker.store import Store
 
 S1, S2, S3 = place("BJ", "R2C1S1"), place("BJ", "R2C1S2"), place("BJ", "R2C1S3")
 CAB1, C2S1, SAFE, ROOM1 = place("BJ", "R2C1"), place("BJ", "R2C2S1"), place("BJ", "R1SAFE1"), place("BJ", "R1")
 UNKNOWN = make_carrier_code("BJ", 999999)
+BUILT_AT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # the suite's clock (tests/conftest.py)
 
 
 @dataclass
@@ -81,6 +89,61 @@ def build_world(store: Store) -> World:
     return w
 
 
-@pytest.fixture
-def world(store: Store) -> World:
-    return build_world(store)
+# The world is built once per test process and database, then copied for each test (a file copy on SQLite, a
+# template database on PostgreSQL): building it through the services takes longer than most tests themselves.
+
+
+@pytest.fixture(scope="session")
+def _sqlite_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("world") / "register.sqlite"
+    store = Store(f"sqlite:///{path}", terminal="test-terminal", clock=lambda: BUILT_AT)
+    store.ensure_schema()
+    codes = build_world(store).codes
+    store.dispose()  # the last connection checkpoints the WAL into the file
+    return path, codes
+
+
+@pytest.fixture(scope="session")
+def _pg_world(pg_server: Any) -> tuple[str, dict[str, str]]:
+    name = f"st_world_{os.getpid()}"
+    admin = create_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE tracker_template'))
+    store = Store(pg_server.url(name), terminal="test-terminal", clock=lambda: BUILT_AT)
+    codes = build_world(store).codes
+    store.dispose()
+    admin.dispose()
+    return name, codes
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path: Path, clock: Callable[[], datetime]) -> Iterator[World]:
+    """A copy of the world on each database, everyone signed in afresh (PIN 1234)."""
+    drop: Callable[[], None] | None = None
+    if request.param == "sqlite":
+        template, codes = request.getfixturevalue("_sqlite_world")
+        shutil.copy(template, tmp_path / "register.sqlite")
+        url = f"sqlite:///{tmp_path / 'register.sqlite'}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        template_name, codes = request.getfixturevalue("_pg_world")
+        name = f"st_{os.getpid()}_{next(_numbers)}"
+        admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+        url = server.url(name)
+
+        def drop() -> None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    store = Store(url, terminal="test-terminal", clock=clock)
+    sig = {p.key: authenticate(store.uow(), badge(p.key), DEMO_PIN) for p in PEOPLE}
+    yield World(store, sig, dict(codes))
+    store.dispose()
+    if drop is not None:
+        drop()
+
+
+_numbers = itertools.count(1)
