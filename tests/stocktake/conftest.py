@@ -63,7 +63,8 @@ class World:
 def kinds(store: Store, sid: int) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for f in st.findings(store.uow(readonly=True), sid):
-        out.setdefault(f.kind.value, set()).add(f.subject)
+        if not f.settled:
+            out.setdefault(f.kind.value, set()).add(f.subject)
     return out
 
 

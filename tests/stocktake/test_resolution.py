@@ -80,7 +80,12 @@ def test_each_resolution_changes_the_register_through_its_service(world: World) 
                carrier=registry.CarrierInput(location="", classification="internal", title="通知"))
     assert events(w, EventType.REGISTERED)[-1].carrier == code and events(w, EventType.REGISTERED)[-1].to_location == S1
 
+    got = w.reconcile(sid)
+    assert UNKNOWN not in got.get("unknown_code", set())  # now registered where it was seen: explained
+    assert w.c("lost1") not in got.get("missing_seen", set())  # back in store on S1
     views = {(f.kind, f.subject): f for f in st.findings(w.store.uow(readonly=True), sid)}
+    assert views[(FindingKind.UNKNOWN_CODE, UNKNOWN)].action == "register"  # still listed, with its resolution
+    assert views[(FindingKind.MISSING_SEEN, w.c("lost1"))].seen == S1
     assert views[(FindingKind.MISPLACED, w.c("b1"))].action == "relocate"
     assert views[(FindingKind.MISPLACED, w.c("b1"))].resolved_by == officer.badge
 

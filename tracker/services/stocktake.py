@@ -811,6 +811,7 @@ class FindingView:
     reason: str | None = None
     resolved_by: str | None = None
     event_seq: int | None = None
+    settled: bool = False  # no longer produced by the reconciliation: its resolution explained it
 
     @property
     def resolved(self) -> bool:
@@ -849,7 +850,24 @@ def _findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None, un
     for row in uow.session.execute(text(sql).bindparams(*stmt_binds), params):
         out.append(FindingView(FindingKind(row[0]), row[1], row[2], row[3] or row[4], row[5] or row[6], row[7],
                                int(row[8] or 0), row[9], row[10] or "", row[11], row[12], row[13], row[14]))
+    if not unresolved_only and (limit is None or len(out) < limit):
+        out += _settled(uow, sid, kinds)
     return out
+
+
+def _settled(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None) -> list[FindingView]:
+    """Resolutions whose finding the latest reconciliation no longer produces, because the resolution itself
+    explained it (an unknown item now registered where it was seen, a carrier moved into the scope): they stay in
+    every listing and report."""
+    rows = uow.session.execute(text(
+        "SELECT r.kind, r.subject, c.classification, r.target, r.action, r.reason, r.actor, r.event_seq "
+        "FROM stocktake_resolutions r LEFT JOIN carriers c ON c.code = r.subject "
+        "WHERE r.session_id = :s AND NOT EXISTS (SELECT 1 FROM stocktake_findings f WHERE f.session_id = :s "
+        "AND f.kind = r.kind AND f.subject = r.subject) ORDER BY r.event_seq"), {"s": sid}).all()
+    wanted = set(kinds or FindingKind)
+    return [FindingView(FindingKind(k), subj, level, None, target, None, 0,
+                        None, "settled by its resolution / 已由处理消除", action, reason, actor, seq, settled=True)
+            for k, subj, level, target, action, reason, actor, seq in rows if FindingKind(k) in wanted]
 
 
 def _find(uow: UnitOfWork, sid: int, kind: FindingKind, subject: str) -> StocktakeFinding:
