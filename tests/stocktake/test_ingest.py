@@ -121,6 +121,8 @@ def test_upload_formats_refuse_bad_lines(world: World) -> None:
         st.parse_upload("code,time\nBJ-000001S,2026-11-25T10:00:00Z\nBJ-000002Q,yesterday", device="HH1")
     with pytest.raises(DomainError, match="no time zone"):
         st.parse_upload("code,time\nBJ-000001S,2026-11-25T10:00:00", device="HH1")
+    shuffled = st.parse_upload("device,seq,code\nHH2,2,BJ-000002Q\nHH1,1,LOC-BJ-R2C1S1*\nHH2,1,LOC-BJ-R2C1S2Y")
+    assert [(r[0], r[2]) for r in shuffled.reads] == [("HH1", 1), ("HH2", 1), ("HH2", 2)]
     with pytest.raises(DomainError, match="Unknown CSV column"):
         st.parse_upload("code,colour\nX,red", device="HH1")
     with pytest.raises(DomainError, match="RFID upload"):

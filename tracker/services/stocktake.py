@@ -321,6 +321,10 @@ def _content_batch(data: str) -> str:
     return "sha-" + hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+def _read_key(r: RawRead) -> tuple[str, str, int]:
+    return (r[0], r[1], r[2])
+
+
 def _decode(data: str | bytes) -> str:
     if isinstance(data, str):
         return data
@@ -345,10 +349,11 @@ def parse_upload(data: str | bytes, device: str | None = None, batch: str | None
             rows = rfid_upload.read_csv(io.StringIO(text))
         except rfid_upload.UploadError as e:
             raise _err(f"RFID upload: {e}", f"RFID 上传文件有误：{e}") from None
-        return Upload("rfid", [(r.device, r.batch, r.seq, "epc", r.epc, to_us(r.at), r.rssi, r.antenna)
-                               for r in rows])
+        return Upload("rfid", sorted(((r.device, r.batch, r.seq, "epc", r.epc, to_us(r.at), r.rssi, r.antenna)
+                                      for r in rows), key=_read_key))
     if "code" in header and len(header) > 1:
-        return Upload("csv", list(_parse_csv(text, device, batch)))
+        # A batch's own sequence is the order its reads were taken in, whatever order the file lists them.
+        return Upload("csv", sorted(_parse_csv(text, device, batch), key=_read_key))
     return _parse_batch_file(text.encode(), device, batch, name, tz)
 
 
