@@ -4,7 +4,8 @@ A scan is sent the way a keyboard-wedge scanner types it (key events 2 ms apart,
 (headless Textual, real SQLite file, synchronous=FULL); the latency is from the Enter key to the moment the answer
 card has been painted. Each register gets a check-out of N carriers to a signed borrower, then their check-in.
 Baseline, measured in the same run on a copy of the same register: the same operations through the counter's
-`Desk` alone (services + queries, no screen), so the ratio is what the screen adds. Target: p99 <= 50 ms.
+`Desk` alone (services + queries, no screen), so the ratio is what the screen adds. Target: p99 <= 50 ms. The
+first few scans of a fresh app (Textual filling its caches) are a warm-up, not measured.
 Also: incremental-search query time on the big register. Run: .venv/bin/python bench/bench_tui.py [--quick]
 """
 
@@ -32,6 +33,7 @@ from tui.desk import Desk, Mode, Scan, SetMode, SignParty
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 KEY_GAP = 0.002
+WARMUP = 5
 TARGET_P99_MS = 50.0
 
 
@@ -72,7 +74,7 @@ def lendable(path: Path, n: int) -> list[str]:
 
 def stats(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return statistics.median(ordered), p99
 
 
@@ -98,10 +100,15 @@ async def screen_latencies(path: Path, codes: list[str]) -> list[float]:
                 await asyncio.sleep(0.01)  # the timestamps measure; this loop only waits
             _row, started, shown = counter.latencies[-1]
             fb = counter.feedback[_row]
-            if fb.tone not in ("ok", "waiting"):
+            if fb.tone not in ("ok", "waiting", "info"):
                 raise SystemExit(f"unexpected answer for {code}: {fb.title} {fb.lines}")
             return (shown - started) * 1000
 
+        await pilot.press("f4")  # warm up: the first scans of a fresh app fill Textual's caches, then measure
+        for code in codes[:WARMUP]:
+            await scan(code)
+        del counter.latencies[:]
+        await pilot.press("f2")
         await scan(badge("reader_important"))
         while type(app.screen).__name__ != "PinDialog":
             await pilot.pause(0.01)
@@ -141,7 +148,7 @@ def search_times(path: Path) -> list[float]:
     s = store_at(path)
     out = []
     for text in ("BJ-0000", "会议纪要", "文件 9999", "BJ〔2026〕5", "档案室", "B-BJ-000124", "nothing-matches"):
-        for _ in range(3):
+        for _ in range(2):
             t = time.perf_counter()
             with s.uow(readonly=True) as uow:
                 queries.find(uow, text, limit=100)
@@ -176,8 +183,8 @@ def main() -> int:
         make_demo(work / "demo.sqlite")
         make_big(work / "big.sqlite", big_n)
         print(f"registers built in {time.perf_counter() - t:.1f} s (demo: 500 carriers; big: {big_n} carriers)")
-        ok = measure("demo-500", work / "demo.sqlite", work, 40)
-        ok = measure(f"register-{big_n // 1000}k", work / "big.sqlite", work, 100) and ok
+        ok = measure("demo-500", work / "demo.sqlite", work, 30)
+        ok = measure(f"register-{big_n // 1000}k", work / "big.sqlite", work, 60) and ok
         sm, sp = stats(search_times(work / "big.sqlite"))
         print(f"{'search':>14}: queries.find on {big_n} carriers, limit 100: median {sm:6.1f} ms  p99 {sp:6.1f} ms")
     return 0 if ok else 1

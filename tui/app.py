@@ -59,6 +59,7 @@ class TrackerApp(App[None]):
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
         Binding("ctrl+o", "lock", N_("Lock")),
+        Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
     ]
 
@@ -131,6 +132,10 @@ class TrackerApp(App[None]):
 
             counter.submit(ClearParty())  # a signature must not outlive the lock
         self.push_screen(LoginScreen(self.ctx, locked_by=self.ctx.actor.badge))
+
+    def action_toggle_theme(self) -> None:
+        """Dark and light themes: the level chips keep their colours, everything else follows the theme."""
+        self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
 
     # -- navigation ------------------------------------------------------------------------------------------------
 

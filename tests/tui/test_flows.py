@@ -32,11 +32,14 @@ async def test_login_locks_after_five_wrong_pins(ui: Any) -> None:
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, LoginScreen)
-        for _ in range(5):
-            await ui.type(pilot, badge("clerk"))
-            await ui.type(pilot, "9999")
-            await ui.until(pilot, lambda: not app.screen.busy)
+        screen = app.screen
         await ui.type(pilot, badge("clerk"))
+        await ui.type(pilot, "9999")
+        await ui.until(pilot, lambda: "wrong PIN" in str(screen.query_one("#login-message").render()))
+        for _ in range(4):  # the same through the form's own submit, without typing every key
+            screen.query_one("#badge").value = badge("clerk")
+            screen.query_one("#pin").value = "9999"
+            await screen.attempt()
         await ui.type(pilot, "1234")  # the right PIN, but the badge is locked now
         await ui.until(pilot, lambda: "locked" in str(app.screen.query_one("#login-message").render()))
         assert isinstance(app.screen, LoginScreen) and app.ctx.actor is None
@@ -79,10 +82,12 @@ async def test_top_secret_to_general_person_is_refused_with_rule(ui: Any) -> Non
         await ui.login(pilot)
         await ui.scan(pilot, badge("reader_general"))
         await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
-        await ui.type(pilot, "1234")
+        await ui.scan(pilot, "1234")  # a PIN typed as fast as a scanner types stays a PIN, never a "scan"
+        await ui.until(pilot, lambda: app.counter.state.party is not None and app.counter.state.party.signed)
         await ui.scan(pilot, place(carrier.code[:2], "R1"))  # the reading room, so only the clearance is wrong
         await ui.scan(pilot, carrier.code)
         await ui.answered(pilot)
+        assert all("1234" not in (f.code or "") for f in app.counter.feedback.values())
         fb = app.counter.feedback[3]
         assert fb.tone == "refused" and "R-159" in fb.rules
         text = card_text(app)
@@ -311,3 +316,17 @@ async def test_chinese_counter(ui: Any) -> None:
         assert "拒绝" in text and "R-159" in text and "不得持有绝密载体" in text
         assert "借出" in str(app.counter.query_one("#desk-state").render())
 
+
+
+async def test_approver_sees_unused_approvals_and_light_theme(ui: Any) -> None:
+    carrier = ui.carriers(lambda v: v.classification == "secret" and v.status == "in_store")[0]
+    approval = ui.grant("loan", [carrier.code], grantee="reader_important")
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot, "approver")
+        await pilot.press("f10")
+        await ui.until(pilot, lambda: isinstance(app.screen, AlertsScreen) and bool(app.screen.alerts))
+        mine = [a for a in app.screen.alerts if a.kind == "approval"]
+        assert sum(f"#{approval} " in a.en for a in mine) == 1
+        await pilot.press("f12")
+        assert app.theme == "textual-light"

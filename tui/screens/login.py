@@ -24,7 +24,7 @@ from tui.context import AppContext
 from tui.i18n import _, pick, translate_bindings
 from tui.lookups import PersonView
 from tui.widgets.keybar import KeyBar
-from tui.widgets.scan_field import ScanField
+from tui.widgets.scan_field import ScanField, is_badge
 from tui.widgets.topbar import TopBar
 
 
@@ -48,7 +48,7 @@ class LoginScreen(Screen[None]):
             yield Label(_("Badge (scan or type)"))
             yield ScanField(placeholder="B-BJ-00001X", id="badge", gap=self.app_gap())
             yield Label(_("PIN"))
-            yield ScanField(placeholder="••••", password=True, id="pin", gap=self.app_gap())
+            yield ScanField(placeholder="••••", password=True, id="pin", gap=self.app_gap(), accept=is_badge)
             yield Static("", id="login-message", markup=False)
         yield KeyBar()
 

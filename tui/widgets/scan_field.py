@@ -9,6 +9,8 @@ cannot turn a scan into typing. The field does no lookups: the screen decides wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import events
 from textual.message import Message
 from textual.widgets import Input
@@ -36,9 +38,13 @@ class ScanField(Input):
         def control(self) -> ScanField:
             return self.field
 
-    def __init__(self, *, gap: float = 0.030, min_length: int = 4, **kwargs: object) -> None:
+    def __init__(self, *, gap: float = 0.030, min_length: int = 4, accept: Callable[[str], bool] | None = None,
+                 **kwargs: object) -> None:
+        """`accept` decides which bursts are scans; others are typed into the field (a PIN typed fast, or by a
+        keyboard macro, must land in the PIN field and never travel anywhere as a "scan")."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.detector = WedgeBurstDetector(gap=gap, min_length=min_length)
+        self.accept = accept
         self._burst_start: float | None = None
 
     def on_mount(self) -> None:
@@ -67,6 +73,9 @@ class ScanField(Input):
             self._burst_start = event.time  # this key starts a new burst
         current_released = bool(results) and isinstance(results[-1], Typed) and not self.detector.holding
         for i, result in enumerate(results):
+            if isinstance(result, WedgeScan) and self.accept is not None and not self.accept(result.code):
+                self._type(result.keys[:-1])
+                return  # the Enter that ended the burst submits the field as usual
             if isinstance(result, WedgeScan):
                 started = self._burst_start if self._burst_start is not None else event.time
                 self.post_message(self.Scanned(self, result.code, started, event.time))
@@ -81,3 +90,10 @@ class ScanField(Input):
             self._type((key,))
         event.stop()
         event.prevent_default()
+
+
+def is_badge(code: str) -> bool:
+    """For PIN fields: only a badge burst is a scan; anything else fast is a PIN being typed."""
+    from labels.codes import classify_code
+
+    return classify_code(code) == "badge"
