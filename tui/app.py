@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from tracker.config import Settings
+from tracker.domain import DomainError
 from tracker.services.common import Signed
 from tracker.store import Store
 from tui import i18n
@@ -217,8 +218,10 @@ def _output_dir(settings: Settings) -> Path:
 def run(settings: Settings, lang: str | None = None) -> None:
     """Open the counter on the register named by `settings` (login screen first)."""
     store = Store(settings.database_url, terminal=settings.terminal, policy=settings.policy)
-    store.ensure_schema()
     try:
+        store.ensure_schema()
         make_app(store, settings, lang).run()
+    except DomainError as e:  # e.g. an outdated schema: a sentence for the operator, not a traceback
+        raise SystemExit(e.message(lang or settings.lang)) from None
     finally:
         store.dispose()

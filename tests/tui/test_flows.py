@@ -330,3 +330,22 @@ async def test_approver_sees_unused_approvals_and_light_theme(ui: Any) -> None:
         assert sum(f"#{approval} " in a.en for a in mine) == 1
         await pilot.press("f12")
         assert app.theme == "textual-light"
+
+
+async def test_typing_and_scanning_are_told_apart(ui: Any) -> None:
+    lent = ui.carriers(lambda v: v.status == "on_loan")[:2]
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot)
+        await pilot.press("f3")
+        field = app.counter.query_one("#scan")
+        await ui.type(pilot, lent[0].code[:4], enter=False)  # the operator starts typing a code by hand…
+        await ui.scan(pilot, lent[1].code)  # …when a scan arrives
+        await ui.answered(pilot)
+        assert field.value == lent[0].code[:4]  # the scan never mixed into the typed text
+        await ui.type(pilot, lent[0].code[4:])  # finishing the typed code and pressing Enter
+        await ui.answered(pilot)
+        answers = [app.counter.feedback[r] for r in sorted(app.counter.feedback)]
+        assert [(f.code, f.source, f.tone) for f in answers] == [(lent[1].code, "scan", "ok"),
+                                                                 (lent[0].code, "typed", "ok")]
+        assert field.value == ""
