@@ -406,6 +406,8 @@ def _coverage(session: Session, sid: int) -> None:
 
     for loc in in_scope:
         walk(loc)
+    if not in_scope:
+        return
     session.execute(text("UPDATE stocktake_scope SET visited = :v, covered = :c "
                          "WHERE session_id = :s AND location_id = :loc"),
                     [{"s": sid, "loc": loc, "v": loc in visited, "c": covered[loc]} for loc in sorted(in_scope)])
