@@ -53,7 +53,8 @@ async def _login(pilot: Pilot[Any], app: TrackerApp) -> None:
 
 async def _sign(pilot: Pilot[Any], app: TrackerApp, who: str) -> None:
     await _scan(pilot, badge(who))
-    await _until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+    await _until(pilot, lambda: type(app.screen).__name__ == "PinDialog" and app.focused is not None
+                 and app.focused.id == "pin")
     await pilot.press(*DEMO_PIN, "enter")
 
 

@@ -117,6 +117,12 @@ class UI:
                 raise AssertionError("the app did not reach the expected state in time")
             await pilot.pause(0.02)
 
+    async def pin_dialog(self, pilot: Pilot[Any]) -> None:
+        """Wait until the PIN dialog is up and its field has focus (keys sent earlier would go elsewhere)."""
+        app = pilot.app
+        await self.until(pilot, lambda: type(app.screen).__name__ == "PinDialog"
+                         and app.focused is not None and app.focused.id == "pin")
+
     async def login(self, pilot: Pilot[Any], key: str = "clerk", pin: str = DEMO_PIN) -> None:
         await self.type(pilot, badge(key))
         await self.type(pilot, pin)

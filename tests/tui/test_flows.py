@@ -52,15 +52,20 @@ async def test_check_out_confidential_to_cleared_person(ui: Any) -> None:
     carrier = ui.carriers(lambda v: v.classification == "confidential" and v.status == "in_store"
                           and "法规处" in (v.scope or ""))[0]
     approval = ui.grant("loan", [carrier.code], grantee="reader_general")
+    extra = ui.carriers(lambda v: v.classification == "internal" and v.status == "in_store")[0]
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         rung = bells(app)
         await ui.login(pilot)
         await ui.scan(pilot, carrier.code)  # before the borrower: waits in the queue
         await ui.scan(pilot, badge("reader_general"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
+        await ui.scan(pilot, extra.code)  # scanned while the PIN dialog is open: still queued, never typed in
+        await ui.until(pilot, lambda: app.counter.submitted == 3)
+        assert app.screen.query_one("#pin").value == ""
         await ui.type(pilot, "1234")
         await ui.answered(pilot)
+        assert app.counter.feedback[3].tone == "ok" and app.counter.feedback[3].code == extra.code
         fb = app.counter.feedback[1]
         assert fb.tone == "ok" and fb.carrier is not None and fb.carrier.holder == badge("reader_general")
         assert f"Approval #{approval}" in fb.lines
@@ -69,7 +74,8 @@ async def test_check_out_confidential_to_cleared_person(ui: Any) -> None:
     after = ui.carrier(carrier.code)
     assert after.status == "on_loan" and after.holder == badge("reader_general")
     with ui.store.uow(readonly=True) as uow:
-        last = uow.session.execute(select(Event).order_by(Event.seq.desc()).limit(1)).scalar_one()
+        last = uow.session.execute(select(Event).where(Event.carrier == carrier.code)
+                                   .order_by(Event.seq.desc()).limit(1)).scalar_one()
         got = (last.type, last.carrier, last.to_holder, last.approval_id)
     assert got == ("checked_out", carrier.code, badge("reader_general"), approval)
 
@@ -81,7 +87,7 @@ async def test_top_secret_to_general_person_is_refused_with_rule(ui: Any) -> Non
         rung = bells(app)
         await ui.login(pilot)
         await ui.scan(pilot, badge("reader_general"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.scan(pilot, "1234")  # a PIN typed as fast as a scanner types stays a PIN, never a "scan"
         await ui.until(pilot, lambda: app.counter.state.party is not None and app.counter.state.party.signed)
         await ui.scan(pilot, place(carrier.code[:2], "R1"))  # the reading room, so only the clearance is wrong
@@ -123,11 +129,11 @@ async def test_handover_with_both_parties_and_receipt(ui: Any) -> None:
         await ui.until(pilot, lambda: isinstance(app.screen, HandoverScreen))
         screen = app.screen
         await ui.scan(pilot, badge("reader_core"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.type(pilot, "1234")
         await ui.until(pilot, lambda: screen.giver is not None and screen.giver.signed is not None)
         await ui.scan(pilot, badge("courier"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.type(pilot, "1234")
         await ui.until(pilot, lambda: screen.taker is not None and screen.taker.signed is not None)
         await ui.scan(pilot, lent.code)
@@ -206,7 +212,7 @@ async def test_idle_lock_and_unlock_resumes(ui: Any) -> None:
         await ui.login(pilot)
         counter = app.counter
         await ui.scan(pilot, badge("reader_core"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.type(pilot, "1234")
         await ui.answered(pilot)
         assert counter.state.party is not None and counter.state.party.signed is not None
@@ -308,7 +314,7 @@ async def test_chinese_counter(ui: Any) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
         await ui.scan(pilot, badge("reader_general"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.type(pilot, "1234")
         await ui.scan(pilot, carrier.code)
         await ui.answered(pilot)

@@ -21,7 +21,7 @@ async def counter_scene(ui: Any, pilot: Pilot[Any]) -> None:
     ui.grant("loan", [lend.code], grantee="reader_general")
     await ui.login(pilot)
     await ui.scan(pilot, badge("reader_general"))
-    await ui.until(pilot, lambda: type(pilot.app.screen).__name__ == "PinDialog")
+    await ui.pin_dialog(pilot)
     await ui.type(pilot, "1234")
     await ui.scan(pilot, lend.code)
     await ui.scan(pilot, place(top.code[:2], "R1"))
@@ -37,7 +37,7 @@ async def handover_scene(ui: Any, pilot: Pilot[Any]) -> None:
     screen = pilot.app.screen
     for who, side in (("reader_core", "giver"), ("courier", "taker")):
         await ui.scan(pilot, badge(who))
-        await ui.until(pilot, lambda: type(pilot.app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.type(pilot, "1234")
         await ui.until(pilot, lambda s=side: getattr(screen, s) is not None and getattr(screen, s).signed)
     for v in lent:

@@ -38,7 +38,7 @@ async def test_two_hundred_wedge_scans_none_lost_none_doubled(ui: Any, request: 
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
         await ui.scan(pilot, badge("reader_important"))
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "PinDialog")
+        await ui.pin_dialog(pilot)
         await ui.type(pilot, "1234")
         await ui.answered(pilot)
         counter = app.counter

@@ -6,7 +6,6 @@ the screen opens, on `r`, and every minute. This screen only reads.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from rich.text import Text
@@ -16,11 +15,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tracker import queries
+from tracker.domain import DomainError
 from tracker.queries import Alert
 from tui.context import AppContext
 from tui.i18n import N_, _, pick, translate_bindings
 from tui.widgets.keybar import KeyBar
 from tui.widgets.topbar import TopBar
+from tui.workers import off_ui
 
 KIND_STYLES = {"top_secret_out": "bold #ffffff on #c00000", "leak": "bold #ffffff on #c00000",
                "overdue": "bold #000000 on #ff8c00", "missing": "bold #000000 on #ffd700",
@@ -69,7 +70,12 @@ class AlertsScreen(Screen[None]):
             with store.uow(readonly=True) as uow:
                 return queries.alerts(uow, for_badge=badge)
 
-        self.alerts = await asyncio.get_running_loop().run_in_executor(self.app.reads, read)  # type: ignore[attr-defined]
+        try:
+            self.alerts = await off_ui(self.app.reads, read)  # type: ignore[attr-defined]
+        except DomainError as e:
+            self.query_one("#alerts-summary", Static).update(Text(pick(e.en, e.zh), style="bold red"))
+            self.app.bell()
+            return
         self._fill()
 
     def _fill(self) -> None:

@@ -23,7 +23,7 @@ from textual.widgets import Input, Label, Static
 
 from tui.i18n import N_, _, translate_bindings
 from tui.widgets.keybar import KeyBar
-from tui.widgets.scan_field import ScanField, is_badge
+from tui.widgets.scan_field import ScanField, is_code
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class PinDialog(Dialog[str]):
             yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Static(Text(self.prompt), markup=False)
             yield ScanField(password=True, placeholder="PIN", id="pin", gap=getattr(self.app, "wedge_gap", 0.03),
-                            accept=is_badge)
+                            accept=is_code)
             yield Static("", id="dialog-message", markup=False)
         yield KeyBar()
 
@@ -116,7 +116,7 @@ class CarryOutDialog(Dialog[CarryOutForm]):
             yield ScanField(id="destination", gap=gap)
             yield Label(_("Second person's badge (绝密) and PIN"))
             yield ScanField(placeholder="B-BJ-…", id="companion", gap=gap)
-            yield ScanField(placeholder="PIN", password=True, id="companion-pin", gap=gap, accept=is_badge)
+            yield ScanField(placeholder="PIN", password=True, id="companion-pin", gap=gap, accept=is_code)
             yield Static("", id="dialog-message", markup=False)
         yield KeyBar()
 

@@ -8,7 +8,6 @@ database work runs on the app's register thread, in order; this screen only coll
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
+from tui.workers import off_ui
 
 
 @dataclass
@@ -106,7 +106,7 @@ class HandoverScreen(Screen[None]):
             box.set_class(side.signed is not None, "signed")
 
     async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.app.db, fn, *args)  # type: ignore[attr-defined]
+        return await off_ui(self.app.db, fn, *args)  # type: ignore[attr-defined]
 
     @on(ScanField.Scanned, "#scan")
     async def _scanned(self, event: ScanField.Scanned) -> None:
@@ -133,6 +133,8 @@ class HandoverScreen(Screen[None]):
                 self._fail(_("{text!r} is not a badge or a carrier code.").format(text=text[:60]))
         except CodeError as e:
             self._fail(pick(e.message_en, e.message_zh))
+        except DomainError as e:
+            self._fail(pick(e.en, e.zh))
 
     async def _party(self, badge: str) -> None:
         if self.events:

@@ -5,8 +5,6 @@ broken chain is shown in red with the first event that breaks it. Sealing needs 
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +19,7 @@ from tui.context import AppContext
 from tui.i18n import N_, _, pick, translate_bindings
 from tui.widgets.keybar import KeyBar
 from tui.widgets.topbar import TopBar
+from tui.workers import off_ui
 
 
 class LedgerScreen(Screen[None]):
@@ -56,7 +55,11 @@ class LedgerScreen(Screen[None]):
             with store.uow(readonly=True) as uow:
                 return uow.ledger.head()
 
-        seq, digest = await asyncio.get_running_loop().run_in_executor(self.app.reads, read)  # type: ignore[attr-defined]
+        try:
+            seq, digest = await off_ui(self.app.reads, read)  # type: ignore[attr-defined]
+        except DomainError as e:
+            self.query_one("#ledger-head", Static).update(Text(pick(e.en, e.zh), style="bold red"))
+            return
         self.query_one("#ledger-head", Static).update(Text(_("Head: event {seq}\n{hash}").format(seq=seq,
                                                                                                 hash=digest)))
 
@@ -74,7 +77,12 @@ class LedgerScreen(Screen[None]):
             with store.engine.connect() as conn:
                 return verify(conn, progress=progress)
 
-        report = await asyncio.get_running_loop().run_in_executor(self.app.reads, run)  # type: ignore[attr-defined]
+        try:
+            report = await off_ui(self.app.reads, run)  # type: ignore[attr-defined]
+        except DomainError as e:
+            result.update(Text(pick(e.en, e.zh), style="bold red"))
+            self.app.bell()
+            return
         self.report = report
         bar.update(total=max(report.head_seq, 1), progress=max(report.checked, 1 if report.ok else 0))
         result.update(Text(report.message(self.ctx.lang), style="bold green" if report.ok else "bold red"))
@@ -87,8 +95,7 @@ class LedgerScreen(Screen[None]):
             return
         result = self.query_one("#ledger-result", Static)
         try:
-            sealed: tuple[int, str] = await asyncio.get_running_loop().run_in_executor(
-                self.app.db, lookups.seal_head, self.ctx.store, actor)  # type: ignore[attr-defined]
+            sealed: tuple[int, str] = await off_ui(self.app.db, lookups.seal_head, self.ctx.store, actor)  # type: ignore[attr-defined]
         except Refused as e:
             result.update(Text(e.message(self.ctx.lang), style="bold red"))
             self.app.bell()

@@ -7,8 +7,6 @@ operator returns to where they were, another operator starts afresh. The PIN is 
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -24,8 +22,9 @@ from tui.context import AppContext
 from tui.i18n import _, pick, translate_bindings
 from tui.lookups import PersonView
 from tui.widgets.keybar import KeyBar
-from tui.widgets.scan_field import ScanField, is_badge
+from tui.widgets.scan_field import ScanField, is_code
 from tui.widgets.topbar import TopBar
+from tui.workers import off_ui
 
 
 class LoginScreen(Screen[None]):
@@ -48,7 +47,7 @@ class LoginScreen(Screen[None]):
             yield Label(_("Badge (scan or type)"))
             yield ScanField(placeholder="B-BJ-00001X", id="badge", gap=self.app_gap())
             yield Label(_("PIN"))
-            yield ScanField(placeholder="••••", password=True, id="pin", gap=self.app_gap(), accept=is_badge)
+            yield ScanField(placeholder="••••", password=True, id="pin", gap=self.app_gap(), accept=is_code)
             yield Static("", id="login-message", markup=False)
         yield KeyBar()
 
@@ -106,7 +105,7 @@ class LoginScreen(Screen[None]):
                 return signed, lookups.person(uow, badge)
 
         try:
-            signed, who = await asyncio.get_running_loop().run_in_executor(self.app.db, sign_in)  # type: ignore[attr-defined]
+            signed, who = await off_ui(self.app.db, sign_in)  # type: ignore[attr-defined]
         except DomainError as e:
             self.busy = False
             self._say(pick(e.en, e.zh), error=True)

@@ -8,7 +8,6 @@ register thread and shows every refused rule at once. User data is shown as plai
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from rich.text import Text
@@ -33,6 +32,7 @@ from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
+from tui.workers import off_ui
 
 SEARCH_DELAY = 0.12
 
@@ -117,7 +117,11 @@ class RegisterScreen(Screen[None]):
             with store.uow(readonly=True) as uow:
                 return queries.find(uow, text, limit=100)
 
-        found = await asyncio.get_running_loop().run_in_executor(self.app.reads, read)  # type: ignore[attr-defined]
+        try:
+            found = await off_ui(self.app.reads, read)  # type: ignore[attr-defined]
+        except DomainError as e:
+            self.query_one("#search-summary", Static).update(Text(pick(e.en, e.zh), style="bold red"))
+            return
         if generation != self.generation:
             return
         self.searches += 1
@@ -160,8 +164,8 @@ async def print_label(screen: Screen[Any], ctx: AppContext, view: CarrierView, c
         return str(printing.save(ctx.output_dir, f"label-{view.code}.pdf", printing.label_pdf(view)))
 
     try:
-        path = await asyncio.get_running_loop().run_in_executor(screen.app.reads, render)  # type: ignore[attr-defined]
-    except printing.PrintError as e:
+        path = await off_ui(screen.app.reads, render)  # type: ignore[attr-defined]
+    except (printing.PrintError, DomainError) as e:
         card.show(Feedback("error", pick(e.en, e.zh)))
         screen.app.bell()
         return
@@ -206,9 +210,12 @@ class CarrierScreen(Screen[None]):
             with store.uow(readonly=True) as uow:
                 return queries.carrier(uow, self.code), queries.history(uow, self.code)
 
-        self.view, self.history = await asyncio.get_running_loop().run_in_executor(
-            self.app.reads, read)  # type: ignore[attr-defined]
         card = self.query_one("#card", FeedbackCard)
+        try:
+            self.view, self.history = await off_ui(self.app.reads, read)  # type: ignore[attr-defined]
+        except DomainError as e:
+            card.show(Feedback("error", pick(e.en, e.zh)))
+            return
         if self.view is None:
             card.show(Feedback("error", _("No carrier with code {code} in the register.").format(code=self.code)))
             return
@@ -220,17 +227,17 @@ class CarrierScreen(Screen[None]):
         tz = store.policy.tz
         from tracker.domain import parse_utc
 
-        for e in self.history:
-            when = f"{parse_utc(e.at).astimezone(tz):%Y-%m-%d %H:%M}"
-            src = e.from_holder or e.from_location or ""
-            dst = e.to_holder or e.to_location or ""
+        for ev in self.history:
+            when = f"{parse_utc(ev.at).astimezone(tz):%Y-%m-%d %H:%M}"
+            src = ev.from_holder or ev.from_location or ""
+            dst = ev.to_holder or ev.to_location or ""
             move = f"{src} → {dst}" if src or dst else ""
-            if e.witness:
-                move += "  " + _("with {badge}").format(badge=e.witness)
-            if e.approval_id:
-                move += "  " + _("approval #{id}").format(id=e.approval_id)
-            table.add_row(str(e.seq), when, Text(event_label(e.type)), Text(e.actor or ""), Text(move),
-                          key=str(e.seq))
+            if ev.witness:
+                move += "  " + _("with {badge}").format(badge=ev.witness)
+            if ev.approval_id:
+                move += "  " + _("approval #{id}").format(id=ev.approval_id)
+            table.add_row(str(ev.seq), when, Text(event_label(ev.type)), Text(ev.actor or ""), Text(move),
+                          key=str(ev.seq))
         if table.row_count:
             table.move_cursor(row=table.row_count - 1)
 
@@ -341,8 +348,7 @@ class NewCarrierScreen(Screen[None]):
             return
         try:
             data = self.form()
-            code = await asyncio.get_running_loop().run_in_executor(
-                self.app.db, lambda: registry.register(self.ctx.store.uow(), actor, data,  # type: ignore[attr-defined]
+            code = await off_ui(self.app.db, lambda: registry.register(self.ctx.store.uow(), actor, data,  # type: ignore[attr-defined]
                                                        site=self.ctx.settings.site))
         except Refused as e:
             card.show(Feedback("refused", _("Refused: {rules}").format(rules=", ".join(e.rules)),
@@ -360,7 +366,10 @@ class NewCarrierScreen(Screen[None]):
             with store.uow(readonly=True) as uow:
                 return queries.carrier(uow, code)
 
-        self.view = await asyncio.get_running_loop().run_in_executor(self.app.reads, read)  # type: ignore[attr-defined]
+        try:
+            self.view = await off_ui(self.app.reads, read)  # type: ignore[attr-defined]
+        except DomainError:
+            self.view = None  # registered all the same; the card just shows less
         lines = tuple(carrier_lines(self.view, store)) if self.view else ()
         card.show(Feedback("ok", _("Registered {code}").format(code=code),
                            (*lines, _("Ctrl+P saves its label (PDF).")), carrier=self.view))

@@ -92,8 +92,9 @@ class ScanField(Input):
         event.prevent_default()
 
 
-def is_badge(code: str) -> bool:
-    """For PIN fields: only a badge burst is a scan; anything else fast is a PIN being typed."""
+def is_code(code: str) -> bool:
+    """For PIN fields: a burst that is a register code (badge, carrier, place, tag) is a scan, to be routed to the
+    counter; anything else that comes fast — digits — is a PIN being typed, and stays in the field."""
     from labels.codes import classify_code
 
-    return classify_code(code) == "badge"
+    return classify_code(code) != "unknown"
