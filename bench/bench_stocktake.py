@@ -54,21 +54,22 @@ def build_register(store: Store) -> tuple[dict[str, Any], list[int], list[str]]:
     sig = {"admin": admin, "auditor": authenticate(store.uow(), badges[1], "1234"),
            "clerk": authenticate(store.uow(), badges[2], "1234")}
     now_text = NOW.isoformat()
-    locs: list[tuple[Any, ...]] = [(1, make_location_code("BJ", "SITE"), "site", "site", None, "top_secret", 0)]
+    locs: list[tuple[Any, ...]] = [(1, make_location_code("BJ", "SITE"), "site", "site", None, "top_secret", False)]
     shelf_ids: list[int] = []
     lid = 1
     for r in range(ROOMS):
         lid += 1
         room = lid
-        locs.append((room, make_location_code("BJ", f"R{r}"), f"room {r}", "room", 1, "top_secret", 0))
+        locs.append((room, make_location_code("BJ", f"R{r}"), f"room {r}", "room", 1, "top_secret", False))
         for c in range(CABINETS):
             lid += 1
             cab = lid
-            locs.append((cab, make_location_code("BJ", f"R{r}C{c}"), f"cab {r}/{c}", "cabinet", room, "top_secret", 0))
+            locs.append((cab, make_location_code("BJ", f"R{r}C{c}"), f"cab {r}/{c}", "cabinet", room, "top_secret",
+                         False))
             for s in range(SHELVES):
                 lid += 1
                 locs.append((lid, make_location_code("BJ", f"R{r}C{c}S{s}"), f"shelf {r}/{c}/{s}", "shelf", cab,
-                             "top_secret", 0))
+                             "top_secret", False))
                 shelf_ids.append(lid)
     with store.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO locations (id, code, name, kind, parent_id, max_level, reading_place) "

@@ -129,11 +129,20 @@ _TEMP_COLUMNS = {
 }
 
 
+def analyze(session: Session, table: str) -> None:
+    """PostgreSQL plans with table statistics: a table just filled (or a temporary one, which autovacuum never
+    sees) looks empty to the planner, which then picks nested loops that scan it once per row. SQLite's planner
+    uses the indexes and needs nothing here."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {table}"))
+
+
 def _temp(session: Session, name: str, select_sql: str, params: dict[str, Any]) -> None:
     """A typed temporary work table (typed, so SQLite's joins on it can use an index) filled by one INSERT … SELECT."""
     session.execute(text(f"DROP TABLE IF EXISTS {name}"))
     session.execute(text(f"CREATE TEMPORARY TABLE {name} ({_TEMP_COLUMNS[name]})"))
     session.execute(text(f"INSERT INTO {name} {select_sql}"), params)
+    analyze(session, name)
 
 
 def _drop_temps(session: Session) -> None:
@@ -347,10 +356,13 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("PRAGMA cache_size = -262144"))
         session.execute(text("PRAGMA temp.cache_size = -262144"))
+    for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings"):
+        analyze(session, table)
     decoded = decode_unmatched_epcs(session, sid, tuning)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
     _temp(session, "st_code", _CODES_BARCODE, {"s": sid, "kind": "barcode"})
     session.execute(text(f"INSERT INTO st_code {_CODES_EPC}"), {"s": sid, "kind": "epc"})
+    analyze(session, "st_code")
     session.execute(text("CREATE INDEX st_code_carrier ON st_code (carrier_id)"))
     _temp(session, "st_cx", _COMPLEX, {})
     session.execute(text("CREATE INDEX st_cx_subj ON st_cx (subj)"))

@@ -30,7 +30,7 @@ from drivers.scanners import batch as scanner_batch
 from labels.codes import classify_code
 from tracker.domain import CarrierStatus, Classification, Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
-from tracker.reconcile import FindingKind, ReconcileResult, Tuning
+from tracker.reconcile import FindingKind, ReconcileResult, Tuning, analyze
 from tracker.reconcile import reconcile as run_reconcile
 from tracker.rules import Action, Violation
 from tracker.schema import Location, Person
@@ -187,11 +187,13 @@ def start(uow: UnitOfWork, actor: Signed, name: str, roots: Sequence[str], team:
         uow.session.flush()
         sid = st.id
         _freeze_scope(uow, sid, [r.id for r in root_rows])
+        analyze(uow.session, "stocktake_scope")
         scope_units = set(units or []) | set(uow.session.execute(text(
             "SELECT DISTINCT l.unit FROM stocktake_scope s JOIN locations l ON l.id = s.location_id "
             "WHERE s.session_id = :s AND l.unit IS NOT NULL"), {"s": sid}).scalars())
         st.units = ";".join(sorted(scope_units))
         expected = _freeze_expected(uow, sid, level_set, sorted(scope_units))
+        analyze(uow.session, "stocktake_expected")
         st.expected_count = expected
         members = [get_person(uow, badge_of(m)) for m in team]
         top = _top_level(uow, sid)
@@ -612,14 +614,12 @@ class _Writer:
     def __init__(self, uow: UnitOfWork, batches: _Batches) -> None:
         self.uow, self.batches = uow, batches
         self.dialect = uow.dialect
-        key = ["session_id", "batch_id", "seq"]
         if self.dialect == "sqlite":
+            key = ["session_id", "batch_id", "seq"]
             stmt = sqlite.insert(StocktakeRead).on_conflict_do_nothing(index_elements=key)
             compiled = stmt.compile(dialect=uow.session.get_bind().dialect, column_keys=list(_COLUMNS))
             self.sql = str(compiled)
             self.perm = [_COLUMNS.index(k) for k in compiled.positiontup or []]
-        else:
-            self.stmt = postgresql.insert(StocktakeRead).on_conflict_do_nothing(index_elements=key)
         self.added = 0
         self.duplicates = 0
 
@@ -631,12 +631,29 @@ class _Writer:
             if self.perm != list(range(len(_COLUMNS))):
                 rows = [tuple(r[i] for i in self.perm) for r in rows]
             result: Any = self.uow.session.connection().exec_driver_sql(self.sql, rows)
+            rowcount = getattr(result, "rowcount", -1)
+            n = int(rowcount) if rowcount is not None and rowcount >= 0 else len(rows)
         else:
-            result = self.uow.session.execute(self.stmt, [dict(zip(_COLUMNS, r, strict=True)) for r in rows])
-        rowcount = getattr(result, "rowcount", -1)
-        n = int(rowcount) if rowcount is not None and rowcount >= 0 else len(rows)
+            n = self._copy(rows)
         self.added += n
         self.duplicates += len(rows) - n
+
+    def _copy(self, rows: list[tuple[Any, ...]]) -> int:
+        """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — a row-by-row
+        executemany costs a network round trip per read."""
+        cols = ", ".join(_COLUMNS)
+        conn = self.uow.session.connection()
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS st_ingest "
+                             "(LIKE stocktake_reads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        conn.exec_driver_sql("TRUNCATE st_ingest")
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY st_ingest ({cols}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        result: Any = conn.exec_driver_sql(
+            f"INSERT INTO stocktake_reads ({cols}) SELECT {cols} FROM st_ingest "  # noqa: S608 (fixed columns)
+            "ON CONFLICT (session_id, batch_id, seq) DO NOTHING")
+        return int(result.rowcount)
 
     def _drop_known(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         old = self.batches.old
