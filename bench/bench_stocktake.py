@@ -4,16 +4,22 @@ Prints the ingest rate beside raw `sqlite3.executemany` of the same rows into th
 reconciliation time beside a plain Python set comparison of the same data, and the peak memory of the process.
 Targets (issue 6): ingest ≥ 250,000 reads/s, reconcile ≤ 4 s, peak memory ≤ 1 GiB. The register is filled with Core
 executemany (not the registration service, which writes one ledger event per carrier). Scale with STOCKTAKE_BENCH_N.
+The same session then runs at 100,000 (STOCKTAKE_BENCH_PG_N, 0 to skip) on a throw-away PostgreSQL server when its
+binaries are installed: no target there, it shows the same code runs on both.
 
 Run: .venv/bin/python bench/bench_stocktake.py
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import random
 import resource
+import shutil
+import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +38,7 @@ from tracker.services.common import authenticate, configure_hasher
 from tracker.store import Store
 
 N = int(os.environ.get("STOCKTAKE_BENCH_N", "1000000"))
+PG_N = int(os.environ.get("STOCKTAKE_BENCH_PG_N", "100000"))
 READS = N
 ROOMS, CABINETS, SHELVES = 100, 10, 10
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -42,7 +49,7 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_register(store: Store) -> tuple[dict[str, Any], list[int], list[str]]:
+def build_register(store: Store, n: int) -> tuple[dict[str, Any], list[int], list[str]]:
     """People through the service (a handful), places and carriers with Core executemany."""
     configure_hasher(1, 8)
     badges = [make_badge_code("BJ", f"{i:05d}") for i in range(1, 4)]
@@ -71,14 +78,16 @@ def build_register(store: Store) -> tuple[dict[str, Any], list[int], list[str]]:
                 locs.append((lid, make_location_code("BJ", f"R{r}C{c}S{s}"), f"shelf {r}/{c}/{s}", "shelf", cab,
                              "top_secret", False))
                 shelf_ids.append(lid)
+    ph = "?" if store.dialect == "sqlite" else "%s"  # the driver's own placeholder: plain executemany
     with store.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO locations (id, code, name, kind, parent_id, max_level, reading_place) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)", locs)
+                             f"VALUES ({', '.join([ph] * 7)})", locs)
         codes: list[str] = []
         chunk: list[tuple[Any, ...]] = []
         sql = ("INSERT INTO carriers (id, code, epc, kind, regime, classification, title, location_id, status, "
-               "registered_at, updated_at) VALUES (?, ?, ?, 'paper', 'state', ?, '', ?, 'in_store', ?, ?)")
-        for i in range(N):
+               f"registered_at, updated_at) VALUES ({ph}, {ph}, {ph}, 'paper', 'state', {ph}, '', {ph}, 'in_store', "
+               f"{ph}, {ph})")
+        for i in range(n):
             code = make_carrier_code("BJ", i + 1)
             codes.append(code)
             epc = f"E2{i + 1:022X}" if i % 20 == 0 else None
@@ -92,10 +101,10 @@ def build_register(store: Store) -> tuple[dict[str, Any], list[int], list[str]]:
     return sig, shelf_ids, codes
 
 
-def make_reads(shelf_ids: list[int], codes: list[str]) -> list[st.RawRead]:
+def make_reads(shelf_ids: list[int], codes: list[str], total: int) -> list[st.RawRead]:
     """Shelf by shelf on 10 handhelds: the shelf code, then its carriers; 1 % skipped (missing), 0.5 % scanned on
     the next shelf (misplaced), 100 shelves never visited, and RFID passes over every 20th carrier's tag with
-    cross-reads; topped up to exactly READS reads."""
+    cross-reads; topped up to exactly `total` reads."""
     rng = random.Random(6)
     loc_code: dict[int, str] = {}
     per_shelf: dict[int, list[int]] = {}
@@ -148,14 +157,14 @@ def make_reads(shelf_ids: list[int], codes: list[str]) -> list[st.RawRead]:
         numbered.append((r[0], r[1], counter[k], r[3], r[4], r[5], r[6], r[7]))
     reads = out + numbered
     filler = 0
-    while len(reads) < READS:  # repeat scans of the first shelf's carriers on a spare device
+    while len(reads) < total:  # repeat scans of the first shelf's carriers on a spare device
         filler += 1
         if filler == 1:
             reads.append(("HH99", "repeat", 1, "barcode", loc_code[shelf_ids[0]], T0_US, None, None))
             continue
         reads.append(("HH99", "repeat", filler, "barcode", codes[(filler * 7919) % len(codes)],
                       T0_US + filler, None, None))
-    return reads[:READS]
+    return reads[:total]
 
 
 def baseline_ingest(rows: list[tuple[Any, ...]], path: str) -> float:
@@ -197,13 +206,10 @@ def baseline_reconcile(store: Store, sid: int) -> tuple[float, dict[str, int]]:
     return time.perf_counter() - t, {"found": found, "misplaced": misplaced, "missing": missing, "unknown": unknown}
 
 
-def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-stocktake-"))
-    store = Store(f"sqlite:///{tmp / 'register.sqlite'}", terminal="bench", clock=lambda: NOW)
-    store.ensure_schema()
+def run_session(store: Store, n: int) -> tuple[Any, int, list[st.RawRead]]:
     t = time.perf_counter()
-    sig, shelf_ids, codes = build_register(store)
-    print(f"register: {N:,} carriers, {len(shelf_ids):,} shelves built in {time.perf_counter() - t:.1f} s")
+    sig, shelf_ids, codes = build_register(store, n)
+    print(f"register: {n:,} carriers, {len(shelf_ids):,} shelves built in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     sid = st.start(store.uow(), sig["admin"], "bench", [make_location_code("BJ", "SITE")],
                    [sig["auditor"], sig["clerk"]])
@@ -213,9 +219,17 @@ def main() -> None:
         conn.execute(text("INSERT INTO stocktake_bindings (session_id, device, batch, antenna, loc_id, bound_by, "
                           "bound_at) VALUES (:s, 'RF01', :b, 0, :l, 'bench', :at)"),
                      [{"s": sid, "b": f"shelf-{shelf}", "l": shelf, "at": NOW} for shelf in shelf_ids])
-    reads = make_reads(shelf_ids, codes)
-    del codes
+    reads = make_reads(shelf_ids, codes, n)
     print(f"reads prepared: {len(reads):,}")
+    return sig, sid, reads
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-stocktake-"))
+    store = Store(f"sqlite:///{tmp / 'register.sqlite'}", terminal="bench", clock=lambda: NOW)
+    store.ensure_schema()
+    print(f"== SQLite, {N:,} carriers and {READS:,} reads")
+    sig, sid, reads = run_session(store, N)
 
     t = time.perf_counter()
     result = st.ingest(store.uow(), sig["auditor"], sid, reads)
@@ -232,7 +246,7 @@ def main() -> None:
           f"(target >= 250,000) | raw sqlite3.executemany {base_rate:,.0f} reads/s | ratio {rate / base_rate:.2f}")
     t = time.perf_counter()
     again = st.ingest(store.uow(), sig["auditor"], sid, reads[:100_000])
-    print(f"re-upload of 100,000 reads: {again.added} added, {again.duplicates:,} duplicates in "
+    print(f"re-upload of {again.total:,} reads: {again.added} added, {again.duplicates:,} duplicates in "
           f"{time.perf_counter() - t:.2f} s")
     del reads
 
@@ -250,6 +264,50 @@ def main() -> None:
     print(f"  baseline (found/misplaced/missing only): {base_counts}")
     print(f"peak memory: {peak_mib():,.0f} MiB (target <= 1024 MiB)")
     store.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+    bench_postgres(PG_N)
+
+
+def bench_postgres(n: int) -> None:
+    """The same session on a throw-away PostgreSQL server (no target; shows the same code runs there)."""
+    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bindirs or n <= 0:
+        print("== PostgreSQL: skipped (no server binaries)")
+        return
+    bindir = os.path.dirname(bindirs[-1])
+    root = tempfile.mkdtemp(prefix="bench-stocktake-pg-")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root
+        os.chmod(root, 0o755)
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    data = os.path.join(root, "data")
+    try:
+        subprocess.run([*as_user, f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                        "--no-sync"], check=True, capture_output=True)
+        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(root, "log"), "-o",
+                        f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"], check=True,
+                       capture_output=True)
+        store = Store(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", terminal="bench",
+                      clock=lambda: NOW)
+        store.ensure_schema()
+        print(f"== PostgreSQL, {n:,} carriers and {n:,} reads")
+        sig, sid, reads = run_session(store, n)
+        t = time.perf_counter()
+        result = st.ingest(store.uow(), sig["auditor"], sid, reads)
+        print(f"ingest:    {result.added:,} reads = {result.added / (time.perf_counter() - t):,.0f} reads/s")
+        t = time.perf_counter()
+        rec = st.reconcile(store.uow(), sig["auditor"], sid)
+        counts = ", ".join(f"{k.value} {c:,}" for k, c in sorted(rec.counts.items(), key=lambda kv: -kv[1]))
+        print(f"reconcile: {time.perf_counter() - t:.2f} s — {counts}")
+        store.dispose()
+    finally:
+        subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True,
+                       check=False)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
