@@ -355,3 +355,21 @@ async def test_typing_and_scanning_are_told_apart(ui: Any) -> None:
         assert [(f.code, f.source, f.tone) for f in answers] == [(lent[1].code, "scan", "ok"),
                                                                  (lent[0].code, "typed", "ok")]
         assert field.value == ""
+
+
+async def test_another_operator_unlocking_starts_afresh(ui: Any) -> None:
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot)
+        first = app.counter
+        await pilot.press("f9")
+        await ui.until(pilot, lambda: isinstance(app.screen, RegisterScreen))
+        await pilot.press("ctrl+o")
+        await ui.until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        field = app.screen.query_one("#badge")
+        field.value = ""
+        field.focus()
+        await ui.login(pilot, "officer")
+        assert app.counter is not first and app.screen is app.counter
+        assert app.ctx.actor is not None and app.ctx.actor.badge == badge("officer")
+        assert len(app.screen_stack) == 2
