@@ -18,6 +18,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import chain
 from types import TracebackType
 from typing import Any
 
@@ -607,6 +608,14 @@ class _Context:
         raise _err(f"{en}: {code} is not a location in the register.", f"{zh}：{code} 不是登记的存放位置。")
 
 
+_GROUP = 90
+
+
+def _rowcount(result: Any, sent: int) -> int:
+    count = getattr(result, "rowcount", -1)
+    return int(count) if count is not None and count >= 0 else sent
+
+
 class _Writer:
     """Bulk insert of read rows, ON CONFLICT DO NOTHING on the idempotency key, after checking that a key already
     stored holds the same read (the same batch id reused for different reads would otherwise lose scans)."""
@@ -620,6 +629,12 @@ class _Writer:
             compiled = stmt.compile(dialect=uow.session.get_bind().dialect, column_keys=list(_COLUMNS))
             self.sql = str(compiled)
             self.perm = [_COLUMNS.index(k) for k in compiled.positiontup or []]
+            # The same statement with _GROUP rows per execution: SQLite then parses and resets once per group, not
+            # per read, which is a third faster in bulk. 90 rows × 10 columns stays under the oldest limit of 999
+            # parameters.
+            head, _, tail = self.sql.partition(" ON CONFLICT")
+            one = head[head.index(" VALUES ") + len(" VALUES "):]
+            self.sql_group = head + "".join(", " + one for _ in range(_GROUP - 1)) + " ON CONFLICT" + tail
         self.added = 0
         self.duplicates = 0
 
@@ -630,9 +645,14 @@ class _Writer:
         if self.dialect == "sqlite":
             if self.perm != list(range(len(_COLUMNS))):
                 rows = [tuple(r[i] for i in self.perm) for r in rows]
-            result: Any = self.uow.session.connection().exec_driver_sql(self.sql, rows)
-            rowcount = getattr(result, "rowcount", -1)
-            n = int(rowcount) if rowcount is not None and rowcount >= 0 else len(rows)
+            conn = self.uow.session.connection()
+            whole = len(rows) - len(rows) % _GROUP
+            n = 0
+            if whole:
+                groups = [tuple(chain.from_iterable(rows[i:i + _GROUP])) for i in range(0, whole, _GROUP)]
+                n += _rowcount(conn.exec_driver_sql(self.sql_group, groups), whole)
+            if whole < len(rows):
+                n += _rowcount(conn.exec_driver_sql(self.sql, rows[whole:]), len(rows) - whole)
         else:
             n = self._copy(rows)
         self.added += n
