@@ -271,8 +271,8 @@ def main() -> None:
 def bench_postgres(n: int) -> None:
     """The same session on a throw-away PostgreSQL server (no target; shows the same code runs there)."""
     bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bindirs or n <= 0:
-        print("== PostgreSQL: skipped (no server binaries)")
+    if n <= 0 or not bindirs:
+        print("== PostgreSQL: skipped (" + ("STOCKTAKE_BENCH_PG_N=0" if n <= 0 else "no server binaries") + ")")
         return
     bindir = os.path.dirname(bindirs[-1])
     root = tempfile.mkdtemp(prefix="bench-stocktake-pg-")
