@@ -92,16 +92,24 @@ class UI:
         return approvals.grant(self.store.uow(), self.sign("approver"), purpose, codes,
                                self.clock() + timedelta(hours=6), grantee=badge(grantee) if grantee else None, **kw)
 
-    @staticmethod
-    async def scan(pilot: Pilot[Any], code: str, gap: float = 0.0) -> None:
-        """Send a code the way a keyboard-wedge scanner does: key events back to back, then Enter."""
-        driver = pilot.app._driver
+    async def scan(self, pilot: Pilot[Any], code: str, gap: float = 0.0, wait: bool = True) -> None:
+        """Send a code the way a keyboard-wedge scanner does: key events back to back, then Enter.
+
+        On the counter, `wait` waits until the screen has taken the scan into its queue (the keys may still sit in
+        the app's input queue when this returns otherwise, and "everything answered" would be true too early)."""
+        app = pilot.app
+        driver = app._driver
         assert driver is not None
+        counter = getattr(app, "counter", None)
+        watch = wait and counter is not None and app.screen is counter
+        before = counter.submitted if watch else 0  # type: ignore[union-attr]
         for ch in code:
             driver.send_message(events.Key(ch, ch))
             if gap:
                 await asyncio.sleep(gap)
         driver.send_message(events.Key("enter", "\r"))
+        if watch:
+            await self.until(pilot, lambda: counter.submitted > before)  # type: ignore[union-attr]
 
     @staticmethod
     async def type(pilot: Pilot[Any], text: str, enter: bool = True) -> None:

@@ -93,7 +93,9 @@ async def test_top_secret_to_general_person_is_refused_with_rule(ui: Any) -> Non
         await ui.scan(pilot, place(carrier.code[:2], "R1"))  # the reading room, so only the clearance is wrong
         await ui.scan(pilot, carrier.code)
         await ui.answered(pilot)
-        assert all("1234" not in (f.code or "") for f in app.counter.feedback.values())
+        answers = {r: (f.code, f.source, f.tone, f.title) for r, f in app.counter.feedback.items()}
+        assert all("1234" not in (f.code or "") for f in app.counter.feedback.values()), answers
+        assert set(answers) == {1, 2, 3}, answers
         fb = app.counter.feedback[3]
         assert fb.tone == "refused" and "R-159" in fb.rules
         text = card_text(app)

@@ -45,7 +45,7 @@ async def test_two_hundred_wedge_scans_none_lost_none_doubled(ui: Any, request: 
         table = counter.query_one("#queue")
         request.getfixturevalue("slow_db")
         for code in codes:
-            await ui.scan(pilot, code)
+            await ui.scan(pilot, code, wait=False)
             await asyncio.sleep(0)  # let the app run between scans, as a real terminal would
         await ui.until(pilot, lambda: table.row_count == SCANS + 1, timeout=20)
         assert counter.processed < counter.submitted  # every scan is on screen while the register catches up
