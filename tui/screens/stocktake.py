@@ -10,6 +10,7 @@ places. The screen only calls the stock-take services; it never writes the datab
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,10 +28,12 @@ from tracker.domain import DomainError
 from tracker.services import stocktake as st
 from tracker.services.common import Refused
 from tui.context import AppContext
+from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
 
 T = TypeVar("T")
+_KEYS_ZH = {"Refresh": "刷新", "Next stock-take": "下一清查", "Counter": "柜台"}
 REFRESH_SECONDS = 5.0
 _HEX = set("0123456789ABCDEF")
 
@@ -52,6 +55,8 @@ class StocktakeScreen(Screen[None]):
     def __init__(self, ctx: AppContext, session_id: int | None = None, device: str | None = None) -> None:
         super().__init__()
         self.ctx = ctx
+        if ctx.lang == "zh":
+            _chinese_keys(self)
         self.session_id = session_id
         self.device = device or f"{ctx.settings.terminal}-wedge"
         self.live: st.LiveIngest | None = None
@@ -73,6 +78,7 @@ class StocktakeScreen(Screen[None]):
             ("Place", "位置"), ("Name", "名称"), ("Visited", "已清点"), ("Expected", "应有"), ("Seen", "已见"),
             ("Missing", "未找到"), ("Misplaced", "错放"), ("Not covered", "未清点"), ("Other", "其他"))])
         yield table
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         await self._choose_session(self.session_id)
@@ -201,11 +207,15 @@ class StocktakeScreen(Screen[None]):
         missing = sum(p.missing for p in places)
         header.update(Text(self.ctx.t(
             f"#{view.id} {view.name} ({view.status}) — expected {expected}, seen {seen}, missing {missing}, "
-            f"reads {view.reads}, unresolved {view.unresolved}  [{_hhmm(view.reconciled_at)}]",
+            f"reads {view.reads}, unresolved {view.unresolved}  [{self._hhmm(view.reconciled_at)}]",
             f"#{view.id} {view.name}（{'进行中' if view.status == 'open' else '已结束'}）— 应有 {expected}，"
             f"已见 {seen}，未找到 {missing}，读取 {view.reads}，未处理 {view.unresolved}  "
-            f"[{_hhmm(view.reconciled_at)}]") + (f"\n{note}" if note else "")))
+            f"[{self._hhmm(view.reconciled_at)}]") + (f"\n{note}" if note else "")))
         self._fill(places)
+
+    def _hhmm(self, moment: datetime | None) -> str:
+        """When the table was last reconciled, in the unit's time zone like the top bar."""
+        return f"{moment.astimezone(self.ctx.store.policy.tz):%H:%M:%S}" if moment else "—"
 
     def _fill(self, places: list[st.LocationProgress]) -> None:
         self.places = places
@@ -219,5 +229,10 @@ class StocktakeScreen(Screen[None]):
                           str(p.misplaced), str(p.not_covered), str(p.unexplained), key=p.code)
 
 
-def _hhmm(moment: datetime | None) -> str:
-    return f"{moment:%H:%M:%S}" if moment else "—"
+def _chinese_keys(screen: Screen[None]) -> None:
+    """This screen's key labels in Chinese (its strings are not in the counter's message catalog)."""
+    key_map = getattr(getattr(screen, "_bindings", None), "key_to_bindings", None)
+    if isinstance(key_map, dict):
+        for key, items in key_map.items():
+            key_map[key] = [dataclasses.replace(b, description=_KEYS_ZH.get(b.description, b.description))
+                            for b in items]
