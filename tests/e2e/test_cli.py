@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,8 +20,23 @@ from tracker.demo import badge, place
 runner = CliRunner()
 
 
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo register made through `tracker demo`, copied for each test."""
+    path = tmp_path_factory.mktemp("demo") / "r.sqlite"
+    mp = pytest.MonkeyPatch()
+    for k, v in {"TRACKER_DATABASE_URL": f"sqlite:///{path}", "TRACKER_CONFIG": "", "TRACKER_ARGON2_TIME_COST": "1",
+                 "TRACKER_ARGON2_MEMORY_KIB": "8"}.items():
+        mp.setenv(k, v)
+    result = runner.invoke(app, ["demo", "--carriers", "60"])
+    mp.undo()
+    assert result.exit_code == 0, result.output
+    return path
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Iterator[dict[str, str]]:
+    shutil.copyfile(demo_db, tmp_path / "r.sqlite")
     values = {
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}",
         "TRACKER_CONFIG": "",
@@ -33,8 +49,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, s
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["demo", "--carriers", "60"])
-    assert result.exit_code == 0, result.output
     yield values
 
 
