@@ -25,21 +25,21 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
-from pgserver import find_bindir, running_server  # noqa: E402
+from pgserver import find_bindir, running_server
 
-from tracker.demo import badge, place, seed_people_and_places  # noqa: E402
-from tracker.domain import EventType  # noqa: E402
-from tracker.ledger import EventDraft, verify  # noqa: E402
-from tracker.services import approvals, circulation, registry  # noqa: E402
-from tracker.services.common import configure_hasher  # noqa: E402
-from tracker.store import Store  # noqa: E402
+from tracker.demo import badge, place, seed_people_and_places
+from tracker.domain import EventType
+from tracker.ledger import EventDraft, verify
+from tracker.services import approvals, circulation, registry
+from tracker.services.common import configure_hasher
+from tracker.store import Store
 
 configure_hasher(1, 8)  # PIN hashing is not what is measured here
 
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def ms(v: float) -> str:
