@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 import serial
+from serial.urlhandler import protocol_socket
 
 from drivers.reads import DeviceState, DeviceStatus
 
@@ -80,6 +81,27 @@ class FileTransport:
         self._f.close()
 
 
+class _KeepingSocket(protocol_socket.Serial):  # type: ignore[misc]
+    """pyserial's `socket://` port, except that opening keeps the bytes that have already arrived.
+
+    pyserial drains the socket when it opens it (`reset_input_buffer`), so a scan a serial-to-Ethernet converter
+    sends the instant the connection comes up would be dropped without a trace. A scan is never discarded here.
+    """
+
+    _opening = False
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def reset_input_buffer(self) -> None:
+        if not self._opening:
+            super().reset_input_buffer()
+
+
 def open_transport(
     url: str, *, baudrate: int = 9600, timeout: float = 0.1, exclusive: bool | None = None
 ) -> Transport:
@@ -105,7 +127,9 @@ def open_transport(
     if exclusive is not None and "://" not in url:
         kwargs["exclusive"] = exclusive
     try:
-        port: Transport = serial.serial_for_url(url, **kwargs)
+        port: Transport = (
+            _KeepingSocket(url, **kwargs) if url.startswith("socket://") else serial.serial_for_url(url, **kwargs)
+        )
     except (serial.SerialException, OSError, ValueError) as exc:
         raise TransportError(f"cannot open {url}: {exc}") from exc
     return port
