@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -18,10 +18,6 @@ from tracker.domain import CarrierStatus, Classification, PersonStatus, SecrecyP
 from tracker.rules import leak_deadline
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
 from tracker.store import UnitOfWork
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 @dataclass(frozen=True)
@@ -61,8 +57,8 @@ def _view(c: Carrier) -> CarrierView:
         title=c.title, doc_number=c.doc_number, status=c.status,
         holder=c.holder.badge if c.holder else None, holder_name=c.holder.name if c.holder else None,
         location=c.location.code if c.location else None, location_name=c.location.name if c.location else None,
-        due_at=_aware(c.due_at), copy_number=c.copy_number, copy_total=c.copy_total, period=c.period, scope=c.scope,
-        epc=c.epc, regime=c.regime, missing_since=_aware(c.missing_since),
+        due_at=c.due_at, copy_number=c.copy_number, copy_total=c.copy_total, period=c.period, scope=c.scope,
+        epc=c.epc, regime=c.regime, missing_since=c.missing_since,
     )
 
 
@@ -150,7 +146,7 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
     rows = uow.session.execute(select(Carrier).where(Carrier.status.in_(out_statuses), Carrier.due_at < now)
                                .order_by(Carrier.due_at)).unique().scalars()
     for c in rows:
-        due = _aware(c.due_at)
+        due = c.due_at
         who = c.holder.badge if c.holder else "?"
         if c.classification == Classification.TOP_SECRET.value:
             out.append(Alert("top_secret_out", c.code, who, due,
@@ -162,7 +158,7 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
     missing = uow.session.execute(select(Carrier).where(Carrier.status == CarrierStatus.MISSING.value)
                                   .order_by(Carrier.missing_since)).unique().scalars()
     for c in missing:
-        since = _aware(c.missing_since) or now
+        since = c.missing_since or now
         deadline = leak_deadline(Classification(c.classification), since, uow.policy)
         days = (now - since).days
         kind = "leak" if deadline is not None and now >= deadline else "missing"
@@ -186,7 +182,7 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
                                                              ApprovalCarrier.used_at.is_(None),
                                                              Approval.valid_until > now).distinct()).scalars()
             for a in pending:
-                out.append(Alert("approval", None, for_badge, _aware(a.valid_until),
+                out.append(Alert("approval", None, for_badge, a.valid_until,
                                  f"Approval #{a.id} ({a.purpose}) unused, valid until {a.valid_until:%Y-%m-%d %H:%M}.",
                                  f"审批 #{a.id}（{a.purpose}）尚未使用，有效期至 {a.valid_until:%Y-%m-%d %H:%M}。"))
     return out

@@ -8,7 +8,8 @@ production code.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +23,9 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,7 +40,30 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-UTCDateTime = DateTime(timezone=True)
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, stored in UTC and always read back timezone-aware.
+
+    SQLite has no timestamp type: SQLAlchemy writes the wall-clock digits and drops the offset, so a due time computed
+    in Asia/Shanghai (R-55 closing hour) would come back eight hours off. Converting to UTC on the way in and tagging
+    UTC on the way out makes both databases agree, and callers never see a naive datetime. Naive input is refused
+    rather than guessed at: the register records moments, not local wall-clock readings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"the register stores timezone-aware instants only, got {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Location(Base):
@@ -66,8 +92,8 @@ class Person(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     failed_pins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Carrier(Base):
@@ -105,10 +131,10 @@ class Carrier(Base):
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     status: Mapped[str] = mapped_column(String(24))
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     location: Mapped[Location | None] = relationship(lazy="joined")
     holder: Mapped[Person | None] = relationship(lazy="joined")
@@ -127,9 +153,9 @@ class Loan(Base):
     companion_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     reading_place_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
-    out_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    out_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)  # set while open: one open loan each
 
 
@@ -143,16 +169,16 @@ class Approval(Base):
     issuer_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     copies: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
-    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
-    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApprovalCarrier(Base):
     __tablename__ = "approval_carriers"
     approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), primary_key=True)
     carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Event(Base):
@@ -192,7 +218,7 @@ class Seal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(40))
 
 
@@ -201,7 +227,7 @@ class Refusal(Base):
 
     __tablename__ = "refusals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(40))
     carrier: Mapped[str | None] = mapped_column(String(40))

@@ -28,7 +28,7 @@ class StocktakeSession(Base):
     roots: Mapped[str] = mapped_column(Text)  # scope root location codes, ';'-separated
     levels: Mapped[str | None] = mapped_column(String(200))  # level filter (Classification values) or NULL = all
     units: Mapped[str] = mapped_column(Text, default="")  # units whose people's loans are in scope
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(40))
     start_seq: Mapped[int | None] = mapped_column(BigInteger)
     start_head: Mapped[str | None] = mapped_column(String(64))
@@ -38,8 +38,8 @@ class StocktakeSession(Base):
     count_ratio: Mapped[float] = mapped_column(Float, default=2.0)
     company_prefix: Mapped[str | None] = mapped_column(String(20))
     gid_manager: Mapped[int] = mapped_column(Integer, default=0)
-    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(40))
     close_seq: Mapped[int | None] = mapped_column(BigInteger)
     close_head: Mapped[str | None] = mapped_column(String(64))
@@ -53,7 +53,7 @@ class StocktakeTeamMember(Base):
     badge: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(100))
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StocktakeScope(Base):
@@ -125,7 +125,7 @@ class StocktakeBinding(Base):
     antenna: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, default=0)
     loc_id: Mapped[int] = mapped_column(Integer)
     bound_by: Mapped[str] = mapped_column(String(40))
-    bound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class StocktakeEpcMap(Base):
@@ -169,7 +169,7 @@ class StocktakeResolution(Base):
     reason: Mapped[str] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(40))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     event_seq: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -7,7 +7,6 @@ mirrors `tracker ledger seal` until the register offers a sealing service (repor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -63,7 +62,7 @@ def covering_approval(uow: UnitOfWork, purpose: str, carrier_code: str, grantee:
     if grantee is not None:
         grantee_id = uow.session.execute(select(Person.id).where(Person.badge == grantee)).scalar_one_or_none()
     for approval_id, granted_to, valid_from, valid_until in uow.session.execute(q):
-        start, end = _aware(valid_from), _aware(valid_until)
+        start, end = valid_from, valid_until
         if not start <= now <= end:
             continue
         if granted_to is not None and granted_to != grantee_id:
@@ -71,9 +70,6 @@ def covering_approval(uow: UnitOfWork, purpose: str, carrier_code: str, grantee:
         return int(approval_id)
     return None
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def seal_head(store: Store, actor: Signed) -> tuple[int, str]:

@@ -3,7 +3,8 @@ a refusal writes nothing but its audit row."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -46,6 +47,24 @@ def test_checkout_checkin_round_trip(store: Store, people: dict[str, Signed]) ->
     with store.uow(readonly=True) as uow:
         loan = uow.session.execute(select(Loan)).scalar_one()
         assert loan.returned_at is not None and loan.open_carrier_id is None
+
+
+def test_due_time_in_local_zone_is_the_same_instant_when_read_back(store: Store, people: dict[str, Signed]) -> None:
+    # SQLite has no timestamp type; a local 17:00 must not come back as 17:00 UTC (eight hours late in Beijing).
+    code = register(store, people["clerk"])
+    a = approve(store, people["approver"], "loan", code, grantee=badge("reader_important"))
+    due = store.clock().astimezone(ZoneInfo("Asia/Shanghai")).replace(
+        hour=17, minute=0, second=0, microsecond=0)
+    circulation.check_out(store.uow(), people["clerk"], code, people["reader_important"], approval_id=a, due=due)
+    with store.uow(readonly=True) as uow:
+        view = queries.carrier(uow, code)
+        assert view is not None and view.due_at == due and view.due_at.tzinfo is not None
+        loan_due = uow.session.execute(select(Loan.due_at)).scalar_one()
+        assert loan_due == due and loan_due.utcoffset() == timedelta(0)
+        assert uow.session.execute(select(func.count()).select_from(Loan).where(
+            Loan.due_at > datetime(due.year, due.month, due.day, 8, 59, tzinfo=UTC))).scalar_one() == 1
+        assert uow.session.execute(select(func.count()).select_from(Loan).where(
+            Loan.due_at > datetime(due.year, due.month, due.day, 9, 1, tzinfo=UTC))).scalar_one() == 0
 
 
 def test_refusal_writes_nothing_but_the_audit_row(store: Store, people: dict[str, Signed]) -> None:

@@ -7,7 +7,7 @@ may proceed — `tracker.rules.check_approval` does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -17,10 +17,6 @@ from tracker.rules import Action, ApprovalFacts, check_grant
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Person
 from tracker.services.common import NotFound, Signed, actor_facts, get_carrier, get_person, person_facts, refuse
 from tracker.store import UnitOfWork
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[str], valid_until: datetime,
@@ -79,7 +75,7 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None,
     return ApprovalFacts(
         id=a.id, purpose=ApprovalPurpose(a.purpose), approver=person_facts(approver),
         carriers=frozenset(code for code, _ in links), used_for=frozenset(code for code, used in links if used),
-        valid_from=_aware(a.valid_from), valid_until=_aware(a.valid_until),
+        valid_from=a.valid_from, valid_until=a.valid_until,
         grantee=grantee.badge if grantee else None, issuer_approved=a.issuer_approved, copies=a.copies,
     )
 

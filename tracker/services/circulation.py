@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -41,9 +41,6 @@ class LoanReceipt:
     due: datetime
     event_seq: int
 
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str, due: datetime | None = None,
@@ -101,7 +98,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
             place = get_location(uow, target)
         refuse(check_checkin(carrier_facts(c), location_facts(place)), "check_in", code, actor.badge)
         holder = c.holder.badge if c.holder else None
-        due = _aware(c.due_at)
+        due = c.due_at
         overdue = due is not None and now > due
         c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (
             CarrierStatus.IN_STORE.value, None, place.id, None, now)

@@ -1139,18 +1139,15 @@ def session_view(uow: UnitOfWork, sid: int) -> SessionView:
             StocktakeRead.session_id == sid)).scalar_one())
         return SessionView(
             st.id, st.name, st.status, st.roots.split(";"), (st.levels or "").split(",") if st.levels else [],
-            [u for u in st.units.split(";") if u], _aware(st.created_at), st.created_by, st.expected_count, reads,
+            [u for u in st.units.split(";") if u], st.created_at, st.created_by, st.expected_count, reads,
             team, counts, unresolved, st.start_seq, st.start_head, st.close_seq, st.close_head, st.reads_digest,
-            uow.ledger.head(), _aware(st.reconciled_at) if st.reconciled_at else None)
+            uow.ledger.head(), st.reconciled_at if st.reconciled_at else None)
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def list_sessions(uow: UnitOfWork) -> list[tuple[int, str, str, datetime, int]]:
     with uow:
-        return [(s.id, s.name, s.status, _aware(s.created_at), s.expected_count) for s in uow.session.execute(
+        return [(s.id, s.name, s.status, s.created_at, s.expected_count) for s in uow.session.execute(
             select(StocktakeSession).order_by(StocktakeSession.id)).scalars()]
 
 
