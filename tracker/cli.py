@@ -30,7 +30,7 @@ from tracker import queries
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError
 from tracker.ledger import verify
-from tracker.services import approvals, circulation, incidents, personnel, registry
+from tracker.services import approvals, circulation, incidents, personnel, registry, seals
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
 from tracker.store import Store
 
@@ -677,16 +677,11 @@ def ledger_verify(
 
 @ledger_app.command("seal")
 def ledger_seal() -> None:
-    """Print the chain head (sequence + hash) for the paper record, and keep it as an anchor."""
+    """Print the chain head (sequence + hash) for the paper record, and keep it as an anchor (security officer or
+    auditor, R-25)."""
     _lang()
     actor = operator()
-    from tracker.schema import Seal
-
-    st = store()
-    with st.uow() as uow:
-        seq, digest = uow.ledger.head()
-        uow.session.add(Seal(seq=seq, hash=digest, at=uow.now(), actor=actor.badge))
-        uow.commit()
+    seq, digest = run(lambda: seals.seal(store().uow(), actor))
     out.print(Text(f"{seq}:{digest}"))
 
 

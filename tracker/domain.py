@@ -323,6 +323,7 @@ class EventType(enum.StrEnum):
     STOCKTAKE_STARTED = "stocktake_started"
     STOCKTAKE_RESOLVED = "stocktake_resolved"
     STOCKTAKE_CLOSED = "stocktake_closed"
+    LEDGER_SEALED = "ledger_sealed"
 
 
 # --- value objects ----------------------------------------------------------------------------------------------

@@ -176,6 +176,7 @@ class Action(enum.StrEnum):
     STOCKTAKE = "stocktake"
     LABEL = "label"
     AUDIT = "audit"
+    SEAL = "seal"
 
 
 _R = Role
@@ -198,6 +199,9 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.STOCKTAKE: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.AUDITOR}),
     Action.LABEL: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
     Action.AUDIT: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR, _R.ADMIN}),
+    # A seal attests the chain on paper. The administrator's own acts (people, places) are in that chain, so the
+    # attesting stays with the security officer and the auditor, never the administrator alone (三员分立).
+    Action.SEAL: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR}),
 }
 
 

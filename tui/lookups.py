@@ -1,7 +1,6 @@
 """Read-side helpers the counter needs beyond `tracker.queries`: one person, one place, and the approval that covers
 a carrier for a purpose. Each takes an open read-only unit of work and returns plain frozen values, never ORM rows,
-so results can cross from the database thread to the UI thread. Nothing here writes — except `seal_head`, which
-mirrors `tracker ledger seal` until the register offers a sealing service (reported to the lead).
+so results can cross from the database thread to the UI thread. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -10,10 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tracker.rules import Action
-from tracker.schema import Approval, ApprovalCarrier, Carrier, Location, Person, Seal
-from tracker.services.common import Signed, actor_facts
-from tracker.store import Store, UnitOfWork
+from tracker.schema import Approval, ApprovalCarrier, Carrier, Location, Person
+from tracker.store import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -69,14 +66,3 @@ def covering_approval(uow: UnitOfWork, purpose: str, carrier_code: str, grantee:
             continue
         return int(approval_id)
     return None
-
-
-
-def seal_head(store: Store, actor: Signed) -> tuple[int, str]:
-    """Record the chain head as an anchor, as `tracker ledger seal` does; only auditing roles may (R-25)."""
-    with store.uow() as uow:
-        actor_facts(uow, actor, Action.AUDIT)
-        seq, digest = uow.ledger.head()
-        uow.session.add(Seal(seq=seq, hash=digest, at=uow.now(), actor=actor.badge))
-        uow.commit()
-    return seq, digest

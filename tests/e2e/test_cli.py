@@ -141,6 +141,19 @@ def test_ledger_verify_seal_and_anchor(env: dict[str, str]) -> None:
     assert invoke("ledger", "verify", "--anchor", f"{seq}:{'0' * 64}")[0] == 3
 
 
+def test_ledger_seal_is_refused_to_a_clerk_and_allowed_to_the_auditor(env: dict[str, str]) -> None:
+    def head() -> dict[str, object]:
+        return dict(json.loads(invoke("status", "--json")[1])["ledger_head"])
+
+    before = head()
+    code, out = invoke("ledger", "seal")  # the clerk: sealing attests the chain, not a counter duty
+    assert code == 3 and "R-25" in out
+    assert head() == before
+    code, out = invoke("ledger", "seal", TRACKER_OPERATOR=badge("auditor"))
+    assert code == 0 and out.strip().splitlines()[-1] == f"{before['seq']}:{before['hash']}"
+    assert head()["seq"] == int(str(before["seq"])) + 1  # one event: the seal's own
+
+
 def test_export_escapes_formulas(env: dict[str, str], tmp_path: Path) -> None:
     code, out = invoke("carrier", "add", "--location", place("BJ", "R2C1S1"), "--classification", "internal",
                        "--title", "=HYPERLINK(\"http://x\")")

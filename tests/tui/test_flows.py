@@ -310,6 +310,19 @@ async def test_ledger_verify_and_seal(ui: Any) -> None:
         assert screen.sealed[0] == screen.report.head_seq
 
 
+async def test_ledger_seal_is_refused_to_a_clerk(ui: Any) -> None:
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot, "clerk")
+        await pilot.press("ctrl+l")
+        await ui.until(pilot, lambda: type(app.screen).__name__ == "LedgerScreen")
+        screen = app.screen
+        rung = bells(app)
+        await pilot.press("s")
+        await ui.until(pilot, lambda: bool(rung))
+        assert screen.sealed is None and "R-25" in str(screen.query_one("#ledger-result").render())
+
+
 async def test_chinese_counter(ui: Any) -> None:
     carrier = ui.carriers(lambda v: v.classification == "top_secret" and v.status == "in_store")[0]
     app = ui.app("zh")

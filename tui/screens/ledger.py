@@ -1,6 +1,7 @@
 """Ledger: verify the whole hash chain with a progress bar, show the head, and seal it (an anchor for the paper
 record). Verification runs on a worker thread over its own connection and reports progress through the app; a
-broken chain is shown in red with the first event that breaks it. Sealing needs an auditing role (R-25).
+broken chain is shown in red with the first event that breaks it. Sealing goes through `seals.seal`, which
+refuses anyone but the security officer and the auditor (R-25).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from textual.widgets import ProgressBar, Static
 
 from tracker.domain import DomainError
 from tracker.ledger import VerifyReport, verify
+from tracker.services import seals
 from tracker.services.common import Refused
-from tui import lookups
 from tui.context import AppContext
 from tui.i18n import N_, _, pick, translate_bindings
 from tui.widgets.keybar import KeyBar
@@ -95,7 +96,8 @@ class LedgerScreen(Screen[None]):
             return
         result = self.query_one("#ledger-result", Static)
         try:
-            sealed: tuple[int, str] = await off_ui(self.app.db, lookups.seal_head, self.ctx.store, actor)  # type: ignore[attr-defined]
+            store = self.ctx.store
+            sealed = await off_ui(self.app.db, lambda: seals.seal(store.uow(), actor))  # type: ignore[attr-defined]
         except Refused as e:
             result.update(Text(e.message(self.ctx.lang), style="bold red"))
             self.app.bell()
