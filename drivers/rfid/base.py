@@ -8,7 +8,7 @@ or `tui`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -97,3 +97,102 @@ class Deframer(Generic[F]):
     @property
     def pending(self) -> int:
         return len(self._buf)
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixedFraming(Generic[F]):
+    """The layout of a protocol whose frames open with a fixed header byte and carry their own length, such as
+    the MagicRF M100 (`BB … 7E`) and the ThingMagic Mercury (`FF len …`) protocols.
+
+    Such a stream resynchronises the same way whatever the protocol: find the header, trust the length only as
+    far as the checksum (and end byte) confirm it, otherwise move on by one byte. Keeping that loop in one place
+    means every such codec recovers from line noise identically; only the layout differs.
+
+    `length_at` is the offset of the big-endian length field from the header and `length_size` its width (1 or
+    2); `overhead` is every byte the length does not count, so a frame is `overhead + length` bytes long. The
+    checksum covers the bytes after the header up to itself and stands big-endian in `checksum_size` bytes,
+    followed by the `end` byte where the protocol has one. A length above `max_length` cannot be a frame and is
+    skipped at once rather than waited for. `build` turns the bytes of one whole, valid frame into a frame.
+    """
+
+    header: int
+    length_at: int
+    length_size: int
+    overhead: int
+    checksum: Callable[[bytes], int]
+    checksum_size: int
+    build: Callable[[bytes], F]
+    end: int | None = None
+    max_length: int | None = None
+
+
+def split_prefixed(framing: PrefixedFraming[F], buf: bytes) -> tuple[list[F], bytes, int]:
+    """Whole, checksum-valid frames in `buf`, the unfinished tail, and how many bytes were skipped.
+
+    A frame that fails its checks costs one byte: the search resumes just after its header, so a real frame
+    hidden behind a stray header byte is still found.
+    """
+    frames: list[F] = []
+    skipped = 0
+    i = 0
+    n = len(buf)
+    find = buf.find
+    header = bytes((framing.header,))
+    overhead = framing.overhead
+    at = framing.length_at
+    wide_length = framing.length_size == 2
+    max_length = framing.max_length
+    checksum = framing.checksum
+    wide_checksum = framing.checksum_size == 2
+    end_byte = framing.end
+    trailer = framing.checksum_size + (end_byte is not None)
+    build = framing.build
+    while True:
+        j = find(header, i)
+        if j < 0:
+            skipped += n - i
+            return frames, b"", skipped
+        skipped += j - i
+        if n - j < overhead:
+            return frames, buf[j:], skipped
+        length = (buf[j + at] << 8) | buf[j + at + 1] if wide_length else buf[j + at]
+        if max_length is not None and length > max_length:
+            skipped += 1
+            i = j + 1
+            continue
+        end = j + overhead + length
+        if end > n:
+            return frames, buf[j:], skipped
+        c = end - trailer
+        expected = (buf[c] << 8) | buf[c + 1] if wide_checksum else buf[c]
+        if (end_byte is not None and buf[end - 1] != end_byte) or checksum(buf[j + 1 : c]) != expected:
+            skipped += 1
+            i = j + 1
+            continue
+        frames.append(build(buf[j:end]))
+        i = end
+
+
+def tags_in(frames: Iterable[F], parse: Callable[[F], Iterable[TagRead]]) -> tuple[list[TagRead], int]:
+    """The tags of every frame, and how many frames were rejected as malformed.
+
+    A frame whose content is wrong (`FrameError`, e.g. a tag CRC that does not match) costs only itself: the
+    good frames that came in the same chunk still count.
+    """
+    tags: list[TagRead] = []
+    rejected = 0
+    for frame in frames:
+        try:
+            tags.extend(parse(frame))
+        except FrameError:
+            rejected += 1
+    return tags, rejected
+
+
+def decode_with(
+    split: SplitFn[F], parse: Callable[[F], Iterable[TagRead]], buf: bytes
+) -> tuple[list[TagRead], bytes, int]:
+    """Tags in a byte stream, the unfinished tail, and the count of rejected bytes plus rejected frames."""
+    frames, rest, bad = split(buf)
+    tags, rejected = tags_in(frames, parse)
+    return tags, rest, bad + rejected

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.rfid.base import FrameError, RfidError, TagRead
+from drivers.rfid.base import FrameError, RfidError, TagRead, decode_with
 from drivers.rfid.crc import crc16_mcrf4xx
 from drivers.rfid.session import Clock, Session, utc_now
 
@@ -164,14 +164,7 @@ def parse_tags(frame: Frame) -> list[TagRead]:
 
 
 def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
-    frames, rest, bad = split_responses(buf)
-    tags: list[TagRead] = []
-    for frame in frames:
-        try:
-            tags.extend(parse_tags(frame))
-        except FrameError:
-            bad += 1
-    return tags, rest, bad
+    return decode_with(split_responses, parse_tags, buf)
 
 
 @dataclass(frozen=True, slots=True)

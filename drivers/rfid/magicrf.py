@@ -13,8 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from drivers.reads import Read
-from drivers.rfid.base import FrameError, RfidError, TagRead, epc_words
-from drivers.rfid.crc import crc16_gen2
+from drivers.rfid.base import (
+    FrameError,
+    PrefixedFraming,
+    RfidError,
+    TagRead,
+    decode_with,
+    epc_words,
+    split_prefixed,
+    tags_in,
+)
+from drivers.rfid.crc import checksum8, crc16_gen2
 from drivers.rfid.session import Clock, Session, utc_now
 
 HEADER = 0xBB
@@ -86,39 +95,26 @@ def set_region(region: str | int) -> bytes:
     return encode(CMD_SET_REGION, bytes((code,)))
 
 
-def split_frames(buf: bytes) -> tuple[list[Frame], bytes, int]:
-    """Whole, checksum-valid frames in `buf`, the unfinished tail, and how many bytes were skipped.
+def _frame(raw: bytes) -> Frame:
+    return Frame(raw[1], raw[2], raw[5:-2], raw)
 
-    A bad checksum or missing end byte costs one byte: the search resumes after that frame's header, so a
-    real frame hidden behind a stray 0xBB is still found.
-    """
-    frames: list[Frame] = []
-    skipped = 0
-    i = 0
-    n = len(buf)
-    find = buf.find
-    while True:
-        j = find(b"\xbb", i)
-        if j < 0:
-            skipped += n - i
-            return frames, b"", skipped
-        skipped += j - i
-        if n - j < 7:
-            return frames, buf[j:], skipped
-        plen = (buf[j + 3] << 8) | buf[j + 4]
-        if plen > MAX_PARAMS:
-            skipped += 1
-            i = j + 1
-            continue
-        end = j + 7 + plen
-        if end > n:
-            return frames, buf[j:], skipped
-        if buf[end - 1] != END or (sum(buf[j + 1 : end - 2]) & 0xFF) != buf[end - 2]:
-            skipped += 1
-            i = j + 1
-            continue
-        frames.append(Frame(buf[j + 1], buf[j + 2], buf[j + 5 : end - 2], buf[j:end]))
-        i = end
+
+FRAMING = PrefixedFraming(
+    header=HEADER,
+    length_at=3,
+    length_size=2,
+    overhead=7,
+    checksum=checksum8,
+    checksum_size=1,
+    build=_frame,
+    end=END,
+    max_length=MAX_PARAMS,
+)
+
+
+def split_frames(buf: bytes) -> tuple[list[Frame], bytes, int]:
+    """Whole, checksum-valid frames in `buf`, the unfinished tail, and how many bytes were skipped."""
+    return split_prefixed(FRAMING, buf)
 
 
 def parse_tag(frame: Frame) -> TagRead | None:
@@ -148,19 +144,15 @@ def error_code(frame: Frame) -> int | None:
     return None
 
 
+def parse_tags(frame: Frame) -> list[TagRead]:
+    """`parse_tag` as a list, the shape `tags_in` takes: an M100 notification carries one tag at most."""
+    tag = parse_tag(frame)
+    return [] if tag is None else [tag]
+
+
 def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
     """Tags in a byte stream, the unfinished tail, and the count of rejected bytes and frames."""
-    frames, rest, bad = split_frames(buf)
-    tags: list[TagRead] = []
-    for frame in frames:
-        try:
-            tag = parse_tag(frame)
-        except FrameError:
-            bad += 1
-            continue
-        if tag is not None:
-            tags.append(tag)
-    return tags, rest, bad
+    return decode_with(split_frames, parse_tags, buf)
 
 
 class MagicRfReader:
@@ -187,15 +179,8 @@ class MagicRfReader:
         self.session.close()
 
     def _tags(self, frames: list[Frame]) -> list[TagRead]:
-        tags = []
-        for frame in frames:
-            try:
-                tag = parse_tag(frame)
-            except FrameError:
-                self.rejected += 1
-                continue
-            if tag is not None:
-                tags.append(tag)
+        tags, rejected = tags_in(frames, parse_tags)
+        self.rejected += rejected
         return tags
 
     def _command(self, data: bytes, command: int, what: str) -> Frame:

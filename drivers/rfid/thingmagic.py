@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from drivers.reads import Read
-from drivers.rfid.base import FrameError, RfidError, TagRead, epc_words
+from drivers.rfid.base import (
+    FrameError,
+    PrefixedFraming,
+    RfidError,
+    TagRead,
+    decode_with,
+    epc_words,
+    split_prefixed,
+    tags_in,
+)
 from drivers.rfid.crc import crc16_gen2, crc16_thingmagic
 from drivers.rfid.session import Clock, Session, utc_now
 
@@ -136,43 +145,31 @@ def version() -> bytes:
     return encode(OP_VERSION)
 
 
-def _split(buf: bytes, overhead: int, with_status: bool) -> tuple[list[Frame], bytes, int]:
-    frames: list[Frame] = []
-    skipped = 0
-    i = 0
-    n = len(buf)
-    find = buf.find
-    crc = crc16_thingmagic
-    while True:
-        j = find(b"\xff", i)
-        if j < 0:
-            skipped += n - i
-            return frames, b"", skipped
-        skipped += j - i
-        if n - j < overhead:
-            return frames, buf[j:], skipped
-        end = j + buf[j + 1] + overhead
-        if end > n:
-            return frames, buf[j:], skipped
-        if crc(buf[j + 1 : end - 2]) != (buf[end - 2] << 8) | buf[end - 1]:
-            skipped += 1
-            i = j + 1
-            continue
-        if with_status:
-            frames.append(Frame(buf[j + 2], (buf[j + 3] << 8) | buf[j + 4], buf[j + 5 : end - 2], buf[j:end]))
-        else:
-            frames.append(Frame(buf[j + 2], None, buf[j + 3 : end - 2], buf[j:end]))
-        i = end
+def _response(raw: bytes) -> Frame:
+    return Frame(raw[2], (raw[3] << 8) | raw[4], raw[5:-2], raw)
+
+
+def _command(raw: bytes) -> Frame:
+    return Frame(raw[2], None, raw[3:-2], raw)
+
+
+# `Len` counts data bytes only: the header, Len, opcode, CRC and — module to host — the status are overhead.
+RESPONSES = PrefixedFraming(
+    header=HEADER, length_at=1, length_size=1, overhead=7, checksum=crc16_thingmagic, checksum_size=2, build=_response
+)
+COMMANDS = PrefixedFraming(
+    header=HEADER, length_at=1, length_size=1, overhead=5, checksum=crc16_thingmagic, checksum_size=2, build=_command
+)
 
 
 def split_responses(buf: bytes) -> tuple[list[Frame], bytes, int]:
     """Module-to-host frames in `buf`, the unfinished tail, and bytes skipped as noise or bad CRC."""
-    return _split(buf, 7, True)
+    return split_prefixed(RESPONSES, buf)
 
 
 def split_commands(buf: bytes) -> tuple[list[Frame], bytes, int]:
     """Host-to-module frames (what an emulated module receives)."""
-    return _split(buf, 5, False)
+    return split_prefixed(COMMANDS, buf)
 
 
 def is_keepalive(frame: Frame) -> bool:
@@ -304,14 +301,17 @@ def parse_tags(frame: Frame) -> list[TagRead]:
 
 def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
     """Tags in a module-to-host byte stream, the unfinished tail, and the count of rejected bytes/frames."""
-    frames, rest, bad = split_responses(buf)
-    tags: list[TagRead] = []
-    for frame in frames:
-        try:
-            tags.extend(parse_tags(frame))
-        except FrameError:
-            bad += 1
-    return tags, rest, bad
+    return decode_with(split_responses, parse_tags, buf)
+
+
+def stream_tags(frames: list[Frame]) -> tuple[list[TagRead], int, int]:
+    """Tags in frames streamed during continuous read, the keep-alives among them, and the frames rejected.
+
+    Keep-alives are counted apart because they are how a quiet module shows it is still reading.
+    """
+    keepalives = sum(1 for frame in frames if is_keepalive(frame))
+    tags, rejected = tags_in(frames, parse_tags)
+    return tags, keepalives, rejected
 
 
 class ThingMagicReader:
@@ -366,15 +366,9 @@ class ThingMagicReader:
         yield from self._tags(frames)
 
     def _tags(self, frames: list[Frame]) -> list[TagRead]:
-        tags: list[TagRead] = []
-        for frame in frames:
-            if is_keepalive(frame):
-                self.keepalives += 1
-                continue
-            try:
-                tags.extend(parse_tags(frame))
-            except FrameError:
-                self.rejected += 1
+        tags, keepalives, rejected = stream_tags(frames)
+        self.keepalives += keepalives
+        self.rejected += rejected
         return tags
 
     def reads(self, duration: float, until_quiet: float | None = None) -> Iterator[Read]:
@@ -402,14 +396,7 @@ class ThingMagicStream:
 
     def feed(self, data: bytes) -> tuple[list[TagRead], bytes]:
         frames, self._buf, bad = split_responses(self._buf + data)
-        self.rejected += bad
-        tags: list[TagRead] = []
-        for frame in frames:
-            if is_keepalive(frame):
-                self.keepalives += 1
-                continue
-            try:
-                tags.extend(parse_tags(frame))
-            except FrameError:
-                self.rejected += 1
+        tags, keepalives, rejected = stream_tags(frames)
+        self.keepalives += keepalives
+        self.rejected += bad + rejected
         return tags, b""
