@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from drivers.rfid.base import FrameError, RfidError, TagRead, decode_with
 from drivers.rfid.crc import crc16_mcrf4xx
-from drivers.rfid.session import Clock, Session, utc_now
+from drivers.rfid.session import Clock, SessionReader, utc_now
 
 CMD_INVENTORY = 0x01
 CMD_READER_INFO = 0x21
@@ -178,7 +178,7 @@ class ReaderInfo:
     scan_time_100ms: int
 
 
-class ChafonReader:
+class ChafonReader(SessionReader[Frame]):
     """A UHFReader18-protocol reader (CF-RU5102 and alike) on a serial port, 57600 baud by default."""
 
     def __init__(
@@ -190,18 +190,9 @@ class ChafonReader:
         baudrate: int = 57600,
         clock: Clock = utc_now,
     ) -> None:
-        self.device = device or url
+        super().__init__(url, split_responses, device=device, baudrate=baudrate, clock=clock)
         self.address = address
-        self.session: Session[Frame] = Session(url, split_responses, baudrate=baudrate)
-        self._clock = clock
         self.rejected = 0
-
-    def __enter__(self) -> ChafonReader:
-        self.session.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
 
     def _answer(self, data: bytes, command: int, what: str) -> Frame:
         frame = self.session.request(data, lambda f: f.command == command, what=what)

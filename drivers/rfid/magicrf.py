@@ -24,7 +24,7 @@ from drivers.rfid.base import (
     tags_in,
 )
 from drivers.rfid.crc import checksum8, crc16_gen2
-from drivers.rfid.session import Clock, Session, utc_now
+from drivers.rfid.session import Clock, SessionReader, utc_now
 
 HEADER = 0xBB
 END = 0x7E
@@ -155,7 +155,7 @@ def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
     return decode_with(split_frames, parse_tags, buf)
 
 
-class MagicRfReader:
+class MagicRfReader(SessionReader[Frame]):
     """An M100-family module on a serial port (USB-serial adapters show up as /dev/ttyUSB*)."""
 
     def __init__(
@@ -166,17 +166,8 @@ class MagicRfReader:
         baudrate: int = 115200,
         clock: Clock = utc_now,
     ) -> None:
-        self.device = device or url
-        self.session: Session[Frame] = Session(url, split_frames, baudrate=baudrate)
-        self._clock = clock
+        super().__init__(url, split_frames, device=device, baudrate=baudrate, clock=clock)
         self.rejected = 0
-
-    def __enter__(self) -> MagicRfReader:
-        self.session.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
 
     def _tags(self, frames: list[Frame]) -> list[TagRead]:
         tags, rejected = tags_in(frames, parse_tags)

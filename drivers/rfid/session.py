@@ -140,6 +140,23 @@ class Session(Generic[F]):
         raise RfidError(f"{self.url}: no answer to {what or data.hex(' ')} within {timeout:g} s")
 
 
+class SessionReader(Generic[F]):
+    """What every request/answer serial reader shares: a device name for its reads, one `Session` on its port
+    with the codec's split function, the clock that stamps its reads, and `with` opening and closing the port."""
+
+    def __init__(self, url: str, split: SplitFn[F], *, device: str | None, baudrate: int, clock: Clock) -> None:
+        self.device = device or url
+        self.session: Session[F] = Session(url, split, baudrate=baudrate)
+        self._clock = clock
+
+    def __enter__(self) -> Self:
+        self.session.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+
 class StreamProtocol(Protocol):
     """What a continuous stream needs from a codec: how to start, how to read, when and how to restart."""
 

@@ -26,7 +26,7 @@ from drivers.rfid.base import (
     tags_in,
 )
 from drivers.rfid.crc import crc16_gen2, crc16_thingmagic
-from drivers.rfid.session import Clock, Session, utc_now
+from drivers.rfid.session import Clock, SessionReader, utc_now
 
 HEADER = 0xFF
 
@@ -314,22 +314,13 @@ def stream_tags(frames: list[Frame]) -> tuple[list[TagRead], int, int]:
     return tags, keepalives, rejected
 
 
-class ThingMagicReader:
+class ThingMagicReader(SessionReader[Frame]):
     """A Mercury module on a serial port: set-up commands and continuous reading with keep-alives."""
 
     def __init__(self, url: str, *, device: str | None = None, baudrate: int = 115200, clock: Clock = utc_now) -> None:
-        self.device = device or url
-        self.session: Session[Frame] = Session(url, split_responses, baudrate=baudrate)
-        self._clock = clock
+        super().__init__(url, split_responses, device=device, baudrate=baudrate, clock=clock)
         self.rejected = 0
         self.keepalives = 0
-
-    def __enter__(self) -> ThingMagicReader:
-        self.session.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
 
     def command(self, data: bytes, what: str, timeout: float = 2.0) -> Frame:
         opcode = data[2]

@@ -18,7 +18,7 @@ from datetime import datetime
 from drivers.reads import Read
 from drivers.rfid.base import RfidError, TagRead
 from drivers.rfid.crc import crc16_gen2
-from drivers.rfid.session import Clock, Session, utc_now
+from drivers.rfid.session import Clock, SessionReader, utc_now
 
 EOL = b"\r\n"
 MAX_LINE = 512
@@ -201,7 +201,7 @@ class Batch:
     rejected: int = 0
 
 
-class TslHandheld:
+class TslHandheld(SessionReader[str]):
     """A TSL handheld (1128, 1153, 1166 …) on its Bluetooth serial port."""
 
     def __init__(
@@ -213,19 +213,10 @@ class TslHandheld:
         clock: Clock = utc_now,
         batch_prefix: str | None = None,
     ) -> None:
-        self.device = device or url
-        self.session: Session[str] = Session(url, split_lines, baudrate=baudrate)
+        super().__init__(url, split_lines, device=device, baudrate=baudrate, clock=clock)
         self._assembler = BlockAssembler()
-        self._clock = clock
         self._batches = 0
         self._prefix = batch_prefix
-
-    def __enter__(self) -> TslHandheld:
-        self.session.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
 
     def _batch_id(self, at: datetime) -> str:
         self._batches += 1
