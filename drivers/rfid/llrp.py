@@ -10,17 +10,17 @@ CLOSE_CONNECTION). It must never import `tracker` or `tui`, and nothing outside 
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any, Self
 
 from drivers.reads import Read
 from drivers.rfid.base import RfidError, TagRead
-from drivers.rfid.session import Clock, utc_now
+from drivers.rfid.session import Clock, ClosableQueue, utc_now
+from drivers.transport import Running
 
 LLRP_PORT = 5084
 EXTRA_HINT = "pip install 'carrier-tracker[llrp]'"
@@ -110,10 +110,7 @@ def tag_from_report(report: Mapping[str, Any]) -> TagRead | None:
     )
 
 
-_END = object()
-
-
-class LlrpReader:
+class LlrpReader(Running):
     """One LLRP reader: connect, inventory with our ROSpec, hand tags over as `Read`s, close politely."""
 
     def __init__(
@@ -132,7 +129,7 @@ class LlrpReader:
         self.device = device or f"llrp://{host}:{port}"
         self._clock = clock
         self._timeout = timeout
-        self._queue: queue.Queue[Read | object] = queue.Queue()
+        self._queue: ClosableQueue[Read] = ClosableQueue()
         self._client: Any = None
         self._closed = threading.Event()
         self.inventorying = threading.Event()
@@ -187,19 +184,11 @@ class LlrpReader:
             client.disconnect_requested.set()
             client.hard_disconnect()
             client.join(timeout)
-            self._queue.put(_END)
+            self._queue.close()
 
     def reads(self, timeout: float | None = None) -> Iterator[Read]:
         """Reads as they arrive, until `stop()` or `timeout` seconds without one."""
-        while True:
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                return
-            if item is _END:
-                return
-            assert isinstance(item, Read)
-            yield item
+        return self._queue.items(timeout)
 
     def inventory(self, duration: float) -> list[Read]:
         """Connect, inventory for `duration` seconds after the ROSpec is running, close; all reads."""
@@ -211,11 +200,3 @@ class LlrpReader:
         finally:
             self.stop()
         return list(self.reads(timeout=0))
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

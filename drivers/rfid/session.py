@@ -15,15 +15,16 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Generic, Protocol, Self
+from typing import Generic, Protocol, Self, TypeVar
 
 import serial
 
 from drivers.reads import DeviceStatus, Read
 from drivers.rfid.base import Deframer, F, RfidError, SplitFn, TagRead
-from drivers.transport import ReconnectingReader, Transport, TransportError, open_transport
+from drivers.transport import ReconnectingReader, Running, Transport, TransportError, open_transport
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -173,10 +174,39 @@ class StreamProtocol(Protocol):
     def reset(self) -> None: ...
 
 
-_END = object()
+class _End:
+    """What `ClosableQueue.close` puts behind the last item."""
 
 
-class RfidStream:
+class ClosableQueue(Generic[T]):
+    """Items a reader thread hands to the caller, in order, ended by `close()`.
+
+    A caller iterating `items()` must neither hang on a reader that has been stopped nor need to know how many
+    items are left, so the end is an item of its own rather than a flag checked between waits.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[T | _End] = queue.Queue()
+
+    def put(self, item: T) -> None:
+        self._queue.put(item)
+
+    def close(self) -> None:
+        self._queue.put(_End())
+
+    def items(self, timeout: float | None = None) -> Iterator[T]:
+        """Items as they arrive, until `close()` or `timeout` seconds of nothing."""
+        while True:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                return
+            if isinstance(item, _End):
+                return
+            yield item
+
+
+class RfidStream(Running):
     """Reads a reader continuously on a thread: every tag becomes a `Read`, unplugging becomes a status.
 
     On (re)connect the protocol's start command is sent; after `restart_after` seconds without a byte it is
@@ -199,7 +229,7 @@ class RfidStream:
         self.device = device or url
         self.protocol = protocol
         self._clock = clock
-        self._queue: queue.Queue[Read | DeviceStatus | object] = queue.Queue()
+        self._queue: ClosableQueue[Read | DeviceStatus] = ClosableQueue()
         self._on_read = on_read or self._queue.put
         self._on_status = on_status or self._queue.put
         self._quiet_since = time.monotonic()
@@ -248,24 +278,8 @@ class RfidStream:
     def stop(self) -> None:
         self._reader.write(self.protocol.stop())
         self._reader.stop()
-        self._queue.put(_END)
+        self._queue.close()
 
     def reads(self, timeout: float | None = None) -> Iterator[Read | DeviceStatus]:
         """Reads and status changes in arrival order, until `stop()` or `timeout` seconds of nothing."""
-        while True:
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                return
-            if item is _END:
-                return
-            assert isinstance(item, Read | DeviceStatus)
-            yield item
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        return self._queue.items(timeout)
