@@ -8,7 +8,7 @@ job), never import `tracker` or `tui`, and never raise a device fault past the r
 `DeviceStatus` values.
 
 Stable API (other drivers import it): `Transport`, `TransportError`, `open_transport`, `find_by_id`,
-`PtyPair`, `Backoff`, `ReconnectingReader`.
+`PtyPair`, `Backoff`, `ReconnectingReader`, and the `Closing` / `Running` context-manager bases.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import tty
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 import serial
@@ -152,7 +151,37 @@ def find_by_id(pattern: str, directory: Path | str = BY_ID_DIR) -> Path | None:
     return None
 
 
-class PtyPair:
+class Closing:
+    """`with` closes it however the block ends, so a failing test or command never leaves a pty or port open."""
+
+    def close(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Running:
+    """`with` starts it and stops it however the block ends, so a failing test or command never leaves a reader
+    thread or an emulator running behind it."""
+
+    def start(self) -> Self:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def stop(self) -> None:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PtyPair(Closing):
     """A pseudo-terminal pair: the emulator holds the master side, the driver opens `path` as if it were a
     port.
 
@@ -284,14 +313,6 @@ class PtyPair:
         self.unplug()
         if self.link is not None:
             self.link.unlink(missing_ok=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 @dataclass(frozen=True, slots=True)

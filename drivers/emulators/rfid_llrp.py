@@ -18,10 +18,10 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Self
 
 from drivers.emulators.rfid_population import TagPopulation
+from drivers.transport import Running
 
 VERSION = 1
 # Message types (LLRP 1.0.1 §16).
@@ -218,7 +218,7 @@ class RoSpec:
         return False
 
 
-class LlrpReaderEmulator:
+class LlrpReaderEmulator(Running):
     """Listens on 127.0.0.1 (port 0 by default: read `port` after `start()`); one client at a time."""
 
     def __init__(
@@ -273,14 +273,6 @@ class LlrpReaderEmulator:
                 pass
         for thread in self._threads:
             thread.join(2.0)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _id(self) -> int:
         self._next_id += 1

@@ -14,14 +14,13 @@ import os
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from drivers.emulators.rfid_population import TagPopulation
-from drivers.transport import PtyPair
+from drivers.transport import PtyPair, Running
 
 
-class PtyReaderEmulator:
+class PtyReaderEmulator(Running):
     tick_interval = 0.01
 
     def __init__(self, population: TagPopulation | None = None, *, link: Path | str | None = None) -> None:
@@ -99,11 +98,3 @@ class PtyReaderEmulator:
         if self._thread is not None:
             self._thread.join(2.0)
         self.pty.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

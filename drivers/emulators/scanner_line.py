@@ -11,10 +11,8 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from drivers.transport import PtyPair
+from drivers.transport import Closing, PtyPair
 
 TERMINATOR_BYTES = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "tab": b"\t", "none": b""}
 
@@ -43,7 +41,7 @@ def line_noise(n: int, rng: random.Random | None = None) -> bytes:
     return bytes(r.choice(NOISE_BYTES) for _ in range(n))
 
 
-class LineScannerEmulator:
+class LineScannerEmulator(Closing):
     """A line scanner on a pty; the driver opens `device` (a by-id-like link when `link` is given)."""
 
     def __init__(
@@ -112,11 +110,3 @@ class LineScannerEmulator:
 
     def close(self) -> None:
         self.pty.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

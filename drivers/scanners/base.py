@@ -23,6 +23,7 @@ from drivers.transport import (
     BY_ID_DIR,
     Backoff,
     ReconnectingReader,
+    Running,
     Transport,
     TransportError,
     find_by_id,
@@ -106,7 +107,7 @@ class EventStream:
         return None
 
 
-class SerialDriver:
+class SerialDriver(Running):
     """Base of the serial-port drivers: owns the reader thread and the port lookup (`url` or a by-id pattern).
 
     Subclasses implement `_on_data(data, now)` (bytes from the port, b"" on a read time-out), `_on_lost()`
@@ -149,12 +150,6 @@ class SerialDriver:
 
     def stop(self) -> None:
         self.reader.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def wait_connected(self, timeout: float = 2.0) -> bool:
         return self.reader.wait_connected(timeout)

@@ -24,7 +24,7 @@ from drivers.reads import DeviceState, DeviceStatus, Read, ReadKind
 from drivers.scanners import aim
 from drivers.scanners.base import EventSink, EventStream
 from drivers.scanners.formats import DEFAULT_FORMATS, FORMATS, format_key
-from drivers.transport import Backoff
+from drivers.transport import Backoff, Running
 
 # zbar symbol type names for the formats zbar can read (it has no Data Matrix or Aztec decoder).
 _ZBAR_TYPES = {"qrcode": "QRCODE", "code128": "CODE128", "code39": "CODE39", "ean13": "EAN13", "ean8": "EAN8",
@@ -163,7 +163,7 @@ def _is_live(source: int | str) -> bool:
     return isinstance(source, int) or source.startswith(("/dev/video", "rtsp://", "http://", "https://"))
 
 
-class CameraScanner:
+class CameraScanner(Running):
     """Captures from `source` (a camera index, `/dev/video*`, a stream URL, or a video/image-sequence file
     such as `frames/%03d.png`) and decodes up to `fps` frames a second on its own thread. A live camera
     that fails is re-opened with back-off; a file source ends with a DISCONNECTED status when it runs out.
@@ -203,12 +203,6 @@ class CameraScanner:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def wait_connected(self, timeout: float = 2.0) -> bool:
         return self._connected.wait(timeout)
