@@ -16,10 +16,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from drivers.transport import PtyPair
+from drivers.transport import Closing, PtyPair
 
 DECODER, HOST = 0x00, 0x04
 RETRANSMIT, CONTINUATION = 0x01, 0x02
@@ -57,7 +55,7 @@ class _Outgoing:
     deadline: float = 0.0
 
 
-class SsiScannerEmulator:
+class SsiScannerEmulator(Closing):
     """An SSI decoder on a pty. `pull_trigger(code)` decodes now; `queue(code)` waits for a START_SESSION.
 
     Observed behaviour is kept for tests: `acks_received`, `naks_received`, `commands` (opcodes the host sent,
@@ -174,11 +172,14 @@ class SsiScannerEmulator:
                 self._check_timeout()
 
     def _check_timeout(self) -> None:
-        if self._current is None:
-            return
+        if self._current is not None and time.monotonic() >= self._current[1].deadline:
+            self._resend()
+
+    def _resend(self) -> None:
+        """Send the current packet again, or — once it has had `max_tries` — count the scan lost and move on to
+        the next, as a scanner does whether the host stayed silent or NAKed."""
+        assert self._current is not None
         code, out = self._current
-        if time.monotonic() < out.deadline:
-            return
         if out.tries >= self.max_tries:
             self.lost.append(code)
             self._current = None
@@ -226,13 +227,7 @@ class SsiScannerEmulator:
         if opcode == NAK:
             self.naks_received += 1
             if self._current is not None and data[:1] == bytes([NAK_RESEND]):
-                code, out = self._current
-                if out.tries >= self.max_tries:
-                    self.lost.append(code)
-                    self._current = None
-                    self._pump()
-                else:
-                    self._transmit(out)
+                self._resend()
             return
         if opcode not in KNOWN_COMMANDS:
             self._write(packet(NAK, bytes([NAK_BAD_CONTEXT])))
@@ -275,11 +270,3 @@ class SsiScannerEmulator:
         self._stop.set()
         self._thread.join(1.0)
         self.pty.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
