@@ -8,7 +8,7 @@ or `tui`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -64,6 +64,26 @@ def epc_words(pc: int) -> int:
 def pc_for(epc: bytes) -> int:
     """The PC word a plain Gen2 tag backscatters for this EPC (length field only, no XPC, no UMI)."""
     return (len(epc) // 2) << 11
+
+
+def region_code(region: str | int, regions: Mapping[str, int]) -> int:
+    """A regulatory region by its name in the reader's own table, or a raw code passed through unchanged, so a
+    region the firmware knows and we have not named yet can still be set."""
+    if not isinstance(region, str):
+        return region
+    try:
+        return regions[region.upper()]
+    except KeyError:
+        raise ValueError(f"unknown region {region!r}; known: {', '.join(regions)}") from None
+
+
+def centi_dbm(dbm: float, maximum: float, what: str) -> bytes:
+    """`dbm` as the two big-endian bytes of hundredths of a dBm that M100 and Mercury modules both take,
+    refused outside 0..`maximum` before it can reach a transmitter."""
+    if not 0 <= dbm <= maximum:
+        raise ValueError(f"{what} must be 0..{maximum:g} dBm, not {dbm:g}")
+    value = round(dbm * 100)
+    return bytes((value >> 8, value & 0xFF))
 
 
 class Deframer(Generic[F]):

@@ -18,8 +18,10 @@ from drivers.rfid.base import (
     PrefixedFraming,
     RfidError,
     TagRead,
+    centi_dbm,
     decode_with,
     epc_words,
+    region_code,
     split_prefixed,
     tags_in,
 )
@@ -78,21 +80,11 @@ def stop_multi_poll() -> bytes:
 
 def set_power(dbm: float) -> bytes:
     """Transmit power in dBm (the module takes hundredths: 20 dBm is 07 D0)."""
-    if not 0 <= dbm <= 33:
-        raise ValueError(f"transmit power must be 0..33 dBm, not {dbm:g}")
-    value = round(dbm * 100)
-    return encode(CMD_SET_POWER, bytes((value >> 8, value & 0xFF)))
+    return encode(CMD_SET_POWER, centi_dbm(dbm, 33, "transmit power"))
 
 
 def set_region(region: str | int) -> bytes:
-    if isinstance(region, str):
-        try:
-            code = REGIONS[region.upper()]
-        except KeyError:
-            raise ValueError(f"unknown region {region!r}; known: {', '.join(REGIONS)}") from None
-    else:
-        code = region
-    return encode(CMD_SET_REGION, bytes((code,)))
+    return encode(CMD_SET_REGION, bytes((region_code(region, REGIONS),)))
 
 
 def _frame(raw: bytes) -> Frame:

@@ -20,8 +20,10 @@ from drivers.rfid.base import (
     PrefixedFraming,
     RfidError,
     TagRead,
+    centi_dbm,
     decode_with,
     epc_words,
+    region_code,
     split_prefixed,
     tags_in,
 )
@@ -124,21 +126,11 @@ def stop_continuous_read() -> bytes:
 
 
 def set_read_power(dbm: float) -> bytes:
-    if not 0 <= dbm <= 30:
-        raise ValueError(f"read power must be 0..30 dBm, not {dbm:g}")
-    value = round(dbm * 100)
-    return encode(OP_SET_READ_TX_POWER, bytes((value >> 8, value & 0xFF)))
+    return encode(OP_SET_READ_TX_POWER, centi_dbm(dbm, 30, "read power"))
 
 
 def set_region(region: str | int) -> bytes:
-    if isinstance(region, str):
-        try:
-            code = REGIONS[region.upper()]
-        except KeyError:
-            raise ValueError(f"unknown region {region!r}; known: {', '.join(REGIONS)}") from None
-    else:
-        code = region
-    return encode(OP_SET_REGION, bytes((code,)))
+    return encode(OP_SET_REGION, bytes((region_code(region, REGIONS),)))
 
 
 def version() -> bytes:
