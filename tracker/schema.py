@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -38,6 +39,13 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table(model: type[Base]) -> Table:
+    """A model's Core table, for prebuilt hot-path statements (`__table__` is typed only as a FromClause)."""
+    t = model.__table__
+    assert isinstance(t, Table)
+    return t
 
 
 class UTCDateTime(TypeDecorator[datetime]):
