@@ -133,8 +133,21 @@ def is_valid_check(payload_with_check: str) -> bool:
     return (p + _CHECK_VALUE[check]) % _MODULUS == 1
 
 
+class _Printed:
+    """A parsed code shows as the text printed on its label, so logging or formatting one never shows a repr."""
+
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:  # pragma: no cover - every code has its own
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True, slots=True)
-class CarrierCode:
+class CarrierCode(_Printed):
     """A carrier's identity as printed on its label: 载体编号."""
 
     site: str
@@ -145,12 +158,9 @@ class CarrierCode:
     def text(self) -> str:
         return f"{self.site}-{self.serial:0{SERIAL_MIN_DIGITS}d}{self.check}"
 
-    def __str__(self) -> str:
-        return self.text
-
 
 @dataclass(frozen=True, slots=True)
-class LocationCode:
+class LocationCode(_Printed):
     """A storage place (cabinet, shelf, safe) as printed on its shelf label: 存放位置."""
 
     site: str
@@ -161,12 +171,9 @@ class LocationCode:
     def text(self) -> str:
         return f"LOC-{self.site}-{self.place}{self.check}"
 
-    def __str__(self) -> str:
-        return self.text
-
 
 @dataclass(frozen=True, slots=True)
-class BadgeCode:
+class BadgeCode(_Printed):
     """A person's badge (工作证/门禁卡) code, scanned at the counter to identify giver and taker."""
 
     site: str
@@ -176,9 +183,6 @@ class BadgeCode:
     @property
     def text(self) -> str:
         return f"B-{self.site}-{self.person}{self.check}"
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def _check_site(site: str) -> str:
@@ -216,21 +220,20 @@ def make_carrier_code(site: str, serial: int) -> str:
             f"carrier serial must be a whole number from 0 to {SERIAL_MAX}, not {serial!r}",
             f"载体序号必须是 0 至 {SERIAL_MAX} 的整数，而不是 {serial!r}",
         )
-    body = f"{s}-{serial:0{SERIAL_MIN_DIGITS}d}"
-    return body + check_character(body)
+    return _with_check(f"{s}-{serial:0{SERIAL_MIN_DIGITS}d}")
 
 
 def make_location_code(site: str, place: str) -> str:
     """Shelf-label code of a storage place, e.g. ``make_location_code("BJ", "R3C2S4")`` (room 3, cabinet 2, shelf 4)."""
-    s = _check_site(site)
-    body = f"LOC-{s}-{_check_part(place, 'place', '位置')}"
-    return body + check_character(body)
+    return _with_check(f"LOC-{_check_site(site)}-{_check_part(place, 'place', '位置')}")
 
 
 def make_badge_code(site: str, person: str | int) -> str:
     """Badge code of a person (staff number), e.g. ``make_badge_code("BJ", "00042")``."""
-    s = _check_site(site)
-    body = f"B-{s}-{_check_part(person, 'person number', '人员编号')}"
+    return _with_check(f"B-{_check_site(site)}-{_check_part(person, 'person number', '人员编号')}")
+
+
+def _with_check(body: str) -> str:
     return body + check_character(body)
 
 
@@ -270,28 +273,28 @@ def parse_carrier_code(text: str) -> CarrierCode:
     return CarrierCode(site, serial, check)
 
 
+def _verified(text: str, pattern: re.Pattern[str], kind_en: str, kind_zh: str, example: str) -> re.Match[str]:
+    """The match of a code whose shape and check character are both right; the shape is judged first so that a
+    code of the wrong kind is reported as such, not as a misread."""
+    t = normalize(text)
+    m = pattern.fullmatch(t)
+    if m is None:
+        raise _shape_error(text, kind_en, kind_zh, example)
+    if not is_valid_check(t):
+        raise _check_error(text, kind_en, kind_zh)
+    return m
+
+
 def parse_location_code(text: str) -> LocationCode:
     """Parse and verify a location (shelf) code."""
-    t = normalize(text)
-    m = _LOCATION_RE.fullmatch(t)
-    if m is None:
-        raise _shape_error(text, "location", "位置", "LOC-BJ-R3C2S4R")
-    site, place, check = m.group("site"), m.group("place"), m.group("check")
-    if not is_valid_check(t):
-        raise _check_error(text, "location", "位置")
-    return LocationCode(site, place, check)
+    m = _verified(text, _LOCATION_RE, "location", "位置", "LOC-BJ-R3C2S4R")
+    return LocationCode(m["site"], m["place"], m["check"])
 
 
 def parse_badge_code(text: str) -> BadgeCode:
     """Parse and verify a badge code."""
-    t = normalize(text)
-    m = _BADGE_RE.fullmatch(t)
-    if m is None:
-        raise _shape_error(text, "badge", "证件", "B-BJ-00042T")
-    site, person, check = m.group("site"), m.group("person"), m.group("check")
-    if not is_valid_check(t):
-        raise _check_error(text, "badge", "证件")
-    return BadgeCode(site, person, check)
+    m = _verified(text, _BADGE_RE, "badge", "证件", "B-BJ-00042T")
+    return BadgeCode(m["site"], m["person"], m["check"])
 
 
 def classify_code(text: str) -> CodeKind:
