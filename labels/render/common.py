@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from labels.layout import LayoutError, PlacedBarcode
 from labels.symbols import QUIET_ZONE, Matrix, code128_pattern, matrix_for
 
-__all__ = ["Bars", "Grid", "bars_in_dots", "bars_in_mm", "dots", "grid_in_dots", "grid_in_mm"]
+__all__ = ["Bars", "Grid", "bars_in_dots", "bars_in_mm", "dots", "grid_in_dots", "grid_in_mm", "stroke_dots"]
 
 MM_PER_INCH = 25.4
 
 
 def dots(mm: float, dpi: float) -> int:
     return round(mm * dpi / MM_PER_INCH)
+
+
+def stroke_dots(mm: float, dpi: float) -> int:
+    """A rule's width in printer dots, never below one: a hairline finer than the head's dot must still print."""
+    return max(1, dots(mm, dpi))
 
 
 @dataclass(frozen=True, slots=True)

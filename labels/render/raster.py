@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from labels.layout import FrameElement, LabelContent, Layout, LineElement, PlacedBarcode, PlacedText, place
-from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots
+from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots, stroke_dots
 from labels.text import fit_size, font
 
 __all__ = ["render_image", "render_png"]
@@ -33,10 +33,10 @@ def render_image(layout: Layout, content: LabelContent, *, dpi: int = 300, guide
         if isinstance(it, PlacedText):
             _draw_text(draw, it, dpi)
         elif isinstance(it, LineElement):
-            lw = max(1, dots(it.thickness, dpi))
+            lw = stroke_dots(it.thickness, dpi)
             draw.line([(dots(it.x1, dpi), dots(it.y1, dpi)), (dots(it.x2, dpi), dots(it.y2, dpi))], fill=0, width=lw)
         elif isinstance(it, FrameElement):
-            lw = max(1, dots(it.thickness, dpi))
+            lw = stroke_dots(it.thickness, dpi)
             draw.rectangle(
                 [dots(it.x, dpi), dots(it.y, dpi), dots(it.x + it.w, dpi) - 1, dots(it.y + it.h, dpi) - 1],
                 outline=0,

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labels.layout import FrameElement, LabelContent, Layout, LayoutError, LineElement, PlacedBarcode, PlacedText, place
-from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots
+from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots, stroke_dots
 
 __all__ = ["TsplOptions", "render_tspl", "render_tspl_batch", "tspl_quote"]
 
@@ -95,14 +95,14 @@ def render_tspl(layout: Layout, content: LabelContent, options: TsplOptions | No
         elif isinstance(it, PlacedBarcode):
             lines.append(_barcode(it, o))
         elif isinstance(it, LineElement):
-            t = max(1, dots(it.thickness, o.dpi))
+            t = stroke_dots(it.thickness, o.dpi)
             x1, y1, x2, y2 = (dots(v, o.dpi) for v in (it.x1, it.y1, it.x2, it.y2))
             if x1 != x2 and y1 != y2:
                 lines.append(f"DIAGONAL {x1},{y1},{x2},{y2},{t}")
             else:
                 lines.append(f"BAR {min(x1, x2)},{min(y1, y2)},{max(abs(x2 - x1), t)},{max(abs(y2 - y1), t)}")
         elif isinstance(it, FrameElement):
-            t = max(1, dots(it.thickness, o.dpi))
+            t = stroke_dots(it.thickness, o.dpi)
             x, y = dots(it.x, o.dpi), dots(it.y, o.dpi)
             lines.append(f"BOX {x},{y},{x + dots(it.w, o.dpi)},{y + dots(it.h, o.dpi)},{t}")
     lines.append(f"PRINT 1,{max(1, o.copies)}")

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from labels.codes import CodeError, carrier_code_to_epc
 from labels.layout import FrameElement, LabelContent, Layout, LayoutError, LineElement, PlacedBarcode, PlacedText, place
-from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots
+from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots, stroke_dots
 from labels.text import fit_size, render_text_bitmap
 
 __all__ = ["RfidSpec", "ZplOptions", "render_zpl", "render_zpl_batch", "zpl_escape"]
@@ -109,7 +109,7 @@ def _barcode(pb: PlacedBarcode, o: ZplOptions) -> str:
 
 
 def _line(e: LineElement, o: ZplOptions) -> str:
-    t = max(1, dots(e.thickness, o.dpi))
+    t = stroke_dots(e.thickness, o.dpi)
     x1, y1, x2, y2 = (dots(v, o.dpi) for v in (e.x1, e.y1, e.x2, e.y2))
     if y1 == y2 or x1 == x2:
         w, h = max(abs(x2 - x1), t), max(abs(y2 - y1), t)
@@ -146,7 +146,7 @@ def render_zpl(
         elif isinstance(it, LineElement):
             out.append(_line(it, o))
         elif isinstance(it, FrameElement):
-            t = max(1, dots(it.thickness, o.dpi))
+            t = stroke_dots(it.thickness, o.dpi)
             out.append(f"^FO{dots(it.x, o.dpi)},{dots(it.y, o.dpi)}^GB{dots(it.w, o.dpi)},{dots(it.h, o.dpi)},{t}^FS")
         out.append("\n")
     out.append(f"^PQ{max(1, o.copies)}\n^XZ\n")
