@@ -13,7 +13,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,7 +26,7 @@ from labels.codes import (
     parse_location_code,
 )
 from tracker import queries
-from tracker.domain import CarrierStatus, Classification, DomainError
+from tracker.domain import CarrierStatus, Classification, Clearance, DomainError
 from tracker.queries import CarrierView
 from tracker.services import circulation, incidents, registry
 from tracker.services.common import Refused, Signed, authenticate
@@ -36,6 +36,7 @@ from tui.i18n import _, pick
 from tui.lookups import PersonView, PlaceView
 
 Tone = Literal["ok", "refused", "info", "waiting", "error"]
+E = TypeVar("E", bound=enum.Enum)
 
 
 class Mode(enum.StrEnum):
@@ -404,30 +405,26 @@ class Desk:
 # --- text for carriers, levels and people --------------------------------------------------------------------------
 
 
-def level_label(level: str) -> str:
+def _enum_label(kind: Callable[[str], E], value: str, words: Callable[[E], tuple[str, str]]) -> str:
+    """The operator's words for a stored enum value; a value this version does not know (written by a newer one)
+    is shown as stored rather than hidden or crashing the screen."""
     try:
-        lv = Classification(level)
+        member = kind(value)
     except ValueError:
-        return level
-    return pick(lv.label, lv.zh)
+        return value
+    return pick(*words(member))
+
+
+def level_label(level: str) -> str:
+    return _enum_label(Classification, level, lambda lv: (lv.label, lv.zh))
 
 
 def clearance_label(clearance: str) -> str:
-    from tracker.domain import Clearance
-
-    try:
-        c = Clearance(clearance)
-    except ValueError:
-        return clearance
-    return pick(c.value, c.zh)
+    return _enum_label(Clearance, clearance, lambda c: (c.value, c.zh))
 
 
 def status_label(status: str) -> str:
-    try:
-        s = CarrierStatus(status)
-    except ValueError:
-        return status
-    return pick(s.value.replace("_", " "), s.zh)
+    return _enum_label(CarrierStatus, status, lambda s: (s.value.replace("_", " "), s.zh))
 
 
 def carrier_lines(view: CarrierView, store: Store) -> list[str]:

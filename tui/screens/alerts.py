@@ -11,14 +11,14 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tracker import queries
 from tracker.domain import DomainError
 from tracker.queries import Alert
 from tui.context import AppContext
-from tui.i18n import N_, _, pick, translate_bindings
+from tui.i18n import N_, _, pick
+from tui.screens.base import TO_COUNTER, DeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.topbar import TopBar
 from tui.workers import off_ui
@@ -33,17 +33,15 @@ def kind_label(kind: str) -> str:
             "leak": _("Leak (R-155)"), "departing": _("Departing"), "approval": _("Approval")}.get(kind, kind)
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(DeskScreen):
     screen_name = "alerts"
     BINDINGS = [  # noqa: RUF012
         Binding("r", "refresh", N_("Refresh")),
-        Binding("escape", "app.open('counter')", N_("Counter")),
+        TO_COUNTER,
     ]
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.alerts: list[Alert] = []
 
     def compose(self) -> ComposeResult:

@@ -18,7 +18,6 @@ from textual import on
 from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from tui.context import AppContext
@@ -39,7 +38,8 @@ from tui.desk import (
     clearance_label,
     mode_label,
 )
-from tui.i18n import N_, _, translate_bindings
+from tui.i18n import N_, _
+from tui.screens.base import DeskScreen
 from tui.screens.dialogs import CarryOutDialog, CarryOutForm, CountDialog, MissingDialog, PinDialog
 from tui.widgets.card import TONE_ICONS, FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
@@ -52,7 +52,7 @@ RESULT_STYLES = {"ok": "bold green", "refused": "bold red", "error": "bold red",
                  "info": ""}
 
 
-class CounterScreen(Screen[None]):
+class CounterScreen(DeskScreen):
     BINDINGS = [  # noqa: RUF012
         Binding("f2", "mode('check_out')", N_("Out"), priority=True),
         Binding("f3", "mode('check_in')", N_("In"), priority=True),
@@ -67,9 +67,7 @@ class CounterScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         s = ctx.settings
         self.desk = Desk(ctx.store, lambda: ctx.actor, site=s.site, pin_attempts=s.pin_attempts,
                          lockout_minutes=s.lockout_minutes)

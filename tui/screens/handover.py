@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from labels.codes import CodeError, classify_code, epc_to_carrier_code, parse_badge_code, parse_carrier_code
@@ -29,8 +28,9 @@ from tracker.services.common import Refused, Signed, authenticate
 from tui import lookups, printing
 from tui.context import AppContext
 from tui.desk import Feedback, carrier_lines
-from tui.i18n import N_, _, pick, translate_bindings
+from tui.i18n import N_, _, pick
 from tui.lookups import PersonView
+from tui.screens.base import TO_COUNTER, DeskScreen
 from tui.screens.dialogs import PinDialog
 from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
@@ -45,20 +45,18 @@ class Side:
     signed: Signed | None = None
 
 
-class HandoverScreen(Screen[None]):
+class HandoverScreen(DeskScreen):
     screen_name = "handover"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "confirm", N_("Confirm"), priority=True),
         Binding("ctrl+p", "receipt", N_("Receipt PDF"), priority=True),
         Binding("ctrl+n", "restart", N_("New"), priority=True),
         Binding("delete", "remove", N_("Remove"), show=False),
-        Binding("escape", "app.open('counter')", N_("Counter")),
+        TO_COUNTER,
     ]
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.giver: Side | None = None
         self.taker: Side | None = None
         self.carriers: list[CarrierView] = []

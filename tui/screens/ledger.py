@@ -9,7 +9,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
 from tracker.domain import DomainError
@@ -17,24 +16,23 @@ from tracker.ledger import VerifyReport, verify
 from tracker.services import seals
 from tracker.services.common import Refused
 from tui.context import AppContext
-from tui.i18n import N_, _, pick, translate_bindings
+from tui.i18n import N_, _, pick
+from tui.screens.base import TO_COUNTER, DeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.topbar import TopBar
 from tui.workers import off_ui
 
 
-class LedgerScreen(Screen[None]):
+class LedgerScreen(DeskScreen):
     screen_name = "ledger"
     BINDINGS = [  # noqa: RUF012
         Binding("v", "verify", N_("Verify")),
         Binding("s", "seal", N_("Seal head")),
-        Binding("escape", "app.open('counter')", N_("Counter")),
+        TO_COUNTER,
     ]
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.report: VerifyReport | None = None
         self.sealed: tuple[int, str] | None = None
 

@@ -11,7 +11,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from labels.codes import CodeError, classify_code, parse_badge_code
@@ -19,21 +18,20 @@ from tracker.domain import DomainError
 from tracker.services.common import authenticate
 from tui import lookups
 from tui.context import AppContext
-from tui.i18n import _, pick, translate_bindings
+from tui.i18n import _, pick
 from tui.lookups import PersonView
+from tui.screens.base import DeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField, is_code
 from tui.widgets.topbar import TopBar
 from tui.workers import off_ui
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(DeskScreen):
     BINDINGS = []  # noqa: RUF012
 
     def __init__(self, ctx: AppContext, *, locked_by: str | None = None) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.locked_by = locked_by
         self.busy = False
 

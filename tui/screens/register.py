@@ -27,7 +27,8 @@ from tracker.services.common import Refused
 from tui import printing
 from tui.context import AppContext
 from tui.desk import Feedback, carrier_lines, status_label
-from tui.i18n import N_, _, pick, translate_bindings
+from tui.i18n import N_, _, pick
+from tui.screens.base import TO_COUNTER, DeskScreen
 from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -37,20 +38,18 @@ from tui.workers import off_ui
 SEARCH_DELAY = 0.12
 
 
-class RegisterScreen(Screen[None]):
+class RegisterScreen(DeskScreen):
     screen_name = "register"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+n", "new", N_("New carrier"), priority=True),
         Binding("ctrl+p", "label", N_("Label PDF"), priority=True),
         Binding("down", "cursor(1)", N_("Next"), show=False),
         Binding("up", "cursor(-1)", N_("Previous"), show=False),
-        Binding("escape", "app.open('counter')", N_("Counter")),
+        TO_COUNTER,
     ]
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.results: list[CarrierView] = []
         self.generation = 0
         self.searches = 0
@@ -172,7 +171,7 @@ async def print_label(screen: Screen[Any], ctx: AppContext, view: CarrierView, c
     card.show(Feedback("ok", _("Label saved"), (path,), carrier=view))
 
 
-class CarrierScreen(Screen[None]):
+class CarrierScreen(DeskScreen):
     """One carrier: its current state and its whole ledger history, oldest first."""
 
     screen_name = "carrier"
@@ -182,9 +181,7 @@ class CarrierScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: AppContext, code: str) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.code = code
         self.view: CarrierView | None = None
         self.history: list[HistoryEntry] = []
@@ -272,7 +269,7 @@ FIELDS = (
 )
 
 
-class NewCarrierScreen(Screen[None]):
+class NewCarrierScreen(DeskScreen):
     """Register one carrier (登记): every field checked by the rulebook at once, each refusal shown with its rule."""
 
     screen_name = "new-carrier"
@@ -283,9 +280,7 @@ class NewCarrierScreen(Screen[None]):
     ]
 
     def __init__(self, ctx: AppContext) -> None:
-        super().__init__()
-        translate_bindings(self)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.registered: str | None = None
         self.view: CarrierView | None = None
 
