@@ -32,7 +32,7 @@ from tracker.domain import DomainError
 from tracker.ledger import verify
 from tracker.services import approvals, circulation, incidents, personnel, registry, seals
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
-from tracker.store import Store
+from tracker.store import Store, UnitOfWork
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, "
@@ -59,6 +59,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 2, 3, 4
 T = TypeVar("T")
+
+# Options many commands take, spelled once so their flags and help cannot drift apart between commands.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")]
+ApprovalNumber = Annotated[int | None, typer.Option(help="Approval number (审批号) from `tracker approve`.")]
 
 
 class _State:
@@ -215,6 +219,19 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     out.print(t)
 
 
+def list_rows(fetch: Callable[[UnitOfWork], list[dict[str, Any]]], title: tuple[str, str], columns: list[str],
+              as_json: bool) -> None:
+    """A register list read in one read-only transaction: JSON for scripts, else a table whose columns follow the
+    rows' keys in order (so `columns` only names them for people)."""
+    _lang()
+    with store().uow(readonly=True) as uow:
+        rows = fetch(uow)
+    if as_json:
+        print_json(rows)
+        return
+    table(say(*title), columns, [list(r.values()) for r in rows])
+
+
 def carrier_rows(views: list[queries.CarrierView]) -> list[list[Any]]:
     return [[v.code, v.marking, v.kind, v.title, v.doc_number, v.status, v.holder or v.location,
              f"{v.due_at:%Y-%m-%d %H:%M}" if v.due_at else ""] for v in views]
@@ -275,7 +292,7 @@ def demo(
 
 
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(as_json: JsonFlag = False) -> None:
     """Summary of the register: carriers by status and level, overdue loans, ledger head."""
     _lang()
     with store().uow(readonly=True) as uow:
@@ -321,15 +338,8 @@ def person_add(
 
 
 @person_app.command("list")
-def person_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    _lang()
-    with store().uow(readonly=True) as uow:
-        rows = queries.people(uow)
-    if as_json:
-        print_json(rows)
-        return
-    table(say("People", "人员"), ["badge", "name", "unit", "clearance", "roles", "status"],
-          [list(r.values()) for r in rows])
+def person_list(as_json: JsonFlag = False) -> None:
+    list_rows(queries.people, ("People", "人员"), ["badge", "name", "unit", "clearance", "roles", "status"], as_json)
 
 
 @person_app.command("set")
@@ -362,7 +372,7 @@ def person_depart(badge: str, start: Annotated[bool, typer.Option(help="Only mar
 
 
 @app.command("departure-check")
-def departure_check(badge: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def departure_check(badge: str, as_json: JsonFlag = False) -> None:
     """What a person still holds or has signed for (R-140)."""
     _lang()
     held = run(lambda: personnel.departure_check(store().uow(readonly=True), badge))
@@ -393,15 +403,9 @@ def location_add(
 
 
 @location_app.command("list")
-def location_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    _lang()
-    with store().uow(readonly=True) as uow:
-        rows = queries.locations(uow)
-    if as_json:
-        print_json(rows)
-        return
-    table(say("Places", "存放位置"), ["code", "name", "kind", "parent", "max level", "reading place"],
-          [list(r.values()) for r in rows])
+def location_list(as_json: JsonFlag = False) -> None:
+    list_rows(queries.locations, ("Places", "存放位置"),
+              ["code", "name", "kind", "parent", "max level", "reading place"], as_json)
 
 
 # --- carriers -----------------------------------------------------------------------------------------------------
@@ -454,7 +458,7 @@ def carrier_import(path: Path) -> None:
 
 
 @carrier_app.command("show")
-def carrier_show(code: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def carrier_show(code: str, as_json: JsonFlag = False) -> None:
     _lang()
     with store().uow(readonly=True) as uow:
         v = queries.carrier(uow, code) or queries.carrier_by_epc(uow, code)
@@ -467,7 +471,7 @@ def carrier_show(code: str, as_json: Annotated[bool, typer.Option("--json")] = F
 
 
 @carrier_app.command("find")
-def carrier_find(text: str, limit: int = 50, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def carrier_find(text: str, limit: int = 50, as_json: JsonFlag = False) -> None:
     """Search code, title, document number, holder and place."""
     _lang()
     with store().uow(readonly=True) as uow:
@@ -479,7 +483,7 @@ def carrier_find(text: str, limit: int = 50, as_json: Annotated[bool, typer.Opti
 
 
 @carrier_app.command("history")
-def carrier_history(code: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def carrier_history(code: str, as_json: JsonFlag = False) -> None:
     """Every ledger event of one carrier, in order."""
     _lang()
     with store().uow(readonly=True) as uow:
@@ -506,7 +510,7 @@ def carrier_move(code: str, to: Annotated[str, typer.Option("--to")], reason: st
 def carrier_reclassify(
     code: str,
     level: Annotated[str, typer.Option()],
-    approval: Annotated[int | None, typer.Option()] = None,
+    approval: ApprovalNumber = None,
     period: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[str | None, typer.Option()] = None,
     basis: Annotated[str, typer.Option(help="定密依据")] = "",
@@ -525,7 +529,7 @@ def carrier_reclassify(
 def checkout(
     code: str,
     to: Annotated[str, typer.Option("--to", help="Borrower's badge; the borrower signs with their PIN.")],
-    approval: Annotated[int | None, typer.Option()] = None,
+    approval: ApprovalNumber = None,
     due: Annotated[str | None, typer.Option(help="Return time; default end of the working day.")] = None,
     reading_place: Annotated[str | None, typer.Option(help="Required for 绝密 (R-67).")] = None,
 ) -> None:
@@ -569,7 +573,7 @@ def carry_out(
     code: str,
     custodian: Annotated[str, typer.Option(help="Who carries it (signs).")],
     until: Annotated[str, typer.Option(help="Return deadline.")],
-    approval: Annotated[int | None, typer.Option()] = None,
+    approval: ApprovalNumber = None,
     companion: Annotated[str | None, typer.Option(help="Second person (required for 绝密, R-93).")] = None,
     destination: Annotated[str, typer.Option()] = "",
 ) -> None:
@@ -586,7 +590,7 @@ def carry_out(
 
 
 @app.command("copy")
-def copy_cmd(code: str, approval: Annotated[int | None, typer.Option()] = None,
+def copy_cmd(code: str, approval: ApprovalNumber = None,
              count: Annotated[int, typer.Option()] = 1) -> None:
     """Register copies of a carrier; they inherit level, period and scope (R-77)."""
     _lang()
@@ -637,7 +641,7 @@ def found(code: str, to: Annotated[str, typer.Option("--to")], note: str = "") -
 
 
 @app.command()
-def alerts(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def alerts(as_json: JsonFlag = False) -> None:
     """Overdue loans, 绝密 not back, losses with their R-155 clock, departing holders."""
     _lang()
     with store().uow(readonly=True) as uow:
@@ -655,7 +659,7 @@ def alerts(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @ledger_app.command("verify")
 def ledger_verify(
     anchor: Annotated[list[str] | None, typer.Option(help="SEQ:HASH from a sealed paper record; repeatable.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Check the whole chain; names the first altered, deleted, inserted or reordered event."""
     _lang()

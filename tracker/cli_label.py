@@ -302,7 +302,7 @@ def _language(language: str | None) -> str:
 
 
 @label_app.command("print")
-def print_cmd(
+def print_codes(
     codes: Annotated[list[str] | None, typer.Argument(help="Codes to print (carrier, location, badge, EPC).")] = None,
     layout: Annotated[str | None, typer.Option(help="Layout for all labels (default: by kind).")] = None,
     printer: Annotated[str | None, typer.Option(help="Printer URI (default: $TRACKER_LABEL_PRINTER).")] = None,
@@ -317,46 +317,13 @@ def print_cmd(
     bilingual: Annotated[bool, typer.Option(help="Add the English marking.")] = False,
     from_file: Annotated[Path | None, typer.Option(help="Also print the codes listed in this file.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the printer.")] = 15.0,
-) -> None:
-    """Print labels on a thermal label printer (ZPL or TSPL); with --rfid, encode each carrier's tag too."""
-    results = print_codes(
-        _codes(codes, from_file),
-        layout=layout,
-        printer=printer,
-        language=language,
-        dpi=dpi,
-        rfid=rfid,
-        company_prefix=company_prefix,
-        labels_to_try=labels_to_try,
-        retries=retries,
-        printer_font=printer_font,
-        copies=copies,
-        bilingual=bilingual,
-        timeout=timeout,
-    )
-    if not all(r.ok for r in results):
-        raise typer.Exit(EXIT_PRINTER)
-
-
-def print_codes(
-    codes: Sequence[str],
-    *,
-    layout: str | None = None,
-    printer: str | None = None,
-    language: str | None = None,
-    dpi: int | None = None,
-    rfid: bool = False,
-    company_prefix: str | None = None,
-    labels_to_try: int = 3,
-    retries: int = 1,
-    printer_font: str | None = None,
-    copies: int = 1,
-    bilingual: bool = False,
-    timeout: float = 15.0,
 ) -> list[PrintResult]:
-    """Print the labels of registered codes and report them; the body of `tracker label print`, callable from other
-    commands (e.g. printing right after `carrier add` or `carrier import`). With ``rfid`` the operator is asked to
-    sign and each tag's EPC and TID are stored on its carrier. Exits through typer on bad input or a printer fault."""
+    """Print labels on a thermal label printer (ZPL or TSPL); with --rfid, encode each carrier's tag too.
+    \f
+    Other commands print through this too (e.g. right after `carrier add` or `carrier import`): called from Python
+    the typer annotations are plain defaults, so there is one list of printing options and one set of defaults. With
+    ``rfid`` the operator is asked to sign and each tag's EPC and TID are stored on its carrier. Exits through typer
+    on bad input, a printer fault, or any label not printed (exit 5)."""
     core = _core()
     uri = _printer_uri(printer)
     lang = _language(language)
@@ -364,7 +331,7 @@ def print_codes(
     if rfid and copies != 1:
         _fail(EXIT_USAGE, "--copies cannot be used with --rfid.", "--copies 不能与 --rfid 同时使用。")
     prefix = company_prefix or os.environ.get("TRACKER_GS1_PREFIX") or None
-    items = _resolve(codes, bilingual=bilingual)
+    items = _resolve(_codes(codes, from_file), bilingual=bilingual)
     actor = None
     if rfid:
         items = _with_epcs(items, prefix)
@@ -393,6 +360,8 @@ def print_codes(
     if rfid:
         _store_tags(actor, items, results)
     _report(results)
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_PRINTER)
     return results
 
 
