@@ -156,3 +156,12 @@ def sign(store: Store) -> Callable[[str], Signed]:
     from tracker.services.common import authenticate
 
     return lambda badge: authenticate(store.uow(), badge, "1234")
+
+
+@pytest.fixture(scope="session")
+def cli_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo register made through `tracker demo`, shared by the command-line tests of every package; each test
+    works on its own copy (`tests_support.use_cli_demo`)."""
+    from tests_support import make_cli_demo
+
+    return make_cli_demo(tmp_path_factory.mktemp("cli-demo"))

@@ -5,56 +5,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from tests_support import invoke, use_cli_demo
 
-from tracker.cli import app
 from tracker.demo import badge, place
-
-runner = CliRunner()
-
-
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo register made through `tracker demo`, copied for each test."""
-    path = tmp_path_factory.mktemp("demo") / "r.sqlite"
-    mp = pytest.MonkeyPatch()
-    for k, v in {"TRACKER_DATABASE_URL": f"sqlite:///{path}", "TRACKER_CONFIG": "", "TRACKER_ARGON2_TIME_COST": "1",
-                 "TRACKER_ARGON2_MEMORY_KIB": "8"}.items():
-        mp.setenv(k, v)
-    result = runner.invoke(app, ["demo", "--carriers", "60"])
-    mp.undo()
-    assert result.exit_code == 0, result.output
-    return path
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> Iterator[dict[str, str]]:
-    shutil.copyfile(demo_db, tmp_path / "r.sqlite")
-    values = {
-        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}",
-        "TRACKER_CONFIG": "",
-        "TRACKER_ARGON2_TIME_COST": "1",
-        "TRACKER_ARGON2_MEMORY_KIB": "8",
-        "TRACKER_LANG": "en",
-        "TRACKER_OPERATOR": badge("clerk"),
-        "TRACKER_PIN": "1234",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.chdir(tmp_path)
-    yield values
-
-
-def invoke(*args: str, **env: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env=env or None)
-    return result.exit_code, result.output
+def env(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return use_cli_demo(cli_demo, tmp_path, monkeypatch)
 
 
 def first_code(level: str, status: str = "in_store") -> str:

@@ -4,60 +4,24 @@ TID stored on the carrier, sheets, calibration, status, and the errors an operat
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
-from typer.testing import CliRunner
+from tests_support import invoke, use_cli_demo
 
 from labels.codes import carrier_code_to_epc, epc_to_carrier_code, make_carrier_code
 from labels.emulator import LabelPrinterEmulator
-from tracker.cli import app
 from tracker.demo import badge
-
-runner = CliRunner()
-
-
-ENV = {
-    "TRACKER_CONFIG": "",
-    "TRACKER_ARGON2_TIME_COST": "1",
-    "TRACKER_ARGON2_MEMORY_KIB": "8",
-    "TRACKER_LANG": "en",
-    "TRACKER_OPERATOR": badge("clerk"),
-    "TRACKER_PIN": "1234",
-}
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo register per module; each test works on its own copy."""
-    d = tmp_path_factory.mktemp("demo")
-    env = {**ENV, "TRACKER_DATABASE_URL": f"sqlite:///{d / 'r.sqlite'}"}
-    result = runner.invoke(app, ["demo", "--carriers", "60"], env=env)
-    assert result.exit_code == 0, result.output
-    return d
 
 
 @pytest.fixture
-def env(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    for f in demo_db.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    values = {**ENV, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}"}
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
+def env(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name in ("TRACKER_LABEL_PRINTER", "TRACKER_GS1_PREFIX", "TRACKER_LABEL_LANGUAGE", "TRACKER_LABEL_DPI"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    yield values
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+    return use_cli_demo(cli_demo, tmp_path, monkeypatch)
 
 
 def carriers() -> list[dict[str, object]]:

@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pypdfium2 as pdfium
 import pytest
-from typer.testing import CliRunner
+from tests_support import invoke, use_cli_demo
 
-from tracker.cli import app
 from tracker.demo import badge, place
 
-runner = CliRunner()
 SHELVES = [place("BJ", f"R2C{c}S{s}") for c in (1, 2) for s in (1, 2, 3)]
 SHELF = SHELVES[0]
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    values = {
-        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}",
-        "TRACKER_CONFIG": "",
-        "TRACKER_ARGON2_TIME_COST": "1",
-        "TRACKER_ARGON2_MEMORY_KIB": "8",
-        "TRACKER_LANG": "en",
-        "TRACKER_OPERATOR": badge("clerk"),
-        "TRACKER_PIN": "1234",
-        "TRACKER_TEAM_PIN": "1234",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["demo", "--carriers", "60"])
-    assert result.exit_code == 0, result.output
-    yield values
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+def env(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return use_cli_demo(cli_demo, tmp_path, monkeypatch, TRACKER_TEAM_PIN="1234")
 
 
 def test_a_stock_take_from_start_to_signed_report(env: dict[str, str], tmp_path: Path) -> None:

@@ -1,11 +1,16 @@
-"""Small helpers shared by the integration tests (importable because pytest puts tests/support on the path)."""
+"""Small helpers shared by the tests (importable because pytest puts tests/support on the path): the integration
+tests' look-ups and races, and the command-line tests' demo register and environment."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
+from tracker.demo import DEMO_PIN, badge
 from tracker.schema import Carrier, Event
 from tracker.services import approvals
 from tracker.services.common import Signed
@@ -47,3 +52,55 @@ def race_check_out(url: str, code: str, approval_id: int, barrier: object, resul
         results.put("refused:" + ",".join(e.rules))  # type: ignore[attr-defined]
     finally:
         store.dispose()
+
+
+# --- the command line ---------------------------------------------------------------------------------------------
+
+# What every CLI test runs with: no config file, cheap PIN hashing, English, and the demo clerk as the operator.
+CLI_ENV = {
+    "TRACKER_CONFIG": "",
+    "TRACKER_ARGON2_TIME_COST": "1",
+    "TRACKER_ARGON2_MEMORY_KIB": "8",
+    "TRACKER_LANG": "en",
+    "TRACKER_OPERATOR": badge("clerk"),
+    "TRACKER_PIN": DEMO_PIN,
+}
+CLI_REGISTER = "r.sqlite"
+
+
+def make_cli_demo(directory: Path, carriers: int = 60) -> Path:
+    """A demo register made through `tracker demo` itself, so CLI tests start from what an operator would have.
+    Building one takes seconds: make it once (a session fixture) and give each test a copy (`use_cli_demo`)."""
+    from typer.testing import CliRunner
+
+    from tracker import cli
+
+    url = f"sqlite:///{directory / CLI_REGISTER}"
+    result = CliRunner().invoke(cli.app, ["demo", "--carriers", str(carriers)], env={**CLI_ENV,
+                                                                                   "TRACKER_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    if cli.state.store is not None:  # the CLI keeps its store for the next command; closing it checkpoints the WAL
+        cli.state.store.dispose()
+        cli.state.store = None
+    return directory / CLI_REGISTER
+
+
+def use_cli_demo(register: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: str) -> dict[str, str]:
+    """Point the environment at a private copy of the demo register, so a test may change it freely; the current
+    directory becomes `tmp_path` so files a command writes stay there. Returns the variables set."""
+    shutil.copyfile(register, tmp_path / CLI_REGISTER)
+    values = {**CLI_ENV, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / CLI_REGISTER}", **extra}
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    return values
+
+
+def invoke(*args: str, **env: str) -> tuple[int, str]:
+    """Run `tracker ARGS` in-process; `env` overrides variables for this one command (another operator, a PIN)."""
+    from typer.testing import CliRunner
+
+    from tracker.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=env or None)
+    return result.exit_code, result.output
