@@ -136,6 +136,16 @@ class UI:
         await self.type(pilot, pin)
         await self.until(pilot, lambda: type(pilot.app.screen).__name__ == "CounterScreen")
 
+    async def on_screen(self, pilot: Pilot[Any], name: str) -> None:
+        """Wait until the screen (or dialog) class `name` is on top; screens open after the key's handler returns."""
+        await self.until(pilot, lambda: type(pilot.app.screen).__name__ == name)
+
+    async def look_up(self, pilot: Pilot[Any], code: str) -> None:
+        """Show one carrier at the counter as a clerk does before acting on it: look-up mode (F4), then scan it."""
+        await pilot.press("f4")
+        await self.scan(pilot, code)
+        await self.answered(pilot)
+
     async def answered(self, pilot: Pilot[Any]) -> None:
         """Wait until the counter has answered every queued job."""
         app = pilot.app

@@ -201,9 +201,7 @@ async def test_user_data_is_shown_literally(ui: Any) -> None:
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
-        await pilot.press("f4")
-        await ui.scan(pilot, code)
-        await ui.answered(pilot)
+        await ui.look_up(pilot, code)
         text = card_text(app)
         assert "[red]not markup[/red] [b]" in text and "[link=x]1[/link]" in text
 
@@ -236,11 +234,9 @@ async def test_report_missing_starts_the_clock(ui: Any) -> None:
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
-        await pilot.press("f4")
-        await ui.scan(pilot, target.code)
-        await ui.answered(pilot)
+        await ui.look_up(pilot, target.code)
         await pilot.press("f8")
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "MissingDialog")
+        await ui.on_screen(pilot, "MissingDialog")
         await ui.type(pilot, "shelf empty")
         await ui.answered(pilot)
         fb = app.counter.feedback[2]
@@ -257,11 +253,9 @@ async def test_copy_with_approval(ui: Any) -> None:
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
-        await pilot.press("f4")
-        await ui.scan(pilot, original.code)
-        await ui.answered(pilot)
+        await ui.look_up(pilot, original.code)
         await pilot.press("f7")
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "CountDialog")
+        await ui.on_screen(pilot, "CountDialog")
         await pilot.press("backspace")
         await ui.type(pilot, "2")
         await ui.answered(pilot)
@@ -278,7 +272,7 @@ async def test_register_form_shows_rules_then_registers(ui: Any) -> None:
         await pilot.press("f9")
         await ui.until(pilot, lambda: isinstance(app.screen, RegisterScreen))
         await pilot.press("ctrl+n")
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "NewCarrierScreen")
+        await ui.on_screen(pilot, "NewCarrierScreen")
         screen = app.screen
         await ui.type(pilot, place("BJ", "R2C1S1"))
         await ui.type(pilot, "机密")
@@ -300,7 +294,7 @@ async def test_ledger_verify_and_seal(ui: Any) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot, "officer")
         await pilot.press("ctrl+l")
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "LedgerScreen")
+        await ui.on_screen(pilot, "LedgerScreen")
         screen = app.screen
         await pilot.press("v")
         await ui.until(pilot, lambda: screen.report is not None)
@@ -315,7 +309,7 @@ async def test_ledger_seal_is_refused_to_a_clerk(ui: Any) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot, "clerk")
         await pilot.press("ctrl+l")
-        await ui.until(pilot, lambda: type(app.screen).__name__ == "LedgerScreen")
+        await ui.on_screen(pilot, "LedgerScreen")
         screen = app.screen
         rung = bells(app)
         await pilot.press("s")
