@@ -42,13 +42,28 @@ class EventDraft:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+# One encoder each, built once: `json.dumps` with options builds a new encoder per call, which showed in imports.
+_PAYLOAD = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
+_FIELDS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical_payload(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return _PAYLOAD(payload)
 
 
 def event_hash(fields: Sequence[Any]) -> str:
     """SHA-256 over the JSON array of COLUMNS' values in order (UTF-8, no spaces): the whole canonical form."""
-    return hashlib.sha256(json.dumps(list(fields), ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_FIELDS(list(fields)).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Where an appended event landed in the chain (receipts quote it); not an ORM object, so a bulk import of
+    100,000 events does not build 100,000 of them."""
+
+    seq: int
+    prev_hash: str
+    hash: str
 
 
 _LOCK_HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1).with_for_update()
@@ -67,10 +82,10 @@ class Ledger:
         seq, hash_ = self.session.execute(_LOCK_HEAD).one()
         return int(seq), str(hash_)
 
-    def append(self, draft: EventDraft, at: datetime) -> Event:
+    def append(self, draft: EventDraft, at: datetime) -> Recorded:
         return self.append_many([draft], at)[0]
 
-    def append_many(self, drafts: Iterable[EventDraft], at: datetime) -> list[Event]:
+    def append_many(self, drafts: Iterable[EventDraft], at: datetime) -> list[Recorded]:
         """Append in order under one head lock; bulk imports use this so 100,000 events are one statement.
 
         Rows go through Core (`insert(table)`), not the ORM's bulk path: the events are never loaded back into this
@@ -90,7 +105,7 @@ class Ledger:
         if rows:
             self.session.execute(_INSERT_EVENT, rows)
             self.session.execute(_SET_HEAD, {"seq": seq, "hash": prev})
-        return [Event(**r) for r in rows]
+        return [Recorded(r["seq"], r["prev_hash"], r["hash"]) for r in rows]
 
     def head(self) -> tuple[int, str]:
         seq, hash_ = self.session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
@@ -135,7 +150,7 @@ def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
         f"SELECT {cols} FROM events ORDER BY seq"  # noqa: S608 (fixed column list)
     )
     expected, prev, checked = 1, GENESIS, 0
-    dumps, sha = json.dumps, hashlib.sha256
+    encode, sha = _FIELDS, hashlib.sha256
     for row in result:
         seq = int(row[0])
         if seq != expected:
@@ -148,7 +163,7 @@ def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
                          f"第 {seq} 条事件与第 {seq - 1} 条不衔接：有记录被插入、调序或替换。")
         fields = list(row[:14])
         fields[0] = seq
-        digest = sha(dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+        digest = sha(encode(fields).encode()).hexdigest()
         if digest != row[14]:
             return _fail(checked, head, seq, f"Event {seq} was altered: its content no longer matches its hash.",
                          f"第 {seq} 条事件被篡改：内容与哈希不符。")
