@@ -1,12 +1,13 @@
 """PDF output with reportlab: A4 label sheets (grid, margins, a start position to reuse a part-used sheet, and a
 printer offset measured from the calibration page), a single-label PDF for previews, and the calibration page
-itself. Chinese is set in reportlab's built-in CID font STSong-Light, which needs no font file, so a sheet prints
-from an air-gapped machine; the viewer or printer supplies the glyphs. Barcodes are vector rectangles from the same
-module patterns as every other renderer. This module renders; it never sends anything to a printer.
+itself. Barcodes are vector rectangles from the same module patterns as every other renderer. This module renders;
+it never sends anything to a printer.
 
-STSong-Light is not embedded: a viewer without any Chinese font (pdfium on a bare Linux box, for one) shows blank
-space where the marking should be. ``cjk_font="embedded"`` embeds a subset of the bundled WenQuanYi Micro Hei instead,
-so the PDF carries its own glyphs at the cost of a larger file.
+Chinese is set by default in a subset of the bundled WenQuanYi Micro Hei, embedded in the file (``cjk_font=
+"embedded"``): a sheet has to print the same from an air-gapped machine whatever fonts the viewer or printer has,
+and one without a Chinese font (pdfium on a bare Linux box, for one) would otherwise show blank space where the
+classification marking belongs. ``cjk_font="STSong-Light"`` keeps reportlab's built-in CID font instead, which is
+not embedded — a smaller file, for a viewer known to supply the glyphs.
 """
 
 from __future__ import annotations
@@ -36,27 +37,36 @@ from labels.layout import (
 from labels.render.common import bars_in_mm, grid_in_mm, runs
 from labels.text import FONT_PATH
 
-__all__ = ["CJK_FONT", "EMBEDDED_FONT", "render_calibration_pdf", "render_pdf_label", "render_pdf_sheet"]
+__all__ = [
+    "CJK_FONT",
+    "EMBEDDED",
+    "EMBEDDED_FONT",
+    "render_calibration_pdf",
+    "render_pdf_label",
+    "render_pdf_sheet",
+]
 
-CJK_FONT = "STSong-Light"
-EMBEDDED_FONT = "WQYMicroHei"
+CJK_FONT = "STSong-Light"  # the built-in choice, not embedded: the viewer must supply the glyphs
+EMBEDDED = "embedded"  # the default choice: the bundled font, subset into the PDF
+EMBEDDED_FONT = "WQYMicroHei"  # what the embedded font is registered as with reportlab
 _registered: set[str] = set()
 
 
 def _cjk_font(choice: str) -> str:
-    """Register and name the CJK font: ``"STSong-Light"`` (built in, not embedded) or ``"embedded"``."""
+    """Register and name the CJK font: ``"embedded"`` (bundled, embedded) or ``"STSong-Light"`` (built in, not
+    embedded). Registered once per process, as loading the 5 MB font file is the slow part."""
     if choice == CJK_FONT:
         name = CJK_FONT
         if name not in _registered:
             pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    elif choice == "embedded":
+    elif choice == EMBEDDED:
         name = EMBEDDED_FONT
         if name not in _registered:
             pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, str(FONT_PATH), subfontIndex=0))
     else:
         raise LayoutError(
-            f"unknown PDF CJK font {choice!r} (STSong-Light or embedded)",
-            f"未知的 PDF 中文字体 {choice!r}（STSong-Light 或 embedded）",
+            f"unknown PDF CJK font {choice!r} (embedded or STSong-Light)",
+            f"未知的 PDF 中文字体 {choice!r}（embedded 或 STSong-Light）",
         )
     _registered.add(name)
     return name
@@ -65,7 +75,7 @@ def _cjk_font(choice: str) -> str:
 class _Page:
     """Top-down millimetre coordinates on a reportlab canvas (which counts points up from the bottom)."""
 
-    def __init__(self, canvas: Canvas, page_height_mm: float, cjk: str = CJK_FONT) -> None:
+    def __init__(self, canvas: Canvas, page_height_mm: float, cjk: str) -> None:
         self.c = canvas
         self.h = page_height_mm
         self.cjk = cjk
@@ -147,7 +157,7 @@ def _draw_text(pg: _Page, t: PlacedText, ox: float, oy: float) -> None:
         c.restoreState()
 
 
-def render_pdf_label(layout: Layout, content: LabelContent, *, cjk_font: str = CJK_FONT) -> bytes:
+def render_pdf_label(layout: Layout, content: LabelContent, *, cjk_font: str = EMBEDDED) -> bytes:
     """One label on a page of the label's own size (a preview, or for a printer driver that takes PDF)."""
     cjk = _cjk_font(cjk_font)
     buf = io.BytesIO()
@@ -168,7 +178,7 @@ def render_pdf_sheet(
     offset_y: float = 0.0,
     start: int = 1,
     outlines: bool = False,
-    cjk_font: str = CJK_FONT,
+    cjk_font: str = EMBEDDED,
 ) -> bytes:
     """Labels on A4 sheets, row by row, beginning at cell ``start`` (1-based) of the first sheet.
 
@@ -222,7 +232,7 @@ def _outline(pg: _Page, sh: Sheet, x: float, y: float, *, grey: float = 0.6) -> 
 
 
 def render_calibration_pdf(
-    sheet: Sheet | str, *, offset_x: float = 0.0, offset_y: float = 0.0, cjk_font: str = CJK_FONT
+    sheet: Sheet | str, *, offset_x: float = 0.0, offset_y: float = 0.0, cjk_font: str = EMBEDDED
 ) -> bytes:
     """A page that draws every cell's outline and a millimetre cross at its centre.
 

@@ -106,6 +106,24 @@ def test_embedded_font_draws_chinese_without_a_system_font() -> None:
         render_pdf_label(layout, content, cjk_font="Comic Sans")
 
 
+def test_by_default_every_pdf_carries_its_own_chinese_glyphs() -> None:
+    """A sheet must not depend on the viewer's fonts: the default embeds the bundled font, never STSong-Light."""
+    layout = load_layout("document-cover")
+    content = carrier_content(make_carrier_code("BJ", 9), make_marking("绝密", "长期", (1, 2)))
+    for pdf in (
+        render_pdf_label(layout, content),
+        render_pdf_sheet(layout, [content] * 3, "a4-70x37"),
+        render_calibration_pdf("a4-70x37"),
+    ):
+        assert b"/FontFile2" in pdf and b"WenQuanYiMicroHei" in pdf
+        assert b"STSong-Light" not in pdf
+    k = DPI / 25.4
+    page = _pages(render_pdf_label(layout, content))[0]
+    assert _decoded(page) == [("Code128", content.code), ("DataMatrix", content.code)]
+    marking = page.crop((round(3 * k), round(2 * k), round(50 * k), round(8 * k)))
+    assert int((np.asarray(marking) < 128).sum()) > 2000
+
+
 def test_calibration_page_has_a_cross_at_every_cell_centre() -> None:
     sheet = load_sheet("a4-70x37")
     page = _pages(render_calibration_pdf(sheet, offset_x=1.5))[0]
