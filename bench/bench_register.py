@@ -118,9 +118,10 @@ def import_100k(n: int) -> None:
             raw.executemany("INSERT INTO e VALUES (?,?,?,?)", ((i, c, "{}", "0" * 64) for i, c in enumerate(codes)))
         base = time.perf_counter() - t
         raw.close()
+        target = 10 * n / 100_000
         print(f"  import {n:,} carriers (rules + one ledger event each): {took:6.2f} s "
               f"({n / took:,.0f}/s); raw executemany of the same rows {base:5.2f} s → {took / base:4.1f}×; "
-              f"target ≤ 10 s → {'met' if took <= 10 else 'NOT met'}")
+              f"target ≤ {target:g} s (10 s per 100,000) → {'met' if took <= target else 'NOT met'}")
         with store.engine.connect() as conn:
             assert verify(conn).ok
         store.dispose()
@@ -155,8 +156,10 @@ def verify_1m(n: int) -> None:
                 rows += 1
             base = time.perf_counter() - t
         assert report.ok and report.checked == n == rows
+        target = 10 * n / 1_000_000
         print(f"  ledger verify over {n:,} events: {took:6.2f} s ({n / took:,.0f} events/s); streaming the rows "
-              f"alone {base:5.2f} s → {took / base:4.1f}×; target ≤ 10 s → {'met' if took <= 10 else 'NOT met'} "
+              f"alone {base:5.2f} s → {took / base:4.1f}×; target ≤ {target:g} s (10 s per 1,000,000) → "
+              f"{'met' if took <= target else 'NOT met'} "
               f"(building the chain took {build:.1f} s)")
         store.dispose()
 

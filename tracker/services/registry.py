@@ -265,19 +265,19 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
             held = facts.highest_level_held
             if facts.kind.is_storage_medium:
                 held = max((facts.level, held or facts.level), key=lambda lv: lv.rank)
+            period = facts.period.encode() if facts.period else None
+            scope = facts.scope.encode() if facts.scope else None
             values.append(dict(
                 code=code, epc=epc, kind=facts.kind.value, regime=facts.regime.value,
                 classification=facts.level.value, highest_level_held=held.value if held else None,
-                period=facts.period.encode() if facts.period else None,
-                scope=facts.scope.encode() if facts.scope else None, title=data.title, doc_number=data.doc_number,
+                period=period, scope=scope, title=data.title, doc_number=data.doc_number,
                 issuer=data.issuer, copy_number=data.copy_number, copy_total=data.copy_total, pages=data.pages,
                 capacity=data.capacity, location_id=place.id, status=CarrierStatus.IN_STORE.value,
                 registered_at=now, updated_at=now,
             ))
             drafts.append(EventDraft(EventType.REGISTERED, carrier=code, actor=actor.badge, to_location=place.code,
                                      payload={"classification": facts.level.value, "kind": facts.kind.value,
-                                              "period": facts.period.encode() if facts.period else None,
-                                              "scope": facts.scope.encode() if facts.scope else None,
+                                              "period": period, "scope": scope,
                                               "copy": [data.copy_number, data.copy_total],
                                               "doc_number": data.doc_number}))
         problems += _already_registered(uow, seen, seen_epc)
