@@ -251,7 +251,9 @@ def preview_cmd(
     dpi: Annotated[int, typer.Option(help="PNG resolution.")] = 300,
     bilingual: Annotated[bool, typer.Option(help="Add the English marking.")] = False,
     sample: Annotated[bool, typer.Option(help="Made-up content; needs no register.")] = False,
-    embed_font: Annotated[bool, typer.Option(help="PDF: embed the Chinese font.")] = False,
+    embed_font: Annotated[bool, typer.Option("--embed-font/--builtin-font",
+                                             help="PDF: embed the bundled Chinese font (default), or use reportlab's "
+                                                  "built-in STSong-Light, which the viewer must have.")] = True,
 ) -> None:
     """Render one label to a file, to look at before printing."""
     _core()
@@ -426,7 +428,9 @@ def sheet_cmd(
     start: Annotated[int, typer.Option(help="First free label on a part-used sheet (1 = top left).")] = 1,
     offset_x: Annotated[float, typer.Option(help="Printer offset right, mm (from the calibration page).")] = 0.0,
     offset_y: Annotated[float, typer.Option(help="Printer offset down, mm (from the calibration page).")] = 0.0,
-    embed_font: Annotated[bool, typer.Option(help="Embed the Chinese font in the PDF.")] = False,
+    embed_font: Annotated[bool, typer.Option("--embed-font/--builtin-font",
+                                             help="Embed the bundled Chinese font (default), or use reportlab's "
+                                                  "built-in STSong-Light, which the viewer must have.")] = True,
     bilingual: Annotated[bool, typer.Option(help="Add the English marking.")] = False,
     from_file: Annotated[Path | None, typer.Option(help="Also put the codes listed in this file.")] = None,
 ) -> None:

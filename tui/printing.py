@@ -17,16 +17,13 @@ from zoneinfo import ZoneInfo
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.layout import carrier_content, load_layout
 from labels.marking import MarkingError, make_marking
-from labels.render.pdf import render_pdf_label
+from labels.render.pdf import cjk_font_name, render_pdf_label
 from tracker.queries import CarrierView
 
-CJK = "STSong-Light"
 LAYOUT_FOR_KIND = {"paper": "document-cover", "optical_disc": "disc-hub", "usb_drive": "usb-flag"}
 _LEVELS = {"top_secret": "绝密", "secret": "机密", "confidential": "秘密", "internal": "内部"}
 
@@ -72,8 +69,7 @@ class ReceiptParty:
 def handover_receipt_pdf(*, at: datetime, tz: ZoneInfo, terminal: str, operator: str, giver: ReceiptParty,
                          taker: ReceiptParty, carriers: Sequence[CarrierView], events: Sequence[int]) -> bytes:
     """A4 receipt of one handover (载体交接单), bilingual headings, one line per carrier."""
-    if CJK not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+    cjk = cjk_font_name()  # embedded: the receipt is a signed record and must print the same anywhere
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=A4, invariant=True)
     c.setTitle("载体交接单 Handover receipt")
@@ -85,7 +81,7 @@ def handover_receipt_pdf(*, at: datetime, tz: ZoneInfo, terminal: str, operator:
         if y < 25 * mm:
             c.showPage()
             y = height - 20 * mm
-        c.setFont(CJK, size)
+        c.setFont(cjk, size)
         c.drawString(18 * mm, y, text)
         y -= step * mm
 

@@ -41,6 +41,7 @@ __all__ = [
     "CJK_FONT",
     "EMBEDDED",
     "EMBEDDED_FONT",
+    "cjk_font_name",
     "render_calibration_pdf",
     "render_pdf_label",
     "render_pdf_sheet",
@@ -52,7 +53,7 @@ EMBEDDED_FONT = "WQYMicroHei"  # what the embedded font is registered as with re
 _registered: set[str] = set()
 
 
-def _cjk_font(choice: str) -> str:
+def cjk_font_name(choice: str = EMBEDDED) -> str:
     """Register and name the CJK font: ``"embedded"`` (bundled, embedded) or ``"STSong-Light"`` (built in, not
     embedded). Registered once per process, as loading the 5 MB font file is the slow part."""
     if choice == CJK_FONT:
@@ -159,7 +160,7 @@ def _draw_text(pg: _Page, t: PlacedText, ox: float, oy: float) -> None:
 
 def render_pdf_label(layout: Layout, content: LabelContent, *, cjk_font: str = EMBEDDED) -> bytes:
     """One label on a page of the label's own size (a preview, or for a printer driver that takes PDF)."""
-    cjk = _cjk_font(cjk_font)
+    cjk = cjk_font_name(cjk_font)
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(layout.width * mm, layout.height * mm), pageCompression=1)
     c.setTitle(f"{layout.title} {content.code}")
@@ -186,7 +187,7 @@ def render_pdf_sheet(
     calibration page. A label smaller than its cell is centred in it. Every label is placed (and so its code
     checked) before the first page is drawn, so a bad label refuses the whole sheet instead of wasting half of it.
     """
-    cjk = _cjk_font(cjk_font)
+    cjk = cjk_font_name(cjk_font)
     sh = load_sheet(sheet) if isinstance(sheet, str) else sheet
     check_fits(layout, sh)
     items: Sequence[LabelContent] = list(contents)
@@ -240,7 +241,7 @@ def render_calibration_pdf(
     the printed crosses sit from the centres of the die-cut labels: that distance is the correction to add to
     ``offset_x`` (right is positive) and ``offset_y`` (down is positive).
     """
-    cjk = _cjk_font(cjk_font)
+    cjk = cjk_font_name(cjk_font)
     sh = load_sheet(sheet) if isinstance(sheet, str) else sheet
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(sh.page_width * mm, sh.page_height * mm))

@@ -1,4 +1,4 @@
-"""Stock-take report as PDF (reportlab, built-in CJK font STSong-Light): session facts, summary table, per-place
+"""Stock-take report as PDF (reportlab, embedded CJK font from labels/fonts): session facts, summary table, per-place
 progress and lists, the team's signature lines and the ledger anchors (start, close, current head).
 
 It lays out what `stocktake_data.gather` collected and nothing else; it must never query the register itself.
@@ -13,20 +13,16 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from labels.render.pdf import cjk_font_name
 from tracker.domain import utc_iso
 from tracker.reports.stocktake_data import StocktakeReport
 
-FONT = "STSong-Light"
-
 
 def _font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
+    """The bundled CJK font, embedded: a signed report must print the same on any machine, viewer or archive."""
+    return cjk_font_name()
 
 
 def _styles() -> dict[str, ParagraphStyle]:
