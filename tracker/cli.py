@@ -2,7 +2,8 @@
 
 It reads settings, opens the store, identifies the operator (badge + PIN, prompted, or TRACKER_OPERATOR/TRACKER_PIN for
 scripts), calls the same services the TUI calls, and prints results with Rich (`--json` on read commands).
-Exit codes: 0 ok, 2 bad input or usage, 3 refused by a rule (rule ids printed) or failed identification, 4 not found.
+Exit codes: 0 ok, 1 `devices test` saw no read, 2 bad input or usage, 3 refused by a rule (rule ids printed) or failed
+identification, 4 not found, 5 a label printer failed or is not ready, 130 interrupted (Ctrl-C).
 User data is printed as plain text, never as markup. PINs are never echoed or logged.
 """
 

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select, text
 from tests_support import approve, count_events, state_of
 
+from labels.codes import make_badge_code, make_location_code
 from tracker import queries
 from tracker.demo import badge, place
-from tracker.domain import CarrierStatus
+from tracker.domain import CarrierStatus, DomainError
 from tracker.ledger import verify
 from tracker.schema import Carrier, Loan, Refusal
 from tracker.services import circulation, incidents, personnel, registry
@@ -280,3 +281,22 @@ def test_status_custody_constraint_holds(store: Store, people: dict[str, Signed]
     with store.uow(readonly=True) as uow:
         c = uow.session.execute(select(Carrier).where(Carrier.code == code)).unique().scalar_one()
         assert c.status == CarrierStatus.IN_STORE.value and c.location_id is not None and c.holder_id is None
+
+
+def test_badge_and_place_codes_are_checked_on_entry_r18(store: Store, people: dict[str, Signed]) -> None:
+    # A code without its check character could be stored but never scanned back; the error gives the full code.
+    before = count_events(store)
+    with pytest.raises(DomainError, match=r"check character: B-BJ-00099") as bad_badge:
+        personnel.add_person(store.uow(), people["admin"], "B-BJ-00099", "张三", "法规处", "general", [], None)
+    assert "R-18" in str(bad_badge.value) and "校验位" in bad_badge.value.zh
+    with pytest.raises(DomainError, match=r"check character: LOC-BJ-R9"):
+        registry.add_location(store.uow(), people["admin"], "LOC-BJ-R9", "九号室", "room", "secret")
+    with pytest.raises(DomainError, match="not a location code"):
+        registry.add_location(store.uow(), people["admin"], "BJ-R9", "九号室", "room", "secret")
+    assert count_events(store) == before
+    good_badge, good_place = make_badge_code("BJ", "00099"), make_location_code("BJ", "R9")
+    assert personnel.add_person(store.uow(), people["admin"], good_badge.lower(), "张三", "法规处", "general",
+                                [], None) == good_badge
+    added = registry.add_location(store.uow(), people["admin"], f" {good_place} ", "九号室", "room", "secret")
+    assert added == good_place
+    assert count_events(store) == before + 2

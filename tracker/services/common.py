@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, bindparam, select
 
+from labels.codes import CodeError, check_character, normalize, parse_badge_code, parse_location_code
 from tracker.domain import (
     CarrierKind,
     CarrierStatus,
@@ -123,6 +124,31 @@ def authenticate(uow: UnitOfWork, badge: str, pin: str, attempts: int = 5, locko
             person.locked_until = None
             uow.commit()
         return Signed(person.badge, now)
+
+
+# --- codes ------------------------------------------------------------------------------------------------------
+
+
+def valid_code(text: str, kind: str) -> str:
+    """A badge or place code as it will be printed and scanned, or a DomainError saying what is wrong (R-18).
+
+    A code stored without its check character could never be scanned back, so it is refused on entry; when only the
+    check character is missing the error gives the full code to use.
+    """
+    code = normalize(text)
+    parse = parse_badge_code if kind == "badge" else parse_location_code
+    try:
+        parse(code)
+    except CodeError as e:
+        hint_en = hint_zh = ""
+        try:
+            full = code + check_character(code)
+            parse(full)
+            hint_en, hint_zh = f" (with its check character: {full})", f"（含校验位应为 {full}）"
+        except CodeError:
+            pass
+        raise DomainError(f"R-18: {e.message_en}{hint_en}.", f"R-18：{e.message_zh}{hint_zh}。") from None
+    return code
 
 
 # --- look-ups and facts -------------------------------------------------------------------------------------------

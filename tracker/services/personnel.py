@@ -14,7 +14,7 @@ from tracker.domain import Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
 from tracker.rules import Action, check_departure
 from tracker.schema import Carrier, Loan, Person
-from tracker.services.common import Signed, actor_facts, get_person, hash_pin, person_facts, refuse
+from tracker.services.common import Signed, actor_facts, get_person, hash_pin, person_facts, refuse, valid_code
 from tracker.store import UnitOfWork
 
 
@@ -33,10 +33,11 @@ def add_person(uow: UnitOfWork, actor: Signed | None, badge: str, name: str, uni
                 raise DomainError("Only the first person can be added without an operator.",
                                   "只有第一位人员可以在无操作员时添加。")
         level = Clearance.parse(clearance)
+        badge = valid_code(badge, "badge")
         if uow.session.execute(select(Person.id).where(Person.badge == badge)).first():
             raise DomainError(f"Badge {badge} is already registered.", f"工号 {badge} 已登记。")
         role_text = _roles(roles)
-        uow.session.add(Person(badge=badge.strip(), name=name, unit=unit, clearance=level.value, roles=role_text,
+        uow.session.add(Person(badge=badge, name=name, unit=unit, clearance=level.value, roles=role_text,
                                status=PersonStatus.ACTIVE.value, pin_hash=hash_pin(pin) if pin else None,
                                failed_pins=0))
         uow.ledger.append(EventDraft(EventType.PERSON_ADDED, actor=actor.badge if actor else None, to_holder=badge,

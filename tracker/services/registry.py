@@ -47,6 +47,7 @@ from tracker.services.common import (
     get_location,
     location_facts,
     refuse,
+    valid_code,
 )
 from tracker.store import UnitOfWork
 
@@ -157,6 +158,7 @@ def add_location(uow: UnitOfWork, actor: Signed, code: str, name: str, kind: str
             lkind = LocationKind(kind.strip().lower())
         except (DomainError, ValueError) as e:
             raise DomainError(str(e), getattr(e, "zh", str(e))) from e
+        code = valid_code(code, "location")
         parent_row = get_location(uow, parent) if parent else None
         if parent_row is not None and level.rank > Classification(parent_row.max_level).rank:
             refuse([Violation("R-47", f"{code} cannot allow a higher level than its parent {parent}.",
@@ -164,7 +166,7 @@ def add_location(uow: UnitOfWork, actor: Signed, code: str, name: str, kind: str
         exists = uow.session.execute(select(Location.id).where(Location.code == code)).first()
         if exists:
             raise DomainError(f"Location {code} already exists.", f"存放位置 {code} 已存在。")
-        uow.session.add(Location(code=code.strip(), name=name, kind=lkind.value, max_level=level.value,
+        uow.session.add(Location(code=code, name=name, kind=lkind.value, max_level=level.value,
                                  parent_id=parent_row.id if parent_row else None, reading_place=reading_place,
                                  unit=unit))
         uow.ledger.append(EventDraft(EventType.LOCATION_ADDED, actor=actor.badge, to_location=code,
