@@ -9,6 +9,8 @@ print a traceback for a device or configuration fault: it says what is wrong and
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
 import time
 from pathlib import Path
@@ -17,20 +19,21 @@ from typing import Annotated
 import typer
 
 from drivers.reads import DeviceStatus, Read
+from drivers.rfid.config import SERIAL_RFID_KINDS
 from drivers.scanners.config import (
     SERIAL_KINDS,
     ConfigError,
     DeviceConfig,
-    config_path,
     load_devices,
-    open_device,
+    open_live,
 )
 from drivers.transport import find_by_id
 
-devices_app = typer.Typer(no_args_is_help=True, help="Barcode scanners: list, test and simulate.")
+devices_app = typer.Typer(no_args_is_help=True, help="Scanners and RFID readers: list, test and simulate.")
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Configuration file (default: $TRACKER_CONFIG or ./tracker.toml).")
+    Path | None, typer.Option("--config", help="Configuration file (default: $TRACKER_CONFIG, ./tracker.toml, "
+                                               "then the user config directory — as for every setting).")
 ]
 
 
@@ -39,9 +42,30 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def config_file(config: Path | None = None) -> Path:
+    """The file the devices come from: the one given, else the one the register's settings are read from (so
+    `tracker devices`, the counter and `stocktake live` can never disagree), else ./tracker.toml (absent: no
+    devices)."""
+    if config is not None:
+        return config
+    from tracker.config import _config_file
+    from tracker.domain import DomainError
+
+    try:
+        found = _config_file(os.environ)
+    except DomainError as exc:
+        raise _fail(f"{exc.en} / {exc.zh}") from None
+    return found or Path("tracker.toml")
+
+
+def load_configured(config: Path | None = None) -> list[DeviceConfig]:
+    """The configured devices; a broken table is raised as ConfigError naming the file, device and key."""
+    return load_devices(config_file(config))
+
+
 def _load(config: Path | None) -> list[DeviceConfig]:
     try:
-        return load_devices(config)
+        return load_configured(config)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -50,7 +74,9 @@ def _presence(device: DeviceConfig) -> str:
     """Whether the device can be found right now, without opening it."""
     if device.kind == "wedge":
         return "keyboard"
-    if device.kind in SERIAL_KINDS:
+    if device.kind == "llrp":
+        return "network/url"
+    if device.kind in SERIAL_KINDS or device.kind in SERIAL_RFID_KINDS:
         if device.by_id:
             found = find_by_id(device.by_id, device.by_id_dir)
             return f"present ({found})" if found else "not found"
@@ -76,13 +102,22 @@ def _framing(device: DeviceConfig) -> str:
         return "SSI packets"
     if device.kind == "camera":
         return f"{device.backend}: {','.join(device.formats)}"
+    if device.is_rfid:
+        parts = [f"{device.kind} RFID"]
+        if device.power is not None:
+            parts.append(f"power={device.power:g}dBm")
+        if device.region:
+            parts.append(f"region={device.region}")
+        if device.rssi_threshold is not None:
+            parts.append(f"floor={device.rssi_threshold:g}dBm")
+        return " ".join(parts)
     return f"gap={device.gap_ms}ms" + (f" layout={device.layout}" if device.layout else "")
 
 
 @devices_app.command("list")
 def list_devices(config: ConfigOption = None) -> None:
     """Show the configured devices and whether each is plugged in."""
-    path = config_path(config)
+    path = config_file(config)
     devices = _load(config)
     if not devices:
         typer.echo(f"no devices configured in {path} (add a [devices.<name>] table; see README)")
@@ -108,30 +143,40 @@ def test_device(
     devices = {d.name: d for d in _load(config)}
     if name not in devices:
         known = ", ".join(sorted(devices)) or "none"
-        raise _fail(f"no device named {name!r} in {config_path(config)} (configured: {known})")
+        raise _fail(f"no device named {name!r} in {config_file(config)} (configured: {known})")
     device = devices[name]
     if device.kind == "wedge":
         raise _fail(f"{name!r} is a keyboard wedge: scan into the counter screen to test it")
     from drivers.scanners.camera import BackendUnavailable
 
+    events: queue.Queue[Read | DeviceStatus] = queue.Queue()
     try:
-        driver = open_device(device)
+        driver = open_live(device, events.put, presence=True)
     except (BackendUnavailable, ConfigError, ValueError) as exc:
         raise _fail(f"{name}: {exc}") from None
-    typer.echo(f"reading from {name} ({device.kind}, {device.where}); scan something — Ctrl-C to stop")
+    what = "lay a tag on it" if device.is_rfid else "scan something"
+    typer.echo(f"reading from {name} ({device.kind}, {device.where}); {what} — Ctrl-C to stop")
     reads = 0
     deadline = time.monotonic() + timeout
     driver.start()
     try:
         while reads < count and (left := deadline - time.monotonic()) > 0:
-            event = driver.get(min(left, 0.5))
+            try:
+                event: Read | DeviceStatus | None = events.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                event = None
             if isinstance(event, DeviceStatus):
                 detail = f": {event.detail}" if event.detail else ""
                 typer.echo(f"[{event.state.value}]{detail}")
             elif isinstance(event, Read):
                 reads += 1
-                kind = ", ".join(x for x in (event.symbology, event.aim_id) if x) or "symbology unknown"
-                typer.echo(f"read {event.code} ({kind})")
+                if device.is_rfid:
+                    rssi = f", {event.rssi:g} dBm" if event.rssi is not None else ""
+                    antenna = f", antenna {event.antenna}" if event.antenna is not None else ""
+                    typer.echo(f"read EPC {event.code}{rssi}{antenna}")
+                else:
+                    kind = ", ".join(x for x in (event.symbology, event.aim_id) if x) or "symbology unknown"
+                    typer.echo(f"read {event.code} ({kind})")
     except KeyboardInterrupt:
         pass
     finally:

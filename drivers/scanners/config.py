@@ -1,35 +1,55 @@
-"""Scanner configuration: the `[devices]` table of tracker.toml, checked, and opened as drivers.
+"""Device configuration: the `[devices]` table of tracker.toml, checked, and opened as drivers.
 
-The file is the one named by the environment variable TRACKER_CONFIG, else `./tracker.toml`. Each device is a
+Standalone, the file is the one named by the environment variable TRACKER_CONFIG, else `./tracker.toml`; the
+register's commands pass the file their settings were read from (tracker.config also looks in the user config
+directory), so the devices and the rest of the settings always come from the same file. Each device is a
 sub-table of `[devices]`; its key is the device's name (shown at the counter and stored with every read)::
 
-[devices.counter-1]            # a USB scanner in serial (CDC) mode, found again by serial number kind =
-"serial"                # serial | ssi | honeywell | camera | wedge by_id = "Honeywell_1900_17304B4E2D"   #
-part of its /dev/serial/by-id name (survives re-plugging) terminator = "cr"              # cr | lf | crlf |
-tab | none (none: a scan ends after idle_ms of silence) dup_window = 1.0               # seconds: the same
-code again within this is one read
+    [devices.counter-1]                  # a USB scanner in serial (CDC) mode, found again by serial number
+    kind = "serial"                      # serial | ssi | honeywell | camera | wedge | RFID kinds below
+    by_id = "Honeywell_1900_17304B4E2D"  # part of its /dev/serial/by-id name (survives re-plugging)
+    terminator = "cr"                    # cr | lf | crlf | tab | none (none: a scan ends after idle_ms silence)
+    dup_window = 1.0                     # seconds: the same code again within this is one read
 
-[devices.rs232-dock] kind = "ssi"                   # Zebra SSI: the host ACKs decodes and can trigger/beep
-url = "/dev/ttyUSB0"           # a device path or pyserial URL (socket://host:port, rfc2217://…) baudrate =
-9600
+    [devices.rs232-dock]
+    kind = "ssi"                         # Zebra SSI: the host ACKs decodes and can trigger/beep
+    url = "/dev/ttyUSB0"                 # a device path or pyserial URL (socket://host:port, rfc2217://…)
+    baudrate = 9600
 
-[devices.desk-camera] kind = "camera" url = "0"                      # camera index, /dev/video*, rtsp:// URL
-or a video file formats = ["DataMatrix", "QRCode", "Code128"] backend = "zxing"              # zxing | zbar
-(zbar needs libzbar0 and pyzbar; it reads no Data Matrix)
+    [devices.desk-camera]
+    kind = "camera"
+    url = "0"                            # camera index, /dev/video*, rtsp:// URL or a video file
+    formats = ["DataMatrix", "QRCode", "Code128"]
+    backend = "zxing"                    # zxing | zbar (zbar needs libzbar0 and pyzbar; it reads no Data Matrix)
 
-[devices.keyboard] kind = "wedge"                 # read by the counter screen from key presses; nothing to
-open here gap_ms = 30                    # keys closer than this, ended by Enter, are a scan layout = "de"
-# optional: undo a German/French keyboard layout garbling the scanner
+    [devices.keyboard]
+    kind = "wedge"                       # read by the counter screen from key presses; nothing to open here
+    gap_ms = 30                          # keys closer than this, ended by Enter, are a scan
+    layout = "de"                        # optional: undo a German/French keyboard layout garbling the scanner
 
-Keys: `kind` (required); `url` or `by_id` (serial kinds, one required; `by_id_dir` defaults to
+    [devices.pad]
+    kind = "chafon"                      # magicrf | thingmagic | chafon | tsl | llrp (llrp needs sllurp)
+    url = "/dev/ttyUSB1"
+    power = 20                           # dBm, sent after every (re)connect
+    rssi_threshold = -65.0               # dBm: weaker reads are cross-reads from a neighbouring shelf
+    antenna_rssi = { "2" = -60.0 }       # per-antenna floors
+    dup_window = 2.0                     # a tag lying on the pad is one read until unseen this long
+
+Scanner keys: `kind` (required); `url` or `by_id` (serial kinds, one required; `by_id_dir` defaults to
 /dev/serial/by-id); `baudrate` (9600); `terminator` ("cr"); `prefix`, `suffix` ("" — TOML escapes such as
 "\\u0002" give control characters); `idle_ms` (50, for terminator "none"); `encoding` ("utf-8", or "gbk");
 `dup_window` (seconds; 1.0, cameras 2.0); `formats`, `backend`, `fps` (cameras); `gap_ms`, `min_length`,
-`layout` (wedge); `ack` (honeywell: true when the scanner is set to ACK/NAK mode, 232ACK1). Unknown keys are
-errors, so a typo never silently falls back to a default.
+`layout` (wedge); `ack` (honeywell: true when the scanner is set to ACK/NAK mode, 232ACK1).
 
-This module owns that schema and building drivers from it. It must never open a device while loading (listing
-the configuration works with every scanner unplugged) and never import `tracker`.
+RFID keys: `url` or `by_id` (as above; llrp: `host` or `host:port`); `baudrate` (chafon 57600, others 115200);
+`dup_window` (2.0); `rssi_threshold` and `antenna_rssi` (floors, dBm); `power` (dBm: magicrf, thingmagic,
+chafon, llrp); `region` (magicrf, thingmagic: a name such as "EU" or the firmware's number); `address`
+(chafon, 0); `antennas` (llrp, [1]). A key the kind does not take is an error like an unknown key, so a typo
+or a setting the reader would ignore never silently falls back to a default.
+
+This module owns that schema and building drivers from it (RFID specifics: `drivers.rfid.config`). It must
+never open a device while loading (listing the configuration works with every device unplugged) and never
+import `tracker`.
 """
 
 from __future__ import annotations
@@ -41,6 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drivers.rfid.config import DEFAULT_BAUDRATE, DEFAULT_DUP_WINDOW, KIND_KEYS, RFID_KINDS, LiveDevice
+from drivers.rfid.config import check as check_rfid
 from drivers.scanners.base import EventSink
 from drivers.scanners.formats import DEFAULT_FORMATS, format_key
 from drivers.scanners.framing import TERMINATORS, LineSettings
@@ -53,7 +75,8 @@ if TYPE_CHECKING:  # the drivers (and OpenCV behind the camera) load only when a
     from drivers.scanners.serial_line import LineScanner
     from drivers.scanners.ssi import SsiScanner
 
-KINDS = ("serial", "ssi", "honeywell", "camera", "wedge")
+SCANNER_KINDS = ("serial", "ssi", "honeywell", "camera", "wedge")
+KINDS = (*SCANNER_KINDS, *RFID_KINDS)
 SERIAL_KINDS = ("serial", "ssi", "honeywell")
 ENV_VAR = "TRACKER_CONFIG"
 DEFAULT_PATH = Path("tracker.toml")
@@ -84,6 +107,16 @@ class DeviceConfig:
     min_length: int = 4
     layout: str = ""
     ack: bool = False
+    power: float | None = None
+    region: str = ""
+    rssi_threshold: float | None = None
+    antenna_rssi: tuple[tuple[int, float], ...] = ()
+    address: int = 0
+    antennas: tuple[int, ...] = (1,)
+
+    @property
+    def is_rfid(self) -> bool:
+        return self.kind in RFID_KINDS
 
     @property
     def where(self) -> str:
@@ -114,7 +147,10 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "kind": str, "url": (str, int), "by_id": str, "by_id_dir": str, "baudrate": int, "terminator": str,
     "prefix": str, "suffix": str, "idle_ms": int, "encoding": str, "dup_window": (int, float), "formats": list,
     "backend": str, "fps": (int, float), "gap_ms": int, "min_length": int, "layout": str, "ack": bool,
+    "power": (int, float), "region": (str, int), "rssi_threshold": (int, float), "antenna_rssi": dict,
+    "address": int, "antennas": list,
 }
+SCANNER_KEYS = frozenset(_TYPES) - {"power", "region", "rssi_threshold", "antenna_rssi", "address", "antennas"}
 
 
 def config_path(path: Path | str | None = None) -> Path:
@@ -148,21 +184,26 @@ def parse_device(name: str, entry: Any, *, source: str = "config") -> DeviceConf
     where = f"{source}: device {name!r}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: must be a table ([devices.{name}])")
-    unknown = sorted(set(entry) - set(_TYPES))
+    kind = entry.get("kind")
+    known = KIND_KEYS.get(kind, SCANNER_KEYS) if isinstance(kind, str) else SCANNER_KEYS
+    unknown = sorted(set(entry) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TYPES))}")
+        what = f"a {kind} device" if kind in KINDS else "a device"
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} for {what}; known: "
+                          f"{', '.join(sorted(known))}")
     for key, value in entry.items():
         expected = _TYPES[key]
         if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
             raise ConfigError(f"{where}: {key} must be {names}, not {type(value).__name__} {value!r}")
-    kind = entry.get("kind")
     if kind not in KINDS:
         raise ConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    values: dict[str, Any] = {k: v for k, v in entry.items() if k != "formats"}
+    values: dict[str, Any] = {k: v for k, v in entry.items() if k not in ("formats", "antenna_rssi", "antennas")}
     values["url"] = str(entry.get("url", ""))
     if "dup_window" not in entry and kind == "camera":
         values["dup_window"] = 2.0
+    if kind in RFID_KINDS:
+        values.update(_rfid_values(entry, where))
     if "formats" in entry:
         if not entry["formats"] or not all(isinstance(f, str) for f in entry["formats"]):
             raise ConfigError(f"{where}: formats must be a non-empty list of names, e.g. [\"DataMatrix\"]")
@@ -172,7 +213,39 @@ def parse_device(name: str, entry: Any, *, source: str = "config") -> DeviceConf
     return config
 
 
+def _rfid_values(entry: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The RFID keys whose TOML shape differs from the stored one (tables and lists become tuples)."""
+    kind = entry["kind"]
+    values: dict[str, Any] = {}
+    if "baudrate" not in entry and kind in DEFAULT_BAUDRATE:
+        values["baudrate"] = DEFAULT_BAUDRATE[kind]
+    if "dup_window" not in entry:
+        values["dup_window"] = DEFAULT_DUP_WINDOW
+    if "region" in entry:
+        values["region"] = str(entry["region"])
+    floors: list[tuple[int, float]] = []
+    for antenna, floor in entry.get("antenna_rssi", {}).items():
+        if not str(antenna).isdigit() or isinstance(floor, bool) or not isinstance(floor, int | float):
+            raise ConfigError(f"{where}: antenna_rssi maps antenna numbers to dBm, e.g. {{ \"1\" = -60.0 }}")
+        floors.append((int(antenna), float(floor)))
+    values["antenna_rssi"] = tuple(sorted(floors))
+    if "antennas" in entry:
+        antennas = entry["antennas"]
+        if not antennas or not all(isinstance(a, int) and not isinstance(a, bool) for a in antennas):
+            raise ConfigError(f"{where}: antennas must be a non-empty list of antenna numbers, e.g. [1, 2]")
+        values["antennas"] = tuple(antennas)
+    return values
+
+
 def _check(c: DeviceConfig, where: str) -> None:
+    if c.is_rfid:
+        if c.baudrate <= 0 or c.dup_window < 0:
+            raise ConfigError(f"{where}: baudrate must be positive and dup_window not negative")
+        try:
+            check_rfid(c)
+        except (ValueError, LookupError) as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        return
     if c.kind in SERIAL_KINDS and not (c.url or c.by_id):
         raise ConfigError(f"{where}: a {c.kind} device needs url (e.g. /dev/ttyACM0) or by_id (serial number)")
     if c.kind == "camera" and not c.url:
@@ -223,4 +296,17 @@ def open_device(
             config.name, config.url, decoder=decoder, dup_window=config.dup_window, on_event=on_event,
             fps=config.fps,
         )
+    if config.is_rfid:
+        raise ConfigError(f"device {config.name!r} is an RFID reader: open it with open_live")
     raise ConfigError(f"device {config.name!r} is a keyboard wedge: the counter screen reads it from key presses")
+
+
+def open_live(config: DeviceConfig, on_event: EventSink, *, presence: bool = False) -> LiveDevice:
+    """Build (not start) any configured device that reads on its own — scanner, camera or RFID reader — with
+    its reads and statuses going to `on_event` from the device's thread. `presence` is for a counter pad: a tag
+    lying on it is one read until it has been away for `dup_window` seconds (scanners always work that way)."""
+    if config.is_rfid:
+        from drivers.rfid.config import open_reader
+
+        return open_reader(config, on_event, presence=presence)
+    return open_device(config, on_event)
