@@ -311,13 +311,16 @@ def status(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def tui(lang: Annotated[str | None, typer.Option(help="en or zh")] = None) -> None:
+def tui(lang: Annotated[str | None, typer.Option(help="en or zh")] = None,
+        devices: Annotated[bool, typer.Option("--devices/--no-devices",
+                                              help="Open the scanners and RFID readers of [devices].")] = True,
+        ) -> None:
     """Open the counter (terminal UI)."""
     _lang()
     from tui.app import run as run_tui
 
     store()  # upgrade an empty register before the UI opens
-    run_tui(settings(), lang or state.lang)
+    run_tui(settings(), lang or state.lang, devices=devices)
 
 
 # --- people and places --------------------------------------------------------------------------------------------

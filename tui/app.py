@@ -4,30 +4,41 @@
 on which every write from the counter runs in order, and `reads`, a small pool for searches and screens' reads, so
 no database call ever runs on the UI thread. It owns the idle lock too (`settings.idle_lock_minutes`, measured from
 the last key or click). It never decides a rule and never opens a second store.
+
+It also owns the devices of the `[devices]` table (from the same file as the settings): the wedge entry's gap and
+layout shape every scan field, and the other devices run on their own threads (`tui.devices`). A device read is
+delivered exactly as a keyboard-wedge scan is — to the focused scan field of the screen on top, else to the counter
+— on the UI loop and in arrival order, so wedge and device scans share one queue and none overtakes another.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import importlib
 import importlib.util
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from textual import events
+from textual._time import get_time
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
+from drivers.reads import DeviceState, DeviceStatus, Read
+from drivers.scanners.config import ConfigError, DeviceConfig, load_devices
 from tracker.config import Settings
 from tracker.domain import DomainError
 from tracker.services.common import Signed
 from tracker.store import Store
 from tui import i18n
 from tui.context import AppContext
+from tui.devices import DeviceHub
 from tui.i18n import N_, translate_bindings
 from tui.lookups import PersonView
 from tui.screens.login import LoginScreen
@@ -65,14 +76,23 @@ class TrackerApp(App[None]):
     ]
 
     def __init__(self, ctx: AppContext, *, monotonic: Callable[[], float] = time.monotonic,
-                 wedge_gap: float = 0.030, cursor_blink: bool = True) -> None:
+                 wedge_gap: float = 0.030, cursor_blink: bool = True, devices: Sequence[DeviceConfig] = (),
+                 device_error: str | None = None) -> None:
         super().__init__()
         _faster_frames()
         self.cursor_blink = cursor_blink
         translate_bindings(self)
         self.ctx = ctx
         self.monotonic = monotonic
-        self.wedge_gap = wedge_gap
+        self.wedge: DeviceConfig | None = next((d for d in devices if d.kind == "wedge"), None)
+        self.wedge_gap = self.wedge.gap_ms / 1000 if self.wedge is not None else wedge_gap
+        self.device_error = device_error
+        self.hub = DeviceHub(devices, self._from_device)
+        self.device_reads = 0
+        self.device_reads_ignored = 0
+        ctx.devices = {d.name: ("opening", "") for d in self.hub.configs}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._device_context: contextvars.Context | None = None
         self.db = ThreadPoolExecutor(1, thread_name_prefix="register-write")
         self.reads = ThreadPoolExecutor(2, thread_name_prefix="register-read")
         self.last_input = monotonic()
@@ -83,10 +103,66 @@ class TrackerApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(LoginScreen(self.ctx))
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
+        self._loop = asyncio.get_running_loop()
+        self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
+        if self.device_error:
+            self.notify(self.device_error, title=_t("Devices", "设备"), severity="error", timeout=30)
+        self.hub.start()
 
     async def on_unmount(self) -> None:
+        self.hub.stop()
         self.db.shutdown(wait=False, cancel_futures=True)
         self.reads.shutdown(wait=False, cancel_futures=True)
+
+    # -- devices ---------------------------------------------------------------------------------------------------
+
+    def _from_device(self, event: Read | DeviceStatus) -> None:
+        """Called on a device's thread: hand the event to the UI loop without waiting for it (FIFO keeps order)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self.device_event, event, context=self._device_context)
+        except RuntimeError:  # the loop closed between the check and the call: the app is ending
+            pass
+
+    def device_event(self, event: Read | DeviceStatus) -> None:
+        """On the UI loop: a status updates the top bar (and says so once when a device drops); a read is a scan."""
+        if isinstance(event, DeviceStatus):
+            old = self.ctx.devices.get(event.device, ("", ""))[0]
+            self.ctx.devices[event.device] = (event.state.value, event.detail)
+            self._refresh_topbars()
+            if event.state is not DeviceState.CONNECTED and old in ("connected", "opening") and \
+                    event.state.value != old:
+                detail = f": {event.detail}" if event.detail else ""
+                self.notify(_t(f"{event.device} is {event.state.value}{detail}",
+                               f"{event.device} {_STATE_ZH.get(event.state.value, event.state.value)}{detail}"),
+                            title=_t("Devices", "设备"), severity="warning")
+            return
+        self.device_scan(event.code.strip())
+
+    def device_scan(self, code: str) -> None:
+        """Deliver a device's code where a keyboard-wedge scan of it would go."""
+        if not code:
+            return
+        self.device_reads += 1
+        now = get_time()
+        focused = self.focused
+        if isinstance(focused, ScanField) and focused.screen is self.screen:
+            focused.post_message(ScanField.Scanned(focused, code, now, now))
+            return
+        counter = self.counter
+        if self.ctx.actor is None or isinstance(self.screen, LoginScreen) or counter is None \
+                or not hasattr(counter, "submit_scan"):
+            self.device_reads_ignored += 1  # nobody signed in (or locked): a scan must not act at the counter
+            return
+        counter.submit_scan(code, "scan", now)
+
+    def _refresh_topbars(self) -> None:
+        from tui.widgets.topbar import TopBar
+
+        for bar in self.screen.query(TopBar):
+            bar.refresh_bar()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
@@ -198,6 +274,24 @@ def _stocktake_screen() -> Callable[[AppContext], Screen[Any]] | None:
     return screen if callable(screen) else None
 
 
+_STATE_ZH = {"connected": "已连接", "reconnecting": "正在重连", "disconnected": "已断开", "error": "故障"}
+
+
+def _t(en: str, zh: str) -> str:
+    return i18n.pick(en, zh)
+
+
+def configured_devices(settings: Settings) -> tuple[list[DeviceConfig], str | None]:
+    """The `[devices]` of the settings' own file; a broken table leaves the counter on the keyboard wedge with the
+    reason shown, rather than refusing to open the counter."""
+    if settings.config_path is None:
+        return [], None
+    try:
+        return load_devices(settings.config_path), None
+    except ConfigError as e:
+        return [], _t(f"Devices not started — configuration error: {e}", f"设备未启动——配置错误：{e}")
+
+
 def make_app(store: Store, settings: Settings, lang: str | None = None, **kwargs: Any) -> TrackerApp:
     chosen = i18n.set_language(lang or settings.lang)
     ctx = AppContext(store=store, settings=settings, lang=chosen,
@@ -215,12 +309,15 @@ def _output_dir(settings: Settings) -> Path:
     return Path("var") / "out"
 
 
-def run(settings: Settings, lang: str | None = None) -> None:
-    """Open the counter on the register named by `settings` (login screen first)."""
+def run(settings: Settings, lang: str | None = None, devices: bool = True) -> None:
+    """Open the counter on the register named by `settings` (login screen first); `devices=False` leaves the
+    configured scanners and readers closed (another program has them, or the counter is being tried out)."""
     store = Store(settings.database_url, terminal=settings.terminal, policy=settings.policy)
     try:
         store.ensure_schema()
-        make_app(store, settings, lang).run()
+        i18n.set_language(lang or settings.lang)  # a device configuration error is shown in the operator's language
+        configs, error = configured_devices(settings) if devices else ([], None)
+        make_app(store, settings, lang, devices=configs, device_error=error).run()
     except DomainError as e:  # e.g. an outdated schema: a sentence for the operator, not a traceback
         raise SystemExit(e.message(lang or settings.lang)) from None
     finally:

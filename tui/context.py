@@ -2,7 +2,8 @@
 
 Screens receive one `AppContext` and never build their own store or read settings themselves, so tests can hand a
 screen a register on a temporary SQLite file and a fixed clock. The context also names where the counter saves
-files it produces (handover receipts, label PDFs) and the operator's name and roles for display.
+files it produces (handover receipts, label PDFs), the operator's name and roles, and the state of the configured
+scanners and RFID readers for display.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class AppContext:
     operator_name: str = ""
     operator_roles: frozenset[str] = field(default_factory=frozenset)
     output_dir: Path = field(default_factory=lambda: Path("var") / "out")
+    # Configured devices by name: (state, detail) as last reported — shown in the top bar, empty without devices.
+    devices: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def t(self, en: str, zh: str) -> str:
         """Pick the operator's language for a pair of strings that come together (rule messages, errors)."""

@@ -48,6 +48,11 @@ class ScanField(Input):
         self._burst_start: float | None = None
 
     def on_mount(self) -> None:
+        wedge = getattr(self.app, "wedge", None)
+        if wedge is not None and (wedge.layout or wedge.prefix or wedge.suffix):
+            # The configured wedge scanner's layout and framing apply to every field it can type into.
+            self.detector = WedgeBurstDetector(gap=self.detector.gap, min_length=self.detector.min_length,
+                                               prefix=wedge.prefix, suffix=wedge.suffix, layout=wedge.layout or None)
         self.set_interval(POLL_SECONDS, self._poll)
         if not getattr(self.app, "cursor_blink", True):
             self.cursor_blink = False  # screenshots and snapshot tests must not depend on the blink phase
