@@ -15,10 +15,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import chain
+from itertools import chain, compress, groupby, repeat
+from operator import eq, itemgetter, lt
 from types import TracebackType
 from typing import Any
 
@@ -459,6 +461,13 @@ class IngestResult:
 
 
 _COLUMNS = ("session_id", "batch_id", "seq", "kind", "code", "at_us", "rssi", "antenna", "loc_id", "holder_id")
+# A stored row as ingest builds it: every column but the session's id, which is the same for the whole ingest and is
+# bound once per statement rather than once per read.
+Row = tuple[int, int, str, str, int | None, float | None, int | None, int | None, int | None]
+_BATCH_OF = itemgetter(0, 1)
+# Location and badge codes (the only reads that change the place of the reads after them) by their first letters;
+# everything else in a handheld batch is a carrier code and goes through in bulk.
+_PLACE_CODE = re.compile("LOC-|B-").match
 
 
 class _Batches:
@@ -499,6 +508,19 @@ class _Batches:
         return self.ids[key]
 
 
+Run = tuple[tuple[str, str], Iterable[RawRead]]
+
+
+def _runs(reads: Iterable[RawRead], batches: _Batches) -> Iterable[Run]:
+    """The input cut into runs of one (device, batch). A list is cut up front so all its new batches are created
+    with one statement; a stream is cut as it comes."""
+    runs: Iterable[Run] = groupby(reads, key=_BATCH_OF)
+    if isinstance(reads, list | tuple):
+        runs = [(key, list(group)) for key, group in runs]
+        batches.create(key for key, _ in runs)
+    return runs
+
+
 class _Context:
     """Turns raw reads into stored rows: the place each read was taken in, checked before anything is written."""
 
@@ -532,50 +554,67 @@ class _Context:
     def _where(self, device: str, batch: str, seq: int) -> tuple[str, str]:
         return f"{device}/{batch} read {seq}", f"{device}/{batch} 第 {seq} 条"
 
-    def chunks(self, reads: Iterable[RawRead], size: int) -> Iterator[list[tuple[Any, ...]]]:
-        """Rows to store, `size` at a time. The loop is the ingest's hot path: the common case (a carrier code
-        read by a person, same batch as the read before) costs a few comparisons and one tuple."""
-        sid, scope, bindings, state = self.sid, self.scope, self.bindings, self.state
-        last_dev: str | None = None
-        last_batch: str | None = None
-        loc: int | None = None
-        holder: int | None = None
-        last_seq = 0
-        bid = 0
-        out: list[tuple[Any, ...]] = []
-        append = out.append
-        for device, batch, seq, kind, code, at_us, rssi, antenna in reads:
-            if device != last_dev or batch != last_batch:
-                if last_dev is not None and last_batch is not None:
-                    state[(last_dev, last_batch)] = (loc, holder, last_seq)
-                bid = self.batches.get(device, batch)
-                st = state.get((device, batch))
-                if st is None:
-                    st = self._resume(bid, seq)
-                loc, holder, last_seq = st
-                last_dev, last_batch = device, batch
-            if seq <= last_seq:
-                en, zh = self._where(device, batch, seq)
-                raise _err(f"{en}: reads of a batch must come in sequence order (after {last_seq}).",
-                           f"{zh}：同一批次的读取须按序号排列（应在 {last_seq} 之后）。")
-            last_seq = seq
+    def chunks(self, runs: Iterable[Run], size: int) -> Iterator[list[Row]]:
+        """Rows to store, `size` at a time. This is the ingest's hot path, so per-read work is left to C: a run of
+        one batch is transposed into columns, its sequence checked with one `map`, and the carrier reads between two
+        place scans become rows through `zip`; only place scans and RFID reads are looked at one by one."""
+        out: list[Row] = []
+        for (device, batch), group in runs:
+            run = group if isinstance(group, list) else list(group)
+            self._run(device, batch, run, out)
+            while len(out) >= size:
+                yield out[:size]
+                del out[:size]
+        if out:
+            yield out
+
+    def _run(self, device: str, batch: str, run: list[RawRead], out: list[Row]) -> None:
+        bid = self.batches.get(device, batch)
+        st = self.state.get((device, batch))
+        if st is None:
+            st = self._resume(bid, run[0][2])
+        loc, holder, last_seq = st
+        _, _, seqs, kinds, codes, ats, rssis, antennas = zip(*run, strict=True)
+        if seqs[0] <= last_seq or not all(map(lt, seqs, seqs[1:])):
+            for seq in seqs:
+                if seq <= last_seq:
+                    en, zh = self._where(device, batch, seq)
+                    raise _err(f"{en}: reads of a batch must come in sequence order (after {last_seq}).",
+                               f"{zh}：同一批次的读取须按序号排列（应在 {last_seq} 之后）。")
+                last_seq = seq
+        n = len(run)
+        special = list(compress(range(n), map(_PLACE_CODE, codes)))
+        if "epc" in kinds:
+            special = sorted(set(special).union(compress(range(n), map(eq, kinds, repeat("epc")))))
+        special.append(n)
+        start = 0
+        for i in special:
+            if i > start:  # carrier reads in the place set before them
+                if loc is None and holder is None:
+                    self._no_place(device, batch, seqs[start], codes[start])
+                out.extend(zip(repeat(bid), seqs[start:i], kinds[start:i], codes[start:i], ats[start:i],
+                               rssis[start:i], antennas[start:i], repeat(loc), repeat(holder)))
+            if i == n:
+                break
+            start = i + 1
+            seq, kind, code, at_us, rssi, antenna = seqs[i], kinds[i], codes[i], ats[i], rssis[i], antennas[i]
             if kind == "epc":
+                bindings = self.bindings
                 place = bindings.get((device, batch, antenna or 0)) or bindings.get((device, batch, 0)) or loc
                 if place is None and holder is None:
                     en, zh = self._where(device, batch, seq)
                     raise _err(f"{en}: RFID reads need a place: bind {device}/{batch} to a location first "
                                "(tracker stocktake bind) or scan a location code before them.",
                                f"{zh}：RFID 读取须有位置：请先将 {device}/{batch} 绑定到位置，或先扫描位置码。")
-                append((sid, bid, seq, kind, code, at_us, rssi, antenna, place,
-                        None if place is not None else holder))
+                out.append((bid, seq, kind, code, at_us, rssi, antenna, place, None if place is not None else holder))
             elif code[:4] == "LOC-":
-                lid = scope.get(code)
+                lid = self.scope.get(code)
                 if lid is None:
                     self._unknown_place(code, device, batch, seq)
                 loc, holder = lid, None
                 self.places += 1
-                append((sid, bid, seq, "location", code, at_us, rssi, antenna, lid, None))
-            elif code[1:2] == "-" and code[:1] == "B" and classify_code(code) == "badge":
+                out.append((bid, seq, "location", code, at_us, rssi, antenna, lid, None))
+            elif classify_code(code) == "badge":
                 pid = self._badge(code)
                 if pid is None:
                     en, zh = self._where(device, batch, seq)
@@ -583,21 +622,17 @@ class _Context:
                                f"{zh}：证件 {code} 不是登记人员。")
                 loc, holder = None, pid
                 self.places += 1
-                append((sid, bid, seq, "badge", code, at_us, rssi, antenna, None, pid))
-            elif loc is None and holder is None:
-                en, zh = self._where(device, batch, seq)
-                raise _err(f"{en}: {code} was scanned before any location code; scan the shelf's location "
-                           "label first.", f"{zh}：扫描 {code} 之前未扫描位置码，请先扫描所在位置的位置标签。")
-            else:
-                append((sid, bid, seq, kind, code, at_us, rssi, antenna, loc, holder))
-            if len(out) >= size:
-                yield out
-                out = []
-                append = out.append
-        if last_dev is not None and last_batch is not None:
-            state[(last_dev, last_batch)] = (loc, holder, last_seq)
-        if out:
-            yield out
+                out.append((bid, seq, "badge", code, at_us, rssi, antenna, None, pid))
+            else:  # a "B-…" code that is no badge: an ordinary read
+                if loc is None and holder is None:
+                    self._no_place(device, batch, seq, code)
+                out.append((bid, seq, kind, code, at_us, rssi, antenna, loc, holder))
+        self.state[(device, batch)] = (loc, holder, seqs[-1])
+
+    def _no_place(self, device: str, batch: str, seq: int, code: str) -> None:
+        en, zh = self._where(device, batch, seq)
+        raise _err(f"{en}: {code} was scanned before any location code; scan the shelf's location "
+                   "label first.", f"{zh}：扫描 {code} 之前未扫描位置码，请先扫描所在位置的位置标签。")
 
     def _unknown_place(self, code: str, device: str, batch: str, seq: int) -> None:
         en, zh = self._where(device, batch, seq)
@@ -608,106 +643,126 @@ class _Context:
         raise _err(f"{en}: {code} is not a location in the register.", f"{zh}：{code} 不是登记的存放位置。")
 
 
-_GROUP = 90
-
-
-def _rowcount(result: Any, sent: int) -> int:
-    count = getattr(result, "rowcount", -1)
-    return int(count) if count is not None and count >= 0 else sent
+# Rows per INSERT on SQLite: the session id is bound once (?1) and each row adds 9 parameters, so a statement stays
+# under 999, the oldest limit on parameters. SQLite then parses, binds and resets once per group instead of per read.
+_GROUP = 110
+_ROW = "(?1" + ", ?" * (len(_COLUMNS) - 1) + ")"
+_INSERT_ONE = f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES {_ROW}"  # noqa: S608 (fixed columns)
+_INSERT_GROUP = f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES {', '.join([_ROW] * _GROUP)}"  # noqa: S608
+# Most reads are carrier codes scanned one after another in one batch and one place, with no RSSI or antenna: such
+# a stretch binds its batch, place and holder once (?2-?4) and four values per read, half the binding work of a
+# general row. Stretches go in statements of these sizes (largest first), so only a handful of statements exist.
+_STRETCH_SIZES = (128, 64, 32, 16, 8, 4, 2, 1)
+_INSERT_STRETCH = {
+    n: f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (fixed columns)
+       + ", ".join(f"(?1, ?2, ?{5 + 4 * k}, ?{6 + 4 * k}, ?{7 + 4 * k}, ?{8 + 4 * k}, NULL, NULL, ?3, ?4)"
+                   for k in range(n))
+    for n in _STRETCH_SIZES}
+_STRETCH_KEY = itemgetter(0, 5, 6, 7, 8)  # batch, rssi, antenna, place, holder
+_STRETCH_READ = itemgetter(1, 2, 3, 4)  # seq, kind, code, time
 
 
 class _Writer:
-    """Bulk insert of read rows, ON CONFLICT DO NOTHING on the idempotency key, after checking that a key already
-    stored holds the same read (the same batch id reused for different reads would otherwise lose scans)."""
+    """Bulk insert of read rows, after dropping keys already stored and checking that each holds the same read (the
+    same batch id reused for different reads would otherwise lose scans)."""
 
-    def __init__(self, uow: UnitOfWork, batches: _Batches) -> None:
-        self.uow, self.batches = uow, batches
+    def __init__(self, uow: UnitOfWork, sid: int, batches: _Batches) -> None:
+        self.uow, self.sid, self.batches = uow, sid, batches
         self.dialect = uow.dialect
-        if self.dialect == "sqlite":
-            key = ["session_id", "batch_id", "seq"]
-            stmt = sqlite.insert(StocktakeRead).on_conflict_do_nothing(index_elements=key)
-            compiled = stmt.compile(dialect=uow.session.get_bind().dialect, column_keys=list(_COLUMNS))
-            self.sql = str(compiled)
-            self.perm = [_COLUMNS.index(k) for k in compiled.positiontup or []]
-            # The same statement with _GROUP rows per execution: SQLite then parses and resets once per group, not
-            # per read, which is a third faster in bulk. 90 rows × 10 columns stays under the oldest limit of 999
-            # parameters.
-            head, _, tail = self.sql.partition(" ON CONFLICT")
-            one = head[head.index(" VALUES ") + len(" VALUES "):]
-            self.sql_group = head + "".join(", " + one for _ in range(_GROUP - 1)) + " ON CONFLICT" + tail
         self.added = 0
         self.duplicates = 0
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
+    def write(self, rows: list[Row]) -> None:
         rows = self._drop_known(rows)
         if not rows:
             return
-        if self.dialect == "sqlite":
-            if self.perm != list(range(len(_COLUMNS))):
-                rows = [tuple(r[i] for i in self.perm) for r in rows]
-            conn = self.uow.session.connection()
-            whole = len(rows) - len(rows) % _GROUP
-            n = 0
-            if whole:
-                groups = [tuple(chain.from_iterable(rows[i:i + _GROUP])) for i in range(0, whole, _GROUP)]
-                n += _rowcount(conn.exec_driver_sql(self.sql_group, groups), whole)
-            if whole < len(rows):
-                n += _rowcount(conn.exec_driver_sql(self.sql, rows[whole:]), len(rows) - whole)
-        else:
-            n = self._copy(rows)
-        self.added += n
-        self.duplicates += len(rows) - n
+        added = self._insert(rows) if self.dialect == "sqlite" else self._copy(rows)
+        self.added += added
+        self.duplicates += len(rows) - added
 
-    def _copy(self, rows: list[tuple[Any, ...]]) -> int:
-        """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — a row-by-row
-        executemany costs a network round trip per read."""
-        cols = ", ".join(_COLUMNS)
+    def _insert(self, rows: list[Row]) -> int:
+        """SQLite: plain INSERTs, no ON CONFLICT. Nothing can collide: keys already stored were dropped above, the
+        input's own keys are strictly increasing per batch, and BEGIN IMMEDIATE keeps other writers out until commit
+        (a collision would still fail the whole ingest, never skip a read)."""
         conn = self.uow.session.connection()
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS st_ingest "
-                             "(LIKE stocktake_reads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        conn.exec_driver_sql("TRUNCATE st_ingest")
+        sid = self.sid
+        stretches: dict[int, list[tuple[Any, ...]]] = {n: [] for n in _STRETCH_SIZES}
+        loose: list[Row] = []
+        for (bid, rssi, antenna, loc, holder), group in groupby(rows, key=_STRETCH_KEY):
+            if rssi is not None or antenna is not None:
+                loose.extend(group)
+                continue
+            reads = list(map(_STRETCH_READ, group))
+            i = 0
+            for n in _STRETCH_SIZES:
+                while len(reads) - i >= n:
+                    stretches[n].append((sid, bid, loc, holder, *chain.from_iterable(reads[i:i + n])))
+                    i += n
+        for n, params in stretches.items():
+            if params:
+                conn.exec_driver_sql(_INSERT_STRETCH[n], params)
+        whole = len(loose) - len(loose) % _GROUP
+        if whole:
+            conn.exec_driver_sql(_INSERT_GROUP, [(sid, *chain.from_iterable(loose[i:i + _GROUP]))
+                                                 for i in range(0, whole, _GROUP)])
+        if whole < len(loose):
+            conn.exec_driver_sql(_INSERT_ONE, [(sid, *r) for r in loose[whole:]])
+        return len(rows)
+
+    def _copy(self, rows: list[Row]) -> int:
+        """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — a row-by-row
+        executemany costs a network round trip per read. The conflict clause only matters when another terminal
+        stores the same batch at the same moment; the first one wins and this one counts those reads as duplicates."""
+        cols = ", ".join(_COLUMNS[1:])
+        conn = self.uow.session.connection()
+        conn.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS st_ingest_rows (batch_id INTEGER, seq INTEGER, kind VARCHAR(8), "
+            "code VARCHAR(64), at_us BIGINT, rssi DOUBLE PRECISION, antenna INTEGER, loc_id INTEGER, "
+            "holder_id INTEGER) ON COMMIT DELETE ROWS")
+        conn.exec_driver_sql("TRUNCATE st_ingest_rows")
         raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY st_ingest ({cols}) FROM STDIN") as copy:
+        with raw.cursor() as cur, cur.copy(f"COPY st_ingest_rows ({cols}) FROM STDIN") as copy:
             for r in rows:
                 copy.write_row(r)
-        result: Any = conn.exec_driver_sql(
-            f"INSERT INTO stocktake_reads ({cols}) SELECT {cols} FROM st_ingest "  # noqa: S608 (fixed columns)
-            "ON CONFLICT (session_id, batch_id, seq) DO NOTHING")
+        result: Any = conn.execute(text(
+            f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) SELECT :s, {cols} FROM st_ingest_rows "  # noqa: S608
+            "ON CONFLICT (session_id, batch_id, seq) DO NOTHING"), {"s": self.sid})
         return int(result.rowcount)
 
-    def _drop_known(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def _drop_known(self, rows: list[Row]) -> list[Row]:
         old = self.batches.old
+        if not old:
+            return rows
         ranges: dict[int, list[int]] = {}
         for r in rows:
-            if r[1] in old:
-                span = ranges.get(r[1])
+            if r[0] in old:
+                span = ranges.get(r[0])
                 if span is None:
-                    ranges[r[1]] = [r[2], r[2]]
-                elif r[2] > span[1]:
-                    span[1] = r[2]
+                    ranges[r[0]] = [r[1], r[1]]
+                elif r[1] > span[1]:
+                    span[1] = r[1]
         if not ranges:
             return rows
-        sid = rows[0][0]
         stored: dict[tuple[int, int], tuple[Any, ...]] = {}
         for bid, (lo, hi) in ranges.items():
             for row in self.uow.session.execute(text(
                     "SELECT seq, kind, code, at_us, rssi, antenna FROM stocktake_reads WHERE session_id = :s "
-                    "AND batch_id = :b AND seq BETWEEN :lo AND :hi"), {"s": sid, "b": bid, "lo": lo, "hi": hi}):
+                    "AND batch_id = :b AND seq BETWEEN :lo AND :hi"), {"s": self.sid, "b": bid, "lo": lo, "hi": hi}):
                 stored[(bid, int(row[0]))] = tuple(row[1:])
         if not stored:
             return rows
         names = {i: k for k, i in self.batches.ids.items()}
         fresh = []
         for r in rows:
-            before = stored.get((r[1], r[2]))
+            before = stored.get((r[0], r[1]))
             if before is None:
                 fresh.append(r)
                 continue
-            if before != (r[3], r[4], r[5], r[6], r[7]):
-                device, batch = names[r[1]]
-                raise _err(f"{device}/{batch} read {r[2]} was already stored as {before[1]} and now comes as {r[4]}: "
+            if before != (r[2], r[3], r[4], r[5], r[6]):
+                device, batch = names[r[0]]
+                raise _err(f"{device}/{batch} read {r[1]} was already stored as {before[1]} and now comes as {r[3]}: "
                            "the batch id was reused for different reads. Give this upload its own batch id.",
-                           f"{device}/{batch} 第 {r[2]} 条已存为 {before[1]}，现为 {r[4]}：批次号被重复用于不同读取，"
+                           f"{device}/{batch} 第 {r[1]} 条已存为 {before[1]}，现为 {r[3]}：批次号被重复用于不同读取，"
                            "请为本次上传使用新的批次号。")
             self.duplicates += 1
         return fresh
@@ -722,11 +777,10 @@ def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
         actor_facts(uow, actor, Action.STOCKTAKE)
         _session(uow, sid)
         batches = _Batches(uow, sid)
-        if isinstance(reads, list | tuple):
-            batches.create({(r[0], r[1]) for r in reads})
+        runs = _runs(reads, batches)
         ctx = _Context(uow, sid, batches)
-        writer = _Writer(uow, batches)
-        for chunk in ctx.chunks(reads, commit_every or CHUNK):
+        writer = _Writer(uow, sid, batches)
+        for chunk in ctx.chunks(runs, commit_every or CHUNK):
             writer.write(chunk)
             if commit_every:
                 uow.session.commit()
