@@ -1,20 +1,27 @@
 """`tracker stocktake …` — the quarterly stock-take from the command line (mounted by `tracker.cli`).
 
-start (team signs with badge + PIN) → bind RFID passes → upload handheld files → reconcile → findings / progress →
-resolve each finding with a reason → close → report (PDF, CSV, XLSX). Every command calls
-`tracker.services.stocktake` and uses the main CLI's identification, exit codes and bilingual messages; this module
-must never touch the database itself.
+start (team signs with badge + PIN) → bind RFID passes → upload handheld files, or stream a configured scanner or
+RFID reader live → reconcile → findings / progress → resolve each finding with a reason → close → report (PDF, CSV,
+XLSX). Every command calls `tracker.services.stocktake` and uses the main CLI's identification, exit codes and
+bilingual messages; this module must never touch the database itself.
 """
 
 from __future__ import annotations
 
+import queue
+import signal
+import sys
+import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Annotated
 
 import typer
 
+from drivers.reads import DeviceStatus, Read, ReadKind
+from tracker.domain import DomainError
 from tracker.reconcile import FindingKind, Tuning
 from tracker.services import registry
 from tracker.services import stocktake as st
@@ -253,3 +260,178 @@ def report_cmd(
     except OSError as e:
         c.fail(c.EXIT_USAGE, f"Cannot write the report: {e}", f"无法写入报告：{e}")
     c.out.print(c.say("Written: ", "已写入：") + ", ".join(str(p) for p in written))
+
+
+# --- live reads from a configured device ----------------------------------------------------------------------------
+
+FLUSH_SECONDS = 0.5  # reads are stored at least this often, so a crash loses at most this much of a pass
+
+
+class _Tally:
+    """What the running count line shows: reads stored, distinct codes, and refusals (each message once)."""
+
+    def __init__(self) -> None:
+        self.added = 0
+        self.duplicates = 0
+        self.codes: set[str] = set()
+        self.refused = 0
+        self.messages: set[str] = set()
+
+
+def _store_reads(live: st.LiveIngest, reads: list[Read], tally: _Tally) -> None:
+    """Store `reads`; if the register refuses the chunk, store them one by one so only the refused ones are lost.
+
+    `LiveIngest.flush` refuses a whole chunk for one bad read (a carrier scanned before any place): retrying singly
+    keeps every good read of a pass however fast the device reads."""
+    if not reads:
+        return
+    c = _c()
+    for read in reads:
+        live.add(read)
+    try:
+        result = live.flush()
+    except DomainError:
+        if len(reads) == 1:
+            raise
+        for read in reads:
+            try:
+                _store_reads(live, [read], tally)
+            except DomainError as e:
+                tally.refused += 1
+                message = c.say(e.en, e.zh)
+                if message not in tally.messages:
+                    tally.messages.add(message)
+                    c.err.print(message, style="bold red", markup=False, highlight=False)
+        return
+    tally.added += result.added
+    tally.duplicates += result.duplicates
+    tally.codes.update(r.code.strip().upper() for r in reads)
+
+
+@stocktake_app.command("live")
+def live_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    device: Annotated[str, typer.Option(help="Device name from the [devices] table of tracker.toml.")],
+    location: Annotated[str | None, typer.Option(help="Place being read: binds an RFID pass to it; for a scanner, "
+                                                      "as if its location label was scanned first.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C).")] = None,
+    batch: Annotated[str | None, typer.Option(help="Batch id (default: live-<place>); the same batch again "
+                                                   "continues it, so a re-run adds to the pass.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Configuration file (default: the settings' "
+                                                                  "own tracker.toml).")] = None,
+) -> None:
+    """Stream reads from a configured scanner or RFID reader into the stock-take until Ctrl-C (or --duration).
+
+    Scanning a location label switches the place, as in an uploaded file. Reads are stored every half second and,
+    on Ctrl-C, the ones still in flight are stored before the command ends."""
+    from drivers.scanners.config import ConfigError, open_live
+    from tracker.cli_devices import load_configured
+
+    c = _c()
+    try:
+        configured = {d.name: d for d in load_configured(config)}
+    except ConfigError as e:
+        c.fail(c.EXIT_USAGE, f"Device configuration: {e}", f"设备配置错误：{e}")
+    cfg = configured.get(device)
+    if cfg is None:
+        known = ", ".join(sorted(configured)) or "—"
+        c.fail(c.EXIT_USAGE, f"No device named {device!r} in the [devices] table (configured: {known}).",
+               f"[devices] 中没有名为 {device!r} 的设备（已配置：{known}）。")
+        raise typer.Exit(c.EXIT_USAGE)
+    if cfg.kind == "wedge":
+        c.fail(c.EXIT_USAGE, f"{device} is a keyboard-wedge scanner: scan into the stock-take screen (Ctrl+T) "
+                             "or upload its file.",
+               f"{device} 为键盘式扫描器：请在清查界面（Ctrl+T）扫描或上传其文件。")
+    if cfg.is_rfid and not location and not batch:
+        c.fail(c.EXIT_USAGE, "An RFID pass needs a place: give --location (or --batch of a pass already bound with "
+                             "`tracker stocktake bind`).",
+               "RFID 清点须有位置：请指定 --location（或用 --batch 指定已用 `tracker stocktake bind` 绑定的批次）。")
+    if duration is not None and duration <= 0:
+        c.fail(c.EXIT_USAGE, "--duration must be positive.", "--duration 须为正数。")
+    place = location.strip().upper() if location else None
+    batch_id = batch or (f"live-{place}" if place else "live")
+    s = c.store()
+    actor = c.operator()
+    view = c.run(lambda: st.session_view(s.uow(readonly=True), sid))
+    if view.status != "open":
+        c.fail(c.EXIT_USAGE, f"Stock-take #{sid} is {view.status}, not open.",
+               f"清查 #{sid} 状态为 {view.status}，未开放。")
+    if place and cfg.is_rfid:
+        c.run(lambda: st.bind(s.uow(), actor, sid, device, batch_id, place))
+    live = c.run(lambda: st.LiveIngest(s, actor, sid, device, batch_id, flush_every=sys.maxsize))
+    tally = _Tally()
+    if place and not cfg.is_rfid:
+        c.run(lambda: _store_reads(live, [Read(place, ReadKind.BARCODE, device=device)], tally))
+    events: queue.Queue[Read | DeviceStatus] = queue.Queue()
+    try:
+        driver = open_live(cfg, events.put)
+    except Exception as e:  # the camera backend missing, a bad URL: a sentence, never a traceback
+        c.fail(c.EXIT_USAGE, f"{device}: cannot open: {e}", f"{device}：无法打开：{e}")
+        raise typer.Exit(c.EXIT_USAGE) from None
+    stop = threading.Event()
+
+    def interrupted(_signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        c.err.print(c.say("Stopping: storing the last reads (Ctrl-C again to abort)…",
+                          "正在停止：保存最后的读取（再按 Ctrl-C 强制退出）…"), markup=False)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, interrupted) if in_main else None
+    where = f" → {place}" if place else ""
+    c.out.print(c.say(f"Reading from {device} ({cfg.kind}) into stock-take #{sid}, batch {batch_id}{where}; "
+                      "Ctrl-C to stop.",
+                      f"正在从 {device}（{cfg.kind}）读入清查 #{sid}，批次 {batch_id}{where}；按 Ctrl-C 停止。"),
+                markup=False)
+    deadline = time.monotonic() + duration if duration else None
+    shown = (-1, -1)
+    pending: list[Read] = []
+    last_flush = time.monotonic()
+
+    def store(reads: list[Read]) -> None:
+        c.run(lambda: _store_reads(live, reads, tally))
+
+    def report() -> None:
+        nonlocal shown
+        if (tally.added, len(tally.codes)) != shown:
+            shown = (tally.added, len(tally.codes))
+            c.out.print(c.say(f"{tally.added} reads stored, {len(tally.codes)} distinct codes",
+                              f"已保存 {tally.added} 条，不同编码 {len(tally.codes)} 个"), markup=False)
+
+    try:
+        driver.start()
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            try:
+                event = events.get(timeout=0.1)
+            except queue.Empty:
+                event = None
+            if isinstance(event, Read):
+                pending.append(event)
+            elif isinstance(event, DeviceStatus):
+                detail = f": {event.detail}" if event.detail else ""
+                c.err.print(f"[{event.device} {event.state.value}]{detail}", markup=False, highlight=False)
+            if pending and time.monotonic() - last_flush >= FLUSH_SECONDS:
+                batch_reads, pending = pending, []
+                store(batch_reads)
+                last_flush = time.monotonic()
+                report()
+    finally:
+        driver.stop()
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    while True:  # what the device delivered before it stopped is stored too
+        try:
+            event = events.get_nowait()
+        except queue.Empty:
+            break
+        if isinstance(event, Read):
+            pending.append(event)
+    store(pending)
+    report()
+    c.out.print(c.say(f"Done: {tally.added} reads stored ({tally.duplicates} already stored, {tally.refused} "
+                      f"refused), {len(tally.codes)} distinct codes. Reconcile with `tracker stocktake reconcile "
+                      f"{sid}`.",
+                      f"完成：保存 {tally.added} 条（已存在 {tally.duplicates} 条，拒绝 {tally.refused} 条），"
+                      f"不同编码 {len(tally.codes)} 个。请运行 `tracker stocktake reconcile {sid}` 核对。"),
+                markup=False)
