@@ -38,13 +38,15 @@ def _c() -> ModuleType:
 
 
 def _kind(text: str) -> FindingKind:
-    try:
-        return FindingKind(text.strip().lower().replace("-", "_").replace(" ", "_"))
-    except ValueError:
-        c = _c()
-        c.fail(c.EXIT_USAGE, f"Unknown finding kind {text!r}: use {', '.join(k.value for k in FindingKind)}.",
-               f"无法识别的结果类型 {text!r}：可用 {', '.join(k.value for k in FindingKind)}。")
-        raise typer.Exit(c.EXIT_USAGE) from None
+    """A finding kind by its name (`loan_not_closed`) or by the label the findings table shows, in either language."""
+    wanted = text.strip().lower()
+    for k in FindingKind:
+        if wanted in (k.value, k.value.replace("_", "-"), k.value.replace("_", " "), k.en.lower(), k.zh):
+            return k
+    c = _c()
+    c.fail(c.EXIT_USAGE, f"Unknown finding kind {text!r}: use {', '.join(k.value for k in FindingKind)}.",
+           f"无法识别的结果类型 {text!r}：可用 {', '.join(k.value for k in FindingKind)}。")
+    raise typer.Exit(c.EXIT_USAGE)
 
 
 @stocktake_app.command("start")
@@ -64,7 +66,8 @@ def start_cmd(
                                                     "strong (RFID placement).")] = 6.0,
     count_ratio: Annotated[float, typer.Option(help="How many times more reads the chosen place needs than any "
                                                     "rival (RFID placement).")] = 2.0,
-    company_prefix: Annotated[str | None, typer.Option(help="GS1 company prefix of our GIAI tags.")] = None,
+    company_prefix: Annotated[str | None, typer.Option(help="GS1 company prefix of our GIAI tags.",
+                                                       envvar="TRACKER_GS1_PREFIX")] = None,
 ) -> None:
     """Freeze the expected snapshot of the scope and record the team."""
     c = _c()
@@ -85,12 +88,13 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Stock-takes in the register."""
     c = _c()
     rows = c.run(lambda: st.list_sessions(c.store().uow(readonly=True)))
+    tz = c.settings().policy.tz  # the unit's local time, as on every other screen and report
     if as_json:
         c.print_json([{"id": i, "name": n, "status": s, "created_at": t.isoformat(), "expected": e}
                       for i, n, s, t, e in rows])
         return
     c.table(c.say("Stock-takes", "清查"), ["#", "name", "status", "started", "expected"],
-            [[i, n, s, f"{t:%Y-%m-%d %H:%M}", e] for i, n, s, t, e in rows])
+            [[i, n, s, f"{t.astimezone(tz):%Y-%m-%d %H:%M}", e] for i, n, s, t, e in rows])
 
 
 @stocktake_app.command("bind")

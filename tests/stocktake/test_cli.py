@@ -51,7 +51,7 @@ def test_a_stock_take_from_start_to_signed_report(env: dict[str, str], tmp_path:
     code, out = invoke("stocktake", "resolve", "1", "missing", here[0], "report_missing",
                        "--reason", "not on its shelf")
     assert code == 0, out
-    code, out = invoke("stocktake", "resolve", "1", "outside-scope", elsewhere, "acknowledge",
+    code, out = invoke("stocktake", "resolve", "1", "清查范围外载体", elsewhere, "acknowledge",  # the table's label
                        "--reason", "put back where registered")
     assert code == 0, out
     code, out = invoke("stocktake", "findings", "1", "--open", "--json")
