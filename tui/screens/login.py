@@ -43,7 +43,7 @@ class LoginScreen(DeskScreen):
             if self.locked_by:
                 yield Static(Text(_("The counter was locked after being idle. Sign in to continue.")), markup=False)
             yield Label(_("Badge (scan or type)"))
-            yield ScanField(placeholder="B-BJ-00001X", id="badge", gap=self.app_gap())
+            yield ScanField(placeholder="B-BJ-00001A", id="badge", gap=self.app_gap())
             yield Label(_("PIN"))
             yield ScanField(placeholder="••••", password=True, id="pin", gap=self.app_gap(), accept=is_code)
             yield Static("", id="login-message", markup=False)
