@@ -116,9 +116,11 @@ _TS = Classification.TOP_SECRET.value
 
 
 _TEMP_COLUMNS = {
-    "st_code": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), n INTEGER, lo INTEGER, "
-               "hi INTEGER, loc_id INTEGER, holder_id INTEGER, simple INTEGER, expected INTEGER",
-    "st_cx": "subj VARCHAR(64)",
+    "st_other": "batch_id INTEGER, seq INTEGER, kind VARCHAR(8), code VARCHAR(64), at_us BIGINT, "
+                "rssi DOUBLE PRECISION, antenna INTEGER, loc_id INTEGER, holder_id INTEGER",
+    "st_bc": "code VARCHAR(64) PRIMARY KEY, n INTEGER, lo INTEGER, hi INTEGER",
+    "st_epc": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64)",
+    "st_cx": "subj VARCHAR(64) PRIMARY KEY",
     "st_sight": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), loc_id INTEGER, "
                 "holder_id INTEGER, device VARCHAR(64), n INTEGER, peak DOUBLE PRECISION, first_us BIGINT, "
                 "last_us BIGINT, last_seq INTEGER",
@@ -127,6 +129,8 @@ _TEMP_COLUMNS = {
     "st_visit": "loc_id INTEGER",
     "st_hvisit": "holder_id INTEGER",
 }
+# Keyed work tables are clustered on their key on SQLite (one B-tree instead of a table plus an index).
+_CLUSTERED = ("st_bc", "st_cx")
 
 
 def analyze(session: Session, table: str) -> None:
@@ -137,23 +141,28 @@ def analyze(session: Session, table: str) -> None:
         session.execute(text(f"ANALYZE {table}"))
 
 
+def _create_temp(session: Session, name: str) -> None:
+    session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    suffix = " WITHOUT ROWID" if name in _CLUSTERED and session.get_bind().dialect.name == "sqlite" else ""
+    session.execute(text(f"CREATE TEMPORARY TABLE {name} ({_TEMP_COLUMNS[name]}){suffix}"))
+
+
 def _temp(session: Session, name: str, select_sql: str, params: dict[str, Any]) -> None:
     """A typed temporary work table (typed, so SQLite's joins on it can use an index) filled by one INSERT … SELECT."""
-    session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {name} ({_TEMP_COLUMNS[name]})"))
+    _create_temp(session, name)
     session.execute(text(f"INSERT INTO {name} {select_sql}"), params)
     analyze(session, name)
 
 
 def _drop_temps(session: Session) -> None:
-    for name in ("st_code", "st_cx", "st_sight", "st_place", "st_visit", "st_hvisit"):
+    for name in _TEMP_COLUMNS:
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
 def decode_unmatched_epcs(session: Session, sid: int, tuning: Tuning) -> int:
     """EPCs matching no carrier's recorded tag are decoded once to the carrier code they carry (GIAI/GID)."""
     rows = session.execute(text(
-        "SELECT DISTINCT r.code FROM stocktake_reads r WHERE r.session_id = :s AND r.kind = 'epc' "
+        "SELECT DISTINCT r.code FROM st_other r WHERE r.kind = 'epc' "
         "AND NOT EXISTS (SELECT 1 FROM carriers c WHERE c.epc = r.code) "
         "AND NOT EXISTS (SELECT 1 FROM stocktake_epc_map m WHERE m.session_id = :s AND m.epc = r.code)"
     ), {"s": sid}).scalars().all()
@@ -175,38 +184,42 @@ LEFT JOIN stocktake_epc_map m ON g.kind = 'epc' AND ce.id IS NULL AND m.session_
 LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
-# Pass 1, one GROUP BY over the reads of each kind: per code, how often and at which places (a place key is the
-# location id, or minus the holder's id). A code read only by people's scans, all in one place, is "simple" — the
-# bulk of a stock-take — and is placed right here; everything else goes through the detailed placement below.
-# Barcodes resolve by code alone, so the bulk pays for one index probe into carriers and one into the snapshot.
-_CODE_GROUPS = """
-(SELECT code, kind, COUNT(*) AS n,
-        MIN(CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END) AS lo,
-        MAX(CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END) AS hi
- FROM stocktake_reads WHERE session_id = :s AND kind = :kind GROUP BY code, kind) g
+# A place key is the location id, or minus the holder's id: one integer per read, so MIN = MAX says "one place".
+_PLACE_KEY = "CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END"
+
+# Pass 1 over the bulk, people's scans of printed codes: per code, how often and between which place keys. SQLite
+# folds each read into its code's row (an upsert into a table clustered on the code), which costs one B-tree probe a
+# read where GROUP BY would first sort a million codes; PostgreSQL hashes a GROUP BY (it refuses an upsert that
+# touches one row twice). A code read in one place only by people — the bulk of a stock-take — is placed right here.
+_BARCODES_SQLITE = f"""
+INSERT INTO st_bc (code, n, lo, hi)
+SELECT code, 1, {_PLACE_KEY}, {_PLACE_KEY} FROM stocktake_reads WHERE session_id = :s AND kind = 'barcode' AND 1 = 1
+ON CONFLICT (code) DO UPDATE SET n = st_bc.n + 1, lo = MIN(st_bc.lo, excluded.lo), hi = MAX(st_bc.hi, excluded.hi)
+"""  # noqa: S608 (module constants only)
+_BARCODES_GROUPED = f"""
+INSERT INTO st_bc (code, n, lo, hi)
+SELECT code, COUNT(*), MIN({_PLACE_KEY}), MAX({_PLACE_KEY}) FROM stocktake_reads
+WHERE session_id = :s AND kind = 'barcode' GROUP BY code
+"""  # noqa: S608 (module constants only)
+
+# Every read that is not a printed code (RFID, location and badge scans): a few per cent, kept apart so the passes
+# that need only them do not scan the bulk again.
+_OTHER_READS = """
+SELECT batch_id, seq, kind, code, at_us, rssi, antenna, loc_id, holder_id FROM stocktake_reads
+WHERE session_id = :s AND kind <> 'barcode'
 """
-_CODE_COLUMNS = """
-       g.code, g.kind, g.n, g.lo, g.hi, CASE WHEN g.lo > 0 THEN g.lo END, CASE WHEN g.lo < 0 THEN -g.lo END,
-       CASE WHEN g.kind = 'barcode' AND g.lo = g.hi THEN 1 ELSE 0 END,
-       CASE WHEN e.carrier_id IS NULL THEN 0 ELSE 1 END
-"""
-_CODES_BARCODE = """
-SELECT COALESCE(cb.code, g.code), cb.id,""" + _CODE_COLUMNS + """
-FROM """ + _CODE_GROUPS + """
-LEFT JOIN carriers cb ON cb.code = g.code
-LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = cb.id
-"""
-_CODES_EPC = """
-SELECT COALESCE(ce.code, cm.code, g.code), COALESCE(ce.id, cm.id),""" + _CODE_COLUMNS + """
-FROM """ + _CODE_GROUPS + """
+
+# EPCs read, resolved to the carrier they stand for (by recorded tag, else by the decoded code).
+_EPCS = """
+SELECT COALESCE(ce.code, cm.code, g.code), COALESCE(ce.id, cm.id), g.code
+FROM (SELECT DISTINCT code FROM st_other WHERE kind = 'epc') g
 LEFT JOIN carriers ce ON ce.epc = g.code
 LEFT JOIN stocktake_epc_map m ON ce.id IS NULL AND m.session_id = :s AND m.epc = g.code
 LEFT JOIN carriers cm ON cm.code = m.carrier_code
-LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = COALESCE(ce.id, cm.id)
 """
 
-# The subjects that need the detailed placement: seen in several places, or by RFID.
-_COMPLEX = "SELECT DISTINCT subj FROM st_code WHERE simple = 0"
+# The subjects that need the detailed placement: printed codes seen in several places, and whatever RFID saw.
+_COMPLEX = "SELECT code FROM st_bc WHERE lo <> hi UNION SELECT subj FROM st_epc"
 
 # Pass 2, only for those: reads grouped per code, kind, place and batch (device), resolved to a carrier.
 _SIGHTINGS = """
@@ -215,7 +228,7 @@ SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.i
 FROM (SELECT code, kind, loc_id, holder_id, batch_id, COUNT(*) AS n, MAX(rssi) AS peak, MIN(at_us) AS first_us,
              MAX(at_us) AS last_us, MAX(seq) AS last_seq
       FROM stocktake_reads WHERE session_id = :s AND kind IN ('barcode', 'epc')
-        AND code IN (SELECT raw FROM st_code WHERE subj IN (SELECT subj FROM st_cx))
+        AND code IN (SELECT subj FROM st_cx UNION SELECT raw FROM st_epc)
       GROUP BY code, kind, loc_id, holder_id, batch_id) g
 JOIN stocktake_batches bt ON bt.id = g.batch_id
 """ + _RESOLVE  # noqa: S608 (module constants only)
@@ -281,20 +294,21 @@ SELECT :s,
   x.peak, ''
 FROM (
   SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id,
-         CASE WHEN p.subj IS NOT NULL OR q.subj IS NOT NULL THEN 1 ELSE 0 END AS seen,
+         CASE WHEN p.subj IS NOT NULL OR q.code IS NOT NULL THEN 1 ELSE 0 END AS seen,
          COALESCE(p.ambiguous, 0) AS ambiguous,
-         CASE WHEN p.subj IS NOT NULL THEN p.loc_id ELSE q.loc_id END AS seen_loc,
-         CASE WHEN p.subj IS NOT NULL THEN p.holder_id ELSE q.holder_id END AS seen_holder,
-         CASE WHEN p.subj IS NOT NULL THEN p.method WHEN q.subj IS NOT NULL THEN 'scan' END AS method,
+         CASE WHEN p.subj IS NOT NULL THEN p.loc_id WHEN q.lo > 0 THEN q.lo END AS seen_loc,
+         CASE WHEN p.subj IS NOT NULL THEN p.holder_id WHEN q.lo < 0 THEN -q.lo END AS seen_holder,
+         CASE WHEN p.subj IS NOT NULL THEN p.method WHEN q.code IS NOT NULL THEN 'scan' END AS method,
          COALESCE(p.n, q.n, 0) AS n, p.peak
   FROM stocktake_expected e
   LEFT JOIN st_place p ON p.carrier_id = e.carrier_id
-  LEFT JOIN st_code q ON p.subj IS NULL AND q.carrier_id = e.carrier_id AND q.simple = 1
+  LEFT JOIN st_bc q ON p.subj IS NULL AND q.code = e.code AND q.lo = q.hi
   WHERE e.session_id = :s) x
 """
 
-# Codes seen that the snapshot does not explain. A carrier of a level outside the filter, seen where the register
-# has it inside the scope, is explained (just not counted); seen anywhere else it is outside the scope.
+# Codes seen that the snapshot does not explain: placed subjects, and printed codes seen in one place that are no
+# expected carrier's code. A carrier of a level outside the filter, seen where the register has it inside the scope,
+# is explained (just not counted); seen anywhere else it is outside the scope.
 _UNEXPLAINED_FINDINGS = """
 INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
     expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail)
@@ -307,8 +321,10 @@ SELECT :s,
   COALESCE(c.status, '')
 FROM (SELECT subj, carrier_id, n, loc_id, holder_id, method, ambiguous, peak FROM st_place
       UNION ALL
-      SELECT subj, carrier_id, n, loc_id, holder_id, 'scan', 0, NULL FROM st_code q
-      WHERE q.simple = 1 AND q.expected = 0 AND NOT EXISTS (SELECT 1 FROM st_cx x WHERE x.subj = q.subj)) p
+      SELECT q.code, cq.id, q.n, CASE WHEN q.lo > 0 THEN q.lo END, CASE WHEN q.lo < 0 THEN -q.lo END, 'scan', 0, NULL
+      FROM st_bc q LEFT JOIN carriers cq ON cq.code = q.code
+      WHERE q.lo = q.hi AND NOT EXISTS (SELECT 1 FROM stocktake_expected eq WHERE eq.session_id = :s
+                                        AND eq.code = q.code)) p
 LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = p.carrier_id
 LEFT JOIN carriers c ON c.id = p.carrier_id
 WHERE e.carrier_id IS NULL
@@ -353,19 +369,23 @@ ORDER BY a.subj, a.device, b.device
 
 def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     """Replace the session's findings with a fresh reconciliation; runs inside the caller's transaction."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA cache_size = -262144"))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        # The work tables of a big stock-take fit in memory: nothing is written to a temp file or spilled to the WAL
+        # before commit. The connection's own sizes come back afterwards (it goes back to the pool).
+        saved = [session.execute(text(f"PRAGMA {db}cache_size")).scalar_one() for db in ("main.", "temp.")]
+        session.execute(text("PRAGMA main.cache_size = -262144"))
         session.execute(text("PRAGMA temp.cache_size = -262144"))
     for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings"):
         analyze(session, table)
-    decoded = decode_unmatched_epcs(session, sid, tuning)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
-    _temp(session, "st_code", _CODES_BARCODE, {"s": sid, "kind": "barcode"})
-    session.execute(text(f"INSERT INTO st_code {_CODES_EPC}"), {"s": sid, "kind": "epc"})
-    analyze(session, "st_code")
-    session.execute(text("CREATE INDEX st_code_carrier ON st_code (carrier_id)"))
+    _temp(session, "st_other", _OTHER_READS, {"s": sid})
+    decoded = decode_unmatched_epcs(session, sid, tuning)
+    _create_temp(session, "st_bc")
+    session.execute(text(_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED), {"s": sid})
+    analyze(session, "st_bc")
+    _temp(session, "st_epc", _EPCS, {"s": sid})
     _temp(session, "st_cx", _COMPLEX, {})
-    session.execute(text("CREATE INDEX st_cx_subj ON st_cx (subj)"))
     _temp(session, "st_sight", _SIGHTINGS, {"s": sid})
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
@@ -383,6 +403,9 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     _drop_temps(session)
     counts = {FindingKind(k): int(n) for k, n in session.execute(text(
         "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
+    if sqlite:
+        session.execute(text(f"PRAGMA main.cache_size = {int(saved[0])}"))
+        session.execute(text(f"PRAGMA temp.cache_size = {int(saved[1])}"))
     return ReconcileResult(counts, decoded)
 
 
@@ -390,13 +413,12 @@ def _coverage(session: Session, sid: int) -> None:
     """A place is visited when its code was scanned or an RFID batch bound to it has reads. It is covered when
     visited, or when it holds no expected carrier itself and every place below it is covered."""
     _temp(session, "st_visit",
-          "SELECT DISTINCT loc_id FROM stocktake_reads WHERE session_id = :s AND kind = 'location' "
+          "SELECT DISTINCT loc_id FROM st_other WHERE kind = 'location' "
           "UNION SELECT b.loc_id FROM stocktake_bindings b JOIN stocktake_batches bt ON bt.session_id = b.session_id "
           "AND bt.device = b.device AND bt.batch = b.batch WHERE b.session_id = :s AND EXISTS "
-          "(SELECT 1 FROM stocktake_reads r WHERE r.session_id = :s AND r.batch_id = bt.id AND r.loc_id = b.loc_id)",
+          "(SELECT 1 FROM st_other r WHERE r.batch_id = bt.id AND r.loc_id = b.loc_id)",
           {"s": sid})
-    _temp(session, "st_hvisit",
-          "SELECT DISTINCT holder_id FROM stocktake_reads WHERE session_id = :s AND kind = 'badge'", {"s": sid})
+    _temp(session, "st_hvisit", "SELECT DISTINCT holder_id FROM st_other WHERE kind = 'badge'", {})
     visited = set(session.execute(text("SELECT loc_id FROM st_visit")).scalars())
     places = session.execute(text(
         "SELECT location_id, parent_id FROM stocktake_scope WHERE session_id = :s"), {"s": sid}).all()
