@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from drivers.reads import Read, ReadKind
+from labels.codes import make_carrier_code
 from tests.stocktake.conftest import C2S1, S1, S2, World, build_world
 from tracker.domain import DomainError
 from tracker.schema_stocktake import StocktakeRead
@@ -41,6 +42,38 @@ def test_the_same_upload_twice_adds_nothing(world: World) -> None:
     assert (again.added, again.duplicates) == (0, 5)
     assert count(w.store, sid) == 5
     assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2"), w.c("b1")}
+
+
+def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world: World) -> None:
+    """300 carrier reads in one place go in several multi-row statements (bulk ingest binds their place once); a
+    badge, a "B-" code that is no badge and a printed code with an RSSI take other paths. Each must come back as
+    sent, with the place of the last location or badge scanned before it."""
+    sid = world.start()
+    holder = world.sig["clerk"].badge
+    codes = [make_carrier_code("BJ", 500_000 + i) for i in range(300)]
+    reads: list[st.RawRead] = [("HH7", "big", 1, "barcode", S1, None, None, None)]
+    reads += [("HH7", "big", 2 + i, "barcode", c, 1_000 + i, None, None) for i, c in enumerate(codes)]
+    reads += [("HH7", "big", 302, "barcode", holder, None, None, None),
+              ("HH7", "big", 303, "barcode", "B-NOT-A-BADGE", None, None, None),
+              ("HH7", "big", 304, "barcode", codes[0], None, -40.5, 2),
+              ("HH7", "big", 305, "barcode", S2, None, None, None),
+              ("HH7", "big", 306, "barcode", codes[1], None, None, None)]
+    result = st.ingest(world.store.uow(), world.sig["clerk"], sid, reads)
+    assert (result.added, result.duplicates, result.places) == (306, 0, 3)
+    with world.store.engine.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(text(
+            "SELECT r.seq, r.kind, r.code, r.at_us, r.rssi, r.antenna, l.code, p.badge FROM stocktake_reads r "
+            "LEFT JOIN locations l ON l.id = r.loc_id LEFT JOIN people p ON p.id = r.holder_id "
+            "WHERE r.session_id = :s ORDER BY r.seq"), {"s": sid})]
+    assert stored == [
+        (1, "location", S1, None, None, None, S1, None),
+        *[(2 + i, "barcode", c, 1_000 + i, None, None, S1, None) for i, c in enumerate(codes)],
+        (302, "badge", holder, None, None, None, None, holder),
+        (303, "barcode", "B-NOT-A-BADGE", None, None, None, None, holder),
+        (304, "barcode", codes[0], None, -40.5, 2, None, holder),
+        (305, "location", S2, None, None, None, S2, None),
+        (306, "barcode", codes[1], None, None, None, S2, None),
+    ]
 
 
 def test_a_reused_batch_id_with_other_reads_is_refused_and_changes_nothing(world: World) -> None:
