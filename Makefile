@@ -25,6 +25,8 @@ install-test: $(VENV)/.installed-test
 # Opens the main job on an embedded SQLite register under ./var with demo data made on first run.
 run: install
 	@mkdir -p var
+	@# the demo register is ours: bring it to this version's schema (a no-op when it already is)
+	@TRACKER_DATABASE_URL=$(TRACKER_DEMO_DB_URL) $(BIN)/tracker db upgrade
 	TRACKER_DATABASE_URL=$(TRACKER_DEMO_DB_URL) $(BIN)/tracker demo --if-empty
 	TRACKER_DATABASE_URL=$(TRACKER_DEMO_DB_URL) $(BIN)/tracker tui
 
