@@ -8,7 +8,7 @@ and login throttling; it never logs a PIN or a hash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 from argon2 import PasswordHasher
@@ -109,7 +109,7 @@ def authenticate(uow: UnitOfWork, badge: str, pin: str, attempts: int = 5, locko
         if person.status == PersonStatus.DEPARTED:
             raise AuthError(f"{badge}: access revoked (departed, R-143).", f"{badge}：已离岗，权限已清理（R-143）。")
         locked = person.locked_until
-        if locked is not None and locked.replace(tzinfo=locked.tzinfo or UTC) > now:
+        if locked is not None and locked > now:
             raise AuthError(f"{badge} is locked after too many wrong PINs; try again after {locked:%H:%M} UTC.",
                             f"{badge} 因PIN错误次数过多已锁定，请于 {locked:%H:%M} UTC 后重试。")
         if not _pin_ok(person, pin):

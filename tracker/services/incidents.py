@@ -6,7 +6,7 @@ The deadline after which a loss counts as a leak incident is computed from the l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -54,7 +54,7 @@ def found(uow: UnitOfWork, actor: Signed, code: str, to_location: str, note: str
         c = get_carrier(uow, code)
         place = get_location(uow, to_location)
         refuse(check_found(carrier_facts(c), location_facts(place)), "found", code, actor.badge)
-        since = c.missing_since.replace(tzinfo=c.missing_since.tzinfo or UTC) if c.missing_since else now
+        since = c.missing_since or now
         days = (now - since).days
         loan = uow.session.execute(select(Loan).where(Loan.open_carrier_id == c.id)).scalar_one_or_none()
         if loan is not None:
