@@ -415,6 +415,11 @@ def location_list(as_json: JsonFlag = False) -> None:
 # --- carriers -----------------------------------------------------------------------------------------------------
 
 
+PrintFlag = Annotated[bool, typer.Option("--print", help="Print the labels on $TRACKER_LABEL_PRINTER afterwards "
+                                                         "(`tracker label print` for more options).")]
+RfidFlag = Annotated[bool, typer.Option("--rfid", help="Print and encode RFID labels (implies --print).")]
+
+
 @carrier_app.command("add")
 def carrier_add(
     location: Annotated[str, typer.Option(help="Storage place code.")],
@@ -430,8 +435,10 @@ def carrier_add(
     code: Annotated[str | None, typer.Option(help="Existing label code; generated when omitted.")] = None,
     epc: Annotated[str | None, typer.Option()] = None,
     pages: Annotated[int | None, typer.Option()] = None,
+    print_label: PrintFlag = False,
+    rfid: RfidFlag = False,
 ) -> None:
-    """Register one carrier (登记)."""
+    """Register one carrier (登记); with --print, its label comes out of the label printer straight away."""
     _lang()
     n = total = None
     if copy:
@@ -446,11 +453,13 @@ def carrier_add(
                                  copy_number=n, copy_total=total, code=code, epc=epc, pages=pages)
     new = run(lambda: registry.register(store().uow(), actor, data, site=settings().site))
     out.print(Text(say(f"Registered {new}.", f"已登记 {new}。")))
+    if print_label or rfid:
+        _print_labels([new], rfid)
 
 
 @carrier_app.command("import")
-def carrier_import(path: Path) -> None:
-    """Import carriers from CSV: all rows or none (columns: see README)."""
+def carrier_import(path: Path, print_label: PrintFlag = False, rfid: RfidFlag = False) -> None:
+    """Import carriers from CSV: all rows or none (columns: see README); --print sends their labels as one batch."""
     _lang()
     actor = operator()
     try:
@@ -459,6 +468,17 @@ def carrier_import(path: Path) -> None:
         fail(EXIT_USAGE, f"Cannot read {path}: {e.strerror}", f"无法读取 {path}：{e.strerror}")
     codes = run(lambda: registry.import_csv(store().uow(), actor, text, site=settings().site))
     out.print(Text(say(f"Imported {len(codes)} carriers.", f"已导入 {len(codes)} 件载体。")))
+    if print_label or rfid:
+        _print_labels(codes, rfid)
+
+
+def _print_labels(codes: list[str], rfid: bool) -> None:
+    """Labels for carriers just registered, through `tracker label print` with its defaults ($TRACKER_LABEL_PRINTER…).
+
+    The registration is already committed: a printer fault exits 5 and the labels can be printed again later."""
+    from tracker.cli_label import print_codes
+
+    print_codes(codes=codes, rfid=rfid)
 
 
 @carrier_app.command("show")

@@ -4,6 +4,8 @@ TID stored on the carrier, sheets, calibration, status, and the errors an operat
 from __future__ import annotations
 
 import json
+import re
+import socket
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -14,7 +16,7 @@ from tests_support import invoke, use_cli_demo
 
 from labels.codes import carrier_code_to_epc, epc_to_carrier_code, make_carrier_code
 from labels.emulator import LabelPrinterEmulator
-from tracker.demo import badge
+from tracker.demo import badge, place
 
 
 @pytest.fixture
@@ -151,3 +153,35 @@ def test_operator_errors(env: dict[str, str], tmp_path: Path) -> None:
     )
     assert rc == 2 and "ZPL" in out
     assert not (tmp_path / "x.png").exists()
+
+
+def test_labels_print_at_registration(env: dict[str, str], tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Batch printing at registration: `carrier import --print` sends one label per new carrier as it lands.
+    shelf = place("BJ", "R2C1S1")
+    batch = tmp_path / "batch.csv"
+    batch.write_text("classification,period,scope,location,title\n" + "".join(
+        f"confidential,10y,法规处,{shelf},批量 {i}\n" for i in range(3)), encoding="utf-8")
+    with LabelPrinterEmulator() as em:
+        monkeypatch.setenv("TRACKER_LABEL_PRINTER", em.uri)
+        rc, out = invoke("carrier", "import", str(batch), "--print")
+        assert rc == 0, out
+        rc, out = invoke("carrier", "add", "--location", shelf, "--classification", "internal", "--print")
+        assert rc == 0, out
+        jobs = em.wait_for_jobs(4)
+    new = [str(c["code"]) for c in carriers() if str(c.get("title", "")).startswith("批量")]
+    assert len(new) == 3 and all(any(code.encode() in j for j in jobs) for code in new)
+    added = re.search(r"Registered (\S+)\.", out)
+    assert added is not None and any(added.group(1).encode() in j for j in jobs)
+
+
+def test_registration_stays_when_the_printer_is_down(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # closed again below: nothing listens there
+    monkeypatch.setenv("TRACKER_LABEL_PRINTER", f"tcp://127.0.0.1:{port}")
+    shelf = place("BJ", "R2C1S1")
+    before = len(carriers())
+    rc, out = invoke("carrier", "add", "--location", shelf, "--classification", "internal", "--print",
+                     "--title", "打印机离线")
+    assert rc == 5, out
+    assert "Registered" in out and len(carriers()) == before + 1
