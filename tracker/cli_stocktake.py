@@ -21,7 +21,6 @@ from typing import Annotated
 import typer
 
 from drivers.reads import DeviceStatus, Read, ReadKind
-from tracker.domain import DomainError
 from tracker.reconcile import FindingKind, Tuning
 from tracker.services import registry
 from tracker.services import stocktake as st
@@ -283,33 +282,27 @@ class _Tally:
 
 
 def _store_reads(live: st.LiveIngest, reads: list[Read], tally: _Tally) -> None:
-    """Store `reads`; if the register refuses the chunk, store them one by one so only the refused ones are lost.
-
-    `LiveIngest.flush` refuses a whole chunk for one bad read (a carrier scanned before any place): retrying singly
-    keeps every good read of a pass however fast the device reads."""
+    """Store `reads`: every good one is kept, and each refused one is counted and its reason shown once."""
     if not reads:
         return
     c = _c()
+    first = live.next_seq
     for read in reads:
         live.add(read)
     try:
         result = live.flush()
-    except DomainError:
-        if len(reads) == 1:
-            raise
-        for read in reads:
-            try:
-                _store_reads(live, [read], tally)
-            except DomainError as e:
-                tally.refused += 1
-                message = c.say(e.en, e.zh)
-                if message not in tally.messages:
-                    tally.messages.add(message)
-                    c.err.print(message, style="bold red", markup=False, highlight=False)
-        return
+    except st.ReadsRefused as e:
+        result = e.result
+        tally.refused += len(result.refused)
+        for refused in result.refused:
+            message = c.say(refused.en, refused.zh)
+            if message not in tally.messages:
+                tally.messages.add(message)
+                c.err.print(message, style="bold red", markup=False, highlight=False)
+    refused_seqs = {r.seq for r in result.refused}
     tally.added += result.added
     tally.duplicates += result.duplicates
-    tally.codes.update(r.code.strip().upper() for r in reads)
+    tally.codes.update(r.code.strip().upper() for seq, r in enumerate(reads, start=first) if seq not in refused_seqs)
 
 
 @stocktake_app.command("live")

@@ -147,6 +147,29 @@ def test_live_reads_resume_numbering_and_place_after_a_restart(world: World) -> 
     assert count(w.store, sid) == 4
 
 
+def test_live_flush_stores_every_good_read_of_a_chunk_with_a_refused_one(world: World) -> None:
+    w = world
+    sid = w.start()
+    at = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    live = st.LiveIngest(w.store, w.sig["clerk"], sid, "PAD7", "walk", flush_every=100)
+    codes = [w.c("a1"), S2, w.c("b1"), "LOC-BJ-NOWHERE", w.c("b2")]  # a1 before any place, then an unknown place
+    for code in codes:
+        live.add(Read(code, device="PAD7", at=at))
+    with pytest.raises(st.ReadsRefused) as caught:
+        live.flush()
+    refused = caught.value.result.refused
+    assert [(r.seq, r.code) for r in refused] == [(1, w.c("a1")), (4, "LOC-BJ-NOWHERE")]
+    assert "before any location code" in refused[0].en and "未扫描位置码" in refused[0].zh
+    assert "LOC-BJ-NOWHERE" in refused[1].en and "LOC-BJ-NOWHERE" in refused[1].zh
+    assert caught.value.result.added == 3 and count(w.store, sid) == 3
+    assert live.pending == [] and live.next_seq == 6  # the gap at 1 and 4 marks the refused scans
+    got = w.reconcile(sid)
+    assert {w.c("b1"), w.c("b2")} <= got["found"]  # b2 stays in S2: the unknown place changed nothing
+    assert w.c("a1") in got["not_covered"]  # its read was refused, and S1 was never visited
+    live.add(Read(w.c("b2"), device="PAD7", at=at))  # the next chunk goes on as usual
+    assert live.flush().added == 1
+
+
 def test_upload_formats_refuse_bad_lines(world: World) -> None:
     with pytest.raises(DomainError, match="give the device"):
         st.parse_upload("A\nB")

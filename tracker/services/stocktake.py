@@ -450,10 +450,24 @@ def reads_from_driver(reads: Iterable[Read], device: str, batch: str, first_seq:
 
 
 @dataclass(frozen=True)
+class RefusedRead:
+    """A read the register would not take (no place yet, an unknown place or badge), with the reason in both
+    languages, so a live pass can show each refusal at the counter while the reads around it are stored."""
+
+    device: str
+    batch: str
+    seq: int
+    code: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
 class IngestResult:
     added: int
     duplicates: int
     places: int  # location / badge scans among them
+    refused: tuple[RefusedRead, ...] = ()  # only with refuse_each: reads set aside, each with its reason
 
     @property
     def total(self) -> int:
@@ -524,8 +538,10 @@ def _runs(reads: Iterable[RawRead], batches: _Batches) -> Iterable[Run]:
 class _Context:
     """Turns raw reads into stored rows: the place each read was taken in, checked before anything is written."""
 
-    def __init__(self, uow: UnitOfWork, sid: int, batches: _Batches) -> None:
+    def __init__(self, uow: UnitOfWork, sid: int, batches: _Batches, refuse_each: bool = False) -> None:
         self.uow, self.sid, self.batches = uow, sid, batches
+        self.refuse_each = refuse_each
+        self.refused: list[RefusedRead] = []
         self.scope = {str(c): int(i) for c, i in uow.session.execute(select(
             StocktakeScope.code, StocktakeScope.location_id).where(StocktakeScope.session_id == sid))}
         self.bindings = {(d, b, a): int(loc) for d, b, a, loc in uow.session.execute(select(
@@ -553,6 +569,14 @@ class _Context:
 
     def _where(self, device: str, batch: str, seq: int) -> tuple[str, str]:
         return f"{device}/{batch} read {seq}", f"{device}/{batch} 第 {seq} 条"
+
+    def _refuse(self, device: str, batch: str, seq: int, code: str, why: tuple[str, str]) -> None:
+        """An upload is refused whole by its first bad read (the file is fixed and sent again); a live stream
+        cannot be sent again, so there the read is set aside with its reason and the place stays as it was."""
+        en, zh = self._where(device, batch, seq)
+        if not self.refuse_each:
+            raise _err(f"{en}: {why[0]}", f"{zh}：{why[1]}")
+        self.refused.append(RefusedRead(device, batch, seq, code, f"{en}: {why[0]}", f"{zh}：{why[1]}"))
 
     def chunks(self, runs: Iterable[Run], size: int) -> Iterator[list[Row]]:
         """Rows to store, `size` at a time. This is the ingest's hot path, so per-read work is left to C: a run of
@@ -589,9 +613,10 @@ class _Context:
         special.append(n)
         start = 0
         for i in special:
-            if i > start:  # carrier reads in the place set before them
-                if loc is None and holder is None:
-                    self._no_place(device, batch, seqs[start], codes[start])
+            if i > start and loc is None and holder is None:  # carrier reads before any place scan
+                for k in range(start, i):
+                    self._refuse(device, batch, seqs[k], codes[k], self._no_place(codes[k]))
+            elif i > start:  # carrier reads in the place set before them
                 out.extend(zip(repeat(bid), seqs[start:i], kinds[start:i], codes[start:i], ats[start:i],
                                rssis[start:i], antennas[start:i], repeat(loc), repeat(holder)))
             if i == n:
@@ -602,45 +627,47 @@ class _Context:
                 bindings = self.bindings
                 place = bindings.get((device, batch, antenna or 0)) or bindings.get((device, batch, 0)) or loc
                 if place is None and holder is None:
-                    en, zh = self._where(device, batch, seq)
-                    raise _err(f"{en}: RFID reads need a place: bind {device}/{batch} to a location first "
-                               "(tracker stocktake bind) or scan a location code before them.",
-                               f"{zh}：RFID 读取须有位置：请先将 {device}/{batch} 绑定到位置，或先扫描位置码。")
+                    self._refuse(device, batch, seq, code, (
+                        f"RFID reads need a place: bind {device}/{batch} to a location first "
+                        "(tracker stocktake bind) or scan a location code before them.",
+                        f"RFID 读取须有位置：请先将 {device}/{batch} 绑定到位置，或先扫描位置码。"))
+                    continue
                 out.append((bid, seq, kind, code, at_us, rssi, antenna, place, None if place is not None else holder))
             elif code[:4] == "LOC-":
                 lid = self.scope.get(code)
                 if lid is None:
-                    self._unknown_place(code, device, batch, seq)
+                    self._refuse(device, batch, seq, code, self._unknown_place(code))
+                    continue
                 loc, holder = lid, None
                 self.places += 1
                 out.append((bid, seq, "location", code, at_us, rssi, antenna, lid, None))
             elif classify_code(code) == "badge":
                 pid = self._badge(code)
                 if pid is None:
-                    en, zh = self._where(device, batch, seq)
-                    raise _err(f"{en}: badge {code} is not a registered person.",
-                               f"{zh}：证件 {code} 不是登记人员。")
+                    self._refuse(device, batch, seq, code, (f"badge {code} is not a registered person.",
+                                                            f"证件 {code} 不是登记人员。"))
+                    continue
                 loc, holder = None, pid
                 self.places += 1
                 out.append((bid, seq, "badge", code, at_us, rssi, antenna, None, pid))
             else:  # a "B-…" code that is no badge: an ordinary read
                 if loc is None and holder is None:
-                    self._no_place(device, batch, seq, code)
+                    self._refuse(device, batch, seq, code, self._no_place(code))
+                    continue
                 out.append((bid, seq, kind, code, at_us, rssi, antenna, loc, holder))
         self.state[(device, batch)] = (loc, holder, seqs[-1])
 
-    def _no_place(self, device: str, batch: str, seq: int, code: str) -> None:
-        en, zh = self._where(device, batch, seq)
-        raise _err(f"{en}: {code} was scanned before any location code; scan the shelf's location "
-                   "label first.", f"{zh}：扫描 {code} 之前未扫描位置码，请先扫描所在位置的位置标签。")
+    @staticmethod
+    def _no_place(code: str) -> tuple[str, str]:
+        return (f"{code} was scanned before any location code; scan the shelf's location label first.",
+                f"扫描 {code} 之前未扫描位置码，请先扫描所在位置的位置标签。")
 
-    def _unknown_place(self, code: str, device: str, batch: str, seq: int) -> None:
-        en, zh = self._where(device, batch, seq)
+    def _unknown_place(self, code: str) -> tuple[str, str]:
         known = self.uow.session.execute(select(Location.id).where(Location.code == code)).first()
         if known:
-            raise _err(f"{en}: {code} is outside the scope of stock-take #{self.sid}.",
-                       f"{zh}：{code} 不在清查 #{self.sid} 的范围内。")
-        raise _err(f"{en}: {code} is not a location in the register.", f"{zh}：{code} 不是登记的存放位置。")
+            return (f"{code} is outside the scope of stock-take #{self.sid}.",
+                    f"{code} 不在清查 #{self.sid} 的范围内。")
+        return f"{code} is not a location in the register.", f"{code} 不是登记的存放位置。"
 
 
 # Rows per INSERT on SQLite: the session id is bound once (?1) and each row adds 9 parameters, so a statement stays
@@ -769,23 +796,40 @@ class _Writer:
 
 
 def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
-           commit_every: int | None = None) -> IngestResult:
+           commit_every: int | None = None, refuse_each: bool = False) -> IngestResult:
     """Store reads idempotently. One transaction for the whole input by default, so a bad read anywhere refuses
     it all; with `commit_every`, each chunk of that many reads is committed as it goes (live streams, huge files)
-    and a re-sent input simply skips what is already stored."""
+    and a re-sent input simply skips what is already stored. With `refuse_each`, a read the register refuses (no
+    place yet, an unknown place or badge) is set aside in the result with its reason and every other read is
+    stored: a live pass cannot be sent again, so refusing its good reads with the bad one would lose scans."""
     with uow:
         actor_facts(uow, actor, Action.STOCKTAKE)
         _session(uow, sid)
         batches = _Batches(uow, sid)
         runs = _runs(reads, batches)
-        ctx = _Context(uow, sid, batches)
+        ctx = _Context(uow, sid, batches, refuse_each)
         writer = _Writer(uow, sid, batches)
         for chunk in ctx.chunks(runs, commit_every or CHUNK):
             writer.write(chunk)
             if commit_every:
                 uow.session.commit()
         uow.commit()
-        return IngestResult(writer.added, writer.duplicates, ctx.places)
+        return IngestResult(writer.added, writer.duplicates, ctx.places, tuple(ctx.refused))
+
+
+class ReadsRefused(DomainError):
+    """`LiveIngest.flush` refused some reads but stored every other read of the chunk (`result`). It is a
+    DomainError so a screen that shows a refused scan keeps doing so; unlike other errors here, something was
+    written, and `result.refused` names each refused read with its own reason."""
+
+    def __init__(self, result: IngestResult) -> None:
+        first, more = result.refused[0], len(result.refused) - 1
+        en, zh = first.en, first.zh
+        if more:
+            en += f" (and {more} more read(s) refused; {result.added} stored)"
+            zh += f"（另有 {more} 条被拒绝；已保存 {result.added} 条）"
+        super().__init__(en, zh)
+        self.result = result
 
 
 class LiveIngest:
@@ -815,13 +859,25 @@ class LiveIngest:
         return None
 
     def flush(self) -> IngestResult:
+        """Store the pending reads: every acceptable one, whatever the others are. Raises `ReadsRefused` (after
+        storing) when some were refused. A refused read's number stays unused where later reads were stored, so a
+        gap in a batch marks exactly where the counter refused a scan; trailing refused numbers are reused, as a
+        restart would. When nothing could be stored (the database is unavailable), the reads stay pending for the
+        next flush instead of being dropped."""
         pending, self.pending = self.pending, []
+        if not pending:
+            return IngestResult(0, 0, 0)
         try:
-            return ingest(self.store.uow(), self.actor, self.sid, pending)
-        except DomainError:
-            # The refused read is dropped (nothing was stored) and its number reused, so the batch stays gapless.
-            self.next_seq -= len(pending)
+            result = ingest(self.store.uow(), self.actor, self.sid, pending, refuse_each=True)
+        except Exception:
+            self.pending = pending + self.pending
             raise
+        if result.refused:
+            refused = {r.seq for r in result.refused}
+            kept = [r[2] for r in pending if r[2] not in refused]
+            self.next_seq = max(kept, default=pending[0][2] - 1) + 1
+            raise ReadsRefused(result)
+        return result
 
 
 # --- reconcile, progress, findings -------------------------------------------------------------------------------
@@ -1207,7 +1263,7 @@ def list_sessions(uow: UnitOfWork) -> list[tuple[int, str, str, datetime, int]]:
 
 __all__ = [
     "ACKNOWLEDGE", "ALLOWED", "CLOSE_LOAN", "FOUND", "REGISTER", "RELOCATE", "REPORT_MISSING", "CloseReceipt",
-    "FindingKind", "FindingView", "IngestResult", "LiveIngest", "LocationProgress", "RawRead", "SessionView",
-    "StocktakeConfig", "Upload", "bind", "close", "findings", "ingest", "list_sessions",
-    "parse_upload", "progress", "reconcile", "resolve", "session_view", "start",
+    "FindingKind", "FindingView", "IngestResult", "LiveIngest", "LocationProgress", "RawRead", "ReadsRefused",
+    "RefusedRead", "SessionView", "StocktakeConfig", "Upload", "bind", "close", "findings", "ingest",
+    "list_sessions", "parse_upload", "progress", "reconcile", "resolve", "session_view", "start",
 ]
