@@ -484,6 +484,58 @@ _BATCH_OF = itemgetter(0, 1)
 _PLACE_CODE = re.compile("LOC-|B-").match
 
 
+class _Stretch:
+    """Carrier reads of one batch scanned one after another in one place, with no RSSI or antenna: the bulk of a
+    handheld upload. They travel from the parser to the writer as the column slices they already are, so the hot
+    path never builds a row tuple per read only to take it apart again."""
+
+    __slots__ = ("ats", "bid", "codes", "holder", "kinds", "loc", "seqs")
+
+    def __init__(self, bid: int, loc: int | None, holder: int | None, seqs: Sequence[int], kinds: Sequence[str],
+                 codes: Sequence[str], ats: Sequence[int | None]) -> None:
+        self.bid, self.loc, self.holder = bid, loc, holder
+        self.seqs, self.kinds, self.codes, self.ats = seqs, kinds, codes, ats
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def part(self, lo: int, hi: int) -> _Stretch:
+        return _Stretch(self.bid, self.loc, self.holder, self.seqs[lo:hi], self.kinds[lo:hi], self.codes[lo:hi],
+                        self.ats[lo:hi])
+
+    def rows(self) -> Iterator[Row]:
+        return zip(repeat(self.bid), self.seqs, self.kinds, self.codes, self.ats, repeat(None), repeat(None),
+                   repeat(self.loc), repeat(self.holder))
+
+
+Piece = Row | _Stretch
+
+
+def _rows(pieces: list[Piece]) -> list[Row]:
+    out: list[Row] = []
+    for p in pieces:
+        if isinstance(p, _Stretch):
+            out.extend(p.rows())
+        else:
+            out.append(p)
+    return out
+
+
+def _split(pieces: list[Piece], size: int) -> tuple[list[Piece], list[Piece]]:
+    """The first `size` reads of `pieces` and the rest, cutting a stretch where the boundary falls in it."""
+    taken = 0
+    for k, p in enumerate(pieces):
+        n = len(p) if isinstance(p, _Stretch) else 1
+        if taken + n >= size:
+            if taken + n == size:
+                return pieces[:k + 1], pieces[k + 1:]
+            assert isinstance(p, _Stretch)
+            cut = size - taken
+            return [*pieces[:k], p.part(0, cut)], [p.part(cut, n), *pieces[k + 1:]]
+        taken += n
+    return pieces, []
+
+
 class _Batches:
     """(device, batch) → batch id for one session; new batches are created in bulk, and only batches that existed
     before this ingest can already hold reads (so only they are checked for duplicates or resumed)."""
@@ -578,21 +630,25 @@ class _Context:
             raise _err(f"{en}: {why[0]}", f"{zh}：{why[1]}")
         self.refused.append(RefusedRead(device, batch, seq, code, f"{en}: {why[0]}", f"{zh}：{why[1]}"))
 
-    def chunks(self, runs: Iterable[Run], size: int) -> Iterator[list[Row]]:
-        """Rows to store, `size` at a time. This is the ingest's hot path, so per-read work is left to C: a run of
+    def chunks(self, runs: Iterable[Run], size: int) -> Iterator[list[Piece]]:
+        """Reads to store, `size` at a time. This is the ingest's hot path, so per-read work is left to C: a run of
         one batch is transposed into columns, its sequence checked with one `map`, and the carrier reads between two
-        place scans become rows through `zip`; only place scans and RFID reads are looked at one by one."""
-        out: list[Row] = []
+        place scans stay column slices (a `_Stretch`, or rows through `zip` when they carry RSSI or antenna); only
+        place scans and RFID reads are looked at one by one."""
+        out: list[Piece] = []
+        held = 0
         for (device, batch), group in runs:
             run = group if isinstance(group, list) else list(group)
-            self._run(device, batch, run, out)
-            while len(out) >= size:
-                yield out[:size]
-                del out[:size]
+            held += self._run(device, batch, run, out)
+            while held >= size:
+                chunk, out = _split(out, size)
+                held -= size
+                yield chunk
         if out:
             yield out
 
-    def _run(self, device: str, batch: str, run: list[RawRead], out: list[Row]) -> None:
+    def _run(self, device: str, batch: str, run: list[RawRead], out: list[Piece]) -> int:
+        """Append the run's acceptable reads to `out`; returns how many."""
         bid = self.batches.get(device, batch)
         st = self.state.get((device, batch))
         if st is None:
@@ -607,6 +663,9 @@ class _Context:
                                f"{zh}：同一批次的读取须按序号排列（应在 {last_seq} 之后）。")
                 last_seq = seq
         n = len(run)
+        plain = rssis.count(None) == n and antennas.count(None) == n
+        before = len(out)
+        stretched = 0
         special = list(compress(range(n), map(_PLACE_CODE, codes)))
         if "epc" in kinds:
             special = sorted(set(special).union(compress(range(n), map(eq, kinds, repeat("epc")))))
@@ -616,7 +675,10 @@ class _Context:
             if i > start and loc is None and holder is None:  # carrier reads before any place scan
                 for k in range(start, i):
                     self._refuse(device, batch, seqs[k], codes[k], self._no_place(codes[k]))
-            elif i > start:  # carrier reads in the place set before them
+            elif i > start and plain:  # carrier reads in the place set before them
+                out.append(_Stretch(bid, loc, holder, seqs[start:i], kinds[start:i], codes[start:i], ats[start:i]))
+                stretched += i - start - 1
+            elif i > start:
                 out.extend(zip(repeat(bid), seqs[start:i], kinds[start:i], codes[start:i], ats[start:i],
                                rssis[start:i], antennas[start:i], repeat(loc), repeat(holder)))
             if i == n:
@@ -656,6 +718,7 @@ class _Context:
                     continue
                 out.append((bid, seq, kind, code, at_us, rssi, antenna, loc, holder))
         self.state[(device, batch)] = (loc, holder, seqs[-1])
+        return len(out) - before + stretched
 
     @staticmethod
     def _no_place(code: str) -> tuple[str, str]:
@@ -699,21 +762,40 @@ class _Writer:
         self.added = 0
         self.duplicates = 0
 
-    def write(self, rows: list[Row]) -> None:
-        rows = self._drop_known(rows)
+    def write(self, pieces: list[Piece]) -> None:
+        if self.dialect == "sqlite" and not self.batches.old:  # nothing stored before: no keys to drop
+            self.added += self._insert(pieces)
+            return
+        rows = self._drop_known(_rows(pieces))
         if not rows:
             return
         added = self._insert(rows) if self.dialect == "sqlite" else self._copy(rows)
         self.added += added
         self.duplicates += len(rows) - added
 
-    def _insert(self, rows: list[Row]) -> int:
+    def _insert(self, pieces: Sequence[Piece]) -> int:
         """SQLite: plain INSERTs, no ON CONFLICT. Nothing can collide: keys already stored were dropped above, the
         input's own keys are strictly increasing per batch, and BEGIN IMMEDIATE keeps other writers out until commit
         (a collision would still fail the whole ingest, never skip a read)."""
         conn = self.uow.session.connection()
         sid = self.sid
         stretches: dict[int, list[tuple[Any, ...]]] = {n: [] for n in _STRETCH_SIZES}
+        rows: list[Row] = []
+        total = 0
+        for p in pieces:
+            if not isinstance(p, _Stretch):
+                rows.append(p)
+                continue
+            size = len(p)
+            total += size
+            flat: list[Any] = [None] * (4 * size)  # seq, kind, code, time of each read, interleaved in C
+            flat[0::4], flat[1::4], flat[2::4], flat[3::4] = p.seqs, p.kinds, p.codes, p.ats
+            head = (sid, p.bid, p.loc, p.holder)
+            i = 0
+            for n in _STRETCH_SIZES:
+                while size - i >= n:
+                    stretches[n].append((*head, *flat[4 * i:4 * (i + n)]))
+                    i += n
         loose: list[Row] = []
         for (bid, rssi, antenna, loc, holder), group in groupby(rows, key=_STRETCH_KEY):
             if rssi is not None or antenna is not None:
@@ -734,7 +816,7 @@ class _Writer:
                                                  for i in range(0, whole, _GROUP)])
         if whole < len(loose):
             conn.exec_driver_sql(_INSERT_ONE, [(sid, *r) for r in loose[whole:]])
-        return len(rows)
+        return total + len(rows)
 
     def _copy(self, rows: list[Row]) -> int:
         """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — a row-by-row
