@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB := $(CURDIR)/var/register.sqlite
 export TRACKER_DEMO_DB_URL := sqlite:///$(DEMO_DB)
 
-.PHONY: run test pytest lint bench clean install install-test postgres
+.PHONY: run test pytest lint bench clean install install-test postgres zbar
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# The tests also exercise the optional extras: sllurp (GPL-3.0, LLRP readers) and pyzbar (the second camera decoder).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,llrp,zbar]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -34,7 +35,11 @@ run: install
 postgres:
 	@bash scripts/ensure-postgres
 
-test: install-test postgres lint pytest
+# The zbar C library for the optional camera decoder's tests (Debian's libzbar0), the same way.
+zbar:
+	@bash scripts/ensure-zbar
+
+test: install-test postgres zbar lint pytest
 
 pytest: install-test
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
