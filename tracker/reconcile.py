@@ -273,6 +273,17 @@ LEFT JOIN scan sc ON sc.subj = s.subj AND sc.rk = 1
 LEFT JOIN rfp r ON r.subj = s.subj
 """
 
+# The bulk of a stock-take: expected carriers that people scanned exactly where the register has them, and nowhere
+# else (no RFID sighting, no second place). Stored as carrier and read count only (`stocktake_found`), in the
+# snapshot's key order; the findings below are the rest of the snapshot.
+_FOUND = """
+INSERT INTO stocktake_found (session_id, carrier_id, reads)
+SELECT :s, e.carrier_id, q.n
+FROM stocktake_expected e JOIN st_bc q ON q.code = e.code
+WHERE e.session_id = :s AND q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id)
+  AND NOT EXISTS (SELECT 1 FROM st_place p WHERE p.carrier_id = e.carrier_id)
+"""
+
 _EXPECTED_FINDINGS = """
 INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
     expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail)
@@ -303,7 +314,8 @@ FROM (
   FROM stocktake_expected e
   LEFT JOIN st_place p ON p.carrier_id = e.carrier_id
   LEFT JOIN st_bc q ON p.subj IS NULL AND q.code = e.code AND q.lo = q.hi
-  WHERE e.session_id = :s) x
+  WHERE e.session_id = :s
+    AND NOT EXISTS (SELECT 1 FROM stocktake_found fd WHERE fd.session_id = :s AND fd.carrier_id = e.carrier_id)) x
 """
 
 # Codes seen that the snapshot does not explain: placed subjects, and printed codes seen in one place that are no
@@ -379,6 +391,7 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings"):
         analyze(session, table)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
+    session.execute(text("DELETE FROM stocktake_found WHERE session_id = :s"), {"s": sid})
     _temp(session, "st_other", _OTHER_READS, {"s": sid})
     decoded = decode_unmatched_epcs(session, sid, tuning)
     _create_temp(session, "st_bc")
@@ -390,6 +403,9 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
     _coverage(session, sid)
+    found: Any = session.execute(text(_FOUND), {"s": sid})
+    found_n = int(found.rowcount)
+    analyze(session, "stocktake_found")
     session.execute(text(_EXPECTED_FINDINGS), {"s": sid})
     session.execute(text(_UNEXPLAINED_FINDINGS).bindparams(bindparam("gone", expanding=True)),
                     {"s": sid, "gone": list(_GONE)})
@@ -403,6 +419,8 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     _drop_temps(session)
     counts = {FindingKind(k): int(n) for k, n in session.execute(text(
         "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
+    if found_n:
+        counts[FindingKind.FOUND] = counts.get(FindingKind.FOUND, 0) + found_n
     if sqlite:
         session.execute(text(f"PRAGMA main.cache_size = {int(saved[0])}"))
         session.execute(text(f"PRAGMA temp.cache_size = {int(saved[1])}"))

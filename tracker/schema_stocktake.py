@@ -144,7 +144,8 @@ class StocktakeEpcMap(Base):
 
 
 class StocktakeFinding(Base):
-    """One finding of the last reconciliation: per expected carrier, per unexplained code, per unvisited place."""
+    """One finding of the last reconciliation: per expected carrier, per unexplained code, per unvisited place —
+    except carriers found exactly as expected by people's scans, which are `StocktakeFound` rows."""
 
     __tablename__ = "stocktake_findings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -163,6 +164,20 @@ class StocktakeFinding(Base):
     reads: Mapped[int] = mapped_column(Integer, default=0)
     peak_rssi: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class StocktakeFound(Base):
+    """A snapshot carrier that people scanned exactly where the register has it, and nowhere else: the vast
+    majority of a stock-take, kept apart from `StocktakeFinding` as its carrier and read count only. Everything
+    else such a finding says (code, level, place, "seen there by scan") is already in the snapshot, so a million
+    of them cost a few integers each instead of a full finding row to write at every reconciliation. Clustered on
+    its key on SQLite, and written in that order."""
+
+    __tablename__ = "stocktake_found"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)
+    session_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    carrier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reads: Mapped[int] = mapped_column(Integer)
 
 
 class StocktakeResolution(Base):
@@ -186,6 +201,7 @@ __all__ = [
     "StocktakeEpcMap",
     "StocktakeExpected",
     "StocktakeFinding",
+    "StocktakeFound",
     "StocktakeRead",
     "StocktakeResolution",
     "StocktakeScope",

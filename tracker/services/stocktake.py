@@ -1011,6 +1011,9 @@ def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
         counts: dict[int | None, dict[str, int]] = {}
         for loc, kind, n in rows:
             counts.setdefault(loc, {})[str(kind)] = int(n)
+        for loc, n in _found_counts(uow, sid).items():
+            per = counts.setdefault(loc, {})
+            per["found"] = per.get("found", 0) + n
         out = []
         for p in places:
             c = counts.get(p.location_id, {})
@@ -1059,12 +1062,31 @@ def findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None = No
         return _findings(uow, sid, kinds, unresolved_only, limit)
 
 
+# Every finding of session :s in one row shape: the findings table, and the carriers found as expected, which are
+# kept as carrier and read count (`stocktake_found`) and read back from the snapshot here.
+_ALL_FINDINGS = (
+    "(SELECT session_id, kind, subject, classification, expected_loc_id, expected_holder_id, seen_loc_id, "
+    "seen_holder_id, method, reads, peak_rssi, detail FROM stocktake_findings WHERE session_id = :s "
+    "UNION ALL SELECT fd.session_id, 'found', e.code, e.classification, e.loc_id, e.holder_id, e.loc_id, "
+    "e.holder_id, 'scan', fd.reads, NULL, '' FROM stocktake_found fd JOIN stocktake_expected e "
+    "ON e.session_id = fd.session_id AND e.carrier_id = fd.carrier_id WHERE fd.session_id = :s)")
+
+
+def _found_counts(uow: UnitOfWork, sid: int) -> dict[int | None, int]:
+    """Carriers found as expected, per expected place (None: with holders)."""
+    return {loc: int(n) for loc, n in uow.session.execute(text(
+        "SELECT e.loc_id, COUNT(*) FROM stocktake_found fd JOIN stocktake_expected e "
+        "ON e.session_id = fd.session_id AND e.carrier_id = fd.carrier_id WHERE fd.session_id = :s "
+        "GROUP BY e.loc_id"), {"s": sid})}
+
+
 def _findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None, unresolved_only: bool,
               limit: int | None) -> list[FindingView]:
+    with_found = not unresolved_only and (not kinds or FindingKind.FOUND in kinds)
     sql = (
-        "SELECT f.kind, f.subject, f.classification, el.code, eh.badge, sl.code, sh.badge, f.method, f.reads, "
+        "SELECT f.kind, f.subject, f.classification, el.code, eh.badge, sl.code, sh.badge, f.method, f.reads, "  # noqa: S608 (module constants only)
         "f.peak_rssi, f.detail, r.action, r.reason, r.actor, r.event_seq "
-        "FROM stocktake_findings f "
+        f"FROM {_ALL_FINDINGS if with_found else 'stocktake_findings'} f "
         "LEFT JOIN locations el ON el.id = f.expected_loc_id LEFT JOIN people eh ON eh.id = f.expected_holder_id "
         "LEFT JOIN locations sl ON sl.id = f.seen_loc_id LEFT JOIN people sh ON sh.id = f.seen_holder_id "
         "LEFT JOIN stocktake_resolutions r ON r.session_id = f.session_id AND r.kind = f.kind "
@@ -1323,6 +1345,9 @@ def session_view(uow: UnitOfWork, sid: int) -> SessionView:
             StocktakeTeamMember.session_id == sid).order_by(StocktakeTeamMember.badge)).scalars()]
         counts = {FindingKind(k): int(n) for k, n in uow.session.execute(text(
             "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
+        found = sum(_found_counts(uow, sid).values())
+        if found:
+            counts[FindingKind.FOUND] = counts.get(FindingKind.FOUND, 0) + found
         unresolved = int(uow.session.execute(text(
             "SELECT COUNT(*) FROM stocktake_findings f LEFT JOIN stocktake_resolutions r "
             "ON r.session_id = f.session_id AND r.kind = f.kind AND r.subject = f.subject "
