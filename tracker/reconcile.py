@@ -331,12 +331,7 @@ SELECT :s,
        ELSE 'outside_scope' END,
   p.subj, c.id, c.classification, c.location_id, c.holder_id, p.loc_id, p.holder_id, p.method, p.n, p.peak,
   COALESCE(c.status, '')
-FROM (SELECT subj, carrier_id, n, loc_id, holder_id, method, ambiguous, peak FROM st_place
-      UNION ALL
-      SELECT q.code, cq.id, q.n, CASE WHEN q.lo > 0 THEN q.lo END, CASE WHEN q.lo < 0 THEN -q.lo END, 'scan', 0, NULL
-      FROM st_bc q LEFT JOIN carriers cq ON cq.code = q.code
-      WHERE q.lo = q.hi AND NOT EXISTS (SELECT 1 FROM stocktake_expected eq WHERE eq.session_id = :s
-                                        AND eq.code = q.code)) p
+FROM (SELECT subj, carrier_id, n, loc_id, holder_id, method, ambiguous, peak FROM st_place{stray}) p
 LEFT JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = p.carrier_id
 LEFT JOIN carriers c ON c.id = p.carrier_id
 WHERE e.carrier_id IS NULL
@@ -344,6 +339,13 @@ WHERE e.carrier_id IS NULL
            AND p.loc_id IS NOT NULL AND c.location_id = p.loc_id AND p.ambiguous = 0
            AND EXISTS (SELECT 1 FROM stocktake_scope s2 WHERE s2.session_id = :s AND s2.location_id = c.location_id))
 """
+
+_STRAY_CODES = """
+      UNION ALL
+      SELECT q.code, cq.id, q.n, CASE WHEN q.lo > 0 THEN q.lo END, CASE WHEN q.lo < 0 THEN -q.lo END, 'scan', 0, NULL
+      FROM st_bc q LEFT JOIN carriers cq ON cq.code = q.code
+      WHERE q.lo = q.hi AND NOT EXISTS (SELECT 1 FROM stocktake_expected eq WHERE eq.session_id = :s
+                                        AND eq.code = q.code)"""
 
 _TOP_SECRET_RFID_ONLY = """
 INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
@@ -407,8 +409,8 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     found_n = int(found.rowcount)
     analyze(session, "stocktake_found")
     session.execute(text(_EXPECTED_FINDINGS), {"s": sid})
-    session.execute(text(_UNEXPLAINED_FINDINGS).bindparams(bindparam("gone", expanding=True)),
-                    {"s": sid, "gone": list(_GONE)})
+    unexplained = _UNEXPLAINED_FINDINGS.format(stray=_STRAY_CODES if _strays(session, sid, found_n) else "")
+    session.execute(text(unexplained).bindparams(bindparam("gone", expanding=True)), {"s": sid, "gone": list(_GONE)})
     session.execute(text(_TOP_SECRET_RFID_ONLY), {"s": sid, "ts": _TS})
     _clones(session, sid, tuning)
     session.execute(text(
@@ -425,6 +427,18 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
         session.execute(text(f"PRAGMA main.cache_size = {int(saved[0])}"))
         session.execute(text(f"PRAGMA temp.cache_size = {int(saved[1])}"))
     return ReconcileResult(counts, decoded)
+
+
+def _strays(session: Session, sid: int, found_n: int) -> bool:
+    """Whether some printed code read in one place only is no expected carrier's code. Finding those means probing
+    the snapshot once per code read — a million probes, the dearest step of a big reconciliation — and usually
+    there are none. Expected codes are unique and, at this point, each one that was read is either stored as found
+    (`found_n`) or has the only finding written so far under its code, so two counts tell whether to look."""
+    single = session.execute(text("SELECT COUNT(*) FROM st_bc WHERE lo = hi")).scalar_one()
+    expected_seen = session.execute(text(
+        "SELECT COUNT(DISTINCT f.subject) FROM stocktake_findings f JOIN st_bc q ON q.code = f.subject "
+        "WHERE f.session_id = :s AND q.lo = q.hi"), {"s": sid}).scalar_one()
+    return int(single) > found_n + int(expected_seen)
 
 
 def _coverage(session: Session, sid: int) -> None:
