@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import chain, compress, groupby, repeat
-from operator import eq, itemgetter, lt
+from itertools import chain, compress, groupby, pairwise, repeat
+from operator import eq, itemgetter, lt, ne, or_
 from types import TracebackType
 from typing import Any
 
@@ -574,16 +574,30 @@ class _Batches:
         return self.ids[key]
 
 
-Run = tuple[tuple[str, str], Iterable[RawRead]]
+# A run's reads as columns: seq, kind, code, time, rssi, antenna.
+Columns = tuple[Sequence[Any], ...]
+Run = tuple[tuple[str, str], Columns]
+
+
+def _columns(run: Sequence[RawRead]) -> Columns:
+    _, _, *cols = zip(*run, strict=True)
+    return tuple(cols)
 
 
 def _runs(reads: Iterable[RawRead], batches: _Batches) -> Iterable[Run]:
-    """The input cut into runs of one (device, batch). A list is cut up front so all its new batches are created
-    with one statement; a stream is cut as it comes."""
-    runs: Iterable[Run] = groupby(reads, key=_BATCH_OF)
-    if isinstance(reads, list | tuple):
-        runs = [(key, list(group)) for key, group in runs]
-        batches.create(key for key, _ in runs)
+    """The input cut into runs of one (device, batch), each as columns. A list is transposed once, a column at a
+    time, and cut where the device or batch changes (both in C, no per-read Python), and all its new batches are
+    created with one statement; a stream is cut as it comes."""
+    if not isinstance(reads, list | tuple):
+        return ((key, _columns(list(group))) for key, group in groupby(reads, key=_BATCH_OF))
+    if not reads:
+        return []
+    devices, batch_ids, *cols = [list(map(itemgetter(k), reads)) for k in range(8)]
+    n = len(reads)
+    cuts = [0, *compress(range(1, n), map(or_, map(ne, devices[1:], devices), map(ne, batch_ids[1:], batch_ids))),
+            n]
+    runs = [((devices[a], batch_ids[a]), tuple(col[a:b] for col in cols)) for a, b in pairwise(cuts)]
+    batches.create(key for key, _ in runs)
     return runs
 
 
@@ -637,9 +651,8 @@ class _Context:
         place scans and RFID reads are looked at one by one."""
         out: list[Piece] = []
         held = 0
-        for (device, batch), group in runs:
-            run = group if isinstance(group, list) else list(group)
-            held += self._run(device, batch, run, out)
+        for (device, batch), cols in runs:
+            held += self._run(device, batch, cols, out)
             while held >= size:
                 chunk, out = _split(out, size)
                 held -= size
@@ -647,14 +660,14 @@ class _Context:
         if out:
             yield out
 
-    def _run(self, device: str, batch: str, run: list[RawRead], out: list[Piece]) -> int:
+    def _run(self, device: str, batch: str, cols: Columns, out: list[Piece]) -> int:
         """Append the run's acceptable reads to `out`; returns how many."""
+        seqs, kinds, codes, ats, rssis, antennas = cols
         bid = self.batches.get(device, batch)
         st = self.state.get((device, batch))
         if st is None:
-            st = self._resume(bid, run[0][2])
+            st = self._resume(bid, seqs[0])
         loc, holder, last_seq = st
-        _, _, seqs, kinds, codes, ats, rssis, antennas = zip(*run, strict=True)
         if seqs[0] <= last_seq or not all(map(lt, seqs, seqs[1:])):
             for seq in seqs:
                 if seq <= last_seq:
@@ -662,7 +675,7 @@ class _Context:
                     raise _err(f"{en}: reads of a batch must come in sequence order (after {last_seq}).",
                                f"{zh}：同一批次的读取须按序号排列（应在 {last_seq} 之后）。")
                 last_seq = seq
-        n = len(run)
+        n = len(seqs)
         plain = rssis.count(None) == n and antennas.count(None) == n
         before = len(out)
         stretched = 0
