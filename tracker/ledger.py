@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -133,48 +135,153 @@ def _fail(checked: int, head: tuple[int, str], seq: int, en: str, zh: str) -> Ve
     return VerifyReport(False, checked, head[0], head[1], seq, en, zh)
 
 
+def _driver_rows(conn: Connection, sql: str, batch: int = 20000) -> Iterator[tuple[Any, ...]]:
+    """Rows as the driver returns them, streamed: over a million events SQLAlchemy's Row objects cost more than the
+    hashing. On PostgreSQL a named (server-side) cursor keeps the million rows out of memory."""
+    raw: Any = conn.connection.dbapi_connection
+    cur = raw.cursor(name="ledger_verify") if conn.dialect.name == "postgresql" else raw.cursor()
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    finally:
+        cur.close()
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """How far a walk over consecutive events got: the next sequence number expected, the last hash, how many
+    events checked, the recorded previous hash of the first row (for joining walks), and the first problem."""
+
+    expected: int
+    prev: str | None
+    checked: int
+    first_prev: str | None = None
+    fail: tuple[int, str, str] | None = None
+
+
+def _walk(rows: Iterable[tuple[Any, ...]], expected: int, prev: str | None, wanted: dict[int, str],
+          progress: Callable[[int], None] | None = None) -> _Walk:
+    """Check consecutive events from `expected` on. `prev=None` starts mid-chain: the first row's recorded previous
+    hash is taken as given and returned, so the caller can join this walk to the one before it."""
+    encode, sha = _FIELDS, hashlib.sha256
+    checked, first_prev = 0, None
+    for row in rows:
+        seq = int(row[0])
+        if seq != expected:
+            return _Walk(expected, prev, checked, first_prev, (
+                expected, f"Event {expected} is missing: the chain jumps from {expected - 1} to {seq} (deleted).",
+                f"第 {expected} 条事件缺失：链从 {expected - 1} 跳到 {seq}（被删除）。"))
+        if prev is None:
+            first_prev = row[13]
+        elif row[13] != prev:
+            return _Walk(expected, prev, checked, first_prev, (
+                seq, f"Event {seq} does not follow event {seq - 1}: a row was inserted, reordered or replaced.",
+                f"第 {seq} 条事件与第 {seq - 1} 条不衔接：有记录被插入、调序或替换。"))
+        digest = sha(encode(row[:14]).encode()).hexdigest()
+        if digest != row[14]:
+            return _Walk(expected, prev, checked, first_prev, (
+                seq, f"Event {seq} was altered: its content no longer matches its hash.",
+                f"第 {seq} 条事件被篡改：内容与哈希不符。"))
+        if seq in wanted and wanted[seq] != digest:
+            return _Walk(expected, prev, checked, first_prev, (
+                seq, f"Event {seq} does not match the sealed anchor {seq}:{wanted[seq]}.",
+                f"第 {seq} 条事件与封存锚点 {seq}:{wanted[seq]} 不符。"))
+        prev = digest
+        checked += 1
+        expected += 1
+        if progress is not None and checked % 50000 == 0:
+            progress(checked)
+    return _Walk(expected, prev, checked, first_prev)
+
+
+_SELECT_EVENTS = f"SELECT {', '.join((*COLUMNS, 'hash'))} FROM events"  # noqa: S608 (fixed column list)
+PARALLEL_FROM = 200_000  # events; below this, starting worker processes costs more than it saves
+
+
+def _walk_range(url: str, lo: int, hi: int, wanted: dict[int, str]) -> _Walk:
+    """One worker's share: events lo..hi on a connection of its own (runs in a separate process)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            sql = f"{_SELECT_EVENTS} WHERE seq BETWEEN {int(lo)} AND {int(hi)} ORDER BY seq"
+            walk = _walk(_driver_rows(conn, sql), lo, None, wanted)
+    finally:
+        engine.dispose()
+    if walk.fail is None and walk.expected <= hi:
+        n = walk.expected
+        return _Walk(n, walk.prev, walk.checked, walk.first_prev, (
+            n, f"Event {n} is missing: the chain jumps from {n - 1} past it (deleted).",
+            f"第 {n} 条事件缺失：链从 {n - 1} 处断开（被删除）。"))
+    return walk
+
+
+def _walk_parallel(conn: Connection, last_seq: int, wanted: dict[int, str], workers: int, chunk: int,
+                   progress: Callable[[int], None] | None) -> _Walk:
+    """The same walk split into ranges checked by worker processes and joined in order.
+
+    Each row carries its predecessor's hash, so a range can be checked without the ones before it; joining compares
+    each range's first recorded previous hash with the hash the range before it ended on. The first problem in
+    sequence order is reported, exactly as the single walk would."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = conn.engine.url.render_as_string(hide_password=False)
+    ranges = [(lo, min(lo + chunk - 1, last_seq)) for lo in range(1, last_seq + 1, chunk)]
+    expected, prev, checked = 1, GENESIS, 0
+    prev_: str | None = prev
+    # forkserver: workers fork from a clean single-threaded server, never from the TUI's threads
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["tracker.ledger"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        for (lo, _hi), part in zip(ranges, pool.map(_walk_range, [url] * len(ranges), *zip(*ranges, strict=True),
+                                                    [wanted] * len(ranges)), strict=True):
+            if part.first_prev is not None and part.first_prev != prev_:
+                return _Walk(expected, prev_, checked, None, (
+                    lo, f"Event {lo} does not follow event {lo - 1}: a row was inserted, reordered or replaced.",
+                    f"第 {lo} 条事件与第 {lo - 1} 条不衔接：有记录被插入、调序或替换。"))
+            checked += part.checked
+            if part.fail is not None:
+                return _Walk(part.expected, part.prev, checked, None, part.fail)
+            expected, prev_ = part.expected, part.prev
+            if progress is not None:
+                progress(checked)
+    return _Walk(expected, prev_, checked)
+
+
 def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
-           progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+           progress: Callable[[int, int], None] | None = None, workers: int | None = None,
+           chunk: int = 125_000) -> VerifyReport:
     """Walk the whole chain in sequence order and name the first event that breaks it.
 
     Anchors (from `seal`, on paper or in the seals table) prove the chain still passes through an earlier head even if
-    someone rewrote everything after it and recomputed every hash.
+    someone rewrote everything after it and recomputed every hash. A long chain on a database other processes can
+    open (a file or a server) is checked by `workers` processes (default: one per core), in ranges of `chunk` events.
     """
     head_row = conn.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
     head = (int(head_row[0]), str(head_row[1]))
     wanted = {int(s): h for s, h in anchors}
     for s, h in conn.execute(select(Seal.seq, Seal.hash)):
         wanted.setdefault(int(s), str(h))
-    cols = ", ".join((*COLUMNS, "hash"))
-    result = conn.execution_options(stream_results=True, yield_per=20000).exec_driver_sql(
-        f"SELECT {cols} FROM events ORDER BY seq"  # noqa: S608 (fixed column list)
-    )
-    expected, prev, checked = 1, GENESIS, 0
-    encode, sha = _FIELDS, hashlib.sha256
-    for row in result:
-        seq = int(row[0])
-        if seq != expected:
-            return _fail(checked, head, expected,
-                         f"Event {expected} is missing: the chain jumps from {expected - 1} to {seq} (deleted).",
-                         f"第 {expected} 条事件缺失：链从 {expected - 1} 跳到 {seq}（被删除）。")
-        if row[13] != prev:
-            return _fail(checked, head, seq,
-                         f"Event {seq} does not follow event {seq - 1}: a row was inserted, reordered or replaced.",
-                         f"第 {seq} 条事件与第 {seq - 1} 条不衔接：有记录被插入、调序或替换。")
-        fields = list(row[:14])
-        fields[0] = seq
-        digest = sha(encode(fields).encode()).hexdigest()
-        if digest != row[14]:
-            return _fail(checked, head, seq, f"Event {seq} was altered: its content no longer matches its hash.",
-                         f"第 {seq} 条事件被篡改：内容与哈希不符。")
-        if seq in wanted and wanted[seq] != digest:
-            return _fail(checked, head, seq, f"Event {seq} does not match the sealed anchor {seq}:{wanted[seq]}.",
-                         f"第 {seq} 条事件与封存锚点 {seq}:{wanted[seq]} 不符。")
-        prev = digest
-        checked += 1
-        expected += 1
-        if progress is not None and checked % 50000 == 0:
-            progress(checked, head[0])
+    tick = (lambda done: progress(done, head[0])) if progress is not None else None
+    last_seq = int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM events").scalar_one())
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if last_seq >= PARALLEL_FROM else 1
+    shared = conn.dialect.name == "postgresql" or conn.engine.url.database not in (None, "", ":memory:")
+    walk = None
+    if workers > 1 and shared and last_seq > chunk:
+        try:
+            walk = _walk_parallel(conn, last_seq, wanted, workers, chunk, tick)
+        except (BrokenProcessPool, OSError):
+            walk = None  # no worker processes here (e.g. a caller's script without a __main__ guard): walk alone
+    if walk is None:
+        walk = _walk(_driver_rows(conn, f"{_SELECT_EVENTS} ORDER BY seq"), 1, GENESIS, wanted, tick)
+    expected, prev, checked = walk.expected, walk.prev, walk.checked
+    if walk.fail is not None:
+        return _fail(checked, head, *walk.fail)
     last = expected - 1
     if last > head[0]:
         return _fail(checked, head, head[0] + 1,

@@ -36,9 +36,25 @@ def _untrigger(conn: Connection) -> None:
         conn.execute(text("DROP TRIGGER events_no_delete"))
 
 
+@pytest.fixture(params=["one walk", "parallel"])
+def walkers(request: pytest.FixtureRequest) -> dict[str, int]:
+    """Every tampering test runs twice: the single walk, and the parallel one cut into ranges of 7 events, so that
+    changes fall inside ranges and on their boundaries."""
+    return {"workers": 1} if request.param == "one walk" else {"workers": 2, "chunk": 7}
+
+
+_walkers: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def _use_walkers(walkers: dict[str, int]) -> None:
+    _walkers.clear()
+    _walkers.update(walkers)
+
+
 def _report(store: Store, anchors: list[tuple[int, str]] | None = None):  # type: ignore[no-untyped-def]
     with store.engine.connect() as conn:
-        return verify(conn, anchors or [])
+        return verify(conn, anchors or [], **_walkers)
 
 
 def test_intact_chain_verifies(chain: Store) -> None:
@@ -118,6 +134,21 @@ def test_inserted_in_the_middle_is_named(chain: Store) -> None:
                      forged)
     r = _report(chain)
     assert not r.ok and r.bad_seq == 31 and "does not follow" in r.problem_en
+
+
+@pytest.mark.parametrize("seq", [14, 17])  # 14 ends a range of the parallel walk (ranges of 7), 17 lies inside one
+def test_rewritten_event_with_its_hash_recomputed_is_named_by_the_next(chain: Store, seq: int) -> None:
+    """A forger who recomputes the altered event's own hash still breaks the next event's link to it."""
+    with chain.engine.begin() as conn:
+        _untrigger(conn)
+        row = dict(conn.execute(text("SELECT * FROM events WHERE seq = :s"), {"s": seq}).mappings().one())
+        row["actor"] = "forged"
+        row["hash"] = event_hash([row[k] for k in ("seq", "at", "type", "carrier", "actor", "from_holder",
+                                                   "to_holder", "from_location", "to_location", "witness",
+                                                   "approval_id", "terminal", "payload", "prev_hash")])
+        conn.execute(text("UPDATE events SET actor = :actor, hash = :hash WHERE seq = :seq"), row)
+    r = _report(chain)
+    assert not r.ok and r.bad_seq == seq + 1 and "does not follow" in r.problem_en
 
 
 def test_reordered_events_are_named(chain: Store) -> None:
