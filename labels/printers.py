@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal, Protocol
+from typing import IO, Any, Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from labels.layout import LabelContent, Layout, place
@@ -32,6 +32,7 @@ __all__ = [
     "PrintResult",
     "PrinterError",
     "PrinterStatus",
+    "PrinterUriError",
     "RfidResult",
     "SerialTransport",
     "TcpTransport",
@@ -39,6 +40,7 @@ __all__ = [
     "open_transport",
     "parse_hs",
     "parse_tspl_status",
+    "parse_uri",
     "query_status",
     "send_rfid_job",
 ]
@@ -53,6 +55,10 @@ class PrinterError(RuntimeError):
         self.message_en = message_en
         self.message_zh = message_zh
         super().__init__(f"{message_en} / {message_zh}")
+
+
+class PrinterUriError(PrinterError):
+    """The printer URI itself is wrong (a usage error), as opposed to a printer that fails or does not answer."""
 
 
 class Transport(Protocol):
@@ -209,34 +215,45 @@ class SerialTransport(_Closing):
 
 
 def open_transport(uri: str, *, timeout: float = 10.0) -> Transport:
-    """Open the transport a printer URI names; raises ``PrinterError`` for an unknown or unreachable one."""
+    """Open the transport a printer URI names; raises ``PrinterError`` for an unknown or unreachable one
+    (``PrinterUriError`` when the URI itself is wrong, so a caller can tell a typo from a printer fault)."""
+    scheme, where, options = parse_uri(uri)
+    if scheme == "tcp":
+        host, port = where
+        return TcpTransport(host, port, timeout=timeout)
+    if scheme == "file":
+        return FileTransport(where)
+    if scheme == "dev":
+        return DeviceTransport(where)
+    return SerialTransport(where, **options)
+
+
+def parse_uri(uri: str) -> tuple[str, Any, dict[str, Any]]:
+    """Check a printer URI without opening anything: (scheme, (host, port) or path, serial options)."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme == "tcp":
         if not parts.hostname:
-            raise PrinterError(f"{uri!r} names no host", f"{uri!r} 缺少主机名")
+            raise PrinterUriError(f"{uri!r} names no host", f"{uri!r} 缺少主机名")
         try:
             port = parts.port or 9100
         except ValueError as exc:
-            raise PrinterError(f"{uri!r} has a bad port", f"{uri!r} 的端口有误") from exc
-        return TcpTransport(parts.hostname, port, timeout=timeout)
+            raise PrinterUriError(f"{uri!r} has a bad port", f"{uri!r} 的端口有误") from exc
+        return scheme, (parts.hostname, port), {}
     path = unquote(parts.path)
     if scheme in ("file", "dev", "serial") and not path:
-        raise PrinterError(f"{uri!r} names no path", f"{uri!r} 缺少路径")
-    if scheme == "file":
-        return FileTransport(path)
-    if scheme == "dev":
-        return DeviceTransport(path)
+        raise PrinterUriError(f"{uri!r} names no path", f"{uri!r} 缺少路径")
+    if scheme in ("file", "dev"):
+        return scheme, path, {}
     if scheme == "serial":
         q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             baud = int(q.get("baud", "9600"))
         except ValueError as exc:
-            raise PrinterError(f"{uri!r}: baud must be a number", f"{uri!r}：波特率必须是数字") from exc
-        return SerialTransport(
-            path, baud=baud, rtscts=q.get("rtscts", "0") == "1", xonxoff=q.get("xonxoff", "0") == "1"
-        )
-    raise PrinterError(
+            raise PrinterUriError(f"{uri!r}: baud must be a number", f"{uri!r}：波特率必须是数字") from exc
+        return scheme, path, {"baud": baud, "rtscts": q.get("rtscts", "0") == "1",
+                              "xonxoff": q.get("xonxoff", "0") == "1"}
+    raise PrinterUriError(
         f"unknown printer URI {uri!r} (tcp://host:9100, dev:///dev/usb/lp0, serial:///dev/ttyUSB0, file:///path)",
         f"无法识别的打印机地址 {uri!r}",
     )
@@ -428,6 +445,7 @@ class LabelPrinter:
             raise PrinterError(f"unknown printer language {language!r} (zpl, tspl)", f"未知的打印机语言 {language!r}")
         if rfid is not None and language != "zpl":
             raise PrinterError("RFID encoding needs a ZPL printer", "RFID 写入需要 ZPL 打印机")
+        parse_uri(uri)  # a mistyped URI is a usage error now, not a printer fault at the first job
         self.uri = uri
         self.language: Language = language
         self.zpl = zpl or ZplOptions()

@@ -47,7 +47,7 @@ from labels.layout import (
     sheet_names,
 )
 from labels.marking import MarkingError, make_marking
-from labels.printers import LabelPrinter, PrinterError, PrintResult
+from labels.printers import LabelPrinter, PrinterError, PrinterUriError, PrintResult
 from labels.render.pdf import CJK_FONT, render_calibration_pdf, render_pdf_label, render_pdf_sheet
 from labels.render.raster import render_png
 from labels.render.svg import render_svg
@@ -499,6 +499,8 @@ def status_cmd(
     lp_lang = _language(language)
     try:
         st = LabelPrinter(_printer_uri(printer), language=lp_lang, timeout=5).status()  # type: ignore[arg-type]
+    except PrinterUriError as e:
+        _fail(EXIT_USAGE, e.message_en, e.message_zh)
     except PrinterError as e:
         _fail(EXIT_PRINTER, e.message_en, e.message_zh)
     if st.ready:

@@ -147,7 +147,9 @@ def test_operator_errors(env: dict[str, str], tmp_path: Path) -> None:
     rc, out = invoke("label", "print", code)
     assert rc == 2 and "No printer" in out
     rc, out = invoke("label", "print", code, "--printer", "lpd://x/y")
-    assert rc == 5 and "unknown printer URI" in out
+    assert rc == 2 and "unknown printer URI" in out  # a typo is a usage error, not a printer fault
+    rc, out = invoke("label", "status", "--printer", "tcp://:9100")
+    assert rc == 2 and "names no host" in out
     rc, out = invoke(
         "--lang", "zh", "label", "print", code, "--printer", "tcp://127.0.0.1:9", "--language", "tspl", "--rfid"
     )
