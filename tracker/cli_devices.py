@@ -48,11 +48,11 @@ def config_file(config: Path | None = None) -> Path:
     devices)."""
     if config is not None:
         return config
-    from tracker.config import _config_file
+    from tracker.config import config_file
     from tracker.domain import DomainError
 
     try:
-        found = _config_file(os.environ)
+        found = config_file(os.environ)
     except DomainError as exc:
         raise _fail(f"{exc.en} / {exc.zh}") from None
     return found or Path("tracker.toml")

@@ -47,7 +47,9 @@ def default_database_url() -> str:
     return f"sqlite:///{path}"
 
 
-def _config_file(env: Mapping[str, str]) -> Path | None:
+def config_file(env: Mapping[str, str]) -> Path | None:
+    """The one tracker.toml every part reads (settings, [devices]): $TRACKER_CONFIG, ./tracker.toml, then the user's
+    config directory; a named file that is missing is an error rather than a silent fall-back to defaults."""
     for candidate in (env.get("TRACKER_CONFIG"), "tracker.toml",
                       str(platformdirs.user_config_path(APP) / "tracker.toml")):
         if candidate and Path(candidate).is_file():
@@ -102,7 +104,7 @@ def shipped_policy() -> Policy:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    path = _config_file(env)
+    path = config_file(env)
     data: dict[str, Any] = {}
     if path is not None:
         with path.open("rb") as fh:
