@@ -106,7 +106,8 @@ class TrackerApp(App[None]):
         self._loop = asyncio.get_running_loop()
         self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
         if self.device_error:
-            self.notify(self.device_error, title=_t("Devices", "设备"), severity="error", timeout=30)
+            self.notify(self.device_error, title=_t("Devices", "设备"), severity="error", timeout=30,
+                        markup=False)  # names and OS messages from tracker.toml and drivers: shown as written
         self.hub.start()
 
     async def on_unmount(self) -> None:
@@ -137,7 +138,7 @@ class TrackerApp(App[None]):
                 detail = f": {event.detail}" if event.detail else ""
                 self.notify(_t(f"{event.device} is {event.state.value}{detail}",
                                f"{event.device} {_STATE_ZH.get(event.state.value, event.state.value)}{detail}"),
-                            title=_t("Devices", "设备"), severity="warning")
+                            title=_t("Devices", "设备"), severity="warning", markup=False)
             return
         self.device_scan(event.code.strip())
 
