@@ -142,3 +142,17 @@ def test_missing_reader_reports_its_state_and_keeps_trying(tmp_path: Path) -> No
     with open_live(config, events.put):
         first = events.get(timeout=2.0)
     assert isinstance(first, DeviceStatus) and first.state in (DeviceState.RECONNECTING, DeviceState.DISCONNECTED)
+
+
+@pytest.mark.skipif(not llrp_available(), reason="the optional llrp extra (sllurp) is not installed")
+def test_llrp_reader_in_the_config_streams_reads() -> None:
+    from drivers.emulators.rfid_llrp import LlrpReaderEmulator
+
+    population = TagPopulation([EmulatedTag(EPC, {1: -45.0}, 1.0)])
+    events: queue.Queue[Read | DeviceStatus] = queue.Queue()
+    with LlrpReaderEmulator(population, antennas=2) as emulator:
+        config = parse_device("gate", {"kind": "llrp", "url": f"127.0.0.1:{emulator.port}", "antennas": [1]})
+        with open_live(config, events.put):
+            first = _reads(events, 1.5)
+    assert first and {(r.code, r.kind, r.device, r.antenna) for r in first} == {(EPC, ReadKind.EPC, "gate", 1)}
+    assert "ADD_ROSPEC" in emulator.received and "ENABLE_ROSPEC" in emulator.received
