@@ -45,7 +45,6 @@ class LoanReceipt:
     event_seq: int
 
 
-
 _loans = table(Loan)
 _carriers = table(Carrier)
 _from_place = table(Location).alias("from_place")

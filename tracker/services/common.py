@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -129,7 +129,7 @@ def authenticate(uow: UnitOfWork, badge: str, pin: str, attempts: int = 5, locko
 # --- codes ------------------------------------------------------------------------------------------------------
 
 
-def valid_code(text: str, kind: str) -> str:
+def valid_code(text: str, kind: Literal["badge", "location"]) -> str:
     """A badge or place code as it will be printed and scanned, or a DomainError saying what is wrong (R-18).
 
     A code stored without its check character could never be scanned back, so it is refused on entry; when only the
@@ -160,7 +160,7 @@ def get_carrier(uow: UnitOfWork, code: str, lock: bool = True) -> Carrier:
         q = q.with_for_update(of=Carrier)
     c = uow.session.execute(q.execution_options(populate_existing=True)).unique().scalar_one_or_none()
     if c is None:
-        raise NotFound(f"No carrier with code {code!r} in the register.", f"登记簿中没有编号为 {code!r} 的载体。")
+        raise _no_carrier(code)
     return c
 
 
@@ -171,15 +171,28 @@ def find_carrier_by_epc(uow: UnitOfWork, epc: str) -> Carrier | None:
 def get_person(uow: UnitOfWork, badge: str) -> Person:
     p = uow.session.execute(select(Person).where(Person.badge == badge.strip())).scalar_one_or_none()
     if p is None:
-        raise NotFound(f"No person with badge {badge!r}.", f"没有工号为 {badge!r} 的人员。")
+        raise _no_person(badge)
     return p
 
 
 def get_location(uow: UnitOfWork, code: str) -> Location:
     loc = uow.session.execute(select(Location).where(Location.code == code.strip())).scalar_one_or_none()
     if loc is None:
-        raise NotFound(f"No location with code {code!r}.", f"没有编号为 {code!r} 的存放位置。")
+        raise _no_location(code)
     return loc
+
+
+# The same refusals whether a look-up went through the ORM (get_*) or the counter's fast path (*_row).
+def _no_carrier(code: str) -> NotFound:
+    return NotFound(f"No carrier with code {code!r} in the register.", f"登记簿中没有编号为 {code!r} 的载体。")
+
+
+def _no_person(badge: str) -> NotFound:
+    return NotFound(f"No person with badge {badge!r}.", f"没有工号为 {badge!r} 的人员。")
+
+
+def _no_location(code: str) -> NotFound:
+    return NotFound(f"No location with code {code!r}.", f"没有编号为 {code!r} 的存放位置。")
 
 
 def person_facts(p: Person | AnyRow) -> PersonFacts:
@@ -237,14 +250,14 @@ def carrier_row(uow: UnitOfWork, code: str, lock: bool = True) -> AnyRow:
     """The carrier's state with its holder's badge and its place's code, locked for the transaction by default."""
     row = uow.session.execute(_CARRIER_ROW_LOCKED if lock else _CARRIER_ROW, {"code": code.strip()}).one_or_none()
     if row is None:
-        raise NotFound(f"No carrier with code {code!r} in the register.", f"登记簿中没有编号为 {code!r} 的载体。")
+        raise _no_carrier(code)
     return row
 
 
 def location_row(uow: UnitOfWork, code: str) -> AnyRow:
     row = uow.session.execute(_LOCATION_ROW, {"code": code.strip()}).one_or_none()
     if row is None:
-        raise NotFound(f"No location with code {code!r}.", f"没有编号为 {code!r} 的存放位置。")
+        raise _no_location(code)
     return row
 
 
@@ -260,7 +273,7 @@ def signed_parties(uow: UnitOfWork, actor: Signed, action: Action, *others: str)
     for i, badge in enumerate(wanted):
         row = found.get(badge)
         if row is None:
-            raise NotFound(f"No person with badge {badge!r}.", f"没有工号为 {badge!r} 的人员。")
+            raise _no_person(badge)
         if i == 0:
             refuse(check_permission(person_facts(row), action), action.value, None, actor.badge)
         out.append(row)
