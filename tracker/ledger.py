@@ -68,7 +68,8 @@ class Recorded:
     hash: str
 
 
-_LOCK_HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1).with_for_update()
+_HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
+_LOCK_HEAD = _HEAD.with_for_update()
 _INSERT_EVENT = insert(table(Event))
 _SET_HEAD = update(table(ChainHead)).where(table(ChainHead).c.id == 1).values(
     seq=bindparam("seq"), hash=bindparam("hash"))
@@ -110,7 +111,7 @@ class Ledger:
         return [Recorded(r["seq"], r["prev_hash"], r["hash"]) for r in rows]
 
     def head(self) -> tuple[int, str]:
-        seq, hash_ = self.session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
+        seq, hash_ = self.session.execute(_HEAD).one()
         return int(seq), str(hash_)
 
 
@@ -160,6 +161,20 @@ class _Walk:
     fail: tuple[int, str, str] | None = None
 
 
+def _missing(seq: int, next_seq: int | None) -> tuple[int, str, str]:
+    """Event `seq` is absent; `next_seq` is the next one present, when the walk has seen it."""
+    if next_seq is None:
+        return (seq, f"Event {seq} is missing: the chain jumps from {seq - 1} past it (deleted).",
+                f"第 {seq} 条事件缺失：链从 {seq - 1} 处断开（被删除）。")
+    return (seq, f"Event {seq} is missing: the chain jumps from {seq - 1} to {next_seq} (deleted).",
+            f"第 {seq} 条事件缺失：链从 {seq - 1} 跳到 {next_seq}（被删除）。")
+
+
+def _unlinked(seq: int) -> tuple[int, str, str]:
+    return (seq, f"Event {seq} does not follow event {seq - 1}: a row was inserted, reordered or replaced.",
+            f"第 {seq} 条事件与第 {seq - 1} 条不衔接：有记录被插入、调序或替换。")
+
+
 def _walk(rows: Iterable[tuple[Any, ...]], expected: int, prev: str | None, wanted: dict[int, str],
           progress: Callable[[int], None] | None = None) -> _Walk:
     """Check consecutive events from `expected` on. `prev=None` starts mid-chain: the first row's recorded previous
@@ -169,15 +184,11 @@ def _walk(rows: Iterable[tuple[Any, ...]], expected: int, prev: str | None, want
     for row in rows:
         seq = int(row[0])
         if seq != expected:
-            return _Walk(expected, prev, checked, first_prev, (
-                expected, f"Event {expected} is missing: the chain jumps from {expected - 1} to {seq} (deleted).",
-                f"第 {expected} 条事件缺失：链从 {expected - 1} 跳到 {seq}（被删除）。"))
+            return _Walk(expected, prev, checked, first_prev, _missing(expected, seq))
         if prev is None:
             first_prev = row[13]
         elif row[13] != prev:
-            return _Walk(expected, prev, checked, first_prev, (
-                seq, f"Event {seq} does not follow event {seq - 1}: a row was inserted, reordered or replaced.",
-                f"第 {seq} 条事件与第 {seq - 1} 条不衔接：有记录被插入、调序或替换。"))
+            return _Walk(expected, prev, checked, first_prev, _unlinked(seq))
         digest = sha(encode(row[:14]).encode()).hexdigest()
         if digest != row[14]:
             return _Walk(expected, prev, checked, first_prev, (
@@ -213,9 +224,7 @@ def _walk_range(url: str, lo: int, hi: int, wanted: dict[int, str]) -> _Walk:
         engine.dispose()
     if walk.fail is None and walk.expected <= hi:
         n = walk.expected
-        return _Walk(n, walk.prev, walk.checked, walk.first_prev, (
-            n, f"Event {n} is missing: the chain jumps from {n - 1} past it (deleted).",
-            f"第 {n} 条事件缺失：链从 {n - 1} 处断开（被删除）。"))
+        return _Walk(n, walk.prev, walk.checked, walk.first_prev, _missing(n, None))
     return walk
 
 
@@ -240,9 +249,7 @@ def _walk_parallel(conn: Connection, last_seq: int, wanted: dict[int, str], work
         for (lo, _hi), part in zip(ranges, pool.map(_walk_range, [url] * len(ranges), *zip(*ranges, strict=True),
                                                     [wanted] * len(ranges)), strict=True):
             if part.first_prev is not None and part.first_prev != prev_:
-                return _Walk(expected, prev_, checked, None, (
-                    lo, f"Event {lo} does not follow event {lo - 1}: a row was inserted, reordered or replaced.",
-                    f"第 {lo} 条事件与第 {lo - 1} 条不衔接：有记录被插入、调序或替换。"))
+                return _Walk(expected, prev_, checked, None, _unlinked(lo))
             checked += part.checked
             if part.fail is not None:
                 return _Walk(part.expected, part.prev, checked, None, part.fail)
@@ -261,7 +268,7 @@ def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
     someone rewrote everything after it and recomputed every hash. A long chain on a database other processes can
     open (a file or a server) is checked by `workers` processes (default: one per core), in ranges of `chunk` events.
     """
-    head_row = conn.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
+    head_row = conn.execute(_HEAD).one()
     head = (int(head_row[0]), str(head_row[1]))
     wanted = {int(s): h for s, h in anchors}
     for s, h in conn.execute(select(Seal.seq, Seal.hash)):
