@@ -31,6 +31,7 @@ STATUS_MORE_DATA = 0x03  # the list continues in the next frame
 STATUS_FLASH_FULL = 0x04
 STATUS_NO_TAG = 0xFB
 BROADCAST = 0xFF
+POLL_INTERVAL = 0.05  # seconds between answer-mode inventories: a tag laid on a pad shows within a tenth of a second
 
 KNOWN_ANSWERS = frozenset(
     {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0F, 0x21, 0x22, 0x24, 0x25, 0x28, 0x2F, 0x35, 0x36, 0xEE, 0x00}
@@ -230,20 +231,28 @@ class ChafonReader(SessionReader[Frame]):
 
 
 class ChafonPolling:
-    """Answer-mode polling for `RfidStream`: the next inventory goes out as soon as a tag list ends.
+    """Answer-mode polling for `RfidStream`: the next inventory goes out `poll_interval` after a tag list ends.
+
+    An empty field answers at once, so asking again the moment an answer ends is thousands of polls a second
+    and a busy core for nothing. Instead the answer shortens `restart_after` to `poll_interval`, and
+    `RfidStream` sends the next poll after that much quiet; while a poll is out, `restart_after` is the longer
+    time-out for an answer that never comes. `poll_interval=0` asks again at once.
 
     Active-mode frames are read too, so a reader left in scan mode by its vendor tool still works.
     """
 
-    def __init__(self, address: int = 0x00, restart_after: float = 0.5) -> None:
+    def __init__(self, address: int = 0x00, restart_after: float = 0.5, poll_interval: float = POLL_INTERVAL) -> None:
         self.address = address
+        self.answer_timeout = restart_after
         self.restart_after = restart_after
+        self.poll_interval = poll_interval
         self._buf = b""
         self.rejected = 0
         self.polls = 0
 
     def start(self) -> bytes:
         self.polls += 1
+        self.restart_after = self.answer_timeout
         return inventory(self.address)
 
     def stop(self) -> bytes:
@@ -251,6 +260,7 @@ class ChafonPolling:
 
     def reset(self) -> None:
         self._buf = b""
+        self.restart_after = self.answer_timeout
 
     def feed(self, data: bytes) -> tuple[list[TagRead], bytes]:
         frames, self._buf, bad = split_responses(self._buf + data)
@@ -263,5 +273,8 @@ class ChafonPolling:
             except FrameError:
                 self.rejected += 1
             if frame.command == CMD_INVENTORY and frame.status != STATUS_MORE_DATA:
-                reply = self.start()
+                if self.poll_interval > 0:
+                    self.restart_after = self.poll_interval  # the next poll goes out after this much quiet
+                else:
+                    reply = self.start()
         return tags, reply

@@ -34,7 +34,6 @@ RFID_KINDS = ("magicrf", "thingmagic", "chafon", "tsl", "llrp")
 SERIAL_RFID_KINDS = ("magicrf", "thingmagic", "chafon", "tsl")
 DEFAULT_BAUDRATE = {"magicrf": 115200, "thingmagic": 115200, "chafon": 57600, "tsl": 115200}
 DEFAULT_DUP_WINDOW = 2.0
-POLL_INTERVAL = 0.05  # seconds between answer-mode inventories: a tag laid on a pad shows within a tenth of a second
 # Keys every RFID kind takes, and those only some readers have a command for.
 COMMON_KEYS = frozenset({"kind", "url", "by_id", "by_id_dir", "baudrate", "dup_window", "rssi_threshold",
                          "antenna_rssi"})
@@ -108,45 +107,6 @@ def check(config: DeviceConfig) -> None:
         if not config.antennas or any(a < 1 for a in config.antennas):
             raise ValueError("antennas are numbered from 1")
     setup_commands(config)
-
-
-class _WithSetup:
-    """A stream protocol whose start, right after a (re)connect, is preceded by the power/region commands, and
-    whose answer-mode polls are paced.
-
-    A module forgets its power after a power cut, so the set-up goes out on every reconnect — but not on the
-    restarts after a quiet spell, which would otherwise re-send it every half second to an empty pad. A polled
-    reader (Chafon) is asked again the moment a tag list ends; an empty field answers at once, and unpaced that
-    is thousands of polls a second and a busy core for nothing. So the next poll waits `poll_interval` of quiet:
-    `RfidStream` re-sends `start()` once `restart_after` passes without a byte, and `restart_after` is short
-    only between an answer and the next poll (while a poll is out it is the codec's own, longer time-out)."""
-
-    def __init__(self, inner: StreamProtocol, setup: bytes, poll_interval: float = POLL_INTERVAL) -> None:
-        self.inner = inner
-        self.setup = setup
-        self.poll_interval = poll_interval
-        self.restart_after = inner.restart_after
-        self._fresh = True
-
-    def start(self) -> bytes:
-        first, self._fresh = self._fresh, False
-        self.restart_after = self.inner.restart_after
-        return (self.setup if first else b"") + self.inner.start()
-
-    def stop(self) -> bytes:
-        return self.inner.stop()
-
-    def feed(self, data: bytes) -> tuple[list[TagRead], bytes]:
-        tags, reply = self.inner.feed(data)
-        if reply and self.poll_interval > 0:
-            self.restart_after = self.poll_interval  # the next poll goes out after this much quiet
-            reply = b""
-        return tags, reply
-
-    def reset(self) -> None:
-        self._fresh = True
-        self.restart_after = self.inner.restart_after
-        self.inner.reset()
 
 
 class TslTrigger:
@@ -305,5 +265,5 @@ def open_reader(config: DeviceConfig, on_event: EventSink, *, presence: bool = F
             url = str(found)
         return open_transport(url, baudrate=config.baudrate, timeout=0.02)
 
-    protocol = _WithSetup(_protocol(config), setup_commands(config))
-    return RfidStream(config.where, protocol, device=config.name, on_read=sink, on_status=sink, opener=opener)
+    return RfidStream(config.where, _protocol(config), device=config.name, on_read=sink, on_status=sink,
+                      opener=opener, setup=setup_commands(config))

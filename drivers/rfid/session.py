@@ -209,8 +209,9 @@ class ClosableQueue(Generic[T]):
 class RfidStream(Running):
     """Reads a reader continuously on a thread: every tag becomes a `Read`, unplugging becomes a status.
 
-    On (re)connect the protocol's start command is sent; after `restart_after` seconds without a byte it is
-    sent again, which is how a polled reader keeps polling and a streaming one resumes after a power blip.
+    On (re)connect `setup` (power, region: a module forgets them when its power is cut) and the protocol's start
+    command are sent; after `restart_after` seconds without a byte the start command alone is sent again, which
+    is how a polled reader keeps polling and a streaming one resumes after a power blip.
     Reads and statuses go to the callbacks, or — with no callbacks — to `reads()`.
     """
 
@@ -225,9 +226,11 @@ class RfidStream(Running):
         on_status: Callable[[DeviceStatus], None] | None = None,
         clock: Clock = utc_now,
         opener: Callable[[], Transport] | None = None,
+        setup: bytes = b"",
     ) -> None:
         self.device = device or url
         self.protocol = protocol
+        self.setup = setup
         self._clock = clock
         self._queue: ClosableQueue[Read | DeviceStatus] = ClosableQueue()
         self._on_read = on_read or self._queue.put
@@ -245,7 +248,7 @@ class RfidStream(Running):
 
     def _connected(self, port: Transport) -> None:
         self.protocol.reset()
-        port.write(self.protocol.start())
+        port.write(self.setup + self.protocol.start())
         self._quiet_since = time.monotonic()
 
     def _status(self, status: DeviceStatus) -> None:
