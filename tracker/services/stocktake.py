@@ -702,8 +702,7 @@ class _Context:
             start = i + 1
             seq, kind, code, at_us, rssi, antenna = seqs[i], kinds[i], codes[i], ats[i], rssis[i], antennas[i]
             if kind == "epc":
-                bindings = self.bindings
-                place = bindings.get((device, batch, antenna or 0)) or bindings.get((device, batch, 0)) or loc
+                place = self._bound(device, batch, antenna) or loc
                 if place is None and holder is None:
                     self._refuse(device, batch, seq, code, (
                         f"RFID reads need a place: bind {device}/{batch} to a location first "
@@ -736,13 +735,16 @@ class _Context:
         self.state[(device, batch)] = (loc, holder, seqs[-1])
         return len(out) - before + stretched
 
+    def _bound(self, device: str, batch: str, antenna: int | None) -> int | None:
+        """The place an RFID batch's antenna is bound to, else the place the whole batch is bound to."""
+        return self.bindings.get((device, batch, antenna or 0)) or self.bindings.get((device, batch, 0))
+
     def _rfid_pass(self, device: str, batch: str, bid: int, cols: Columns, out: list[Piece]) -> bool:
         """A run of RFID reads only, every antenna bound to a place: rows are zipped in C with one dict lookup per
         antenna instead of looking at each read. False (nothing appended) when some antenna has no binding; the
         read-by-read path then places each read by the last place scan, or refuses it."""
         seqs, kinds, codes, ats, rssis, antennas = cols
-        b = self.bindings
-        where = {a: b.get((device, batch, a or 0)) or b.get((device, batch, 0)) for a in set(antennas)}
+        where = {a: self._bound(device, batch, a) for a in set(antennas)}
         if None in where.values():
             return False
         out.extend(zip(repeat(bid), seqs, kinds, codes, ats, rssis, antennas, map(where.__getitem__, antennas),
@@ -779,6 +781,17 @@ _INSERT_STRETCH = {
     for n in _STRETCH_SIZES}
 _STRETCH_KEY = itemgetter(0, 5, 6, 7, 8)  # batch, rssi, antenna, place, holder
 _STRETCH_READ = itemgetter(1, 2, 3, 4)  # seq, kind, code, time
+
+
+def _cut_stretch(stretches: dict[int, list[tuple[Any, ...]]], head: tuple[Any, ...], flat: list[Any]) -> None:
+    """Cut one stretch (seq, kind, code, time of each read, interleaved in `flat`) into statements of
+    `_STRETCH_SIZES` reads, largest first, each with the stretch's `head` (session, batch, place, holder)."""
+    size = len(flat) // 4
+    i = 0
+    for n in _STRETCH_SIZES:
+        while size - i >= n:
+            stretches[n].append((*head, *flat[4 * i:4 * (i + n)]))
+            i += n
 
 
 class _Writer:
@@ -819,23 +832,13 @@ class _Writer:
             total += size
             flat: list[Any] = [None] * (4 * size)  # seq, kind, code, time of each read, interleaved in C
             flat[0::4], flat[1::4], flat[2::4], flat[3::4] = p.seqs, p.kinds, p.codes, p.ats
-            head = (sid, p.bid, p.loc, p.holder)
-            i = 0
-            for n in _STRETCH_SIZES:
-                while size - i >= n:
-                    stretches[n].append((*head, *flat[4 * i:4 * (i + n)]))
-                    i += n
+            _cut_stretch(stretches, (sid, p.bid, p.loc, p.holder), flat)
         loose: list[Row] = []
         for (bid, rssi, antenna, loc, holder), group in groupby(rows, key=_STRETCH_KEY):
             if rssi is not None or antenna is not None:
                 loose.extend(group)
                 continue
-            reads = list(map(_STRETCH_READ, group))
-            i = 0
-            for n in _STRETCH_SIZES:
-                while len(reads) - i >= n:
-                    stretches[n].append((sid, bid, loc, holder, *chain.from_iterable(reads[i:i + n])))
-                    i += n
+            _cut_stretch(stretches, (sid, bid, loc, holder), list(chain.from_iterable(map(_STRETCH_READ, group))))
         for n, params in stretches.items():
             if params:
                 conn.exec_driver_sql(_INSERT_STRETCH[n], params)
@@ -1374,7 +1377,8 @@ def session_view(uow: UnitOfWork, sid: int) -> SessionView:
             StocktakeTeamMember.session_id == sid).order_by(StocktakeTeamMember.badge)).scalars()]
         counts = {FindingKind(k): int(n) for k, n in uow.session.execute(text(
             "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
-        found = sum(_found_counts(uow, sid).values())
+        found = int(uow.session.execute(text(
+            "SELECT COUNT(*) FROM stocktake_found WHERE session_id = :s"), {"s": sid}).scalar_one())
         if found:
             counts[FindingKind.FOUND] = counts.get(FindingKind.FOUND, 0) + found
         unresolved = int(uow.session.execute(text(
@@ -1387,8 +1391,7 @@ def session_view(uow: UnitOfWork, sid: int) -> SessionView:
             st.id, st.name, st.status, st.roots.split(";"), (st.levels or "").split(",") if st.levels else [],
             [u for u in st.units.split(";") if u], st.created_at, st.created_by, st.expected_count, reads,
             team, counts, unresolved, st.start_seq, st.start_head, st.close_seq, st.close_head, st.reads_digest,
-            uow.ledger.head(), st.reconciled_at if st.reconciled_at else None)
-
+            uow.ledger.head(), st.reconciled_at)
 
 
 def list_sessions(uow: UnitOfWork) -> list[tuple[int, str, str, datetime, int]]:
