@@ -88,8 +88,6 @@ class TrackerApp(App[None]):
         self.wedge_gap = self.wedge.gap_ms / 1000 if self.wedge is not None else wedge_gap
         self.device_error = device_error
         self.hub = DeviceHub(devices, self._from_device)
-        self.device_reads = 0
-        self.device_reads_ignored = 0
         ctx.devices = {d.name: ("opening", "") for d in self.hub.configs}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._device_context: contextvars.Context | None = None
@@ -106,7 +104,7 @@ class TrackerApp(App[None]):
         self._loop = asyncio.get_running_loop()
         self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
         if self.device_error:
-            self.notify(self.device_error, title=_t("Devices", "设备"), severity="error", timeout=30,
+            self.notify(self.device_error, title=i18n.pick("Devices", "设备"), severity="error", timeout=30,
                         markup=False)  # names and OS messages from tracker.toml and drivers: shown as written
         self.hub.start()
 
@@ -133,12 +131,11 @@ class TrackerApp(App[None]):
             old = self.ctx.devices.get(event.device, ("", ""))[0]
             self.ctx.devices[event.device] = (event.state.value, event.detail)
             self._refresh_topbars()
-            if event.state is not DeviceState.CONNECTED and old in ("connected", "opening") and \
-                    event.state.value != old:
+            if event.state is not DeviceState.CONNECTED and old in ("connected", "opening"):
                 detail = f": {event.detail}" if event.detail else ""
-                self.notify(_t(f"{event.device} is {event.state.value}{detail}",
-                               f"{event.device} {_STATE_ZH.get(event.state.value, event.state.value)}{detail}"),
-                            title=_t("Devices", "设备"), severity="warning", markup=False)
+                self.notify(i18n.pick(f"{event.device} is {event.state.value}{detail}",
+                                      f"{event.device} {_STATE_ZH.get(event.state.value, event.state.value)}{detail}"),
+                            title=i18n.pick("Devices", "设备"), severity="warning", markup=False)
             return
         self.device_scan(event.code.strip())
 
@@ -146,7 +143,6 @@ class TrackerApp(App[None]):
         """Deliver a device's code where a keyboard-wedge scan of it would go."""
         if not code:
             return
-        self.device_reads += 1
         now = get_time()
         focused = self.focused
         if isinstance(focused, ScanField) and focused.screen is self.screen:
@@ -155,8 +151,7 @@ class TrackerApp(App[None]):
         counter = self.counter
         if self.ctx.actor is None or isinstance(self.screen, LoginScreen) or counter is None \
                 or not hasattr(counter, "submit_scan"):
-            self.device_reads_ignored += 1  # nobody signed in (or locked): a scan must not act at the counter
-            return
+            return  # nobody signed in (or locked): a scan must not act at the counter
         counter.submit_scan(code, "scan", now)
 
     def _refresh_topbars(self) -> None:
@@ -278,10 +273,6 @@ def _stocktake_screen() -> Callable[[AppContext], Screen[Any]] | None:
 _STATE_ZH = {"connected": "已连接", "reconnecting": "正在重连", "disconnected": "已断开", "error": "故障"}
 
 
-def _t(en: str, zh: str) -> str:
-    return i18n.pick(en, zh)
-
-
 def configured_devices(settings: Settings) -> tuple[list[DeviceConfig], str | None]:
     """The `[devices]` of the settings' own file; a broken table leaves the counter on the keyboard wedge with the
     reason shown, rather than refusing to open the counter."""
@@ -290,7 +281,7 @@ def configured_devices(settings: Settings) -> tuple[list[DeviceConfig], str | No
     try:
         return load_devices(settings.config_path), None
     except ConfigError as e:
-        return [], _t(f"Devices not started — configuration error: {e}", f"设备未启动——配置错误：{e}")
+        return [], i18n.pick(f"Devices not started — configuration error: {e}", f"设备未启动——配置错误：{e}")
 
 
 def make_app(store: Store, settings: Settings, lang: str | None = None, **kwargs: Any) -> TrackerApp:

@@ -59,8 +59,7 @@ def covering_approval(uow: UnitOfWork, purpose: str, carrier_code: str, grantee:
     if grantee is not None:
         grantee_id = uow.session.execute(select(Person.id).where(Person.badge == grantee)).scalar_one_or_none()
     for approval_id, granted_to, valid_from, valid_until in uow.session.execute(q):
-        start, end = valid_from, valid_until
-        if not start <= now <= end:
+        if not valid_from <= now <= valid_until:
             continue
         if granted_to is not None and granted_to != grantee_id:
             continue

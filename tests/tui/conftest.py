@@ -134,7 +134,7 @@ class UI:
     async def login(self, pilot: Pilot[Any], key: str = "clerk", pin: str = DEMO_PIN) -> None:
         await self.type(pilot, badge(key))
         await self.type(pilot, pin)
-        await self.until(pilot, lambda: type(pilot.app.screen).__name__ == "CounterScreen")
+        await self.on_screen(pilot, "CounterScreen")
 
     async def on_screen(self, pilot: Pilot[Any], name: str) -> None:
         """Wait until the screen (or dialog) class `name` is on top; screens open after the key's handler returns."""

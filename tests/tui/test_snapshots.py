@@ -33,7 +33,7 @@ async def handover_scene(ui: Any, pilot: Pilot[Any]) -> None:
     lent = ui.carriers(lambda v: v.status == "on_loan" and v.holder == badge("reader_core"))[:2]
     await ui.login(pilot)
     await pilot.press("f5")
-    await ui.until(pilot, lambda: type(pilot.app.screen).__name__ == "HandoverScreen")
+    await ui.on_screen(pilot, "HandoverScreen")
     screen = pilot.app.screen
     for who, side in (("reader_core", "giver"), ("courier", "taker")):
         await ui.scan(pilot, badge(who))
@@ -49,7 +49,7 @@ async def handover_scene(ui: Any, pilot: Pilot[Any]) -> None:
 async def register_scene(ui: Any, pilot: Pilot[Any]) -> None:
     await ui.login(pilot)
     await pilot.press("f9")
-    await ui.until(pilot, lambda: type(pilot.app.screen).__name__ == "RegisterScreen")
+    await ui.on_screen(pilot, "RegisterScreen")
     screen = pilot.app.screen
     screen.query_one("#search").value = "会议记录"
     await ui.until(pilot, lambda: screen.last_query == "会议记录")
