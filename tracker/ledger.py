@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tracker.domain import EventType, utc_iso
+from tracker.prepared import Prepared
 from tracker.schema import ChainHead, Event, Seal, table
 
 GENESIS = "0" * 64
@@ -69,10 +70,12 @@ class Recorded:
 
 
 _HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
-_LOCK_HEAD = _HEAD.with_for_update()
+# Every state change at the counter appends one event: the head and the one-row insert run on the driver's cursor.
+_LOCK_HEAD = Prepared(_HEAD.with_for_update())
 _INSERT_EVENT = insert(table(Event))
-_SET_HEAD = update(table(ChainHead)).where(table(ChainHead).c.id == 1).values(
-    seq=bindparam("seq"), hash=bindparam("hash"))
+_INSERT_ONE = Prepared(insert(table(Event)).values({c: bindparam(c) for c in (*COLUMNS, "hash")}))
+_SET_HEAD = Prepared(update(table(ChainHead)).where(table(ChainHead).c.id == 1).values(
+    seq=bindparam("seq"), hash=bindparam("hash")))
 
 
 class Ledger:
@@ -82,7 +85,7 @@ class Ledger:
 
     def _lock_head(self) -> tuple[int, str]:
         """Read the chain head under a row lock (columns only: no ORM object to keep in step with the update)."""
-        seq, hash_ = self.session.execute(_LOCK_HEAD).one()
+        seq, hash_ = _LOCK_HEAD.one(self.session)
         return int(seq), str(hash_)
 
     def append(self, draft: EventDraft, at: datetime) -> Recorded:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.domain import DomainError
 from tracker.ledger import Ledger
+from tracker.prepared import forget
 from tracker.rules import Policy
 from tracker.schema import Refusal
 
@@ -79,6 +80,8 @@ class Store:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._rw = sessionmaker(self.engine, expire_on_commit=False)
         self._ro = sessionmaker(self.engine.execution_options(tracker_readonly=True), expire_on_commit=False)
+        for factory in (self._rw, self._ro):  # a driver connection is good for one transaction only
+            event.listen(factory, "after_transaction_end", lambda session, _transaction: forget(session))
 
     @property
     def dialect(self) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, select, update
 
 from tracker.domain import ApprovalPurpose, DomainError, EventType
 from tracker.ledger import EventDraft
+from tracker.prepared import Prepared
 from tracker.rules import Action, ApprovalFacts, check_grant
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Person, table
 from tracker.services.common import NotFound, Signed, actor_facts, get_carrier, get_person, person_facts, refuse
@@ -59,7 +60,7 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
 _approvals = table(Approval)
 _approver, _grantee = table(Person).alias("approver"), table(Person).alias("grantee")
 _link, _linked = table(ApprovalCarrier), table(Carrier).alias("linked")
-_APPROVAL = (
+_APPROVAL = Prepared(
     select(_approvals.c.id.label("a_id"), _approvals.c.purpose, _approvals.c.valid_from, _approvals.c.valid_until,
            _approvals.c.issuer_approved, _approvals.c.copies, _approver.c.badge, _approver.c.name, _approver.c.unit,
            _approver.c.clearance, _approver.c.roles, _approver.c.status, _grantee.c.badge.label("grantee_badge"),
@@ -84,7 +85,7 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None,
     """
     if approval_id is None:
         return None
-    row = uow.session.execute(_APPROVAL, {"aid": approval_id, "cid": carrier_id}).one_or_none()
+    row = _APPROVAL.one_or_none(uow.session, {"aid": approval_id, "cid": carrier_id})
     if row is None:
         raise NotFound(f"No approval #{approval_id}.", f"没有编号为 #{approval_id} 的审批。")
     links: list[tuple[str, datetime | None]]
@@ -101,14 +102,15 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None,
 
 
 _links = table(ApprovalCarrier)
-_MARK_USED = (update(_links)
-              .where(_links.c.approval_id == bindparam("aid"),
-                     _links.c.carrier_id.in_(bindparam("cids", expanding=True)))
-              .values(used_at=bindparam("used_at")))
+_MARK_USED = Prepared(update(_links)
+                      .where(_links.c.approval_id == bindparam("aid"), _links.c.carrier_id == bindparam("cid"))
+                      .values(used_at=bindparam("used_at")))
 
 
 def mark_used(uow: UnitOfWork, approval_id: int, carrier_ids: Sequence[int], now: datetime) -> None:
-    uow.session.execute(_MARK_USED, {"aid": approval_id, "cids": list(carrier_ids), "used_at": now})
+    """Every caller marks one carrier per operation, so this is one prebuilt statement per carrier."""
+    for cid in carrier_ids:
+        _MARK_USED.execute(uow.session, {"aid": approval_id, "cid": cid, "used_at": now})
 
 
 def pending_for(uow: UnitOfWork, badge: str) -> list[Approval]:

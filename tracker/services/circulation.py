@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from tracker.domain import CarrierStatus, EventType, utc_iso
 from tracker.ledger import EventDraft
+from tracker.prepared import Prepared
 from tracker.rules import Action, Violation, check_carry_out, check_checkin, check_checkout, check_handover
 from tracker.schema import Carrier, Loan, Location, table
 from tracker.services.approvals import approval_facts, mark_used
@@ -48,18 +49,21 @@ class LoanReceipt:
 _loans = table(Loan)
 _carriers = table(Carrier)
 _from_place = table(Location).alias("from_place")
-_SET_CUSTODY = (update(_carriers).where(_carriers.c.id == bindparam("cid"))
-                .values(status=bindparam("status"), holder_id=bindparam("holder_id"),
-                        location_id=bindparam("location_id"), due_at=bindparam("due_at"),
-                        updated_at=bindparam("updated_at")))
-_OPEN_LOAN = (
+_SET_CUSTODY = Prepared(
+    update(_carriers).where(_carriers.c.id == bindparam("cid"))
+    .values(status=bindparam("status"), holder_id=bindparam("holder_id"), location_id=bindparam("location_id"),
+            due_at=bindparam("due_at"), updated_at=bindparam("updated_at")))
+_LOAN_COLUMNS = ("carrier_id", "borrower_id", "kind", "approval_id", "reading_place_id", "out_at", "due_at",
+                 "open_carrier_id", "from_location_id")
+_INSERT_LOAN = Prepared(insert(_loans).values({c: bindparam(c) for c in _LOAN_COLUMNS}))
+_OPEN_LOAN = Prepared(
     select(_loans.c.id, _from_place.c.id.label("place_id"), _from_place.c.code, _from_place.c.name,
            _from_place.c.max_level, _from_place.c.reading_place)
     .select_from(_loans.outerjoin(_from_place, _from_place.c.id == _loans.c.from_location_id))
     .where(_loans.c.open_carrier_id == bindparam("cid"))
 )
-_CLOSE_LOAN = (update(_loans).where(_loans.c.id == bindparam("lid"))
-               .values(returned_at=bindparam("returned_at"), open_carrier_id=None))
+_CLOSE_LOAN = Prepared(update(_loans).where(_loans.c.id == bindparam("lid"))
+                       .values(returned_at=bindparam("returned_at"), open_carrier_id=None))
 
 
 def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str, due: datetime | None = None,
@@ -83,9 +87,9 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
                               location_facts(place) if place else None, policy), "check_out", code, actor.badge)
         assert due is not None
         session = uow.session
-        session.execute(_SET_CUSTODY, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value, "holder_id": person.id,
+        _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value, "holder_id": person.id,
                                        "location_id": None, "due_at": due, "updated_at": now})
-        session.execute(insert(_loans), {
+        _INSERT_LOAN.execute(session, {
             "carrier_id": c.id, "borrower_id": person.id, "kind": "loan", "approval_id": approval_id,
             "reading_place_id": place.id if place else None, "out_at": now, "due_at": due, "open_carrier_id": c.id,
             "from_location_id": c.location_id})
@@ -112,7 +116,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         signed_parties(uow, actor, Action.CHECK_IN)
         now = uow.now()
         c = carrier_row(uow, code)
-        loan = uow.session.execute(_OPEN_LOAN, {"cid": c.id}).one_or_none()
+        loan = _OPEN_LOAN.one_or_none(uow.session, {"cid": c.id})
         if to_location is not None:
             place = location_row(uow, to_location)
             place_id = place.id
@@ -125,10 +129,10 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         due = c.due_at
         overdue = due is not None and now > due
         session = uow.session
-        session.execute(_SET_CUSTODY, {"cid": c.id, "status": CarrierStatus.IN_STORE.value, "holder_id": None,
+        _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.IN_STORE.value, "holder_id": None,
                                        "location_id": place_id, "due_at": None, "updated_at": now})
         if loan is not None:
-            session.execute(_CLOSE_LOAN, {"lid": loan.id, "returned_at": now})
+            _CLOSE_LOAN.execute(session, {"lid": loan.id, "returned_at": now})
         ev = uow.ledger.append(EventDraft(EventType.CHECKED_IN, carrier=c.code, actor=actor.badge,
                                           from_holder=c.holder_badge, to_location=place.code,
                                           payload={"overdue": overdue}), now)

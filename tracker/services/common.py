@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeAlias
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 
 from labels.codes import CodeError, check_character, normalize, parse_badge_code, parse_location_code
 from tracker.domain import (
@@ -28,12 +28,14 @@ from tracker.domain import (
     Scope,
     SecrecyPeriod,
 )
+from tracker.prepared import Prepared
 from tracker.rules import Action, CarrierFacts, LocationFacts, PersonFacts, Violation, check_permission
 from tracker.schema import Carrier, Location, Person, table
 from tracker.store import UnitOfWork
 
-AnyRow: TypeAlias = "Row[*tuple[Any, ...]]"
-"""A result row of any width, read by column name (the hot path's plain rows)."""
+AnyRow: TypeAlias = Any
+"""A result row of any width, read by column name (the hot path's plain rows: SQLAlchemy `Row`s or the named tuples
+of `tracker.prepared`)."""
 
 
 class Refused(Exception):
@@ -225,8 +227,9 @@ def _carrier_facts(c: Carrier | AnyRow, holder: str | None, location: str | None
 
 
 # --- the counter's fast path ---------------------------------------------------------------------------------------
-# Check-out and check-in run at the counter with a queue of scans behind them. These statements are built once and
-# return plain rows: building an ORM query and loading entities costs several times the database work itself.
+# Check-out and check-in run at the counter with a queue of scans behind them. These statements are built once, run on
+# the driver's cursor (`tracker.prepared`) and return plain rows: building an ORM query and loading entities, or even
+# executing Core through the session, costs several times the database work itself.
 
 _carriers, _people, _locations = table(Carrier), table(Person), table(Location)
 _holder, _place = _people.alias("holder"), _locations.alias("place")
@@ -239,39 +242,38 @@ _CARRIER_ROW = (
                  .outerjoin(_place, _place.c.id == _carriers.c.location_id))
     .where(_carriers.c.code == bindparam("code"))
 )
-_CARRIER_ROW_LOCKED = _CARRIER_ROW.with_for_update(of=_carriers)
-_PEOPLE_ROWS = select(_people.c.id, _people.c.badge, _people.c.name, _people.c.unit, _people.c.clearance,
-                      _people.c.roles, _people.c.status).where(_people.c.badge.in_(bindparam("badges", expanding=True)))
-_LOCATION_ROW = select(_locations.c.id, _locations.c.code, _locations.c.name, _locations.c.max_level,
-                       _locations.c.reading_place).where(_locations.c.code == bindparam("code"))
+_CARRIER_ROW_UNLOCKED = Prepared(_CARRIER_ROW)
+_CARRIER_ROW_LOCKED = Prepared(_CARRIER_ROW.with_for_update(of=_carriers))
+_PERSON_ROW = Prepared(select(_people.c.id, _people.c.badge, _people.c.name, _people.c.unit, _people.c.clearance,
+                              _people.c.roles, _people.c.status).where(_people.c.badge == bindparam("badge")))
+_LOCATION_ROW = Prepared(select(_locations.c.id, _locations.c.code, _locations.c.name, _locations.c.max_level,
+                                _locations.c.reading_place).where(_locations.c.code == bindparam("code")))
 
 
 def carrier_row(uow: UnitOfWork, code: str, lock: bool = True) -> AnyRow:
     """The carrier's state with its holder's badge and its place's code, locked for the transaction by default."""
-    row = uow.session.execute(_CARRIER_ROW_LOCKED if lock else _CARRIER_ROW, {"code": code.strip()}).one_or_none()
+    row = (_CARRIER_ROW_LOCKED if lock else _CARRIER_ROW_UNLOCKED).one_or_none(uow.session, {"code": code.strip()})
     if row is None:
         raise _no_carrier(code)
     return row
 
 
 def location_row(uow: UnitOfWork, code: str) -> AnyRow:
-    row = uow.session.execute(_LOCATION_ROW, {"code": code.strip()}).one_or_none()
+    row = _LOCATION_ROW.one_or_none(uow.session, {"code": code.strip()})
     if row is None:
         raise _no_location(code)
     return row
 
 
 def signed_parties(uow: UnitOfWork, actor: Signed, action: Action, *others: str) -> list[AnyRow]:
-    """The actor (checked for least privilege, R-25) and the other parties, read in one round trip.
+    """The actor (checked for least privilege, R-25) and the other parties.
 
     Like `actor_facts`, the actor is re-read inside the transaction because roles may have changed since login.
     Returns the actor's row first, then one row per other badge, in the order given.
     """
-    wanted = [actor.badge, *(b.strip() for b in others)]
-    found = {r.badge: r for r in uow.session.execute(_PEOPLE_ROWS, {"badges": sorted(set(wanted))})}
     out = []
-    for i, badge in enumerate(wanted):
-        row = found.get(badge)
+    for i, badge in enumerate([actor.badge, *(b.strip() for b in others)]):
+        row = _PERSON_ROW.one_or_none(uow.session, {"badge": badge})
         if row is None:
             raise _no_person(badge)
         if i == 0:

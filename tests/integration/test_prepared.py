@@ -1,0 +1,109 @@
+"""The counter's driver-level statements (`tracker.prepared`) against the ORM, on SQLite and PostgreSQL.
+
+They skip SQLAlchemy's execution layer, so these tests pin what must not change with it: the same values come back
+(aware UTC instants, booleans), writes land in the unit of work's transaction, pending ORM changes are visible, and a
+driver error is still a SQLAlchemy `DBAPIError` for the counter's error handling.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from tracker.demo import badge, place
+from tracker.prepared import Prepared, driver
+from tracker.schema import Approval, Carrier, Location, table
+from tracker.services import approvals, registry
+from tracker.services.common import Signed
+from tracker.store import Store
+
+_carriers, _locations = table(Carrier), table(Location)
+CARRIER = Prepared(select(_carriers.c.id, _carriers.c.code, _carriers.c.due_at, _carriers.c.updated_at)
+                   .where(_carriers.c.code == bindparam("code")))
+PLACE = Prepared(select(_locations.c.code, _locations.c.reading_place).where(_locations.c.code == bindparam("code")))
+SET_DUE = Prepared(update(_carriers).where(_carriers.c.code == bindparam("code")).values(due_at=bindparam("due")))
+
+
+@pytest.fixture
+def code(store: Store, people: dict[str, Signed]) -> str:
+    return registry.import_rows(store.uow(), people["clerk"], [registry.CarrierInput(
+        location=place("BJ", "R2C1S1"), classification="secret", period="10y", scope="法规处", copy_number=1,
+        copy_total=1, title="t")])[0]
+
+
+def test_rows_read_back_as_the_orm_reads_them(store: Store, code: str) -> None:
+    due = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC) + timedelta(hours=3)
+    with store.uow() as uow:
+        assert SET_DUE.execute(uow.session, {"code": code, "due": due.astimezone(UTC)}) == 1
+        row = CARRIER.one(uow.session, {"code": code})
+        orm = uow.session.execute(select(Carrier).where(Carrier.code == code)).scalar_one()
+        assert (row.id, row.code, row.due_at, row.updated_at) == (orm.id, orm.code, orm.due_at, orm.updated_at)
+        assert row.due_at == due and row.due_at.tzinfo is not None
+        reading = PLACE.one(uow.session, {"code": place("BJ", "R1")})  # a reading room in the demo
+        plain = PLACE.one(uow.session, {"code": place("BJ", "R2C1S1")})
+        assert (reading.reading_place, plain.reading_place) == (True, False)
+        assert CARRIER.one_or_none(uow.session, {"code": "NO-SUCH"}) is None
+        uow.commit()
+    with store.uow(readonly=True) as uow:  # committed with the unit of work's transaction
+        assert CARRIER.one(uow.session, {"code": code}).due_at == due
+
+
+def test_writes_roll_back_with_the_unit_of_work(store: Store, code: str) -> None:
+    with store.uow() as uow:
+        SET_DUE.execute(uow.session, {"code": code, "due": datetime(2030, 1, 1, tzinfo=UTC)})
+        # no commit: leaving the block rolls back
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at is None
+
+
+def test_pending_orm_changes_are_visible(store: Store, code: str) -> None:
+    with store.uow() as uow:
+        orm = uow.session.execute(select(Carrier).where(Carrier.code == code)).scalar_one()
+        orm.due_at = datetime(2031, 5, 1, tzinfo=UTC)  # not flushed yet
+        assert CARRIER.one(uow.session, {"code": code}).due_at == datetime(2031, 5, 1, tzinfo=UTC)
+
+
+def test_a_new_transaction_gets_a_fresh_driver_connection(store: Store, code: str) -> None:
+    with store.uow() as uow:
+        first = driver(uow.session)
+        assert driver(uow.session) is first  # looked up once per transaction
+        uow.commit()
+        assert "tracker_driver" not in uow.session.info  # forgotten when the transaction ended
+
+
+def test_driver_errors_are_sqlalchemy_errors_and_change_nothing(store: Store, code: str) -> None:
+    dup = Prepared(insert(_carriers).values(
+        code=bindparam("code"), kind="paper", regime="state", classification="secret", period="10y", scope="x",
+        status="in_store", copy_number=1, copy_total=1, title="dup", registered_at=bindparam("at"),
+        updated_at=bindparam("at")))
+    with pytest.raises(DBAPIError), store.uow() as uow:
+        SET_DUE.execute(uow.session, {"code": code, "due": datetime(2030, 1, 1, tzinfo=UTC)})
+        dup.execute(uow.session, {"code": code, "at": datetime.now(UTC)})  # the code is unique
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at is None
+
+
+def test_statements_it_cannot_run_faithfully_are_refused() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    expanding = Prepared(select(_carriers.c.id).where(_carriers.c.code.in_(bindparam("codes", expanding=True))))
+    with pytest.raises(TypeError, match="expanding"):
+        expanding.compiled(sqlite.dialect())
+    with_default = Prepared(insert(table(Approval)).values(purpose=bindparam("p")))  # `note` has a Python default
+    with pytest.raises(TypeError, match="defaults"):
+        with_default.compiled(sqlite.dialect())
+
+
+def test_approval_marking_through_the_driver(store: Store, code: str, people: dict[str, Signed]) -> None:
+    aid = approvals.grant(store.uow(), people["approver"], "loan", [code], datetime.now(UTC) + timedelta(hours=2))
+    with store.uow() as uow:
+        cid = CARRIER.one(uow.session, {"code": code}).id
+        before = approvals.approval_facts(uow, aid, cid)
+        assert before is not None and before.carriers == {code} and not before.used_for
+        approvals.mark_used(uow, aid, [cid], datetime.now(UTC))
+        after = approvals.approval_facts(uow, aid, cid)
+        assert after is not None and after.used_for == {code}
+        assert after.approver.badge == badge("approver")
