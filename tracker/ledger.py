@@ -108,9 +108,12 @@ class Ledger:
             row = dict(zip(COLUMNS, values, strict=True))
             row["hash"] = prev
             rows.append(row)
-        if rows:
+        if len(rows) == 1:
+            _INSERT_ONE.execute(self.session, rows[0])
+        elif rows:
             self.session.execute(_INSERT_EVENT, rows)
-            self.session.execute(_SET_HEAD, {"seq": seq, "hash": prev})
+        if rows:
+            _SET_HEAD.execute(self.session, {"seq": seq, "hash": prev})
         return [Recorded(r["seq"], r["prev_hash"], r["hash"]) for r in rows]
 
     def head(self) -> tuple[int, str]:
