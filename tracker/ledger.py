@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from tracker.bulk import insert_rows
 from tracker.domain import EventType, utc_iso
 from tracker.prepared import Prepared
 from tracker.schema import ChainHead, Event, Seal, table
@@ -72,8 +73,9 @@ class Recorded:
 _HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
 # Every state change at the counter appends one event: the head and the one-row insert run on the driver's cursor.
 _LOCK_HEAD = Prepared(_HEAD.with_for_update())
-_INSERT_EVENT = insert(table(Event))
-_INSERT_ONE = Prepared(insert(table(Event)).values({c: bindparam(c) for c in (*COLUMNS, "hash")}))
+_EVENTS = table(Event)
+_ROW = (*COLUMNS, "hash")
+_INSERT_ONE = Prepared(insert(_EVENTS).values({c: bindparam(c) for c in _ROW}))
 _SET_HEAD = Prepared(update(table(ChainHead)).where(table(ChainHead).c.id == 1).values(
     seq=bindparam("seq"), hash=bindparam("hash")))
 
@@ -94,27 +96,25 @@ class Ledger:
     def append_many(self, drafts: Iterable[EventDraft], at: datetime) -> list[Recorded]:
         """Append in order under one head lock; bulk imports use this so 100,000 events are one statement.
 
-        Rows go through Core (`insert(table)`), not the ORM's bulk path: the events are never loaded back into this
-        session, and the ORM's bookkeeping would cost more than the insert on the counter's hot path.
+        Several rows go as tuples to the driver's executemany (`tracker.bulk`): the events are never loaded back into
+        this session, and a parameter dictionary per row (ORM or Core) cost more than hashing the row (issue 2).
         """
         seq, prev = self._lock_head()
-        when = utc_iso(at)
-        rows: list[dict[str, Any]] = []
+        when, terminal = utc_iso(at), self.terminal
+        rows: list[tuple[Any, ...]] = []
         for d in drafts:
             seq += 1
-            values = [seq, when, d.type.value, d.carrier, d.actor, d.from_holder, d.to_holder, d.from_location,
-                      d.to_location, d.witness, d.approval_id, self.terminal, canonical_payload(d.payload), prev]
-            prev = event_hash(values)
-            row = dict(zip(COLUMNS, values, strict=True))
-            row["hash"] = prev
-            rows.append(row)
+            fields = (seq, when, d.type.value, d.carrier, d.actor, d.from_holder, d.to_holder, d.from_location,
+                      d.to_location, d.witness, d.approval_id, terminal, canonical_payload(d.payload), prev)
+            prev = event_hash(fields)
+            rows.append((*fields, prev))
         if len(rows) == 1:
-            _INSERT_ONE.execute(self.session, rows[0])
+            _INSERT_ONE.execute(self.session, dict(zip(_ROW, rows[0], strict=True)))
         elif rows:
-            self.session.execute(_INSERT_EVENT, rows)
+            insert_rows(self.session, _EVENTS, _ROW, rows)
         if rows:
             _SET_HEAD.execute(self.session, {"seq": seq, "hash": prev})
-        return [Recorded(r["seq"], r["prev_hash"], r["hash"]) for r in rows]
+        return [Recorded(r[0], r[13], r[14]) for r in rows]
 
     def head(self) -> tuple[int, str]:
         seq, hash_ = self.session.execute(_HEAD).one()
