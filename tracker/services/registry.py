@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from labels.codes import CodeError, make_carrier_code, parse_carrier_code
+from tracker.bulk import insert_rows
 from tracker.domain import (
     CarrierKind,
     CarrierStatus,
@@ -31,6 +33,7 @@ from tracker.ledger import EventDraft
 from tracker.rules import (
     Action,
     CarrierFacts,
+    LocationFacts,
     Violation,
     check_copy,
     check_move,
@@ -185,18 +188,19 @@ def register(uow: UnitOfWork, actor: Signed, data: CarrierInput, site: str = "BJ
 def import_csv(uow: UnitOfWork, actor: Signed, text: str | io.TextIOBase, site: str = "BJ") -> list[str]:
     """All-or-nothing CSV import: a bad row refuses the whole file and names the row."""
     stream = io.StringIO(text) if isinstance(text, str) else text
-    reader = csv.DictReader(stream)
-    if reader.fieldnames is None:
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if header is None:
         raise DomainError("The CSV file is empty.", "CSV 文件为空。")
-    unknown = [c for c in reader.fieldnames if c and c.strip() not in CSV_COLUMNS]
+    unknown = [c for c in header if c and c.strip() not in CSV_COLUMNS]
     if unknown:
         raise DomainError(f"Unknown CSV column(s): {', '.join(unknown)}. Columns: {', '.join(CSV_COLUMNS)}.",
                           f"无法识别的列：{', '.join(unknown)}。可用列：{', '.join(CSV_COLUMNS)}。")
-    return import_rows(uow, actor, _csv_inputs(reader), site=site)
+    return import_rows(uow, actor, _csv_inputs(reader, header), site=site)
 
 
 def _int(value: str | None, column: str, row: int) -> int | None:
-    if value is None or not value.strip():
+    if not value:
         return None
     try:
         return int(value)
@@ -205,22 +209,87 @@ def _int(value: str | None, column: str, row: int) -> int | None:
                           f"第 {row} 行：{column} 须为整数，而不是 {value!r}。") from None
 
 
-def _csv_inputs(reader: csv.DictReader[str]) -> Iterator[CarrierInput]:
-    for i, raw in enumerate(reader, start=2):
-        r = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+def _csv_inputs(reader: Iterator[list[str]], header: list[str]) -> Iterator[CarrierInput]:
+    """Rows as CarrierInputs, numbered as the file's records (header = row 1; blank lines are skipped, uncounted).
+
+    Cells are picked by position with one `itemgetter`: a column the header lacks reads as None, a cell a short row
+    lacks as "", and a later duplicate header wins (as `csv.DictReader` would have it).
+    """
+    where = {name.strip(): i for i, name in enumerate(header) if name}
+    width = len(header)
+    pick = itemgetter(*(where.get(c, -1) for c in CSV_COLUMNS))  # -1: the None appended to every row
+    padding = [""] * width
+    row = 1
+    for raw in reader:
+        if not raw:
+            continue
+        row += 1
+        cells: list[str | None] = [c.strip() for c in raw]
+        if len(cells) < width:
+            cells += padding[len(cells):]
+        cells.append(None)
+        (code, kind, regime, classification, period, scope, title, doc_number, issuer, copy_number, copy_total,
+         pages, capacity, location, epc, held) = pick(cells)
         yield CarrierInput(
-            code=r.get("code") or None, kind=r.get("kind") or "paper", regime=r.get("regime") or "state",
-            classification=r.get("classification"), period=r.get("period") or None, scope=r.get("scope") or None,
-            title=r.get("title", ""), doc_number=r.get("doc_number") or None, issuer=r.get("issuer") or None,
-            copy_number=_int(r.get("copy_number"), "copy_number", i),
-            copy_total=_int(r.get("copy_total"), "copy_total", i),
-            pages=_int(r.get("pages"), "pages", i), capacity=r.get("capacity") or None,
-            location=r.get("location", ""), epc=r.get("epc") or None,
-            highest_level_held=r.get("highest_level_held") or None, extra={"row": i},
+            code=code or None, kind=kind or "paper", regime=regime or "state", classification=classification,
+            period=period or None, scope=scope or None, title=title or "", doc_number=doc_number or None,
+            issuer=issuer or None, copy_number=_int(copy_number, "copy_number", row),
+            copy_total=_int(copy_total, "copy_total", row), pages=_int(pages, "pages", row),
+            capacity=capacity or None, location=location or "", epc=epc or None, highest_level_held=held or None,
+            extra={"row": row},
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """What every rule-abiding row of one shape registers as: the checked carrier columns (in `_CHECKED` order)
+    and the event's payload fields."""
+
+    columns: tuple[Any, ...]
+    place: str
+    level: str
+    kind: str
+    period: str | None
+    scope: str | None
+
+
+_GIVEN = ("code", "epc", "title", "doc_number", "issuer", "copy_number", "copy_total", "pages", "capacity")
+_CHECKED = ("kind", "regime", "classification", "highest_level_held", "period", "scope", "location_id")
+
+
+def _check_row(data: CarrierInput, code: str, places: dict[str, Location],
+               place_facts: Callable[[Location], LocationFacts]) -> tuple[_Accepted | None, list[Violation]]:
+    """The rulebook on one row: its violations (naming `code`), or what the row registers as when it has none."""
+    facts, unreadable = _parse_input(data, code)
+    errs = list(unreadable)
+    place = places.get(data.location.strip()) if data.location else None
+    if place is None:
+        errs.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
+                                      "registered into a place.",
+                              f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
+    if not unreadable:
+        errs += check_registration(facts, place_facts(place) if place else None)
+    if errs:
+        return None, errs
+    assert facts.level is not None and place is not None
+    held = facts.highest_level_held
+    if facts.kind.is_storage_medium:
+        held = max((facts.level, held or facts.level), key=lambda lv: lv.rank)
+    period = facts.period.encode() if facts.period else None
+    scope = facts.scope.encode() if facts.scope else None
+    columns = (facts.kind.value, facts.regime.value, facts.level.value, held.value if held else None, period, scope,
+               place.id)
+    return _Accepted(columns, place.code, facts.level.value, facts.kind.value, period, scope), []
+
+
 def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], site: str = "BJ") -> list[str]:
+    """Check every row, then write all carriers and their ledger events in one transaction (or nothing).
+
+    The rules are a pure function of a row's facts, and an import repeats a handful of shapes (level, kind, period,
+    scope, copy numbers, place) over thousands of rows; so a shape that passed is remembered and each later row of
+    that shape is checked by looking it up. A shape that failed is never remembered: each of its rows is checked in
+    full, so every refusal names its own row and carrier.
+    """
     with uow:
         actor_facts(uow, actor, Action.REGISTER)
         now = uow.now()
@@ -228,27 +297,29 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
         place_facts = lru_cache(maxsize=None)(location_facts)
         serial = next_serial(uow, site)
         problems: list[Violation] = []
-        values: list[dict[str, Any]] = []
+        carriers: list[tuple[Any, ...]] = []
         drafts: list[EventDraft] = []
+        accepted: dict[tuple[Any, ...], _Accepted] = {}
         seen: set[str] = set()
         seen_epc: set[str] = set()
+        given: set[str] = set()  # codes typed in: generated ones lie past every registered serial (next_serial)
+        registered, badge = EventType.REGISTERED, actor.badge
         for data in rows:
-            where = f"row {data.extra['row']}" if "row" in data.extra else None
             if data.code:
                 code = data.code.strip()
-                bad = _check_code(code)
+                errs = _check_code(code)
+                given.add(code)
             else:
-                code, bad = make_carrier_code(site, serial), []
+                code, errs = make_carrier_code(site, serial), []
                 serial += 1
-            facts, bad2 = _parse_input(data, code)
-            place = places.get(data.location.strip()) if data.location else None
-            errs = bad + bad2
-            if place is None:
-                errs.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
-                                              "registered into a place.",
-                                      f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
-            if not bad2:
-                errs += check_registration(facts, place_facts(place) if place else None)
+            shape_key = (data.classification, data.kind, data.regime, data.period, data.highest_level_held,
+                         data.scope, data.copy_number, data.copy_total, data.location)
+            shape = accepted.get(shape_key)
+            if shape is None:
+                shape, bad = _check_row(data, code, places, place_facts)
+                if shape is not None:
+                    accepted[shape_key] = shape
+                errs += bad
             if code in seen:
                 errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
             seen.add(code)
@@ -258,38 +329,32 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
                     errs.append(Violation("R-18", f"EPC {epc} appears twice.", f"EPC {epc} 重复。"))
                 seen_epc.add(epc)
             if errs:
+                where = f"row {data.extra['row']}" if "row" in data.extra else None
                 problems += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v
                              for v in errs]
                 if len(problems) > 200:
                     break
                 continue
-            assert facts.level is not None and place is not None
-            held = facts.highest_level_held
-            if facts.kind.is_storage_medium:
-                held = max((facts.level, held or facts.level), key=lambda lv: lv.rank)
-            period = facts.period.encode() if facts.period else None
-            scope = facts.scope.encode() if facts.scope else None
-            values.append(dict(
-                code=code, epc=epc, kind=facts.kind.value, regime=facts.regime.value,
-                classification=facts.level.value, highest_level_held=held.value if held else None,
-                period=period, scope=scope, title=data.title, doc_number=data.doc_number,
-                issuer=data.issuer, copy_number=data.copy_number, copy_total=data.copy_total, pages=data.pages,
-                capacity=data.capacity, location_id=place.id, status=CarrierStatus.IN_STORE.value,
-                registered_at=now, updated_at=now,
-            ))
-            drafts.append(EventDraft(EventType.REGISTERED, carrier=code, actor=actor.badge, to_location=place.code,
-                                     payload={"classification": facts.level.value, "kind": facts.kind.value,
-                                              "period": period, "scope": scope,
+            assert shape is not None
+            carriers.append((code, epc, data.title, data.doc_number, data.issuer, data.copy_number, data.copy_total,
+                             data.pages, data.capacity, *shape.columns))
+            drafts.append(EventDraft(registered, carrier=code, actor=badge, to_location=shape.place,
+                                     payload={"classification": shape.level, "kind": shape.kind,
+                                              "period": shape.period, "scope": shape.scope,
                                               "copy": [data.copy_number, data.copy_total],
                                               "doc_number": data.doc_number}))
-        problems += _already_registered(uow, seen, seen_epc)
-        refuse(problems, "register", values[0]["code"] if len(values) == 1 else None, actor.badge)
-        if not values:
+        problems += _already_registered(uow, given, seen_epc)
+        refuse(problems, "register", carriers[0][0] if len(carriers) == 1 else None, actor.badge)
+        if not carriers:
             raise DomainError("Nothing to register.", "没有要登记的载体。")
-        uow.session.execute(insert(table(Carrier)), values)  # Core: no ORM bookkeeping for 100,000 rows
+        insert_rows(uow.session, _CARRIERS, (*_GIVEN, *_CHECKED), carriers,
+                    {"status": CarrierStatus.IN_STORE.value, "registered_at": now, "updated_at": now})
         uow.ledger.append_many(drafts, now)
         uow.commit()
-        return [v["code"] for v in values]
+        return [c[0] for c in carriers]
+
+
+_CARRIERS = table(Carrier)
 
 
 def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> list[Violation]:
