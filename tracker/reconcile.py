@@ -118,7 +118,7 @@ _TS = Classification.TOP_SECRET.value
 _TEMP_COLUMNS = {
     "st_other": "batch_id INTEGER, seq INTEGER, kind VARCHAR(8), code VARCHAR(64), at_us BIGINT, "
                 "rssi DOUBLE PRECISION, antenna INTEGER, loc_id INTEGER, holder_id INTEGER",
-    "st_bc": "code VARCHAR(64) PRIMARY KEY, n INTEGER, lo INTEGER, hi INTEGER",
+    "st_bc": "code VARCHAR(64) PRIMARY KEY, n INTEGER, lo INTEGER, hi INTEGER, bid INTEGER, seq INTEGER",
     "st_epc": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64)",
     "st_cx": "subj VARCHAR(64) PRIMARY KEY",
     "st_sight": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), loc_id INTEGER, "
@@ -187,18 +187,20 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 # A place key is the location id, or minus the holder's id: one integer per read, so MIN = MAX says "one place".
 _PLACE_KEY = "CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END"
 
-# Pass 1 over the bulk, people's scans of printed codes: per code, how often and between which place keys. SQLite
-# folds each read into its code's row (an upsert into a table clustered on the code), which costs one B-tree probe a
-# read where GROUP BY would first sort a million codes; PostgreSQL hashes a GROUP BY (it refuses an upsert that
-# touches one row twice). A code read in one place only by people — the bulk of a stock-take — is placed right here.
+# Pass 1 over the bulk, people's scans of printed codes: per code, how often and between which place keys, and the
+# key (batch, seq) of its read when it was read once. SQLite folds each read into its code's row (an upsert into a
+# table clustered on the code), which costs one B-tree probe a read where GROUP BY would first sort a million codes;
+# PostgreSQL hashes a GROUP BY (it refuses an upsert that touches one row twice). A code read in one place only by
+# people — the bulk of a stock-take — is placed right here.
 _BARCODES_SQLITE = f"""
-INSERT INTO st_bc (code, n, lo, hi)
-SELECT code, 1, {_PLACE_KEY}, {_PLACE_KEY} FROM stocktake_reads WHERE session_id = :s AND kind = 'barcode' AND 1 = 1
+INSERT INTO st_bc (code, n, lo, hi, bid, seq)
+SELECT code, 1, {_PLACE_KEY}, {_PLACE_KEY}, batch_id, seq FROM stocktake_reads
+WHERE session_id = :s AND kind = 'barcode' AND 1 = 1
 ON CONFLICT (code) DO UPDATE SET n = st_bc.n + 1, lo = MIN(st_bc.lo, excluded.lo), hi = MAX(st_bc.hi, excluded.hi)
 """  # noqa: S608 (module constants only)
 _BARCODES_GROUPED = f"""
-INSERT INTO st_bc (code, n, lo, hi)
-SELECT code, COUNT(*), MIN({_PLACE_KEY}), MAX({_PLACE_KEY}) FROM stocktake_reads
+INSERT INTO st_bc (code, n, lo, hi, bid, seq)
+SELECT code, COUNT(*), MIN({_PLACE_KEY}), MAX({_PLACE_KEY}), MIN(batch_id), MIN(seq) FROM stocktake_reads
 WHERE session_id = :s AND kind = 'barcode' GROUP BY code
 """  # noqa: S608 (module constants only)
 
@@ -221,17 +223,36 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 # The subjects that need the detailed placement: printed codes seen in several places, and whatever RFID saw.
 _COMPLEX = "SELECT code FROM st_bc WHERE lo <> hi UNION SELECT subj FROM st_epc"
 
-# Pass 2, only for those: reads grouped per code, kind, place and batch (device), resolved to a carrier.
+# Pass 2, only for those: reads grouped per code, kind, place and batch (device), resolved to a carrier. RFID reads
+# are all in st_other. A printed code read once is its read, fetched by the key st_bc kept; only printed codes read
+# more than once need the bulk scanned again (`_SCANS_AGAIN`), and usually there is none among these codes.
+_WANTED = "(SELECT subj AS code FROM st_cx UNION SELECT raw FROM st_epc)"
+_GROUPED_READS = """
+SELECT code, kind, loc_id, holder_id, batch_id, COUNT(*) AS n, MAX(rssi) AS peak, MIN(at_us) AS first_us,
+       MAX(at_us) AS last_us, MAX(seq) AS last_seq
+FROM {table} WHERE {where} GROUP BY code, kind, loc_id, holder_id, batch_id"""
+_READ_ONCE = f"""
+SELECT r.code, r.kind, r.loc_id, r.holder_id, r.batch_id, 1, r.rssi, r.at_us, r.at_us, r.seq
+FROM {_WANTED} w JOIN st_bc q ON q.code = w.code
+JOIN stocktake_reads r ON r.session_id = :s AND r.batch_id = q.bid AND r.seq = q.seq
+WHERE q.n = 1"""  # noqa: S608 (module constants only)
+_SCANS_AGAIN = f"SELECT w.code FROM {_WANTED} w JOIN st_bc q ON q.code = w.code WHERE q.n > 1"  # noqa: S608
 _SIGHTINGS = """
 SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.id, cm.id) AS carrier_id,
        g.code AS raw, g.kind, g.loc_id, g.holder_id, bt.device, g.n, g.peak, g.first_us, g.last_us, g.last_seq
-FROM (SELECT code, kind, loc_id, holder_id, batch_id, COUNT(*) AS n, MAX(rssi) AS peak, MIN(at_us) AS first_us,
-             MAX(at_us) AS last_us, MAX(seq) AS last_seq
-      FROM stocktake_reads WHERE session_id = :s AND kind IN ('barcode', 'epc')
-        AND code IN (SELECT subj FROM st_cx UNION SELECT raw FROM st_epc)
-      GROUP BY code, kind, loc_id, holder_id, batch_id) g
+FROM ({reads}) g
 JOIN stocktake_batches bt ON bt.id = g.batch_id
-""" + _RESOLVE  # noqa: S608 (module constants only)
+""" + _RESOLVE
+
+
+def _sightings_sql(again: bool) -> str:
+    """The sightings statement; `again` when some wanted printed code was read more than once."""
+    parts = [_GROUPED_READS.format(table="st_other", where="kind = 'epc'"), _READ_ONCE]
+    if again:
+        parts.append(_GROUPED_READS.format(
+            table="stocktake_reads", where=f"session_id = :s AND kind = 'barcode' AND code IN ({_SCANS_AGAIN})"))
+    return _SIGHTINGS.format(reads=" UNION ALL ".join(parts))
+
 
 # One placement per code: the latest person's scan, else the RFID placement with its ambiguity.
 _PLACEMENT = """
@@ -405,7 +426,8 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     analyze(session, "st_bc")
     _temp(session, "st_epc", _EPCS, {"s": sid})
     _temp(session, "st_cx", _COMPLEX, {})
-    _temp(session, "st_sight", _SIGHTINGS, {"s": sid})
+    again = session.execute(text(f"{_SCANS_AGAIN} LIMIT 1")).first() is not None
+    _temp(session, "st_sight", _sightings_sql(again), {"s": sid})
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
     _coverage(session, sid)
