@@ -126,6 +126,7 @@ _TEMP_COLUMNS = {
                 "last_us BIGINT, last_seq INTEGER",
     "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
                 "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
+    "st_x": "carrier_id INTEGER, ok INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
     "st_visit": "loc_id INTEGER",
     "st_hvisit": "holder_id INTEGER",
 }
@@ -294,21 +295,33 @@ LEFT JOIN scan sc ON sc.subj = s.subj AND sc.rk = 1
 LEFT JOIN rfp r ON r.subj = s.subj
 """
 
+# The snapshot against the printed codes, in one pass over a million carriers: per carrier, how its code was read
+# and whether that was by people, exactly where the register has it, and nowhere else (`ok`). Both what follows
+# read this small table instead of joining the snapshot again: a second pass (or an anti-join against the found
+# rows) cost as much as the first.
+_EXPECTED_SEEN = """
+SELECT e.carrier_id, CASE WHEN q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id) THEN 1 ELSE 0 END,
+       q.n, q.lo, q.hi
+FROM stocktake_expected e LEFT JOIN st_bc q ON q.code = e.code
+WHERE e.session_id = :s
+"""
+
 # The bulk of a stock-take: expected carriers that people scanned exactly where the register has them, and nowhere
 # else (no RFID sighting, no second place). Stored as carrier and read count only (`stocktake_found`), in the
 # snapshot's key order; the findings below are the rest of the snapshot. The few carriers that also have a
 # placement to weigh are taken back out afterwards: cheaper than probing the placements once per carrier.
 _FOUND = """
 INSERT INTO stocktake_found (session_id, carrier_id, reads)
-SELECT :s, e.carrier_id, q.n
-FROM stocktake_expected e JOIN st_bc q ON q.code = e.code
-WHERE e.session_id = :s AND q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id)
+SELECT :s, carrier_id, n FROM st_x WHERE ok = 1
 """
 _PLACED_ELSEWHERE = """
 DELETE FROM stocktake_found WHERE session_id = :s
 AND carrier_id IN (SELECT carrier_id FROM st_place WHERE carrier_id IS NOT NULL)
 """
 
+# Every other snapshot carrier gets a finding: those with a placement to weigh (st_place, a few thousand), and those
+# that are not `ok` without one, with `qlo` the one place people scanned their code in, if there is one. Driven by
+# these few rows, never by probing the placements once per snapshot carrier.
 _EXPECTED_FINDINGS = """
 INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
     expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail)
@@ -329,18 +342,22 @@ SELECT :s,
   x.code, x.carrier_id, x.classification, x.loc_id, x.holder_id, x.seen_loc, x.seen_holder, x.method, x.n,
   x.peak, ''
 FROM (
-  SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id,
-         CASE WHEN p.subj IS NOT NULL OR q.code IS NOT NULL THEN 1 ELSE 0 END AS seen,
-         COALESCE(p.ambiguous, 0) AS ambiguous,
-         CASE WHEN p.subj IS NOT NULL THEN p.loc_id WHEN q.lo > 0 THEN q.lo END AS seen_loc,
-         CASE WHEN p.subj IS NOT NULL THEN p.holder_id WHEN q.lo < 0 THEN -q.lo END AS seen_holder,
-         CASE WHEN p.subj IS NOT NULL THEN p.method WHEN q.code IS NOT NULL THEN 'scan' END AS method,
-         COALESCE(p.n, q.n, 0) AS n, p.peak
-  FROM stocktake_expected e
-  LEFT JOIN st_place p ON p.carrier_id = e.carrier_id
-  LEFT JOIN st_bc q ON p.subj IS NULL AND q.code = e.code AND q.lo = q.hi
-  WHERE e.session_id = :s
-    AND NOT EXISTS (SELECT 1 FROM stocktake_found fd WHERE fd.session_id = :s AND fd.carrier_id = e.carrier_id)) x
+  SELECT y.carrier_id, y.code, y.classification, y.loc_id, y.holder_id,
+         CASE WHEN y.psubj IS NOT NULL OR y.qlo IS NOT NULL THEN 1 ELSE 0 END AS seen,
+         COALESCE(y.ambiguous, 0) AS ambiguous,
+         CASE WHEN y.psubj IS NOT NULL THEN y.ploc WHEN y.qlo > 0 THEN y.qlo END AS seen_loc,
+         CASE WHEN y.psubj IS NOT NULL THEN y.pholder WHEN y.qlo < 0 THEN -y.qlo END AS seen_holder,
+         CASE WHEN y.psubj IS NOT NULL THEN y.method WHEN y.qlo IS NOT NULL THEN 'scan' END AS method,
+         COALESCE(y.pn, CASE WHEN y.qlo IS NOT NULL THEN y.qn END, 0) AS n, y.peak
+  FROM (
+    SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id, p.subj AS psubj, p.ambiguous,
+           p.loc_id AS ploc, p.holder_id AS pholder, p.method, p.n AS pn, p.peak, NULL AS qlo, NULL AS qn
+    FROM st_place p JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = p.carrier_id
+    UNION ALL
+    SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, CASE WHEN s.lo = s.hi THEN s.lo END, s.n
+    FROM st_x s JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = s.carrier_id
+    WHERE s.ok = 0 AND NOT EXISTS (SELECT 1 FROM st_place p WHERE p.carrier_id = s.carrier_id)) y) x
 """
 
 # Codes seen that the snapshot does not explain: placed subjects, and printed codes seen in one place that are no
@@ -431,6 +448,7 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
     _coverage(session, sid)
+    _temp(session, "st_x", _EXPECTED_SEEN, {"s": sid})
     found: Any = session.execute(text(_FOUND), {"s": sid})
     placed: Any = session.execute(text(_PLACED_ELSEWHERE), {"s": sid})
     found_n = int(found.rowcount) - int(placed.rowcount)
