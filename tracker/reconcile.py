@@ -352,7 +352,8 @@ FROM (
   FROM (
     SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id, p.subj AS psubj, p.ambiguous,
            p.loc_id AS ploc, p.holder_id AS pholder, p.method, p.n AS pn, p.peak, NULL AS qlo, NULL AS qn
-    FROM st_place p JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = p.carrier_id
+    FROM st_place p CROSS JOIN stocktake_expected e  -- CROSS: SQLite keeps the few placements outside
+    WHERE e.session_id = :s AND e.carrier_id = p.carrier_id
     UNION ALL
     SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, CASE WHEN s.lo = s.hi THEN s.lo END, s.n
@@ -461,6 +462,8 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     _temp(session, "st_cx", _COMPLEX, {})
     again = session.execute(text(f"{_SCANS_AGAIN} LIMIT 1")).first() is not None
     _temp(session, "st_sight", _sightings_sql(again), {"s": sid})
+    # The ambiguity detail joins each ambiguous finding to its code's sightings: by index, not a scan per finding.
+    session.execute(text("CREATE INDEX st_sight_subj ON st_sight (subj)"))
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
     _coverage(session, sid)
