@@ -1,16 +1,20 @@
-"""Many-row INSERTs handed to the database driver's own executemany, inside the caller's transaction.
+"""Many-row INSERTs handed to the database driver, inside the caller's transaction.
 
 SQLAlchemy's executemany builds, checks and type-processes one parameter dictionary per row; for a 100,000-carrier
 import that cost more than SQLite's own work (issue 2). Here rows are tuples in a fixed column order whose values the
 driver takes as they are (text, whole numbers, None), and a value that needs the dialect's conversion (an instant,
-`UTCDateTime`) is passed once as a constant and converted once by SQLAlchemy's own bind processor. The statement
-still goes through the session's connection (`exec_driver_sql`), so connection events, error wrapping and the
-transaction are SQLAlchemy's as usual. This module never commits and never builds SQL from values.
+`UTCDateTime`) is passed once as a constant and converted once by SQLAlchemy's own bind processor. Each statement
+carries as many rows as `MAX_PARAMETERS` allows (multi-row VALUES): executing a statement has a fixed cost — on
+SQLite, opening the table and each of its indexes — and paying it per 50 rows instead of per row roughly halved the
+carriers insert. Statements still go through the session's connection (`exec_driver_sql`), so connection events,
+error wrapping and the transaction are SQLAlchemy's as usual. This module never commits and never puts a value into
+SQL text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table
@@ -18,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 _MARK = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+MAX_PARAMETERS = 999  # per statement: the lowest limit SQLite has been built with; PostgreSQL allows 65,535
 
 
 def _processor(table: Table, column: str, dialect: Dialect) -> Any:
@@ -50,7 +55,17 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
     mark = _MARK.get(str(dialect.paramstyle))
     if mark is None:
         raise NotImplementedError(f"bulk insert does not know the {dialect.paramstyle} parameter style")
-    quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(n) for n in names)}) "  # noqa: S608 (names from the schema, values bound)
-           f"VALUES ({', '.join([mark] * len(names))})")
-    conn.exec_driver_sql(sql, [row + fixed for row in rows] if fixed else list(rows))
+    preparer = dialect.identifier_preparer
+    columns_sql = ", ".join(preparer.quote(n) for n in names)
+    head = f"INSERT INTO {preparer.format_table(table)} ({columns_sql}) VALUES "  # noqa: S608 (schema names only)
+    one = f"({', '.join([mark] * len(names))})"
+
+    def flat(chunk: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return tuple(chain.from_iterable(row + fixed for row in chunk))
+
+    per = max(1, MAX_PARAMETERS // len(names))
+    full = len(rows) - len(rows) % per
+    if full:
+        conn.exec_driver_sql(head + ", ".join([one] * per), [flat(rows[i:i + per]) for i in range(0, full, per)])
+    if full < len(rows):
+        conn.exec_driver_sql(head + ", ".join([one] * (len(rows) - full)), flat(rows[full:]))
