@@ -240,6 +240,8 @@ def _csv_inputs(reader: Iterator[list[str]], header: list[str]) -> Iterator[Carr
         )
 
 
+# An imported carrier row: the columns taken as given, then the ones the rules derived (`_check_row`).
+_CARRIERS = table(Carrier)
 _GIVEN = ("code", "epc", "title", "doc_number", "issuer", "copy_number", "copy_total", "pages", "capacity")
 _CHECKED = ("kind", "regime", "classification", "highest_level_held", "period", "scope", "location_id")
 
@@ -336,7 +338,7 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
 
 
 def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], actor: str) -> Iterator[EventDraft]:
-    """Each carrier row's REGISTERED event, made as the ledger takes it.
+    """Each carrier row's (`_GIVEN` + `_CHECKED`) REGISTERED event, made as the ledger takes it.
 
     Rows are kept as flat tuples, which the garbage collector stops tracking; 100,000 drafts with their payload dicts
     held until the end were walked by every full collection, about a second of a 100,000-row import.
@@ -346,9 +348,6 @@ def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], ac
         yield EventDraft(EventType.REGISTERED, carrier=code, actor=actor, to_location=place_codes[location_id],
                          payload={"classification": level, "kind": kind, "period": period, "scope": scope,
                                   "copy": [copy_number, copy_total], "doc_number": doc_number})
-
-
-_CARRIERS = table(Carrier)
 
 
 def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> list[Violation]:
