@@ -112,10 +112,10 @@ class Ledger:
         return self.append_many([draft], at)[0]
 
     def append_many(self, drafts: Iterable[EventDraft], at: datetime) -> list[Recorded]:
-        """Append in order under one head lock; bulk imports use this so 100,000 events are one statement.
+        """Append in order under one head lock; bulk imports hand all their events (100,000 and more) to one call.
 
-        Several rows go as tuples to the driver's executemany (`tracker.bulk`): the events are never loaded back into
-        this session, and a parameter dictionary per row (ORM or Core) cost more than hashing the row (issue 2).
+        Several rows go as tuples to the driver in multi-row INSERTs (`tracker.bulk`): the events are never loaded
+        back into this session, and a parameter dictionary per row (ORM or Core) cost more than hashing it (issue 2).
         """
         seq, prev = self._lock_head()
         when, terminal = utc_iso(at), self.terminal
