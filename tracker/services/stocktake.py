@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from itertools import chain, compress, groupby, pairwise, repeat
-from operator import eq, itemgetter, lt, ne, or_
+from itertools import chain, compress, groupby, repeat
+from operator import eq, itemgetter, lt
 from types import TracebackType
 from typing import Any
 
@@ -482,6 +482,23 @@ _BATCH_OF = itemgetter(0, 1)
 # Location and badge codes (the only reads that change the place of the reads after them) by their first letters;
 # everything else in a handheld batch is a carrier code and goes through in bulk.
 _PLACE_CODE = re.compile("LOC-|B-").match
+_PLACE_START = re.compile("^(?:LOC-|B-)", re.MULTILINE)
+
+
+def _place_scans(codes: Sequence[str]) -> list[int]:
+    """Positions of the location and badge codes among `codes`. One regular-expression search over the codes joined
+    by newlines finds the few of them in C, instead of a match per code; codes with a newline of their own (none
+    come from a scanner) are matched one by one."""
+    joined = "\n".join(codes)
+    if joined.count("\n") != len(codes) - 1:
+        return list(compress(range(len(codes)), map(_PLACE_CODE, codes)))
+    out: list[int] = []
+    line, pos = 0, 0
+    for m in _PLACE_START.finditer(joined):
+        line += joined.count("\n", pos, m.start())
+        pos = m.start()
+        out.append(line)
+    return out
 
 
 class _Stretch:
@@ -580,23 +597,31 @@ Run = tuple[tuple[str, str], Columns]
 
 
 def _columns(run: Sequence[RawRead]) -> Columns:
+    """A run's reads as columns. `zip(*run)` transposes a run of a few thousand reads fastest, but slows down badly
+    on a huge one (a million iterators in lockstep), which is transposed a column at a time instead."""
+    if len(run) > _ZIP_LIMIT:
+        return tuple(list(map(itemgetter(k), run)) for k in range(2, 8))
     _, _, *cols = zip(*run, strict=True)
     return tuple(cols)
 
 
+_ZIP_LIMIT = 4096
+
+
 def _runs(reads: Iterable[RawRead], batches: _Batches) -> Iterable[Run]:
-    """The input cut into runs of one (device, batch), each as columns. A list is transposed once, a column at a
-    time, and cut where the device or batch changes (both in C, no per-read Python), and all its new batches are
-    created with one statement; a stream is cut as it comes."""
+    """The input cut into runs of one (device, batch), each as columns (no per-read Python: the cut, its count and
+    the transposition run in C). All new batches of a list are created with one statement; a stream is cut as it
+    comes."""
     if not isinstance(reads, list | tuple):
         return ((key, _columns(list(group))) for key, group in groupby(reads, key=_BATCH_OF))
     if not reads:
         return []
-    devices, batch_ids, *cols = [list(map(itemgetter(k), reads)) for k in range(8)]
-    n = len(reads)
-    cuts = [0, *compress(range(1, n), map(or_, map(ne, devices[1:], devices), map(ne, batch_ids[1:], batch_ids))),
-            n]
-    runs = [((devices[a], batch_ids[a]), tuple(col[a:b] for col in cols)) for a, b in pairwise(cuts)]
+    runs: list[Run] = []
+    start = 0
+    for key, group in groupby(reads, key=_BATCH_OF):
+        end = start + len(list(group))
+        runs.append((key, _columns(reads[start:end])))
+        start = end
     batches.create(key for key, _ in runs)
     return runs
 
@@ -682,7 +707,7 @@ class _Context:
         plain = rssis.count(None) == n and antennas.count(None) == n
         before = len(out)
         stretched = 0
-        special = list(compress(range(n), map(_PLACE_CODE, codes)))
+        special = _place_scans(codes)
         if "epc" in kinds:
             special = sorted(set(special).union(compress(range(n), map(eq, kinds, repeat("epc")))))
         special.append(n)
