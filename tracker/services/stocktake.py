@@ -13,10 +13,12 @@ This module never writes a read into the ledger and never changes custody except
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import chain, compress, groupby, repeat
@@ -941,7 +943,7 @@ def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
     and a re-sent input simply skips what is already stored. With `refuse_each`, a read the register refuses (no
     place yet, an unknown place or badge) is set aside in the result with its reason and every other read is
     stored: a live pass cannot be sent again, so refusing its good reads with the bad one would lose scans."""
-    with uow:
+    with uow, _no_cycle_collection():
         actor_facts(uow, actor, Action.STOCKTAKE)
         _session(uow, sid)
         batches = _Batches(uow, sid)
@@ -954,6 +956,23 @@ def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
                 uow.session.commit()
         uow.commit()
         return IngestResult(writer.added, writer.duplicates, ctx.places, tuple(ctx.refused))
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while reads are cut into columns and statements. Those are millions of
+    tuples and lists that reference counting frees as soon as they are done with (they form no cycles), but each
+    new container counts towards the next collection, and every few collections walks all the process's live
+    objects, the caller's list of reads included: measured at a million reads, 0.8 s of a 3.4 s ingest, 1.3 s when
+    the process holds a few million more objects. Cycles made meanwhile elsewhere are collected afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class ReadsRefused(DomainError):
