@@ -222,7 +222,9 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
 # The subjects that need the detailed placement: printed codes seen in several places, and whatever RFID saw.
-_COMPLEX = "SELECT code FROM st_bc WHERE lo <> hi UNION SELECT subj FROM st_epc"
+_MULTI_PLACE = "INSERT INTO st_cx (subj) SELECT code FROM st_bc WHERE lo <> hi"
+_RFID_SEEN = ("INSERT INTO st_cx (subj) SELECT DISTINCT subj FROM st_epc e "
+              "WHERE NOT EXISTS (SELECT 1 FROM st_cx c WHERE c.subj = e.subj)")
 
 # Pass 2, only for those: reads grouped per code, kind, place and batch (device), resolved to a carrier. RFID reads
 # are all in st_other. A printed code read once is its read, fetched by the key st_bc kept; only printed codes read
@@ -459,7 +461,11 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     session.execute(text(_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED), {"s": sid})
     analyze(session, "st_bc")
     _temp(session, "st_epc", _EPCS, {"s": sid})
-    _temp(session, "st_cx", _COMPLEX, {})
+    _create_temp(session, "st_cx")
+    multi_place: Any = session.execute(text(_MULTI_PLACE))
+    multi = int(multi_place.rowcount)
+    session.execute(text(_RFID_SEEN))
+    analyze(session, "st_cx")
     again = session.execute(text(f"{_SCANS_AGAIN} LIMIT 1")).first() is not None
     _temp(session, "st_sight", _sightings_sql(again), {"s": sid})
     # The ambiguity detail joins each ambiguous finding to its code's sightings: by index, not a scan per finding.
@@ -473,7 +479,7 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     found_n = int(found.rowcount) - int(placed.rowcount)
     analyze(session, "stocktake_found")
     session.execute(text(_EXPECTED_FINDINGS), {"s": sid})
-    unexplained = _UNEXPLAINED_FINDINGS.format(stray=_STRAY_CODES if _strays(session, sid, found_n) else "")
+    unexplained = _UNEXPLAINED_FINDINGS.format(stray=_STRAY_CODES if _strays(session, sid, found_n, multi) else "")
     session.execute(text(unexplained).bindparams(bindparam("gone", expanding=True)), {"s": sid, "gone": list(_GONE)})
     session.execute(text(_TOP_SECRET_RFID_ONLY), {"s": sid, "ts": _TS})
     _clones(session, sid, tuning)
@@ -490,12 +496,14 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     return ReconcileResult(counts, decoded)
 
 
-def _strays(session: Session, sid: int, found_n: int) -> bool:
+def _strays(session: Session, sid: int, found_n: int, multi: int) -> bool:
     """Whether some printed code read in one place only is no expected carrier's code. Finding those means probing
     the snapshot once per code read — a million probes, the dearest step of a big reconciliation — and usually
     there are none. Expected codes are unique and, at this point, each one that was read is either stored as found
-    (`found_n`) or has the only finding written so far under its code, so two counts tell whether to look."""
-    single = session.execute(text("SELECT COUNT(*) FROM st_bc WHERE lo = hi")).scalar_one()
+    (`found_n`) or has the only finding written so far under its code, so two counts tell whether to look. The codes
+    read in one place are all of st_bc but the `multi` read in several (a bare COUNT(*) counts cells page by page
+    on SQLite, without reading a row)."""
+    single = int(session.execute(text("SELECT COUNT(*) FROM st_bc")).scalar_one()) - multi
     expected_seen = session.execute(text(
         "SELECT COUNT(DISTINCT f.subject) FROM stocktake_findings f JOIN st_bc q ON q.code = f.subject "
         "WHERE f.session_id = :s AND q.lo = q.hi"), {"s": sid}).scalar_one()
