@@ -157,6 +157,25 @@ def test_rfid_many_weak_reads_elsewhere_make_the_placement_ambiguous(world: Worl
     assert w.reconcile(sid)["ambiguous"] == {w.c("a1")}
 
 
+def test_people_scanning_a_tagged_carrier_once_or_twice_place_it_whatever_rfid_heard(world: World) -> None:
+    """A tagged carrier's printed-code sightings come from its one read when people scanned it once, and from the
+    reads again when they scanned it more often: either way the latest person's scan places it, RFID is outvoted,
+    and every read counts."""
+    w = world
+    sid = w.start()
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+    rows = _rfid("RF1", "p2", [(w.epc("a1"), -45.0, 3)]) + _rfid("RF1", "p1", [(w.epc("b1"), -45.0, 3)])
+    st.ingest(w.store.uow(), w.sig["clerk"], sid,
+              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+    w.upload(sid, [S1, w.c("a1"), S2, w.c("b1"), w.c("b2"), S2, w.c("b1")], batch="walk")
+    got = w.reconcile(sid)
+    assert {w.c("a1"), w.c("b1"), w.c("b2")} <= got["found"]  # RFID heard a1 in S2 and b1 in S1: outvoted
+    views = {f.subject: f for f in w.findings(sid)}
+    assert (views[w.c("a1")].method, views[w.c("a1")].reads) == ("scan", 1 + 3)
+    assert (views[w.c("b1")].method, views[w.c("b1")].reads) == ("scan", 2 + 3)
+
+
 def test_top_secret_seen_only_by_rfid_needs_a_person(world: World) -> None:
     w = world
     sid = w.start(roots=[ROOM1], units=[])

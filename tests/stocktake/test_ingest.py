@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -74,6 +75,56 @@ def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world
         (305, "location", S2, None, None, None, S2, None),
         (306, "barcode", codes[1], None, None, None, S2, None),
     ]
+
+
+def test_a_long_batch_with_place_changes_is_stored_as_sent_and_the_cycle_collector_resumes(world: World) -> None:
+    """A batch longer than a run transposed in one go (several thousand reads), with location and badge scans in
+    it and a read whose code only starts like a place code after a line break: every read comes back with the place
+    of the last place scan before it, and Python's cycle collector runs again afterwards, refusal or not."""
+    sid = world.start()
+    holder = world.sig["clerk"].badge
+    codes = [make_carrier_code("BJ", 600_000 + i) for i in range(5_000)]
+    odd = "X\nLOC-BJ-R2C1S2"  # not a location code: it does not start with LOC-
+    reads: list[st.RawRead] = [("HH8", "long", 1, "barcode", S1, None, None, None)]
+    reads += [("HH8", "long", 2 + i, "barcode", c, 10 + i, None, None) for i, c in enumerate(codes[:2_500])]
+    reads += [("HH8", "long", 2_502, "barcode", odd, None, None, None),
+              ("HH8", "long", 2_503, "barcode", S2, None, None, None)]
+    reads += [("HH8", "long", 2_504 + i, "barcode", c, None, None, None) for i, c in enumerate(codes[2_500:4_000])]
+    reads += [("HH8", "long", 4_004, "barcode", holder, None, None, None)]
+    reads += [("HH8", "long", 4_005 + i, "barcode", c, None, None, None) for i, c in enumerate(codes[4_000:])]
+    assert gc.isenabled()
+    result = st.ingest(world.store.uow(), world.sig["clerk"], sid, reads)
+    assert (result.added, result.places) == (len(reads), 3)
+    assert gc.isenabled()
+    with world.store.engine.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(text(
+            "SELECT r.seq, r.kind, r.code, r.at_us, l.code, p.badge FROM stocktake_reads r "
+            "LEFT JOIN locations l ON l.id = r.loc_id LEFT JOIN people p ON p.id = r.holder_id "
+            "WHERE r.session_id = :s ORDER BY r.seq"), {"s": sid})]
+    expected = _expected_places(reads, holder)
+    assert stored == expected
+    with pytest.raises(DomainError):
+        st.ingest(world.store.uow(), world.sig["clerk"], sid, [("HH8", "bad", 1, "barcode", codes[0], None, None,
+                                                                 None)])
+    assert gc.isenabled()
+
+
+def _expected_places(reads: list[st.RawRead], holder: str) -> list[tuple[object, ...]]:
+    """Each read as the register keeps it: in the place of the last location scan before it, or with the person
+    of the last badge scan."""
+    out: list[tuple[object, ...]] = []
+    place: str | None = None
+    person: str | None = None
+    for _, _, seq, _, code, at, _, _ in reads:
+        if code.startswith("LOC-"):
+            place, person = code, None
+            out.append((seq, "location", code, at, place, None))
+        elif code == holder:
+            place, person = None, code
+            out.append((seq, "badge", code, at, None, person))
+        else:
+            out.append((seq, "barcode", code, at, place, person))
+    return out
 
 
 def test_a_reused_batch_id_with_other_reads_is_refused_and_changes_nothing(world: World) -> None:
