@@ -598,6 +598,9 @@ Columns = tuple[Sequence[Any], ...]
 Run = tuple[tuple[str, str], Columns]
 
 
+_ZIP_LIMIT = 4096
+
+
 def _columns(run: Sequence[RawRead]) -> Columns:
     """A run's reads as columns. `zip(*run)` transposes a run of a few thousand reads fastest, but slows down badly
     on a huge one (a million iterators in lockstep), which is transposed a column at a time instead."""
@@ -605,9 +608,6 @@ def _columns(run: Sequence[RawRead]) -> Columns:
         return tuple(list(map(itemgetter(k), run)) for k in range(2, 8))
     _, _, *cols = zip(*run, strict=True)
     return tuple(cols)
-
-
-_ZIP_LIMIT = 4096
 
 
 def _runs(reads: Iterable[RawRead], batches: _Batches) -> Iterable[Run]:
