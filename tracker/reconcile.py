@@ -298,9 +298,9 @@ LEFT JOIN rfp r ON r.subj = s.subj
 """
 
 # The snapshot against the printed codes, in one pass over a million carriers: per carrier, how its code was read
-# and whether that was by people, exactly where the register has it, and nowhere else (`ok`). Both what follows
-# read this small table instead of joining the snapshot again: a second pass (or an anti-join against the found
-# rows) cost as much as the first.
+# and whether that was by people, exactly where the register has it, and nowhere else (`ok`). The found rows and the
+# other carriers' findings are both read from this work table of a few integers per carrier: a second pass over the
+# snapshot, or an anti-join of the snapshot against the found rows, cost as much as this one.
 _EXPECTED_SEEN = """
 SELECT e.carrier_id, CASE WHEN q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id) THEN 1 ELSE 0 END,
        q.n, q.lo, q.hi
