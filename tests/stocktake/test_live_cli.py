@@ -5,7 +5,9 @@ serial scanner's location label switches the place for the carrier scanned after
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +75,48 @@ def test_live_scanner_location_label_switches_the_place(env: dict[str, str], tmp
         (tmp_path / "tracker.toml").write_text(f'[devices.gun]\nkind = "serial"\nurl = "{scanner.device}"\n',
                                                encoding="utf-8")
 
+        emulator_fds = _opens(scanner.pty.path)
+
         def walk() -> None:
+            if not _opened(scanner.pty.path, emulator_fds, timeout=10):
+                return  # the command never opened the port: the assertions below say what it printed
+            time.sleep(0.2)  # opening flushes the port's input: scans made before that are lost, as with a real gun
             scanner.scan(here[0], "datamatrix")  # before any place: refused, and said so
             scanner.scan(shelf, "code128")
             for code in here[1:]:
                 scanner.scan(code, "datamatrix")
 
-        timer = threading.Timer(0.4, walk)
-        timer.start()
+        walker = threading.Thread(target=walk)
+        walker.start()
         try:
-            code, out = invoke("stocktake", "live", "1", "--device", "gun", "--duration", "1.5")
+            code, out = invoke("stocktake", "live", "1", "--device", "gun", "--duration", "2")
         finally:
-            timer.cancel()
+            walker.join()
     assert code == 0, out
     assert "was scanned before any location code" in out and "1 refused" in out
     assert _reconcile() == {"found": len(here) - 1, "missing": 1}
+
+
+def _opens(tty: str) -> int:
+    """How many descriptors of this process (the command runs in it) are open on `tty`."""
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            n += os.readlink(f"/proc/self/fd/{fd}") == tty
+        except OSError:
+            continue
+    return n
+
+
+def _opened(tty: str, already: int, timeout: float) -> bool:
+    """Whether the command opened `tty` (more than the emulator's own `already` descriptors) within `timeout`
+    seconds: a fixed delay before scanning raced the command's start-up on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _opens(tty) > already:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_live_names_an_unknown_device(env: dict[str, str], tmp_path: Path) -> None:
