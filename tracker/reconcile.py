@@ -126,7 +126,8 @@ _TEMP_COLUMNS = {
                 "last_us BIGINT, last_seq INTEGER",
     "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
                 "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
-    "st_x": "carrier_id INTEGER, ok INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
+    "st_nf": "carrier_id INTEGER PRIMARY KEY",
+    "st_x": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
     "st_visit": "loc_id INTEGER",
     "st_hvisit": "holder_id INTEGER",
 }
@@ -297,24 +298,28 @@ LEFT JOIN scan sc ON sc.subj = s.subj AND sc.rk = 1
 LEFT JOIN rfp r ON r.subj = s.subj
 """
 
-# The snapshot against the printed codes, in one pass over a million carriers: per carrier, how its code was read
-# and whether that was by people, exactly where the register has it, and nowhere else (`ok`). The found rows and the
-# other carriers' findings are both read from this work table of a few integers per carrier: a second pass over the
-# snapshot, or an anti-join of the snapshot against the found rows, cost as much as this one.
-_EXPECTED_SEEN = """
-SELECT e.carrier_id, CASE WHEN q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id) THEN 1 ELSE 0 END,
-       q.n, q.lo, q.hi
-FROM stocktake_expected e LEFT JOIN st_bc q ON q.code = e.code
-WHERE e.session_id = :s
-"""
-
 # The bulk of a stock-take: expected carriers that people scanned exactly where the register has them, and nowhere
-# else (no RFID sighting, no second place). Stored as carrier and read count only (`stocktake_found`), in the
-# snapshot's key order; the findings below are the rest of the snapshot. The few carriers that also have a
-# placement to weigh are taken back out afterwards: cheaper than probing the placements once per carrier.
+# else (no RFID sighting, no second place). Stored as carrier and read count only (`stocktake_found`), written
+# straight from one pass of the snapshot (in its key order: CROSS keeps SQLite from driving it by the million read
+# codes) over the printed codes. The few carriers that also have a placement to weigh are taken back out afterwards:
+# cheaper than probing the placements once per carrier.
 _FOUND = """
 INSERT INTO stocktake_found (session_id, carrier_id, reads)
-SELECT :s, carrier_id, n FROM st_x WHERE ok = 1
+SELECT :s, e.carrier_id, q.n FROM stocktake_expected e CROSS JOIN st_bc q
+WHERE e.session_id = :s AND q.code = e.code AND q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id)
+"""
+# The rest of the snapshot, as carrier ids: both sides are read in key order and merged (an ordered EXCEPT), a
+# sequential sweep instead of a probe per carrier or a million-row work table of every carrier's reads.
+_NOT_FOUND = """
+SELECT carrier_id FROM stocktake_expected WHERE session_id = :s
+EXCEPT SELECT carrier_id FROM stocktake_found WHERE session_id = :s
+ORDER BY 1
+"""
+# How the not-found carriers' codes were read, if at all: a few probes per cent of the snapshot.
+_NOT_FOUND_SEEN = """
+SELECT e.carrier_id, q.n, q.lo, q.hi
+FROM st_nf d CROSS JOIN stocktake_expected e LEFT JOIN st_bc q ON q.code = e.code
+WHERE e.session_id = :s AND e.carrier_id = d.carrier_id
 """
 _PLACED_ELSEWHERE = """
 DELETE FROM stocktake_found WHERE session_id = :s
@@ -322,7 +327,7 @@ AND carrier_id IN (SELECT carrier_id FROM st_place WHERE carrier_id IS NOT NULL)
 """
 
 # Every other snapshot carrier gets a finding: those with a placement to weigh (st_place, a few thousand), and those
-# that are not `ok` without one, with `qlo` the one place people scanned their code in, if there is one. Driven by
+# not found without one (st_x), with `qlo` the one place people scanned their code in, if there is one. Driven by
 # these few rows, never by probing the placements once per snapshot carrier.
 _EXPECTED_FINDINGS = """
 INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
@@ -360,7 +365,7 @@ FROM (
     SELECT e.carrier_id, e.code, e.classification, e.loc_id, e.holder_id, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, CASE WHEN s.lo = s.hi THEN s.lo END, s.n
     FROM st_x s JOIN stocktake_expected e ON e.session_id = :s AND e.carrier_id = s.carrier_id
-    WHERE s.ok = 0 AND NOT EXISTS (SELECT 1 FROM st_place p WHERE p.carrier_id = s.carrier_id)) y) x
+    WHERE NOT EXISTS (SELECT 1 FROM st_place p WHERE p.carrier_id = s.carrier_id)) y) x
 """
 
 # Codes seen that the snapshot does not explain: placed subjects, and printed codes seen in one place that are no
@@ -473,8 +478,9 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
     _coverage(session, sid)
-    _temp(session, "st_x", _EXPECTED_SEEN, {"s": sid})
     found: Any = session.execute(text(_FOUND), {"s": sid})
+    _temp(session, "st_nf", _NOT_FOUND, {"s": sid})
+    _temp(session, "st_x", _NOT_FOUND_SEEN, {"s": sid})
     placed: Any = session.execute(text(_PLACED_ELSEWHERE), {"s": sid})
     found_n = int(found.rowcount) - int(placed.rowcount)
     analyze(session, "stocktake_found")
