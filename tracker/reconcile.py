@@ -519,11 +519,13 @@ def _strays(session: Session, sid: int, found_n: int, multi: int) -> bool:
 def _coverage(session: Session, sid: int) -> None:
     """A place is visited when its code was scanned or an RFID batch bound to it has reads. It is covered when
     visited, or when it holds no expected carrier itself and every place below it is covered."""
+    # A binding counts when some read of its batch was placed in its place: the (batch, place) pairs read are
+    # listed once and joined to the bindings, not looked for in the other reads once per binding.
     _temp(session, "st_visit",
           "SELECT DISTINCT loc_id FROM st_other WHERE kind = 'location' "
-          "UNION SELECT b.loc_id FROM stocktake_bindings b JOIN stocktake_batches bt ON bt.session_id = b.session_id "
-          "AND bt.device = b.device AND bt.batch = b.batch WHERE b.session_id = :s AND EXISTS "
-          "(SELECT 1 FROM st_other r WHERE r.batch_id = bt.id AND r.loc_id = b.loc_id)",
+          "UNION SELECT b.loc_id FROM (SELECT DISTINCT batch_id, loc_id FROM st_other WHERE loc_id IS NOT NULL) r "
+          "JOIN stocktake_batches bt ON bt.id = r.batch_id JOIN stocktake_bindings b ON b.session_id = bt.session_id "
+          "AND b.device = bt.device AND b.batch = bt.batch AND b.loc_id = r.loc_id WHERE bt.session_id = :s",
           {"s": sid})
     _temp(session, "st_hvisit", "SELECT DISTINCT holder_id FROM st_other WHERE kind = 'badge'", {})
     visited = set(session.execute(text("SELECT loc_id FROM st_visit")).scalars())
