@@ -146,8 +146,8 @@ class SsiScanner(SerialDriver):
     def _on_data(self, data: bytes, now: float) -> None:
         for item in self.framer.feed(data, now):
             if isinstance(item, BadPacket):
+                self.naks_sent += 1  # counted before it goes out, as in `_on_packet`
                 self.write(nak(Nak.RESEND))
-                self.naks_sent += 1
             else:
                 self._on_packet(item, now)
 
@@ -164,17 +164,18 @@ class SsiScanner(SerialDriver):
                 pending.reply = packet
                 pending.done.set()
             return
+        # Each answer is counted before it goes out: whoever sees the decoder react to it then sees the count too.
         if packet.opcode == Op.DECODE_DATA:
-            self.write(ack())
             self.acks_sent += 1
+            self.write(ack())
             self._decode(packet, now)
             return
         if packet.opcode == Op.EVENT:
-            self.write(ack())
             self.acks_sent += 1
+            self.write(ack())
             return
-        self.write(nak(Nak.BAD_CONTEXT))
         self.naks_sent += 1
+        self.write(nak(Nak.BAD_CONTEXT))
 
     def _decode(self, packet: Packet, now: float) -> None:
         if not packet.data:
