@@ -12,6 +12,7 @@ from tests.stocktake.conftest import CAB1, ROOM1, S1, S2, S3, SAFE, UNKNOWN, Wor
 from tracker.demo import badge
 from tracker.reconcile import FindingKind
 from tracker.services import stocktake as st
+from tracker.services.common import Signed
 from tracker.store import Store
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -122,6 +123,11 @@ def _rfid(device: str, batch: str, tags: list[tuple[str, float, int]]) -> list[r
     return rows
 
 
+def _ingest_rfid(store: Store, actor: Signed, sid: int, rows: list[rfid_upload.UploadRow]) -> None:
+    st.ingest(store.uow(), actor, sid,
+              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+
+
 def test_rfid_cross_reads_are_placed_where_strongest_and_most_numerous(world: World, tmp_path: Path) -> None:
     w = world
     sid = w.start()
@@ -152,8 +158,7 @@ def test_rfid_many_weak_reads_elsewhere_make_the_placement_ambiguous(world: Worl
     st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
     st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
     rows = _rfid("RF1", "p1", [(w.epc("a1"), -45.0, 2)]) + _rfid("RF1", "p2", [(w.epc("a1"), -65.0, 12)])
-    st.ingest(w.store.uow(), w.sig["clerk"], sid,
-              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+    _ingest_rfid(w.store, w.sig["clerk"], sid, rows)
     assert w.reconcile(sid)["ambiguous"] == {w.c("a1")}
 
 
@@ -166,8 +171,7 @@ def test_people_scanning_a_tagged_carrier_once_or_twice_place_it_whatever_rfid_h
     st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
     st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
     rows = _rfid("RF1", "p2", [(w.epc("a1"), -45.0, 3)]) + _rfid("RF1", "p1", [(w.epc("b1"), -45.0, 3)])
-    st.ingest(w.store.uow(), w.sig["clerk"], sid,
-              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+    _ingest_rfid(w.store, w.sig["clerk"], sid, rows)
     w.upload(sid, [S1, w.c("a1"), S2, w.c("b1"), w.c("b2"), S2, w.c("b1")], batch="walk")
     got = w.reconcile(sid)
     assert {w.c("a1"), w.c("b1"), w.c("b2")} <= got["found"]  # RFID heard a1 in S2 and b1 in S1: outvoted
@@ -181,8 +185,7 @@ def test_top_secret_seen_only_by_rfid_needs_a_person(world: World) -> None:
     sid = w.start(roots=[ROOM1], units=[])
     st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "safe", SAFE)
     rows = _rfid("RF1", "safe", [(w.epc("ts1"), -40.0, 3)])
-    st.ingest(w.store.uow(), w.sig["clerk"], sid,
-              [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+    _ingest_rfid(w.store, w.sig["clerk"], sid, rows)
     got = w.reconcile(sid)
     assert got["unconfirmed_top_secret"] == {w.c("ts1")}
     assert w.c("ts1") in got["found"]
@@ -221,8 +224,7 @@ def test_identical_findings_on_sqlite_and_postgresql(sqlite_url: str, pg_url: st
         st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
         rows = _rfid("RF1", "p1", [(w.epc("a1"), -45.0, 4), (w.epc("b1"), -58.0, 3)])
         rows += _rfid("RF1", "p2", [(w.epc("a1"), -75.0, 1), (w.epc("b1"), -57.5, 3), (w.epc("c1"), -50.0, 1)])
-        st.ingest(store.uow(), w.sig["clerk"], sid,
-                  [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
+        _ingest_rfid(store, w.sig["clerk"], sid, rows)
         w.reconcile(sid)
         results.append(_normalised(store, sid))
         store.dispose()
