@@ -277,7 +277,8 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
     The rules are a pure function of a row's facts, and an import repeats a handful of shapes (level, kind, period,
     scope, copy numbers, place) over thousands of rows; so a shape that passed is remembered and each later row of
     that shape is checked by looking it up. A shape that failed is never remembered: each of its rows is checked in
-    full, so every refusal names its own row and carrier.
+    full, so every refusal names its own row and carrier. The shape key must hold every input field
+    `check_registration` and `_parse_input` read: a rule that reads another field must add it to the key.
     """
     with uow:
         actor_facts(uow, actor, Action.REGISTER)
