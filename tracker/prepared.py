@@ -55,8 +55,8 @@ def forget(session: Session) -> None:
 class _Compiled:
     sql: str
     positional: bool
-    names: tuple[str, ...]
-    binds: tuple[tuple[str, Processor | None], ...]  # bind name, processor, in the order the driver wants them
+    names: tuple[str, ...]  # bind names, in the order the driver wants them
+    processors: tuple[Processor | None, ...]  # one per name, in the same order
     defaults: Mapping[str, Any]  # literal values written into the statement (`id == 1`)
     row: Any  # a namedtuple class named after the selected columns, or None for DML
     results: tuple[tuple[int, Processor], ...]  # column index, processor, for the columns that need one
@@ -82,7 +82,7 @@ class Prepared:
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise TypeError("Prepared statements run no Python-side column defaults; give every value")
         names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(binds)
-        processors = tuple((n, binds[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names)
+        processors = tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
         defaults = {n: b.value for n, b in binds.items() if not b.required}
         row: Any = None
         results: list[tuple[int, Processor]] = []
@@ -107,7 +107,7 @@ class Prepared:
         d = driver(session)
         c = self.compiled(d.dialect)
         values = [params[n] if n in params else c.defaults[n] for n in c.names]
-        values = [v if p is None or v is None else p(v) for v, (_n, p) in zip(values, c.binds, strict=True)]
+        values = [v if p is None or v is None else p(v) for v, p in zip(values, c.processors, strict=True)]
         args: Sequence[Any] | dict[str, Any] = values if c.positional else dict(zip(c.names, values, strict=True))
         cursor = d.dbapi.cursor()
         try:
