@@ -230,7 +230,7 @@ def _walk(rows: Iterable[tuple[Any, ...]], expected: int, prev: str | None, want
     return _Walk(expected, prev, checked, first_prev)
 
 
-_SELECT_EVENTS = f"SELECT {', '.join((*COLUMNS, 'hash'))} FROM events"  # noqa: S608 (fixed column list)
+_SELECT_EVENTS = f"SELECT {', '.join(_ROW)} FROM events"  # noqa: S608 (fixed column list)
 PARALLEL_FROM = 200_000  # events; below this, starting worker processes costs more than it saves
 
 
