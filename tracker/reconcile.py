@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from labels.codes import epc_to_carrier_code
 from tracker.domain import CarrierStatus, Classification
+from tracker.prepared import driver
 
 
 class FindingKind(enum.StrEnum):
@@ -443,7 +444,7 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     # before commit. The snapshot and the reads are read through a memory map instead of being copied page by page
     # into the cache (measured: a few tenths of a second at a million). The connection's own settings come back
     # afterwards, whatever happens (it goes back to the pool).
-    raw: Any = session.connection().connection.driver_connection  # PRAGMAs need no SQLAlchemy state
+    raw = driver(session).dbapi  # PRAGMAs need no SQLAlchemy state
     saved = [raw.execute(f"PRAGMA {p}").fetchone()[0] for p in _SQLITE_SIZES]
     for p, size in _SQLITE_SIZES.items():
         raw.execute(f"PRAGMA {p} = {size}")
