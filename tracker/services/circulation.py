@@ -30,6 +30,7 @@ from tracker.services.common import (
     get_person,
     location_facts,
     location_row,
+    open_loan,
     person_facts,
     refuse,
     signed_by,
@@ -101,10 +102,6 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
             payload={"due": utc_iso(due), "reading_place": reading_place}), now)
         uow.commit()
         return LoanReceipt(c.code, person.badge, due, ev.seq)
-
-
-def _open_loan(uow: UnitOfWork, carrier: Carrier) -> Loan | None:
-    return uow.session.execute(select(Loan).where(Loan.open_carrier_id == carrier.id)).scalar_one_or_none()
 
 
 def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None = None) -> int:
@@ -200,7 +197,7 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
                                second is not None and companion is not None and signed_by(companion, second.badge),
                                approval, return_due, now, uow.policy), "carry_out", code, actor.badge)
         from_location = c.location
-        loan = _open_loan(uow, c)
+        loan = open_loan(uow, c)
         if loan is not None:
             loan.returned_at = now
             loan.open_carrier_id = None

@@ -30,7 +30,7 @@ from tracker.domain import (
 )
 from tracker.prepared import Prepared
 from tracker.rules import Action, CarrierFacts, LocationFacts, PersonFacts, Violation, check_permission
-from tracker.schema import Carrier, Location, Person, table
+from tracker.schema import Carrier, Loan, Location, Person, table
 from tracker.store import UnitOfWork
 
 AnyRow: TypeAlias = Any
@@ -182,6 +182,11 @@ def get_location(uow: UnitOfWork, code: str) -> Location:
     if loc is None:
         raise _no_location(code)
     return loc
+
+
+def open_loan(uow: UnitOfWork, carrier: Carrier) -> Loan | None:
+    """The carrier's loan that is still out, if any (at most one: `open_carrier_id` is unique while open)."""
+    return uow.session.execute(select(Loan).where(Loan.open_carrier_id == carrier.id)).scalar_one_or_none()
 
 
 # The same refusals whether a look-up went through the ORM (get_*) or the counter's fast path (*_row).

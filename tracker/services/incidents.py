@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from tracker.domain import CarrierStatus, Classification, EventType, utc_iso
 from tracker.ledger import EventDraft
 from tracker.rules import Action, check_found, check_report_missing, leak_deadline
-from tracker.schema import Loan
 from tracker.services.common import (
     Signed,
     actor_facts,
@@ -21,6 +18,7 @@ from tracker.services.common import (
     get_carrier,
     get_location,
     location_facts,
+    open_loan,
     refuse,
 )
 from tracker.store import UnitOfWork
@@ -56,7 +54,7 @@ def found(uow: UnitOfWork, actor: Signed, code: str, to_location: str, note: str
         refuse(check_found(carrier_facts(c), location_facts(place)), "found", code, actor.badge)
         since = c.missing_since or now
         days = (now - since).days
-        loan = uow.session.execute(select(Loan).where(Loan.open_carrier_id == c.id)).scalar_one_or_none()
+        loan = open_loan(uow, c)
         if loan is not None:
             loan.returned_at = now
             loan.open_carrier_id = None
