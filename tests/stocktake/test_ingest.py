@@ -45,6 +45,23 @@ def test_the_same_upload_twice_adds_nothing(world: World) -> None:
     assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2"), w.c("b1")}
 
 
+def test_an_upload_leaves_its_wal_checkpoint_to_the_background_checkpointer(world: World) -> None:
+    w = world
+    sid = w.start()
+    checkpointer = w.store.checkpointer
+    if w.store.dialect != "sqlite":
+        assert checkpointer is None  # PostgreSQL checkpoints on its own
+        assert w.upload(sid, [S1, w.c("a1")]).added == 2
+        return
+    assert checkpointer is not None
+    with checkpointer.hold():
+        assert w.upload(sid, [S1, w.c("a1"), w.c("a2")]).added == 3
+        assert checkpointer.runs == 0
+        assert count(w.store, sid) == 3  # committed before its checkpoint
+    checkpointer.wait()
+    assert checkpointer.runs == 1
+
+
 def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world: World) -> None:
     """300 carrier reads in one place go in several multi-row statements (bulk ingest binds their place once); a
     badge, a "B-" code that is no badge and a printed code with an RSSI take other paths. Each must come back as

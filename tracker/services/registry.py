@@ -271,6 +271,11 @@ def _check_row(data: CarrierInput, code: str, places: dict[str, Location],
             place.id), []
 
 
+# From this many carriers an import is a bulk write whose WAL checkpoint is left to the store's checkpointer thread
+# (a counter's one-off registration is left to SQLite's inline checkpoint, as every other commit).
+_BULK = 1000
+
+
 def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], site: str = "BJ") -> list[str]:
     """Check every row, then write all carriers and their ledger events in one transaction (or nothing).
 
@@ -334,6 +339,8 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
                     {"status": CarrierStatus.IN_STORE.value, "registered_at": now, "updated_at": now})
         place_codes = {loc.id: loc.code for loc in places.values()}
         uow.ledger.append_many(_registered(carriers, place_codes, actor.badge), now)
+        if len(carriers) >= _BULK:
+            uow.defer_checkpoint()
         uow.commit()
         return [c[0] for c in carriers]
 

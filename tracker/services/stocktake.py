@@ -944,18 +944,27 @@ def ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead],
     place yet, an unknown place or badge) is set aside in the result with its reason and every other read is
     stored: a live pass cannot be sent again, so refusing its good reads with the bad one would lose scans."""
     with uow, _no_cycle_collection():
-        actor_facts(uow, actor, Action.STOCKTAKE)
-        _session(uow, sid)
-        batches = _Batches(uow, sid)
-        runs = _runs(reads, batches)
-        ctx = _Context(uow, sid, batches, refuse_each)
-        writer = _Writer(uow, sid, batches)
-        for chunk in ctx.chunks(runs, commit_every or CHUNK):
-            writer.write(chunk)
-            if commit_every:
-                uow.session.commit()
-        uow.commit()
-        return IngestResult(writer.added, writer.duplicates, ctx.places, tuple(ctx.refused))
+        return _ingest(uow, actor, sid, reads, commit_every, refuse_each)
+
+
+def _ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead], commit_every: int | None,
+            refuse_each: bool) -> IngestResult:
+    """The ingest proper, in a frame of its own: its runs, chunks and statements are freed when it returns, before
+    the cycle collector is resumed, which would otherwise walk them all once more."""
+    actor_facts(uow, actor, Action.STOCKTAKE)
+    _session(uow, sid)
+    batches = _Batches(uow, sid)
+    runs = _runs(reads, batches)
+    ctx = _Context(uow, sid, batches, refuse_each)
+    writer = _Writer(uow, sid, batches)
+    uow.defer_checkpoint()  # a big upload's WAL is copied into the database file after it returns
+    for chunk in ctx.chunks(runs, commit_every or CHUNK):
+        writer.write(chunk)
+        if commit_every:
+            uow.session.commit()
+            uow.defer_checkpoint()
+    uow.commit()
+    return IngestResult(writer.added, writer.duplicates, ctx.places, tuple(ctx.refused))
 
 
 @contextmanager
