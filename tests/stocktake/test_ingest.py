@@ -45,7 +45,7 @@ def test_the_same_upload_twice_adds_nothing(world: World) -> None:
     assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2"), w.c("b1")}
 
 
-def test_an_upload_leaves_its_wal_checkpoint_to_the_background_checkpointer(world: World) -> None:
+def test_an_upload_and_a_reconciliation_leave_their_wal_checkpoint_to_the_checkpointer(world: World) -> None:
     w = world
     sid = w.start()
     checkpointer = w.store.checkpointer
@@ -60,6 +60,11 @@ def test_an_upload_leaves_its_wal_checkpoint_to_the_background_checkpointer(worl
         assert count(w.store, sid) == 3  # committed before its checkpoint
     checkpointer.wait()
     assert checkpointer.runs == 1
+    with checkpointer.hold():  # a reconciliation writes a finding per carrier: a bulk write too
+        assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2")}
+        assert checkpointer.runs == 1
+    checkpointer.wait()
+    assert checkpointer.runs == 2
 
 
 def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world: World) -> None:

@@ -1059,6 +1059,7 @@ def reconcile(uow: UnitOfWork, actor: Signed, sid: int) -> ReconcileResult:
         with _no_cycle_collection():
             result = run_reconcile(uow.session, sid, tuning_of(st))
         st.reconciled_at = uow.now()
+        uow.defer_checkpoint()  # a million found rows: their WAL is copied into the file after this returns
         uow.commit()
         return result
 
