@@ -768,3 +768,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    finally:
+        if state.store is not None:  # closes the register, after any checkpoint a bulk write left to its thread
+            state.store.dispose()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -84,3 +87,24 @@ def test_bad_input_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
     assert code == 2 and "Unknown finding kind" in out
     code, out = invoke("stocktake", "upload", "1", str(tmp_path / "none.txt"))
     assert code == 2
+
+
+def test_the_upload_command_leaves_the_register_closed_and_checkpointed(env: dict[str, str], tmp_path: Path) -> None:
+    """A real `tracker` process: the upload's WAL checkpoint runs on the checkpointer thread, and the command waits
+    for it and closes the register on its way out, so no WAL is left behind for the next program to replay."""
+    code, out = invoke("stocktake", "start", "--scope", SHELF, "--team", badge("clerk"), "--team", badge("auditor"))
+    assert code == 0, out
+    upload = tmp_path / "hh.txt"
+    upload.write_text("\n".join([SHELF, *(f"BJ-X{i:06d}" for i in range(20_000))]), encoding="utf-8")
+    from tracker import cli  # the in-process commands above keep their store open: close it first
+    if cli.state.store is not None:
+        cli.state.store.dispose()
+        cli.state.store = None
+    register = tmp_path / "r.sqlite"
+    size = register.stat().st_size
+    done = subprocess.run([sys.executable, "-c", "from tracker.cli import main; main()", "stocktake", "upload", "1",
+                           str(upload), "--device", "HH7"], env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0 and "20001 reads added" in done.stdout, done.stdout + done.stderr
+    assert not Path(f"{register}-wal").exists()
+    assert register.stat().st_size > size + 20_000 * 20  # the reads are in the database file itself
