@@ -5,9 +5,9 @@ BEGIN IMMEDIATE so two terminals never both read a carrier as free and then both
 (SELECT … FOR UPDATE) on the carrier and the ledger head. One operation is one unit of work: one transaction, one
 commit, and on a refusal a rollback followed by an audit row in its own transaction. Nothing here knows the rules.
 
-A bulk write on SQLite (a stock-take upload, an import) may leave its WAL checkpoint to the store's `Checkpointer`
-thread, so the upload returns once its pages are durable in the WAL rather than after they are copied again into the
-database file.
+A bulk write on SQLite (a big stock-take upload or import, a reconciliation) may leave its WAL checkpoint to the
+store's `Checkpointer` thread, so it returns once its pages are durable in the WAL rather than after they are copied
+again into the database file.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ class Checkpointer:
             try:
                 cur = raw.cursor()
                 cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                busy, frames, done = cur.fetchone() or (1, -1, -1)
+                row = cur.fetchone()
+                assert row is not None  # the PRAGMA always answers one row
+                busy, frames, done = row
             finally:
                 raw.close()
         except Exception as exc:  # a failed copy loses nothing: the next checkpoint, inline or here, redoes it

@@ -45,23 +45,27 @@ def test_the_same_upload_twice_adds_nothing(world: World) -> None:
     assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2"), w.c("b1")}
 
 
-def test_an_upload_and_a_reconciliation_leave_their_wal_checkpoint_to_the_checkpointer(world: World) -> None:
+def test_a_big_upload_and_a_reconciliation_leave_their_wal_checkpoint_to_the_checkpointer(world: World) -> None:
     w = world
     sid = w.start()
     checkpointer = w.store.checkpointer
+    big = [S1, w.c("a1"), w.c("a2"), *(make_carrier_code("BJ", 500_000 + i) for i in range(st.BULK_READS))]
     if w.store.dialect != "sqlite":
         assert checkpointer is None  # PostgreSQL checkpoints on its own
-        assert w.upload(sid, [S1, w.c("a1")]).added == 2
+        assert w.upload(sid, big).added == len(big)
         return
     assert checkpointer is not None
+    assert w.upload(sid, [S2, w.c("b1")], device="HH2").added == 2
+    checkpointer.wait()
+    assert checkpointer.runs == 0  # a small upload asks nothing of the checkpointer
     with checkpointer.hold():
-        assert w.upload(sid, [S1, w.c("a1"), w.c("a2")]).added == 3
+        assert w.upload(sid, big).added == len(big)
         assert checkpointer.runs == 0
-        assert count(w.store, sid) == 3  # committed before its checkpoint
+        assert count(w.store, sid) == len(big) + 2  # committed before its checkpoint
     checkpointer.wait()
     assert checkpointer.runs == 1
     with checkpointer.hold():  # a reconciliation writes a finding per carrier: a bulk write too
-        assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2")}
+        assert w.reconcile(sid)["found"] == {w.c("a1"), w.c("a2"), w.c("b1")}
         assert checkpointer.runs == 1
     checkpointer.wait()
     assert checkpointer.runs == 2

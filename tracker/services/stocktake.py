@@ -957,14 +957,29 @@ def _ingest(uow: UnitOfWork, actor: Signed, sid: int, reads: Iterable[RawRead], 
     runs = _runs(reads, batches)
     ctx = _Context(uow, sid, batches, refuse_each)
     writer = _Writer(uow, sid, batches)
-    uow.defer_checkpoint()  # a big upload's WAL is copied into the database file after it returns
+    committed = 0
     for chunk in ctx.chunks(runs, commit_every or CHUNK):
         writer.write(chunk)
         if commit_every:
-            uow.session.commit()
-            uow.defer_checkpoint()
-    uow.commit()
+            _bulk_commit(uow, writer.added - committed, final=False)
+            committed = writer.added
+    _bulk_commit(uow, writer.added - committed, final=True)
     return IngestResult(writer.added, writer.duplicates, ctx.places, tuple(ctx.refused))
+
+
+# From this many reads in one transaction, its WAL checkpoint is left to the store's checkpointer thread, so a big
+# upload returns once its reads are durable (a million reads: about 0.8 s sooner). A live pass's flushes and small
+# uploads commit as every other write does.
+BULK_READS = 10_000
+
+
+def _bulk_commit(uow: UnitOfWork, reads: int, final: bool) -> None:
+    if reads >= BULK_READS:
+        uow.defer_checkpoint()
+    if final:
+        uow.commit()
+    else:
+        uow.session.commit()
 
 
 @contextmanager
