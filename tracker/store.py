@@ -85,7 +85,8 @@ class Checkpointer:
     @contextmanager
     def hold(self) -> Iterator[None]:
         """No background checkpoint starts while this is held (one already running is waited for), e.g. while the
-        database and WAL files are copied as they are. Requests made meanwhile run afterwards."""
+        database and WAL files are copied as they are. Requests made meanwhile run afterwards, so `wait`, `close`
+        and the store's `dispose` must not be called by the holder."""
         with self._held:
             yield
 
