@@ -106,7 +106,7 @@ class Checkpointer:
         while True:
             with self._state:
                 self._state.wait_for(lambda: self._wanted or self._closed)
-                if self._closed:
+                if not self._wanted:  # closed, and nothing asked since: a request racing `close` still runs
                     return
                 self._wanted, self._running = False, True
             try:
