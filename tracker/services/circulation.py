@@ -26,11 +26,11 @@ from tracker.services.common import (
     carrier_facts,
     carrier_row,
     carrier_row_facts,
+    close_open_loan,
     get_carrier,
     get_person,
     location_facts,
     location_row,
-    open_loan,
     person_facts,
     refuse,
     signed_by,
@@ -197,10 +197,7 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
                                second is not None and companion is not None and signed_by(companion, second.badge),
                                approval, return_due, now, uow.policy), "carry_out", code, actor.badge)
         from_location = c.location
-        loan = open_loan(uow, c)
-        if loan is not None:
-            loan.returned_at = now
-            loan.open_carrier_id = None
+        loan = close_open_loan(uow, c, now)
         c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (
             CarrierStatus.CARRIED_OUT.value, holder.id, None, return_due, now)
         uow.session.add(Loan(carrier_id=c.id, borrower_id=holder.id, kind="carry_out", approval_id=approval_id,

@@ -184,9 +184,14 @@ def get_location(uow: UnitOfWork, code: str) -> Location:
     return loc
 
 
-def open_loan(uow: UnitOfWork, carrier: Carrier) -> Loan | None:
-    """The carrier's loan that is still out, if any (at most one: `open_carrier_id` is unique while open)."""
-    return uow.session.execute(select(Loan).where(Loan.open_carrier_id == carrier.id)).scalar_one_or_none()
+def close_open_loan(uow: UnitOfWork, carrier: Carrier, now: datetime) -> Loan | None:
+    """Close the carrier's loan that is still out, if any (at most one: `open_carrier_id` is unique while open),
+    and return it; the counter's check-in closes its loan on the fast path instead."""
+    loan = uow.session.execute(select(Loan).where(Loan.open_carrier_id == carrier.id)).scalar_one_or_none()
+    if loan is not None:
+        loan.returned_at = now
+        loan.open_carrier_id = None
+    return loan
 
 
 # The same refusals whether a look-up went through the ORM (get_*) or the counter's fast path (*_row).

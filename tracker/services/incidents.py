@@ -15,10 +15,10 @@ from tracker.services.common import (
     Signed,
     actor_facts,
     carrier_facts,
+    close_open_loan,
     get_carrier,
     get_location,
     location_facts,
-    open_loan,
     refuse,
 )
 from tracker.store import UnitOfWork
@@ -54,10 +54,7 @@ def found(uow: UnitOfWork, actor: Signed, code: str, to_location: str, note: str
         refuse(check_found(carrier_facts(c), location_facts(place)), "found", code, actor.badge)
         since = c.missing_since or now
         days = (now - since).days
-        loan = open_loan(uow, c)
-        if loan is not None:
-            loan.returned_at = now
-            loan.open_carrier_id = None
+        close_open_loan(uow, c, now)
         c.status, c.location_id, c.missing_since, c.due_at, c.updated_at = (
             CarrierStatus.IN_STORE.value, place.id, None, None, now)
         uow.ledger.append(EventDraft(EventType.FOUND, carrier=code, actor=actor.badge, to_location=place.code,
