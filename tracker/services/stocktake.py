@@ -614,16 +614,10 @@ def _runs(reads: Iterable[RawRead], batches: _Batches) -> Iterable[Run]:
     """The input cut into runs of one (device, batch), each as columns (no per-read Python: the cut, its count and
     the transposition run in C). All new batches of a list are created with one statement; a stream is cut as it
     comes."""
+    cut = ((key, _columns(list(group))) for key, group in groupby(reads, key=_BATCH_OF))
     if not isinstance(reads, list | tuple):
-        return ((key, _columns(list(group))) for key, group in groupby(reads, key=_BATCH_OF))
-    if not reads:
-        return []
-    runs: list[Run] = []
-    start = 0
-    for key, group in groupby(reads, key=_BATCH_OF):
-        end = start + len(list(group))
-        runs.append((key, _columns(reads[start:end])))
-        start = end
+        return cut
+    runs = list(cut)
     batches.create(key for key, _ in runs)
     return runs
 
