@@ -31,6 +31,14 @@ def _processor(table: Table, column: str, dialect: Dialect) -> Any:
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
+def placeholder(dialect: Dialect) -> str:
+    """The driver's own positional parameter mark, for statements handed to it as they are (`exec_driver_sql`)."""
+    mark = _MARK.get(str(dialect.paramstyle))
+    if mark is None:
+        raise NotImplementedError(f"driver-level statements do not know the {dialect.paramstyle} parameter style")
+    return mark
+
+
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
                 constants: Mapping[str, Any] | None = None) -> None:
     """INSERT `rows` (tuples ordered as `columns`) into `table`, each followed by the same `constants`.
@@ -52,9 +60,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
         process = _processor(table, name, dialect)
         fixed += (process(value) if process is not None else value,)
         names.append(name)
-    mark = _MARK.get(str(dialect.paramstyle))
-    if mark is None:
-        raise NotImplementedError(f"bulk insert does not know the {dialect.paramstyle} parameter style")
+    mark = placeholder(dialect)
     preparer = dialect.identifier_preparer
     columns_sql = ", ".join(preparer.quote(n) for n in names)
     head = f"INSERT INTO {preparer.format_table(table)} ({columns_sql}) VALUES "  # noqa: S608 (schema names only)

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from labels.codes import epc_to_carrier_code
+from tracker.bulk import placeholder
 from tracker.domain import CarrierStatus, Classification
 from tracker.prepared import driver
 
@@ -558,8 +559,9 @@ def _coverage(session: Session, sid: int) -> None:
     if not in_scope:
         return
     # Straight to the driver: tens of thousands of places need no per-row parameter processing.
-    ph = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
-    session.connection().exec_driver_sql(
+    conn = session.connection()
+    ph = placeholder(conn.dialect)
+    conn.exec_driver_sql(
         f"UPDATE stocktake_scope SET visited = {ph}, covered = {ph} "  # noqa: S608 (placeholders only)
         f"WHERE session_id = {ph} AND location_id = {ph}",
         [(loc in visited, covered[loc], sid, loc) for loc in sorted(in_scope)])
