@@ -123,6 +123,12 @@ def _rfid(device: str, batch: str, tags: list[tuple[str, float, int]]) -> list[r
     return rows
 
 
+def _bind_passes(w: World, sid: int) -> None:
+    """Reader RF1's two passes: p1 over shelf S1, p2 over shelf S2."""
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
+    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+
+
 def _ingest_rfid(store: Store, actor: Signed, sid: int, rows: list[rfid_upload.UploadRow]) -> None:
     st.ingest(store.uow(), actor, sid,
               [(r.device, r.batch, r.seq, "epc", r.epc, st.to_us(r.at), r.rssi, r.antenna) for r in rows])
@@ -155,8 +161,7 @@ def test_rfid_cross_reads_are_placed_where_strongest_and_most_numerous(world: Wo
 def test_rfid_many_weak_reads_elsewhere_make_the_placement_ambiguous(world: World) -> None:
     w = world
     sid = w.start()
-    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
-    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+    _bind_passes(w, sid)
     rows = _rfid("RF1", "p1", [(w.epc("a1"), -45.0, 2)]) + _rfid("RF1", "p2", [(w.epc("a1"), -65.0, 12)])
     _ingest_rfid(w.store, w.sig["clerk"], sid, rows)
     assert w.reconcile(sid)["ambiguous"] == {w.c("a1")}
@@ -168,8 +173,7 @@ def test_people_scanning_a_tagged_carrier_once_or_twice_place_it_whatever_rfid_h
     and every read counts."""
     w = world
     sid = w.start()
-    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
-    st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+    _bind_passes(w, sid)
     rows = _rfid("RF1", "p2", [(w.epc("a1"), -45.0, 3)]) + _rfid("RF1", "p1", [(w.epc("b1"), -45.0, 3)])
     _ingest_rfid(w.store, w.sig["clerk"], sid, rows)
     w.upload(sid, [S1, w.c("a1"), S2, w.c("b1"), w.c("b2"), S2, w.c("b1")], batch="walk")
@@ -220,8 +224,7 @@ def test_identical_findings_on_sqlite_and_postgresql(sqlite_url: str, pg_url: st
         w = build_world(store)
         sid = w.start()
         _handheld_walk(w, sid)
-        st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p1", S1)
-        st.bind(w.store.uow(), w.sig["clerk"], sid, "RF1", "p2", S2)
+        _bind_passes(w, sid)
         rows = _rfid("RF1", "p1", [(w.epc("a1"), -45.0, 4), (w.epc("b1"), -58.0, 3)])
         rows += _rfid("RF1", "p2", [(w.epc("a1"), -75.0, 1), (w.epc("b1"), -57.5, 3), (w.epc("c1"), -50.0, 1)])
         _ingest_rfid(store, w.sig["clerk"], sid, rows)
