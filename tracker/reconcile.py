@@ -4,26 +4,35 @@ unexplained code and per unvisited place, computed as set operations inside the 
 Every step is one SQL statement over whole tables (GROUP BY, window functions, joins, INSERT … SELECT) that runs the
 same on SQLite and PostgreSQL; Python only loops over the few things that are not carriers: the EPCs that match no
 recorded tag (decoded once through `labels.codes`), the locations of the scope (coverage roll-up) and the handful of
-ambiguous or cloned codes whose detail text is written out. Placement of a code: a person's scan wins (the latest
-scan); otherwise RFID reads place a tag where they are both strongest (within `rssi_margin_db` of its peak) and most
-numerous (`count_ratio` times any rival), and anything less clear-cut is reported as ambiguous. This module never
-checks permissions, never writes the ledger and never commits: `tracker.services.stocktake` does that.
+ambiguous or cloned codes whose detail text is written out. The two passes over a million rows (reads folded per
+code, then the snapshot against them) run by code range in parts, on a SQLite file on worker threads with their
+own connections, each filling an in-memory database that the reconciling connection then attaches (`_Parts`).
+
+Placement of a code: a person's scan wins (the latest scan); otherwise RFID reads place a tag where they are both
+strongest (within `rssi_margin_db` of its peak) and most numerous (`count_ratio` times any rival), and anything less
+clear-cut is reported as ambiguous. This module never checks permissions, never writes the ledger and never
+commits: `tracker.services.stocktake` does that.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import os
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.orm import Session
 
 from labels.codes import epc_to_carrier_code
 from tracker.bulk import placeholder
 from tracker.domain import CarrierStatus, Classification
 from tracker.prepared import driver
+from tracker.store import attach_for_transaction, sqlite_file
 
 
 class FindingKind(enum.StrEnum):
@@ -128,7 +137,7 @@ _TEMP_COLUMNS = {
                 "last_us BIGINT, last_seq INTEGER",
     "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
                 "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
-    "st_nf": "carrier_id INTEGER PRIMARY KEY",
+    "st_e": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER, found INTEGER",
     "st_x": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
     "st_visit": "loc_id INTEGER",
     "st_hvisit": "holder_id INTEGER",
@@ -191,22 +200,32 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 # A place key is the location id, or minus the holder's id: one integer per read, so MIN = MAX says "one place".
 _PLACE_KEY = "CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END"
 
-# Pass 1 over the bulk, people's scans of printed codes: per code, how often and between which place keys, and the
-# key (batch, seq) of its read when it was read once. SQLite folds each read into its code's row (an upsert into a
-# table clustered on the code), which costs one B-tree probe a read where GROUP BY would first sort a million codes;
-# PostgreSQL hashes a GROUP BY (it refuses an upsert that touches one row twice). A code read in one place only by
-# people — the bulk of a stock-take — is placed right here.
+# Pass 1 over the bulk, people's scans of printed codes, by code range in parts (`_Part`): per code, how often and
+# between which place keys, and the key (batch, seq) of its read when it was read once. SQLite folds each read into
+# its code's row (an upsert into a table clustered on the code), which costs one B-tree probe a read where GROUP BY
+# would first sort a million codes; PostgreSQL hashes a GROUP BY (it refuses an upsert that touches one row twice).
+# A code read in one place only by people — the bulk of a stock-take — is placed right here.
 _BARCODES_SQLITE = f"""
-INSERT INTO st_bc (code, n, lo, hi, bid, seq)
+INSERT INTO {{p}}st_bc (code, n, lo, hi, bid, seq)
 SELECT code, 1, {_PLACE_KEY}, {_PLACE_KEY}, batch_id, seq FROM stocktake_reads
-WHERE session_id = :s AND kind = 'barcode' AND 1 = 1
+WHERE session_id = :s AND kind = 'barcode'{{codes}} AND 1 = 1
 ON CONFLICT (code) DO UPDATE SET n = st_bc.n + 1, lo = MIN(st_bc.lo, excluded.lo), hi = MAX(st_bc.hi, excluded.hi)
 """  # noqa: S608 (module constants only)
 _BARCODES_GROUPED = f"""
-INSERT INTO st_bc (code, n, lo, hi, bid, seq)
+INSERT INTO {{p}}st_bc (code, n, lo, hi, bid, seq)
 SELECT code, COUNT(*), MIN({_PLACE_KEY}), MAX({_PLACE_KEY}), MIN(batch_id), MIN(seq) FROM stocktake_reads
-WHERE session_id = :s AND kind = 'barcode' GROUP BY code
+WHERE session_id = :s AND kind = 'barcode'{{codes}} GROUP BY code
 """  # noqa: S608 (module constants only)
+# Pass 2 of a part, over the snapshot carriers whose codes are in its range, in the snapshot's key order (the unary
+# plus keeps SQLite off the code index, which would fetch each row again by key): how the carrier's code was read,
+# and whether that makes it found — read by people exactly where the register has it, and nowhere else.
+_SNAPSHOT_PASS = """
+INSERT INTO {p}st_e (carrier_id, n, lo, hi, found)
+SELECT e.carrier_id, q.n, q.lo, q.hi,
+       CASE WHEN q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id) THEN 1 ELSE 0 END
+FROM stocktake_expected e LEFT JOIN {p}st_bc q ON q.code = e.code
+WHERE e.session_id = :s{codes}
+"""
 
 # Every read that is not a printed code (RFID, location and badge scans): a few per cent, kept apart so the passes
 # that need only them do not scan the bulk again.
@@ -225,7 +244,7 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
 # The subjects that need the detailed placement: printed codes seen in several places, and whatever RFID saw.
-_MULTI_PLACE = "INSERT INTO st_cx (subj) SELECT code FROM st_bc WHERE lo <> hi"
+_MULTI_PLACE = "INSERT INTO st_cx (subj) SELECT code FROM {p}st_bc WHERE lo <> hi"
 _RFID_SEEN = ("INSERT INTO st_cx (subj) SELECT DISTINCT subj FROM st_epc e "
               "WHERE NOT EXISTS (SELECT 1 FROM st_cx c WHERE c.subj = e.subj)")
 
@@ -242,9 +261,9 @@ FROM {table} WHERE {where} GROUP BY code, kind, loc_id, holder_id, batch_id"""
 # scan all of st_bc and probe the wanted codes per row: 3 s at a million instead of 0.05.
 _READ_ONCE = f"""
 SELECT r.code, r.kind, r.loc_id, r.holder_id, r.batch_id, 1, r.rssi, r.at_us, r.at_us, r.seq
-FROM {_WANTED} w CROSS JOIN st_bc q CROSS JOIN stocktake_reads r
+FROM {_WANTED} w CROSS JOIN {{p}}st_bc q CROSS JOIN stocktake_reads r
 WHERE q.code = w.code AND q.n = 1 AND r.session_id = :s AND r.batch_id = q.bid AND r.seq = q.seq"""  # noqa: S608
-_SCANS_AGAIN = f"SELECT w.code FROM {_WANTED} w CROSS JOIN st_bc q WHERE q.code = w.code AND q.n > 1"  # noqa: S608
+_SCANS_AGAIN = f"SELECT w.code FROM {_WANTED} w CROSS JOIN {{p}}st_bc q WHERE q.code = w.code AND q.n > 1"  # noqa: S608
 _SIGHTINGS = """
 SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.id, cm.id) AS carrier_id,
        g.code AS raw, g.kind, g.loc_id, g.holder_id, bt.device, g.n, g.peak, g.first_us, g.last_us, g.last_seq
@@ -253,13 +272,14 @@ JOIN stocktake_batches bt ON bt.id = g.batch_id
 """ + _RESOLVE
 
 
-def _sightings_sql(again: bool) -> str:
+def _sightings_sql(parts: Sequence[_Part], again: bool) -> str:
     """The sightings statement; `again` when some wanted printed code was read more than once."""
-    parts = [_GROUPED_READS.format(table="st_other", where="kind = 'epc'"), _READ_ONCE]
+    arms = [_GROUPED_READS.format(table="st_other", where="kind = 'epc'"), *_each(_READ_ONCE, parts)]
     if again:
-        parts.append(_GROUPED_READS.format(
-            table="stocktake_reads", where=f"session_id = :s AND kind = 'barcode' AND code IN ({_SCANS_AGAIN})"))
-    return _SIGHTINGS.format(reads=" UNION ALL ".join(parts))
+        again_codes = " UNION ALL ".join(_each(_SCANS_AGAIN, parts))
+        arms.append(_GROUPED_READS.format(
+            table="stocktake_reads", where=f"session_id = :s AND kind = 'barcode' AND code IN ({again_codes})"))
+    return _SIGHTINGS.format(reads=" UNION ALL ".join(arms))
 
 
 # One placement per code: the latest person's scan, else the RFID placement with its ambiguity.
@@ -302,29 +322,13 @@ LEFT JOIN scan sc ON sc.subj = s.subj AND sc.rk = 1
 LEFT JOIN rfp r ON r.subj = s.subj
 """
 
-# The bulk of a stock-take: expected carriers that people scanned exactly where the register has them, and nowhere
-# else (no RFID sighting, no second place). Stored as carrier and read count only (`stocktake_found`), written
-# straight from one pass of the snapshot (in its key order: CROSS keeps SQLite from driving it by the million read
-# codes) over the printed codes. The few carriers that also have a placement to weigh are taken back out afterwards:
-# cheaper than probing the placements once per carrier.
-_FOUND = """
-INSERT INTO stocktake_found (session_id, carrier_id, reads)
-SELECT :s, e.carrier_id, q.n FROM stocktake_expected e CROSS JOIN st_bc q
-WHERE e.session_id = :s AND q.code = e.code AND q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id)
-"""
-# The rest of the snapshot, as carrier ids: both sides are read in key order and merged (an ordered EXCEPT), a
-# sequential sweep instead of a probe per carrier or a million-row work table of every carrier's reads.
-_NOT_FOUND = """
-SELECT carrier_id FROM stocktake_expected WHERE session_id = :s
-EXCEPT SELECT carrier_id FROM stocktake_found WHERE session_id = :s
-ORDER BY 1
-"""
-# How the not-found carriers' codes were read, if at all: a few probes per cent of the snapshot.
-_NOT_FOUND_SEEN = """
-SELECT e.carrier_id, q.n, q.lo, q.hi
-FROM st_nf d CROSS JOIN stocktake_expected e LEFT JOIN st_bc q ON q.code = e.code
-WHERE e.session_id = :s AND e.carrier_id = d.carrier_id
-"""
+# The bulk of a stock-take, the carriers each part's snapshot pass found, is stored as carrier and read count only
+# (`stocktake_found`), copied in the snapshot's key order. The few found carriers that also have a placement to weigh
+# (an RFID sighting) are taken back out afterwards: cheaper than probing the placements once per carrier.
+_FOUND = ("INSERT INTO stocktake_found (session_id, carrier_id, reads) "
+          "SELECT :s, carrier_id, n FROM {p}st_e WHERE found = 1")
+# The rest of the snapshot, with how their codes were read, if at all: a few per cent.
+_NOT_FOUND = "SELECT carrier_id, n, lo, hi FROM {p}st_e WHERE found = 0"
 _PLACED_ELSEWHERE = """
 DELETE FROM stocktake_found WHERE session_id = :s
 AND carrier_id IN (SELECT carrier_id FROM st_place WHERE carrier_id IS NOT NULL)
@@ -397,7 +401,7 @@ WHERE e.carrier_id IS NULL
 _STRAY_CODES = """
       UNION ALL
       SELECT q.code, cq.id, q.n, CASE WHEN q.lo > 0 THEN q.lo END, CASE WHEN q.lo < 0 THEN -q.lo END, 'scan', 0, NULL
-      FROM st_bc q LEFT JOIN carriers cq ON cq.code = q.code
+      FROM {p}st_bc q LEFT JOIN carriers cq ON cq.code = q.code
       WHERE q.lo = q.hi AND NOT EXISTS (SELECT 1 FROM stocktake_expected eq WHERE eq.session_id = :s
                                         AND eq.code = q.code)"""
 
@@ -435,61 +439,202 @@ ORDER BY a.subj, a.device, b.device
 """
 
 
-# SQLite settings of the reconciling connection: page caches of 256 MiB and a memory map of up to 1 GiB.
+# SQLite settings of a reconciling connection: page caches of 256 MiB and a memory map of up to 1 GiB.
 _SQLITE_SIZES = {"main.cache_size": -262144, "temp.cache_size": -262144, "mmap_size": 1 << 30}
 
 
+@contextmanager
+def _sized(raw: Any) -> Iterator[None]:
+    """The work tables of a big stock-take fit in memory: nothing is written to a temp file or spilled to the WAL
+    before commit. The snapshot and the reads are read through a memory map instead of being copied page by page
+    into the cache (measured: a few tenths of a second at a million). The connection's own settings come back
+    afterwards, whatever happens (it goes back to the pool). A database in memory has no memory map to set."""
+    saved: dict[str, int] = {}
+    for p, size in _SQLITE_SIZES.items():
+        row = raw.execute(f"PRAGMA {p}").fetchone()
+        if row is not None:
+            saved[p] = int(row[0])
+            raw.execute(f"PRAGMA {p} = {size}")
+    try:
+        yield
+    finally:
+        for p, size in saved.items():
+            raw.execute(f"PRAGMA {p} = {size}")
+
+
 def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
-    """Replace the session's findings with a fresh reconciliation; runs inside the caller's transaction."""
+    """Replace the session's findings with a fresh reconciliation; runs inside the caller's transaction, which must
+    not itself have written reads or the snapshot: on a SQLite file, the passes over them (`_Parts`) run on other
+    connections, which see what is committed."""
     if session.get_bind().dialect.name != "sqlite":
         return _reconcile(session, sid, tuning)
-    # The work tables of a big stock-take fit in memory: nothing is written to a temp file or spilled to the WAL
-    # before commit. The snapshot and the reads are read through a memory map instead of being copied page by page
-    # into the cache (measured: a few tenths of a second at a million). The connection's own settings come back
-    # afterwards, whatever happens (it goes back to the pool).
-    raw = driver(session).dbapi  # PRAGMAs need no SQLAlchemy state
-    saved = [raw.execute(f"PRAGMA {p}").fetchone()[0] for p in _SQLITE_SIZES]
-    for p, size in _SQLITE_SIZES.items():
-        raw.execute(f"PRAGMA {p} = {size}")
-    try:
+    with _sized(driver(session).dbapi):  # PRAGMAs need no SQLAlchemy state
         return _reconcile(session, sid, tuning)
-    finally:
-        for p, size in zip(_SQLITE_SIZES, saved, strict=True):
-            raw.execute(f"PRAGMA {p} = {int(size)}")
+
+
+# The two passes over a million rows (the per-code fold of the reads, then the snapshot against it) take most of a
+# reconciliation; on a SQLite file they run in parts by code range, at most `PARALLEL`, each on a worker thread
+# with its own connection writing into an in-memory database of its own. A part has at least PART_CARRIERS
+# snapshot carriers, so a small stock-take runs in one part, on one worker.
+PART_CARRIERS = 200_000
+PARALLEL = max(1, min(os.cpu_count() or 1, 4))  # parts at most: one per core, and a few
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Codes in [low, high), and the schema their work tables st_bc and st_e are in: "" for temporary tables of the
+    reconciling connection (PostgreSQL, or a SQLite database no other connection can open), else the alias of an
+    in-memory database (`file:/…?vfs=memdb`, shared by the connections of this process that attach it)."""
+
+    schema: str = ""
+    low: str | None = None
+    high: str | None = None
+
+    @property
+    def p(self) -> str:
+        return f"{self.schema}." if self.schema else ""
+
+    @property
+    def uri(self) -> str:
+        return f"file:/tracker-{self.schema}?vfs=memdb"
+
+    def codes(self, column: str) -> str:
+        return (f" AND {column} >= :low" if self.low is not None else "") + \
+            (f" AND {column} < :high" if self.high is not None else "")
+
+    def fill(self, execute: Callable[[str, dict[str, Any]], Any], sid: int, sqlite: bool,
+             after: Callable[[str], None] = lambda _table: None) -> None:
+        """Create and fill this part's st_bc (the fold) and st_e (the snapshot pass)."""
+        params = {"s": sid, "low": self.low, "high": self.high}
+        for name in ("st_bc", "st_e"):
+            suffix = " WITHOUT ROWID" if name in _CLUSTERED and sqlite else ""
+            if not self.schema:
+                execute(f"DROP TABLE IF EXISTS {name}", {})
+            kind = "TABLE" if self.schema else "TEMPORARY TABLE"
+            execute(f"CREATE {kind} {self.p}{name} ({_TEMP_COLUMNS[name]}){suffix}", {})
+        execute((_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED).format(p=self.p, codes=self.codes("code")),
+                params)
+        after("st_bc")
+        execute(_SNAPSHOT_PASS.format(p=self.p, codes=self.codes("+e.code")), params)
+        after("st_e")
+
+
+def _each(template: str, parts: Sequence[_Part]) -> list[str]:
+    return [template.format(p=part.p) for part in parts]
+
+
+class _Parts:
+    """The parts of one reconciliation, started on entry so the reconciling connection does its own small steps
+    meanwhile; `wait` hands them over attached to that connection. Workers read what is committed (WAL readers take
+    no lock) while the reconciling transaction holds the write lock, so nothing can commit under them."""
+
+    def __init__(self, session: Session, sid: int) -> None:
+        self.session, self.sid = session, sid
+        bind = session.get_bind()
+        self.engine = bind if isinstance(bind, Engine) else bind.engine
+        self.parts: list[_Part] = []
+        self.workers: list[Any] = []
+        self.pool: ThreadPoolExecutor | None = None
+        self.futures: list[Future[None]] = []
+
+    def __enter__(self) -> _Parts:
+        session, sid = self.session, self.sid
+        sqlite = self.engine.dialect.name == "sqlite"
+        if not sqlite_file(self.engine):
+            part = _Part()
+            part.fill(lambda sql, params: session.execute(text(sql), params), sid, sqlite,
+                      lambda table: analyze(session, table))
+            self.parts = [part]
+            return self
+        n = int(session.execute(text("SELECT expected_count FROM stocktake_sessions WHERE id = :s"),
+                                {"s": sid}).scalar_one())
+        count = max(1, min(PARALLEL, n // PART_CARRIERS))
+        # Bounds at even steps of the snapshot's codes: read codes outside the snapshot fall in some range too.
+        bounds: list[str | None] = [None]
+        for k in range(1, count):
+            bounds.append(session.execute(text(
+                "SELECT code FROM stocktake_expected WHERE session_id = :s ORDER BY code LIMIT 1 OFFSET :k"),
+                {"s": sid, "k": n * k // count}).scalar_one())
+        bounds.append(None)
+        token = secrets.token_hex(6)
+        self.parts = [_Part(f"rc_{token}_{k}", bounds[k], bounds[k + 1]) for k in range(count)]
+        self.pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="reconcile")
+        self.futures = [self.pool.submit(self._work, part) for part in self.parts]
+        return self
+
+    def _work(self, part: _Part) -> None:
+        raw = self.engine.raw_connection()
+        self.workers.append(raw)  # list.append is atomic: closed by __exit__ whatever happens here
+        con: Any = raw.driver_connection
+        con.execute(f"ATTACH DATABASE ? AS {part.schema}", (part.uri,))
+        with _sized(con):
+            con.execute("BEGIN")
+            try:
+                part.fill(con.execute, self.sid, True)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def done(self) -> Iterator[_Part]:
+        """The parts in the order they are done, each attached to the reconciling connection, so it copies one
+        part's results while the other workers still run."""
+        if not self.futures:
+            yield from self.parts
+            return
+        index = {future: k for k, future in enumerate(self.futures)}
+        for future in as_completed(self.futures):
+            future.result()
+            part = self.parts[index[future]]
+            attach_for_transaction(self.session, part.schema, part.uri)
+            yield part
+
+    def __exit__(self, *_exc: object) -> None:
+        """Worker connections go back to the pool with their database detached: once the reconciling connection has
+        attached it, it lives until that connection is checked in."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        for raw in self.workers:
+            try:
+                for _seq, name, _file in raw.driver_connection.execute("PRAGMA database_list").fetchall():
+                    if name.startswith("rc_"):
+                        raw.driver_connection.execute(f"DETACH DATABASE {name}")
+            finally:
+                raw.close()
 
 
 def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
-    sqlite = session.get_bind().dialect.name == "sqlite"
     for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings"):
         analyze(session, table)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
     session.execute(text("DELETE FROM stocktake_found WHERE session_id = :s"), {"s": sid})
-    _temp(session, "st_other", _OTHER_READS, {"s": sid})
-    decoded = decode_unmatched_epcs(session, sid, tuning)
-    _create_temp(session, "st_bc")
-    session.execute(text(_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED), {"s": sid})
-    analyze(session, "st_bc")
-    _temp(session, "st_epc", _EPCS, {"s": sid})
-    _create_temp(session, "st_cx")
-    multi_place: Any = session.execute(text(_MULTI_PLACE))
-    multi = int(multi_place.rowcount)
+    with _Parts(session, sid) as running:
+        _temp(session, "st_other", _OTHER_READS, {"s": sid})
+        decoded = decode_unmatched_epcs(session, sid, tuning)
+        _temp(session, "st_epc", _EPCS, {"s": sid})
+        _coverage(session, sid)
+        _create_temp(session, "st_cx")
+        _create_temp(session, "st_x")
+        multi = found = 0
+        for part in running.done():
+            multi += _rowcount(session, _MULTI_PLACE.format(p=part.p), {})
+            found += _rowcount(session, _FOUND.format(p=part.p), {"s": sid})
+            session.execute(text(f"INSERT INTO st_x {_NOT_FOUND.format(p=part.p)}"))
+        parts = running.parts
+    analyze(session, "st_x")
     session.execute(text(_RFID_SEEN))
     analyze(session, "st_cx")
-    again = session.execute(text(f"{_SCANS_AGAIN} LIMIT 1")).first() is not None
-    _temp(session, "st_sight", _sightings_sql(again), {"s": sid})
+    again = session.execute(text(" UNION ALL ".join(_each(_SCANS_AGAIN, parts)) + " LIMIT 1")).first() is not None
+    _temp(session, "st_sight", _sightings_sql(parts, again), {"s": sid})
     # The ambiguity detail joins each ambiguous finding to its code's sightings: by index, not a scan per finding.
     session.execute(text("CREATE INDEX st_sight_subj ON st_sight (subj)"))
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
     session.execute(text("CREATE INDEX st_place_carrier ON st_place (carrier_id)"))
-    _coverage(session, sid)
-    found: Any = session.execute(text(_FOUND), {"s": sid})
-    _temp(session, "st_nf", _NOT_FOUND, {"s": sid})
-    _temp(session, "st_x", _NOT_FOUND_SEEN, {"s": sid})
-    placed: Any = session.execute(text(_PLACED_ELSEWHERE), {"s": sid})
-    found_n = int(found.rowcount) - int(placed.rowcount)
+    found_n = found - _rowcount(session, _PLACED_ELSEWHERE, {"s": sid})
     analyze(session, "stocktake_found")
     session.execute(text(_EXPECTED_FINDINGS), {"s": sid})
-    unexplained = _UNEXPLAINED_FINDINGS.format(stray=_STRAY_CODES if _strays(session, sid, found_n, multi) else "")
+    strays = "".join(_each(_STRAY_CODES, parts)) if _strays(session, sid, parts, found_n, multi) else ""
+    unexplained = _UNEXPLAINED_FINDINGS.format(stray=strays)
     session.execute(text(unexplained).bindparams(bindparam("gone", expanding=True)), {"s": sid, "gone": list(_GONE)})
     session.execute(text(_TOP_SECRET_RFID_ONLY), {"s": sid, "ts": _TS})
     _clones(session, sid, tuning)
@@ -506,18 +651,23 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     return ReconcileResult(counts, decoded)
 
 
-def _strays(session: Session, sid: int, found_n: int, multi: int) -> bool:
+def _rowcount(session: Session, sql: str, params: dict[str, Any]) -> int:
+    result: Any = session.execute(text(sql), params)  # a CursorResult: DML reports its row count
+    return int(result.rowcount)
+
+
+def _strays(session: Session, sid: int, parts: Sequence[_Part], found_n: int, multi: int) -> bool:
     """Whether some printed code read in one place only is no expected carrier's code. Finding those means probing
     the snapshot once per code read — a million probes, the dearest step of a big reconciliation — and usually
     there are none. Expected codes are unique and, at this point, each one that was read is either stored as found
     (`found_n`) or has the only finding written so far under its code, so two counts tell whether to look. The codes
     read in one place are all of st_bc but the `multi` read in several (a bare COUNT(*) counts cells page by page
-    on SQLite, without reading a row)."""
-    single = int(session.execute(text("SELECT COUNT(*) FROM st_bc")).scalar_one()) - multi
-    expected_seen = session.execute(text(
-        "SELECT COUNT(DISTINCT f.subject) FROM stocktake_findings f JOIN st_bc q ON q.code = f.subject "
-        "WHERE f.session_id = :s AND q.lo = q.hi"), {"s": sid}).scalar_one()
-    return int(single) > found_n + int(expected_seen)
+    on SQLite, without reading a row). Parts hold disjoint codes, so their counts add up."""
+    single = sum(int(session.execute(text(sql)).scalar_one()) for sql in _each("SELECT COUNT(*) FROM {p}st_bc", parts))
+    expected_seen = sum(int(session.execute(text(sql), {"s": sid}).scalar_one()) for sql in _each(
+        "SELECT COUNT(DISTINCT f.subject) FROM stocktake_findings f JOIN {p}st_bc q ON q.code = f.subject "
+        "WHERE f.session_id = :s AND q.lo = q.hi", parts))
+    return single - multi > found_n + expected_seen
 
 
 def _coverage(session: Session, sid: int) -> None:

@@ -45,6 +45,21 @@ log = logging.getLogger(__name__)
 # SQLite's own default: a commit that leaves the WAL over this many pages checkpoints it inline.
 AUTOCHECKPOINT_PAGES = 1000
 _DEFERRED = "tracker_checkpoint_deferred"  # connection-record flag set by `UnitOfWork.defer_checkpoint`
+_ATTACHED = "tracker_attached"  # connection-record list of databases `attach_for_transaction` attached
+
+
+def sqlite_file(engine: Engine) -> bool:
+    """A SQLite database in a file, which other connections of the process can open too (not `:memory:`)."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+
+
+def attach_for_transaction(session: Session, alias: str, uri: str) -> None:
+    """ATTACH a database (a URI: connections are opened with URI names on) to the session's connection for the rest
+    of its transaction. SQLite refuses to DETACH a database the open transaction has read, so the store detaches it
+    when the connection goes back to the pool, before anyone else can check it out. SQLite files only."""
+    fairy = session.connection().connection
+    fairy.cursor().execute(f"ATTACH DATABASE ? AS {alias}", (uri,))
+    fairy.info.setdefault(_ATTACHED, []).append(alias)
 
 
 class Checkpointer:
@@ -140,7 +155,8 @@ def make_engine(url: str) -> Engine:
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(u, connect_args={"timeout": 30})
+        # URI names: a reconciliation attaches in-memory databases its worker connections filled (`file:…?vfs=memdb`).
+        engine = create_engine(u, connect_args={"timeout": 30, "uri": True})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -185,13 +201,17 @@ class Store:
         for factory in (self._rw, self._ro):  # a driver connection is good for one transaction only
             event.listen(factory, "after_transaction_end", lambda session, _transaction: forget(session))
         self.checkpointer: Checkpointer | None = None
-        if self.dialect == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+        if sqlite_file(self.engine):
             self.checkpointer = Checkpointer(self.engine)
             event.listen(self.engine, "checkin", self._checked_in)
 
     def _checked_in(self, dbapi_conn: Any, record: Any) -> None:
         """A deferred checkpoint ends with its transaction: the connection goes back to checkpointing inline before
-        anyone else can check it out of the pool, and the checkpoint it skipped is handed to the checkpointer."""
+        anyone else can check it out of the pool, and the checkpoint it skipped is handed to the checkpointer.
+        Databases attached for the transaction are detached."""
+        for alias in record.info.pop(_ATTACHED, ()):
+            if dbapi_conn is not None:
+                dbapi_conn.execute(f"DETACH DATABASE {alias}")
         if record.info.pop(_DEFERRED, False) and self.checkpointer is not None:
             if dbapi_conn is not None:
                 dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")

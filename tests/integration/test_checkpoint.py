@@ -4,6 +4,7 @@ inline. Checked on a real database file by its size on disk, not by asking our o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tracker.store import AUTOCHECKPOINT_PAGES, Store
+from tracker.store import AUTOCHECKPOINT_PAGES, Store, attach_for_transaction
 
 ROWS, BLOB = 2_000, 4_000  # about 2,000 pages: twice the inline checkpoint's threshold
 
@@ -110,3 +111,24 @@ def test_postgresql_has_no_checkpointer_and_deferral_changes_nothing(store: Stor
         uow.defer_checkpoint()
         uow.session.execute(text("CREATE TEMPORARY TABLE scratch (b INTEGER)"))
         uow.commit()
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_database_attached_for_a_transaction_is_detached_when_its_connection_returns(tmp_path: Path,
+                                                                                      fail: bool) -> None:
+    """A reconciliation attaches its workers' in-memory databases; SQLite refuses to detach them before the
+    transaction ends, so the pool does it at check-in, after a commit or a rollback alike (left attached, they would
+    hold their memory and, ten reconciliations later, refuse the next ATTACH)."""
+    store = Store(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    with pytest.raises(RuntimeError) if fail else contextlib.nullcontext(), store.uow() as uow:
+        attach_for_transaction(uow.session, "rc_test", "file:/tracker-rc_test?vfs=memdb")
+        uow.session.execute(text("CREATE TABLE rc_test.t (x INTEGER)"))
+        uow.session.execute(text("INSERT INTO rc_test.t VALUES (7)"))
+        assert uow.session.execute(text("SELECT x FROM rc_test.t")).scalar_one() == 7
+        dbapi = uow.session.connection().connection.driver_connection
+        if fail:
+            raise RuntimeError("the reconciliation fails")
+        uow.commit()
+    assert [row[1] for row in dbapi.execute("PRAGMA database_list")] == ["main"]
+    assert not list(tmp_path.glob("*memdb*"))  # a URI name, not a file
+    store.dispose()
