@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from labels.codes import make_badge_code, make_carrier_code, make_location_code
+from tracker import reconcile
 from tracker.services import personnel
 from tracker.services import stocktake as st
 from tracker.services.common import authenticate, configure_hasher
@@ -302,6 +303,8 @@ def main() -> None:
     print(f"reconcile: {spread(times, '.2f')} s (target <= 4 s) | Python set comparison {spread(base_times, '.2f')} s "
           f"| ratio {statistics.median(times) / statistics.median(base_times):.1f}")
     print(f"  findings: {counts}")
+    print(f"  the fold and the snapshot pass ran in {reconcile.parts_for(N)} part(s) by code range, one worker thread "
+          f"each ({os.cpu_count()} cores)")
     print(f"  baseline (found/misplaced/missing only): {base_counts}")
     print(f"peak memory: {peak_mib():,.0f} MiB (target <= 1024 MiB)")
     store.dispose()

@@ -480,6 +480,11 @@ PART_CARRIERS = 200_000
 PARALLEL = max(1, min(os.cpu_count() or 1, 4))  # parts at most: one per core, and a few
 
 
+def parts_for(carriers: int) -> int:
+    """How many parts a SQLite-file reconciliation of a snapshot this size runs in."""
+    return max(1, min(PARALLEL, carriers // PART_CARRIERS))
+
+
 @dataclass(frozen=True)
 class _Part:
     """Codes in [low, high), and the schema their work tables st_bc and st_e are in: "" for temporary tables of the
@@ -548,7 +553,7 @@ class _Parts:
             return self
         n = int(session.execute(text("SELECT expected_count FROM stocktake_sessions WHERE id = :s"),
                                 {"s": sid}).scalar_one())
-        count = max(1, min(PARALLEL, n // PART_CARRIERS))
+        count = parts_for(n)
         # Bounds at even steps of the snapshot's codes: read codes outside the snapshot fall in some range too.
         bounds: list[str | None] = [None]
         for k in range(1, count):
