@@ -20,7 +20,7 @@ import enum
 import os
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -582,15 +582,15 @@ class _Parts:
                 raise
 
     def done(self) -> Iterator[_Part]:
-        """The parts in the order they are done, each attached to the reconciling connection, so it copies one
-        part's results while the other workers still run."""
-        if not self.futures:
+        """The parts in code order as each is done, attached to the reconciling connection, so it copies one part's
+        results while later workers still run. Code order, not the order they finish: codes follow registration,
+        so the found carriers then reach `stocktake_found` in key order, appended (measured: a part copied after the
+        next one took 0.59 s instead of 0.25)."""
+        if not self.futures:  # one part, on the reconciling connection: already done
             yield from self.parts
             return
-        index = {future: k for k, future in enumerate(self.futures)}
-        for future in as_completed(self.futures):
+        for part, future in zip(self.parts, self.futures, strict=True):
             future.result()
-            part = self.parts[index[future]]
             attach_for_transaction(self.session, part.schema, part.uri)
             yield part
 
