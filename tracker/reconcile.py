@@ -138,6 +138,8 @@ _TEMP_COLUMNS = {
     "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
                 "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
     "st_e": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER, found INTEGER",
+    "st_nx": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
+    "st_mx": "code VARCHAR(64)",
     "st_x": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
     "st_visit": "loc_id INTEGER",
     "st_hvisit": "holder_id INTEGER",
@@ -244,7 +246,7 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
 # The subjects that need the detailed placement: printed codes seen in several places, and whatever RFID saw.
-_MULTI_PLACE = "INSERT INTO st_cx (subj) SELECT code FROM {p}st_bc WHERE lo <> hi"
+_MULTI_PLACE = "INSERT INTO {p}st_mx (code) SELECT code FROM {p}st_bc WHERE lo <> hi"
 _RFID_SEEN = ("INSERT INTO st_cx (subj) SELECT DISTINCT subj FROM st_epc e "
               "WHERE NOT EXISTS (SELECT 1 FROM st_cx c WHERE c.subj = e.subj)")
 
@@ -328,7 +330,10 @@ LEFT JOIN rfp r ON r.subj = s.subj
 _FOUND = ("INSERT INTO stocktake_found (session_id, carrier_id, reads) "
           "SELECT :s, carrier_id, n FROM {p}st_e WHERE found = 1")
 # The rest of the snapshot, with how their codes were read, if at all: a few per cent.
-_NOT_FOUND = "SELECT carrier_id, n, lo, hi FROM {p}st_e WHERE found = 0"
+_NOT_FOUND = "INSERT INTO {p}st_nx SELECT carrier_id, n, lo, hi FROM {p}st_e WHERE found = 0"
+# What the reconciling connection takes from each part: codes read in several places, and the carriers not found.
+_TAKE_MULTI = "INSERT INTO st_cx (subj) SELECT code FROM {p}st_mx"
+_TAKE_NOT_FOUND = "INSERT INTO st_x SELECT carrier_id, n, lo, hi FROM {p}st_nx"
 _PLACED_ELSEWHERE = """
 DELETE FROM stocktake_found WHERE session_id = :s
 AND carrier_id IN (SELECT carrier_id FROM st_place WHERE carrier_id IS NOT NULL)
@@ -509,9 +514,11 @@ class _Part:
 
     def fill(self, execute: Callable[[str, dict[str, Any]], Any], sid: int, sqlite: bool,
              after: Callable[[str], None] = lambda _table: None) -> None:
-        """Create and fill this part's st_bc (the fold) and st_e (the snapshot pass)."""
+        """Create and fill this part's st_bc (the fold) and st_e (the snapshot pass), and pick out of them the few
+        rows the reconciling connection takes on: st_mx, codes read in several places, and st_nx, the carriers not
+        found (on the worker, so that connection does not scan the big tables for them)."""
         params = {"s": sid, "low": self.low, "high": self.high}
-        for name in ("st_bc", "st_e"):
+        for name in ("st_bc", "st_mx", "st_e", "st_nx"):
             suffix = " WITHOUT ROWID" if name in _CLUSTERED and sqlite else ""
             if not self.schema:
                 execute(f"DROP TABLE IF EXISTS {name}", {})
@@ -520,8 +527,10 @@ class _Part:
         execute((_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED).format(p=self.p, codes=self.codes("code")),
                 params)
         after("st_bc")
+        execute(_MULTI_PLACE.format(p=self.p), {})
         execute(_SNAPSHOT_PASS.format(p=self.p, codes=self.codes("+e.code")), params)
         after("st_e")
+        execute(_NOT_FOUND.format(p=self.p), {})
 
 
 def _each(template: str, parts: Sequence[_Part]) -> list[str]:
@@ -622,9 +631,9 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
         _create_temp(session, "st_x")
         multi = found = 0
         for part in running.done():
-            multi += _rowcount(session, _MULTI_PLACE.format(p=part.p), {})
+            multi += _rowcount(session, _TAKE_MULTI.format(p=part.p), {})
             found += _rowcount(session, _FOUND.format(p=part.p), {"s": sid})
-            session.execute(text(f"INSERT INTO st_x {_NOT_FOUND.format(p=part.p)}"))
+            session.execute(text(_TAKE_NOT_FOUND.format(p=part.p)))
         parts = running.parts
     analyze(session, "st_x")
     session.execute(text(_RFID_SEEN))
