@@ -492,9 +492,10 @@ def parts_for(carriers: int) -> int:
 
 @dataclass(frozen=True)
 class _Part:
-    """Codes in [low, high), and the schema their work tables st_bc and st_e are in: "" for temporary tables of the
-    reconciling connection (PostgreSQL, or a SQLite database no other connection can open), else the alias of an
-    in-memory database (`file:/…?vfs=memdb`, shared by the connections of this process that attach it)."""
+    """Codes in [low, high), and the schema their work tables (st_bc, st_e and the two picked out of them) are in:
+    "" for temporary tables of the reconciling connection (PostgreSQL, or a SQLite database no other connection can
+    open), else the alias of an in-memory database (`file:/…?vfs=memdb`, shared by the connections of this process
+    that attach it)."""
 
     schema: str = ""
     low: str | None = None
@@ -539,7 +540,7 @@ def _each(template: str, parts: Sequence[_Part]) -> list[str]:
 
 class _Parts:
     """The parts of one reconciliation, started on entry so the reconciling connection does its own small steps
-    meanwhile; `wait` hands them over attached to that connection. Workers read what is committed (WAL readers take
+    meanwhile; `done` hands them over attached to that connection. Workers read what is committed (WAL readers take
     no lock) while the reconciling transaction holds the write lock, so nothing can commit under them."""
 
     def __init__(self, session: Session, sid: int) -> None:
@@ -566,13 +567,15 @@ class _Parts:
         # Bounds at even steps of the snapshot's codes: read codes outside the snapshot fall in some range too.
         bounds: list[str | None] = [None]
         for k in range(1, count):
-            bounds.append(session.execute(text(
+            code = session.execute(text(
                 "SELECT code FROM stocktake_expected WHERE session_id = :s ORDER BY code LIMIT 1 OFFSET :k"),
-                {"s": sid, "k": n * k // count}).scalar_one())
+                {"s": sid, "k": n * k // count}).scalar()
+            if code is not None and code != bounds[-1]:
+                bounds.append(code)
         bounds.append(None)
         token = secrets.token_hex(6)
-        self.parts = [_Part(f"rc_{token}_{k}", bounds[k], bounds[k + 1]) for k in range(count)]
-        self.pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="reconcile")
+        self.parts = [_Part(f"rc_{token}_{k}", bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
+        self.pool = ThreadPoolExecutor(max_workers=len(self.parts), thread_name_prefix="reconcile")
         self.futures = [self.pool.submit(self._work, part) for part in self.parts]
         return self
 
