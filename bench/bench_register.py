@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
+import _targets as targets
 from pgserver import find_bindir, running_server
 
 from tracker.demo import badge, place, seed_people_and_places
@@ -88,7 +89,7 @@ def circulation_latency(url: str, n: int) -> None:
               f"= {med / base:5.1f}× bare commit (n={len(xs)})")
     if name == "sqlite":
         ok = statistics.median(outs) <= 0.002 and pct(outs, 99) <= 0.005
-        print(f"  target on SQLite: median ≤ 2 ms, p99 ≤ 5 ms per operation → {'met' if ok else 'NOT met'}")
+        print(f"  target on SQLite: median ≤ 2 ms, p99 ≤ 5 ms per operation → {targets.check('check-out', ok)}")
     store.dispose()
 
 
@@ -125,7 +126,7 @@ def import_100k(n: int) -> None:
         target = 10 * n / 100_000
         print(f"  import {n:,} carriers (rules + one ledger event each): {took:6.2f} s "
               f"({n / took:,.0f}/s); raw executemany of the same rows {base:5.2f} s → {took / base:4.1f}×; "
-              f"target ≤ {target:g} s (10 s per 100,000) → {'met' if took <= target else 'NOT met'}")
+              f"target ≤ {target:g} s (10 s per 100,000) → {targets.check('import', took <= target)}")
         print(f"    its WAL checkpoint was done on the checkpointer thread {checkpoint_s:.2f} s after it returned")
         with store.engine.connect() as conn:
             assert verify(conn).ok
@@ -164,7 +165,7 @@ def verify_1m(n: int) -> None:
         target = 10 * n / 1_000_000
         print(f"  ledger verify over {n:,} events: {took:6.2f} s ({n / took:,.0f} events/s); streaming the rows "
               f"alone {base:5.2f} s → {took / base:4.1f}×; target ≤ {target:g} s (10 s per 1,000,000) → "
-              f"{'met' if took <= target else 'NOT met'} "
+              f"{targets.check('ledger verify', took <= target)} "
               f"(building the chain took {build:.1f} s)")
         store.dispose()
 
@@ -197,3 +198,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    raise SystemExit(targets.status())

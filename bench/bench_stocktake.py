@@ -34,6 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import _targets as targets
 from sqlalchemy import text
 
 from labels.codes import make_badge_code, make_carrier_code, make_location_code
@@ -276,7 +277,8 @@ def main() -> None:
               f"checkpointer thread {checkpoint_s:.2f} s after the upload returned (in neither rate)")
     del stored
     ratio = statistics.median(rates) / statistics.median(base_rates)
-    print(f"ingest:    {spread(rates, ',.0f')} reads/s (target >= 250,000) | raw sqlite3.executemany "
+    met = targets.check("ingest", statistics.median(rates) >= 250_000)
+    print(f"ingest:    {spread(rates, ',.0f')} reads/s (target >= 250,000: {met}) | raw sqlite3.executemany "
           f"{spread(base_rates, ',.0f')} reads/s | ratio {ratio:.2f}")
     t = time.perf_counter()
     again = st.ingest(store.uow(), sig["auditor"], sids[0], reads[:100_000])
@@ -300,13 +302,15 @@ def main() -> None:
         print(f"  round {k}: {times[-1]:.2f} s | Python set comparison {base_s:.2f} s; its WAL checkpoint was "
               f"done {checkpoint_s:.2f} s after it returned")
     counts = ", ".join(f"{k.value} {n:,}" for k, n in sorted(rec.counts.items(), key=lambda kv: -kv[1]))
-    print(f"reconcile: {spread(times, '.2f')} s (target <= 4 s) | Python set comparison {spread(base_times, '.2f')} s "
-          f"| ratio {statistics.median(times) / statistics.median(base_times):.1f}")
+    met = targets.check("reconcile", statistics.median(times) <= 4.0)
+    print(f"reconcile: {spread(times, '.2f')} s (target <= 4 s: {met}) | Python set comparison "
+          f"{spread(base_times, '.2f')} s | ratio {statistics.median(times) / statistics.median(base_times):.1f}")
     print(f"  findings: {counts}")
     print(f"  the fold and the snapshot pass ran in {reconcile.parts_for(N)} part(s) by code range, one worker thread "
           f"each ({os.cpu_count()} cores)")
     print(f"  baseline (found/misplaced/missing only): {base_counts}")
-    print(f"peak memory: {peak_mib():,.0f} MiB (target <= 1024 MiB)")
+    met = targets.check("peak memory", peak_mib() <= 1024)
+    print(f"peak memory: {peak_mib():,.0f} MiB (target <= 1024 MiB: {met})")
     store.dispose()
     shutil.rmtree(tmp, ignore_errors=True)
     bench_postgres(PG_N)
@@ -357,3 +361,4 @@ def bench_postgres(n: int) -> None:
 
 if __name__ == "__main__":
     main()
+    raise SystemExit(targets.status())
