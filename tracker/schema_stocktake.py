@@ -145,7 +145,8 @@ class StocktakeEpcMap(Base):
 
 class StocktakeFinding(Base):
     """One finding of the last reconciliation: per expected carrier, per unexplained code, per unvisited place —
-    except carriers found exactly as expected by people's scans, which are `StocktakeFound` rows."""
+    except carriers found exactly as expected by people's scans: those are the snapshot carriers left without a
+    finding (see `StocktakeFound`)."""
 
     __tablename__ = "stocktake_findings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -167,11 +168,11 @@ class StocktakeFinding(Base):
 
 
 class StocktakeFound(Base):
-    """A snapshot carrier that people scanned exactly where the register has it, and nowhere else: the vast
-    majority of a stock-take, kept apart from `StocktakeFinding` as its carrier and read count only. Everything
-    else such a finding says (code, level, place, "seen there by scan") is already in the snapshot, so a million
-    of them cost a few integers each instead of a full finding row to write at every reconciliation. Clustered on
-    its key on SQLite, and written in that order."""
+    """The read count of a snapshot carrier that people scanned exactly where the register has it, and nowhere else,
+    when they scanned it more than once. Such carriers are the vast majority of a stock-take and get no finding
+    row: after a reconciliation, a snapshot carrier without a finding is found as expected, read once unless a row
+    here says otherwise. A million of them thus cost nothing to write at every reconciliation. (Sessions reconciled
+    before this stored every found carrier here; read the same way, those rows say the same.)"""
 
     __tablename__ = "stocktake_found"
     __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads it once)

@@ -47,6 +47,31 @@ def test_every_barcode_finding_kind(world: World) -> None:
     assert FindingKind.GONE_SEEN.critical
 
 
+def test_found_carriers_are_counted_with_their_reads_and_only_once_reconciled(world: World) -> None:
+    """Carriers found as expected have no finding row of their own (the snapshot carriers left without a finding),
+    and only a carrier read more than once keeps its count: the listing, the per-place progress and the session's
+    counts must still say found, with the right reads, and say nothing before the first reconciliation."""
+    w = world
+    sid = w.start()
+    w.upload(sid, [S1, w.c("a1"), w.c("a2"), w.c("a1"), S2, w.c("b1")])
+    view = st.session_view(w.store.uow(readonly=True), sid)
+    assert view.counts.get(FindingKind.FOUND, 0) == 0
+    assert not [f for f in w.findings(sid) if f.kind is FindingKind.FOUND]
+    assert all(p.seen == 0 for p in st.progress(w.store.uow(readonly=True), sid))
+    w.reconcile(sid)
+    found = {f.subject: f for f in w.findings(sid) if f.kind is FindingKind.FOUND}
+    assert {c: (f.reads, f.expected, f.seen, f.method) for c, f in found.items()} == {
+        w.c("a1"): (2, S1, S1, "scan"), w.c("a2"): (1, S1, S1, "scan"), w.c("b1"): (1, S2, S2, "scan")}
+    view = st.session_view(w.store.uow(readonly=True), sid)
+    assert view.counts[FindingKind.FOUND] == 3
+    progress = {p.code: p for p in st.progress(w.store.uow(readonly=True), sid)}
+    assert (progress[S1].seen, progress[S2].seen, progress[S3].seen) == (2, 1, 0)
+    w.upload(sid, [S2, w.c("b2")], batch="second")
+    w.reconcile(sid)  # b2 found now too; a1 still read twice
+    found = {f.subject: f.reads for f in w.findings(sid) if f.kind is FindingKind.FOUND}
+    assert found == {w.c("a1"): 2, w.c("a2"): 1, w.c("b1"): 1, w.c("b2"): 1}
+
+
 def test_misplaced_is_never_also_missing(world: World) -> None:
     w = world
     sid = w.start()

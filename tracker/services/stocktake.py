@@ -1068,7 +1068,7 @@ def reconcile(uow: UnitOfWork, actor: Signed, sid: int) -> ReconcileResult:
         with _no_cycle_collection():
             result = run_reconcile(uow.session, sid, tuning_of(st))
         st.reconciled_at = uow.now()
-        uow.defer_checkpoint()  # a million found rows: their WAL is copied into the file after this returns
+        uow.defer_checkpoint()  # tens of thousands of findings: their WAL is copied into the file after this returns
         uow.commit()
         return result
 
@@ -1160,22 +1160,49 @@ def findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None = No
         return _findings(uow, sid, kinds, unresolved_only, limit)
 
 
-# Every finding of session :s in one row shape: the findings table, and the carriers found as expected, which are
-# kept as carrier and read count (`stocktake_found`) and read back from the snapshot here.
+# The snapshot carriers found exactly as expected by people's scans, the bulk of a stock-take, have no row of their
+# own: a reconciliation gives every other snapshot carrier a finding, so these are the snapshot carriers without one,
+# once the session has been reconciled. `stocktake_found` keeps the read count of those read more than once.
+_RECONCILED = "EXISTS (SELECT 1 FROM stocktake_sessions ss WHERE ss.id = :s AND ss.reconciled_at IS NOT NULL)"
+_WITH_FINDING = ("(SELECT DISTINCT carrier_id FROM stocktake_findings WHERE session_id = :s "
+                 "AND carrier_id IS NOT NULL)")
+# Every finding of session :s in one row shape: the findings table, and the carriers found as expected.
 _ALL_FINDINGS = (
-    "(SELECT session_id, kind, subject, classification, expected_loc_id, expected_holder_id, seen_loc_id, "
-    "seen_holder_id, method, reads, peak_rssi, detail FROM stocktake_findings WHERE session_id = :s "
-    "UNION ALL SELECT fd.session_id, 'found', e.code, e.classification, e.loc_id, e.holder_id, e.loc_id, "
-    "e.holder_id, 'scan', fd.reads, NULL, '' FROM stocktake_found fd JOIN stocktake_expected e "
-    "ON e.session_id = fd.session_id AND e.carrier_id = fd.carrier_id WHERE fd.session_id = :s)")
+    "(SELECT session_id, kind, subject, classification, expected_loc_id, "  # noqa: S608 (module constants only)
+    "expected_holder_id, seen_loc_id, seen_holder_id, method, reads, peak_rssi, detail "
+    "FROM stocktake_findings WHERE session_id = :s "
+    "UNION ALL SELECT e.session_id, 'found', e.code, e.classification, e.loc_id, e.holder_id, e.loc_id, "
+    "e.holder_id, 'scan', COALESCE(fd.reads, 1), NULL, '' FROM stocktake_expected e "
+    f"LEFT JOIN {_WITH_FINDING} x ON x.carrier_id = e.carrier_id "
+    "LEFT JOIN stocktake_found fd ON fd.session_id = e.session_id AND fd.carrier_id = e.carrier_id "
+    f"WHERE e.session_id = :s AND x.carrier_id IS NULL AND {_RECONCILED})")
 
 
 def _found_counts(uow: UnitOfWork, sid: int) -> dict[int | None, int]:
-    """Carriers found as expected, per expected place (None: with holders)."""
-    return {loc: int(n) for loc, n in uow.session.execute(text(
-        "SELECT e.loc_id, COUNT(*) FROM stocktake_found fd JOIN stocktake_expected e "
-        "ON e.session_id = fd.session_id AND e.carrier_id = fd.carrier_id WHERE fd.session_id = :s "
-        "GROUP BY e.loc_id"), {"s": sid})}
+    """Carriers found as expected, per expected place (None: with holders): the snapshot's carriers there, less
+    those with a finding — two small GROUP BYs, not a probe per snapshot carrier."""
+    if not _reconciled(uow, sid):
+        return {}
+    out: dict[int | None, int] = {loc: int(n) for loc, n in uow.session.execute(text(
+        "SELECT loc_id, COUNT(*) FROM stocktake_expected WHERE session_id = :s GROUP BY loc_id"), {"s": sid})}
+    for loc, n in uow.session.execute(text(
+            f"SELECT e.loc_id, COUNT(*) FROM {_WITH_FINDING} x JOIN stocktake_expected e "  # noqa: S608 (constants)
+            "ON e.session_id = :s AND e.carrier_id = x.carrier_id GROUP BY e.loc_id"), {"s": sid}):
+        out[loc] -= int(n)
+    return {loc: n for loc, n in out.items() if n}
+
+
+def _found_total(uow: UnitOfWork, sid: int, expected: int) -> int:
+    """Carriers found as expected: the snapshot's size less its carriers with a finding."""
+    if not _reconciled(uow, sid):
+        return 0
+    return expected - int(uow.session.execute(text(
+        f"SELECT COUNT(*) FROM {_WITH_FINDING} x JOIN stocktake_expected e "  # noqa: S608 (module constants only)
+        "ON e.session_id = :s AND e.carrier_id = x.carrier_id"), {"s": sid}).scalar_one())
+
+
+def _reconciled(uow: UnitOfWork, sid: int) -> bool:
+    return bool(uow.session.execute(text(f"SELECT {_RECONCILED}"), {"s": sid}).scalar())
 
 
 def _findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None, unresolved_only: bool,
@@ -1383,6 +1410,7 @@ def close(uow: UnitOfWork, actor: Signed, sid: int) -> CloseReceipt:
         now = uow.now()
         st = _session(uow, sid, lock=True)
         result = run_reconcile(uow.session, sid, tuning_of(st))
+        st.reconciled_at = now
         open_ = uow.session.execute(text(
             "SELECT f.kind, COUNT(*) FROM stocktake_findings f LEFT JOIN stocktake_resolutions r "
             "ON r.session_id = f.session_id AND r.kind = f.kind AND r.subject = f.subject "
@@ -1443,8 +1471,7 @@ def session_view(uow: UnitOfWork, sid: int) -> SessionView:
             StocktakeTeamMember.session_id == sid).order_by(StocktakeTeamMember.badge)).scalars()]
         counts = {FindingKind(k): int(n) for k, n in uow.session.execute(text(
             "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
-        found = int(uow.session.execute(text(
-            "SELECT COUNT(*) FROM stocktake_found WHERE session_id = :s"), {"s": sid}).scalar_one())
+        found = _found_total(uow, sid, st.expected_count)
         if found:
             counts[FindingKind.FOUND] = counts.get(FindingKind.FOUND, 0) + found
         unresolved = int(uow.session.execute(text(
