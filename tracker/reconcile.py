@@ -155,10 +155,17 @@ def analyze(session: Session, table: str) -> None:
         session.execute(text(f"ANALYZE {table}"))
 
 
+def _create_sql(name: str, sqlite: bool, schema: str = "") -> tuple[str, str]:
+    """DROP and CREATE of a typed work table: temporary, or in `schema` (an attached database)."""
+    table = f"{schema}.{name}" if schema else name
+    kind = "TABLE" if schema else "TEMPORARY TABLE"
+    suffix = " WITHOUT ROWID" if name in _CLUSTERED and sqlite else ""
+    return f"DROP TABLE IF EXISTS {table}", f"CREATE {kind} {table} ({_TEMP_COLUMNS[name]}){suffix}"
+
+
 def _create_temp(session: Session, name: str) -> None:
-    session.execute(text(f"DROP TABLE IF EXISTS {name}"))
-    suffix = " WITHOUT ROWID" if name in _CLUSTERED and session.get_bind().dialect.name == "sqlite" else ""
-    session.execute(text(f"CREATE TEMPORARY TABLE {name} ({_TEMP_COLUMNS[name]}){suffix}"))
+    for sql in _create_sql(name, session.get_bind().dialect.name == "sqlite"):
+        session.execute(text(sql))
 
 
 def _temp(session: Session, name: str, select_sql: str, params: dict[str, Any]) -> None:
@@ -519,11 +526,8 @@ class _Part:
         the reconciling connection does not scan st_bc for them) and st_e (the snapshot pass)."""
         params = {"s": sid, "low": self.low, "high": self.high}
         for name in ("st_bc", "st_mx", "st_e"):
-            suffix = " WITHOUT ROWID" if name in _CLUSTERED and sqlite else ""
-            if not self.schema:
-                execute(f"DROP TABLE IF EXISTS {name}", {})
-            kind = "TABLE" if self.schema else "TEMPORARY TABLE"
-            execute(f"CREATE {kind} {self.p}{name} ({_TEMP_COLUMNS[name]}){suffix}", {})
+            for sql in _create_sql(name, sqlite, self.schema):
+                execute(sql, {})
         execute((_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED).format(p=self.p, codes=self.codes("code")),
                 params)
         after("st_bc")
