@@ -545,8 +545,8 @@ class _Parts:
     meanwhile; `done` hands them over attached to that connection. Workers read what is committed (WAL readers take
     no lock) while the reconciling transaction holds the write lock, so nothing can commit under them."""
 
-    def __init__(self, session: Session, sid: int) -> None:
-        self.session, self.sid = session, sid
+    def __init__(self, session: Session, sid: int, expected: int) -> None:
+        self.session, self.sid, self.expected = session, sid, expected
         bind = session.get_bind()
         self.engine = bind if isinstance(bind, Engine) else bind.engine
         self.parts: list[_Part] = []
@@ -563,8 +563,7 @@ class _Parts:
                       lambda table: analyze(session, table))
             self.parts = [part]
             return self
-        n = int(session.execute(text("SELECT expected_count FROM stocktake_sessions WHERE id = :s"),
-                                {"s": sid}).scalar_one())
+        n = self.expected
         count = parts_for(n)
         # Bounds at even steps of the snapshot's codes: read codes outside the snapshot fall in some range too.
         bounds: list[str | None] = [None]
@@ -626,7 +625,10 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
         analyze(session, table)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
     session.execute(text("DELETE FROM stocktake_found WHERE session_id = :s"), {"s": sid})
-    with _Parts(session, sid) as running:
+    # The snapshot's size: it sets the parts, and the carriers left without a finding at the end are those found.
+    expected = int(session.execute(text("SELECT expected_count FROM stocktake_sessions WHERE id = :s"),
+                                   {"s": sid}).scalar_one())
+    with _Parts(session, sid, expected) as running:
         _temp(session, "st_other", _OTHER_READS, {"s": sid})
         decoded = decode_unmatched_epcs(session, sid, tuning)
         _temp(session, "st_epc", _EPCS, {"s": sid})
@@ -651,8 +653,6 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     session.execute(text(_PLACED_ELSEWHERE), {"s": sid})
     analyze(session, "stocktake_found")
     # Every snapshot carrier not found as expected gets exactly one finding here; the others are found.
-    expected = int(session.execute(text("SELECT expected_count FROM stocktake_sessions WHERE id = :s"),
-                                   {"s": sid}).scalar_one())
     found_n = expected - _rowcount(session, _EXPECTED_FINDINGS, {"s": sid})
     strays = "".join(_each(_STRAY_CODES, parts)) if _strays(session, sid, parts, found_n, multi) else ""
     unexplained = _UNEXPLAINED_FINDINGS.format(stray=strays)
