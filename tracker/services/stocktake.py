@@ -1166,6 +1166,9 @@ def findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None = No
 _RECONCILED = "EXISTS (SELECT 1 FROM stocktake_sessions ss WHERE ss.id = :s AND ss.reconciled_at IS NOT NULL)"
 _WITH_FINDING = ("(SELECT DISTINCT carrier_id FROM stocktake_findings WHERE session_id = :s "
                  "AND carrier_id IS NOT NULL)")
+# The snapshot carriers (e) that have a finding.
+_EXPECTED_WITH_FINDING = (f"{_WITH_FINDING} x JOIN stocktake_expected e "
+                          "ON e.session_id = :s AND e.carrier_id = x.carrier_id")
 # Every finding of session :s in one row shape: the findings table, and the carriers found as expected.
 _ALL_FINDINGS = (
     "(SELECT session_id, kind, subject, classification, expected_loc_id, "  # noqa: S608 (module constants only)
@@ -1186,8 +1189,7 @@ def _found_counts(uow: UnitOfWork, sid: int) -> dict[int | None, int]:
     out: dict[int | None, int] = {loc: int(n) for loc, n in uow.session.execute(text(
         "SELECT loc_id, COUNT(*) FROM stocktake_expected WHERE session_id = :s GROUP BY loc_id"), {"s": sid})}
     for loc, n in uow.session.execute(text(
-            f"SELECT e.loc_id, COUNT(*) FROM {_WITH_FINDING} x JOIN stocktake_expected e "  # noqa: S608 (constants)
-            "ON e.session_id = :s AND e.carrier_id = x.carrier_id GROUP BY e.loc_id"), {"s": sid}):
+            f"SELECT e.loc_id, COUNT(*) FROM {_EXPECTED_WITH_FINDING} GROUP BY e.loc_id"), {"s": sid}):  # noqa: S608
         out[loc] -= int(n)
     return {loc: n for loc, n in out.items() if n}
 
@@ -1197,8 +1199,7 @@ def _found_total(uow: UnitOfWork, sid: int, expected: int) -> int:
     if not _reconciled(uow, sid):
         return 0
     return expected - int(uow.session.execute(text(
-        f"SELECT COUNT(*) FROM {_WITH_FINDING} x JOIN stocktake_expected e "  # noqa: S608 (module constants only)
-        "ON e.session_id = :s AND e.carrier_id = x.carrier_id"), {"s": sid}).scalar_one())
+        f"SELECT COUNT(*) FROM {_EXPECTED_WITH_FINDING}"), {"s": sid}).scalar_one())  # noqa: S608 (constants)
 
 
 def _reconciled(uow: UnitOfWork, sid: int) -> bool:
