@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from drivers.reads import Read, ReadKind
 from drivers.rfid import upload as rfid_upload
@@ -35,6 +36,7 @@ from drivers.scanners import batch as scanner_batch
 from labels.codes import classify_code
 from tracker.domain import CarrierStatus, Classification, Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
+from tracker.prepared import driver
 from tracker.reconcile import FindingKind, ReconcileResult, Tuning, analyze
 from tracker.reconcile import reconcile as run_reconcile
 from tracker.rules import Action, Violation
@@ -804,14 +806,14 @@ _STRETCH_KEY = itemgetter(0, 5, 6, 7, 8)  # batch, rssi, antenna, place, holder
 _STRETCH_READ = itemgetter(1, 2, 3, 4)  # seq, kind, code, time
 
 
-def _cut_stretch(stretches: dict[int, list[tuple[Any, ...]]], head: tuple[Any, ...], flat: list[Any]) -> None:
-    """Cut one stretch (seq, kind, code, time of each read, interleaved in `flat`) into statements of
+def _cut_stretch(execute: Any, head: tuple[Any, ...], flat: list[Any]) -> None:
+    """Insert one stretch (seq, kind, code, time of each read, interleaved in `flat`) in statements of
     `_STRETCH_SIZES` reads, largest first, each with the stretch's `head` (session, batch, place, holder)."""
     size = len(flat) // 4
     i = 0
     for n in _STRETCH_SIZES:
         while size - i >= n:
-            stretches[n].append((*head, *flat[4 * i:4 * (i + n)]))
+            execute(_INSERT_STRETCH[n], (*head, *flat[4 * i:4 * (i + n)]))
             i += n
 
 
@@ -839,37 +841,67 @@ class _Writer:
     def _insert(self, pieces: Sequence[Piece]) -> int:
         """SQLite: plain INSERTs, no ON CONFLICT. Nothing can collide: keys already stored were dropped above, the
         input's own keys are strictly increasing per batch, and BEGIN IMMEDIATE keeps other writers out until commit
-        (a collision would still fail the whole ingest, never skip a read)."""
-        conn = self.uow.session.connection()
+        (a collision would still fail the whole ingest, never skip a read).
+
+        Statements run in the input's order, which is key order (batch ids are handed out in the order batches first
+        appear), one `execute` each on the driver's cursor: every read then lands at the right-hand edge of the
+        table's B-tree, on pages still in the cache. Grouping them by statement shape for `executemany` instead
+        made each later shape insert between rows already written, re-reading pages the cache had spilled. Measured
+        at a million reads: a quarter less SQLite time in a micro-benchmark; in the benchmark's ingest, a median of
+        2.98 s against 3.10 s over 8 alternating runs (the driver's `execute` costs a few microseconds a statement;
+        SQLAlchemy's would cost tens)."""
+        d = driver(self.uow.session)
+        execute = d.dbapi.cursor().execute
+        try:
+            return self._insert_pieces(execute, pieces)
+        except d.dialect.loaded_dbapi.Error as e:  # wrapped as SQLAlchemy wraps it, for callers' error handling
+            raise DBAPIError.instance("INSERT INTO stocktake_reads", None, e, d.dialect.loaded_dbapi.Error) from e
+
+    def _insert_pieces(self, execute: Any, pieces: Sequence[Piece]) -> int:
         sid = self.sid
-        stretches: dict[int, list[tuple[Any, ...]]] = {n: [] for n in _STRETCH_SIZES}
         rows: list[Row] = []
         total = 0
         for p in pieces:
             if not isinstance(p, _Stretch):
                 rows.append(p)
                 continue
+            if rows:
+                self._insert_rows(execute, rows)
+                total += len(rows)
+                rows = []
             size = len(p)
             total += size
             flat: list[Any] = [None] * (4 * size)  # seq, kind, code, time of each read, interleaved in C
             flat[0::4], flat[1::4], flat[2::4], flat[3::4] = p.seqs, p.kinds, p.codes, p.ats
-            _cut_stretch(stretches, (sid, p.bid, p.loc, p.holder), flat)
+            _cut_stretch(execute, (sid, p.bid, p.loc, p.holder), flat)
+        if rows:
+            self._insert_rows(execute, rows)
+            total += len(rows)
+        return total
+
+    def _insert_rows(self, execute: Any, rows: list[Row]) -> None:
+        """Rows that came one by one: those of one batch and place without RSSI or antenna go as a stretch, the
+        others (RFID reads) `_GROUP` to a statement."""
+        sid = self.sid
         loose: list[Row] = []
         for (bid, rssi, antenna, loc, holder), group in groupby(rows, key=_STRETCH_KEY):
             if rssi is not None or antenna is not None:
                 loose.extend(group)
                 continue
-            _cut_stretch(stretches, (sid, bid, loc, holder), list(chain.from_iterable(map(_STRETCH_READ, group))))
-        for n, params in stretches.items():
-            if params:
-                conn.exec_driver_sql(_INSERT_STRETCH[n], params)
+            if loose:
+                self._insert_loose(execute, loose)
+                loose = []
+            _cut_stretch(execute, (sid, bid, loc, holder), list(chain.from_iterable(map(_STRETCH_READ, group))))
+        if loose:
+            self._insert_loose(execute, loose)
+
+    def _insert_loose(self, execute: Any, loose: list[Row]) -> None:
+        sid = self.sid
         whole = len(loose) - len(loose) % _GROUP
-        if whole:
-            conn.exec_driver_sql(_INSERT_GROUP, [(sid, *chain.from_iterable(loose[i:i + _GROUP]))
-                                                 for i in range(0, whole, _GROUP)])
-        if whole < len(loose):
-            conn.exec_driver_sql(_INSERT_ONE, [(sid, *r) for r in loose[whole:]])
-        return total + len(rows)
+        for i in range(0, whole, _GROUP):
+            execute(_INSERT_GROUP, (sid, *chain.from_iterable(loose[i:i + _GROUP])))
+        for r in loose[whole:]:
+            execute(_INSERT_ONE, (sid, *r))
 
     def _copy(self, rows: list[Row]) -> int:
         """PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — a row-by-row
