@@ -847,9 +847,9 @@ class _Writer:
         appear), one `execute` each on the driver's cursor: every read then lands at the right-hand edge of the
         table's B-tree, on pages still in the cache. Grouping them by statement shape for `executemany` instead
         made each later shape insert between rows already written, re-reading pages the cache had spilled. Measured
-        at a million reads: a quarter less SQLite time in a micro-benchmark; in the benchmark's ingest, a median of
-        2.98 s against 3.10 s over 8 alternating runs (the driver's `execute` costs a few microseconds a statement;
-        SQLAlchemy's would cost tens)."""
+        at a million reads: a quarter less SQLite time in a micro-benchmark; the benchmark's whole ingest took a
+        median of 3.22 s against 3.48 s over 12 alternating runs (the driver's `execute` costs a few microseconds a
+        statement; SQLAlchemy's would cost tens)."""
         d = driver(self.uow.session)
         execute = d.dbapi.cursor().execute
         try:
