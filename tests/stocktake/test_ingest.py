@@ -103,6 +103,30 @@ def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world
     ]
 
 
+def test_a_stretch_numbered_with_gaps_keeps_each_reads_own_number(world: World) -> None:
+    """A stretch numbered without gaps binds only its first number (each read's is computed from it); one with gaps
+    binds every read's own. Both must store each read under the number it was sent with."""
+    sid = world.start()
+    codes = [make_carrier_code("BJ", 600_000 + i) for i in range(200)]
+    even = [("HH8", "even", 1, "barcode", S1, None, None, None)]
+    even += [("HH8", "even", 2 + i, "barcode", c, 5_000 + i, None, None) for i, c in enumerate(codes[:100])]
+    gapped = [("HH8", "gaps", 3, "barcode", S2, None, None, None)]
+    gapped += [("HH8", "gaps", 10 + 3 * i + i % 2, "barcode", c, None, None, None) for i, c in enumerate(codes[100:])]
+    result = st.ingest(world.store.uow(), world.sig["clerk"], sid, even + gapped)
+    assert (result.added, result.places) == (202, 2)
+    with world.store.engine.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(text(
+            "SELECT b.batch, r.seq, r.kind, r.code, r.at_us, l.code FROM stocktake_reads r "
+            "JOIN stocktake_batches b ON b.id = r.batch_id JOIN locations l ON l.id = r.loc_id "
+            "WHERE r.session_id = :s ORDER BY b.batch, r.seq"), {"s": sid})]
+    assert stored == [
+        ("even", 1, "location", S1, None, S1),
+        *[("even", 2 + i, "barcode", c, 5_000 + i, S1) for i, c in enumerate(codes[:100])],
+        ("gaps", 3, "location", S2, None, S2),
+        *[("gaps", 10 + 3 * i + i % 2, "barcode", c, None, S2) for i, c in enumerate(codes[100:])],
+    ]
+
+
 def test_a_long_batch_with_place_changes_is_stored_as_sent_and_the_cycle_collector_resumes(world: World) -> None:
     """A batch longer than a run transposed in one go (several thousand reads), with location and badge scans in
     it and a read whose code only starts like a place code after a line break: every read comes back with the place

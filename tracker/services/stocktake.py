@@ -802,15 +802,32 @@ _INSERT_STRETCH = {
        + ", ".join(f"(?1, ?2, ?{5 + 4 * k}, ?{6 + 4 * k}, ?{7 + 4 * k}, ?{8 + 4 * k}, NULL, NULL, ?3, ?4)"
                    for k in range(n))
     for n in _STRETCH_SIZES}
+# A stretch numbered without gaps and of one kind (a handheld's usual batch) also binds its first number and its kind
+# once (?5, ?6): two values per read, its code and time.
+_INSERT_EVEN = {
+    n: f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (fixed columns)
+       + ", ".join(f"(?1, ?2, ?5 + {k}, ?6, ?{7 + 2 * k}, ?{8 + 2 * k}, NULL, NULL, ?3, ?4)" for k in range(n))
+    for n in _STRETCH_SIZES}
 _STRETCH_KEY = itemgetter(0, 5, 6, 7, 8)  # batch, rssi, antenna, place, holder
-_STRETCH_READ = itemgetter(1, 2, 3, 4)  # seq, kind, code, time
 
 
-def _cut_stretch(execute: Any, head: tuple[Any, ...], flat: list[Any]) -> None:
-    """Insert one stretch (seq, kind, code, time of each read, interleaved in `flat`) in statements of
-    `_STRETCH_SIZES` reads, largest first, each with the stretch's `head` (session, batch, place, holder)."""
-    size = len(flat) // 4
+def _cut_stretch(execute: Any, head: tuple[Any, ...], seqs: Sequence[int], kinds: Sequence[str],
+                 codes: Sequence[str], ats: Sequence[int | None]) -> None:
+    """Insert one stretch in statements of `_STRETCH_SIZES` reads, largest first, each with the stretch's `head`
+    (session, batch, place, holder). Its reads' values are interleaved by slice assignments, in C."""
+    size = len(seqs)
     i = 0
+    if seqs[-1] - seqs[0] == size - 1 and kinds.count(kinds[0]) == size:  # seqs only ever increase
+        flat: list[Any] = [None] * (2 * size)
+        flat[0::2], flat[1::2] = codes, ats
+        first, kind = seqs[0], kinds[0]
+        for n in _STRETCH_SIZES:
+            while size - i >= n:
+                execute(_INSERT_EVEN[n], (*head, first + i, kind, *flat[2 * i:2 * (i + n)]))
+                i += n
+        return
+    flat = [None] * (4 * size)
+    flat[0::4], flat[1::4], flat[2::4], flat[3::4] = seqs, kinds, codes, ats
     for n in _STRETCH_SIZES:
         while size - i >= n:
             execute(_INSERT_STRETCH[n], (*head, *flat[4 * i:4 * (i + n)]))
@@ -869,11 +886,8 @@ class _Writer:
                 self._insert_rows(execute, rows)
                 total += len(rows)
                 rows = []
-            size = len(p)
-            total += size
-            flat: list[Any] = [None] * (4 * size)  # seq, kind, code, time of each read, interleaved in C
-            flat[0::4], flat[1::4], flat[2::4], flat[3::4] = p.seqs, p.kinds, p.codes, p.ats
-            _cut_stretch(execute, (sid, p.bid, p.loc, p.holder), flat)
+            total += len(p)
+            _cut_stretch(execute, (sid, p.bid, p.loc, p.holder), p.seqs, p.kinds, p.codes, p.ats)
         if rows:
             self._insert_rows(execute, rows)
             total += len(rows)
@@ -891,7 +905,8 @@ class _Writer:
             if loose:
                 self._insert_loose(execute, loose)
                 loose = []
-            _cut_stretch(execute, (sid, bid, loc, holder), list(chain.from_iterable(map(_STRETCH_READ, group))))
+            g = list(group)
+            _cut_stretch(execute, (sid, bid, loc, holder), *(list(map(itemgetter(k), g)) for k in (1, 2, 3, 4)))
         if loose:
             self._insert_loose(execute, loose)
 
