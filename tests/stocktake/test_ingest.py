@@ -369,3 +369,17 @@ def test_sigkill_mid_import_then_resume_adds_the_rest_exactly_once(sqlite_store:
         seqs = conn.execute(text("SELECT COUNT(DISTINCT seq), MIN(seq), MAX(seq) FROM stocktake_reads "
                                  "WHERE session_id = :s"), {"s": sid}).one()
     assert tuple(seqs) == (len(lines), 1, len(lines))
+
+
+@pytest.mark.parametrize("codes", [
+    ["LOC-A", "BJ-1", "BJ-2", "LOC-B", "LOC-C", "B-7", "BJ-3"],
+    ["BJ-1", "XLOC-1", "BB-2", "LOC", "B", "-B-", "BJ-LOC-3", "B-"],
+    ["", "LOC-", "", "B-1", ""],
+    ["BJ-1\nLOC-2", "LOC-3", "B-\n"],  # a newline inside a code: matched one by one
+    ["LOC-A"],
+    [],
+])
+def test_place_scans_are_found_wherever_they_stand(codes: list[str]) -> None:
+    """Location and badge scans are found by searching the joined codes; the answer must be the codes that start
+    with a place prefix, and no others."""
+    assert st._place_scans(codes) == [i for i, c in enumerate(codes) if c.startswith(("LOC-", "B-"))]
