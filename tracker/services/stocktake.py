@@ -798,48 +798,52 @@ class _Context:
 # Rows per INSERT on SQLite: the session id is bound once (?1) and each row adds 9 parameters, so a statement stays
 # under 999, the oldest limit on parameters. SQLite then parses, binds and resets once per group instead of per read.
 _GROUP = 110
+_INSERT = f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (fixed columns)
 _ROW = "(?1" + ", ?" * (len(_COLUMNS) - 1) + ")"
-_INSERT_ONE = f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES {_ROW}"  # noqa: S608 (fixed columns)
-_INSERT_GROUP = f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES {', '.join([_ROW] * _GROUP)}"  # noqa: S608
+_INSERT_ONE = _INSERT + _ROW
+_INSERT_GROUP = _INSERT + ", ".join([_ROW] * _GROUP)
 # Most reads are carrier codes scanned one after another in one batch and one place, with no RSSI or antenna: such
 # a stretch binds its batch, place and holder once (?2-?4) and four values per read, half the binding work of a
 # general row. Stretches go in statements of these sizes (largest first), so only a handful of statements exist.
 _STRETCH_SIZES = (128, 64, 32, 16, 8, 4, 2, 1)
 _INSERT_STRETCH = {
-    n: f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (fixed columns)
-       + ", ".join(f"(?1, ?2, ?{5 + 4 * k}, ?{6 + 4 * k}, ?{7 + 4 * k}, ?{8 + 4 * k}, NULL, NULL, ?3, ?4)"
-                   for k in range(n))
+    n: _INSERT + ", ".join(f"(?1, ?2, ?{5 + 4 * k}, ?{6 + 4 * k}, ?{7 + 4 * k}, ?{8 + 4 * k}, NULL, NULL, ?3, ?4)"
+                           for k in range(n))
     for n in _STRETCH_SIZES}
 # A stretch numbered without gaps and of one kind (a handheld's usual batch) also binds its first number and its kind
 # once (?5, ?6): two values per read, its code and time.
 _INSERT_EVEN = {
-    n: f"INSERT INTO stocktake_reads ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608 (fixed columns)
-       + ", ".join(f"(?1, ?2, ?5 + {k}, ?6, ?{7 + 2 * k}, ?{8 + 2 * k}, NULL, NULL, ?3, ?4)" for k in range(n))
+    n: _INSERT + ", ".join(f"(?1, ?2, ?5 + {k}, ?6, ?{7 + 2 * k}, ?{8 + 2 * k}, NULL, NULL, ?3, ?4)" for k in range(n))
     for n in _STRETCH_SIZES}
 _STRETCH_KEY = itemgetter(0, 5, 6, 7, 8)  # batch, rssi, antenna, place, holder
 
 
+def _cuts(size: int) -> Iterator[tuple[int, int]]:
+    """Where the statements of a stretch of `size` reads start and how many reads each takes: `_STRETCH_SIZES`,
+    largest first."""
+    i = 0
+    for n in _STRETCH_SIZES:
+        while size - i >= n:
+            yield i, n
+            i += n
+
+
 def _cut_stretch(execute: Any, head: tuple[Any, ...], seqs: Sequence[int], kinds: Sequence[str],
                  codes: Sequence[str], ats: Sequence[int | None]) -> None:
-    """Insert one stretch in statements of `_STRETCH_SIZES` reads, largest first, each with the stretch's `head`
-    (session, batch, place, holder). Its reads' values are interleaved by slice assignments, in C."""
+    """Insert one stretch, each statement with the stretch's `head` (session, batch, place, holder). Its reads'
+    values are interleaved by slice assignments, in C."""
     size = len(seqs)
-    i = 0
     if seqs[-1] - seqs[0] == size - 1 and kinds.count(kinds[0]) == size:  # seqs only ever increase
         flat: list[Any] = [None] * (2 * size)
         flat[0::2], flat[1::2] = codes, ats
         first, kind = seqs[0], kinds[0]
-        for n in _STRETCH_SIZES:
-            while size - i >= n:
-                execute(_INSERT_EVEN[n], (*head, first + i, kind, *flat[2 * i:2 * (i + n)]))
-                i += n
+        for i, n in _cuts(size):
+            execute(_INSERT_EVEN[n], (*head, first + i, kind, *flat[2 * i:2 * (i + n)]))
         return
     flat = [None] * (4 * size)
     flat[0::4], flat[1::4], flat[2::4], flat[3::4] = seqs, kinds, codes, ats
-    for n in _STRETCH_SIZES:
-        while size - i >= n:
-            execute(_INSERT_STRETCH[n], (*head, *flat[4 * i:4 * (i + n)]))
-            i += n
+    for i, n in _cuts(size):
+        execute(_INSERT_STRETCH[n], (*head, *flat[4 * i:4 * (i + n)]))
 
 
 class _Writer:
