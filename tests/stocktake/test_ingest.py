@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -71,6 +72,17 @@ def test_a_big_upload_and_a_reconciliation_leave_their_wal_checkpoint_to_the_che
     assert checkpointer.runs == 2
 
 
+def stored_reads(store: Store, sid: int) -> list[tuple[Any, ...]]:
+    """The session's stored reads as (batch, seq, kind, code, time, RSSI, antenna, place code, holder badge), in
+    batch and sequence order."""
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT b.batch, r.seq, r.kind, r.code, r.at_us, r.rssi, r.antenna, l.code, p.badge "
+            "FROM stocktake_reads r JOIN stocktake_batches b ON b.id = r.batch_id "
+            "LEFT JOIN locations l ON l.id = r.loc_id LEFT JOIN people p ON p.id = r.holder_id "
+            "WHERE r.session_id = :s ORDER BY b.batch, r.seq"), {"s": sid})]
+
+
 def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world: World) -> None:
     """300 carrier reads in one place go in several multi-row statements (bulk ingest binds their place once); a
     badge, a "B-" code that is no badge and a printed code with an RSSI take other paths. Each must come back as
@@ -87,12 +99,7 @@ def test_every_read_is_stored_with_its_place_whatever_statement_carries_it(world
               ("HH7", "big", 306, "barcode", codes[1], None, None, None)]
     result = st.ingest(world.store.uow(), world.sig["clerk"], sid, reads)
     assert (result.added, result.duplicates, result.places) == (306, 0, 3)
-    with world.store.engine.connect() as conn:
-        stored = [tuple(r) for r in conn.execute(text(
-            "SELECT r.seq, r.kind, r.code, r.at_us, r.rssi, r.antenna, l.code, p.badge FROM stocktake_reads r "
-            "LEFT JOIN locations l ON l.id = r.loc_id LEFT JOIN people p ON p.id = r.holder_id "
-            "WHERE r.session_id = :s ORDER BY r.seq"), {"s": sid})]
-    assert stored == [
+    assert [r[1:] for r in stored_reads(world.store, sid)] == [
         (1, "location", S1, None, None, None, S1, None),
         *[(2 + i, "barcode", c, 1_000 + i, None, None, S1, None) for i, c in enumerate(codes)],
         (302, "badge", holder, None, None, None, None, holder),
@@ -114,12 +121,7 @@ def test_a_stretch_numbered_with_gaps_keeps_each_reads_own_number(world: World) 
     gapped += [("HH8", "gaps", 10 + 3 * i + i % 2, "barcode", c, None, None, None) for i, c in enumerate(codes[100:])]
     result = st.ingest(world.store.uow(), world.sig["clerk"], sid, even + gapped)
     assert (result.added, result.places) == (202, 2)
-    with world.store.engine.connect() as conn:
-        stored = [tuple(r) for r in conn.execute(text(
-            "SELECT b.batch, r.seq, r.kind, r.code, r.at_us, l.code FROM stocktake_reads r "
-            "JOIN stocktake_batches b ON b.id = r.batch_id JOIN locations l ON l.id = r.loc_id "
-            "WHERE r.session_id = :s ORDER BY b.batch, r.seq"), {"s": sid})]
-    assert stored == [
+    assert [(r[0], r[1], r[2], r[3], r[4], r[7]) for r in stored_reads(world.store, sid)] == [
         ("even", 1, "location", S1, None, S1),
         *[("even", 2 + i, "barcode", c, 5_000 + i, S1) for i, c in enumerate(codes[:100])],
         ("gaps", 3, "location", S2, None, S2),
