@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from drivers.reads import Read, ReadKind
 from labels.codes import make_carrier_code
@@ -216,6 +217,31 @@ def test_a_failure_mid_upload_stores_nothing_and_the_retry_stores_all(world: Wor
         st.ingest(w.store.uow(), w.sig["clerk"], sid, pulled_cable())
     assert count(w.store, sid) == 0
     assert st.ingest(w.store.uow(), w.sig["clerk"], sid, reads).added == 6
+
+
+def test_a_database_error_mid_insert_is_raised_as_such_and_stores_nothing(world: World) -> None:
+    """The database itself refuses one read (here a trigger, standing for a full disk or a broken constraint): the
+    upload fails with SQLAlchemy's DBAPIError, as every other database error does, and none of its reads stay."""
+    w = world
+    sid = w.start()
+    codes = [make_carrier_code("BJ", 700_000 + i) for i in range(300)]
+    reads = [("HH9", "t", 1, "barcode", S1, None, None, None)]
+    reads += [("HH9", "t", 2 + i, "barcode", c, None, None, None) for i, c in enumerate(codes)]
+    with w.store.engine.begin() as conn:
+        if w.store.dialect == "sqlite":
+            conn.execute(text("CREATE TRIGGER refuse_read BEFORE INSERT ON stocktake_reads WHEN NEW.seq = 250 "
+                              "BEGIN SELECT RAISE(ABORT, 'read 250 refused'); END"))
+        else:
+            conn.execute(text("CREATE FUNCTION refuse_read() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                              "IF NEW.seq = 250 THEN RAISE EXCEPTION 'read 250 refused'; END IF; RETURN NEW; END $$"))
+            conn.execute(text("CREATE TRIGGER refuse_read BEFORE INSERT ON stocktake_reads FOR EACH ROW "
+                              "EXECUTE FUNCTION refuse_read()"))
+    with pytest.raises(DBAPIError, match="read 250 refused"):
+        st.ingest(w.store.uow(), w.sig["clerk"], sid, reads)
+    assert count(w.store, sid) == 0
+    with w.store.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refuse_read" + ("" if w.store.dialect == "sqlite" else " ON stocktake_reads")))
+    assert st.ingest(w.store.uow(), w.sig["clerk"], sid, reads).added == 301
 
 
 def test_chunked_resume_continues_the_place_of_the_batch(world: World) -> None:
