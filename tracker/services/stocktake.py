@@ -910,11 +910,10 @@ class _Writer:
         others (RFID reads) `_GROUP` to a statement. A handful (most often the one place scan between two stretches)
         go one statement each: sorting them into stretches would cost several times more (28 µs a place scan, 10,000
         place scans in the benchmark's million reads)."""
-        sid = self.sid
         if len(rows) < 4:
-            for r in rows:
-                execute(_INSERT_ONE, (sid, *r))
+            self._insert_loose(execute, rows)
             return
+        sid = self.sid
         loose: list[Row] = []
         for (bid, rssi, antenna, loc, holder), group in groupby(rows, key=_STRETCH_KEY):
             if rssi is not None or antenna is not None:
@@ -1160,7 +1159,7 @@ def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
     """Per place of the scope (and one line for carriers with holders): expected, seen, missing — from the last
     reconciliation."""
     with uow:
-        _session(uow, sid, open_only=False)
+        st = _session(uow, sid, open_only=False)
         rows = uow.session.execute(text(
             "SELECT expected_loc_id, kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s "
             "AND kind IN :kinds GROUP BY expected_loc_id, kind").bindparams(bindparam("kinds", expanding=True)),
@@ -1174,7 +1173,7 @@ def progress(uow: UnitOfWork, sid: int) -> list[LocationProgress]:
         counts: dict[int | None, dict[str, int]] = {}
         for loc, kind, n in rows:
             counts.setdefault(loc, {})[str(kind)] = int(n)
-        for loc, n in _found_counts(uow, sid).items():
+        for loc, n in _found_counts(uow, st).items():
             per = counts.setdefault(loc, {})
             per["found"] = per.get("found", 0) + n
         out = []
@@ -1246,11 +1245,12 @@ _ALL_FINDINGS = (
     f"WHERE e.session_id = :s AND x.carrier_id IS NULL AND {_RECONCILED})")
 
 
-def _found_counts(uow: UnitOfWork, sid: int) -> dict[int | None, int]:
+def _found_counts(uow: UnitOfWork, st: StocktakeSession) -> dict[int | None, int]:
     """Carriers found as expected, per expected place (None: with holders): the snapshot's carriers there, less
     those with a finding — two small GROUP BYs, not a probe per snapshot carrier."""
-    if not _reconciled(uow, sid):
+    if st.reconciled_at is None:
         return {}
+    sid = st.id
     out: dict[int | None, int] = {loc: int(n) for loc, n in uow.session.execute(text(
         "SELECT loc_id, COUNT(*) FROM stocktake_expected WHERE session_id = :s GROUP BY loc_id"), {"s": sid})}
     for loc, n in uow.session.execute(text(
@@ -1259,16 +1259,12 @@ def _found_counts(uow: UnitOfWork, sid: int) -> dict[int | None, int]:
     return {loc: n for loc, n in out.items() if n}
 
 
-def _found_total(uow: UnitOfWork, sid: int, expected: int) -> int:
+def _found_total(uow: UnitOfWork, st: StocktakeSession) -> int:
     """Carriers found as expected: the snapshot's size less its carriers with a finding."""
-    if not _reconciled(uow, sid):
+    if st.reconciled_at is None:
         return 0
-    return expected - int(uow.session.execute(text(
-        f"SELECT COUNT(*) FROM {_EXPECTED_WITH_FINDING}"), {"s": sid}).scalar_one())  # noqa: S608 (constants)
-
-
-def _reconciled(uow: UnitOfWork, sid: int) -> bool:
-    return bool(uow.session.execute(text(f"SELECT {_RECONCILED}"), {"s": sid}).scalar())
+    return st.expected_count - int(uow.session.execute(text(
+        f"SELECT COUNT(*) FROM {_EXPECTED_WITH_FINDING}"), {"s": st.id}).scalar_one())  # noqa: S608 (constants)
 
 
 def _findings(uow: UnitOfWork, sid: int, kinds: Sequence[FindingKind] | None, unresolved_only: bool,
@@ -1537,7 +1533,7 @@ def session_view(uow: UnitOfWork, sid: int) -> SessionView:
             StocktakeTeamMember.session_id == sid).order_by(StocktakeTeamMember.badge)).scalars()]
         counts = {FindingKind(k): int(n) for k, n in uow.session.execute(text(
             "SELECT kind, COUNT(*) FROM stocktake_findings WHERE session_id = :s GROUP BY kind"), {"s": sid})}
-        found = _found_total(uow, sid, st.expected_count)
+        found = _found_total(uow, st)
         if found:
             counts[FindingKind.FOUND] = counts.get(FindingKind.FOUND, 0) + found
         unresolved = int(uow.session.execute(text(
