@@ -155,10 +155,10 @@ def analyze(session: Session, table: str) -> None:
         session.execute(text(f"ANALYZE {table}"))
 
 
-def _create_sql(name: str, sqlite: bool, schema: str = "") -> tuple[str, str]:
-    """DROP and CREATE of a typed work table: temporary, or in `schema` (an attached database)."""
-    table = f"{schema}.{name}" if schema else name
-    kind = "TABLE" if schema else "TEMPORARY TABLE"
+def _create_sql(name: str, sqlite: bool, p: str = "") -> tuple[str, str]:
+    """DROP and CREATE of a typed work table: temporary, or in the attached database a `_Part.p` prefix names."""
+    table = p + name
+    kind = "TABLE" if p else "TEMPORARY TABLE"
     suffix = " WITHOUT ROWID" if name in _CLUSTERED and sqlite else ""
     return f"DROP TABLE IF EXISTS {table}", f"CREATE {kind} {table} ({_TEMP_COLUMNS[name]}){suffix}"
 
@@ -526,7 +526,7 @@ class _Part:
         the reconciling connection does not scan st_bc for them) and st_e (the snapshot pass)."""
         params = {"s": sid, "low": self.low, "high": self.high}
         for name in ("st_bc", "st_mx", "st_e"):
-            for sql in _create_sql(name, sqlite, self.schema):
+            for sql in _create_sql(name, sqlite, self.p):
                 execute(sql, {})
         execute((_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED).format(p=self.p, codes=self.codes("code")),
                 params)
