@@ -11,13 +11,12 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pgserver import PgServer, find_bindir, running_server
 from sqlalchemy import create_engine, text
+from tests_support import Clock
 
 from tracker.rules import Policy
 from tracker.services.common import Signed, configure_hasher
@@ -25,19 +24,6 @@ from tracker.store import Store
 
 # PIN hashing at full cost would dominate the suite; the algorithm and code path stay the same.
 configure_hasher(1, 8)
-
-
-@dataclass
-class Clock:
-    """A settable clock for the register, so due times and approval windows are tested without sleeping."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # 10:00 in Beijing
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import queue
 import threading
 
 import pytest
-from tests_support import approve, count_events, race_check_out, state_of
+from tests_support import Clock, approve, count_events, race_check_out, state_of
 
 from tracker.demo import badge, place
 from tracker.ledger import verify
@@ -43,8 +43,8 @@ def test_sqlite_two_processes(sqlite_store: Store) -> None:
         code, approval = _carrier(sqlite_store, people)
         before = count_events(sqlite_store)
         barrier, results = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=race_check_out, args=(sqlite_store.url, code, approval, barrier, results))
-                 for _ in range(2)]
+        args = (sqlite_store.url, code, approval, barrier, results, sqlite_store.clock)
+        procs = [ctx.Process(target=race_check_out, args=args) for _ in range(2)]
         for p in procs:
             p.start()
         for p in procs:
@@ -54,17 +54,17 @@ def test_sqlite_two_processes(sqlite_store: Store) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_two_threads(pg_url: str) -> None:
+def test_postgres_two_threads(pg_url: str, clock: Clock) -> None:
     from tracker.demo import seed_people_and_places
 
-    store = Store(pg_url)
+    store = Store(pg_url, clock=clock)
     store.ensure_schema()
     people = seed_people_and_places(store)
     for _ in range(5):
         code, approval = _carrier(store, people)
         before = count_events(store)
         barrier, results = threading.Barrier(2), queue.Queue()  # type: ignore[var-annotated]
-        threads = [threading.Thread(target=race_check_out, args=(pg_url, code, approval, barrier, results))
+        threads = [threading.Thread(target=race_check_out, args=(pg_url, code, approval, barrier, results, clock))
                    for _ in range(2)]
         for t in threads:
             t.start()

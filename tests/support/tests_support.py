@@ -4,7 +4,8 @@ tests' look-ups and races, and the command-line tests' demo register and environ
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,19 @@ from tracker.schema import Carrier, Event
 from tracker.services import approvals
 from tracker.services.common import Signed
 from tracker.store import Store
+
+
+@dataclass
+class Clock:
+    """A settable clock for the register, so due times and approval windows are tested without sleeping."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # 10:00 in Beijing
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
 
 
 def approve(store: Store, approver: Signed, purpose: str, *codes: str, grantee: str | None = None,
@@ -34,14 +48,17 @@ def state_of(store: Store, code: str) -> tuple[str, str | None, str | None]:
         return c.status, c.holder.badge if c.holder else None, c.location.code if c.location else None
 
 
-def race_check_out(url: str, code: str, approval_id: int, barrier: object, results: object) -> None:
-    """One terminal of a check-out race; run in its own process (SQLite) or thread (PostgreSQL)."""
+def race_check_out(url: str, code: str, approval_id: int, barrier: object, results: object, clock: Clock) -> None:
+    """One terminal of a check-out race; run in its own process (SQLite) or thread (PostgreSQL).
+
+    Every racer judges the approval on the suite's clock (a picklable `Clock`): built on the wall clock, a racer
+    found the approval granted on the fixed clock expired once the calendar passed it, and both lost with R-63."""
     from tracker.demo import badge
     from tracker.services import circulation
     from tracker.services.common import Refused, authenticate, configure_hasher
 
     configure_hasher(1, 8)
-    store = Store(url, terminal=f"race-{id(barrier)}")
+    store = Store(url, terminal=f"race-{id(barrier)}", clock=clock)
     clerk = authenticate(store.uow(), badge("clerk"), "1234")
     reader = authenticate(store.uow(), badge("reader_important"), "1234")
     barrier.wait()  # type: ignore[attr-defined]
