@@ -96,10 +96,10 @@ def test_the_upload_command_leaves_the_register_closed_and_checkpointed(env: dic
     assert code == 0, out
     upload = tmp_path / "hh.txt"
     upload.write_text("\n".join([SHELF, *(f"BJ-X{i:06d}" for i in range(20_000))]), encoding="utf-8")
-    from tracker import cli  # the in-process commands above keep their store open: close it first
-    if cli.state.store is not None:
-        cli.state.store.dispose()
-        cli.state.store = None
+    from tracker.cli.common import state  # the in-process commands above keep their store open: close it first
+    if state.store is not None:
+        state.store.dispose()
+        state.store = None
     register = tmp_path / "r.sqlite"
     size = register.stat().st_size
     done = subprocess.run([sys.executable, "-c", "from tracker.cli import main; main()", "stocktake", "upload", "1",

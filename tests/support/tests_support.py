@@ -90,15 +90,16 @@ def make_cli_demo(directory: Path, carriers: int = 60) -> Path:
     Building one takes seconds: make it once (a session fixture) and give each test a copy (`use_cli_demo`)."""
     from typer.testing import CliRunner
 
-    from tracker import cli
+    from tracker.cli import app
+    from tracker.cli.common import state
 
     url = f"sqlite:///{directory / CLI_REGISTER}"
-    result = CliRunner().invoke(cli.app, ["demo", "--carriers", str(carriers)], env={**CLI_ENV,
-                                                                                   "TRACKER_DATABASE_URL": url})
+    result = CliRunner().invoke(app, ["demo", "--carriers", str(carriers)],
+                                env={**CLI_ENV, "TRACKER_DATABASE_URL": url})
     assert result.exit_code == 0, result.output
-    if cli.state.store is not None:  # the CLI keeps its store for the next command; closing it checkpoints the WAL
-        cli.state.store.dispose()
-        cli.state.store = None
+    if state.store is not None:  # the CLI keeps its store for the next command; closing it checkpoints the WAL
+        state.store.dispose()
+        state.store = None
     return directory / CLI_REGISTER
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from drivers.emulators.scanner_line import LineScannerEmulator
 from drivers.transport import open_transport
-from tracker.cli_devices import devices_app
+from tracker.cli.devices import devices_app
 
 ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
@@ -101,7 +101,7 @@ def test_simulate_refuses_unknown_kinds() -> None:
 
 
 def test_simulate_serves_scans_on_a_pty() -> None:
-    code = "from tracker.cli_devices import devices_app; devices_app()"
+    code = "from tracker.cli.devices import devices_app; devices_app()"
     args = [sys.executable, "-c", code, "simulate", "line", "BJ-0000015", "BJ-0000023", "--count", "3",
             "--interval", "0.3", "--no-aim"]
     with subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:

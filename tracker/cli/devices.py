@@ -9,7 +9,6 @@ print a traceback for a device or configuration fault: it says what is wrong and
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -24,10 +23,11 @@ from drivers.scanners.config import (
     SERIAL_KINDS,
     ConfigError,
     DeviceConfig,
-    load_devices,
     open_live,
 )
 from drivers.transport import find_by_id
+from tracker.cli.common import config_file, load_configured
+from tracker.cli.common import device_fail as _fail
 
 devices_app = typer.Typer(no_args_is_help=True, help="Scanners and RFID readers: list, test and simulate.")
 
@@ -35,32 +35,6 @@ ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Configuration file (default: $TRACKER_CONFIG, ./tracker.toml, "
                                                "then the user config directory — as for every setting).")
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def config_file(config: Path | None = None) -> Path:
-    """The file the devices come from: the one given, else the one the register's settings are read from (so
-    `tracker devices`, the counter and `stocktake live` can never disagree), else ./tracker.toml (absent: no
-    devices)."""
-    if config is not None:
-        return config
-    from tracker.config import config_file
-    from tracker.domain import DomainError
-
-    try:
-        found = config_file(os.environ)
-    except DomainError as exc:
-        raise _fail(f"{exc.en} / {exc.zh}") from None
-    return found or Path("tracker.toml")
-
-
-def load_configured(config: Path | None = None) -> list[DeviceConfig]:
-    """The configured devices; a broken table is raised as ConfigError naming the file, device and key."""
-    return load_devices(config_file(config))
 
 
 def _load(config: Path | None) -> list[DeviceConfig]:

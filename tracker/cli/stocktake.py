@@ -15,12 +15,13 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import Annotated
 
 import typer
 
 from drivers.reads import DeviceStatus, Read, ReadKind
+from tracker.cli import common as c
 from tracker.reconcile import FindingKind, Tuning
 from tracker.services import registry
 from tracker.services import stocktake as st
@@ -29,20 +30,12 @@ stocktake_app = typer.Typer(no_args_is_help=True,
                             help="Quarterly stock-take (清查): scope, reads, reconciliation, resolution, report.")
 
 
-def _c() -> ModuleType:
-    """The main CLI module, looked up at call time (it imports this module while it is being built)."""
-    import tracker.cli
-
-    return tracker.cli
-
-
 def _kind(text: str) -> FindingKind:
     """A finding kind by its name (`loan_not_closed`) or by the label the findings table shows, in either language."""
     wanted = text.strip().lower()
     for k in FindingKind:
         if wanted in (k.value, k.value.replace("_", "-"), k.value.replace("_", " "), k.en.lower(), k.zh):
             return k
-    c = _c()
     c.fail(c.EXIT_USAGE, f"Unknown finding kind {text!r}: use {', '.join(k.value for k in FindingKind)}.",
            f"无法识别的结果类型 {text!r}：可用 {', '.join(k.value for k in FindingKind)}。")
     raise typer.Exit(c.EXIT_USAGE)
@@ -69,7 +62,6 @@ def start_cmd(
                                                        envvar="TRACKER_GS1_PREFIX")] = None,
 ) -> None:
     """Freeze the expected snapshot of the scope and record the team."""
-    c = _c()
     s = c.store()
     actor = c.operator()
     signed = [actor if m == actor.badge else c.party(m, "team") for m in team]
@@ -85,7 +77,6 @@ def start_cmd(
 @stocktake_app.command("list")
 def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Stock-takes in the register."""
-    c = _c()
     rows = c.run(lambda: st.list_sessions(c.store().uow(readonly=True)))
     tz = c.settings().policy.tz  # the unit's local time, as on every other screen and report
     if as_json:
@@ -105,7 +96,6 @@ def bind_cmd(
     antenna: Annotated[int, typer.Option(help="Only this antenna (0 = all).")] = 0,
 ) -> None:
     """Bind an RFID pass (device + batch, or one antenna) to the place it was read in."""
-    c = _c()
     s = c.store()
     actor = c.operator()
     c.run(lambda: st.bind(s.uow(), actor, sid, device, batch, location, antenna))
@@ -121,7 +111,6 @@ def upload_cmd(
     batch: Annotated[str | None, typer.Option(help="Batch id (default: from the file's content).")] = None,
 ) -> None:
     """Store a handheld upload. Uploading the same file again adds nothing."""
-    c = _c()
     s = c.store()
     try:
         data = file.read_bytes()
@@ -141,7 +130,6 @@ def upload_cmd(
 def reconcile_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")],
                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Compare the frozen snapshot with the reads; replaces the previous findings."""
-    c = _c()
     s = c.store()
     actor = c.operator()
     result = c.run(lambda: st.reconcile(s.uow(), actor, sid))
@@ -157,7 +145,6 @@ def reconcile_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")]
 def progress_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")],
                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Expected / seen / missing per place, from the last reconciliation."""
-    c = _c()
     rows = c.run(lambda: st.progress(c.store().uow(readonly=True), sid))
     if as_json:
         c.print_json([asdict(r) for r in rows])
@@ -176,7 +163,6 @@ def findings_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The findings of the last reconciliation."""
-    c = _c()
     kinds = [_kind(k) for k in kind or []]
     rows = c.run(lambda: st.findings(c.store().uow(readonly=True), sid, kinds or None, open_only))
     if as_json:
@@ -206,7 +192,6 @@ def resolve_cmd(
     title: Annotated[str, typer.Option(help="register: title.")] = "",
 ) -> None:
     """Resolve one finding; each resolution is one ledger event (plus the custody change it makes)."""
-    c = _c()
     s = c.store()
     k = _kind(kind)
     data = None
@@ -227,7 +212,6 @@ def resolve_cmd(
 @stocktake_app.command("close")
 def close_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")]) -> None:
     """Close the stock-take: refused while any finding is unresolved."""
-    c = _c()
     s = c.store()
     actor = c.operator()
     receipt = c.run(lambda: st.close(s.uow(), actor, sid))
@@ -248,7 +232,6 @@ def report_cmd(
     """Write the report (PDF with team signature lines, CSV, XLSX)."""
     from tracker.reports import stocktake_csv, stocktake_data, stocktake_pdf, stocktake_xlsx
 
-    c = _c()
     if not (pdf or csv or xlsx):
         c.fail(c.EXIT_USAGE, "Say what to write: --pdf, --csv and/or --xlsx.", "请指定输出：--pdf、--csv 或 --xlsx。")
     report = c.run(lambda: stocktake_data.gather(c.store(), sid))
@@ -285,7 +268,6 @@ def _store_reads(live: st.LiveIngest, reads: list[Read], tally: _Tally) -> None:
     """Store `reads`: every good one is kept, and each refused one is counted and its reason shown once."""
     if not reads:
         return
-    c = _c()
     first = live.next_seq
     for read in reads:
         live.add(read)
@@ -322,11 +304,9 @@ def live_cmd(
     Scanning a location label switches the place, as in an uploaded file. Reads are stored every half second and,
     on Ctrl-C, the ones still in flight are stored before the command ends."""
     from drivers.scanners.config import ConfigError, open_live
-    from tracker.cli_devices import load_configured
 
-    c = _c()
     try:
-        configured = {d.name: d for d in load_configured(config)}
+        configured = {d.name: d for d in c.load_configured(config)}
     except ConfigError as e:
         c.fail(c.EXIT_USAGE, f"Device configuration: {e}", f"设备配置错误：{e}")
     cfg = configured.get(device)

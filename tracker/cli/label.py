@@ -17,8 +17,9 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,13 +55,15 @@ from labels.render.svg import render_svg
 from labels.render.tspl import TsplOptions
 from labels.render.zpl import RfidSpec, ZplOptions
 from labels.samples import sample_content
+from tracker.cli import common as core
+from tracker.cli.common import EXIT_NOT_FOUND, EXIT_PRINTER, EXIT_REFUSED, EXIT_USAGE, ensure_lang
+from tracker.cli.common import fail as _fail
+from tracker.cli.common import say as _say
 
 label_app = typer.Typer(
     no_args_is_help=True,
     help="Labels (标签): preview, print to ZPL/TSPL printers (with RFID), A4 sheets, calibration.",
 )
-
-EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER = 2, 3, 4, 5
 
 # The layout a carrier gets when none is named: by what the carrier physically is.
 LAYOUT_FOR_KIND = {
@@ -70,28 +73,6 @@ LAYOUT_FOR_KIND = {
     "usb_drive": "usb-flag",
 }
 DEFAULT_CARRIER_LAYOUT = "asset"
-
-
-def _core() -> Any:
-    """The main CLI module (store, operator, messages): imported late because it mounts this sub-app."""
-    from tracker import cli
-
-    if not cli.state.lang:
-        cli.state.lang = cli.settings().lang
-    return cli
-
-
-def _say(en: str, zh: str) -> str:
-    from tracker import cli
-
-    return zh if cli.state.lang == "zh" else en
-
-
-def _fail(code: int, en: str, zh: str) -> NoReturn:
-    from tracker import cli
-
-    cli.err.print(Text(_say(en, zh)), style="bold red")
-    raise typer.Exit(code)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -134,7 +115,7 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
     from tracker import queries
     from tracker.services.common import get_location, get_person
 
-    core = _core()
+    ensure_lang()
     out: list[Resolved] = []
     with core.store().uow(readonly=True) as uow:
         for raw in codes:
@@ -162,10 +143,10 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
                     layout = LAYOUT_FOR_KIND.get(view.kind, DEFAULT_CARRIER_LAYOUT)
                     out.append(Resolved(view.code, content, layout, "carrier"))
                 elif kind == "location":
-                    loc = core.run(lambda t=text: get_location(uow, t))
+                    loc = core.run(partial(get_location, uow, text))
                     out.append(Resolved(loc.code, LabelContent(loc.code, {"name": loc.name}), "location", kind))
                 elif kind == "badge":
-                    p = core.run(lambda t=text: get_person(uow, t))
+                    p = core.run(partial(get_person, uow, text))
                     content = badge_content(p.badge, p.name, department=p.unit or None)
                     out.append(Resolved(p.badge, content, "badge", kind))
                 else:
@@ -225,7 +206,7 @@ def _groups(items: Sequence[Resolved], layout: str | None) -> list[tuple[Layout,
 @label_app.command("layouts")
 def layouts_cmd() -> None:
     """List the label layouts and the A4 sheets."""
-    core = _core()
+    ensure_lang()
     t = Table(title=_say("Layouts", "标签版式"))
     for col in ("name", "size (mm)", "codes", "symbols", "title"):
         t.add_column(col)
@@ -256,7 +237,7 @@ def preview_cmd(
                                                   "built-in STSong-Light, which the viewer must have.")] = True,
 ) -> None:
     """Render one label to a file, to look at before printing."""
-    _core()
+    ensure_lang()
     suffix = out.suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
         _fail(EXIT_USAGE, "--out must end in .png, .svg or .pdf.", "--out 的扩展名必须是 .png、.svg 或 .pdf。")
@@ -281,7 +262,7 @@ def preview_cmd(
         _fail(EXIT_USAGE, str(getattr(e, "message_en", e)), str(getattr(e, "message_zh", e)))
     except OSError as e:
         _fail(EXIT_USAGE, f"Cannot write {out}: {e.strerror}", f"无法写入 {out}：{e.strerror}")
-    _core().out.print(Text(_say(f"Wrote {out} ({lay.name}).", f"已写入 {out}（{lay.name}）。")))
+    core.out.print(Text(_say(f"Wrote {out} ({lay.name}).", f"已写入 {out}（{lay.name}）。")))
 
 
 def _printer_uri(printer: str | None) -> str:
@@ -326,7 +307,7 @@ def print_codes(
     the typer annotations are plain defaults, so there is one list of printing options and one set of defaults. With
     ``rfid`` the operator is asked to sign and each tag's EPC and TID are stored on its carrier. Exits through typer
     on bad input, a printer fault, or any label not printed (exit 5)."""
-    core = _core()
+    ensure_lang()
     uri = _printer_uri(printer)
     lang = _language(language)
     res_dpi = dpi or _env_int("TRACKER_LABEL_DPI", 203)
@@ -373,7 +354,7 @@ def _with_epcs(items: Sequence[Resolved], prefix: str | None) -> list[Resolved]:
     from tracker import queries
 
     out: list[Resolved] = []
-    core = _core()
+    ensure_lang()
     with core.store().uow(readonly=True) as uow:
         for it in items:
             if it.kind != "carrier":
@@ -398,15 +379,19 @@ def _with_epcs(items: Sequence[Resolved], prefix: str | None) -> list[Resolved]:
 def _store_tags(actor: Any, items: Sequence[Resolved], results: Sequence[PrintResult]) -> None:
     from tracker.services import registry
 
-    core = _core()
+    ensure_lang()
     epcs = {it.code: it.content.epc for it in items}
+
+    def store_tag(result: PrintResult) -> None:  # the unit of work is opened inside `run`, as every command does
+        registry.set_epc(core.store().uow(), actor, result.code, epcs[result.code], result.tid)
+
     for r in results:
         if r.ok and r.confirmed:
-            core.run(lambda r=r: registry.set_epc(core.store().uow(), actor, r.code, epcs[r.code], r.tid))
+            core.run(partial(store_tag, r))
 
 
 def _report(results: Iterable[PrintResult]) -> None:
-    core = _core()
+    ensure_lang()
     t = Table(title=_say("Labels", "标签"))
     for col in (_say("code", "编码"), _say("result", "结果"), "TID", "VOID"):
         t.add_column(col)
@@ -435,7 +420,7 @@ def sheet_cmd(
     from_file: Annotated[Path | None, typer.Option(help="Also put the codes listed in this file.")] = None,
 ) -> None:
     """Lay labels out on A4 label sheets as a PDF (for office printers)."""
-    core = _core()
+    ensure_lang()
     items = _resolve(_codes(codes, from_file), bilingual=bilingual)
     groups = _groups(items, layout)
     if len(groups) > 1:
@@ -479,7 +464,7 @@ def calibrate_cmd(
     offset_y: Annotated[float, typer.Option(help="Offset in use, mm.")] = 0.0,
 ) -> None:
     """Write the calibration page of a sheet: print it, lay it on a label sheet, read off the offset."""
-    core = _core()
+    ensure_lang()
     try:
         out.write_bytes(render_calibration_pdf(sheet, offset_x=offset_x, offset_y=offset_y))
     except LayoutError as e:
@@ -495,7 +480,7 @@ def status_cmd(
     language: Annotated[str | None, typer.Option(help="zpl or tspl.")] = None,
 ) -> None:
     """Ask the label printer whether it is ready (ZPL ~HS, TSPL <ESC>!?)."""
-    core = _core()
+    ensure_lang()
     lp_lang = _language(language)
     try:
         st = LabelPrinter(_printer_uri(printer), language=lp_lang, timeout=5).status()  # type: ignore[arg-type]
@@ -518,7 +503,7 @@ def emulate_cmd(
     """Run a ZPL/TSPL label printer emulator (with an RFID encoder) for demos and trials without hardware."""
     from labels.emulator import LabelPrinterEmulator
 
-    core = _core()
+    ensure_lang()
     try:
         em = LabelPrinterEmulator(host, port)
     except OSError as e:

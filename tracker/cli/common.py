@@ -1,0 +1,250 @@
+"""What every `tracker` command module shares: settings and the open register, the operator's and counter-parties'
+identification, bilingual messages, the documented exit codes, printing (tables, JSON) and option types.
+
+Exit codes: 0 ok, 1 `devices test` saw no read, 2 bad input or usage, 3 refused by a rule (rule ids printed) or failed
+identification, 4 not found, 5 a label printer failed or is not ready, 130 interrupted (Ctrl-C).
+User data is printed as plain text, never as markup. PINs are never echoed or logged.
+This module owns no command and must never import a command module or `tracker.cli` itself: they all import it, so
+anything two command modules need lives here (or lower, in the services), never in one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import OperationalError
+
+from tracker.config import Settings, load_settings
+from tracker.domain import DomainError
+from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
+from tracker.store import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from drivers.scanners.config import DeviceConfig
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER = 2, 3, 4, 5
+T = TypeVar("T")
+
+# Options many commands take, spelled once so their flags and help cannot drift apart between commands.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table.")]
+ApprovalNumber = Annotated[int | None, typer.Option(help="Approval number (审批号) from `tracker approve`.")]
+
+
+class _State:
+    settings: Settings | None = None
+    store: Store | None = None
+    lang: str = "en"
+
+
+state = _State()
+
+
+def settings() -> Settings:
+    if state.settings is None:
+        try:
+            state.settings = load_settings()
+        except DomainError as e:
+            fail(EXIT_USAGE, e.en, e.zh)
+        configure_hasher(state.settings.argon2_time_cost, state.settings.argon2_memory_kib)
+        state.lang = state.lang or state.settings.lang
+    return state.settings
+
+
+def store() -> Store:
+    if state.store is None:
+        s = settings()
+        state.store = Store(s.database_url, terminal=s.terminal, policy=s.policy)
+        try:
+            state.store.ensure_schema()
+        except DomainError as e:
+            fail(EXIT_USAGE, e.en, e.zh)
+        except OperationalError as e:
+            fail(EXIT_USAGE, f"Cannot open the register at {_safe_url(s.database_url)}: {e.orig}",
+                 f"无法打开登记库 {_safe_url(s.database_url)}：{e.orig}")
+    return state.store
+
+
+def _safe_url(url: str) -> str:
+    """Never print a database password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def say(en: str, zh: str) -> str:
+    return zh if state.lang == "zh" else en
+
+
+def fail(code: int, en: str, zh: str) -> NoReturn:
+    err.print(Text(say(en, zh)), style="bold red")
+    raise typer.Exit(code)
+
+
+def run(fn: Callable[[], T]) -> T:
+    """Turn the register's errors into the documented exit codes and bilingual messages (never a traceback)."""
+    try:
+        return fn()
+    except Refused as e:
+        err.print(Text(say("Refused", "拒绝") + f" [{', '.join(e.rules)}]"), style="bold red")
+        for v in e.violations:
+            err.print(Text(v.message(state.lang)))
+        raise typer.Exit(EXIT_REFUSED) from None
+    except NotFound as e:
+        fail(EXIT_NOT_FOUND, e.en, e.zh)
+    except AuthError as e:
+        fail(EXIT_REFUSED, e.en, e.zh)
+    except DomainError as e:
+        fail(EXIT_USAGE, e.en, e.zh)
+
+
+# --- identification -----------------------------------------------------------------------------------------------
+
+
+def read_pin(prompt: str, env_name: str) -> str:
+    pin = os.environ.get(env_name)
+    if pin is not None:
+        return pin
+    if not sys.stdin.isatty():
+        fail(EXIT_USAGE, f"{prompt}: no terminal to ask on; set {env_name}.",
+             f"{prompt}：无法提示输入，请设置 {env_name}。")
+    return str(typer.prompt(prompt, hide_input=True))
+
+
+def operator() -> Signed:
+    """The operator signs every change (badge + PIN)."""
+    badge = os.environ.get("TRACKER_OPERATOR")
+    if not badge:
+        if not sys.stdin.isatty():
+            fail(EXIT_USAGE, "No operator: set TRACKER_OPERATOR and TRACKER_PIN.",
+                 "未指定操作员：请设置 TRACKER_OPERATOR 和 TRACKER_PIN。")
+        badge = str(typer.prompt(say("Operator badge", "操作员工号")))
+    pin = read_pin(say(f"PIN for {badge}", f"{badge} 的PIN"), "TRACKER_PIN")
+    s = settings()
+    return run(lambda: authenticate(store().uow(), badge, pin, s.pin_attempts, s.lockout_minutes))
+
+
+def party(badge: str, role: str) -> Signed:
+    """A counter-party signs too (borrower, giver, taker, companion): TRACKER_<ROLE>_PIN for scripts."""
+    pin = read_pin(say(f"PIN for {role} {badge}", f"{role} {badge} 的PIN"), f"TRACKER_{role.upper()}_PIN")
+    s = settings()
+    return run(lambda: authenticate(store().uow(), badge, pin, s.pin_attempts, s.lockout_minutes))
+
+
+def parse_when(text: str | None) -> datetime | None:
+    """ISO date-time (local time of the unit when no zone is given), or +Nh / +Nd from now."""
+    if not text:
+        return None
+    t = text.strip()
+    now = datetime.now(UTC)
+    if t.startswith("+") and t[-1] in "hdm" and t[1:-1].isdigit():
+        n = int(t[1:-1])
+        return now + {"h": timedelta(hours=n), "d": timedelta(days=n), "m": timedelta(minutes=n)}[t[-1]]
+    try:
+        moment = datetime.fromisoformat(t)
+    except ValueError:
+        fail(EXIT_USAGE, f"Cannot read the time {text!r}: use 2026-11-25T17:00 or +4h / +2d.",
+             f"无法识别时间 {text!r}：请使用 2026-11-25T17:00 或 +4h / +2d。")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings().policy.tz)
+    return moment
+
+
+def ensure_lang() -> None:
+    """The language of this invocation: --lang, else the settings' (read at the first command that needs it)."""
+    if not state.lang:
+        state.lang = settings().lang
+
+
+# --- printing -----------------------------------------------------------------------------------------------------
+
+
+def print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*[Text("" if v is None else str(v)) for v in r])
+    out.print(t)
+
+
+def list_rows(fetch: Callable[[UnitOfWork], list[dict[str, Any]]], title: tuple[str, str], columns: list[str],
+              as_json: bool) -> None:
+    """A register list read in one read-only transaction: JSON for scripts, else a table whose columns follow the
+    rows' keys in order (so `columns` only names them for people)."""
+    ensure_lang()
+    with store().uow(readonly=True) as uow:
+        rows = fetch(uow)
+    if as_json:
+        print_json(rows)
+        return
+    table(say(*title), columns, [list(r.values()) for r in rows])
+
+
+# --- wiring between command groups --------------------------------------------------------------------------------
+
+
+LabelPrinter = Callable[[list[str], bool], object]
+_label_printer: list[LabelPrinter] = []
+
+
+def use_label_printer(printer: LabelPrinter) -> None:
+    """`tracker.cli` (the composition root) hands over the label commands' printing, so `carrier add --print` can
+    print without the carrier commands importing the label commands."""
+    _label_printer[:] = [printer]
+
+
+def print_labels(codes: list[str], rfid: bool) -> None:
+    """Labels for carriers just registered, through `tracker label print` with its defaults ($TRACKER_LABEL_PRINTER…).
+
+    The registration is already committed: a printer fault exits 5 and the labels can be printed again later."""
+    if not _label_printer:
+        fail(EXIT_PRINTER, "Label printing is not available here.", "此处无法打印标签。")
+    _label_printer[0](codes, rfid)
+
+
+# --- device configuration (`tracker devices`, `tracker stocktake live`) --------------------------------------------
+
+
+def device_fail(message: str, code: int = 2) -> typer.Exit:
+    """A device or configuration fault, said plainly for the device commands (which work with no register)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def config_file(config: Path | None = None) -> Path:
+    """The file the devices come from: the one given, else the one the register's settings are read from (so
+    `tracker devices`, the counter and `stocktake live` can never disagree), else ./tracker.toml (absent: no
+    devices)."""
+    if config is not None:
+        return config
+    from tracker.config import config_file as settings_file
+
+    try:
+        found = settings_file(os.environ)
+    except DomainError as exc:
+        raise device_fail(f"{exc.en} / {exc.zh}") from None
+    return found or Path("tracker.toml")
+
+
+def load_configured(config: Path | None = None) -> list[DeviceConfig]:
+    """The configured devices; a broken table is raised as ConfigError naming the file, device and key."""
+    from drivers.scanners.config import load_devices
+
+    return load_devices(config_file(config))

@@ -1,0 +1,97 @@
+"""`tracker person …` and `tracker departure-check`: people, clearances, roles, PINs and departure (清退).
+
+It turns command lines into calls to `tracker.services.personnel`; it must never check a rule itself (the service
+refuses with rule ids) and never echo a PIN.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from tracker import queries
+from tracker.cli.common import (
+    EXIT_REFUSED,
+    JsonFlag,
+    ensure_lang,
+    list_rows,
+    operator,
+    out,
+    print_json,
+    read_pin,
+    run,
+    say,
+    store,
+)
+from tracker.services import personnel
+
+person_app = typer.Typer(no_args_is_help=True, help="People, clearances and roles.")
+commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
+
+
+@person_app.command("add")
+def person_add(
+    badge: str, name: str,
+    unit: Annotated[str, typer.Option()],
+    clearance: Annotated[str, typer.Option(help="none, general, important or core")] = "none",
+    role: Annotated[list[str] | None, typer.Option(help="Repeat for several roles.")] = None,
+    pin: Annotated[bool, typer.Option(help="Set a PIN now (prompted, or TRACKER_NEW_PIN).")] = True,
+) -> None:
+    ensure_lang()
+    actor = operator()
+    new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if pin else None
+    run(lambda: personnel.add_person(store().uow(), actor, badge, name, unit, clearance, role or [], new_pin))
+    out.print(Text(say(f"Added {badge}.", f"已添加 {badge}。")))
+
+
+@person_app.command("list")
+def person_list(as_json: JsonFlag = False) -> None:
+    list_rows(queries.people, ("People", "人员"), ["badge", "name", "unit", "clearance", "roles", "status"], as_json)
+
+
+@person_app.command("set")
+def person_set(
+    badge: str,
+    clearance: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[list[str] | None, typer.Option()] = None,
+    unit: Annotated[str | None, typer.Option()] = None,
+    reset_pin: Annotated[bool, typer.Option(help="Set a new PIN (TRACKER_NEW_PIN or prompt).")] = False,
+) -> None:
+    ensure_lang()
+    actor = operator()
+    new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if reset_pin else None
+    run(lambda: personnel.change_person(store().uow(), actor, badge, clearance, role, new_pin, unit))
+    out.print(Text(say(f"Updated {badge}.", f"已更新 {badge}。")))
+
+
+@person_app.command("depart")
+def person_depart(badge: str, start: Annotated[bool, typer.Option(help="Only mark as departing.")] = False) -> None:
+    """Departure (清退): `--start` marks departing; without it, marks departed (refused while holding, R-140)."""
+    ensure_lang()
+    actor = operator()
+    if start:
+        held = run(lambda: personnel.start_departure(store().uow(), actor, badge))
+        out.print(Text(say(f"{badge} is departing; still holds {len(held)}: {', '.join(held)}",
+                           f"{badge} 待离岗；仍持有 {len(held)} 件：{', '.join(held)}")))
+        return
+    run(lambda: personnel.mark_departed(store().uow(), actor, badge))
+    out.print(Text(say(f"{badge} departed; PIN and roles revoked.", f"{badge} 已离岗；PIN 和权限已清理。")))
+
+
+@commands.command("departure-check")
+def departure_check(badge: str, as_json: JsonFlag = False) -> None:
+    """What a person still holds or has signed for (R-140)."""
+    ensure_lang()
+    held = run(lambda: personnel.departure_check(store().uow(readonly=True), badge))
+    if as_json:
+        print_json({"badge": badge, "holds": held})
+        return
+    if not held:
+        out.print(Text(say(f"{badge} holds nothing: clear to depart.", f"{badge} 未持有载体，可以办理离岗。")))
+        return
+    out.print(Text(say(f"{badge} still holds {len(held)} carrier(s):", f"{badge} 仍持有 {len(held)} 件载体：")))
+    for code in held:
+        out.print(Text(f"  {code}"))
+    raise typer.Exit(EXIT_REFUSED)

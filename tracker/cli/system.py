@@ -1,0 +1,114 @@
+"""`tracker init`, `tracker db upgrade`, `tracker demo`, `tracker status`, `tracker tui`: setting a register up, its
+schema, a demo register, the summary, and the way into the counter screen.
+
+It owns the commands that act on the register as a whole; it must never hold a business rule (the services do) and
+imports the demo builder and the TUI only inside their commands, so `tracker --help` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from tracker import queries
+from tracker.cli.common import (
+    EXIT_USAGE,
+    JsonFlag,
+    ensure_lang,
+    fail,
+    out,
+    print_json,
+    read_pin,
+    run,
+    say,
+    settings,
+    state,
+    store,
+    table,
+)
+from tracker.services import personnel
+from tracker.store import Store
+
+commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+
+
+@commands.command()
+def init(
+    badge: Annotated[str, typer.Option(help="Badge code of the first administrator.")],
+    name: Annotated[str, typer.Option(help="Name of the first administrator.")],
+    unit: Annotated[str, typer.Option(help="Unit (department).")] = "保密办",
+) -> None:
+    """Create the register and its first administrator (security officer + admin)."""
+    ensure_lang()
+    pin = read_pin(say("New PIN", "新PIN"), "TRACKER_PIN")
+    run(lambda: personnel.add_person(store().uow(), None, badge, name, unit, "core", ["admin", "security_officer"],
+                                     pin))
+    out.print(Text(say(f"Register ready; administrator {badge} added.", f"登记库已建立；已添加管理员 {badge}。")))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to this version (Alembic)."""
+    ensure_lang()
+    s = settings()
+    st = Store(s.database_url, terminal=s.terminal)
+    st.upgrade()
+    out.print(Text(say(f"Schema at {st.current_revision()}.", f"数据库结构版本：{st.current_revision()}。")))
+
+
+@commands.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the register has people.")] = False,
+    carriers: Annotated[int, typer.Option(help="How many carriers to register.")] = 500,
+) -> None:
+    """Fill an empty register with realistic demo data (PIN 1234 for everyone; never on a real register)."""
+    ensure_lang()
+    from tracker.demo import DEMO_PIN, PEOPLE, badge, build_demo
+
+    st = store()
+    with st.uow(readonly=True) as uow:
+        has_people = bool(queries.people(uow))
+    if has_people:
+        if if_empty:
+            return
+        fail(EXIT_USAGE, "The register is not empty: the demo only fills an empty one.",
+             "登记库非空：演示数据只能写入空库。")
+    counts = run(lambda: build_demo(st, carriers=carriers))
+    out.print(Text(say(f"Demo register: {counts}. Every PIN is {DEMO_PIN}.",
+                       f"演示登记库：{counts}。所有人的PIN均为 {DEMO_PIN}。")))
+    table(say("Demo people", "演示人员"), ["badge", "name", "clearance", "roles"],
+          [[badge(p.key), p.name, p.clearance, ",".join(p.roles)] for p in PEOPLE])
+
+
+@commands.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Summary of the register: carriers by status and level, overdue loans, ledger head."""
+    ensure_lang()
+    with store().uow(readonly=True) as uow:
+        data = queries.summary(uow)
+    if as_json:
+        print_json(data)
+        return
+    table(say("Register", "登记库"), [say("what", "项目"), say("count", "数量")],
+          [[say("carriers", "载体"), data["carriers"]], [say("people", "人员"), data["people"]],
+           [say("locations", "存放位置"), data["locations"]], [say("overdue", "逾期"), data["overdue"]]]
+          + [[f"status: {k}", v] for k, v in sorted(data["by_status"].items())]
+          + [[f"level: {k}", v] for k, v in sorted(data["by_level"].items())])
+    head = data["ledger_head"]
+    out.print(Text(say(f"Ledger head {head['seq']}:{head['hash']}", f"台账链头 {head['seq']}:{head['hash']}")))
+
+
+@commands.command()
+def tui(lang: Annotated[str | None, typer.Option(help="en or zh")] = None,
+        devices: Annotated[bool, typer.Option("--devices/--no-devices",
+                                              help="Open the scanners and RFID readers of [devices].")] = True,
+        ) -> None:
+    """Open the counter (terminal UI)."""
+    ensure_lang()
+    from tui.app import run as run_tui
+
+    store()  # upgrade an empty register before the UI opens
+    run_tui(settings(), lang or state.lang, devices=devices)
