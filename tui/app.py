@@ -30,8 +30,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
+from drivers.device_config import ConfigError, DeviceConfig
 from drivers.reads import DeviceState, DeviceStatus, Read
-from drivers.scanners.config import ConfigError, DeviceConfig, load_devices
+from drivers.scanners.config import load_devices
 from tracker.config import Settings
 from tracker.domain import DomainError
 from tracker.services.common import Signed

@@ -13,9 +13,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
+from drivers.device_config import DeviceConfig
 from drivers.reads import DeviceState, DeviceStatus, Read
 from drivers.rfid.config import LiveDevice
-from drivers.scanners.config import DeviceConfig, open_live
+from drivers.scanners.config import open_live
 
 Deliver = Callable[[Read | DeviceStatus], None]
 

@@ -27,10 +27,9 @@ from drivers.scanners.dedup import DuplicateFilter
 from drivers.transport import Backoff, Running, Transport, TransportError, find_by_id, open_transport
 
 if TYPE_CHECKING:
+    from drivers.device_config import DeviceConfig
     from drivers.rfid.session import StreamProtocol
-    from drivers.scanners.config import DeviceConfig
 
-RFID_KINDS = ("magicrf", "thingmagic", "chafon", "tsl", "llrp")
 SERIAL_RFID_KINDS = ("magicrf", "thingmagic", "chafon", "tsl")
 DEFAULT_BAUDRATE = {"magicrf": 115200, "thingmagic": 115200, "chafon": 57600, "tsl": 115200}
 DEFAULT_DUP_WINDOW = 2.0

@@ -47,7 +47,8 @@ chafon, llrp); `region` (magicrf, thingmagic: a name such as "EU" or the firmwar
 (chafon, 0); `antennas` (llrp, [1]). A key the kind does not take is an error like an unknown key, so a typo
 or a setting the reader would ignore never silently falls back to a default.
 
-This module owns that schema and building drivers from it (RFID specifics: `drivers.rfid.config`). It must
+This module owns that schema and building drivers from it (RFID specifics: `drivers.rfid.config`; the
+`DeviceConfig` record and `ConfigError` both use: `drivers.device_config`). It must
 never open a device while loading (listing the configuration works with every device unplugged) and never
 import `tracker`.
 """
@@ -57,17 +58,16 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drivers.rfid.config import DEFAULT_BAUDRATE, DEFAULT_DUP_WINDOW, KIND_KEYS, RFID_KINDS, LiveDevice
+from drivers.device_config import RFID_KINDS, ConfigError, DeviceConfig
+from drivers.rfid.config import DEFAULT_BAUDRATE, DEFAULT_DUP_WINDOW, KIND_KEYS, LiveDevice
 from drivers.rfid.config import check as check_rfid
 from drivers.scanners.base import EventSink
-from drivers.scanners.formats import DEFAULT_FORMATS, format_key
-from drivers.scanners.framing import TERMINATORS, LineSettings
-from drivers.scanners.wedge import LAYOUTS, WedgeBurstDetector
-from drivers.transport import BY_ID_DIR
+from drivers.scanners.formats import format_key
+from drivers.scanners.framing import TERMINATORS
+from drivers.scanners.wedge import LAYOUTS
 
 if TYPE_CHECKING:  # the drivers (and OpenCV behind the camera) load only when a device is opened
     from drivers.scanners.camera import CameraScanner
@@ -80,67 +80,6 @@ KINDS = (*SCANNER_KINDS, *RFID_KINDS)
 SERIAL_KINDS = ("serial", "ssi", "honeywell")
 ENV_VAR = "TRACKER_CONFIG"
 DEFAULT_PATH = Path("tracker.toml")
-
-
-class ConfigError(ValueError):
-    """The device configuration is wrong; the message names the file, the device and the key."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceConfig:
-    name: str
-    kind: str
-    url: str = ""
-    by_id: str = ""
-    by_id_dir: str = str(BY_ID_DIR)
-    baudrate: int = 9600
-    terminator: str = "cr"
-    prefix: str = ""
-    suffix: str = ""
-    idle_ms: int = 50
-    encoding: str = "utf-8"
-    dup_window: float = 1.0
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    backend: str = "zxing"
-    fps: float = 10.0
-    gap_ms: int = 30
-    min_length: int = 4
-    layout: str = ""
-    ack: bool = False
-    power: float | None = None
-    region: str = ""
-    rssi_threshold: float | None = None
-    antenna_rssi: tuple[tuple[int, float], ...] = ()
-    address: int = 0
-    antennas: tuple[int, ...] = (1,)
-
-    @property
-    def is_rfid(self) -> bool:
-        return self.kind in RFID_KINDS
-
-    @property
-    def where(self) -> str:
-        """Where the device is looked for, for listings."""
-        if self.kind == "wedge":
-            return "keyboard"
-        if self.by_id:
-            return f"{self.by_id_dir}/*{self.by_id}*"
-        return self.url
-
-    def line_settings(self) -> LineSettings:
-        return LineSettings(
-            terminator=self.terminator,
-            prefix=self.prefix.encode(self.encoding),
-            suffix=self.suffix.encode(self.encoding),
-            idle_timeout=self.idle_ms / 1000,
-            encoding=self.encoding,
-        )
-
-    def wedge_detector(self) -> WedgeBurstDetector:
-        return WedgeBurstDetector(
-            gap=self.gap_ms / 1000, min_length=self.min_length, prefix=self.prefix, suffix=self.suffix,
-            layout=self.layout or None,
-        )
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {

@@ -30,7 +30,7 @@ from tracker.services.common import AuthError, NotFound, Refused, Signed, authen
 from tracker.store import Store, UnitOfWork
 
 if TYPE_CHECKING:
-    from drivers.scanners.config import DeviceConfig
+    from drivers.device_config import DeviceConfig
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -17,14 +17,10 @@ from typing import Annotated
 
 import typer
 
+from drivers.device_config import ConfigError, DeviceConfig
 from drivers.reads import DeviceStatus, Read
 from drivers.rfid.config import SERIAL_RFID_KINDS
-from drivers.scanners.config import (
-    SERIAL_KINDS,
-    ConfigError,
-    DeviceConfig,
-    open_live,
-)
+from drivers.scanners.config import SERIAL_KINDS, open_live
 from drivers.transport import find_by_id
 from tracker.cli.common import config_file, load_configured
 from tracker.cli.common import device_fail as _fail

@@ -303,7 +303,8 @@ def live_cmd(
 
     Scanning a location label switches the place, as in an uploaded file. Reads are stored every half second and,
     on Ctrl-C, the ones still in flight are stored before the command ends."""
-    from drivers.scanners.config import ConfigError, open_live
+    from drivers.device_config import ConfigError
+    from drivers.scanners.config import open_live
 
     try:
         configured = {d.name: d for d in c.load_configured(config)}

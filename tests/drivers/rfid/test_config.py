@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from drivers.device_config import ConfigError
 from drivers.emulators.rfid_chafon import ChafonEmulator
 from drivers.emulators.rfid_magicrf import MagicRfEmulator
 from drivers.emulators.rfid_population import EmulatedTag, TagPopulation
 from drivers.emulators.rfid_tsl import TslEmulator
 from drivers.reads import DeviceState, DeviceStatus, Read, ReadKind
 from drivers.rfid.config import llrp_available
-from drivers.scanners.config import ConfigError, load_devices, open_live, parse_device
+from drivers.scanners.config import load_devices, open_live, parse_device
 
 EPC = "3034257BF7194E4000000001"
 EPC2 = "3034257BF7194E4000000002"

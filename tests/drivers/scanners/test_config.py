@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.device_config import ConfigError
 from drivers.scanners.camera import CameraScanner
-from drivers.scanners.config import ConfigError, config_path, load_devices, open_device, parse_device
+from drivers.scanners.config import config_path, load_devices, open_device, parse_device
 from drivers.scanners.honeywell import HoneywellScanner
 from drivers.scanners.serial_line import LineScanner
 from drivers.scanners.ssi import SsiScanner
