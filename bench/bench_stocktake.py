@@ -64,12 +64,12 @@ def build_register(store: Store, n: int) -> tuple[dict[str, Any], list[int], lis
     configure_hasher(1, 8)
     badges = [make_badge_code("BJ", f"{i:05d}") for i in range(1, 4)]
     personnel.add_person(store.uow(), None, badges[0], "管理员", "办公室", "core", ["admin", "security_officer"],
-                         "1234")
-    admin = authenticate(store.uow(), badges[0], "1234")
-    personnel.add_person(store.uow(), admin, badges[1], "审计员", "审计处", "core", ["auditor"], "1234")
-    personnel.add_person(store.uow(), admin, badges[2], "保密员", "审计处", "core", ["clerk"], "1234")
-    sig = {"admin": admin, "auditor": authenticate(store.uow(), badges[1], "1234"),
-           "clerk": authenticate(store.uow(), badges[2], "1234")}
+                         "482916")
+    admin = authenticate(store.uow(), badges[0], "482916")
+    personnel.add_person(store.uow(), admin, badges[1], "审计员", "审计处", "core", ["auditor"], "482916")
+    personnel.add_person(store.uow(), admin, badges[2], "保密员", "审计处", "core", ["clerk"], "482916")
+    sig = {"admin": admin, "auditor": authenticate(store.uow(), badges[1], "482916"),
+           "clerk": authenticate(store.uow(), badges[2], "482916")}
     now_text = NOW.isoformat()
     locs: list[tuple[Any, ...]] = [(1, make_location_code("BJ", "SITE"), "site", "site", None, "top_secret", False)]
     shelf_ids: list[int] = []

@@ -127,7 +127,7 @@ def sqlite_store(sqlite_url: str, clock: Clock, policy: Policy) -> Iterator[Stor
 
 @pytest.fixture
 def people(clock: Clock) -> dict[str, Signed]:
-    """The demo's twelve people and location tree (cloned from a seeded template), everyone signed in (PIN 1234).
+    """The demo's thirteen people and location tree (cloned from a seeded template), everyone signed in (PIN 482916).
 
     Works with `store` (both databases) and `sqlite_store`. Sign-in itself is tested on its own
     (test_services.test_pin_lockout_after_five_wrong); here the signatures are made directly.
@@ -141,7 +141,7 @@ def people(clock: Clock) -> dict[str, Signed]:
 def sign(store: Store) -> Callable[[str], Signed]:
     from tracker.services.common import authenticate
 
-    return lambda badge: authenticate(store.uow(), badge, "1234")
+    return lambda badge: authenticate(store.uow(), badge, "482916")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Demo register: realistic data made through the real services, so the demo exercises the same rules as production.
 
-Three sites, twelve people of every clearance and role, and carriers of every kind and level, some on loan, some
-overdue, some copied with copy numbers. The demo PIN of everyone is 1234: it exists to try the software and must
+Three sites, thirteen people of every clearance and role, and carriers of every kind and level, some on loan, some
+overdue, some copied with copy numbers. The demo PIN of everyone is 482916: it exists to try the software and must
 never be used on a real register (`tracker demo` refuses a register that already has people in it).
 """
 
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from labels.codes import make_badge_code, make_location_code
-from tracker.domain import CarrierKind, Classification
+from tracker.domain import CarrierKind, Classification, DomainError
 from tracker.services import approvals, circulation, personnel, registry
 from tracker.services.common import Refused, Signed, authenticate
 from tracker.store import Store
 
-DEMO_PIN = "1234"
+DEMO_PIN = "482916"
 SITES = {"BJ": "北京总部", "SH": "上海分部", "GZ": "广州分部"}
 UNITS = ("办公室", "法规处", "技术处")
 
@@ -32,18 +32,19 @@ class DemoPerson:
 
 
 PEOPLE = (
-    DemoPerson("admin", "王建国", "办公室", "core", ("admin", "security_officer")),
+    DemoPerson("admin", "王建国", "办公室", "core", ("admin",)),
     DemoPerson("officer", "李秀英", "办公室", "core", ("security_officer", "clerk")),
     DemoPerson("clerk", "张伟", "办公室", "core", ("clerk",)),
     DemoPerson("clerk2", "刘洋", "办公室", "important", ("clerk",)),
     DemoPerson("courier", "陈刚", "办公室", "core", ("courier",)),
     DemoPerson("courier2", "杨帆", "办公室", "important", ("courier",)),
-    DemoPerson("approver", "赵敏", "办公室", "core", ("approver",)),
-    DemoPerson("approver2", "黄磊", "法规处", "important", ("approver",)),
+    DemoPerson("approver", "赵敏", "办公室", "core", ("approver", "office_leader", "committee")),
+    DemoPerson("approver2", "黄磊", "法规处", "core", ("approver",)),
     DemoPerson("auditor", "周婷", "办公室", "important", ("auditor",)),
     DemoPerson("reader_core", "吴强", "技术处", "core", ()),
     DemoPerson("reader_important", "徐静", "法规处", "important", ()),
     DemoPerson("reader_general", "孙丽", "法规处", "general", ()),
+    DemoPerson("approver3", "郑刚", "技术处", "important", ("approver",)),
 )
 
 
@@ -57,12 +58,9 @@ def place(site: str, part: str) -> str:
 
 def seed_people_and_places(store: Store, pin: str = DEMO_PIN) -> dict[str, Signed]:
     """People and the location tree; returns everyone signed in with the demo PIN."""
-    admin = PEOPLE[0]
-    personnel.add_person(store.uow(), None, badge(admin.key), admin.name, admin.unit, admin.clearance, admin.roles,
-                         pin)
-    sig = authenticate(store.uow(), badge(admin.key), pin)
-    for p in PEOPLE[1:]:
-        personnel.add_person(store.uow(), sig, badge(p.key), p.name, p.unit, p.clearance, p.roles, pin)
+    personnel.bootstrap(store.uow(), [personnel.NewPerson(badge(p.key), p.name, p.unit, p.clearance, p.roles, pin)
+                                      for p in PEOPLE])
+    sig = authenticate(store.uow(), badge(PEOPLE[0].key), pin)
     for site, name in SITES.items():
         registry.add_location(store.uow(), sig, place(site, "SITE"), name, "site", "top_secret")
         registry.add_location(store.uow(), sig, place(site, "R1"), f"{name} 机要室", "room", "top_secret",
@@ -126,9 +124,9 @@ def build_demo(store: Store, carriers: int = 500, seed: int = 20261125) -> dict[
     approver = sig["approver"]
     now = store.clock()
     copies = 0
-    for code in rng.sample(codes, 10):
+    for code in rng.sample(codes, min(10, len(codes))):
         a = approvals.grant(store.uow(), approver, "copy", [code], now + timedelta(hours=4), copies=2,
-                            issuer_approved=True)
+                            requested_by=badge("clerk"))
         try:
             copies += len(registry.copy(store.uow(), sig["clerk"], code, 2, a))
         except Refused:
@@ -137,7 +135,7 @@ def build_demo(store: Store, carriers: int = 500, seed: int = 20261125) -> dict[
     earlier = Store(store.url, store.terminal, clock=lambda: now - timedelta(days=2), policy=store.policy)
     loans = overdue = 0
     readers = ("reader_core", "reader_important", "reader_general")
-    for i, code in enumerate(rng.sample(codes, 60)):
+    for i, code in enumerate(rng.sample(codes, min(60, len(codes)))):
         who = readers[i % 3]
         target = earlier if i % 4 == 0 else store
         when = target.clock()
@@ -152,6 +150,16 @@ def build_demo(store: Store, carriers: int = 500, seed: int = 20261125) -> dict[
         loans += 1
         overdue += target is earlier
     earlier.dispose()
+    # A request waiting at the approvals screen: the clerk asked for a loan, no approver has decided yet.
+    pending = 0
+    for code in codes:
+        try:
+            approvals.request(store.uow(), sig["clerk"], "loan", [code], now + timedelta(hours=8),
+                              grantee=badge("reader_core"), note="项目评审需要")
+        except (Refused, DomainError):
+            continue
+        pending += 1
+        break
     return {"people": len(PEOPLE), "carriers": len(codes) + copies, "copies": copies, "loans": loans,
-            "overdue": overdue}
+            "overdue": overdue, "pending": pending}
 

@@ -243,6 +243,8 @@ class Role(enum.StrEnum):
     SECURITY_OFFICER = "security_officer"  # 保密办
     AUDITOR = "auditor"
     ADMIN = "admin"
+    OFFICE_LEADER = "office_leader"  # 办公室领导: approves 绝密 loans (R-67, 001:451)
+    COMMITTEE = "committee"  # 保密委员会 / 保密领导小组: clearance and role changes, policy (R-160)
 
     @property
     def zh(self) -> str:
@@ -253,6 +255,8 @@ class Role(enum.StrEnum):
             "security_officer": "保密办",
             "auditor": "审计员",
             "admin": "管理员",
+            "office_leader": "办公室领导",
+            "committee": "保密委员会",
         }[self.value]
 
     @classmethod
@@ -282,23 +286,52 @@ class LocationKind(enum.StrEnum):
 
 
 class ApprovalPurpose(enum.StrEnum):
+    """What an approval is for: one row family of the approval matrix each (RULES §5.2, §5 Q8)."""
+
     LOAN = "loan"
+    OUTSIDE_LOAN = "outside_loan"
     COPY = "copy"
+    EXTRACT = "extract"
     CARRY_OUT = "carry_out"
     DESTRUCTION = "destruction"
     SCOPE_EXTENSION = "scope_extension"
     RECLASSIFY = "reclassify"
+    DECLASSIFY = "declassify"
+    CLEARANCE_CHANGE = "clearance_change"
+    ROLE_CHANGE = "role_change"
+    POLICY_CHANGE = "policy_change"
 
     @property
     def zh(self) -> str:
         return {
             "loan": "借阅",
+            "outside_loan": "外借",
             "copy": "复制",
+            "extract": "摘抄",
             "carry_out": "携带外出",
             "destruction": "销毁",
             "scope_extension": "扩大知悉范围",
             "reclassify": "变更密级",
+            "declassify": "解密",
+            "clearance_change": "变更涉密等级",
+            "role_change": "变更角色",
+            "policy_change": "变更策略",
         }[self.value]
+
+    @property
+    def about_carriers(self) -> bool:
+        """Carrier purposes name carriers; the others concern a person or the policy itself."""
+        return self not in (ApprovalPurpose.CLEARANCE_CHANGE, ApprovalPurpose.ROLE_CHANGE,
+                            ApprovalPurpose.POLICY_CHANGE)
+
+    @classmethod
+    def parse(cls, text: str) -> ApprovalPurpose:
+        key = text.strip().lower().replace("-", "_").replace(" ", "_")
+        for p in cls:
+            if key == p.value or text.strip() == p.zh:
+                return p
+        raise DomainError(f"Unknown approval purpose {text!r}: use {', '.join(p.value for p in cls)}.",
+                          f"无法识别的审批事项 {text!r}：可用 {'、'.join(p.zh for p in cls)}。")
 
 
 class EventType(enum.StrEnum):
@@ -319,6 +352,9 @@ class EventType(enum.StrEnum):
     REPORTED_MISSING = "reported_missing"
     FOUND = "found"
     APPROVAL_GRANTED = "approval_granted"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVAL_DECIDED = "approval_decided"
+    POLICY_CHANGED = "policy_changed"
     LABEL_ENCODED = "label_encoded"
     STOCKTAKE_STARTED = "stocktake_started"
     STOCKTAKE_RESOLVED = "stocktake_resolved"

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from tracker.domain import (
@@ -45,7 +46,68 @@ def _v(rule: str, en: str, zh: str) -> Violation:
 
 
 TS, S, C = Classification.TOP_SECRET, Classification.SECRET, Classification.CONFIDENTIAL
+_AP = ApprovalPurpose
 
+
+@dataclass(frozen=True, slots=True)
+class MatrixRow:
+    """One cell family of the approval matrix (RULES §5.2): for `purpose` on carriers of `levels` (all levels when
+    empty) under `regimes` (all when empty), `approvers` distinct people holding one of `roles` approve, for at most
+    `max_hours`. With `issuer`, one of them must belong to the carrier's issuing unit (R-74: the 制发机关's approval is
+    an approval by a named person of that unit, never a flag the requester sets)."""
+
+    purpose: ApprovalPurpose
+    roles: frozenset[Role]
+    levels: frozenset[Classification] = frozenset()
+    regimes: frozenset[Regime] = frozenset()
+    approvers: int = 1
+    max_hours: int = 72
+    issuer: bool = False
+
+    def covers(self, purpose: ApprovalPurpose, level: Classification | None, regime: Regime | None) -> bool:
+        return (self.purpose == purpose and (not self.levels or level in self.levels)
+                and (not self.regimes or regime in self.regimes))
+
+
+_LEAD, _OFFICE, _BOARD = Role.APPROVER, Role.OFFICE_LEADER, Role.COMMITTEE
+# The seeds' approvers (§5.2) mapped onto three roles: 主管领导 (approver), 办公室领导 (office leader) and the
+# 保密委员会/领导小组 (committee). The first row that covers a case decides it.
+DEFAULT_MATRIX: tuple[MatrixRow, ...] = (
+    MatrixRow(_AP.LOAN, frozenset({_OFFICE}), frozenset({TS}), max_hours=24),  # R-67, 001:451
+    MatrixRow(_AP.LOAN, frozenset({_LEAD, _OFFICE}), max_hours=72),  # R-63
+    MatrixRow(_AP.OUTSIDE_LOAN, frozenset({_BOARD, _OFFICE}), max_hours=72),  # 000:99
+    MatrixRow(_AP.COPY, frozenset({_LEAD, _OFFICE}), frozenset({TS}), approvers=2, max_hours=72,
+              issuer=True),  # R-74: the issuing authority + the supervising leader (000:67)
+    MatrixRow(_AP.COPY, frozenset({_LEAD, _OFFICE}), max_hours=72),  # R-75
+    MatrixRow(_AP.EXTRACT, frozenset({_LEAD, _OFFICE}), max_hours=72),  # R-80
+    MatrixRow(_AP.CARRY_OUT, frozenset({_LEAD, _OFFICE, _BOARD}), max_hours=14 * 24),  # R-92
+    MatrixRow(_AP.SCOPE_EXTENSION, frozenset({_LEAD, _BOARD}), max_hours=72),  # 000:79
+    MatrixRow(_AP.RECLASSIFY, frozenset({_LEAD, _BOARD}), max_hours=72),  # R-08
+    MatrixRow(_AP.DECLASSIFY, frozenset({_LEAD, _BOARD}), approvers=2, max_hours=72),  # R-08, 000:171
+    MatrixRow(_AP.DESTRUCTION, frozenset({_LEAD, _OFFICE, _BOARD}), frozenset({TS}), approvers=2,
+              max_hours=30 * 24),  # R-146
+    MatrixRow(_AP.DESTRUCTION, frozenset({_LEAD, _OFFICE, _BOARD}), max_hours=30 * 24),  # R-146
+    MatrixRow(_AP.CLEARANCE_CHANGE, frozenset({_BOARD, _LEAD}), max_hours=7 * 24),  # R-160
+    MatrixRow(_AP.ROLE_CHANGE, frozenset({_BOARD, _LEAD}), max_hours=7 * 24),  # R-25, 三员分立
+    MatrixRow(_AP.POLICY_CHANGE, frozenset({_BOARD, _LEAD}), max_hours=7 * 24),  # §5 Q8
+)
+
+# The rule each purpose's refusals name.
+PURPOSE_RULE: dict[ApprovalPurpose, str] = {
+    _AP.LOAN: "R-63", _AP.OUTSIDE_LOAN: "R-63", _AP.COPY: "R-75", _AP.EXTRACT: "R-80", _AP.CARRY_OUT: "R-92",
+    _AP.SCOPE_EXTENSION: "R-54", _AP.RECLASSIFY: "R-08", _AP.DECLASSIFY: "R-08", _AP.DESTRUCTION: "R-146",
+    _AP.CLEARANCE_CHANGE: "R-160", _AP.ROLE_CHANGE: "R-25", _AP.POLICY_CHANGE: "R-25",
+}
+
+
+def matrix_row(policy: Policy, purpose: ApprovalPurpose, level: Classification | None,
+               regime: Regime | None = None) -> MatrixRow:
+    """The row that decides a case; a case no row covers may be approved by any of the three approving roles."""
+    for row in policy.approval_matrix:
+        if row.covers(purpose, level, regime):
+            return row
+
+    return MatrixRow(purpose, frozenset({_LEAD, _OFFICE, _BOARD}))
 
 @dataclass(frozen=True)
 class Policy:
@@ -75,8 +137,14 @@ class Policy:
     copy_requires_issuer: bool = False
     # R-89 / §5 Q17: a courier handing to another courier is delegation, refused unless allowed here.
     allow_courier_relay: bool = False
-    # §5 Q8: who may approve each purpose.
-    approver_roles: frozenset[Role] = frozenset({Role.APPROVER})
+    # §5 Q8 / §5.2: who approves what — purpose × level × regime → roles, how many distinct approvers, validity.
+    approval_matrix: tuple[MatrixRow, ...] = field(default_factory=lambda: DEFAULT_MATRIX)
+    # Sign-in protection: this many wrong PINs lock a badge for `lockout_minutes`; an idle counter locks itself.
+    pin_attempts: int = 5
+    lockout_minutes: int = 15
+    idle_lock_minutes: int = 10
+    # PINs are at least this long; trivial ones (one digit repeated, a run, the badge's own digits) are refused.
+    pin_min_length: int = 6
 
     @property
     def tz(self) -> ZoneInfo:
@@ -143,9 +211,11 @@ class CarrierFacts:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalFacts:
+    """An approval as the rulebook sees it: who asked, for whom, who signed (distinct people), and its state."""
+
     id: int
     purpose: ApprovalPurpose
-    approver: PersonFacts
+    approvers: tuple[PersonFacts, ...]
     carriers: frozenset[str]
     valid_from: datetime
     valid_until: datetime
@@ -153,6 +223,13 @@ class ApprovalFacts:
     grantee: str | None = None
     issuer_approved: bool = False
     copies: int | None = None
+    status: str = "granted"
+    needed: int = 1
+    requester: str | None = None
+
+    @property
+    def approver(self) -> PersonFacts | None:
+        return self.approvers[0] if self.approvers else None
 
 
 # --- least privilege --------------------------------------------------------------------------------------------
@@ -170,7 +247,10 @@ class Action(enum.StrEnum):
     REPORT_MISSING = "report_missing"
     FOUND = "found"
     APPROVE = "approve"
+    REQUEST = "request"
+    POLICY = "policy"
     MANAGE_PEOPLE = "manage_people"
+    CLEARANCE = "clearance"
     MANAGE_LOCATIONS = "manage_locations"
     DEPARTURE = "departure"
     STOCKTAKE = "stocktake"
@@ -192,13 +272,20 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # R-156: hiding a loss is forbidden, so anyone active may report one (no role needed).
     Action.REPORT_MISSING: frozenset(Role),
     Action.FOUND: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
-    Action.APPROVE: frozenset({_R.APPROVER}),
-    Action.MANAGE_PEOPLE: frozenset({_R.ADMIN, _R.SECURITY_OFFICER}),
+    Action.APPROVE: frozenset({_R.APPROVER, _R.OFFICE_LEADER, _R.COMMITTEE}),
+    # Requests are raised by whoever will carry the act out: the registry at the counter, the security officer
+    # (policy, clearance), the administrator (roles).
+    Action.REQUEST: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.ADMIN}),
+    Action.POLICY: frozenset({_R.SECURITY_OFFICER}),
+    # 三员分立: the administrator keeps people, places and devices; clearance changes are the security officer's
+    # (`services.personnel.change_clearance`), each with the matrix's approval by someone else.
+    Action.MANAGE_PEOPLE: frozenset({_R.ADMIN}),
+    Action.CLEARANCE: frozenset({_R.SECURITY_OFFICER}),
     Action.MANAGE_LOCATIONS: frozenset({_R.ADMIN, _R.SECURITY_OFFICER}),
     Action.DEPARTURE: frozenset({_R.SECURITY_OFFICER}),
     Action.STOCKTAKE: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.AUDITOR}),
     Action.LABEL: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
-    Action.AUDIT: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR, _R.ADMIN}),
+    Action.AUDIT: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR}),
     # A seal attests the chain on paper. The administrator's own acts (people, places) are in that chain, so the
     # attesting stays with the security officer and the auditor, never the administrator alone (三员分立).
     Action.SEAL: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR}),
@@ -283,13 +370,24 @@ def check_approval(
     policy: Policy,
     rule: str,
     person: str | None = None,
+    executor: str | None = None,
 ) -> list[Violation]:
-    """Approvals are single-use, bound to carriers, time-limited and granted by an approver (§5 Q8)."""
+    """An approval is used for what it was granted: its purpose, its carriers, its person, once, in time (§5 Q8).
+
+    `person` is whom the act benefits (the borrower, the custodian); `executor` is who performs it at the register.
+    Neither may be among its approvers: nobody approves what they request, execute or benefit from (三员分立/R-25).
+    """
     if approval is None:
         return [_v(rule, f"{carrier_code}: {purpose.value.replace('_', ' ')} needs an approval first; "
-                         "ask an approver to record one (tracker approve).",
-                   f"{carrier_code}：{purpose.zh}须事先经审批，请主管领导先行审批。")]
+                         "raise a request for an approver to decide.",
+                   f"{carrier_code}：{purpose.zh}须事先经审批，请提出审批申请。")]
     out: list[Violation] = []
+    if approval.status == "denied":
+        return [_v(rule, f"Approval #{approval.id} was denied.", f"审批 #{approval.id} 已被驳回。")]
+    if approval.status != "granted":
+        return [_v(rule, f"Approval #{approval.id} is still pending: {len(approval.approvers)} of {approval.needed} "
+                         "approver(s) have signed.",
+                   f"审批 #{approval.id} 尚待审批：已有 {len(approval.approvers)}/{approval.needed} 位审批人签批。")]
     if approval.purpose != purpose:
         out.append(_v(rule, f"Approval #{approval.id} is for {approval.purpose.value}, not {purpose.value}.",
                       f"审批 #{approval.id} 用于{approval.purpose.zh}，不是{purpose.zh}。"))
@@ -300,32 +398,137 @@ def check_approval(
         out.append(_v(rule, f"Approval #{approval.id} was already used for {carrier_code}; approvals are single-use.",
                       f"审批 #{approval.id} 已用于 {carrier_code}，审批一次有效。"))
     if not approval.valid_from <= now <= approval.valid_until:
-        until = f"{approval.valid_until:%Y-%m-%d %H:%M}"
+        until = f"{approval.valid_until.astimezone(policy.tz):%Y-%m-%d %H:%M}"
         out.append(_v(rule, f"Approval #{approval.id} is not valid now (valid until {until}).",
                       f"审批 #{approval.id} 当前无效（有效期至 {until}）。"))
-    if not approval.approver.roles & policy.approver_roles or approval.approver.status == PersonStatus.DEPARTED:
-        out.append(_v(rule, f"Approval #{approval.id} was not given by an active approver.",
-                      f"审批 #{approval.id} 的审批人不是在岗的主管领导。"))
+    if any(a.status == PersonStatus.DEPARTED for a in approval.approvers):
+        out.append(_v(rule, f"Approval #{approval.id} was signed by someone who has since departed.",
+                      f"审批 #{approval.id} 的审批人已离岗。"))
     if person is not None and approval.grantee is not None and approval.grantee != person:
         out.append(_v(rule, f"Approval #{approval.id} was granted to {approval.grantee}, not {person}.",
                       f"审批 #{approval.id} 批准的是 {approval.grantee}，不是 {person}。"))
-    if person is not None and approval.approver.badge == person:
-        out.append(_v(rule, f"{person} may not approve their own request.", f"{person} 不得审批本人的申请。"))
+    signers = {a.badge for a in approval.approvers}
+    for who, en, zh in ((person, "benefit from", "受益于"), (executor, "carry out", "执行")):
+        if who is not None and who in signers:
+            out.append(_v("R-25", f"{who} approved #{approval.id} and may not also {en} it: a second person decides.",
+                          f"{who} 是审批 #{approval.id} 的审批人，不得本人{zh}该事项，须由另一人审批。"))
     return out
 
 
-def check_grant(approver: PersonFacts, grantee: str | None, valid_until: datetime, now: datetime,
-                carriers: Iterable[str], policy: Policy) -> list[Violation]:
-    out = []
-    if not approver.roles & policy.approver_roles:
-        out.append(_v("R-63", f"{approver.badge} is not an approver.", f"{approver.badge} 不是审批人。"))
-    if grantee is not None and grantee == approver.badge:
-        out.append(_v("R-63", "An approver may not approve their own request.", "审批人不得审批本人的申请。"))
+def check_decision(
+    approver: PersonFacts,
+    purpose: ApprovalPurpose,
+    carriers: Iterable[CarrierFacts],
+    grantee: PersonFacts | None,
+    requester: str | None,
+    signed_already: Iterable[str],
+    valid_until: datetime,
+    now: datetime,
+    policy: Policy,
+    level: Classification | None = None,
+) -> list[Violation]:
+    """Whether `approver` may sign this approval, per the matrix (RULES §5.2, §5 Q8) and R-159.
+
+    The approver must hold a role the matrix names for the purpose at every carrier's level, hold the clearance for
+    that level, and be neither the requester nor the person it is for; the validity may not exceed the matrix's. The
+    grantee of a loan or carry-out must be someone who may hold the carriers at all (R-159, R-54): an approval for a
+    person who could never use it is refused when it is given, not only when it is used.
+    `level` stands in for the carriers on a clearance change (the level the new clearance opens).
+    """
+    rule = PURPOSE_RULE[purpose]
+    items = list(carriers)
+    out: list[Violation] = []
+    if approver.status != PersonStatus.ACTIVE:
+        out.append(_v(rule, f"{approver.badge} is {approver.status.value} and may not approve.",
+                      f"{approver.badge} 已离岗或待离岗，不得审批。"))
+    if purpose.about_carriers and not items:
+        out.append(_v(rule, "An approval names the carriers it covers.", "审批须列明所涉载体。"))
+    cases: list[tuple[Classification | None, Regime | None]] = [(c.level, c.regime) for c in items] or [(level, None)]
+    for lv, regime in dict.fromkeys(cases):
+        row = matrix_row(policy, purpose, lv, regime)
+        what = f"{purpose.value.replace('_', ' ')}" + (f" of {lv.label}" if lv is not None else "")
+        what_zh = (lv.zh if lv is not None else "") + purpose.zh
+        if not approver.roles & row.roles:
+            need = ", ".join(sorted(r.value for r in row.roles))
+            out.append(_v(rule, f"{approver.badge} may not approve {what}: the approval matrix names {need}.",
+                          f"{approver.badge} 无权审批{what_zh}：审批矩阵规定由"
+                          f"{'、'.join(sorted(r.zh for r in row.roles))}审批。"))
+        if lv is not None and not approver.clearance.may_hold(lv):
+            out.append(_v("R-159", f"{approver.badge} ({approver.clearance.value} clearance) may not approve {what}: "
+                                   f"it needs {_needed_clearance(lv).value}.",
+                          f"{approver.badge}（{approver.clearance.zh}涉密人员）无权审批{what_zh}，"
+                          f"须为{_needed_clearance(lv).zh}涉密人员。"))
+        if valid_until > now + timedelta(hours=row.max_hours):
+            out.append(_v(rule, f"An approval for {what} is valid for {row.max_hours} hours at most.",
+                          f"{what_zh}审批的有效期最长 {row.max_hours} 小时。"))
+    if approver.badge in (requester, grantee.badge if grantee else None):
+        out.append(_v("R-25", f"{approver.badge} may not approve their own request: a second person decides.",
+                      f"{approver.badge} 不得审批本人的申请，须由另一人审批。"))
+    if approver.badge in set(signed_already):
+        out.append(_v(rule, f"{approver.badge} has already signed this approval; it needs distinct approvers.",
+                      f"{approver.badge} 已签批过此审批，须由不同审批人签批。"))
     if valid_until <= now:
-        out.append(_v("R-63", "The approval's validity must end in the future.", "审批有效期须晚于当前时间。"))
-    if not list(carriers):
-        out.append(_v("R-63", "An approval names the carriers it covers.", "审批须列明所涉载体。"))
-    return out
+        out.append(_v(rule, "The approval's validity must end in the future.", "审批有效期须晚于当前时间。"))
+    if grantee is not None and purpose in (_AP.LOAN, _AP.OUTSIDE_LOAN, _AP.CARRY_OUT, _AP.EXTRACT):
+        for c in items:
+            if c.level is not None:
+                out += _may_know(c, grantee)
+    return list(dict.fromkeys(out))
+
+
+def decision_complete(policy: Policy, purpose: ApprovalPurpose, carriers: Iterable[CarrierFacts],
+                      approvers: Iterable[PersonFacts], issuers: Iterable[str | None],
+                      level: Classification | None = None) -> tuple[bool, int, bool]:
+    """(granted, approvers needed, issuer signed): enough distinct approvers for the strictest row, and — where a
+    row asks for it — one of them from every carrier's issuing unit (R-74)."""
+    items = list(carriers)
+    signers = list(approvers)
+    rows = [matrix_row(policy, purpose, c.level, c.regime) for c in items] or [matrix_row(policy, purpose, level)]
+    needed = max(r.approvers for r in rows)
+    units = {a.unit for a in signers}
+    issuer_list = list(issuers)
+    issuer_ok = bool(issuer_list) and all(i is not None and i in units for i in issuer_list)
+    issuer_needed = any(r.issuer for r in rows)
+    return len({a.badge for a in signers}) >= needed and (issuer_ok or not issuer_needed), needed, issuer_ok
+
+
+# --- separation of duties (三员分立) ---------------------------------------------------------------------------------
+
+EXCLUSIVE_ROLES = frozenset({Role.ADMIN, Role.SECURITY_OFFICER, Role.AUDITOR})
+
+
+def check_roles(badge: str, roles: frozenset[Role]) -> list[Violation]:
+    """三员分立: administrator, security officer and auditor are three different people."""
+    held = roles & EXCLUSIVE_ROLES
+    if len(held) > 1:
+        return [_v("R-25", f"{badge}: {' and '.join(sorted(r.value for r in held))} must be held by different "
+                           "people (separation of duties).",
+                   f"{badge}：{'与'.join(sorted(r.zh for r in held))}须由不同人员担任（三员分立）。")]
+    return []
+
+
+def check_person_change(actor: PersonFacts, target: str, *, roles: bool, clearance: bool,
+                        pin: bool) -> list[Violation]:
+    """Nobody changes their own roles, clearance or PIN through the administration (only a normal PIN change)."""
+    if actor.badge == target and (roles or clearance or pin):
+        return [_v("R-25", f"{actor.badge} may not change their own roles, clearance or PIN here: another person does "
+                           "it, with the matrix's approval for roles and clearance.",
+                   f"{actor.badge} 不得自行变更本人的角色、涉密等级或PIN，须由他人办理，角色和涉密等级变更须经审批。")]
+    return []
+
+
+def check_pin(pin: str, badge: str, policy: Policy) -> list[Violation]:
+    """PINs guard signatures: long enough, and not guessable from the badge or a pattern (offline guessing)."""
+    if not (pin.isdigit() and policy.pin_min_length <= len(pin) <= 12):
+        return [_v("R-25", f"A PIN is {policy.pin_min_length} to 12 digits.",
+                   f"PIN 须为 {policy.pin_min_length} 至 12 位数字。")]
+    digits = "".join(ch for ch in badge if ch.isdigit())
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
+    if len(set(pin)) == 1 or steps in ({1}, {-1}) or (digits and pin in digits):
+        return [_v("R-25", "That PIN is too easy to guess (one digit repeated, a run, or the badge's digits); "
+                           "choose another.",
+                   "该PIN过于简单（重复数字、连续数字或工号数字），请另选。")]
+    return []
 
 
 # --- circulation --------------------------------------------------------------------------------------------------
@@ -378,6 +581,7 @@ def check_checkout(
     now: datetime,
     reading_place: LocationFacts | None,
     policy: Policy,
+    executor: str | None = None,
 ) -> list[Violation]:
     """R-17, R-54, R-63–R-67, R-159: lending a carrier from the store to a person."""
     assert c.level is not None
@@ -392,7 +596,7 @@ def check_checkout(
     out += _active(borrower, "borrower", "借阅人")
     out += _may_know(c, borrower)
     if c.level in policy.loan_approval_levels:
-        out += check_approval(approval, ApprovalPurpose.LOAN, c.code, now, policy, "R-63", borrower.badge)
+        out += check_approval(approval, ApprovalPurpose.LOAN, c.code, now, policy, "R-63", borrower.badge, executor)
     if due is None:
         out.append(_v("R-65", f"{c.code}: every loan has a return time.", f"{c.code}：借阅须规定归还时间。"))
     else:
@@ -479,6 +683,7 @@ def check_carry_out(
     return_due: datetime | None,
     now: datetime,
     policy: Policy,
+    executor: str | None = None,
 ) -> list[Violation]:
     """R-92, R-93, R-98 and §5 Q3: taking a carrier outside the unit."""
     assert c.level is not None
@@ -497,7 +702,8 @@ def check_carry_out(
         out.append(_v("R-98", f"{c.code}: storage media that held classified files never leave the unit.",
                       f"{c.code}：存储过涉密文件的存储设备严禁带出。"))
     if c.level in policy.carry_out_levels:
-        out += check_approval(approval, ApprovalPurpose.CARRY_OUT, c.code, now, policy, "R-92", custodian.badge)
+        out += check_approval(approval, ApprovalPurpose.CARRY_OUT, c.code, now, policy, "R-92", custodian.badge,
+                              executor)
     if return_due is None or return_due <= now:
         out.append(_v("R-92", f"{c.code}: carrying out needs a return deadline in the future.",
                       f"{c.code}：携带外出须规定归还期限。"))
@@ -523,7 +729,7 @@ def check_carry_out(
 
 
 def check_copy(original: CarrierFacts, approval: ApprovalFacts | None, count: int, now: datetime,
-               policy: Policy, level: Classification | None = None) -> list[Violation]:
+               policy: Policy, level: Classification | None = None, executor: str | None = None) -> list[Violation]:
     """R-73–R-79 and §5 Q1: copies need approval; 绝密 only with the issuer's approval (or never, if strict)."""
     assert original.level is not None
     if level is not None and level != original.level:
@@ -543,16 +749,16 @@ def check_copy(original: CarrierFacts, approval: ApprovalFacts | None, count: in
                          f"{original.code}：本单位规定严禁复制绝密载体。")]
     if original.level in policy.copy_approval_levels:
         rule = "R-74" if original.level == TS else "R-75"
-        out += check_approval(approval, ApprovalPurpose.COPY, original.code, now, policy, rule)
+        out += check_approval(approval, ApprovalPurpose.COPY, original.code, now, policy, rule, executor=executor)
         if approval is not None:
             if policy.copy_requires_issuer and not approval.issuer_approved and original.level != TS:
                 out.append(_v("R-76", f"{original.code}: this unit requires the issuing authority's approval for every "
-                                      "copy; record it on the approval (--issuer-approved).",
+                                      "copy: an approver of the issuing unit must sign the approval.",
                               f"{original.code}：本单位规定任何复制均须经原制发机关批准，请在审批中记录。"))
             if original.level == TS and not approval.issuer_approved:
-                out.append(_v("R-74", f"{original.code}: copying 绝密 needs the issuing authority's approval recorded "
-                                      "on the approval (--issuer-approved).",
-                              f"{original.code}：复制绝密载体须经制发机关批准，并在审批中记录。"))
+                out.append(_v("R-74", f"{original.code}: copying 绝密 needs the issuing authority's approval: an "
+                                      "approver of the issuing unit must sign the approval too.",
+                              f"{original.code}：复制绝密载体须经制发机关批准：须由制发单位的审批人在审批上签批。"))
             if approval.copies is not None and count > approval.copies:
                 out.append(_v("R-79", f"Approval #{approval.id} allows {approval.copies} copies, not {count}.",
                               f"审批 #{approval.id} 只批准复制 {approval.copies} 份，不能复制 {count} 份。"))
@@ -568,10 +774,13 @@ def check_reclassify(
     place: LocationFacts | None,
     now: datetime,
     policy: Policy,
+    executor: str | None = None,
 ) -> list[Violation]:
-    """R-08, R-02, R-102, R-103: changing level, period or scope is a 定密 act; media are never downgraded."""
+    """R-08, R-02, R-102, R-103: changing level, period or scope is a 定密 act; media are never downgraded.
+    Taking a state secret out of the secret levels is declassification (解密), its own row of the matrix."""
     assert c.level is not None
-    out = check_approval(approval, ApprovalPurpose.RECLASSIFY, c.code, now, policy, "R-08")
+    out = check_approval(approval, reclassify_purpose(c.level, level), c.code, now, policy, "R-08",
+                         executor=executor)
     floor = max((lv for lv in (c.level, c.highest_level_held) if lv is not None), key=lambda lv: lv.rank)
     if c.kind.is_storage_medium and level.rank < floor.rank:
         out.append(_v("R-103", f"{c.code}: a storage medium is never downgraded (it held {floor.label}); "
@@ -583,6 +792,11 @@ def check_reclassify(
     if place is not None and c.status.in_place:
         out += check_place_accepts(c.code, level, place)
     return out
+
+
+def reclassify_purpose(old: Classification, new: Classification) -> ApprovalPurpose:
+    return ApprovalPurpose.DECLASSIFY if old.is_secret_level and not new.is_secret_level \
+        else ApprovalPurpose.RECLASSIFY
 
 
 def check_move(c: CarrierFacts, place: LocationFacts) -> list[Violation]:

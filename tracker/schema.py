@@ -102,6 +102,8 @@ class Person(Base):
     failed_pins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by an administrator's PIN reset: the PIN works once, to sign in and choose a new one.
+    pin_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Carrier(Base):
@@ -168,10 +170,17 @@ class Loan(Base):
 
 
 class Approval(Base):
+    """A request for approval (审批) and its outcome: `pending` until enough distinct approvers have decided per the
+    matrix (`needed`), then `granted` or `denied`. `approver_id` is the first approver, kept for the registers;
+    every signature is an `ApprovalDecision`. `request` holds what a person or policy change asks for (JSON)."""
+
     __tablename__ = "approvals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     purpose: Mapped[str] = mapped_column(String(20))
-    approver_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(12), default="granted")
+    needed: Mapped[int] = mapped_column(Integer, default=1)
+    request: Mapped[str] = mapped_column(Text, default="")
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # who asked
     grantee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     issuer_approved: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -180,6 +189,30 @@ class Approval(Base):
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApprovalDecision(Base):
+    """One approver's signature on an approval: approve or deny, with a reason. One per person per approval."""
+
+    __tablename__ = "approval_decisions"
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PolicyVersion(Base):
+    """The enforced policy (`tracker.rules.Policy`) as a canonical JSON document; the highest id is in force.
+    Written at `tracker init` from the packaged policy.toml and then only by an approved policy change."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    proposed_by: Mapped[str | None] = mapped_column(String(40))
+    approval_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApprovalCarrier(Base):
@@ -231,11 +264,14 @@ class Seal(Base):
 
 
 class Refusal(Base):
-    """Audit trail of refused operations: written in its own transaction so a refusal changes nothing else."""
+    """The audit log outside the custody chain: refused acts (`kind` refused), failed and locked sign-ins, policy and
+    role changes, exports. Written in its own transaction so a refusal changes nothing else; never updated."""
 
     __tablename__ = "refusals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="refused")
+    detail: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(40))
     carrier: Mapped[str | None] = mapped_column(String(40))
@@ -246,6 +282,7 @@ class Refusal(Base):
 __all__ = [
     "Approval",
     "ApprovalCarrier",
+    "ApprovalDecision",
     "Base",
     "Carrier",
     "ChainHead",
@@ -253,6 +290,7 @@ __all__ = [
     "Loan",
     "Location",
     "Person",
+    "PolicyVersion",
     "Refusal",
     "Seal",
 ]

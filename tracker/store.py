@@ -192,7 +192,10 @@ class Store:
     def __init__(self, url: str, terminal: str | None = None, clock: Callable[[], datetime] | None = None,
                  policy: Policy | None = None) -> None:
         self.url = url
-        self.policy = policy or Policy()
+        # A policy handed in by code (tests, benchmarks) stands in for the register's; nothing a user can set
+        # reaches this argument: the command line and the TUI read the policy from the register.
+        self._override = policy
+        self._cached: tuple[int, Policy] = (0, Policy())
         self.engine = make_engine(url)
         self.terminal = terminal
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -221,11 +224,45 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def policy(self) -> Policy:
+        """The policy in force as last read from the register. Read once here; afterwards every unit of work that
+        consults the policy re-reads its version inside its own transaction (`policy_in`), so a change made at
+        another counter is enforced by the next operation without a connection spent on it here."""
+        if self._override is not None:
+            return self._override
+        if self._cached[0] == 0:
+            with self._ro() as session, session.begin():
+                return self.policy_in(session)
+        return self._cached[1]
+
+    def policy_in(self, session: Session) -> Policy:
+        if self._override is not None:
+            return self._override
+        from tracker.policy import in_force, version_in_force
+
+        version = version_in_force(session)
+        if version != self._cached[0]:
+            found = in_force(session)
+            if found is not None:
+                self._cached = found
+        return self._cached[1]
+
     def upgrade(self) -> None:
         cfg = alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        self.seed_policy()
+
+    def seed_policy(self) -> None:
+        """A register without a policy gets the packaged policy.toml as version 1 (one ledger event)."""
+        from tracker.policy import shipped_policy, version_in_force, write_version
+
+        with self._rw() as session, session.begin():
+            if version_in_force(session) == 0:
+                write_version(session, Ledger(session, self.terminal), shipped_policy(), self.clock(), None, None,
+                              None)
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -276,6 +313,11 @@ class UnitOfWork:
 
     @property
     def policy(self) -> Policy:
+        """The policy in force, read inside this unit's own transaction so a whole operation sees one version."""
+        if self.store._override is not None:
+            return self.store._override
+        if getattr(self, "session", None) is not None and self.session.in_transaction():
+            return self.store.policy_in(self.session)
         return self.store.policy
 
     @property
@@ -314,8 +356,9 @@ class UnitOfWork:
             self.session.close()
         audit = getattr(exc, "audit_row", None)
         if audit is not None and not self.readonly:
-            self._audit(audit)
+            self.audit(audit)
 
-    def _audit(self, row: dict[str, Any]) -> None:
+    def audit(self, row: dict[str, Any]) -> None:
+        """One entry in the audit log, in a transaction of its own (kept even when the operation rolls back)."""
         with self.store._rw() as s, s.begin():
             s.add(Refusal(at=self.now(), terminal=self.store.terminal, **row))

@@ -2,7 +2,7 @@
 
 `run(settings, lang)` is the entry point `tracker tui` calls. The app owns the register's threads: `db`, one thread
 on which every write from the counter runs in order, and `reads`, a small pool for searches and screens' reads, so
-no database call ever runs on the UI thread. It owns the idle lock too (`settings.idle_lock_minutes`, measured from
+no database call ever runs on the UI thread. It owns the idle lock too (the policy's `idle_lock_minutes`, measured from
 the last key or click). It never decides a rule and never opens a second store.
 
 It also owns the devices of the `[devices]` table (from the same file as the settings): the wedge entry's gap and
@@ -187,7 +187,7 @@ class TrackerApp(App[None]):
 
     def lock_if_idle(self) -> bool:
         """Lock the counter when nobody has touched it for `idle_lock_minutes`; returns True if it locked."""
-        minutes = self.ctx.settings.idle_lock_minutes
+        minutes = self.ctx.store.policy.idle_lock_minutes
         if minutes <= 0 or self.ctx.actor is None or isinstance(self.screen, LoginScreen):
             return False
         if self.monotonic() - self.last_input < minutes * 60:
@@ -305,7 +305,7 @@ def _output_dir(settings: Settings) -> Path:
 def run(settings: Settings, lang: str | None = None, devices: bool = True) -> None:
     """Open the counter on the register named by `settings` (login screen first); `devices=False` leaves the
     configured scanners and readers closed (another program has them, or the counter is being tried out)."""
-    store = Store(settings.database_url, terminal=settings.terminal, policy=settings.policy)
+    store = Store(settings.database_url, terminal=settings.terminal)
     try:
         store.ensure_schema()
         i18n.set_language(lang or settings.lang)  # a device configuration error is shown in the operator's language

@@ -152,13 +152,10 @@ Job = Scan | SetMode | SignParty | ClearParty | Reset | CarryOut | Copy | Report
 class Desk:
     """State and work of one counter; see the module docstring for the threading contract."""
 
-    def __init__(self, store: Store, operator: Callable[[], Signed | None], *, site: str = "BJ",
-                 pin_attempts: int = 5, lockout_minutes: int = 5) -> None:
+    def __init__(self, store: Store, operator: Callable[[], Signed | None], *, site: str = "BJ") -> None:
         self.store = store
         self._operator = operator
         self.site = site
-        self.pin_attempts = pin_attempts
-        self.lockout_minutes = lockout_minutes
         self.state = DeskState()
         self._waiting: list[Scan] = []
 
@@ -310,7 +307,7 @@ class Desk:
         party = self.state.party
         if party is None:
             return [self._error(_("Scan the counter-party's badge before the PIN."), None)]
-        signed = authenticate(self.store.uow(), party.person.badge, pin, self.pin_attempts, self.lockout_minutes)
+        signed = authenticate(self.store.uow(), party.person.badge, pin)
         self.state = replace(self.state, party=Party(party.person, signed))
         out = [Feedback("ok", _("Signed: {badge} {name}").format(badge=party.person.badge, name=party.person.name),
                         (_("Scan the carriers."),), row=row, code=party.person.badge)]
@@ -333,8 +330,7 @@ class Desk:
         companion: Signed | str | None = None
         if job.companion:
             badge = parse_badge_code(job.companion).text
-            companion = authenticate(self.store.uow(), badge, job.companion_pin or "", self.pin_attempts,
-                                     self.lockout_minutes) if job.companion_pin else badge
+            companion = authenticate(self.store.uow(), badge, job.companion_pin or "") if job.companion_pin else badge
         approval = job.approval
         if approval is None:
             with self.store.uow(readonly=True) as uow:

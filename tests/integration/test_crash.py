@@ -27,7 +27,7 @@ CHILD = textwrap.dedent("""
 
     configure_hasher(1, 8)
     store = Store(sys.argv[1])
-    clerk = authenticate(store.uow(), badge("clerk"), "1234")
+    clerk = authenticate(store.uow(), badge("clerk"), "482916")
 
     @event.listens_for(store.engine, "after_cursor_execute")
     def pause(conn, cursor, statement, params, context, executemany):

@@ -1,9 +1,11 @@
-"""The fixtures themselves: both databases come up migrated, with the ledger's genesis head."""
+"""The fixtures themselves: both databases come up migrated, with the policy seeded as the first event."""
 
 from tracker.store import Store
 
 
 def test_fresh_register_has_genesis_head(store: Store) -> None:
     with store.uow(readonly=True) as uow:
-        assert uow.ledger.head() == (0, "0" * 64)
+        # The only event of a fresh register is the seeding of the packaged policy (version 1), chained from genesis.
+        head = uow.ledger.head()
+        assert head[0] == 1
     assert store.current_revision() == store.head_revision()

@@ -98,12 +98,13 @@ def test_statements_it_cannot_run_faithfully_are_refused() -> None:
 
 
 def test_approval_marking_through_the_driver(store: Store, code: str, people: dict[str, Signed]) -> None:
-    aid = approvals.grant(store.uow(), people["approver"], "loan", [code], datetime.now(UTC) + timedelta(hours=2))
+    aid = approvals.grant(store.uow(), people["approver"], "loan", [code], store.clock() + timedelta(hours=2),
+                          requested_by=badge("clerk"))
     with store.uow() as uow:
         cid = CARRIER.one(uow.session, {"code": code}).id
         before = approvals.approval_facts(uow, aid, cid)
         assert before is not None and before.carriers == {code} and not before.used_for
-        approvals.mark_used(uow, aid, [cid], datetime.now(UTC))
+        approvals.mark_used(uow, aid, [cid], store.clock())
         after = approvals.approval_facts(uow, aid, cid)
         assert after is not None and after.used_for == {code}
         assert after.approver.badge == badge("approver")

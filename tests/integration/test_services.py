@@ -16,7 +16,7 @@ from tracker.demo import badge, place
 from tracker.domain import CarrierStatus, DomainError
 from tracker.ledger import verify
 from tracker.schema import Carrier, Loan, Refusal
-from tracker.services import circulation, incidents, personnel, registry
+from tracker.services import approvals, circulation, incidents, personnel, registry
 from tracker.services.common import AuthError, Refused, Signed, authenticate
 from tracker.store import Store
 
@@ -169,20 +169,22 @@ def test_copy_inherits_and_numbers_r77_r78(store: Store, people: dict[str, Signe
     assert views[0] is not None and views[0].scope is not None and "法规处" in views[0].scope
     assert {(v.classification, v.period, v.scope) for v in views if v} == {("secret", "10y", views[0].scope)}
     assert events[0].type == "copied" and events[0].payload["original"] == code
-    assert events[0].payload["approver"] == badge("approver") and events[0].approval_id == a
+    assert events[0].payload["approvers"] == [badge("approver")] and events[0].approval_id == a
     with pytest.raises(Refused) as err:  # the approval was used
         registry.copy(store.uow(), people["clerk"], code, 1, a)
     assert err.value.rules == ["R-75"]
 
 
 def test_top_secret_copy_needs_issuer_approval(store: Store, people: dict[str, Signed]) -> None:
-    code = register(store, people["clerk"], "top_secret", location=SAFE)
+    code = register(store, people["clerk"], "top_secret", location=SAFE, issuer="法规处")
     plain = approve(store, people["approver"], "copy", code)
     with pytest.raises(Refused) as err:
         registry.copy(store.uow(), people["clerk"], code, 1, plain)
     assert err.value.rules == ["R-74"]
-    issuer = approve(store, people["approver"], "copy", code, issuer_approved=True)
-    assert len(registry.copy(store.uow(), people["clerk"], code, 1, issuer)) == 1
+    # The matrix asks two approvers for 绝密 copies, one of them from the issuing unit (法规处): the leader's
+    # signature alone leaves the approval pending, and no flag the requester sets stands in for the issuer.
+    assert approvals.decide(store.uow(), people["approver2"], plain, True) == "granted"
+    assert len(registry.copy(store.uow(), people["clerk"], code, 1, plain)) == 1
 
 
 def test_media_keep_their_highest_level_r103(store: Store, people: dict[str, Signed]) -> None:
@@ -223,18 +225,26 @@ def test_departure_refused_while_holding_r140(store: Store, people: dict[str, Si
     circulation.check_in(store.uow(), people["clerk"], code)
     personnel.mark_departed(store.uow(), people["officer"], badge("reader_important"))
     with pytest.raises(AuthError):
-        authenticate(store.uow(), badge("reader_important"), "1234")
+        authenticate(store.uow(), badge("reader_important"), "482916")
 
 
 def test_pin_lockout_after_five_wrong(store: Store, people: dict[str, Signed]) -> None:
     for _ in range(5):
         with pytest.raises(AuthError):
             authenticate(store.uow(), badge("clerk"), "9999")
-    with pytest.raises(AuthError) as err:
-        authenticate(store.uow(), badge("clerk"), "1234")
-    assert "locked" in err.value.en
-    store.clock.advance(minutes=6)  # type: ignore[attr-defined]
-    assert authenticate(store.uow(), badge("clerk"), "1234").badge == badge("clerk")
+    with pytest.raises(AuthError) as locked:
+        authenticate(store.uow(), badge("clerk"), "482916")
+    with pytest.raises(AuthError) as unknown:
+        authenticate(store.uow(), "B-BJ-99999X", "482916")
+    # The same words for a locked badge, an unknown one and a wrong PIN: nothing tells which badges exist.
+    assert locked.value.en == unknown.value.en and "locked" not in locked.value.en
+    with store.uow(readonly=True) as uow:
+        rows = uow.session.execute(select(Refusal).order_by(Refusal.id)).scalars()
+        kinds = [(r.actor, r.kind, r.detail) for r in rows]
+    assert kinds[-2:] == [(badge("clerk"), "signin_locked", "locked"),
+                          ("B-BJ-99999X", "signin_failed", "unknown badge")]
+    store.clock.advance(minutes=store.policy.lockout_minutes + 1)  # type: ignore[attr-defined]
+    assert authenticate(store.uow(), badge("clerk"), "482916").badge == badge("clerk")
 
 
 def test_csv_import_is_all_or_nothing_and_names_the_row(store: Store, people: dict[str, Signed]) -> None:
@@ -295,7 +305,7 @@ def test_badge_and_place_codes_are_checked_on_entry_r18(store: Store, people: di
         registry.add_location(store.uow(), people["admin"], "BJ-R9", "九号室", "room", "secret")
     assert count_events(store) == before
     good_badge, good_place = make_badge_code("BJ", "00099"), make_location_code("BJ", "R9")
-    assert personnel.add_person(store.uow(), people["admin"], good_badge.lower(), "张三", "法规处", "general",
+    assert personnel.add_person(store.uow(), people["admin"], good_badge.lower(), "张三", "法规处", "none",
                                 [], None) == good_badge
     added = registry.add_location(store.uow(), people["admin"], f" {good_place} ", "九号室", "room", "secret")
     assert added == good_place

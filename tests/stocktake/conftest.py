@@ -119,7 +119,7 @@ def _pg_world(pg_server: Any) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def world(request: pytest.FixtureRequest, tmp_path: Path, clock: Callable[[], datetime]) -> Iterator[World]:
-    """A copy of the world on each database, everyone signed in afresh (PIN 1234)."""
+    """A copy of the world on each database, everyone signed in afresh (PIN 482916)."""
     drop: Callable[[], None] | None = None
     if request.param == "sqlite":
         template, codes = request.getfixturevalue("_sqlite_world")

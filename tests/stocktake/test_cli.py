@@ -21,7 +21,7 @@ SHELF = SHELVES[0]
 
 @pytest.fixture
 def env(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    return use_cli_demo(cli_demo, tmp_path, monkeypatch, TRACKER_TEAM_PIN="1234")
+    return use_cli_demo(cli_demo, tmp_path, monkeypatch, TRACKER_TEAM_PIN="482916")
 
 
 def test_a_stock_take_from_start_to_signed_report(env: dict[str, str], tmp_path: Path) -> None:

@@ -352,7 +352,7 @@ _KILLED_IMPORT = textwrap.dedent("""
     from tracker.store import Store
     configure_hasher(1, 8)
     store = Store(sys.argv[1], terminal="crash")
-    clerk = authenticate(store.uow(), sys.argv[2], "1234")
+    clerk = authenticate(store.uow(), sys.argv[2], "482916")
     data = open(sys.argv[3], encoding="utf-8").read()
     reads = st.parse_upload(data, device="HH7", batch="big").reads
 

@@ -25,7 +25,7 @@ SHELVES = [place("BJ", f"R2C{c}S{s}") for c in (1, 2) for s in (1, 2, 3)]
 
 @pytest.fixture
 def env(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    return use_cli_demo(cli_demo, tmp_path, monkeypatch, TRACKER_TEAM_PIN="1234")
+    return use_cli_demo(cli_demo, tmp_path, monkeypatch, TRACKER_TEAM_PIN="482916")
 
 
 def _shelf_with_carriers() -> tuple[str, list[str]]:

@@ -32,9 +32,9 @@ class Clock:
 
 
 def approve(store: Store, approver: Signed, purpose: str, *codes: str, grantee: str | None = None,
-            issuer_approved: bool = False, copies: int | None = None, hours: int = 4) -> int:
+            copies: int | None = None, hours: int = 4, requested_by: str | None = None) -> int:
     return approvals.grant(store.uow(), approver, purpose, list(codes), store.clock() + timedelta(hours=hours),
-                           grantee=grantee, issuer_approved=issuer_approved, copies=copies)
+                           grantee=grantee, copies=copies, requested_by=requested_by or badge("clerk"))
 
 
 def count_events(store: Store) -> int:
@@ -59,8 +59,8 @@ def race_check_out(url: str, code: str, approval_id: int, barrier: object, resul
 
     configure_hasher(1, 8)
     store = Store(url, terminal=f"race-{id(barrier)}", clock=clock)
-    clerk = authenticate(store.uow(), badge("clerk"), "1234")
-    reader = authenticate(store.uow(), badge("reader_important"), "1234")
+    clerk = authenticate(store.uow(), badge("clerk"), "482916")
+    reader = authenticate(store.uow(), badge("reader_important"), "482916")
     barrier.wait()  # type: ignore[attr-defined]
     try:
         circulation.check_out(store.uow(), clerk, code, reader, approval_id=approval_id)

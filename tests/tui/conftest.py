@@ -52,7 +52,7 @@ def demo_store(demo_template: Path, tmp_path: Path, clock: Any) -> Iterator[Stor
 
 @pytest.fixture
 def settings(demo_store: Store) -> Settings:
-    return Settings(database_url=demo_store.url, terminal="test-terminal", policy=demo_store.policy)
+    return Settings(database_url=demo_store.url, terminal="test-terminal")
 
 
 @dataclass

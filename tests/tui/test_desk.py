@@ -18,7 +18,7 @@ def test_waiting_carriers_are_lent_once_the_borrower_signs(ui: Any) -> None:
     d = desk(ui)
     out = d.run(Scan(1, items[0].code)) + d.run(Scan(2, badge("reader_important")))
     assert [f.tone for f in out] == ["waiting", "waiting"] and out[-1].state.waiting == (items[0].code,)
-    out = d.run(SignParty("1234", row=2))
+    out = d.run(SignParty("482916", row=2))
     assert [(f.row, f.tone) for f in out] == [(2, "ok"), (1, "ok")]
     out = d.run(Scan(3, items[1].code.lower() + "  "))  # scanners add case and whitespace noise
     assert out[0].tone == "ok" and out[0].carrier is not None and out[0].carrier.holder == badge("reader_important")
@@ -68,10 +68,10 @@ def test_carry_out_of_top_secret_needs_a_second_person(ui: Any) -> None:
     ui.grant("carry_out", [ts.code], grantee="officer")
     d = desk(ui)
     d.run(Scan(1, badge("officer")))
-    d.run(SignParty("1234"))
+    d.run(SignParty("482916"))
     due = ui.clock() + __import__("datetime").timedelta(days=2)
     out = d.run(CarryOut(2, ts.code, due, "meeting"))[0]
     assert out.tone == "refused" and "R-93" in out.rules
-    out = d.run(CarryOut(3, ts.code, due, "meeting", companion=badge("admin"), companion_pin="1234"))[0]
+    out = d.run(CarryOut(3, ts.code, due, "meeting", companion=badge("admin"), companion_pin="482916"))[0]
     assert out.tone == "ok", out
     assert ui.carrier(ts.code).status == "carried_out"

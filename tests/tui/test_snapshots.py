@@ -22,7 +22,7 @@ async def counter_scene(ui: Any, pilot: Pilot[Any]) -> None:
     await ui.login(pilot)
     await ui.scan(pilot, badge("reader_general"))
     await ui.pin_dialog(pilot)
-    await ui.type(pilot, "1234")
+    await ui.type(pilot, "482916")
     await ui.scan(pilot, lend.code)
     await ui.scan(pilot, place(top.code[:2], "R1"))
     await ui.scan(pilot, top.code)
@@ -38,7 +38,7 @@ async def handover_scene(ui: Any, pilot: Pilot[Any]) -> None:
     for who, side in (("reader_core", "giver"), ("courier", "taker")):
         await ui.scan(pilot, badge(who))
         await ui.pin_dialog(pilot)
-        await ui.type(pilot, "1234")
+        await ui.type(pilot, "482916")
         await ui.until(pilot, lambda s=side: getattr(screen, s) is not None and getattr(screen, s).signed)
     for v in lent:
         await ui.scan(pilot, v.code)

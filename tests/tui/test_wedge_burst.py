@@ -39,7 +39,7 @@ async def test_two_hundred_wedge_scans_none_lost_none_doubled(ui: Any, request: 
         await ui.login(pilot)
         await ui.scan(pilot, badge("reader_important"))
         await ui.pin_dialog(pilot)
-        await ui.type(pilot, "1234")
+        await ui.type(pilot, "482916")
         await ui.answered(pilot)
         counter = app.counter
         table = counter.query_one("#queue")

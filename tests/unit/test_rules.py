@@ -70,7 +70,9 @@ def carrier(level: Classification | None = S, **kw: object) -> CarrierFacts:
 
 
 def approval(purpose: ApprovalPurpose = ApprovalPurpose.LOAN, **kw: object) -> ApprovalFacts:
-    base = ApprovalFacts(id=7, purpose=purpose, approver=APPROVER, carriers=frozenset({"BJ-000001X"}),
+    if "approver" in kw:
+        kw["approvers"] = (kw.pop("approver"),)
+    base = ApprovalFacts(id=7, purpose=purpose, approvers=(APPROVER,), carriers=frozenset({"BJ-000001X"}),
                          valid_from=NOW - timedelta(hours=1), valid_until=NOW + timedelta(hours=4))
     return replace(base, **kw)  # type: ignore[arg-type]
 
@@ -170,10 +172,11 @@ def test_r63_loan_needs_valid_single_use_approval() -> None:
     assert checkout(base, appr=approval(carriers=frozenset({"OTHER"}))) == {"R-63"}
     assert checkout(base, appr=approval(used_for=frozenset({"BJ-000001X"}))) == {"R-63"}
     assert checkout(base, appr=approval(valid_until=NOW - timedelta(minutes=1))) == {"R-63"}
-    assert checkout(base, appr=approval(approver=READER2)) == {"R-63"}
+    assert checkout(base, appr=approval(status="pending", needed=2)) == {"R-63"}
+    assert checkout(base, appr=approval(status="denied")) == {"R-63"}
     assert checkout(base, appr=approval(grantee="someone-else")) == {"R-63"}
     self_approver = person("reader", Clearance.IMPORTANT, "法规处", Role.APPROVER)
-    assert checkout(base, self_approver, appr=approval(approver=self_approver)) == {"R-63"}
+    assert checkout(base, self_approver, appr=approval(approver=self_approver)) == {"R-25"}
 
 
 def test_r63_internal_loans_need_no_approval_by_default() -> None:
@@ -335,7 +338,7 @@ def test_r74_top_secret_copy_only_with_issuer_approval_or_never() -> None:
 
 def test_r75_secret_copy_with_leader_approval() -> None:
     assert copy_rules(carrier(S), approval(ApprovalPurpose.COPY)) == set()
-    assert copy_rules(carrier(S), approval(ApprovalPurpose.COPY, approver=READER)) == {"R-75"}
+    assert copy_rules(carrier(S), approval(ApprovalPurpose.COPY, status="pending", needed=2)) == {"R-75"}
 
 
 def test_r76_strict_variant_needs_issuer_for_every_copy() -> None:

@@ -110,23 +110,27 @@ def copy_cmd(code: str, approval: ApprovalNumber = None,
 
 @commands.command()
 def approve(
-    purpose: Annotated[str, typer.Option(help="loan, copy, carry_out, destruction, scope_extension, reclassify")],
+    purpose: Annotated[str, typer.Option(help="loan, outside_loan, copy, extract, carry_out, destruction, "
+                                              "scope_extension, reclassify, declassify")],
     carrier: Annotated[list[str], typer.Option(help="Repeat for each carrier.")],
     until: Annotated[str, typer.Option(help="Valid until (e.g. +4h).")] = "+8h",
     grantee: Annotated[str | None, typer.Option("--for", help="Badge of the person it is for.")] = None,
-    issuer_approved: Annotated[bool, typer.Option(help="The issuing authority approved (绝密 copies, R-74).")] = False,
     copies: Annotated[int | None, typer.Option(help="Most copies allowed.")] = None,
     note: str = "",
     requested_by: Annotated[str | None, typer.Option(help="Badge of who asked (default: --for).")] = None,
 ) -> None:
-    """Record an approval; the operator is the approver (审批)."""
+    """Record an approval asked in person; the operator is the approver (审批). Where the matrix needs more than one
+    approver (e.g. 绝密 copies: a leader and the issuing unit) the approval stays pending until the others sign
+    with `tracker approvals approve N`."""
     ensure_lang()
     valid = parse_when(until)
     assert valid is not None
     actor = operator()
-    n = run(lambda: approvals.grant(store().uow(), actor, purpose, carrier, valid, grantee, issuer_approved, copies,
-                                    note, requested_by))
-    out.print(Text(say(f"Approval #{n} recorded.", f"审批 #{n} 已记录。")))
+    n = run(lambda: approvals.grant(store().uow(), actor, purpose, carrier, valid, grantee, copies, note,
+                                    requested_by))
+    status = run(lambda: approvals.views(store().uow(), ids=[n]))[0].status
+    out.print(Text(say(f"Approval #{n} recorded ({status}).",
+                       f"审批 #{n} 已记录（{approvals.STATUS_ZH.get(status, status)}）。")))
 
 
 @commands.command()

@@ -66,7 +66,7 @@ def settings() -> Settings:
 def store() -> Store:
     if state.store is None:
         s = settings()
-        state.store = Store(s.database_url, terminal=s.terminal, policy=s.policy)
+        state.store = Store(s.database_url, terminal=s.terminal)
         try:
             state.store.ensure_schema()
         except DomainError as e:
@@ -132,15 +132,15 @@ def operator() -> Signed:
                  "未指定操作员：请设置 TRACKER_OPERATOR 和 TRACKER_PIN。")
         badge = str(typer.prompt(say("Operator badge", "操作员工号")))
     pin = read_pin(say(f"PIN for {badge}", f"{badge} 的PIN"), "TRACKER_PIN")
-    s = settings()
-    return run(lambda: authenticate(store().uow(), badge, pin, s.pin_attempts, s.lockout_minutes))
+    settings()
+    return run(lambda: authenticate(store().uow(), badge, pin))
 
 
 def party(badge: str, role: str) -> Signed:
     """A counter-party signs too (borrower, giver, taker, companion): TRACKER_<ROLE>_PIN for scripts."""
     pin = read_pin(say(f"PIN for {role} {badge}", f"{role} {badge} 的PIN"), f"TRACKER_{role.upper()}_PIN")
-    s = settings()
-    return run(lambda: authenticate(store().uow(), badge, pin, s.pin_attempts, s.lockout_minutes))
+    settings()
+    return run(lambda: authenticate(store().uow(), badge, pin))
 
 
 def parse_when(text: str | None) -> datetime | None:
@@ -158,7 +158,7 @@ def parse_when(text: str | None) -> datetime | None:
         fail(EXIT_USAGE, f"Cannot read the time {text!r}: use 2026-11-25T17:00 or +4h / +2d.",
              f"无法识别时间 {text!r}：请使用 2026-11-25T17:00 或 +4h / +2d。")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=settings().policy.tz)
+        moment = moment.replace(tzinfo=store().policy.tz)
     return moment
 
 

@@ -78,7 +78,7 @@ def start_cmd(
 def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Stock-takes in the register."""
     rows = c.run(lambda: st.list_sessions(c.store().uow(readonly=True)))
-    tz = c.settings().policy.tz  # the unit's local time, as on every other screen and report
+    tz = c.store().policy.tz  # the unit's local time, as on every other screen and report
     if as_json:
         c.print_json([{"id": i, "name": n, "status": s, "created_at": t.isoformat(), "expected": e}
                       for i, n, s, t, e in rows])
@@ -117,7 +117,7 @@ def upload_cmd(
     except OSError as e:
         c.fail(c.EXIT_USAGE, f"Cannot read {file}: {e}", f"无法读取 {file}：{e}")
     up = c.run(lambda: st.parse_upload(data, device=device, batch=batch, name=file.name,
-                                       tz=c.settings().policy.tz))
+                                       tz=c.store().policy.tz))
     actor = c.operator()
     result = c.run(lambda: st.ingest(s.uow(), actor, sid, up.reads))
     c.out.print(c.say(f"{up.format}: {result.added} reads added, {result.duplicates} already stored.",

@@ -64,7 +64,7 @@ def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if the register has people.")] = False,
     carriers: Annotated[int, typer.Option(help="How many carriers to register.")] = 500,
 ) -> None:
-    """Fill an empty register with realistic demo data (PIN 1234 for everyone; never on a real register)."""
+    """Fill an empty register with realistic demo data (PIN 482916 for everyone; never on a real register)."""
     ensure_lang()
     from tracker.demo import DEMO_PIN, PEOPLE, badge, build_demo
 

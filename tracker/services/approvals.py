@@ -1,75 +1,233 @@
-"""Approvals (审批): granted by an approver, bound to named carriers, time-limited and single-use per carrier (§5 Q8).
+"""Approvals (审批): requests raised at the counter, decided by distinct approvers per the matrix, used once.
 
-This module records approvals and reads them back as facts for the rulebook; it never decides whether an operation
-may proceed — `tracker.rules.check_approval` does.
+A request names its purpose, its carriers (or, for a clearance, role or policy change, what it asks for), the person
+it is for and until when. Approvers decide it one by one (`decide`); it is granted once the matrix's number of
+distinct approvers — with the issuing unit's approver where the matrix asks (R-74) — have approved, and denied by any
+one denial. Who may sign is decided by `tracker.rules.check_decision` (role per purpose × level, clearance R-159, not
+the requester nor the beneficiary); whether a granted approval covers an act is decided by
+`tracker.rules.check_approval` when the act is done. This module records and reads; it never decides.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
-from tracker.domain import ApprovalPurpose, DomainError, EventType
+from tracker.domain import ApprovalPurpose, Classification, DomainError, EventType
 from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
-from tracker.rules import Action, ApprovalFacts, check_grant
-from tracker.schema import Approval, ApprovalCarrier, Carrier, Person, table
-from tracker.services.common import NotFound, Signed, actor_facts, get_carrier, get_person, person_facts, refuse
+from tracker.rules import Action, ApprovalFacts, CarrierFacts, check_decision, decision_complete
+from tracker.schema import Approval, ApprovalCarrier, ApprovalDecision, Carrier, Person, table
+from tracker.services.common import (
+    NotFound,
+    Signed,
+    actor_facts,
+    carrier_facts,
+    get_carrier,
+    get_person,
+    person_facts,
+    refuse,
+)
 from tracker.store import UnitOfWork
 
 
-def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[str], valid_until: datetime,
-          grantee: str | None = None, issuer_approved: bool = False, copies: int | None = None,
-          note: str = "", requested_by: str | None = None) -> int:
-    """Record an approval by the signed approver; returns its number for the counter to quote."""
+@dataclass(frozen=True)
+class RequestView:
+    """A request as the approvals screen and `tracker approvals list` show it."""
+
+    id: int
+    purpose: str
+    status: str
+    requester: str | None
+    grantee: str | None
+    carriers: list[str]
+    valid_until: datetime
+    needed: int
+    approvers: list[str]
+    note: str
+    change: dict[str, Any]
+
+
+def request(uow: UnitOfWork, requester: Signed, purpose: str, carriers: Sequence[str], valid_until: datetime,
+            grantee: str | None = None, copies: int | None = None, note: str = "",
+            change: dict[str, Any] | None = None) -> int:
+    """Raise a request for approval (the clerk at the counter, the security officer for a policy change, the
+    administrator for a role change); returns its number. Nothing is allowed by it until approvers decide."""
     with uow:
-        _person, facts = actor_facts(uow, approver, Action.APPROVE)
-        now = uow.now()
-        try:
-            what = ApprovalPurpose(purpose.strip().lower().replace("-", "_"))
-        except ValueError:
-            raise DomainError(f"Unknown approval purpose {purpose!r}: use "
-                              f"{', '.join(p.value for p in ApprovalPurpose)}.",
-                              f"无法识别的审批事项 {purpose!r}。") from None
-        codes = [c.strip() for c in carriers if c.strip()]
-        refuse(check_grant(facts, grantee, valid_until, now, codes, uow.policy), "approve", None, approver.badge)
-        rows = [get_carrier(uow, code, lock=False) for code in codes]
-        grantee_row = get_person(uow, grantee) if grantee else None
-        requester_row = get_person(uow, requested_by) if requested_by else grantee_row
-        approver_row = get_person(uow, approver.badge)
-        a = Approval(purpose=what.value, approver_id=approver_row.id,
-                     grantee_id=grantee_row.id if grantee_row else None,
-                     requester_id=requester_row.id if requester_row else None, issuer_approved=issuer_approved,
-                     copies=copies, note=note, valid_from=now, valid_until=valid_until, created_at=now)
-        uow.session.add(a)
-        uow.session.flush()
-        uow.session.add_all([ApprovalCarrier(approval_id=a.id, carrier_id=c.id) for c in rows])
-        uow.ledger.append(EventDraft(EventType.APPROVAL_GRANTED, actor=approver.badge, approval_id=a.id,
-                                     to_holder=grantee,
-                                     payload={"purpose": what.value, "carriers": codes,
-                                              "requested_by": requester_row.badge if requester_row else None,
-                                              "until": valid_until.isoformat(), "issuer_approved": issuer_approved,
-                                              "copies": copies, "note": note}),
-                          now)
+        _person, _facts = actor_facts(uow, requester, Action.REQUEST)
+        a = _new(uow, requester.badge, ApprovalPurpose.parse(purpose), carriers, valid_until, grantee, copies, note,
+                 change)
+        uow.ledger.append(EventDraft(EventType.APPROVAL_REQUESTED, actor=requester.badge, approval_id=a.id,
+                                     to_holder=grantee, payload=_payload(uow, a)), uow.now())
         uow.commit()
         return a.id
 
 
-_approvals = table(Approval)
-_approver, _grantee = table(Person).alias("approver"), table(Person).alias("grantee")
+def decide(uow: UnitOfWork, approver: Signed, approval_id: int, approve: bool, reason: str = "") -> str:
+    """One approver's decision on a pending request; returns the request's status afterwards."""
+    with uow:
+        _person, facts = actor_facts(uow, approver, Action.APPROVE)
+        a = _lock(uow, approval_id)
+        if a.status != "pending":
+            raise DomainError(f"Approval #{a.id} is already {a.status}.", f"审批 #{a.id} 已{STATUS_ZH[a.status]}。")
+        if not approve and not reason.strip():
+            raise DomainError("A denial gives its reason.", "驳回须说明理由。")
+        status = _sign(uow, a, approver, facts, approve, reason)
+        uow.commit()
+        return status
+
+
+def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[str], valid_until: datetime,
+          grantee: str | None = None, copies: int | None = None, note: str = "",
+          requested_by: str | None = None) -> int:
+    """A request made in person and signed at once by the approver standing there: one transaction. The request is
+    recorded as made by `requested_by` (default: the person it is for), never by the approver, and is granted only
+    if this one signature completes it per the matrix; otherwise it waits, pending, for the others."""
+    with uow:
+        _person, facts = actor_facts(uow, approver, Action.APPROVE)
+        what = ApprovalPurpose.parse(purpose)
+        a = _new(uow, requested_by or grantee, what, carriers, valid_until, grantee, copies, note, None)
+        _sign(uow, a, approver, facts, True, "")  # one event: the request and its first signature together
+        uow.commit()
+        return a.id
+
+
+STATUS_ZH = {"pending": "待审批", "granted": "批准", "denied": "驳回"}
+
+
+def _new(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose, carriers: Sequence[str],
+         valid_until: datetime, grantee: str | None, copies: int | None, note: str,
+         change: dict[str, Any] | None) -> Approval:
+    now = uow.now()
+    codes = list(dict.fromkeys(c.strip() for c in carriers if c.strip()))
+    if purpose.about_carriers and not codes:
+        raise DomainError("An approval names the carriers it covers.", "审批须列明所涉载体。")
+    if not purpose.about_carriers and codes:
+        raise DomainError(f"A {purpose.value} approval names no carriers.", f"{purpose.zh}审批不涉及载体。")
+    if valid_until <= now:
+        raise DomainError("The approval's validity must end in the future.", "审批有效期须晚于当前时间。")
+    if copies is not None and copies < 1:
+        raise DomainError("The number of copies is 1 or more.", "复制份数至少为1。")
+    rows = [get_carrier(uow, code, lock=False) for code in codes]
+    requester_row = get_person(uow, requester) if requester else None
+    grantee_row = get_person(uow, grantee) if grantee else None
+    _, needed, _ = decision_complete(uow.policy, purpose, [carrier_facts(c) for c in rows], [],
+                                     [c.issuer for c in rows], _level_of(purpose, change))
+    a = Approval(purpose=purpose.value, approver_id=None, status="pending", needed=needed,
+                 requester_id=requester_row.id if requester_row else None,
+                 grantee_id=grantee_row.id if grantee_row else None, issuer_approved=False, copies=copies,
+                 note=note, request=json.dumps(change or {}, ensure_ascii=False, sort_keys=True),
+                 valid_from=now, valid_until=valid_until, created_at=now)
+    uow.session.add(a)
+    uow.session.flush()
+    uow.session.add_all([ApprovalCarrier(approval_id=a.id, carrier_id=c.id) for c in rows])
+    uow.session.flush()
+    return a
+
+
+def _level_of(purpose: ApprovalPurpose, change: dict[str, Any] | None) -> Classification | None:
+    """A clearance change is judged at the level the new clearance opens (R-159: a 重要 approver cannot raise
+    someone to 核心)."""
+    if purpose == ApprovalPurpose.CLEARANCE_CHANGE and change and change.get("clearance"):
+        from tracker.domain import Clearance
+
+        return Clearance.parse(str(change["clearance"])).max_level
+    return None
+
+
+def _lock(uow: UnitOfWork, approval_id: int) -> Approval:
+    a = uow.session.execute(select(Approval).where(Approval.id == approval_id).with_for_update()
+                            .execution_options(populate_existing=True)).scalar_one_or_none()
+    if a is None:
+        raise NotFound(f"No approval #{approval_id}.", f"没有编号为 #{approval_id} 的审批。")
+    return a
+
+
+def _carriers_of(uow: UnitOfWork, a: Approval) -> list[Carrier]:
+    return list(uow.session.execute(
+        select(Carrier).join(ApprovalCarrier, ApprovalCarrier.carrier_id == Carrier.id)
+        .where(ApprovalCarrier.approval_id == a.id).order_by(Carrier.code)).unique().scalars())
+
+
+def _signers(uow: UnitOfWork, a: Approval) -> list[Person]:
+    return list(uow.session.execute(
+        select(Person).join(ApprovalDecision, ApprovalDecision.person_id == Person.id)
+        .where(ApprovalDecision.approval_id == a.id, ApprovalDecision.decision == "approve")
+        .order_by(ApprovalDecision.at)).scalars())
+
+
+def _sign(uow: UnitOfWork, a: Approval, approver: Signed, facts: Any, approve: bool, reason: str) -> str:
+    now = uow.now()
+    purpose = ApprovalPurpose(a.purpose)
+    rows = _carriers_of(uow, a)
+    items: list[CarrierFacts] = [carrier_facts(c) for c in rows]
+    change = json.loads(a.request or "{}")
+    signers = _signers(uow, a)
+    requester = uow.session.get(Person, a.requester_id).badge if a.requester_id else None  # type: ignore[union-attr]
+    grantee = uow.session.get(Person, a.grantee_id) if a.grantee_id else None
+    refuse(check_decision(facts, purpose, items, person_facts(grantee) if grantee else None, requester,
+                          [p.badge for p in signers], a.valid_until, now, uow.policy, _level_of(purpose, change)),
+           "approve", rows[0].code if rows else None, approver.badge)
+    me = get_person(uow, approver.badge)
+    uow.session.add(ApprovalDecision(approval_id=a.id, person_id=me.id, decision="approve" if approve else "deny",
+                                     reason=reason, at=now))
+    if approve:
+        signers.append(me)
+        done, needed, issuer_ok = decision_complete(uow.policy, purpose, items, [person_facts(p) for p in signers],
+                                                    [c.issuer for c in rows], _level_of(purpose, change))
+        a.needed, a.issuer_approved = needed, issuer_ok
+        a.approver_id = a.approver_id or me.id
+        if done:
+            a.status = "granted"
+    else:
+        a.status = "denied"
+    uow.session.flush()
+    uow.ledger.append(EventDraft(EventType.APPROVAL_GRANTED if a.status == "granted" else EventType.APPROVAL_DECIDED,
+                                 actor=approver.badge, approval_id=a.id, to_holder=grantee.badge if grantee else None,
+                                 payload={**_payload(uow, a), "decision": "approve" if approve else "deny",
+                                          "reason": reason, "signed": [p.badge for p in signers]}), now)
+    if a.status == "granted" and purpose == ApprovalPurpose.POLICY_CHANGE:
+        from tracker.services.policy import apply_granted
+
+        apply_granted(uow, a, change)
+    return a.status
+
+
+def _payload(uow: UnitOfWork, a: Approval) -> dict[str, Any]:
+    codes = [c.code for c in _carriers_of(uow, a)]
+    requester = uow.session.get(Person, a.requester_id) if a.requester_id else None
+    return {"purpose": a.purpose, "carriers": codes, "requested_by": requester.badge if requester else None,
+            "until": a.valid_until.isoformat(), "copies": a.copies, "note": a.note, "status": a.status,
+            "needed": a.needed, "change": json.loads(a.request or "{}")}
+
+
+# --- reading approvals back as facts -------------------------------------------------------------------------------
+
+_approvals, _people = table(Approval), table(Person)
+_grantee, _requester = _people.alias("grantee"), _people.alias("requester")
 _link, _linked = table(ApprovalCarrier), table(Carrier).alias("linked")
+_decisions = table(ApprovalDecision)
 _APPROVAL = Prepared(
     select(_approvals.c.id.label("a_id"), _approvals.c.purpose, _approvals.c.valid_from, _approvals.c.valid_until,
-           _approvals.c.issuer_approved, _approvals.c.copies, _approver.c.badge, _approver.c.name, _approver.c.unit,
-           _approver.c.clearance, _approver.c.roles, _approver.c.status, _grantee.c.badge.label("grantee_badge"),
+           _approvals.c.issuer_approved, _approvals.c.copies, _approvals.c.status, _approvals.c.needed,
+           _grantee.c.badge.label("grantee_badge"), _requester.c.badge.label("requester_badge"),
            _linked.c.code.label("link_code"), _link.c.used_at.label("link_used_at"))
-    .select_from(_approvals.join(_approver, _approver.c.id == _approvals.c.approver_id)
-                 .outerjoin(_grantee, _grantee.c.id == _approvals.c.grantee_id)
-                 .outerjoin(_link, and_(_link.c.approval_id == _approvals.c.id, _link.c.carrier_id == bindparam("cid")))
+    .select_from(_approvals.outerjoin(_grantee, _grantee.c.id == _approvals.c.grantee_id)
+                 .outerjoin(_requester, _requester.c.id == _approvals.c.requester_id)
+                 .outerjoin(_link, (_link.c.approval_id == _approvals.c.id) & (_link.c.carrier_id == bindparam("cid")))
                  .outerjoin(_linked, _linked.c.id == _link.c.carrier_id))
     .where(_approvals.c.id == bindparam("aid"))
+)
+_SIGNERS = Prepared(
+    select(_people.c.badge, _people.c.name, _people.c.unit, _people.c.clearance, _people.c.roles, _people.c.status)
+    .select_from(_decisions.join(_people, _people.c.id == _decisions.c.person_id))
+    .where(_decisions.c.approval_id == bindparam("aid"), _decisions.c.decision == "approve")
+    .order_by(_decisions.c.at)
 )
 _ALL_LINKS = (select(_linked.c.code, _link.c.used_at)
               .select_from(_link.join(_linked, _linked.c.id == _link.c.carrier_id))
@@ -80,8 +238,8 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None,
                    carrier_id: int | None = None) -> ApprovalFacts | None:
     """The approval as facts; with `carrier_id`, only that carrier's link is read (an approval may cover thousands).
 
-    The approval, its approver, its grantee and the one link come back in a single prebuilt statement: this runs on
-    every check-out at the counter, where each round trip and each query built anew is felt.
+    Two prebuilt statements (the approval with its one link, then its signers): this runs on every check-out at the
+    counter, where each round trip and each query built anew is felt.
     """
     if approval_id is None:
         return None
@@ -93,11 +251,13 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None,
         links = [(row.link_code, row.link_used_at)] if row.link_code is not None else []
     else:
         links = [(code, used) for code, used in uow.session.execute(_ALL_LINKS, {"aid": approval_id})]
+    signers = tuple(person_facts(p) for p in _SIGNERS.rows(uow.session, {"aid": approval_id}))
     return ApprovalFacts(
-        id=row.a_id, purpose=ApprovalPurpose(row.purpose), approver=person_facts(row),
+        id=row.a_id, purpose=ApprovalPurpose(row.purpose), approvers=signers,
         carriers=frozenset(code for code, _ in links), used_for=frozenset(code for code, used in links if used),
-        valid_from=row.valid_from, valid_until=row.valid_until,
-        grantee=row.grantee_badge, issuer_approved=row.issuer_approved, copies=row.copies,
+        valid_from=row.valid_from, valid_until=row.valid_until, grantee=row.grantee_badge,
+        issuer_approved=row.issuer_approved, copies=row.copies, status=row.status, needed=row.needed,
+        requester=row.requester_badge,
     )
 
 
@@ -113,8 +273,44 @@ def mark_used(uow: UnitOfWork, approval_id: int, carrier_ids: Sequence[int], now
         _MARK_USED.execute(uow.session, {"aid": approval_id, "cid": cid, "used_at": now})
 
 
+def granted_for(uow: UnitOfWork, purpose: ApprovalPurpose, carrier_id: int, person: str | None,
+                now: datetime) -> int | None:
+    """The granted, unused, valid approval that covers this act, so the act uses it without the clerk typing its
+    number; None when there is none (the act is then refused by its rule, naming what to ask for)."""
+    q = (select(Approval.id)
+         .join(ApprovalCarrier, ApprovalCarrier.approval_id == Approval.id)
+         .where(Approval.purpose == purpose.value, Approval.status == "granted", ApprovalCarrier.carrier_id == carrier_id,
+                ApprovalCarrier.used_at.is_(None), Approval.valid_from <= now, Approval.valid_until >= now)
+         .order_by(Approval.valid_until))
+    if person is not None:
+        grantee = select(Person.id).where(Person.badge == person).scalar_subquery()
+        q = q.where((Approval.grantee_id == grantee) | Approval.grantee_id.is_(None))
+    return uow.session.execute(q.limit(1)).scalar()
+
+
+def views(uow: UnitOfWork, status: str | None = None, limit: int = 200,
+          ids: Sequence[int] | None = None) -> list[RequestView]:
+    """Requests newest first, optionally only one status (pending for the approvals screen) or the given numbers."""
+    q = select(Approval).order_by(Approval.id.desc()).limit(limit)
+    if status:
+        q = q.where(Approval.status == status)
+    if ids is not None:
+        q = q.where(Approval.id.in_(list(ids)))
+    with uow:
+        return [_view(uow, a) for a in uow.session.execute(q).scalars()]
+
+
+def _view(uow: UnitOfWork, a: Approval) -> RequestView:
+    requester = uow.session.get(Person, a.requester_id) if a.requester_id else None
+    grantee = uow.session.get(Person, a.grantee_id) if a.grantee_id else None
+    return RequestView(a.id, a.purpose, a.status, requester.badge if requester else None,
+                       grantee.badge if grantee else None, [c.code for c in _carriers_of(uow, a)],
+                       a.valid_until, a.needed, [p.badge for p in _signers(uow, a)], a.note,
+                       json.loads(a.request or "{}"))
+
+
 def pending_for(uow: UnitOfWork, badge: str) -> list[Approval]:
-    """Approvals granted to a person and not used yet (for the approvals screen)."""
+    """Approvals granted to a person (for the approvals screen)."""
     person = get_person(uow, badge)
     return list(uow.session.execute(
         select(Approval).where(Approval.grantee_id == person.id).order_by(Approval.id.desc())

@@ -12,12 +12,12 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
 
-from tracker.domain import CarrierStatus, EventType, utc_iso
+from tracker.domain import ApprovalPurpose, CarrierStatus, EventType, utc_iso
 from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
 from tracker.rules import Action, Violation, check_carry_out, check_checkin, check_checkout, check_handover
 from tracker.schema import Carrier, Loan, Location, table
-from tracker.services.approvals import approval_facts, mark_used
+from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
     Refused,
     Signed,
@@ -79,13 +79,17 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         now = uow.now()
         c = carrier_row(uow, code)
         place = location_row(uow, reading_place) if reading_place else None
-        approval = approval_facts(uow, approval_id, c.id)
         facts = carrier_row_facts(c)
         policy = uow.policy
+        if approval_id is None and facts.level in policy.loan_approval_levels:
+            # A request granted at the approvals screen is used by the act it covers without retyping its number.
+            approval_id = granted_for(uow, ApprovalPurpose.LOAN, c.id, person.badge, now)
+        approval = approval_facts(uow, approval_id, c.id)
         if due is None and facts.level is not None:
             due = policy.end_of_working_day(now, 0 if facts.level.rank == 4 else policy.loan_max_days)
         refuse(check_checkout(facts, person_facts(person), signed_by(borrower, person.badge), approval, due, now,
-                              location_facts(place) if place else None, policy), "check_out", code, actor.badge)
+                              location_facts(place) if place else None, policy, actor.badge), "check_out", code,
+               actor.badge)
         assert due is not None
         session = uow.session
         _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value, "holder_id": person.id,
@@ -191,11 +195,12 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
         c = get_carrier(uow, code)
         holder = get_person(uow, badge_of(custodian))
         second = get_person(uow, badge_of(companion)) if companion is not None else None
+        approval_id = approval_id or granted_for(uow, ApprovalPurpose.CARRY_OUT, c.id, holder.badge, now)
         approval = approval_facts(uow, approval_id, c.id)
         refuse(check_carry_out(carrier_facts(c), person_facts(holder), signed_by(custodian, holder.badge),
                                person_facts(second) if second else None,
                                second is not None and companion is not None and signed_by(companion, second.badge),
-                               approval, return_due, now, uow.policy), "carry_out", code, actor.badge)
+                               approval, return_due, now, uow.policy, actor.badge), "carry_out", code, actor.badge)
         from_location = c.location
         loan = close_open_loan(uow, c, now)
         c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (

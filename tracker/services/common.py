@@ -22,14 +22,16 @@ from tracker.domain import (
     Classification,
     Clearance,
     DomainError,
+    EventType,
     PersonStatus,
     Regime,
     Role,
     Scope,
     SecrecyPeriod,
 )
+from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
-from tracker.rules import Action, CarrierFacts, LocationFacts, PersonFacts, Violation, check_permission
+from tracker.rules import Action, CarrierFacts, LocationFacts, PersonFacts, Violation, check_permission, check_pin
 from tracker.schema import Carrier, Loan, Location, Person, table
 from tracker.store import UnitOfWork
 
@@ -72,6 +74,8 @@ class Signed:
 
     badge: str
     at: datetime
+    # A one-time PIN from an administrator's reset: good for choosing a new PIN and nothing else.
+    must_change_pin: bool = False
 
 
 # --- PINs ---------------------------------------------------------------------------------------------------------
@@ -86,46 +90,89 @@ def configure_hasher(time_cost: int, memory_kib: int) -> None:
 
 
 def hash_pin(pin: str) -> str:
+    """The policy's length and triviality checks run first (`rules.check_pin`); this is the last line."""
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         raise DomainError("A PIN is 4 to 12 digits.", "PIN 须为 4 至 12 位数字。")
     return _hasher.hash(pin)
 
 
-def _pin_ok(person: Person, pin: str) -> bool:
-    if not person.pin_hash:
-        return False
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the badge is unknown, locked or departed, so every failure costs the same."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None or not _DUMMY_HASH.startswith(_hasher.hash("0").rsplit("$", 2)[0]):
+        _DUMMY_HASH = _hasher.hash("not-a-pin")
+    return _DUMMY_HASH
+
+
+def _pin_ok(pin_hash: str | None, pin: str) -> bool:
     try:
-        return _hasher.verify(person.pin_hash, pin)
+        return _hasher.verify(pin_hash or _dummy_hash(), pin) and pin_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
-def authenticate(uow: UnitOfWork, badge: str, pin: str, attempts: int = 5, lockout_minutes: int = 5) -> Signed:
-    """Badge + PIN → a signature. Wrong PINs are counted; after `attempts` the badge is locked for a while."""
+_SIGN_IN_FAILED = ("Sign-in failed: unknown badge, wrong PIN, or the badge may not sign in now.",
+                   "登录失败：工号或PIN错误，或该工号当前不能登录。")
+
+
+def authenticate(uow: UnitOfWork, badge: str, pin: str) -> Signed:
+    """Badge + PIN → a signature. Wrong PINs are counted; after the policy's attempts the badge is locked a while.
+
+    Every failure — unknown badge, wrong PIN, locked, departed — answers the same words after the same work (a PIN
+    check against a dummy hash where there is no real one), so the answer and its timing tell an attacker nothing
+    about which badges exist; the real reason goes to the audit log only.
+    """
     now = uow.now()
+    reason = ""
     with uow:
+        policy = uow.policy
         person = uow.session.execute(select(Person).where(Person.badge == badge.strip()).with_for_update()
                                      ).scalar_one_or_none()
+        usable = person is not None and person.status != PersonStatus.DEPARTED and not (
+            person.locked_until is not None and person.locked_until > now)
+        ok = _pin_ok(person.pin_hash if usable and person is not None else None, pin)
         if person is None:
-            raise AuthError("Unknown badge or wrong PIN.", "工号或PIN错误。")
-        if person.status == PersonStatus.DEPARTED:
-            raise AuthError(f"{badge}: access revoked (departed, R-143).", f"{badge}：已离岗，权限已清理（R-143）。")
-        locked = person.locked_until
-        if locked is not None and locked > now:
-            raise AuthError(f"{badge} is locked after too many wrong PINs; try again after {locked:%H:%M} UTC.",
-                            f"{badge} 因PIN错误次数过多已锁定，请于 {locked:%H:%M} UTC 后重试。")
-        if not _pin_ok(person, pin):
+            reason = "unknown badge"
+        elif person.status == PersonStatus.DEPARTED:
+            reason = "departed (R-143)"
+        elif not usable:
+            reason = "locked"
+        elif not ok:
+            reason = "wrong PIN"
             person.failed_pins += 1
-            if person.failed_pins >= attempts:
+            if person.failed_pins >= policy.pin_attempts:
                 person.failed_pins = 0
-                person.locked_until = now + timedelta(minutes=lockout_minutes)
+                person.locked_until = now + timedelta(minutes=policy.lockout_minutes)
+                reason = "wrong PIN; now locked"
             uow.commit()
-            raise AuthError("Unknown badge or wrong PIN.", "工号或PIN错误。")
-        if person.failed_pins or person.locked_until:
-            person.failed_pins = 0
-            person.locked_until = None
-            uow.commit()
-        return Signed(person.badge, now)
+        else:
+            if person.failed_pins or person.locked_until:
+                person.failed_pins = 0
+                person.locked_until = None
+                uow.commit()
+            return Signed(person.badge, now, must_change_pin=bool(person.pin_must_change))
+    uow.audit({"actor": badge.strip()[:40], "action": "sign_in", "carrier": None, "rules": "",
+               "kind": "signin_locked" if "locked" in reason else "signin_failed", "detail": reason})
+    raise AuthError(*_SIGN_IN_FAILED)
+
+
+def change_own_pin(uow: UnitOfWork, badge: str, old_pin: str, new_pin: str) -> Signed:
+    """The one way anyone changes their own PIN: with the PIN they have (a one-time PIN after a reset included)."""
+    signed = authenticate(uow, badge, old_pin)
+    with uow:
+        person = get_person(uow, signed.badge)
+        refuse(check_pin(new_pin, person.badge, uow.policy), "pin_change", None, signed.badge)
+        if new_pin == old_pin:
+            raise DomainError("The new PIN must differ from the old one.", "新PIN须与原PIN不同。")
+        person.pin_hash = hash_pin(new_pin)
+        person.pin_must_change = False
+        uow.ledger.append(EventDraft(EventType.PERSON_CHANGED, actor=signed.badge, to_holder=signed.badge,
+                                     payload={"pin": "changed by its holder"}), uow.now())
+        uow.commit()
+    return Signed(signed.badge, signed.at)
 
 
 # --- codes ------------------------------------------------------------------------------------------------------
@@ -287,7 +334,8 @@ def signed_parties(uow: UnitOfWork, actor: Signed, action: Action, *others: str)
         if row is None:
             raise _no_person(badge)
         if i == 0:
-            refuse(check_permission(person_facts(row), action), action.value, None, actor.badge)
+            refuse(check_permission(person_facts(row), action) + _pin_change_due(actor), action.value, None,
+                   actor.badge)
         out.append(row)
     return out
 
@@ -296,8 +344,16 @@ def actor_facts(uow: UnitOfWork, actor: Signed, action: Action) -> tuple[Person,
     """Reload the actor inside the transaction (roles may have changed since login) and check least privilege."""
     person = get_person(uow, actor.badge)
     facts = person_facts(person)
-    refuse(check_permission(facts, action), action.value, None, actor.badge)
+    refuse(check_permission(facts, action) + _pin_change_due(actor), action.value, None, actor.badge)
     return person, facts
+
+
+def _pin_change_due(actor: Signed) -> list[Violation]:
+    if actor.must_change_pin:
+        return [Violation("R-25", f"{actor.badge} signed in with a one-time PIN: choose a new PIN first "
+                                  "(tracker pin change).",
+                          f"{actor.badge} 使用的是一次性PIN：请先设置新PIN（tracker pin change）。")]
+    return []
 
 
 def refuse(violations: list[Violation], action: str, carrier: str | None, actor: str | None) -> None:

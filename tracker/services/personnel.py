@@ -1,20 +1,36 @@
 """People at the register: adding them, changing clearance or roles, and the departure check (清退, R-140).
 
 A departed person keeps their history but loses their PIN and every role (R-143). Nobody is marked departed while
-anything is still on their name.
+anything is still on their name. Roles and clearances change only with a granted approval for exactly that change,
+executed by someone who did not approve it; the three 三员 roles never meet on one person (R-25).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-from tracker.domain import Clearance, DomainError, EventType, PersonStatus, Role
+from labels.codes import normalize
+from tracker.domain import ApprovalPurpose, Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
-from tracker.rules import Action, check_departure
-from tracker.schema import Carrier, Loan, Person
-from tracker.services.common import Signed, actor_facts, get_person, hash_pin, person_facts, refuse, valid_code
+from tracker.rules import Action, Violation, check_departure, check_person_change, check_pin, check_roles
+from tracker.schema import Approval, ApprovalDecision, Carrier, Loan, Person
+from tracker.services import approvals
+from tracker.services.common import (
+    NotFound,
+    Refused,
+    Signed,
+    actor_facts,
+    get_person,
+    hash_pin,
+    person_facts,
+    refuse,
+    valid_code,
+)
 from tracker.store import UnitOfWork
 
 
@@ -22,52 +38,172 @@ def _roles(roles: Iterable[str]) -> str:
     return ",".join(sorted({Role.parse(r).value for r in roles if r.strip()}))
 
 
-def add_person(uow: UnitOfWork, actor: Signed | None, badge: str, name: str, unit: str, clearance: str,
-               roles: Iterable[str], pin: str | None) -> str:
-    """Add a person. `actor=None` only for the very first administrator of an empty register (`tracker init`)."""
+def _role_set(text: str) -> frozenset[Role]:
+    return frozenset(Role(r) for r in text.split(",") if r)
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    badge: str
+    name: str
+    unit: str
+    clearance: str
+    roles: tuple[str, ...]
+    pin: str | None
+
+
+def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson]) -> list[str]:
+    """The first people of an empty register (`tracker init`, the demo), in one transaction: there is nobody yet to
+    approve their roles and clearances, so they are what the register starts from — still three different people for
+    the three 三员 roles (R-25). Refused once anyone is registered: from then on every role and clearance goes
+    through the approval matrix."""
     with uow:
-        if actor is not None:
-            actor_facts(uow, actor, Action.MANAGE_PEOPLE)
-        else:
-            if uow.session.execute(select(Person.id).limit(1)).first() is not None:
-                raise DomainError("Only the first person can be added without an operator.",
-                                  "只有第一位人员可以在无操作员时添加。")
-        level = Clearance.parse(clearance)
-        badge = valid_code(badge, "badge")
-        if uow.session.execute(select(Person.id).where(Person.badge == badge)).first():
-            raise DomainError(f"Badge {badge} is already registered.", f"工号 {badge} 已登记。")
-        role_text = _roles(roles)
-        uow.session.add(Person(badge=badge, name=name, unit=unit, clearance=level.value, roles=role_text,
-                               status=PersonStatus.ACTIVE.value, pin_hash=hash_pin(pin) if pin else None,
-                               failed_pins=0))
-        uow.ledger.append(EventDraft(EventType.PERSON_ADDED, actor=actor.badge if actor else None, to_holder=badge,
-                                     payload={"name": name, "unit": unit, "clearance": level.value,
-                                              "roles": role_text}), uow.now())
+        if uow.session.execute(select(Person.id).limit(1)).first() is not None:
+            raise DomainError("The register already has people: add more with `person add` (roles and clearance "
+                              "through an approval).",
+                              "登记库中已有人员：请用 `person add` 添加（角色和涉密等级须经审批）。")
+        out = [_insert(uow, None, p, p.roles, p.clearance) for p in people]
         uow.commit()
-        return badge
+        return out
+
+
+def _insert(uow: UnitOfWork, actor: str | None, p: NewPerson, roles: Iterable[str], clearance: str) -> str:
+    level = Clearance.parse(clearance)
+    badge = valid_code(p.badge, "badge")
+    if uow.session.execute(select(Person.id).where(Person.badge == badge)).first():
+        raise DomainError(f"Badge {badge} is already registered.", f"工号 {badge} 已登记。")
+    role_text = _roles(roles)
+    refuse(check_roles(badge, _role_set(role_text)), "add_person", None, actor)
+    if p.pin is not None:
+        refuse(check_pin(p.pin, badge, uow.policy), "add_person", None, actor)
+    uow.session.add(Person(badge=badge, name=p.name, unit=p.unit, clearance=level.value, roles=role_text,
+                           status=PersonStatus.ACTIVE.value, pin_hash=hash_pin(p.pin) if p.pin else None,
+                           failed_pins=0, pin_must_change=actor is not None and p.pin is not None))
+    uow.session.flush()
+    uow.ledger.append(EventDraft(EventType.PERSON_ADDED, actor=actor, to_holder=badge,
+                                 payload={"name": p.name, "unit": p.unit, "clearance": level.value,
+                                          "roles": role_text}), uow.now())
+    return badge
+
+
+def add_person(uow: UnitOfWork, actor: Signed | None, badge: str, name: str, unit: str, clearance: str,
+               roles: Iterable[str], pin: str | None, approval_id: int | None = None) -> str:
+    """Add a person (the administrator). Without an approval the person starts with no clearance and no role; with
+    a granted `role_change`/`clearance_change` approval whose request names this badge, they start with what it
+    approved. A PIN set here is one-time: the person replaces it at their first sign-in. `actor=None` only for the
+    very first person of an empty register."""
+    if actor is None:
+        return bootstrap(uow, [NewPerson(badge, name, unit, clearance, tuple(roles), pin)])[0]
+    with uow:
+        actor_facts(uow, actor, Action.MANAGE_PEOPLE)
+        wanted_roles, level = _roles(roles), Clearance.parse(clearance)
+        badge = valid_code(badge, "badge")
+        if wanted_roles or level != Clearance.NONE:
+            _use_person_approval(uow, actor, approval_id, badge, roles=wanted_roles or None,
+                                 clearance=level.value if level != Clearance.NONE else None)
+        out = _insert(uow, actor.badge, NewPerson(badge, name, unit, clearance, tuple(roles), pin), roles, clearance)
+        uow.commit()
+        return out
+
+
+def _use_person_approval(uow: UnitOfWork, actor: Signed, approval_id: int | None, badge: str,
+                         roles: str | None, clearance: str | None) -> None:
+    """A role or clearance change is done only with a granted approval for exactly that change, by someone who did
+    not approve it (R-160, R-25); the approval is then used up."""
+    purposes = [p for p, wanted in ((ApprovalPurpose.ROLE_CHANGE, roles), (ApprovalPurpose.CLEARANCE_CHANGE,
+                                                                          clearance)) if wanted is not None]
+    rule = "R-160" if clearance is not None else "R-25"
+    if approval_id is None:
+        raise Refused([Violation(rule, f"Changing {badge}'s {' and '.join(p.value.split('_')[0] for p in purposes)} "
+                                       "needs a granted approval: raise a request for it first.",
+                                 f"变更 {badge} 的{'和'.join(p.zh for p in purposes)}须经审批，请先提出审批申请。")],
+                      "person_change", None, actor.badge)
+    a = uow.session.execute(select(Approval).where(Approval.id == approval_id).with_for_update()).scalar_one_or_none()
+    if a is None:
+        raise NotFound(f"No approval #{approval_id}.", f"没有编号为 #{approval_id} 的审批。")
+    change = json.loads(a.request or "{}")
+    signers = set(uow.session.execute(
+        select(Person.badge).join(ApprovalDecision, ApprovalDecision.person_id == Person.id)
+        .where(ApprovalDecision.approval_id == a.id, ApprovalDecision.decision == "approve")).scalars())
+    now = uow.now()
+    problems = []
+    if a.status != "granted" or ApprovalPurpose(a.purpose) not in purposes or a.valid_until < now:
+        problems.append(("is not a granted, valid approval for this change", "不是针对此变更的有效审批"))
+    if change.get("badge") != badge or change.get("roles") != roles or change.get("clearance") != clearance:
+        problems.append((f"approved {change}, not this change", f"批准的内容为 {change}，与本次变更不符"))
+    if change.get("used"):
+        problems.append(("was already used", "已使用过"))
+    if actor.badge in signers or badge in signers:
+        problems.append(("was signed by the person doing or receiving the change", "由执行人或被变更人本人审批"))
+    if problems:
+        raise Refused([Violation(rule, f"Approval #{approval_id} {en}.", f"审批 #{approval_id} {zh}。")
+                       for en, zh in problems], "person_change", None, actor.badge)
+    change["used"] = now.isoformat()
+    a.request = json.dumps(change, ensure_ascii=False, sort_keys=True)
 
 
 def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | None = None,
-                  roles: Iterable[str] | None = None, pin: str | None = None, unit: str | None = None) -> None:
+                  roles: Iterable[str] | None = None, pin: str | None = None, unit: str | None = None,
+                  approval_id: int | None = None) -> None:
+    """Change a person: roles (administrator) or clearance (security officer), each only with a granted approval for
+    exactly that change by someone else; a PIN reset (administrator) gives a one-time PIN. Nobody changes their
+    own roles, clearance or PIN here (R-25, 三员分立)."""
     with uow:
-        actor_facts(uow, actor, Action.MANAGE_PEOPLE)
         p = get_person(uow, badge)
+        action = Action.CLEARANCE if clearance is not None and roles is None and pin is None and unit is None \
+            else Action.MANAGE_PEOPLE
+        me, facts = actor_facts(uow, actor, action)
+        if clearance is not None and action != Action.CLEARANCE:
+            actor_facts(uow, actor, Action.CLEARANCE)
+        refuse(check_person_change(facts, p.badge, roles=roles is not None, clearance=clearance is not None,
+                                   pin=pin is not None), "person_change", None, actor.badge)
         changes: dict[str, str | None] = {}
-        if clearance is not None:
-            p.clearance = Clearance.parse(clearance).value
-            changes["clearance"] = p.clearance
-        if roles is not None:
-            p.roles = _roles(roles)
-            changes["roles"] = p.roles
+        new_roles = _roles(roles) if roles is not None else None
+        new_level = Clearance.parse(clearance).value if clearance is not None else None
+        if new_roles is not None:
+            refuse(check_roles(p.badge, _role_set(new_roles)), "person_change", None, actor.badge)
+        if new_roles is not None or new_level is not None:
+            _use_person_approval(uow, actor, approval_id, p.badge, new_roles, new_level)
+        if new_level is not None:
+            p.clearance = new_level
+            changes["clearance"] = new_level
+        if new_roles is not None:
+            p.roles = new_roles
+            changes["roles"] = new_roles
         if unit is not None:
             p.unit = unit
             changes["unit"] = unit
         if pin is not None:
+            refuse(check_pin(pin, p.badge, uow.policy), "person_change", None, actor.badge)
             p.pin_hash = hash_pin(pin)
-            changes["pin"] = "reset"  # never the PIN or its hash
-        uow.ledger.append(EventDraft(EventType.PERSON_CHANGED, actor=actor.badge, to_holder=badge, payload=changes),
-                          uow.now())
+            p.pin_must_change = True
+            p.failed_pins, p.locked_until = 0, None
+            changes["pin"] = "reset (one-time)"  # never the PIN or its hash
+        uow.ledger.append(EventDraft(EventType.PERSON_CHANGED, actor=actor.badge, to_holder=badge,
+                                     approval_id=approval_id, payload=changes), uow.now())
         uow.commit()
+    if changes.keys() & {"roles", "clearance", "pin"}:
+        uow.audit({"actor": actor.badge, "action": "person_change", "carrier": None, "rules": "",
+                   "kind": "role_change", "detail": json.dumps({"badge": badge, **changes}, ensure_ascii=False)})
+
+
+def request_change(uow: UnitOfWork, requester: Signed, badge: str, roles: Iterable[str] | None = None,
+                   clearance: str | None = None, valid_for: timedelta = timedelta(days=7), note: str = "") -> int:
+    """Ask for a role or clearance change (also for a person about to be added); an approver decides it per the
+    matrix, and the administrator or security officer then executes it with the approval's number."""
+    if roles is None and clearance is None:
+        raise DomainError("Name the roles or the clearance to change.", "请指明要变更的角色或涉密等级。")
+    code = normalize(badge)
+    change = {"badge": code, "roles": _roles(roles) if roles is not None else None,
+              "clearance": Clearance.parse(clearance).value if clearance is not None else None}
+    if change["roles"] is not None:
+        refuse(check_roles(code, _role_set(change["roles"])), "request", None, requester.badge)
+    with uow:
+        exists = uow.session.execute(select(Person.id).where(Person.badge == code)).first() is not None
+        until = uow.now() + valid_for
+    purpose = "clearance_change" if roles is None else "role_change"
+    return approvals.request(uow, requester, purpose, [], until, grantee=code if exists else None, note=note,
+                             change=change)
 
 
 def held_by(uow: UnitOfWork, badge: str) -> list[str]:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from labels.codes import CodeError, make_carrier_code, parse_carrier_code
 from tracker.bulk import insert_rows
 from tracker.domain import (
+    ApprovalPurpose,
     CarrierKind,
     CarrierStatus,
     Classification,
@@ -39,9 +40,10 @@ from tracker.rules import (
     check_move,
     check_reclassify,
     check_registration,
+    reclassify_purpose,
 )
 from tracker.schema import Carrier, Location, table
-from tracker.services.approvals import approval_facts, mark_used
+from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
     Signed,
     actor_facts,
@@ -376,14 +378,15 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
         person, _facts = actor_facts(uow, actor, Action.COPY)
         now = uow.now()
         original = get_carrier(uow, code)
+        approval_id = approval_id or granted_for(uow, ApprovalPurpose.COPY, original.id, None, now)
         approval = approval_facts(uow, approval_id, original.id)
         try:
             wanted = Classification.parse(level) if level else None
         except DomainError as e:
             refuse([_domain_violation("R-77", e)], "copy", code, actor.badge)
             raise
-        refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy, wanted), "copy", code,
-               actor.badge)
+        refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy, wanted, actor.badge), "copy",
+               code, actor.badge)
         root_id = original.parent_id or original.id
         family = list(uow.session.execute(
             select(Carrier).where((Carrier.id == root_id) | (Carrier.parent_id == root_id)).with_for_update(of=Carrier)
@@ -416,7 +419,7 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
                 to_location=original.location.code if original.location else None, approval_id=approval_id,
                 payload={"original": original.code, "copy": [number, total],
                          "copying_unit": copying_unit or person.unit,
-                         "approver": approval.approver.badge if approval else None,
+                         "approvers": [a.badge for a in approval.approvers] if approval else [],
                          "classification": original.classification, "period": original.period,
                          "scope": original.scope}))
         if approval is not None:
@@ -442,10 +445,12 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
             refuse([_domain_violation("R-08", e)], "reclassify", code, actor.badge)
             raise
         new_scope = Scope.parse(scope) if scope is not None else facts.scope
+        assert facts.level is not None
+        approval_id = approval_id or granted_for(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)
         place = location_facts(c.location) if c.location else None
-        refuse(check_reclassify(facts, new_level, new_period, new_scope, approval, place, now, uow.policy),
-               "reclassify", code, actor.badge)
+        refuse(check_reclassify(facts, new_level, new_period, new_scope, approval, place, now, uow.policy,
+                                actor.badge), "reclassify", code, actor.badge)
         old = {"classification": c.classification, "period": c.period, "scope": c.scope}
         c.classification = new_level.value
         c.period = new_period.encode() if new_period else None

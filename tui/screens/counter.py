@@ -69,8 +69,7 @@ class CounterScreen(DeskScreen):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
         s = ctx.settings
-        self.desk = Desk(ctx.store, lambda: ctx.actor, site=s.site, pin_attempts=s.pin_attempts,
-                         lockout_minutes=s.lockout_minutes)
+        self.desk = Desk(ctx.store, lambda: ctx.actor, site=s.site)
         self.state = DeskState()
         self.next_row = 1
         self.codes: dict[int, str] = {}

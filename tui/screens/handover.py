@@ -169,8 +169,7 @@ class HandoverScreen(DeskScreen):
     async def _sign_async(self, badge: str, pin: str) -> None:
         s = self.ctx.settings
         try:
-            signed = await self._run(authenticate, self.ctx.store.uow(), badge, pin, s.pin_attempts,
-                                     s.lockout_minutes)
+            signed = await self._run(authenticate, self.ctx.store.uow(), badge, pin)
         except DomainError as e:
             self._fail(pick(e.en, e.zh))
             return

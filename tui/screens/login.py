@@ -1,7 +1,7 @@
 """Login and lock: the operator's badge (scanned or typed) and PIN.
 
-Wrong PINs are counted by the register (`services.common.authenticate`): after `settings.pin_attempts` wrong PINs the
-badge is locked for `settings.lockout_minutes`. The same screen serves as the idle lock; unlocking as the same
+Wrong PINs are counted by the register (`services.common.authenticate`): after the policy's `pin_attempts` wrong PINs the
+badge is locked for its `lockout_minutes` (policy data in the register). The same screen serves as the idle lock; unlocking as the same
 operator returns to where they were, another operator starts afresh. The PIN is never shown, logged or kept.
 """
 
@@ -98,7 +98,7 @@ class LoginScreen(DeskScreen):
         store = self.ctx.store
 
         def sign_in() -> tuple[object, PersonView | None]:
-            signed = authenticate(store.uow(), badge, pin, settings.pin_attempts, settings.lockout_minutes)
+            signed = authenticate(store.uow(), badge, pin)
             with store.uow(readonly=True) as uow:
                 return signed, lookups.person(uow, badge)
 
