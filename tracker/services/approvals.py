@@ -279,7 +279,8 @@ def granted_for(uow: UnitOfWork, purpose: ApprovalPurpose, carrier_id: int, pers
     number; None when there is none (the act is then refused by its rule, naming what to ask for)."""
     q = (select(Approval.id)
          .join(ApprovalCarrier, ApprovalCarrier.approval_id == Approval.id)
-         .where(Approval.purpose == purpose.value, Approval.status == "granted", ApprovalCarrier.carrier_id == carrier_id,
+         .where(Approval.purpose == purpose.value, Approval.status == "granted",
+                ApprovalCarrier.carrier_id == carrier_id,
                 ApprovalCarrier.used_at.is_(None), Approval.valid_from <= now, Approval.valid_until >= now)
          .order_by(Approval.valid_until))
     if person is not None:

@@ -152,7 +152,7 @@ def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | N
         p = get_person(uow, badge)
         action = Action.CLEARANCE if clearance is not None and roles is None and pin is None and unit is None \
             else Action.MANAGE_PEOPLE
-        me, facts = actor_facts(uow, actor, action)
+        _me, facts = actor_facts(uow, actor, action)
         if clearance is not None and action != Action.CLEARANCE:
             actor_facts(uow, actor, Action.CLEARANCE)
         refuse(check_person_change(facts, p.badge, roles=roles is not None, clearance=clearance is not None,

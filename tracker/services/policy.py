@@ -45,9 +45,10 @@ def apply_granted(uow: UnitOfWork, a: Approval, change: dict[str, Any]) -> int:
 
     A proposal made against an older version is refused rather than silently undoing a change made since."""
     if int(change.get("base_version", -1)) != version_in_force(uow.session):
-        raise DomainError(f"Proposal #{a.id} was made against policy version {change.get('base_version')}; the policy "
+        base = change.get("base_version")
+        raise DomainError(f"Proposal #{a.id} was made against policy version {base}; the policy "
                           "has changed since. Propose again from the version in force.",
-                          f"提议 #{a.id} 基于策略版本 {change.get('base_version')}，此后策略已变更，请基于现行版本重新提议。")
+                          f"提议 #{a.id} 基于策略版本 {base}，此后策略已变更，请基于现行版本重新提议。")
     new = policy_from_document(change["policy"], Policy())
     person = uow.session.get(Person, a.requester_id) if a.requester_id else None
     proposer = person.badge if person else None

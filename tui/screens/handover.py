@@ -167,7 +167,6 @@ class HandoverScreen(DeskScreen):
             self.run_worker(self._sign_async(badge, pin), group="handover")
 
     async def _sign_async(self, badge: str, pin: str) -> None:
-        s = self.ctx.settings
         try:
             signed = await self._run(authenticate, self.ctx.store.uow(), badge, pin)
         except DomainError as e:

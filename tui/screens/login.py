@@ -1,8 +1,9 @@
 """Login and lock: the operator's badge (scanned or typed) and PIN.
 
-Wrong PINs are counted by the register (`services.common.authenticate`): after the policy's `pin_attempts` wrong PINs the
-badge is locked for its `lockout_minutes` (policy data in the register). The same screen serves as the idle lock; unlocking as the same
-operator returns to where they were, another operator starts afresh. The PIN is never shown, logged or kept.
+Wrong PINs are counted by the register (`services.common.authenticate`): after the policy's `pin_attempts` wrong
+PINs the badge is locked for its `lockout_minutes` (policy data in the register). Every failure reads the same here;
+the reason goes to the audit log. The same screen serves as the idle lock; unlocking as the same operator returns to where
+they were, another operator starts afresh. The PIN is never shown, logged or kept.
 """
 
 from __future__ import annotations
@@ -94,7 +95,6 @@ class LoginScreen(DeskScreen):
             return
         self.busy = True
         self._say(_("Checking…"))
-        settings = self.ctx.settings
         store = self.ctx.store
 
         def sign_in() -> tuple[object, PersonView | None]:
