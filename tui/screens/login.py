@@ -2,8 +2,8 @@
 
 Wrong PINs are counted by the register (`services.common.authenticate`): after the policy's `pin_attempts` wrong
 PINs the badge is locked for its `lockout_minutes` (policy data in the register). Every failure reads the same here;
-the reason goes to the audit log. The same screen serves as the idle lock; unlocking as the same operator returns to where
-they were, another operator starts afresh. The PIN is never shown, logged or kept.
+the reason goes to the audit log. The same screen serves as the idle lock; unlocking as the same operator
+returns to where they were, another operator starts afresh. The PIN is never shown, logged or kept.
 """
 
 from __future__ import annotations
