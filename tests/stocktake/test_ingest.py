@@ -21,9 +21,10 @@ from sqlalchemy.exc import DBAPIError
 from drivers.reads import Read, ReadKind
 from labels.codes import make_carrier_code
 from tests.stocktake.conftest import C2S1, S1, S2, World, build_world
+from tracker import stocktake as st
 from tracker.domain import DomainError
 from tracker.schema_stocktake import StocktakeRead
-from tracker.services import stocktake as st
+from tracker.stocktake.ingest import _place_scans
 from tracker.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -348,7 +349,7 @@ def test_closed_sessions_take_no_reads(world: World) -> None:
 _KILLED_IMPORT = textwrap.dedent("""
     import sys
     from tracker.services.common import configure_hasher, authenticate
-    from tracker.services import stocktake as st
+    from tracker import stocktake as st
     from tracker.store import Store
     configure_hasher(1, 8)
     store = Store(sys.argv[1], terminal="crash")
@@ -410,4 +411,4 @@ def test_sigkill_mid_import_then_resume_adds_the_rest_exactly_once(sqlite_store:
 def test_place_scans_are_found_wherever_they_stand(codes: list[str]) -> None:
     """Location and badge scans are found by searching the joined codes; the answer must be the codes that start
     with a place prefix, and no others."""
-    assert st._place_scans(codes) == [i for i, c in enumerate(codes) if c.startswith(("LOC-", "B-"))]
+    assert _place_scans(codes) == [i for i, c in enumerate(codes) if c.startswith(("LOC-", "B-"))]
