@@ -286,13 +286,17 @@ def test_reconciling_in_parts_by_code_range_changes_no_finding(world: World, mon
     w = world
     sid = _mixed_walk(w)
     seen = _checkouts(w.store)
+    checkpointer = w.store.checkpointer
+    assert checkpointer is not None
     w.reconcile(sid)
+    checkpointer.wait()  # its background WAL checkpoint takes a connection too, whenever its thread gets to it
     single = seen[0]
     one_part = _normalised(w.store, sid)
     monkeypatch.setattr(reconcile_parts, "PART_CARRIERS", 1)
     monkeypatch.setattr(reconcile_parts, "PARALLEL", 3)
     seen[0] = 0
     w.reconcile(sid)
+    checkpointer.wait()
     assert seen[0] == single + 2  # two more workers (the listing is not counted either time)
     assert _normalised(w.store, sid) == one_part
     assert len({f[0] for f in one_part}) >= 8
