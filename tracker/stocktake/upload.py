@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from drivers.reads import Read, ReadKind
 from drivers.rfid import upload as rfid_upload
 from drivers.scanners import batch as scanner_batch
+from labels.codes import CodeError, classify_code, parse_badge_code, parse_carrier_code, parse_location_code
 from tracker.domain import DomainError
 
 
@@ -56,6 +57,27 @@ _HEX = set("0123456789ABCDEF")
 
 def _kind_of(code: str) -> str:
     return "epc" if len(code) == 24 and set(code) <= _HEX else "barcode"
+
+
+_PARSERS = {"carrier": parse_carrier_code, "location": parse_location_code, "badge": parse_badge_code}
+
+
+def _misread(code: str) -> tuple[str, str] | None:
+    """Why a scanned or typed code cannot be a read (English, Chinese), or None. A read is a carrier, location or
+    badge code whose check character is right, or an EPC: the register holds no other code (R-18), so anything else
+    is a misread, a typing slip or a foreign label, and storing it would only resurface as an unknown code."""
+    kind = classify_code(code)
+    if kind == "epc":
+        return None
+    parse = _PARSERS.get(kind)
+    if parse is None:
+        return (f"{code!r} is not a carrier, location or badge code, nor an EPC",
+                f"{code!r} 不是载体、位置或证件编码，也不是 EPC")
+    try:
+        parse(code)
+    except CodeError as e:
+        return (e.message_en, e.message_zh)
+    return None
 
 
 def _content_batch(data: str) -> str:
@@ -113,10 +135,16 @@ def _parse_batch_file(raw: bytes, device: str | None, batch: str | None, name: s
             parsed = scanner_batch.parse_plain(raw, device=dev, batch_id=batch or _content_batch(raw.decode()))
     except scanner_batch.BatchFileError as e:
         raise _err(f"Upload: {e}", f"上传文件有误：{e}") from None
-    bad = [p for p in parsed.problems if not (parsed.truncated and p.reason.startswith("last line"))]
+    bad = [(p.line, p.reason, p.reason) for p in parsed.problems
+           if not (parsed.truncated and p.reason.startswith("last line"))]
+    for rec in parsed.records:
+        why = _misread(rec.read.code.strip().upper())
+        if why is not None:
+            bad.append((rec.line, *why))
     if bad:
-        shown = "; ".join(f"line {p.line}: {p.reason}" for p in bad[:5])
-        shown_zh = "；".join(f"第 {p.line} 行：{p.reason}" for p in bad[:5])
+        bad.sort()
+        shown = "; ".join(f"line {line}: {en}" for line, en, _ in bad[:5])
+        shown_zh = "；".join(f"第 {line} 行：{zh}" for line, _, zh in bad[:5])
         raise _err(f"The upload has {len(bad)} unreadable line(s), nothing was stored: {shown}.",
                    f"上传文件有 {len(bad)} 行无法读取，未保存任何内容：{shown_zh}。")
     timed = parsed.format == "opticon"
@@ -127,7 +155,7 @@ def _parse_batch_file(raw: bytes, device: str | None, batch: str | None, name: s
                       to_us(rec.read.at) if timed else None, None, None))
     if not reads:
         raise _err("The upload holds no codes.", "上传文件中没有编号。")
-    held = tuple(f"line {p.line}: {p.reason}" for p in parsed.problems if p not in bad)
+    held = tuple(f"line {p.line}: {p.reason}" for p in parsed.problems)  # only a cut-short last line is left
     return Upload(parsed.format, reads, held)
 
 
@@ -166,6 +194,9 @@ def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[Raw
         if kind not in ("barcode", "epc"):
             raise _err(f"line {line}: kind must be barcode or epc, not {kind!r}.",
                        f"第 {line} 行：kind 须为 barcode 或 epc，而不是 {kind!r}。")
+        why = _misread(code) if kind == "barcode" else None
+        if why is not None:
+            raise _err(f"line {line}: {why[0]}; nothing was stored.", f"第 {line} 行：{why[1]}；未保存任何内容。")
         b = r.get("batch") or default_batch
         key = (dev, b, seq)
         if key in seen:
