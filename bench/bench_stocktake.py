@@ -40,10 +40,10 @@ import _targets as targets
 from sqlalchemy import text
 
 from labels.codes import make_badge_code, make_carrier_code, make_location_code
-from tracker import reconcile
+from tracker import stocktake as st
 from tracker.services import personnel
-from tracker.services import stocktake as st
 from tracker.services.common import authenticate, configure_hasher
+from tracker.stocktake import parts
 from tracker.store import Store
 
 N = int(os.environ.get("STOCKTAKE_BENCH_N", "1000000"))
@@ -319,7 +319,7 @@ def main() -> None:
     print(f"reconcile: {spread(times, '.2f')} s (target <= 4 s: {met}) | Python set comparison "
           f"{spread(base_times, '.2f')} s | ratio {statistics.median(times) / statistics.median(base_times):.1f}")
     print(f"  findings: {counts}")
-    print(f"  the fold and the snapshot pass ran in {reconcile.parts_for(N)} part(s) by code range, one worker thread "
+    print(f"  the fold and the snapshot pass ran in {parts.parts_for(N)} part(s) by code range, one worker thread "
           f"each ({os.cpu_count()} cores)")
     print(f"  baseline (found/misplaced/missing only): {base_counts}")
     met = targets.check("peak memory", peak_mib() <= 1024)

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from labels.codes import carrier_code_to_epc, make_carrier_code
+from tracker import stocktake as st
 from tracker.demo import DEMO_PIN, PEOPLE, badge, place, seed_people_and_places
 from tracker.services import circulation, incidents, registry
-from tracker.services import stocktake as st
 from tracker.services.common import Signed, authenticate
 from tracker.store import Store
 

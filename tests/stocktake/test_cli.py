@@ -13,6 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 from tests_support import invoke, use_cli_demo
 
+from labels.codes import make_carrier_code
 from tracker.demo import badge, place
 
 SHELVES = [place("BJ", f"R2C{c}S{s}") for c in (1, 2) for s in (1, 2, 3)]
@@ -89,13 +90,36 @@ def test_bad_input_exit_codes(env: dict[str, str], tmp_path: Path) -> None:
     assert code == 2
 
 
+def test_an_upload_with_a_malformed_line_is_refused_whole_naming_the_line(env: dict[str, str], tmp_path: Path) -> None:
+    """README: a bad line refuses the whole file. A word, a code with a wrong check character or the wrong kind of
+    code for a read is a misread; the upload stores nothing and names the line, and the same file fixed goes in."""
+    code, out = invoke("carrier", "find", "BJ-", "--limit", "5", "--json")
+    assert code == 0
+    good = [c["code"] for c in json.loads(out)][:2]
+    code, out = invoke("stocktake", "start", "--scope", SHELF, "--team", badge("clerk"), "--team", badge("auditor"))
+    assert code == 0, out
+    misread = good[1][:-1] + ("A" if good[1][-1] != "A" else "B")  # the same code with a wrong check character
+    for bad in ("hello", misread):
+        upload = tmp_path / "hh.txt"
+        upload.write_text("\n".join([SHELF, good[0], bad, good[1]]), encoding="utf-8")
+        code, out = invoke("stocktake", "upload", "1", str(upload), "--device", "HH1")
+        assert code == 2, out
+        assert "line 3" in out and "nothing was stored" in out and "reads added" not in out, out
+    code, out = invoke("stocktake", "progress", "1", "--json")
+    assert code == 0 and sum(p["seen"] for p in json.loads(out)) == 0, out
+    upload.write_text("\n".join([SHELF, *good]), encoding="utf-8")
+    code, out = invoke("stocktake", "upload", "1", str(upload), "--device", "HH1")
+    assert code == 0 and "3 reads added" in out, out
+
+
 def test_the_upload_command_leaves_the_register_closed_and_checkpointed(env: dict[str, str], tmp_path: Path) -> None:
     """A real `tracker` process: the upload's WAL checkpoint runs on the checkpointer thread, and the command waits
     for it and closes the register on its way out, so no WAL is left behind for the next program to replay."""
     code, out = invoke("stocktake", "start", "--scope", SHELF, "--team", badge("clerk"), "--team", badge("auditor"))
     assert code == 0, out
     upload = tmp_path / "hh.txt"
-    upload.write_text("\n".join([SHELF, *(f"BJ-X{i:06d}" for i in range(20_000))]), encoding="utf-8")
+    upload.write_text("\n".join([SHELF, *(make_carrier_code("BJ", 900_000 + i) for i in range(20_000))]),
+                      encoding="utf-8")
     from tracker.cli.common import state  # the in-process commands above keep their store open: close it first
     if state.store is not None:
         state.store.dispose()

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-import tracker.reconcile as reconcile_module
+import tracker.stocktake.parts as reconcile_parts
 from drivers.rfid import upload as rfid_upload
 from tests.stocktake.conftest import CAB1, ROOM1, S1, S2, S3, SAFE, UNKNOWN, World, build_world
+from tracker import stocktake as st
 from tracker.demo import badge
-from tracker.reconcile import FindingKind
-from tracker.services import stocktake as st
 from tracker.services.common import Signed
+from tracker.stocktake.kinds import FindingKind
 from tracker.store import Store
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -286,13 +286,17 @@ def test_reconciling_in_parts_by_code_range_changes_no_finding(world: World, mon
     w = world
     sid = _mixed_walk(w)
     seen = _checkouts(w.store)
+    checkpointer = w.store.checkpointer
+    assert checkpointer is not None
     w.reconcile(sid)
+    checkpointer.wait()  # its background WAL checkpoint takes a connection too, whenever its thread gets to it
     single = seen[0]
     one_part = _normalised(w.store, sid)
-    monkeypatch.setattr(reconcile_module, "PART_CARRIERS", 1)
-    monkeypatch.setattr(reconcile_module, "PARALLEL", 3)
+    monkeypatch.setattr(reconcile_parts, "PART_CARRIERS", 1)
+    monkeypatch.setattr(reconcile_parts, "PARALLEL", 3)
     seen[0] = 0
     w.reconcile(sid)
+    checkpointer.wait()
     assert seen[0] == single + 2  # two more workers (the listing is not counted either time)
     assert _normalised(w.store, sid) == one_part
     assert len({f[0] for f in one_part}) >= 8

@@ -11,7 +11,7 @@ from drivers.emulators.rfid_tsl import TslEmulator
 from drivers.rfid.tsl import TslHandheld
 from drivers.rfid.upload import rows, write_csv
 from tests.stocktake.conftest import S1, build_world
-from tracker.services import stocktake as st
+from tracker import stocktake as st
 from tracker.store import Store
 
 AT = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)

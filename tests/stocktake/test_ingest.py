@@ -19,11 +19,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from drivers.reads import Read, ReadKind
-from labels.codes import make_carrier_code
+from labels.codes import make_carrier_code, make_location_code
 from tests.stocktake.conftest import C2S1, S1, S2, World, build_world
+from tracker import stocktake as st
 from tracker.domain import DomainError
 from tracker.schema_stocktake import StocktakeRead
-from tracker.services import stocktake as st
+from tracker.stocktake.ingest import _place_scans
 from tracker.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,7 +199,7 @@ def test_reads_need_a_place_first(world: World) -> None:
     with pytest.raises(DomainError, match="outside the scope"):
         w.upload(sid, [S1, w.c("a1"), C2S1, w.c("out1")])
     with pytest.raises(DomainError, match="not a location in the register"):
-        w.upload(sid, ["LOC-BJ-NOPE1", w.c("a1")])
+        w.upload(sid, [make_location_code("BJ", "NOPE"), w.c("a1")])
     with pytest.raises(DomainError, match="bind"):
         st.ingest(w.store.uow(), w.sig["clerk"], sid, [("RF9", "x", 1, "epc", w.epc("a1"), None, -50.0, 1)])
     assert count(w.store, sid) == 0
@@ -312,6 +313,14 @@ def test_upload_formats_refuse_bad_lines(world: World) -> None:
         st.parse_upload("code,colour\nX,red", device="HH1")
     with pytest.raises(DomainError, match="RFID upload"):
         st.parse_upload("device,batch,seq,epc,rssi,antenna,at\nRF1,b,1,XYZ,-50,1,2026-11-25T10:00:00Z")
+    misread_place = S1[:-1] + ("A" if S1[-1] != "A" else "B")  # a wrong check character
+    for lines, line in (([S1, "BJ-000001S", "hello", "BJ-000002Q"], 3), ([S1, "BJ-000001S", "BJ-X000001"], 3),
+                        ([misread_place, "BJ-000001S"], 1), ([S1, "BJ-000001S", "BJ-000002R"], 3)):
+        with pytest.raises(DomainError, match=f"line {line}") as e:
+            st.parse_upload("\n".join(lines), device="HH1")
+        assert "nothing was stored" in e.value.en and f"第 {line} 行" in e.value.zh
+    with pytest.raises(DomainError, match="line 3"):
+        st.parse_upload("code\nBJ-000001S\nhello", device="HH1")
     up = st.parse_upload("\nloc-bj-r2c1s1*\n e2801160600002054ab0b2a1 \n", device="HH1")
     assert up.format == "plain"
     assert [(r[2], r[3], r[4]) for r in up.reads] == [(1, "barcode", "LOC-BJ-R2C1S1*"),
@@ -348,7 +357,7 @@ def test_closed_sessions_take_no_reads(world: World) -> None:
 _KILLED_IMPORT = textwrap.dedent("""
     import sys
     from tracker.services.common import configure_hasher, authenticate
-    from tracker.services import stocktake as st
+    from tracker import stocktake as st
     from tracker.store import Store
     configure_hasher(1, 8)
     store = Store(sys.argv[1], terminal="crash")
@@ -370,7 +379,7 @@ _KILLED_IMPORT = textwrap.dedent("""
 def test_sigkill_mid_import_then_resume_adds_the_rest_exactly_once(sqlite_store: Store, tmp_path: Path) -> None:
     w = build_world(sqlite_store)
     sid = w.start()
-    codes = [w.c(n) for n in ("a1", "a2", "b1", "b2")] + [f"BJ-{i:06d}X" for i in range(1, 20000)]
+    codes = [w.c(n) for n in ("a1", "a2", "b1", "b2")] + [make_carrier_code("BJ", 500_000 + i) for i in range(1, 20000)]
     lines = [S1, *codes]
     upload = tmp_path / "handheld.txt"
     upload.write_text("\n".join(lines), encoding="utf-8")
@@ -410,4 +419,4 @@ def test_sigkill_mid_import_then_resume_adds_the_rest_exactly_once(sqlite_store:
 def test_place_scans_are_found_wherever_they_stand(codes: list[str]) -> None:
     """Location and badge scans are found by searching the joined codes; the answer must be the codes that start
     with a place prefix, and no others."""
-    assert st._place_scans(codes) == [i for i, c in enumerate(codes) if c.startswith(("LOC-", "B-"))]
+    assert _place_scans(codes) == [i for i, c in enumerate(codes) if c.startswith(("LOC-", "B-"))]

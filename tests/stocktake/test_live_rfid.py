@@ -6,7 +6,7 @@ from drivers.emulators.rfid_magicrf import MagicRfEmulator
 from drivers.emulators.rfid_population import EmulatedTag, TagPopulation
 from drivers.rfid.magicrf import MagicRfReader
 from tests.stocktake.conftest import S1, build_world
-from tracker.services import stocktake as st
+from tracker import stocktake as st
 from tracker.store import Store
 
 

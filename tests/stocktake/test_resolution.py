@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.stocktake.conftest import CAB1, S1, S2, SAFE, UNKNOWN, World
+from tracker import stocktake as st
 from tracker.domain import DomainError, EventType
 from tracker.ledger import verify
-from tracker.reconcile import FindingKind
 from tracker.schema import Carrier, Event, Refusal
 from tracker.services import registry
-from tracker.services import stocktake as st
 from tracker.services.common import Refused
+from tracker.stocktake.kinds import FindingKind
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 start (team signs with badge + PIN) → bind RFID passes → upload handheld files, or stream a configured scanner or
 RFID reader live → reconcile → findings / progress → resolve each finding with a reason → close → report (PDF, CSV,
-XLSX). Every command calls `tracker.services.stocktake` and uses the main CLI's identification, exit codes and
+XLSX). Every command calls `tracker.stocktake` and uses the main CLI's identification, exit codes and
 bilingual messages; this module must never touch the database itself.
 """
 
@@ -21,10 +21,10 @@ from typing import Annotated
 import typer
 
 from drivers.reads import DeviceStatus, Read, ReadKind
+from tracker import stocktake as st
 from tracker.cli import common as c
-from tracker.reconcile import FindingKind, Tuning
 from tracker.services import registry
-from tracker.services import stocktake as st
+from tracker.stocktake.kinds import FindingKind, Tuning
 
 stocktake_app = typer.Typer(no_args_is_help=True,
                             help="Quarterly stock-take (清查): scope, reads, reconciliation, resolution, report.")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.reconcile import FindingKind
-from tracker.services import stocktake as st
+from tracker import stocktake as st
+from tracker.stocktake.kinds import FindingKind
 from tracker.store import Store
 
 # Above this many findings the per-place lists leave out the carriers found as expected (they stay in CSV/XLSX).

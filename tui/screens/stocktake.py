@@ -1,6 +1,6 @@
 """Stock-take screen (清查): live progress per place — expected, seen, missing — while reads come in.
 
-A keyboard-wedge scanner (or typing) feeds the open stock-take through `tracker.services.stocktake.LiveIngest`: a
+A keyboard-wedge scanner (or typing) feeds the open stock-take through `tracker.stocktake.LiveIngest`: a
 location code sets the place, a badge sets "with this holder", carrier codes and tags follow. After each scan, and
 every few seconds for reads arriving from other handhelds and uploads, the screen reconciles and redraws the table.
 Database work runs on one worker thread of the screen's own, in order, so the UI never blocks and scans never swap
@@ -24,8 +24,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from drivers.reads import Read, ReadKind
+from tracker import stocktake as st
 from tracker.domain import DomainError
-from tracker.services import stocktake as st
 from tracker.services.common import Refused
 from tui.context import AppContext
 from tui.widgets.keybar import KeyBar

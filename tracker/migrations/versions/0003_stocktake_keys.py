@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-26 02:00:00
 
 A million-carrier reconciliation read the snapshot through its (session, location) index, one row lookup per carrier,
-and probed the register twice per code to tell expected codes from the rest. See `tracker.reconcile`.
+and probed the register twice per code to tell expected codes from the rest. See `tracker.stocktake.reconcile`.
 """
 
 from collections.abc import Sequence

@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-26 03:00:00
 
 A million-carrier reconciliation spent most of its time writing a full finding row for every carrier found where the
-register has it; those are now derived from the expected snapshot. See `tracker.reconcile`. Findings written before
+register has it; those are now derived from the expected snapshot. See `tracker.stocktake.reconcile`. Findings written before
 this revision stay valid; the next reconciliation moves their found rows here.
 """
 

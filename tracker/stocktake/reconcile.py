@@ -5,179 +5,38 @@ Every step is one SQL statement over whole tables (GROUP BY, window functions, j
 same on SQLite and PostgreSQL; Python only loops over the few things that are not carriers: the EPCs that match no
 recorded tag (decoded once through `labels.codes`), the locations of the scope (coverage roll-up) and the handful of
 ambiguous or cloned codes whose detail text is written out. The two passes over a million rows (reads folded per
-code, then the snapshot against them) run by code range in parts, on a SQLite file on worker threads with their
-own connections, each filling an in-memory database that the reconciling connection then attaches (`_Parts`).
+code, then the snapshot against them) run by code range in parts (`tracker.stocktake.parts`).
 
 Placement of a code: a person's scan wins (the latest scan); otherwise RFID reads place a tag where they are both
 strongest (within `rssi_margin_db` of its peak) and most numerous (`count_ratio` times any rival), and anything less
-clear-cut is reported as ambiguous. This module never checks permissions, never writes the ledger and never
-commits: `tracker.services.stocktake` does that.
+clear-cut is reported as ambiguous. `run_reconcile` is the engine: it never checks permissions, never writes the
+ledger and never commits; `reconcile`, the service, checks the operator and commits the findings in one transaction.
 """
 
 from __future__ import annotations
 
-import enum
-import os
-import secrets
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from labels.codes import epc_to_carrier_code
 from tracker.bulk import placeholder
 from tracker.domain import CarrierStatus, Classification
 from tracker.prepared import driver
-from tracker.store import attach_for_transaction, sqlite_file
-
-
-class FindingKind(enum.StrEnum):
-    """What a reconciliation can say about a carrier, a code or a place."""
-
-    FOUND = "found"
-    MISPLACED = "misplaced"
-    MISSING = "missing"
-    NOT_COVERED = "not_covered"
-    LOAN_NOT_CLOSED = "loan_not_closed"
-    AMBIGUOUS = "ambiguous"
-    GONE_SEEN = "gone_seen"
-    MISSING_SEEN = "missing_seen"
-    UNKNOWN_CODE = "unknown_code"
-    OUTSIDE_SCOPE = "outside_scope"
-    CLONE_SUSPECT = "clone_suspect"
-    UNCONFIRMED_TOP_SECRET = "unconfirmed_top_secret"
-    NOT_VISITED = "not_visited"
-
-    @property
-    def zh(self) -> str:
-        return _KIND_ZH[self]
-
-    @property
-    def en(self) -> str:
-        return _KIND_EN[self]
-
-    @property
-    def critical(self) -> bool:
-        return self in (FindingKind.GONE_SEEN, FindingKind.CLONE_SUSPECT)
-
-    @property
-    def needs_resolution(self) -> bool:
-        return self is not FindingKind.FOUND
-
-
-_KIND_ZH = {
-    FindingKind.FOUND: "账物相符",
-    FindingKind.MISPLACED: "错放",
-    FindingKind.MISSING: "未找到",
-    FindingKind.NOT_COVERED: "未清点",
-    FindingKind.LOAN_NOT_CLOSED: "借出未归还登记",
-    FindingKind.AMBIGUOUS: "位置不确定",
-    FindingKind.GONE_SEEN: "已销毁/已退还/已移交却被发现",
-    FindingKind.MISSING_SEEN: "下落不明载体被发现",
-    FindingKind.UNKNOWN_CODE: "未登记编号",
-    FindingKind.OUTSIDE_SCOPE: "清查范围外载体",
-    FindingKind.CLONE_SUSPECT: "疑似克隆标签",
-    FindingKind.UNCONFIRMED_TOP_SECRET: "绝密载体仅RFID读到",
-    FindingKind.NOT_VISITED: "位置未清点",
-}
-_KIND_EN = {
-    FindingKind.FOUND: "found",
-    FindingKind.MISPLACED: "misplaced",
-    FindingKind.MISSING: "missing",
-    FindingKind.NOT_COVERED: "not covered",
-    FindingKind.LOAN_NOT_CLOSED: "on loan but in store",
-    FindingKind.AMBIGUOUS: "ambiguous placement",
-    FindingKind.GONE_SEEN: "seen although off the books",
-    FindingKind.MISSING_SEEN: "reported missing, now seen",
-    FindingKind.UNKNOWN_CODE: "unknown code",
-    FindingKind.OUTSIDE_SCOPE: "outside the scope",
-    FindingKind.CLONE_SUSPECT: "clone suspicion",
-    FindingKind.UNCONFIRMED_TOP_SECRET: "绝密 seen only by RFID",
-    FindingKind.NOT_VISITED: "location not visited",
-}
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """The knobs of placement and clone detection, frozen on the session when it starts."""
-
-    clone_window_s: float = 120.0
-    rssi_margin_db: float = 6.0
-    count_ratio: float = 2.0
-    company_prefix: str | None = None
-    gid_manager: int = 0
-
-
-@dataclass(frozen=True)
-class ReconcileResult:
-    counts: dict[FindingKind, int]
-    decoded_epcs: int
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
+from tracker.rules import Action
+from tracker.services.common import Signed, actor_facts
+from tracker.stocktake.ingest import _no_cycle_collection
+from tracker.stocktake.kinds import FindingKind, ReconcileResult, Tuning
+from tracker.stocktake.parts import _create_temp, _drop_temps, _each, _Part, _Parts, _sized, _temp, analyze
+from tracker.stocktake.session import _session, tuning_of
+from tracker.store import UnitOfWork
 
 _GONE = tuple(s.value for s in CarrierStatus if s.gone)
+
+
 _TS = Classification.TOP_SECRET.value
-
-
-_TEMP_COLUMNS = {
-    "st_other": "batch_id INTEGER, seq INTEGER, kind VARCHAR(8), code VARCHAR(64), at_us BIGINT, "
-                "rssi DOUBLE PRECISION, antenna INTEGER, loc_id INTEGER, holder_id INTEGER",
-    "st_bc": "code VARCHAR(64) PRIMARY KEY, n INTEGER, lo INTEGER, hi INTEGER, bid INTEGER, seq INTEGER",
-    "st_epc": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64)",
-    "st_cx": "subj VARCHAR(64) PRIMARY KEY",
-    "st_sight": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), loc_id INTEGER, "
-                "holder_id INTEGER, device VARCHAR(64), n INTEGER, peak DOUBLE PRECISION, first_us BIGINT, "
-                "last_us BIGINT, last_seq INTEGER",
-    "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
-                "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
-    "st_e": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER, found INTEGER",
-    "st_mx": "code VARCHAR(64)",
-    "st_x": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER",
-    "st_visit": "loc_id INTEGER",
-    "st_hvisit": "holder_id INTEGER",
-}
-# Keyed work tables are clustered on their key on SQLite (one B-tree instead of a table plus an index).
-_CLUSTERED = ("st_bc", "st_cx")
-
-
-def analyze(session: Session, table: str) -> None:
-    """PostgreSQL plans with table statistics: a table just filled (or a temporary one, which autovacuum never
-    sees) looks empty to the planner, which then picks nested loops that scan it once per row. SQLite's planner
-    uses the indexes and needs nothing here."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {table}"))
-
-
-def _create_sql(name: str, sqlite: bool, p: str = "") -> tuple[str, str]:
-    """DROP and CREATE of a typed work table: temporary, or in the attached database a `_Part.p` prefix names."""
-    table = p + name
-    kind = "TABLE" if p else "TEMPORARY TABLE"
-    suffix = " WITHOUT ROWID" if name in _CLUSTERED and sqlite else ""
-    return f"DROP TABLE IF EXISTS {table}", f"CREATE {kind} {table} ({_TEMP_COLUMNS[name]}){suffix}"
-
-
-def _create_temp(session: Session, name: str) -> None:
-    for sql in _create_sql(name, session.get_bind().dialect.name == "sqlite"):
-        session.execute(text(sql))
-
-
-def _temp(session: Session, name: str, select_sql: str, params: dict[str, Any]) -> None:
-    """A typed temporary work table (typed, so SQLite's joins on it can use an index) filled by one INSERT … SELECT."""
-    _create_temp(session, name)
-    session.execute(text(f"INSERT INTO {name} {select_sql}"), params)
-    analyze(session, name)
-
-
-def _drop_temps(session: Session) -> None:
-    for name in _TEMP_COLUMNS:
-        session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
 def decode_unmatched_epcs(session: Session, sid: int, tuning: Tuning) -> int:
@@ -205,39 +64,6 @@ LEFT JOIN stocktake_epc_map m ON g.kind = 'epc' AND ce.id IS NULL AND m.session_
 LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
-# A place key is the location id, or minus the holder's id: one integer per read, so MIN = MAX says "one place".
-_PLACE_KEY = "CASE WHEN loc_id IS NOT NULL THEN loc_id ELSE -holder_id END"
-
-# Pass 1 over the bulk, people's scans of printed codes, by code range in parts (`_Part`): per code, how often and
-# between which place keys, and the key (batch, seq) of its read when it was read once. SQLite folds each read into
-# its code's row (an upsert into a table clustered on the code), which costs one B-tree probe a read where GROUP BY
-# would first sort a million codes; PostgreSQL hashes a GROUP BY (it refuses an upsert that touches one row twice).
-# A code read in one place only by people — the bulk of a stock-take — is placed right here.
-_BARCODES_SQLITE = f"""
-INSERT INTO {{p}}st_bc (code, n, lo, hi, bid, seq)
-SELECT code, 1, {_PLACE_KEY}, {_PLACE_KEY}, batch_id, seq FROM stocktake_reads
-WHERE session_id = :s AND kind = 'barcode'{{codes}} AND 1 = 1
-ON CONFLICT (code) DO UPDATE SET n = st_bc.n + 1, lo = MIN(st_bc.lo, excluded.lo), hi = MAX(st_bc.hi, excluded.hi)
-"""  # noqa: S608 (module constants only)
-_BARCODES_GROUPED = f"""
-INSERT INTO {{p}}st_bc (code, n, lo, hi, bid, seq)
-SELECT code, COUNT(*), MIN({_PLACE_KEY}), MAX({_PLACE_KEY}), MIN(batch_id), MIN(seq) FROM stocktake_reads
-WHERE session_id = :s AND kind = 'barcode'{{codes}} GROUP BY code
-"""  # noqa: S608 (module constants only)
-# Pass 2 of a part, over the snapshot carriers whose codes are in its range, in the snapshot's key order (the unary
-# plus keeps SQLite off the code index, which would fetch each row again by key): how the carrier's code was read,
-# and whether that makes it found — read by people exactly where the register has it, and nowhere else. Carriers
-# found with one read, the bulk, are left out: they are the snapshot carriers that end up without a finding. Kept:
-# the carriers not found (a few per cent), and those found with several reads, whose count is stored.
-_SNAPSHOT_PASS = """
-INSERT INTO {p}st_e (carrier_id, n, lo, hi, found)
-SELECT carrier_id, n, lo, hi, found FROM (
-  SELECT e.carrier_id, q.n, q.lo, q.hi,
-         CASE WHEN q.lo = q.hi AND q.lo = COALESCE(e.loc_id, -e.holder_id) THEN 1 ELSE 0 END AS found
-  FROM stocktake_expected e LEFT JOIN {p}st_bc q ON q.code = e.code
-  WHERE e.session_id = :s{codes}) y
-WHERE found = 0 OR n > 1
-"""
 
 # Every read that is not a printed code (RFID, location and badge scans): a few per cent, kept apart so the passes
 # that need only them do not scan the bulk again.
@@ -245,6 +71,7 @@ _OTHER_READS = """
 SELECT batch_id, seq, kind, code, at_us, rssi, antenna, loc_id, holder_id FROM stocktake_reads
 WHERE session_id = :s AND kind <> 'barcode'
 """
+
 
 # EPCs read, resolved to the carrier they stand for (by recorded tag, else by the decoded code).
 _EPCS = """
@@ -255,19 +82,23 @@ LEFT JOIN stocktake_epc_map m ON ce.id IS NULL AND m.session_id = :s AND m.epc =
 LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
-# The subjects that need the detailed placement: printed codes seen in several places, and whatever RFID saw.
-_MULTI_PLACE = "INSERT INTO {p}st_mx (code) SELECT code FROM {p}st_bc WHERE lo <> hi"
+
 _RFID_SEEN = ("INSERT INTO st_cx (subj) SELECT DISTINCT subj FROM st_epc e "
               "WHERE NOT EXISTS (SELECT 1 FROM st_cx c WHERE c.subj = e.subj)")
+
 
 # Pass 2, only for those: reads grouped per code, kind, place and batch (device), resolved to a carrier. RFID reads
 # are all in st_other. A printed code read once is its read, fetched by the key st_bc kept; only printed codes read
 # more than once need the bulk scanned again (`_SCANS_AGAIN`), and usually there is none among these codes.
 _WANTED = "(SELECT subj AS code FROM st_cx UNION SELECT raw FROM st_epc)"
+
+
 _GROUPED_READS = """
 SELECT code, kind, loc_id, holder_id, batch_id, COUNT(*) AS n, MAX(rssi) AS peak, MIN(at_us) AS first_us,
        MAX(at_us) AS last_us, MAX(seq) AS last_seq
 FROM {table} WHERE {where} GROUP BY code, kind, loc_id, holder_id, batch_id"""
+
+
 # CROSS JOIN (conditions in WHERE, so PostgreSQL reads it as an inner join) keeps SQLite driving these by the few
 # wanted codes. The work tables have no statistics on SQLite, and a newer SQLite (3.51, tried here) then chose to
 # scan all of st_bc and probe the wanted codes per row: 3 s at a million instead of 0.05.
@@ -275,7 +106,11 @@ _READ_ONCE = f"""
 SELECT r.code, r.kind, r.loc_id, r.holder_id, r.batch_id, 1, r.rssi, r.at_us, r.at_us, r.seq
 FROM {_WANTED} w CROSS JOIN {{p}}st_bc q CROSS JOIN stocktake_reads r
 WHERE q.code = w.code AND q.n = 1 AND r.session_id = :s AND r.batch_id = q.bid AND r.seq = q.seq"""  # noqa: S608
+
+
 _SCANS_AGAIN = f"SELECT w.code FROM {_WANTED} w CROSS JOIN {{p}}st_bc q WHERE q.code = w.code AND q.n > 1"  # noqa: S608
+
+
 _SIGHTINGS = """
 SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.id, cm.id) AS carrier_id,
        g.code AS raw, g.kind, g.loc_id, g.holder_id, bt.device, g.n, g.peak, g.first_us, g.last_us, g.last_seq
@@ -334,17 +169,25 @@ LEFT JOIN scan sc ON sc.subj = s.subj AND sc.rk = 1
 LEFT JOIN rfp r ON r.subj = s.subj
 """
 
+
 # What the reconciling connection takes from each part: codes read in several places; the read counts of carriers
 # found with several reads (`stocktake_found`; the few of them that also have a placement to weigh, an RFID
 # sighting, are taken back out afterwards); and the carriers not found, with how their codes were read, if at all.
 _TAKE_MULTI = "INSERT INTO st_cx (subj) SELECT code FROM {p}st_mx"
+
+
 _FOUND = ("INSERT INTO stocktake_found (session_id, carrier_id, reads) "
           "SELECT :s, carrier_id, n FROM {p}st_e WHERE found = 1")
+
+
 _TAKE_NOT_FOUND = "INSERT INTO st_x SELECT carrier_id, n, lo, hi FROM {p}st_e WHERE found = 0"
+
+
 _PLACED_ELSEWHERE = """
 DELETE FROM stocktake_found WHERE session_id = :s
 AND carrier_id IN (SELECT carrier_id FROM st_place WHERE carrier_id IS NOT NULL)
 """
+
 
 # Every other snapshot carrier gets a finding: those with a placement to weigh (st_place, a few thousand), and those
 # not found without one (st_x), with `qlo` the one place people scanned their code in, if there is one. Driven by
@@ -388,6 +231,7 @@ FROM (
     WHERE NOT EXISTS (SELECT 1 FROM st_place p WHERE p.carrier_id = s.carrier_id)) y) x
 """
 
+
 # Codes seen that the snapshot does not explain: placed subjects, and printed codes seen in one place that are no
 # expected carrier's code. A carrier of a level outside the filter, seen where the register has it inside the scope,
 # is explained (just not counted); seen anywhere else it is outside the scope.
@@ -410,12 +254,14 @@ WHERE e.carrier_id IS NULL
            AND EXISTS (SELECT 1 FROM stocktake_scope s2 WHERE s2.session_id = :s AND s2.location_id = c.location_id))
 """
 
+
 _STRAY_CODES = """
       UNION ALL
       SELECT q.code, cq.id, q.n, CASE WHEN q.lo > 0 THEN q.lo END, CASE WHEN q.lo < 0 THEN -q.lo END, 'scan', 0, NULL
       FROM {p}st_bc q LEFT JOIN carriers cq ON cq.code = q.code
       WHERE q.lo = q.hi AND NOT EXISTS (SELECT 1 FROM stocktake_expected eq WHERE eq.session_id = :s
                                         AND eq.code = q.code)"""
+
 
 _TOP_SECRET_RFID_ONLY = """
 INSERT INTO stocktake_findings (session_id, kind, subject, carrier_id, classification, expected_loc_id,
@@ -425,6 +271,7 @@ SELECT :s, 'unconfirmed_top_secret', c.code, c.id, c.classification, c.location_
 FROM st_place p JOIN carriers c ON c.id = p.carrier_id
 WHERE p.method = 'rfid' AND c.classification = :ts
 """
+
 
 # Two devices seeing the same code at two different places within the clone window of each other.
 # Two devices seeing the same code at two different places within the clone window of each other. An RFID reader's
@@ -451,30 +298,7 @@ ORDER BY a.subj, a.device, b.device
 """
 
 
-# SQLite settings of a reconciling connection: page caches of 256 MiB and a memory map of up to 1 GiB.
-_SQLITE_SIZES = {"main.cache_size": -262144, "temp.cache_size": -262144, "mmap_size": 1 << 30}
-
-
-@contextmanager
-def _sized(raw: Any) -> Iterator[None]:
-    """The work tables of a big stock-take fit in memory: nothing is written to a temp file or spilled to the WAL
-    before commit. The snapshot and the reads are read through a memory map instead of being copied page by page
-    into the cache (measured: a few tenths of a second at a million). The connection's own settings come back
-    afterwards, whatever happens (it goes back to the pool). A database in memory has no memory map to set."""
-    saved: dict[str, int] = {}
-    for p, size in _SQLITE_SIZES.items():
-        row = raw.execute(f"PRAGMA {p}").fetchone()
-        if row is not None:
-            saved[p] = int(row[0])
-            raw.execute(f"PRAGMA {p} = {size}")
-    try:
-        yield
-    finally:
-        for p, size in saved.items():
-            raw.execute(f"PRAGMA {p} = {size}")
-
-
-def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
+def run_reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     """Replace the session's findings with a fresh reconciliation; runs inside the caller's transaction, which must
     not itself have written reads or the snapshot: on a SQLite file, the passes over them (`_Parts`) run on other
     connections, which see what is committed."""
@@ -482,142 +306,6 @@ def reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
         return _reconcile(session, sid, tuning)
     with _sized(driver(session).dbapi):  # PRAGMAs need no SQLAlchemy state
         return _reconcile(session, sid, tuning)
-
-
-# The two passes over a million rows (the per-code fold of the reads, then the snapshot against it) take most of a
-# reconciliation; on a SQLite file they run in parts by code range, at most `PARALLEL`, each on a worker thread
-# with its own connection writing into an in-memory database of its own. A part has at least PART_CARRIERS
-# snapshot carriers, so a small stock-take runs in one part, on one worker.
-PART_CARRIERS = 200_000
-PARALLEL = max(1, min(os.cpu_count() or 1, 4))  # parts at most: one per core, and a few
-
-
-def parts_for(carriers: int) -> int:
-    """How many parts a SQLite-file reconciliation of a snapshot this size runs in."""
-    return max(1, min(PARALLEL, carriers // PART_CARRIERS))
-
-
-@dataclass(frozen=True)
-class _Part:
-    """Codes in [low, high), and the schema their work tables (st_bc, st_mx and st_e) are in:
-    "" for temporary tables of the reconciling connection (PostgreSQL, or a SQLite database no other connection can
-    open), else the alias of an in-memory database (`file:/…?vfs=memdb`, shared by the connections of this process
-    that attach it)."""
-
-    schema: str = ""
-    low: str | None = None
-    high: str | None = None
-
-    @property
-    def p(self) -> str:
-        return f"{self.schema}." if self.schema else ""
-
-    @property
-    def uri(self) -> str:
-        return f"file:/tracker-{self.schema}?vfs=memdb"
-
-    def codes(self, column: str) -> str:
-        return (f" AND {column} >= :low" if self.low is not None else "") + \
-            (f" AND {column} < :high" if self.high is not None else "")
-
-    def fill(self, execute: Callable[[str, dict[str, Any]], Any], sid: int, sqlite: bool,
-             after: Callable[[str], None] = lambda _table: None) -> None:
-        """Create and fill this part's st_bc (the fold), st_mx (codes read in several places, picked out here so
-        the reconciling connection does not scan st_bc for them) and st_e (the snapshot pass)."""
-        params = {"s": sid, "low": self.low, "high": self.high}
-        for name in ("st_bc", "st_mx", "st_e"):
-            for sql in _create_sql(name, sqlite, self.p):
-                execute(sql, {})
-        execute((_BARCODES_SQLITE if sqlite else _BARCODES_GROUPED).format(p=self.p, codes=self.codes("code")),
-                params)
-        after("st_bc")
-        execute(_MULTI_PLACE.format(p=self.p), {})
-        execute(_SNAPSHOT_PASS.format(p=self.p, codes=self.codes("+e.code")), params)
-        after("st_e")
-
-
-def _each(template: str, parts: Sequence[_Part]) -> list[str]:
-    return [template.format(p=part.p) for part in parts]
-
-
-class _Parts:
-    """The parts of one reconciliation, started on entry so the reconciling connection does its own small steps
-    meanwhile; `done` hands them over attached to that connection. Workers read what is committed (WAL readers take
-    no lock) while the reconciling transaction holds the write lock, so nothing can commit under them."""
-
-    def __init__(self, session: Session, sid: int, expected: int) -> None:
-        self.session, self.sid, self.expected = session, sid, expected
-        bind = session.get_bind()
-        self.engine = bind if isinstance(bind, Engine) else bind.engine
-        self.parts: list[_Part] = []
-        self.workers: list[Any] = []
-        self.pool: ThreadPoolExecutor | None = None
-        self.futures: list[Future[None]] = []
-
-    def __enter__(self) -> _Parts:
-        session, sid = self.session, self.sid
-        sqlite = self.engine.dialect.name == "sqlite"
-        if not sqlite_file(self.engine):
-            part = _Part()
-            part.fill(lambda sql, params: session.execute(text(sql), params), sid, sqlite,
-                      lambda table: analyze(session, table))
-            self.parts = [part]
-            return self
-        n = self.expected
-        count = parts_for(n)
-        # Bounds at even steps of the snapshot's codes: read codes outside the snapshot fall in some range too.
-        bounds: list[str | None] = [None]
-        for k in range(1, count):
-            code = session.execute(text(
-                "SELECT code FROM stocktake_expected WHERE session_id = :s ORDER BY code LIMIT 1 OFFSET :k"),
-                {"s": sid, "k": n * k // count}).scalar()
-            if code is not None and code != bounds[-1]:
-                bounds.append(code)
-        bounds.append(None)
-        token = secrets.token_hex(6)
-        self.parts = [_Part(f"rc_{token}_{k}", bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
-        self.pool = ThreadPoolExecutor(max_workers=len(self.parts), thread_name_prefix="reconcile")
-        self.futures = [self.pool.submit(self._work, part) for part in self.parts]
-        return self
-
-    def _work(self, part: _Part) -> None:
-        raw = self.engine.raw_connection()
-        self.workers.append(raw)  # list.append is atomic: closed by __exit__ whatever happens here
-        con: Any = raw.driver_connection
-        con.execute(f"ATTACH DATABASE ? AS {part.schema}", (part.uri,))
-        with _sized(con):
-            con.execute("BEGIN")
-            try:
-                part.fill(con.execute, self.sid, True)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-
-    def done(self) -> Iterator[_Part]:
-        """The parts in code order as each is done, attached to the reconciling connection, so it copies one part's
-        results while later workers still run. Code order, not the order they finish: codes follow registration,
-        so what reaches `stocktake_found` arrives in key order, appended."""
-        if not self.futures:  # one part, on the reconciling connection: already done
-            yield from self.parts
-            return
-        for part, future in zip(self.parts, self.futures, strict=True):
-            future.result()
-            attach_for_transaction(self.session, part.schema, part.uri)
-            yield part
-
-    def __exit__(self, *_exc: object) -> None:
-        """Worker connections go back to the pool with their database detached: once the reconciling connection has
-        attached it, it lives until that connection is checked in."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-        for raw in self.workers:
-            try:
-                for _seq, name, _file in raw.driver_connection.execute("PRAGMA database_list").fetchall():
-                    if name.startswith("rc_"):
-                        raw.driver_connection.execute(f"DETACH DATABASE {name}")
-            finally:
-                raw.close()
 
 
 def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
@@ -789,5 +477,13 @@ def _ambiguity_detail(session: Session, sid: int) -> None:
     session.execute(text("UPDATE stocktake_findings SET detail = :detail WHERE id = :id"), updates)
 
 
-def kinds_in(counts: dict[FindingKind, int], kinds: Sequence[FindingKind]) -> int:
-    return sum(counts.get(k, 0) for k in kinds)
+def reconcile(uow: UnitOfWork, actor: Signed, sid: int) -> ReconcileResult:
+    with uow:
+        actor_facts(uow, actor, Action.STOCKTAKE)
+        st = _session(uow, sid, lock=True)
+        with _no_cycle_collection():
+            result = run_reconcile(uow.session, sid, tuning_of(st))
+        st.reconciled_at = uow.now()
+        uow.defer_checkpoint()  # tens of thousands of findings: their WAL is copied into the file after this returns
+        uow.commit()
+        return result
