@@ -6,8 +6,8 @@ to the last data byte sent low byte first — the EPC inventory (0x01) and its t
 another frame follows), reader information (0x21), transmit power (0x2F), and the frames a reader in active
 mode pushes on its own (reCmd 0xEE). Polling the inventory in answer mode is what lets a counter pad read a
 carrier laid on it with no trigger. There is no start byte, so resynchronisation trusts only a CRC-valid frame
-from a known address with a known answer code. A frame with a bad CRC never becomes a read. It must never
-import `tracker` or `tui`.
+with a known answer code, and never waits on a claimed length while a valid frame lies whole behind it. A frame
+with a bad CRC never becomes a read. It must never import `tracker` or `tui`.
 """
 
 from __future__ import annotations
@@ -80,28 +80,41 @@ def set_power(dbm: int, address: int = 0x00) -> bytes:
     return encode(CMD_SET_POWER, bytes((dbm,)), address)
 
 
+def _frame_end(buf: bytes, i: int, overhead: int, answers: bool) -> int:
+    """Where the frame starting at ``i`` ends, -1 when more bytes are needed to tell, -2 when it is not one."""
+    n = len(buf)
+    if n - i < overhead:
+        return -1
+    length = buf[i]
+    if length + 1 < overhead or (answers and buf[i + 2] not in KNOWN_ANSWERS):
+        return -2
+    end = i + length + 1
+    if end > n:
+        return -1
+    if crc16_mcrf4xx(buf[i : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
+        return -2
+    return end
+
+
+def _valid_frame_after(buf: bytes, i: int, overhead: int, answers: bool) -> bool:
+    return any(_frame_end(buf, k, overhead, answers) >= 0 for k in range(i + 1, len(buf) - overhead + 1))
+
+
 def _split(buf: bytes, overhead: int, answers: bool) -> tuple[list[Frame], bytes, int]:
+    # With no start byte, any byte may be a length. A "length" that reaches past the buffer is waited for only
+    # while no whole, CRC-valid frame lies after it: a noise byte claiming 200 bytes must not hold back the frames
+    # behind it (it used to, for 256 more bytes: tens of polls of a pad gone blind).
     frames: list[Frame] = []
     skipped = 0
     i = 0
     n = len(buf)
-    crc = crc16_mcrf4xx
     while n - i >= overhead:
-        length = buf[i]
-        end = i + length + 1
-        if length + 1 < overhead or (answers and buf[i + 2] not in KNOWN_ANSWERS):
-            i += 1
-            skipped += 1
-            continue
-        if end > n:
-            # Wait for the rest, unless the buffer already holds far more than one frame could need: then this
-            # "length" was noise and waiting would stall the stream.
-            if n - i > 256:
-                i += 1
-                skipped += 1
-                continue
-            break
-        if crc(buf[i : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
+        end = _frame_end(buf, i, overhead, answers)
+        if end == -1:
+            if not _valid_frame_after(buf, i, overhead, answers):
+                break
+            end = -2
+        if end == -2:
             i += 1
             skipped += 1
             continue
