@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB := $(CURDIR)/var/register.sqlite
 export TRACKER_DEMO_DB_URL := sqlite:///$(DEMO_DB)
 
-.PHONY: run test pytest lint bench clean install install-test postgres zbar
+.PHONY: run test pytest lint bench clean install install-test postgres zbar dmtx
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-# The tests also exercise the optional extras: sllurp (GPL-3.0, LLRP readers) and pyzbar (the second camera decoder).
+# The tests also exercise the optional extras: sllurp (GPL-3.0, LLRP readers) and pyzbar (the second camera decoder);
+# the test extra brings pylibdmtx (the labels' second DataMatrix decoder).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,llrp,zbar]'
 	touch $(VENV)/.installed $@
@@ -39,7 +40,11 @@ postgres:
 zbar:
 	@bash scripts/ensure-zbar
 
-test: install-test postgres zbar lint pytest
+# The libdmtx C library for the labels' second DataMatrix decoder (Debian's libdmtx0b), the same way.
+dmtx:
+	@bash scripts/ensure-dmtx
+
+test: install-test postgres zbar dmtx lint pytest
 
 pytest: install-test
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider

@@ -49,6 +49,7 @@ class DeviceConfig:
     rssi_threshold: float | None = None
     antenna_rssi: tuple[tuple[int, float], ...] = ()
     address: int = 0
+    protocol: str = ""
     antennas: tuple[int, ...] = (1,)
 
     @property

@@ -25,6 +25,7 @@ where the site number is the site prefix read as a bijective base-26 number (``A
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +58,7 @@ __all__ = [
     "parse_badge_code",
     "parse_carrier_code",
     "parse_location_code",
+    "validate_company_prefix",
 ]
 
 CodeKind = Literal["carrier", "location", "badge", "epc", "unknown"]
@@ -432,20 +434,31 @@ def decode_epc(hex_epc: str) -> EpcIdentity | None:
 
 
 def epc_to_carrier_code(
-    hex_epc: str, company_prefix: str | None = None, *, gid_manager: int = DEFAULT_GID_MANAGER
+    hex_epc: str,
+    company_prefixes: str | Iterable[str] | None = None,
+    *,
+    gid_manager: int = DEFAULT_GID_MANAGER,
 ) -> str | None:
     """The carrier code held in a tag's EPC, or ``None`` when the tag is not one of our carrier tags.
 
-    Pass the site's ``company_prefix`` to refuse GIAI tags of other companies (a supplier's asset tag on a laptop
-    could otherwise decode to a carrier code of the same number). GID tags must carry ``gid_manager``.
+    A GIAI-96 tag is ours only under one of the register's own ``company_prefixes`` (one prefix or several); with
+    none given, no GIAI tag is ours. Every company numbers its assets, so a supplier's asset tag on a laptop, or a
+    visitor's, decodes to a carrier code of the same shape about one time in three: trusting the number alone made
+    other organisations' tags our carriers. GID tags must carry ``gid_manager``.
     """
     ident = decode_epc(hex_epc)
     if ident is None or ident.carrier_code is None:
         return None
     if ident.scheme == "giai-96":
-        if company_prefix is not None and ident.company_prefix != company_prefix.strip():
+        ours = (company_prefixes,) if isinstance(company_prefixes, str) else tuple(company_prefixes or ())
+        if ident.company_prefix not in {p.strip() for p in ours}:
             return None
         return ident.carrier_code
     if ident.scheme == "gid-96" and ident.manager == gid_manager:
         return ident.carrier_code
     return None
+
+
+def validate_company_prefix(company_prefix: str) -> str:
+    """A GS1 company prefix as the register keeps it (6 to 12 digits), or ``EpcError`` in English and Chinese."""
+    return _validate_prefix(company_prefix)

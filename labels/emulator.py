@@ -3,8 +3,8 @@ encoder and of a TSPL printer, so tests and the demo exercise the real jobs and 
 every job, answers ``~HS`` and ``<ESC>!?`` status queries, writes EPCs into emulated Gen2 tags, returns their TIDs
 through ``^HV``, reports encode results after ``~RVE`` (``_+,n_`` / ``_-,n_``), and can be told to fail the next
 encodes so that labels come out VOID. It listens only on the address it is given (loopback by default) and
-renders nothing: what a label looks like is checked by decoding the PNG/PDF renderers' output. ``attach_pty`` serves
-the same protocol on a pseudo-terminal, for printers on a serial port.
+renders nothing itself: ``labels.emulator_raster`` prints a recorded job's barcodes the way the printer would, for the
+decoders. ``attach_pty`` serves the same protocol on a pseudo-terminal, for printers on a serial port.
 """
 
 from __future__ import annotations

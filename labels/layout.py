@@ -50,6 +50,7 @@ SHEETS_FILE = "sheets.toml"
 
 Align = Literal["left", "center", "right"]
 BarcodeKind = Literal["code128", "datamatrix", "qr"]
+SymbolShape = Literal["square", "rectangular"]
 
 
 class LayoutError(ValueError):
@@ -77,7 +78,9 @@ class TextElement:
 @dataclass(frozen=True, slots=True)
 class BarcodeElement:
     """A barcode in a box. 1D: bars of ``module`` mm, centred in the box (quiet zones must fit). 2D: the largest
-    whole-dot module that fits the box, quiet zone included, centred."""
+    whole-dot module that fits the box on both axes, quiet zone included, centred. A DataMatrix is square unless the
+    layout says ``shape = "rectangular"`` (and gives ``w`` and ``h``): a reader aims at a square box, and an
+    encoder left to itself picks an 8x32 strip for some code lengths."""
 
     kind: BarcodeKind
     x: float
@@ -87,6 +90,7 @@ class BarcodeElement:
     data: str = "{code}"
     module: float = 0.25
     optional: bool = False
+    shape: SymbolShape = "square"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,7 @@ class PlacedBarcode:
     h: float
     data: str
     module: float
+    shape: SymbolShape = "square"
 
 
 Placed = PlacedText | PlacedBarcode | LineElement | FrameElement
@@ -247,7 +252,13 @@ def _element(d: Mapping[str, Any], where: str) -> Element:
         if not isinstance(data, str):
             raise LayoutError(f"{where}: 'data' must be a template string", f"{where}：'data' 必须是模板字符串")
         _template_fields(data, where)
-        if kind == "code128":
+        shape = d.get("shape", "square")
+        if shape not in ("square", "rectangular") or (shape == "rectangular" and kind != "datamatrix"):
+            raise LayoutError(
+                f"{where}: shape must be square, or rectangular for a DataMatrix",
+                f"{where}：shape 只能是 square（DataMatrix 可为 rectangular）",
+            )
+        if kind == "code128" or shape == "rectangular":
             w, h = _num(d, "w", where), _num(d, "h", where)
         else:
             w = h = _num(d, "size", where)
@@ -260,6 +271,7 @@ def _element(d: Mapping[str, Any], where: str) -> Element:
             data=data,
             module=_num(d, "module", where, default=0.25),
             optional=bool(d.get("optional", False)),
+            shape=shape,
         )
     if kind == "line":
         return LineElement(
@@ -416,7 +428,7 @@ def place(layout: Layout, content: LabelContent) -> list[Placed]:
                 if e.optional:
                     continue
                 raise _missing(layout, e.data)
-            placed.append(PlacedBarcode(e.kind, e.x, e.y, e.w, e.h, data, e.module))
+            placed.append(PlacedBarcode(e.kind, e.x, e.y, e.w, e.h, data, e.module, e.shape))
         else:
             placed.append(e)
     return placed

@@ -45,30 +45,32 @@ def _qr(data: str) -> Matrix:
 
 
 @lru_cache(maxsize=8192)
-def _datamatrix(data: str) -> Matrix:
+def _datamatrix(data: str, square: bool) -> Matrix:
     try:
-        bc = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.DataMatrix)
+        # Left to itself zxing-cpp picks the smallest symbol, an 8x32 strip for many 12-14 character codes.
+        bc = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.DataMatrix, force_square=square)
     except Exception as exc:  # zxing-cpp raises its own error types for data it cannot encode
         raise SymbolError(f"DataMatrix cannot encode {data!r}: {exc}") from exc
     dark = np.asarray(bc.to_image(scale=1, add_quiet_zones=False)) < 128
     return tuple(map(tuple, dark.tolist()))
 
 
-def matrix_for(kind: SymbolKind, data: str) -> Matrix:
-    """The module matrix of a 2D symbol (``qr`` or ``datamatrix``)."""
+def matrix_for(kind: SymbolKind, data: str, *, square: bool = True) -> Matrix:
+    """The module matrix of a 2D symbol (``qr`` or ``datamatrix``); a DataMatrix is square unless ``square`` is
+    false, when the smallest symbol of either shape is taken."""
     if not data:
         raise SymbolError(f"{kind} needs data")
     if kind == "qr":
         return _qr(data)
     if kind == "datamatrix":
-        return _datamatrix(data)
+        return _datamatrix(data, square)
     raise SymbolError(f"{kind} is not a 2D symbology")
 
 
-def symbol_modules(kind: SymbolKind, data: str) -> tuple[int, int]:
+def symbol_modules(kind: SymbolKind, data: str, *, square: bool = True) -> tuple[int, int]:
     """(width, height) in modules including the quiet zone; 1D height is reported as 0."""
     q = QUIET_ZONE[kind]
     if kind == "code128":
         return len(code128_pattern(data)) + 2 * q, 0
-    m = matrix_for(kind, data)
+    m = matrix_for(kind, data, square=square)
     return len(m[0]) + 2 * q, len(m) + 2 * q

@@ -279,6 +279,15 @@ class Refusal(Base):
     terminal: Mapped[str | None] = mapped_column(String(100))
 
 
+class CompanyPrefix(Base):
+    """A GS1 company prefix of the register's own RFID tags (GIAI-96), set at `tracker init`: a tag under any other
+    prefix is an unknown tag, never a carrier (`tracker.epc_scope`)."""
+
+    __tablename__ = "company_prefixes"
+    prefix: Mapped[str] = mapped_column(String(12), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 __all__ = [
     "Approval",
     "ApprovalCarrier",
@@ -286,6 +295,7 @@ __all__ = [
     "Base",
     "Carrier",
     "ChainHead",
+    "CompanyPrefix",
     "Event",
     "Loan",
     "Location",

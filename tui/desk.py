@@ -20,13 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from labels.codes import (
     CodeError,
     classify_code,
-    epc_to_carrier_code,
     parse_badge_code,
     parse_carrier_code,
     parse_location_code,
 )
 from tracker import queries
 from tracker.domain import CarrierStatus, Classification, Clearance, DomainError
+from tracker.epc_scope import carrier_code_for_epc
 from tracker.queries import CarrierView
 from tracker.services import circulation, incidents, registry
 from tracker.services.common import Refused, Signed, authenticate
@@ -231,9 +231,8 @@ class Desk:
             return parse_carrier_code(text).text
         with self.store.uow(readonly=True) as uow:
             view = queries.carrier_by_epc(uow, text)
-        if view is not None:
-            return view.code
-        return epc_to_carrier_code(text)
+            # A tag under another organisation's prefix is an unknown tag, never one of our carriers (issue 17).
+            return view.code if view is not None else carrier_code_for_epc(uow, text)
 
     def _select_party(self, badge: str, job: Scan) -> list[Feedback]:
         with self.store.uow(readonly=True) as uow:

@@ -146,11 +146,38 @@ class PrefixedFraming(Generic[F]):
     max_length: int | None = None
 
 
+_INVALID = -2
+_INCOMPLETE = -1
+
+
+def _prefixed_end(framing: PrefixedFraming[F], buf: bytes, j: int) -> int:
+    """Where the frame whose header is at ``j`` ends, ``_INCOMPLETE`` when more bytes are needed to tell, or
+    ``_INVALID`` when its length, end byte or checksum shows it is not a frame."""
+    n = len(buf)
+    if n - j < framing.overhead:
+        return _INCOMPLETE
+    at = framing.length_at
+    length = (buf[j + at] << 8) | buf[j + at + 1] if framing.length_size == 2 else buf[j + at]
+    if framing.max_length is not None and length > framing.max_length:
+        return _INVALID
+    end = j + framing.overhead + length
+    if end > n:
+        return _INCOMPLETE
+    c = end - framing.checksum_size - (framing.end is not None)
+    expected = (buf[c] << 8) | buf[c + 1] if framing.checksum_size == 2 else buf[c]
+    if (framing.end is not None and buf[end - 1] != framing.end) or framing.checksum(buf[j + 1 : c]) != expected:
+        return _INVALID
+    return end
+
+
 def split_prefixed(framing: PrefixedFraming[F], buf: bytes) -> tuple[list[F], bytes, int]:
     """Whole, checksum-valid frames in `buf`, the unfinished tail, and how many bytes were skipped.
 
     A frame that fails its checks costs one byte: the search resumes just after its header, so a real frame
-    hidden behind a stray header byte is still found.
+    hidden behind a stray header byte is still found. A header whose length reaches past the buffer is waited
+    for only while no whole, valid frame starts after it: a noise byte that looks like a header and claims a long
+    length would otherwise hold back every frame behind it until that many bytes had come (up to 262 bytes, many
+    polls). Once a valid frame lies complete behind it, the false start is dropped and that frame is read at once.
     """
     frames: list[F] = []
     skipped = 0
@@ -167,7 +194,7 @@ def split_prefixed(framing: PrefixedFraming[F], buf: bytes) -> tuple[list[F], by
     end_byte = framing.end
     trailer = framing.checksum_size + (end_byte is not None)
     build = framing.build
-    while True:
+    while True:  # the hot loop of every prefixed codec: kept inline (see bench/bench_rfid.py)
         j = find(header, i)
         if j < 0:
             skipped += n - i
@@ -182,7 +209,11 @@ def split_prefixed(framing: PrefixedFraming[F], buf: bytes) -> tuple[list[F], by
             continue
         end = j + overhead + length
         if end > n:
-            return frames, buf[j:], skipped
+            if not _valid_prefixed_after(framing, buf, j):
+                return frames, buf[j:], skipped
+            skipped += 1  # a false start: a whole frame lies behind it
+            i = j + 1
+            continue
         c = end - trailer
         expected = (buf[c] << 8) | buf[c + 1] if wide_checksum else buf[c]
         if (end_byte is not None and buf[end - 1] != end_byte) or checksum(buf[j + 1 : c]) != expected:
@@ -191,6 +222,17 @@ def split_prefixed(framing: PrefixedFraming[F], buf: bytes) -> tuple[list[F], by
             continue
         frames.append(build(buf[j:end]))
         i = end
+
+
+def _valid_prefixed_after(framing: PrefixedFraming[F], buf: bytes, j: int) -> bool:
+    """Whether a whole, valid frame starts somewhere after ``j`` in ``buf``."""
+    header = bytes((framing.header,))
+    k = buf.find(header, j + 1)
+    while k >= 0 and len(buf) - k >= framing.overhead:
+        if _prefixed_end(framing, buf, k) >= 0:
+            return True
+        k = buf.find(header, k + 1)
+    return False
 
 
 def tags_in(frames: Iterable[F], parse: Callable[[F], Iterable[TagRead]]) -> tuple[list[TagRead], int]:

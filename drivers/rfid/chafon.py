@@ -1,13 +1,21 @@
-"""Chafon CF-RU5102 and the UHFReader18 family of desktop counter readers: `Len Adr Cmd Data CRC16` frames.
+"""Chafon desktop counter readers: the UHFReader18 family (CF-RU5102 and alike) and the UHFReader288 family
+(CF-RU5202, CF-RU6403 and the many counter pads sold on its firmware), both `Len Adr Cmd Data CRC16` frames.
 
-This module owns the UHFReader18 byte protocol — host command `Len Adr Cmd Data CRC`, reader answer `Len Adr
+The two share framing, commands and status codes and differ in the inventory: UHFReader18 takes an empty 0x01
+command and answers `Num (Len EPC)*`; UHFReader288 takes `Q Session MaskMem MaskAdr(2) MaskLen Target Ant
+ScanTime` and answers `Ant Num (Len EPC RSSI)*`, with Ant a bit mask (1, 2, 4, 8 for antennas 1-4). Read with
+the wrong layout a 288 answer is refused as malformed, so the protocol is configured (`uhfreader18`,
+`uhfreader288`) or detected from the reader-information answer: 8 data bytes from a UHFReader18, 12 from a
+UHFReader288 (it adds antenna, beeper, output and antenna-check bytes).
+
+This module owns that byte protocol — host command `Len Adr Cmd Data CRC`, reader answer `Len Adr
 reCmd Status Data CRC`, `Len` counting every byte after itself, CRC-16 (poly 0x8408, preset 0xFFFF) over Len
 to the last data byte sent low byte first — the EPC inventory (0x01) and its tag list (status 0x03 says
 another frame follows), reader information (0x21), transmit power (0x2F), and the frames a reader in active
 mode pushes on its own (reCmd 0xEE). Polling the inventory in answer mode is what lets a counter pad read a
 carrier laid on it with no trigger. There is no start byte, so resynchronisation trusts only a CRC-valid frame
-from a known address with a known answer code. A frame with a bad CRC never becomes a read. It must never
-import `tracker` or `tui`.
+with a known answer code, and never waits on a claimed length while a valid frame lies whole behind it. A frame
+with a bad CRC never becomes a read. It must never import `tracker` or `tui`.
 """
 
 from __future__ import annotations
@@ -66,8 +74,46 @@ def encode_response(command: int, status: int, data: bytes = b"", address: int =
     return body + bytes((crc & 0xFF, crc >> 8))
 
 
+UHFREADER18 = "uhfreader18"
+UHFREADER288 = "uhfreader288"
+AUTO = "auto"
+PROTOCOLS = (UHFREADER18, UHFREADER288)
+READER_INFO_18_BYTES = 8
+READER_INFO_288_BYTES = 12
+ANTENNA_BITS = {0x01: 1, 0x02: 2, 0x04: 3, 0x08: 4}
+
+
 def inventory(address: int = 0x00) -> bytes:
+    """The UHFReader18 inventory: no parameters."""
     return encode(CMD_INVENTORY, b"", address)
+
+
+def inventory_288(
+    address: int = 0x00, *, q: int = 4, session: int = 0, antenna: int = 1, scan_time_100ms: int = 10
+) -> bytes:
+    """The UHFReader288 inventory: Q, session, an empty EPC mask, target A, one antenna, and the scan time."""
+    if not 0 <= q <= 15 or not 0 <= session <= 3:
+        raise ValueError(f"Q must be 0..15 and session 0..3, not {q} and {session}")
+    if antenna not in ANTENNA_BITS.values():
+        raise ValueError(f"antenna must be 1..4, not {antenna}")
+    if not 3 <= scan_time_100ms <= 255:
+        raise ValueError(f"scan time must be 3..255 (x100 ms), not {scan_time_100ms}")
+    mask = bytes((0x01, 0x00, 0x00, 0x00))  # EPC bank, address 0, length 0: no mask
+    tail = bytes((0x00, 0x80 + antenna - 1, scan_time_100ms))  # target A, antenna, scan time
+    return encode(CMD_INVENTORY, bytes((q, session)) + mask + tail, address)
+
+
+def inventory_for(protocol: str, address: int = 0x00) -> bytes:
+    return inventory_288(address) if protocol == UHFREADER288 else inventory(address)
+
+
+def protocol_from_info(data: bytes) -> str | None:
+    """The protocol a reader-information answer shows, from its length; None for a length neither family sends."""
+    if len(data) == READER_INFO_18_BYTES:
+        return UHFREADER18
+    if len(data) == READER_INFO_288_BYTES:
+        return UHFREADER288
+    return None
 
 
 def reader_info(address: int = 0x00) -> bytes:
@@ -80,28 +126,41 @@ def set_power(dbm: int, address: int = 0x00) -> bytes:
     return encode(CMD_SET_POWER, bytes((dbm,)), address)
 
 
+def _frame_end(buf: bytes, i: int, overhead: int, answers: bool) -> int:
+    """Where the frame starting at ``i`` ends, -1 when more bytes are needed to tell, -2 when it is not one."""
+    n = len(buf)
+    if n - i < overhead:
+        return -1
+    length = buf[i]
+    if length + 1 < overhead or (answers and buf[i + 2] not in KNOWN_ANSWERS):
+        return -2
+    end = i + length + 1
+    if end > n:
+        return -1
+    if crc16_mcrf4xx(buf[i : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
+        return -2
+    return end
+
+
+def _valid_frame_after(buf: bytes, i: int, overhead: int, answers: bool) -> bool:
+    return any(_frame_end(buf, k, overhead, answers) >= 0 for k in range(i + 1, len(buf) - overhead + 1))
+
+
 def _split(buf: bytes, overhead: int, answers: bool) -> tuple[list[Frame], bytes, int]:
+    # With no start byte, any byte may be a length. A "length" that reaches past the buffer is waited for only
+    # while no whole, CRC-valid frame lies after it: a noise byte claiming 200 bytes must not hold back the frames
+    # behind it (it used to, for 256 more bytes: tens of polls of a pad gone blind).
     frames: list[Frame] = []
     skipped = 0
     i = 0
     n = len(buf)
-    crc = crc16_mcrf4xx
     while n - i >= overhead:
-        length = buf[i]
-        end = i + length + 1
-        if length + 1 < overhead or (answers and buf[i + 2] not in KNOWN_ANSWERS):
-            i += 1
-            skipped += 1
-            continue
-        if end > n:
-            # Wait for the rest, unless the buffer already holds far more than one frame could need: then this
-            # "length" was noise and waiting would stall the stream.
-            if n - i > 256:
-                i += 1
-                skipped += 1
-                continue
-            break
-        if crc(buf[i : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
+        end = _frame_end(buf, i, overhead, answers)
+        if end == -1:
+            if not _valid_frame_after(buf, i, overhead, answers):
+                break
+            end = -2
+        if end == -2:
             i += 1
             skipped += 1
             continue
@@ -124,7 +183,7 @@ def split_commands(buf: bytes) -> tuple[list[Frame], bytes, int]:
 
 
 def encode_tag_list(epcs: list[bytes]) -> bytes:
-    """Inventory answer data: Num, then each EPC as its byte length and bytes."""
+    """UHFReader18 inventory answer data: Num, then each EPC as its byte length and bytes."""
     out = bytearray((len(epcs),))
     for epc in epcs:
         out.append(len(epc))
@@ -132,8 +191,44 @@ def encode_tag_list(epcs: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def parse_tags(frame: Frame) -> list[TagRead]:
-    """Tags in an inventory answer or an active-mode frame; [] for any other frame.
+def encode_tag_list_288(tags: list[tuple[bytes, int]], antenna: int = 1) -> bytes:
+    """UHFReader288 inventory answer data: the antenna bit, Num, then each EPC's length, bytes and RSSI byte."""
+    bit = next(b for b, n in ANTENNA_BITS.items() if n == antenna)
+    out = bytearray((bit, len(tags)))
+    for epc, rssi in tags:
+        out.append(len(epc))
+        out += epc
+        out.append(rssi & 0xFF)
+    return bytes(out)
+
+
+def _tag_list_288(frame: Frame) -> list[TagRead]:
+    # The RSSI byte is a relative strength whose scale the vendor does not give in dBm: it is not passed on as
+    # dBm (the floors are dBm), rather than invented.
+    d = frame.data
+    if len(d) < 2:
+        raise FrameError("UHFReader288 inventory answer without antenna and tag count")
+    antenna = ANTENNA_BITS.get(d[0])
+    if antenna is None:
+        raise FrameError(f"UHFReader288 inventory answer names antenna bits 0x{d[0]:02X}")
+    pos = 2
+    tags = []
+    for _ in range(d[1]):
+        if pos >= len(d):
+            raise FrameError("inventory answer lists more tags than it carries")
+        size = d[pos]
+        epc = d[pos + 1 : pos + 1 + size]
+        if len(epc) != size or size == 0 or size % 2 or pos + 1 + size >= len(d):
+            raise FrameError("inventory answer has a truncated or odd-length EPC")
+        tags.append(TagRead(epc.hex().upper(), antenna=antenna, raw=frame.raw))
+        pos += 2 + size
+    if pos != len(d):
+        raise FrameError("inventory answer carries bytes after its tag list")
+    return tags
+
+
+def parse_tags(frame: Frame, protocol: str = UHFREADER18) -> list[TagRead]:
+    """Tags in an inventory answer (in `protocol`'s layout) or an active-mode frame; [] for any other frame.
 
     UHFReader18 reports neither RSSI nor antenna, so both stay unknown rather than invented.
     """
@@ -145,6 +240,8 @@ def parse_tags(frame: Frame) -> list[TagRead]:
         return [TagRead(frame.data.hex().upper(), antenna=1, raw=frame.raw)]
     if frame.command != CMD_INVENTORY or frame.status not in TAG_LIST_STATUSES:
         return []
+    if protocol == UHFREADER288:
+        return _tag_list_288(frame)
     d = frame.data
     if not d:
         raise FrameError("inventory answer without a tag count")
@@ -168,6 +265,10 @@ def decode(buf: bytes) -> tuple[list[TagRead], bytes, int]:
     return decode_with(split_responses, parse_tags, buf)
 
 
+def decode_288(buf: bytes) -> tuple[list[TagRead], bytes, int]:
+    return decode_with(split_responses, lambda f: parse_tags(f, UHFREADER288), buf)
+
+
 @dataclass(frozen=True, slots=True)
 class ReaderInfo:
     version: str
@@ -177,10 +278,30 @@ class ReaderInfo:
     min_freq: int
     power_dbm: int
     scan_time_100ms: int
+    protocol: str = UHFREADER18
+    antennas: int | None = None  # UHFReader288: the antenna bit mask in use
+
+
+def parse_reader_info(d: bytes) -> ReaderInfo:
+    protocol = protocol_from_info(d)
+    if protocol is None:
+        raise FrameError(
+            f"reader information has {len(d)} bytes: neither a UHFReader18 ({READER_INFO_18_BYTES}) "
+            f"nor a UHFReader288 ({READER_INFO_288_BYTES})"
+        )
+    antennas = d[8] if protocol == UHFREADER288 else None
+    return ReaderInfo(f"{d[0]}.{d[1]:02d}", d[2], d[3], d[4], d[5], d[6], d[7], protocol, antennas)
+
+
+def check_protocol(protocol: str) -> str:
+    if protocol not in (*PROTOCOLS, AUTO):
+        raise ValueError(f"Chafon protocol must be {', '.join(PROTOCOLS)} or {AUTO}, not {protocol!r}")
+    return protocol
 
 
 class ChafonReader(SessionReader[Frame]):
-    """A UHFReader18-protocol reader (CF-RU5102 and alike) on a serial port, 57600 baud by default."""
+    """A Chafon reader on a serial port, 57600 baud by default. `protocol="auto"` asks the reader's information
+    before the first inventory and takes the protocol its length shows."""
 
     def __init__(
         self,
@@ -189,10 +310,12 @@ class ChafonReader(SessionReader[Frame]):
         device: str | None = None,
         address: int = 0x00,
         baudrate: int = 57600,
+        protocol: str = AUTO,
         clock: Clock = utc_now,
     ) -> None:
         super().__init__(url, split_responses, device=device, baudrate=baudrate, clock=clock)
         self.address = address
+        self.protocol = check_protocol(protocol)
         self.rejected = 0
 
     def _answer(self, data: bytes, command: int, what: str) -> Frame:
@@ -203,7 +326,9 @@ class ChafonReader(SessionReader[Frame]):
 
     def inventory(self, timeout: float = 3.0) -> list[TagRead]:
         """One answer-mode inventory: every tag in the field, following 'more data' frames to the end."""
-        self.session.send(inventory(self.address))
+        if self.protocol == AUTO:
+            self.protocol = self.reader_info().protocol
+        self.session.send(inventory_for(self.protocol, self.address))
         tags: list[TagRead] = []
         while True:
             frames = self.session.collect(lambda f: f.command == CMD_INVENTORY, timeout=timeout)
@@ -212,7 +337,7 @@ class ChafonReader(SessionReader[Frame]):
             last = frames[-1]
             for frame in frames:
                 try:
-                    tags.extend(parse_tags(frame))
+                    tags.extend(parse_tags(frame, self.protocol))
                 except FrameError:
                     self.rejected += 1
             if last.status != STATUS_MORE_DATA:
@@ -222,9 +347,10 @@ class ChafonReader(SessionReader[Frame]):
 
     def reader_info(self) -> ReaderInfo:
         d = self._answer(reader_info(self.address), CMD_READER_INFO, "reader information").data
-        if len(d) != 8:
-            raise RfidError(f"{self.device}: reader information has {len(d)} bytes, expected 8")
-        return ReaderInfo(f"{d[0]}.{d[1]:02d}", d[2], d[3], d[4], d[5], d[6], d[7])
+        try:
+            return parse_reader_info(d)
+        except FrameError as exc:
+            raise RfidError(f"{self.device}: {exc}") from None
 
     def set_power(self, dbm: int) -> None:
         self._answer(set_power(dbm, self.address), CMD_SET_POWER, f"set power {dbm} dBm")
@@ -238,11 +364,21 @@ class ChafonPolling:
     `RfidStream` sends the next poll after that much quiet; while a poll is out, `restart_after` is the longer
     time-out for an answer that never comes. `poll_interval=0` asks again at once.
 
-    Active-mode frames are read too, so a reader left in scan mode by its vendor tool still works.
+    Active-mode frames are read too, so a reader left in scan mode by its vendor tool still works. With
+    `protocol="auto"` the first thing sent is a reader-information request; its answer settles the protocol, and
+    polling starts in it (until then no inventory answer is read in a layout that may be the wrong one).
     """
 
-    def __init__(self, address: int = 0x00, restart_after: float = 0.5, poll_interval: float = POLL_INTERVAL) -> None:
+    def __init__(
+        self,
+        address: int = 0x00,
+        restart_after: float = 0.5,
+        poll_interval: float = POLL_INTERVAL,
+        protocol: str = AUTO,
+    ) -> None:
         self.address = address
+        self.configured = check_protocol(protocol)
+        self.protocol = self.configured
         self.answer_timeout = restart_after
         self.restart_after = restart_after
         self.poll_interval = poll_interval
@@ -251,9 +387,11 @@ class ChafonPolling:
         self.polls = 0
 
     def start(self) -> bytes:
-        self.polls += 1
         self.restart_after = self.answer_timeout
-        return inventory(self.address)
+        if self.protocol == AUTO:
+            return reader_info(self.address)
+        self.polls += 1
+        return inventory_for(self.protocol, self.address)
 
     def stop(self) -> bytes:
         return b""
@@ -261,6 +399,7 @@ class ChafonPolling:
     def reset(self) -> None:
         self._buf = b""
         self.restart_after = self.answer_timeout
+        self.protocol = self.configured  # a reconnect may be a different reader on the same port
 
     def feed(self, data: bytes) -> tuple[list[TagRead], bytes]:
         frames, self._buf, bad = split_responses(self._buf + data)
@@ -268,13 +407,23 @@ class ChafonPolling:
         tags: list[TagRead] = []
         reply = b""
         for frame in frames:
+            if frame.command == CMD_READER_INFO and frame.status == STATUS_OK and self.protocol == AUTO:
+                detected = protocol_from_info(frame.data)
+                if detected is None:
+                    self.rejected += 1
+                    continue
+                self.protocol = detected
+                reply += self.start()
+                continue
+            if self.protocol == AUTO and frame.command != RECMD_ACTIVE:
+                continue
             try:
-                tags.extend(parse_tags(frame))
+                tags.extend(parse_tags(frame, self.protocol))
             except FrameError:
                 self.rejected += 1
             if frame.command == CMD_INVENTORY and frame.status != STATUS_MORE_DATA:
                 if self.poll_interval > 0:
                     self.restart_after = self.poll_interval  # the next poll goes out after this much quiet
                 else:
-                    reply = self.start()
+                    reply += self.start()
         return tags, reply

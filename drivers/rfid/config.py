@@ -39,7 +39,7 @@ COMMON_KEYS = frozenset({"kind", "url", "by_id", "by_id_dir", "baudrate", "dup_w
 KIND_KEYS: Mapping[str, frozenset[str]] = {
     "magicrf": COMMON_KEYS | {"power", "region"},
     "thingmagic": COMMON_KEYS | {"power", "region"},
-    "chafon": COMMON_KEYS | {"power", "address"},
+    "chafon": COMMON_KEYS | {"power", "address", "protocol"},
     "tsl": COMMON_KEYS,
     "llrp": frozenset({"kind", "url", "dup_window", "rssi_threshold", "antenna_rssi", "power", "antennas"}),
 }
@@ -85,6 +85,7 @@ def setup_commands(config: DeviceConfig) -> bytes:
 
         if not 0 <= config.address <= 0xFF:
             raise ValueError(f"address must be 0..255, not {config.address}")
+        chafon.check_protocol(config.protocol or chafon.AUTO)
         if config.power is not None:
             if config.power != int(config.power):
                 raise ValueError(f"a Chafon reader takes whole dBm, not {config.power:g}")
@@ -239,7 +240,7 @@ def _protocol(config: DeviceConfig) -> StreamProtocol:
     if config.kind == "chafon":
         from drivers.rfid.chafon import ChafonPolling
 
-        return ChafonPolling(config.address)
+        return ChafonPolling(config.address, protocol=config.protocol or "auto")
     return TslTrigger()
 
 

@@ -15,7 +15,9 @@ Keys. `device` is the scanner's serial (from the file for Opticon, else given by
 fingerprint of that device's *first* record (its time and code, or its code for formats without time), so it
 stays the same while the file grows; pass `batch_id` explicitly when the caller has a better one (the CS4070
 and plain lists have no time stamp, so two different lists that begin with the same code would otherwise share
-a batch). `sequence` counts that device's records in the file from 1.
+a batch): `content_batch_id` is one, a fingerprint of the file's reads — never of its bytes, which change when a
+file is merely saved again with other line ends or blank lines. `sequence` counts that device's records in the
+file from 1.
 """
 
 from __future__ import annotations
@@ -103,6 +105,25 @@ def _lines(data: bytes) -> tuple[list[tuple[int, str]], tuple[int, str] | None]:
 
 def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def content_lines(text: str | bytes) -> list[str]:
+    """The reads of an upload as its lines say them: line ends of any kind, a byte-order mark, trailing spaces and
+    blank lines do not count, so re-saving a file (CRLF on Windows, one more empty line) changes none of them."""
+    if isinstance(text, bytes):
+        text = _text(text)
+    text = text.removeprefix("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def content_batch_id(text: str | bytes) -> str:
+    """The batch id of an upload that names none: a fingerprint of its reads (``content_lines``), not of its
+    bytes, so the same list saved again is the same batch and ingest books each read once. A file of clean
+    ``\n``-ended lines gets the id its raw text had before (``sha-`` and 16 hex digits of SHA-256), so batches
+    already stored keep their identity."""
+    canonical = "".join(line + "\n" for line in content_lines(text))
+    return "sha-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _read(code: str, device: str, at: datetime, raw: str) -> Read:

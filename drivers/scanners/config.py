@@ -44,7 +44,8 @@ Scanner keys: `kind` (required); `url` or `by_id` (serial kinds, one required; `
 RFID keys: `url` or `by_id` (as above; llrp: `host` or `host:port`); `baudrate` (chafon 57600, others 115200);
 `dup_window` (2.0); `rssi_threshold` and `antenna_rssi` (floors, dBm); `power` (dBm: magicrf, thingmagic,
 chafon, llrp); `region` (magicrf, thingmagic: a name such as "EU" or the firmware's number); `address`
-(chafon, 0); `antennas` (llrp, [1]). A key the kind does not take is an error like an unknown key, so a typo
+(chafon, 0); `protocol` (chafon: "uhfreader18", "uhfreader288" or "auto", the default, which asks the reader);
+`antennas` (llrp, [1]). A key the kind does not take is an error like an unknown key, so a typo
 or a setting the reader would ignore never silently falls back to a default.
 
 This module owns that schema and building drivers from it (RFID specifics: `drivers.rfid.config`; the
@@ -87,9 +88,11 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "prefix": str, "suffix": str, "idle_ms": int, "encoding": str, "dup_window": (int, float), "formats": list,
     "backend": str, "fps": (int, float), "gap_ms": int, "min_length": int, "layout": str, "ack": bool,
     "power": (int, float), "region": (str, int), "rssi_threshold": (int, float), "antenna_rssi": dict,
-    "address": int, "antennas": list,
+    "address": int, "antennas": list, "protocol": str,
 }
-SCANNER_KEYS = frozenset(_TYPES) - {"power", "region", "rssi_threshold", "antenna_rssi", "address", "antennas"}
+SCANNER_KEYS = frozenset(_TYPES) - {
+    "power", "region", "rssi_threshold", "antenna_rssi", "address", "antennas", "protocol"
+}
 
 
 def config_path(path: Path | str | None = None) -> Path:

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from labels.layout import LayoutError, PlacedBarcode
 from labels.symbols import QUIET_ZONE, Matrix, code128_pattern, matrix_for
 
-__all__ = ["Bars", "Grid", "bars_in_dots", "bars_in_mm", "dots", "grid_in_dots", "grid_in_mm", "stroke_dots"]
+__all__ = [
+    "MIN_MODULE_MM",
+    "Bars",
+    "Grid",
+    "bars_in_dots",
+    "bars_in_mm",
+    "dots",
+    "grid_in_dots",
+    "grid_in_mm",
+    "min_module_dots",
+    "stroke_dots",
+]
 
 MM_PER_INCH = 25.4
 
@@ -45,6 +56,14 @@ class Grid:
     module: float
     matrix: Matrix
 
+    @property
+    def rows(self) -> int:
+        return len(self.matrix)
+
+    @property
+    def columns(self) -> int:
+        return len(self.matrix[0])
+
 
 def _too_wide(pb: PlacedBarcode, need_mm: float) -> LayoutError:
     return LayoutError(
@@ -77,27 +96,60 @@ def bars_in_mm(pb: PlacedBarcode) -> Bars:
     return Bars(x0, pb.y, pb.module, pb.h, pattern)
 
 
-def grid_in_dots(pb: PlacedBarcode, dpi: float, *, min_module_dots: int = 2) -> Grid:
-    """A 2D symbol on a dot grid: the largest whole-dot module that fits the square box, centred."""
-    matrix = matrix_for(pb.kind, pb.data)
+MIN_MODULE_MM = 0.25
+"""The smallest 2D module a thermal head prints reliably: two dots at 203 dpi; below it dots merge or drop and the
+symbol stops reading. Every printer resolution gets at least this many millimetres, in whole dots."""
+
+
+def min_module_dots(dpi: float) -> int:
+    """The smallest 2D module at ``dpi``, in whole dots: ``MIN_MODULE_MM`` rounded up, never under two dots."""
+    return max(2, math.ceil(MIN_MODULE_MM * dpi / MM_PER_INCH - 0.02))
+
+
+def _matrix(pb: PlacedBarcode) -> Matrix:
+    return matrix_for(pb.kind, pb.data, square=pb.shape != "rectangular")
+
+
+def _too_small(pb: PlacedBarcode, matrix: Matrix, have_mm: float, dpi: float | None) -> LayoutError:
+    rows, cols = len(matrix), len(matrix[0])
+    at_en = f" at {dpi:.0f} dpi" if dpi is not None else ""
+    at_zh = f"在 {dpi:.0f} dpi 下" if dpi is not None else ""
+    least = min_module_dots(dpi) * MM_PER_INCH / dpi if dpi is not None else MIN_MODULE_MM
+    return LayoutError(
+        f"{pb.kind} of {pb.data!r} is a {rows}x{cols} symbol and does not fit its {pb.w:.1f}x{pb.h:.1f} mm box"
+        f"{at_en}: its modules would be {have_mm:.2f} mm, the smallest printable is {MIN_MODULE_MM} mm "
+        f"({least:.2f} mm in whole dots); use a larger layout or a shorter code",
+        f"{pb.data!r} 的二维码为 {rows}x{cols} 模块，{at_zh}放不进 {pb.w:.1f}x{pb.h:.1f} 毫米的区域："
+        f"模块只有 {have_mm:.2f} 毫米，小于可打印的最小模块 {MIN_MODULE_MM} 毫米；请换用更大的版式或更短的编码",
+    )
+
+
+def grid_in_dots(pb: PlacedBarcode, dpi: float) -> Grid:
+    """A 2D symbol on a dot grid: the largest whole-dot module with which the symbol's columns fit the box's width
+    and its rows the box's height (quiet zones included), centred; refused below the printable minimum."""
+    matrix = _matrix(pb)
     q = QUIET_ZONE[pb.kind]
-    n = len(matrix) + 2 * q
-    box = math.floor(pb.w * dpi / MM_PER_INCH)
-    m = box // n
-    if m < min_module_dots:
-        raise LayoutError(
-            f"{pb.kind} of {pb.data!r} has {n} modules and does not fit {pb.w:.1f} mm at {dpi:.0f} dpi",
-            f"{pb.data!r} 的二维码有 {n} 个模块，在 {dpi:.0f} dpi 下放不进 {pb.w:.1f} 毫米",
-        )
-    off = (box - n * m) // 2 + q * m
-    return Grid(dots(pb.x, dpi) + off, dots(pb.y, dpi) + off, m, matrix)
+    box_w = math.floor(pb.w * dpi / MM_PER_INCH)
+    box_h = math.floor(pb.h * dpi / MM_PER_INCH)
+    cols, rows = len(matrix[0]) + 2 * q, len(matrix) + 2 * q
+    m = min(box_w // cols, box_h // rows)
+    if m < min_module_dots(dpi):
+        raise _too_small(pb, matrix, min(box_w / cols, box_h / rows) * MM_PER_INCH / dpi, dpi)
+    x = dots(pb.x, dpi) + (box_w - cols * m) // 2 + q * m
+    y = dots(pb.y, dpi) + (box_h - rows * m) // 2 + q * m
+    return Grid(x, y, m, matrix)
 
 
 def grid_in_mm(pb: PlacedBarcode) -> Grid:
-    matrix = matrix_for(pb.kind, pb.data)
+    """The same symbol in millimetres: the module that fits both axes, centred; refused below the printable
+    minimum, so a vector preview never shows a symbol no printer could print."""
+    matrix = _matrix(pb)
     q = QUIET_ZONE[pb.kind]
-    m = pb.w / (len(matrix) + 2 * q)
-    return Grid(pb.x + q * m, pb.y + q * m, m, matrix)
+    cols, rows = len(matrix[0]) + 2 * q, len(matrix) + 2 * q
+    m = min(pb.w / cols, pb.h / rows)
+    if m < MIN_MODULE_MM - 1e-9:
+        raise _too_small(pb, matrix, m, None)
+    return Grid(pb.x + (pb.w - cols * m) / 2 + q * m, pb.y + (pb.h - rows * m) / 2 + q * m, m, matrix)
 
 
 def runs(bits: str | tuple[bool, ...]) -> list[tuple[int, int]]:

@@ -67,9 +67,13 @@ def _barcode(pb: PlacedBarcode, o: TsplOptions) -> str:
         m = int(b.module)
         return f'BARCODE {int(b.x)},{int(b.y)},"128",{int(b.height)},0,0,{m},{m},{tspl_quote(pb.data)}'
     g = grid_in_dots(pb, o.dpi)
-    size = len(g.matrix) * int(g.module)
+    m = int(g.module)
     if pb.kind == "datamatrix":
-        return f"DMATRIX {int(g.x)},{int(g.y)},{size},{size},x{int(g.module)},{tspl_quote(pb.data)}"
+        # module, rows and columns named, so the printer draws the preview's symbol in an area that just holds it
+        return (
+            f"DMATRIX {int(g.x)},{int(g.y)},{g.columns * m},{g.rows * m},x{m},{g.rows},{g.columns},"
+            f"{tspl_quote(pb.data)}"
+        )
     return f"QRCODE {int(g.x)},{int(g.y)},M,{min(10, int(g.module))},A,0,{tspl_quote(pb.data)}"
 
 

@@ -103,7 +103,8 @@ def _barcode(pb: PlacedBarcode, o: ZplOptions) -> str:
         return f"^FO{int(b.x)},{int(b.y)}^BY{int(b.module)},3,{int(b.height)}^BCN,{int(b.height)},N,N,N,A{data}^FS"
     g = grid_in_dots(pb, o.dpi)
     if pb.kind == "datamatrix":
-        return f"^FO{int(g.x)},{int(g.y)}^BXN,{int(g.module)},200^FH_^FD{zpl_escape(pb.data)}^FS"
+        # rows and columns named, or the printer picks its own symbol: maybe not the one the preview shows
+        return f"^FO{int(g.x)},{int(g.y)}^BXN,{int(g.module)},200,{g.columns},{g.rows}^FH_^FD{zpl_escape(pb.data)}^FS"
     mag = min(10, int(g.module))
     return f"^FO{int(g.x)},{int(g.y)}^BQN,2,{mag}^FH_^FDMA,{zpl_escape(pb.data)}^FS"
 

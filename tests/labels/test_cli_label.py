@@ -79,13 +79,18 @@ def test_print_zpl_and_tspl_to_the_emulator(env: dict[str, str]) -> None:
 def test_rfid_print_stores_epc_and_tid_on_the_carrier(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     c = one("usb_drive")
     code = str(c["code"])
+    # The demo register records no GS1 prefix, so its tags are GID-96; a client's variable cannot make them GIAI
+    # under a prefix of its choosing (the register's prefixes decide which tags are ours, issue 17).
     monkeypatch.setenv("TRACKER_GS1_PREFIX", "6901234")
     with LabelPrinterEmulator() as em:
         em.fail_next_encodes = 1
         rc, out = invoke("label", "print", code, "--printer", em.uri, "--rfid")
         assert rc == 0, out
         [tag] = em.tags
-    assert tag.epc == carrier_code_to_epc(code, "6901234") and epc_to_carrier_code(tag.epc, "6901234") == code
+    assert tag.epc == carrier_code_to_epc(code) and epc_to_carrier_code(tag.epc) == code
+    with LabelPrinterEmulator() as em:
+        rc, refused = invoke("label", "print", code, "--printer", em.uri, "--rfid", "--company-prefix", "6901234")
+        assert rc == 2 and "6901234" in refused and not em.tags
     assert tag.tid in out and "1" in out  # the TID and the one VOID are reported
     rc, shown = invoke("carrier", "show", code, "--json")
     assert json.loads(shown)["epc"] == tag.epc

@@ -180,7 +180,8 @@ def test_giai_epc_round_trip(site: str, serial: int, prefix: str) -> None:
     assert ident is not None and ident.scheme == "giai-96" and ident.company_prefix == prefix
     assert ident.uri.startswith(f"urn:epc:id:giai:{prefix}.")
     assert epc_to_carrier_code(epc, prefix) == code
-    assert epc_to_carrier_code(epc) == code
+    assert epc_to_carrier_code(epc, ["6999999", prefix]) == code
+    assert epc_to_carrier_code(epc) is None  # no prefix of ours given: no GIAI tag is ours
     assert epc_to_carrier_code(epc, "6999999") is None or prefix == "6999999"
 
 
@@ -189,7 +190,7 @@ def test_epc_never_carries_the_level_and_refuses_what_does_not_fit() -> None:
     with pytest.raises(EpcError) as exc:
         carrier_code_to_epc(code, "690123456789")  # 12-digit prefix leaves 42 bits: too few
     assert "GID-96" in exc.value.message_en
-    assert epc_to_carrier_code(carrier_code_to_epc(code, "690123456")) == code
+    assert epc_to_carrier_code(carrier_code_to_epc(code, "690123456"), "690123456") == code
     with pytest.raises(EpcError):
         carrier_code_to_epc(code, "12AB")
     with pytest.raises(CheckCharacterError):

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zxingcpp
-from PIL import Image, ImageDraw
+from label_images import rasterise_svg
+from PIL import Image
 
 from labels.codes import CheckCharacterError, make_carrier_code, make_location_code
 from labels.layout import (
@@ -78,27 +79,6 @@ def test_png_file_is_a_png_at_the_requested_dpi() -> None:
     assert img.format == "PNG" and round(img.info["dpi"][0]) == 300
 
 
-def _rasterise_svg(svg: str, px_per_mm: int = 12) -> Image.Image:
-    """Draw the SVG's barcode groups (only those) to an image: checks the vector geometry, not a browser."""
-    root = ET.fromstring(svg)
-    ns = {"s": "http://www.w3.org/2000/svg"}
-    _, _, w, h = (float(v) for v in root.attrib["viewBox"].split())
-    img = Image.new("L", (round(w * px_per_mm), round(h * px_per_mm)), 255)
-    draw = ImageDraw.Draw(img)
-    for g in root.findall("s:g", ns):
-        m = re.fullmatch(r"translate\((\S+) (\S+)\) scale\((\S+?)(?: (\S+))?\)", g.attrib["transform"])
-        assert m is not None
-        tx, ty, sx = float(m.group(1)), float(m.group(2)), float(m.group(3))
-        sy = float(m.group(4)) if m.group(4) else sx
-        for r in g.findall("s:rect", ns):
-            x0, y0 = float(r.attrib["x"]), float(r.attrib["y"])
-            x1, y1 = x0 + float(r.attrib["width"]), y0 + float(r.attrib["height"])
-            box = [round((tx + x0 * sx) * px_per_mm), round((ty + y0 * sy) * px_per_mm)]
-            box += [round((tx + x1 * sx) * px_per_mm) - 1, round((ty + y1 * sy) * px_per_mm) - 1]
-            draw.rectangle(box, fill=0)
-    return img
-
-
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_svg_is_valid_and_its_symbols_decode(name: str) -> None:
     layout = load_layout(name)
@@ -109,7 +89,7 @@ def test_svg_is_valid_and_its_symbols_decode(name: str) -> None:
     assert content.code in texts
     if "carrier" in layout.code_kinds:
         assert "机密★10年" in texts
-    assert decode(_rasterise_svg(svg)) == expected_symbols(layout, content.code)
+    assert decode(rasterise_svg(svg)) == expected_symbols(layout, content.code)
 
 
 def test_optional_fields_are_left_off_and_required_ones_refused() -> None:

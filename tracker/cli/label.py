@@ -29,7 +29,6 @@ from labels.codes import (
     CodeError,
     carrier_code_to_epc,
     classify_code,
-    epc_to_carrier_code,
     normalize,
     parse_badge_code,
     parse_carrier_code,
@@ -59,6 +58,7 @@ from tracker.cli import common as core
 from tracker.cli.common import EXIT_NOT_FOUND, EXIT_PRINTER, EXIT_REFUSED, EXIT_USAGE, ensure_lang
 from tracker.cli.common import fail as _fail
 from tracker.cli.common import say as _say
+from tracker.epc_scope import carrier_code_for_epc, company_prefixes
 
 label_app = typer.Typer(
     no_args_is_help=True,
@@ -129,7 +129,7 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
                 if kind == "epc":
                     view = queries.carrier_by_epc(uow, text)
                     if view is None:
-                        decoded = epc_to_carrier_code(text)
+                        decoded = carrier_code_for_epc(uow, text)
                         view = queries.carrier(uow, decoded) if decoded else None
                     if view is None:
                         _fail(EXIT_NOT_FOUND, f"No carrier has the EPC {text}.", f"没有载体使用 EPC {text}。")
@@ -160,6 +160,17 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
             except MarkingError as e:
                 _fail(EXIT_USAGE, f"Cannot print {text}: {e.message_en}", f"无法打印 {text}：{e.message_zh}")
     return out
+
+
+def _register_prefix(asked: str | None) -> str | None:
+    """The GS1 prefix tags are encoded under: the register's own (issue 17), never a client's variable. A prefix asked
+    for on the command line must be one of the register's."""
+    with core.store().uow(readonly=True) as uow:
+        own = company_prefixes(uow)
+    if asked is not None and asked.strip() not in own:
+        _fail(EXIT_USAGE, f"{asked} is not one of the register's GS1 company prefixes ({', '.join(own) or 'none'}).",
+              f"{asked} 不是登记库的 GS1 厂商识别代码（{', '.join(own) or '无'}）。")
+    return asked.strip() if asked else (own[0] if own else None)
 
 
 def _codes(codes: list[str] | None, from_file: Path | None) -> list[str]:
@@ -313,7 +324,7 @@ def print_codes(
     res_dpi = dpi or _env_int("TRACKER_LABEL_DPI", 203)
     if rfid and copies != 1:
         _fail(EXIT_USAGE, "--copies cannot be used with --rfid.", "--copies 不能与 --rfid 同时使用。")
-    prefix = company_prefix or os.environ.get("TRACKER_GS1_PREFIX") or None
+    prefix = _register_prefix(company_prefix)
     items = _resolve(_codes(codes, from_file), bilingual=bilingual)
     actor = None
     if rfid:

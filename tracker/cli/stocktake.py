@@ -58,8 +58,8 @@ def start_cmd(
                                                     "strong (RFID placement).")] = 6.0,
     count_ratio: Annotated[float, typer.Option(help="How many times more reads the chosen place needs than any "
                                                     "rival (RFID placement).")] = 2.0,
-    company_prefix: Annotated[str | None, typer.Option(help="GS1 company prefix of our GIAI tags.",
-                                                       envvar="TRACKER_GS1_PREFIX")] = None,
+    company_prefix: Annotated[str | None, typer.Option(help="GS1 company prefix of our GIAI tags (one of the "
+                                                            "register's; default: all of them).")] = None,
 ) -> None:
     """Freeze the expected snapshot of the scope and record the team."""
     s = c.store()

@@ -39,14 +39,37 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 def init(
     badge: Annotated[str, typer.Option(help="Badge code of the first administrator.")],
     name: Annotated[str, typer.Option(help="Name of the first administrator.")],
+    officer_badge: Annotated[str, typer.Option(help="Badge of the security officer (保密办).")],
+    officer_name: Annotated[str, typer.Option(help="Name of the security officer.")],
+    auditor_badge: Annotated[str, typer.Option(help="Badge of the auditor (审计员).")],
+    auditor_name: Annotated[str, typer.Option(help="Name of the auditor.")],
+    approver_badge: Annotated[str, typer.Option(help="Badge of the first approver (主管领导).")],
+    approver_name: Annotated[str, typer.Option(help="Name of the first approver.")],
     unit: Annotated[str, typer.Option(help="Unit (department).")] = "保密办",
 ) -> None:
-    """Create the register and its first administrator (security officer + admin)."""
+    """Create the register: the packaged policy, the GS1 prefix(es) of $TRACKER_GS1_PREFIX, and four different
+    people — administrator, security officer, auditor (三员分立) and a first approver (who is also on the secrecy
+    committee, so roles and clearances can be approved from day one). The administrator's PIN is prompted (or
+    TRACKER_PIN); the others get one-time PINs (TRACKER_OFFICER_PIN, TRACKER_AUDITOR_PIN, TRACKER_APPROVER_PIN)
+    that they replace at their first sign-in."""
+    from tracker.epc_scope import configured_prefixes, record_company_prefixes
+
     ensure_lang()
     pin = read_pin(say("New PIN", "新PIN"), "TRACKER_PIN")
-    run(lambda: personnel.add_person(store().uow(), None, badge, name, unit, "core", ["admin", "security_officer"],
-                                     pin))
-    out.print(Text(say(f"Register ready; administrator {badge} added.", f"登记库已建立；已添加管理员 {badge}。")))
+    others = [(officer_badge, officer_name, ("security_officer",), "TRACKER_OFFICER_PIN"),
+              (auditor_badge, auditor_name, ("auditor",), "TRACKER_AUDITOR_PIN"),
+              (approver_badge, approver_name, ("approver", "office_leader", "committee"), "TRACKER_APPROVER_PIN")]
+    people = [personnel.NewPerson(badge, name, unit, "core", ("admin",), pin)]
+    for who, called, roles, env in others:
+        once = read_pin(say(f"One-time PIN for {who}", f"{who} 的一次性PIN"), env)
+        people.append(personnel.NewPerson(who, called, unit, "core", roles, once, one_time_pin=True))
+    prefixes = run(lambda: configured_prefixes())
+    run(lambda: record_company_prefixes(store().uow(), prefixes))
+    run(lambda: personnel.bootstrap(store().uow(), people))
+    out.print(Text(say(f"Register ready: administrator {badge}, security officer {officer_badge}, auditor "
+                       f"{auditor_badge}, approver {approver_badge}.",
+                       f"登记库已建立：管理员 {badge}，保密办 {officer_badge}，审计员 {auditor_badge}，"
+                       f"主管领导 {approver_badge}。")))
 
 
 @db_app.command("upgrade")
@@ -87,14 +110,21 @@ def demo(
 def status(as_json: JsonFlag = False) -> None:
     """Summary of the register: carriers by status and level, overdue loans, ledger head."""
     ensure_lang()
+    from tracker.epc_scope import company_prefixes
+    from tracker.policy import version_in_force
+
     with store().uow(readonly=True) as uow:
         data = queries.summary(uow)
+        data["company_prefixes"] = list(company_prefixes(uow))
+        data["policy_version"] = version_in_force(uow.session)
     if as_json:
         print_json(data)
         return
     table(say("Register", "登记库"), [say("what", "项目"), say("count", "数量")],
           [[say("carriers", "载体"), data["carriers"]], [say("people", "人员"), data["people"]],
-           [say("locations", "存放位置"), data["locations"]], [say("overdue", "逾期"), data["overdue"]]]
+           [say("locations", "存放位置"), data["locations"]], [say("overdue", "逾期"), data["overdue"]],
+           [say("policy version", "策略版本"), data["policy_version"]],
+           [say("GS1 company prefixes", "GS1 厂商识别代码"), ", ".join(data["company_prefixes"]) or "-"]]
           + [[f"status: {k}", v] for k, v in sorted(data["by_status"].items())]
           + [[f"level: {k}", v] for k, v in sorted(data["by_level"].items())])
     head = data["ledger_head"]

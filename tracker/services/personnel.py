@@ -50,6 +50,7 @@ class NewPerson:
     clearance: str
     roles: tuple[str, ...]
     pin: str | None
+    one_time_pin: bool = False  # set by someone else: good only for choosing a new PIN at first sign-in
 
 
 def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson]) -> list[str]:
@@ -78,7 +79,7 @@ def _insert(uow: UnitOfWork, actor: str | None, p: NewPerson, roles: Iterable[st
         refuse(check_pin(p.pin, badge, uow.policy), "add_person", None, actor)
     uow.session.add(Person(badge=badge, name=p.name, unit=p.unit, clearance=level.value, roles=role_text,
                            status=PersonStatus.ACTIVE.value, pin_hash=hash_pin(p.pin) if p.pin else None,
-                           failed_pins=0, pin_must_change=actor is not None and p.pin is not None))
+                           failed_pins=0, pin_must_change=p.pin is not None and (actor is not None or p.one_time_pin)))
     uow.session.flush()
     uow.ledger.append(EventDraft(EventType.PERSON_ADDED, actor=actor, to_holder=badge,
                                  payload={"name": p.name, "unit": p.unit, "clearance": level.value,

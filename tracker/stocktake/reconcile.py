@@ -49,7 +49,8 @@ def decode_unmatched_epcs(session: Session, sid: int, tuning: Tuning) -> int:
     if not rows:
         return 0
     values = [{"s": sid, "epc": epc,
-               "code": epc_to_carrier_code(epc, tuning.company_prefix, gid_manager=tuning.gid_manager)}
+               "code": epc_to_carrier_code(epc, (tuning.company_prefix or "").split(","),
+                                           gid_manager=tuning.gid_manager)}
               for epc in rows]
     session.execute(text("INSERT INTO stocktake_epc_map (session_id, epc, carrier_code) VALUES (:s, :epc, :code)"),
                     values)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 
 from tracker.domain import CarrierStatus, Classification, Clearance, DomainError, EventType, PersonStatus, Role
+from tracker.epc_scope import company_prefixes
 from tracker.ledger import EventDraft
 from tracker.rules import Action, Violation
 from tracker.schema import Person
@@ -118,6 +119,14 @@ def start(uow: UnitOfWork, actor: Signed, name: str, roots: Sequence[str], team:
                        "the team at least 1.",
                        "参数超出范围：克隆时间窗和RSSI余量不小于0，计数比不小于1，小组至少1人。")
         root_rows = [get_location(uow, code) for code in roots]
+        own = company_prefixes(uow)
+        asked = (cfg.tuning.company_prefix or "").strip()
+        if asked and asked not in own:
+            shown = ", ".join(own) or "none"
+            raise _err(f"{asked} is not one of the register's GS1 company prefixes ({shown}): tags under it are "
+                       "not ours.",
+                       f"{asked} 不是登记库的 GS1 厂商识别代码（{shown}），该代码下的标签不属于本单位。")
+        prefix = asked or ",".join(own) or None
         try:
             level_set = sorted({Classification.parse(lv) for lv in levels or []}, key=lambda lv: -lv.rank)
         except DomainError as e:
@@ -127,7 +136,7 @@ def start(uow: UnitOfWork, actor: Signed, name: str, roots: Sequence[str], team:
             roots=";".join(r.code for r in root_rows), levels=",".join(lv.value for lv in level_set) or None,
             created_at=now, created_by=actor.badge, clone_window_s=cfg.tuning.clone_window_s,
             rssi_margin_db=cfg.tuning.rssi_margin_db, count_ratio=cfg.tuning.count_ratio,
-            company_prefix=cfg.tuning.company_prefix, gid_manager=cfg.tuning.gid_manager, expected_count=0,
+            company_prefix=prefix, gid_manager=cfg.tuning.gid_manager, expected_count=0,
         )
         uow.session.add(st)
         uow.session.flush()

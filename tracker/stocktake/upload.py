@@ -10,7 +10,6 @@ times into microseconds since the epoch (UTC only). It must never touch the data
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -80,10 +79,6 @@ def _misread(code: str) -> tuple[str, str] | None:
     return None
 
 
-def _content_batch(data: str) -> str:
-    return "sha-" + hashlib.sha256(data.encode()).hexdigest()[:16]
-
-
 def _read_key(r: RawRead) -> tuple[str, str, int]:
     return (r[0], r[1], r[2])
 
@@ -132,7 +127,7 @@ def _parse_batch_file(raw: bytes, device: str | None, batch: str | None, name: s
         elif kind == "cs4070":
             parsed = scanner_batch.parse_cs4070(raw, device=dev, batch_id=batch)
         else:  # lists made by people: one batch per distinct content unless named
-            parsed = scanner_batch.parse_plain(raw, device=dev, batch_id=batch or _content_batch(raw.decode()))
+            parsed = scanner_batch.parse_plain(raw, device=dev, batch_id=batch or scanner_batch.content_batch_id(raw))
     except scanner_batch.BatchFileError as e:
         raise _err(f"Upload: {e}", f"上传文件有误：{e}") from None
     bad = [(p.line, p.reason, p.reason) for p in parsed.problems
@@ -167,7 +162,7 @@ def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[Raw
     if unknown:
         raise _err(f"Unknown CSV column(s) {', '.join(unknown)}; use {', '.join(sorted(known))}.",
                    f"无法识别的列 {', '.join(unknown)}；可用列：{', '.join(sorted(known))}。")
-    default_batch = batch or _content_batch(data)
+    default_batch = batch or scanner_batch.content_batch_id(data)
     seen: set[tuple[str, str, int]] = set()
     for n, raw in enumerate(reader, start=1):
         line = n + 1

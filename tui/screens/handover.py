@@ -19,9 +19,10 @@ from textual.containers import Horizontal
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
 
-from labels.codes import CodeError, classify_code, epc_to_carrier_code, parse_badge_code, parse_carrier_code
+from labels.codes import CodeError, classify_code, parse_badge_code, parse_carrier_code
 from tracker import queries
 from tracker.domain import DomainError
+from tracker.epc_scope import carrier_code_for_epc
 from tracker.queries import CarrierView
 from tracker.services import circulation
 from tracker.services.common import Refused, Signed, authenticate
@@ -186,7 +187,7 @@ class HandoverScreen(DeskScreen):
             with store.uow(readonly=True) as uow:
                 if kind == "epc":
                     view = queries.carrier_by_epc(uow, text)
-                    code = epc_to_carrier_code(text)
+                    code = carrier_code_for_epc(uow, text)
                     return view or (queries.carrier(uow, code) if code else None)
                 return queries.carrier(uow, parse_carrier_code(text).text)
 
