@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -289,6 +290,74 @@ class Checkpointer:
             return
         self.runs += 1
         self.last = (int(busy), int(frames), int(done))
+
+
+# --- PostgreSQL roles -------------------------------------------------------------------------------------------
+
+# Tables the application may only add to and read: the custody ledger, its paper anchors and the audit of refusals.
+APPEND_ONLY = ("events", "seals", "refusals")
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def grant_app_role(owner_url: str, app_role: str, password: str | None) -> None:
+    """Create (or update) the role the counters connect as, with only the privileges the services need.
+
+    Run it as the role that ran the migrations and owns the tables (it needs CREATEROLE to create the role), after
+    every `tracker db upgrade` (new tables get their grants). The application role owns nothing, so it can never
+    ALTER a table, DISABLE or DROP a trigger, or change a grant; on `events`, `seals` and `refusals` it may only
+    SELECT and INSERT (no UPDATE, DELETE or TRUNCATE); elsewhere it has ordinary DML, and no CREATE in the schema.
+    Idempotent. Refuses a role that is a superuser, may bypass row security or owns a table of the register: such a
+    role cannot be limited by grants at all."""
+    if not _ROLE_NAME.match(app_role):
+        raise DomainError(f"{app_role!r} is not a plain role name (lower-case letters, digits, _).",
+                          f"{app_role!r} 不是合规的角色名（小写字母、数字、下划线）。")
+    engine = make_engine(owner_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            raise DomainError("Database roles exist on PostgreSQL only; a SQLite register is protected by its file "
+                              "permissions.", "数据库角色仅适用于 PostgreSQL；SQLite 登记库依靠文件权限保护。")
+        with engine.begin() as conn:
+            _grant(conn, app_role, password)
+    finally:
+        engine.dispose()
+
+
+def _grant(conn: Any, role: str, password: str | None) -> None:
+    from psycopg import sql
+
+    raw = conn.connection.dbapi_connection
+
+    def run(template: str, *literals: Any) -> None:
+        statement = sql.SQL(template).format(sql.Identifier(role), *literals)
+        conn.exec_driver_sql(statement.as_string(raw))
+
+    found = conn.exec_driver_sql(
+        "SELECT rolsuper OR rolbypassrls, EXISTS (SELECT 1 FROM pg_tables t WHERE t.tableowner = r.rolname "
+        "AND t.schemaname = current_schema()) FROM pg_roles r WHERE r.rolname = %(r)s", {"r": role}).first()
+    if found is not None and (found[0] or found[1]):
+        raise DomainError(f"Role {role} is a superuser or owns the register's tables: grants cannot limit it. "
+                          "Use a role of its own for the application.",
+                          f"角色 {role} 是超级用户或拥有登记库的表，授权无法限制它。请为应用另建专用角色。")
+    if found is None:
+        run("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+    if password is not None:
+        run("ALTER ROLE {} PASSWORD {}", sql.Literal(password))
+    database = conn.exec_driver_sql("SELECT current_database(), current_schema()").one()
+    schema = sql.Identifier(database[1])
+    run("GRANT CONNECT, TEMPORARY ON DATABASE {1} TO {0}", sql.Identifier(database[0]))
+    run("GRANT USAGE ON SCHEMA {1} TO {0}", schema)
+    run("REVOKE CREATE ON SCHEMA {1} FROM {0}", schema)
+    run("REVOKE ALL ON ALL TABLES IN SCHEMA {1} FROM {0}", schema)
+    run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {1} TO {0}", schema)
+    run("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {1} TO {0}", schema)
+    tables = set(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").scalars())
+    for name in (*APPEND_ONLY, "alembic_version"):
+        if name in tables:
+            run("REVOKE UPDATE, DELETE, TRUNCATE ON TABLE {1}.{2} FROM {0}", schema, sql.Identifier(name))
+    if "alembic_version" in tables:
+        run("REVOKE INSERT ON TABLE {1}.alembic_version FROM {0}", schema)
+    if int(conn.exec_driver_sql("SHOW server_version_num").scalar_one()) >= 170000:
+        run("GRANT MAINTAIN ON ALL TABLES IN SCHEMA {1} TO {0}", schema)  # ANALYZE of the stock-take work tables
 
 
 def make_engine(url: str) -> Engine:
