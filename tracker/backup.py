@@ -37,6 +37,10 @@ class BackupError(DomainError):
     """The backup or restore could not be made (a file, a tool, the server): nothing was replaced."""
 
 
+class BackupMissing(BackupError):
+    """The backup file to restore from does not exist."""
+
+
 class RestoreRefused(DomainError):
     """The copy did not verify (or did not match the anchor): the register was left as it was."""
 
@@ -110,6 +114,8 @@ def _sqlite_copy(source: Path, target: Path, readonly_source: bool) -> None:
         finally:
             dst.close()
     except sqlite3.DatabaseError as e:
+        if not readonly_source:  # backing up: the register could not be read or the copy not written
+            raise BackupError(f"The copy of {source} could not be made: {e}", f"无法复制 {source}：{e}") from e
         raise RestoreRefused(f"{source} is not a register copy SQLite can read: {e}",
                              f"{source} 不是 SQLite 可读取的登记库副本：{e}") from e
     finally:
@@ -264,6 +270,28 @@ def _pg_restore(file: Path, url: URL, anchors: Sequence[tuple[int, str]], app_ro
     return _receipt(file, _verify_url(url))
 
 
+def _os_error(e: OSError) -> BackupError:
+    where = e.filename or ""
+    return BackupError(f"Cannot write {where}: {e.strerror}; nothing was replaced.",
+                       f"无法写入 {where}：{e.strerror}；未替换任何数据。")
+
+
+# exit statuses for `tracker backup` / `tracker restore` (the CLI's EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND)
+EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 2, 3, 4
+
+
+def exit_status(error: DomainError | None = None, receipt: Receipt | None = None) -> int:
+    """What the command exits with: a copy that does not verify or a refused restore is 3, a missing backup file 4,
+    any other failure (a file that exists, a tool that is missing, a directory not writable) 2."""
+    if isinstance(error, RestoreRefused):
+        return EXIT_REFUSED
+    if isinstance(error, BackupMissing):
+        return EXIT_NOT_FOUND
+    if error is not None:
+        return EXIT_USAGE
+    return EXIT_OK if receipt is None or receipt.report.ok else EXIT_REFUSED
+
+
 # --- the two entry points -----------------------------------------------------------------------------------------
 
 
@@ -275,10 +303,13 @@ def backup(url: str, file: str | Path) -> Receipt:
     target = Path(file)
     u = _url(url)
     path = sqlite_path(u)
-    if path is not None:
-        return _sqlite_backup(path, target)
-    if u.get_backend_name() == "postgresql":
-        return _pg_backup(u, target)
+    try:
+        if path is not None:
+            return _sqlite_backup(path, target)
+        if u.get_backend_name() == "postgresql":
+            return _pg_backup(u, target)
+    except OSError as e:  # the backup's directory: missing, not writable, full
+        raise _os_error(e) from e
     raise BackupError(f"Cannot back up a {u.get_backend_name()} database.", f"无法备份 {u.get_backend_name()} 数据库。")
 
 
@@ -290,14 +321,17 @@ def restore(file: str | Path, url: str, anchor: tuple[int, str] | None = None,
     its grants back afterwards (`tracker.store.grant_app_role`)."""
     source = Path(file)
     if not source.is_file():
-        raise BackupError(f"There is no backup file {source}.", f"备份文件 {source} 不存在。")
+        raise BackupMissing(f"There is no backup file {source}.", f"备份文件 {source} 不存在。")
     anchors = [anchor] if anchor is not None else []
     u = _url(url)
     path = sqlite_path(u)
-    if path is not None:
-        return _sqlite_restore(source, path, anchors)
-    if u.get_backend_name() == "postgresql":
-        return _pg_restore(source, u, anchors, app_role)
+    try:
+        if path is not None:
+            return _sqlite_restore(source, path, anchors)
+        if u.get_backend_name() == "postgresql":
+            return _pg_restore(source, u, anchors, app_role)
+    except OSError as e:
+        raise _os_error(e) from e
     raise BackupError(f"Cannot restore into a {u.get_backend_name()} database.",
                       f"无法恢复到 {u.get_backend_name()} 数据库。")
 

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from tests_support import Clock
 
-from tracker.backup import BackupError, RestoreRefused, backup, parse_anchor, restore
+from tracker.backup import BackupError, RestoreRefused, backup, exit_status, parse_anchor, restore
 from tracker.demo import place
 from tracker.domain import DomainError
 from tracker.ledger import verify
@@ -145,8 +145,14 @@ def test_restore_refuses_what_is_not_a_register(sqlite_store: Store, tmp_path: P
     before = _head(sqlite_store)
     with pytest.raises(RestoreRefused):
         restore(junk, sqlite_store.url)
-    with pytest.raises(BackupError, match="no backup file"):
+    with pytest.raises(RestoreRefused) as junk_refused:
+        restore(junk, sqlite_store.url)
+    with pytest.raises(BackupError, match="no backup file") as missing:
         restore(tmp_path / "absent.bak", sqlite_store.url)
+    with pytest.raises(BackupError, match="Cannot write") as unwritable:
+        backup(sqlite_store.url, junk / "under-a-file.bak")
+    assert "无法写入" in unwritable.value.zh
+    assert [exit_status(e.value) for e in (junk_refused, missing, unwritable)] == [3, 4, 2]
     assert _head(sqlite_store) == before
     assert parse_anchor(f"12:{'A' * 64}") == (12, "a" * 64)
     with pytest.raises(DomainError):
@@ -166,6 +172,7 @@ def test_pg_restore_refuses_a_dump_of_a_forged_register(pg_url: str, clock: Cloc
         conn.execute(text("UPDATE carriers SET classification = 'unclassified'"))
     forged = backup(pg_url, tmp_path / "forged.dump")
     assert good.report.ok and not forged.report.ok and forged.report.difference_count == 2
+    assert exit_status(receipt=good) == 0 and exit_status(receipt=forged) == 3  # written, but says so
     with pytest.raises(RestoreRefused, match="level — ledger says internal, table says unclassified"):
         restore(forged.file, pg_url)
     restored = restore(good.file, pg_url)
