@@ -16,8 +16,10 @@ small list per carrier: no ORM object, no SQLAlchemy Row per event.
 
 from __future__ import annotations
 
+import gc
 import json
 import json.scanner
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -43,6 +45,9 @@ def _loader() -> Callable[[str], Any]:
 
 
 _load = _loader()
+# The start of a REGISTERED payload in its canonical form (sorted keys, no spaces): read without a JSON parse, as it
+# is most of a register's events. Anything else — another key order, a value of another shape — goes through JSON.
+_REGISTERED_HEAD = re.compile(r'\{"classification":"([a-z_]+)","copy":\[(\d{1,9}|null),(\d{1,9}|null)\][,}]')
 MAX_DIFFERENCES = 1000  # kept in a report; the count says how many there were in all
 NONE = "—"
 
@@ -128,18 +133,30 @@ class Replay:
     # --- the walk ------------------------------------------------------------------------------------------------
 
     def run(self, rows: Iterator[tuple[Any, ...]]) -> None:
-        """Apply events given as (seq, type, carrier, from_holder, to_holder, to_location, payload), in order."""
+        """Apply events given as (seq, type, carrier, from_holder, to_holder, to_location, payload) in ascending
+        sequence order; rows out of that order raise `OutOfOrder` before any of them is applied."""
         apply, carriers, load = self._apply, self.carriers, _load
         share = self._strings.setdefault
-        registered = EventType.REGISTERED.value
+        registered, head = EventType.REGISTERED.value, _REGISTERED_HEAD.match
+        last = 0
         for row in rows:
+            if row[0] <= last:
+                raise OutOfOrder(row[0])
+            last = row[0]
             if row[1] == registered and row[2] not in carriers:  # most events by far: inlined `_registered`
-                code, place, p = row[2], row[5], load(row[6])
-                copy, level = p.get("copy"), p.get("classification")
-                if type(copy) is list and len(copy) == 2:
-                    n, total = copy
+                code, place = row[2], row[5]
+                m = head(row[6])
+                if m is not None:
+                    level, n, total = m.groups()
+                    n = None if n == "null" else int(n)
+                    total = None if total == "null" else int(total)
                 else:
-                    n = total = None
+                    p = load(row[6])
+                    copy, level = p.get("copy"), p.get("classification")
+                    if type(copy) is list and len(copy) == 2:
+                        n, total = copy
+                    else:
+                        n = total = None
                 carriers[code] = [_IN_STORE, None, place and share(place, place), level and share(level, level), n,
                                   total, None, code]
                 continue
@@ -306,10 +323,10 @@ class Replay:
                 continue
             if was[STATUS] != status:
                 note(code, "status", was[STATUS], status)
-            holder = badges.get(holder_id) if holder_id is not None else None
+            holder = badges.get(holder_id)  # None for None: no person has a null id
             if was[HOLDER] != holder:
                 note(code, "holder", was[HOLDER], holder if holder_id is None or holder else f"id {holder_id}")
-            place = places.get(place_id) if place_id is not None else None
+            place = places.get(place_id)
             if was[PLACE] != place:
                 note(code, "place", was[PLACE], place if place_id is None or place else f"id {place_id}")
             if was[LEVEL] != level:
@@ -344,10 +361,38 @@ def _loan(loan: tuple[str, str | None] | None) -> str:
     return NONE if loan is None else f"{loan[0]} to {_text(loan[1])}"
 
 
+class OutOfOrder(Exception):
+    """Rows came in an order other than their sequence numbers' (then they are read again, sorted)."""
+
+
 def replay_and_compare(conn: Connection, through: int) -> Replay:
-    """Replay events 1..`through` and compare with the tables, all on the caller's transaction."""
+    """Replay events 1..`through` and compare with the tables, all on the caller's transaction.
+
+    On SQLite the events are first read in storage (rowid) order, a plain table scan, 30% cheaper than walking the
+    `seq` index and looking each row up: events are inserted in sequence order, so the two orders agree unless
+    someone reinserted rows — which `run` notices (a sequence number not above the last one) and the events are then
+    read again in `seq` order."""
+    collecting = gc.isenabled()
+    gc.disable()  # a million small lists, none in a cycle: the collector would walk them over and over (a third)
+    try:
+        return _replay_and_compare(conn, through)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _replay_and_compare(conn: Connection, through: int) -> Replay:
+    sql = REPLAY_SELECT.replace(" ORDER BY seq", f" AND seq <= {int(through)} ORDER BY seq")
+    if conn.dialect.name == "sqlite":
+        r = Replay()
+        try:
+            r.run(driver_rows(conn, sql.replace("ORDER BY seq", "ORDER BY rowid"), "replay_events"))
+        except OutOfOrder:
+            pass
+        else:
+            r.compare(conn)
+            return r
     r = Replay()
-    sql = REPLAY_SELECT.replace(" ORDER BY", f" AND seq <= {int(through)} ORDER BY")
     r.run(driver_rows(conn, sql, "replay_events"))
     r.compare(conn)
     return r

@@ -153,3 +153,21 @@ def test_events_for_a_carrier_never_registered_are_named() -> None:
     r = Replay()
     r.run(iter([(7, "checked_out", "BJ-000002X", "LOC-1", "B-1", None, "{}")]))
     assert r.findings == [("BJ-000002X", "presence", "checked_out at #7 before any registration", "—")]
+
+
+def test_rows_stored_out_of_sequence_order_are_replayed_in_sequence_order(sqlite_store: Store,
+                                                                         people: dict[str, Signed]) -> None:
+    """SQLite's replay reads events in storage order when that is sequence order; rows reinserted behind the chain's
+    back (same content, so the chain still verifies) must not change what the replay concludes."""
+    store = sqlite_store
+    code = _register(store, people["clerk"])
+    registry.move(store.uow(), people["clerk"], code, SHELF2)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER events_no_delete"))
+        seq = conn.execute(text("SELECT seq FROM events WHERE type = 'registered' AND carrier = :c"),
+                           {"c": code}).scalar_one()
+        conn.execute(text("CREATE TEMP TABLE moved AS SELECT * FROM events WHERE seq = :s"), {"s": seq})
+        conn.execute(text("DELETE FROM events WHERE seq = :s"), {"s": seq})
+        conn.execute(text("INSERT INTO events SELECT * FROM moved"))  # now stored after the MOVED event
+    report = _verify(store)
+    assert report.ok and report.replayed, report.message()
