@@ -140,3 +140,23 @@ def test_a_read_only_register_is_a_clear_fault_and_changes_nothing(store: Store,
     with store.engine.connect() as conn:
         assert set(conn.exec_driver_sql("SELECT code FROM carriers").scalars()) == set(before)
         assert verify(conn).ok
+
+
+def test_the_counter_shows_the_read_only_fault_and_lends_nothing(sqlite_store: Store, people: dict[str, Signed],
+                                                                  clock: Clock) -> None:
+    """At the counter the fault is a red card saying what happened, not 'the database did not answer'."""
+    from tracker.demo import badge
+    from tui.desk import Desk, Scan, SignParty
+
+    code = registry.import_rows(sqlite_store.uow(), people["clerk"], [registry.CarrierInput(
+        location=SHELF, classification="internal", title="内部")])[0]
+    sqlite_store.dispose()
+    ro = Store(next(_read_only(sqlite_store.url)), terminal="counter", clock=clock)
+    desk = Desk(ro, lambda: people["clerk"])
+    out = desk.run(Scan(1, code)) + desk.run(Scan(2, badge("reader_important"))) + desk.run(SignParty("1234", row=2))
+    fault = [f for f in out if f.tone == "error"]
+    assert fault and "read-only" in fault[-1].title and "nothing confirmed before is lost" in fault[-1].title, out
+    ro.dispose()
+    with sqlite_store.engine.connect() as conn:
+        status = conn.exec_driver_sql("SELECT status FROM carriers WHERE code = ?", (code,)).scalar_one()
+    assert status == "in_store"
