@@ -4,8 +4,9 @@ A backup is one consistent snapshot taken while the counters go on writing: on S
 API (one step, inside one read transaction, so a check-out committed meanwhile is either wholly in the copy or not
 at all), on PostgreSQL through `pg_dump` (one REPEATABLE READ snapshot). The copy is written private (0600) beside
 its final name and renamed into place only when complete. A restore first verifies the copy — the hash chain, the
-replay against its own tables and, when given, an anchor from the paper record — in a scratch copy, and replaces the
-register only if all of that holds, in one step (SQLite's backup API into the live file; `pg_restore
+replay against its own tables, the anchors the register being replaced has sealed (up to the copy's head: a copy
+made before a seal is simply older) and, when given, an anchor from the paper record — in a scratch copy, and
+replaces the register only if all of that holds, in one step (SQLite's backup API into the live file; `pg_restore
 --single-transaction`). A tampered or truncated copy is refused and the register is left exactly as it was.
 
 This module never decides that a copy is good without verifying it, never overwrites an existing backup file and
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -70,13 +71,38 @@ def _url(url: str | URL) -> URL:
     return make_url(url) if isinstance(url, str) else url
 
 
-def _verify_url(url: str | URL, anchors: Sequence[tuple[int, str]] = ()) -> VerifyReport:
-    u = _url(url)
+def _engine(u: URL) -> Engine:
     # SQLite: a plain engine, which neither creates files nor turns a scratch copy's journal to WAL
-    engine = create_engine(u) if u.get_backend_name() == "sqlite" else make_engine(u.render_as_string(False))
+    return create_engine(u) if u.get_backend_name() == "sqlite" else make_engine(u.render_as_string(False))
+
+
+def live_seals(url: str | URL) -> list[tuple[int, str]]:
+    """The anchors sealed in the register a restore would replace (none when there is no register there yet)."""
+    u = _url(url)
+    path = sqlite_path(u)
+    if path is not None:
+        if not path.exists():
+            return []
+        u = make_url(f"sqlite:///file:{path}?mode=ro&uri=true")
+    engine = _engine(u)
     try:
         with engine.connect() as conn:
-            return verify(conn, anchors)
+            return [(int(q), str(h)) for q, h in conn.execute(text("SELECT seq, hash FROM seals"))]
+    except DBAPIError:
+        return []  # no register there, or not one this version can read: nothing to hold the copy to
+    finally:
+        engine.dispose()
+
+
+def _verify_url(url: str | URL, anchors: Sequence[tuple[int, str]] = (),
+                seals: Sequence[tuple[int, str]] = ()) -> VerifyReport:
+    """Verify a register; `seals` (the replaced register's) are held against it up to its own head: a copy must pass
+    through every head sealed before it was made, or it is not a copy of this register's history."""
+    engine = _engine(_url(url))
+    try:
+        with engine.connect() as conn:
+            head = int(conn.execute(text("SELECT seq FROM chain_head")).scalar_one())
+            return verify(conn, [*anchors, *((q, h) for q, h in seals if q <= head)])
     except DBAPIError as e:
         raise RestoreRefused(f"The copy cannot be read as a register: {type(e.orig).__name__}: {e.orig}",
                              f"该副本无法作为登记库读取：{type(e.orig).__name__}：{e.orig}") from e
@@ -172,7 +198,7 @@ def _sqlite_restore(file: Path, path: Path, anchors: Sequence[tuple[int, str]]) 
     try:
         _sqlite_copy(file, scratch, readonly_source=True)
         _upgrade_copy(f"sqlite:///{scratch}")
-        report = _verify_url(f"sqlite:///{scratch}", anchors)
+        report = _verify_url(f"sqlite:///{scratch}", anchors, live_seals(f"sqlite:///{path}"))
         if not report.ok:
             raise _refuse(report, f"The copy {file}", f"副本 {file} ")
         create_private(path)
@@ -236,7 +262,8 @@ def _pg_backup(url: URL, file: Path) -> Receipt:
     return _receipt(file, report)
 
 
-def _pg_check(url: URL, file: Path, anchors: Sequence[tuple[int, str]]) -> VerifyReport:
+def _pg_check(url: URL, file: Path, anchors: Sequence[tuple[int, str]],
+              seals: Sequence[tuple[int, str]] = ()) -> VerifyReport:
     """Restore the dump into a scratch database beside the register and verify it there."""
     scratch = f"{url.database}_verify_{os.getpid()}"
     base = make_engine(_admin(url).render_as_string(False))
@@ -252,7 +279,7 @@ def _pg_check(url: URL, file: Path, anchors: Sequence[tuple[int, str]]) -> Verif
             raise RestoreRefused(f"The dump cannot be restored as a register: {e.en}",
                                  f"该转储无法恢复为登记库：{e.zh}") from e
         _upgrade_copy(url.set(database=scratch).render_as_string(hide_password=False))
-        return _verify_url(url.set(database=scratch), anchors)
+        return _verify_url(url.set(database=scratch), anchors, seals)
     finally:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
@@ -260,7 +287,7 @@ def _pg_check(url: URL, file: Path, anchors: Sequence[tuple[int, str]]) -> Verif
 
 
 def _pg_restore(file: Path, url: URL, anchors: Sequence[tuple[int, str]], app_role: str | None) -> Receipt:
-    report = _pg_check(url, file, anchors)
+    report = _pg_check(url, file, anchors, live_seals(url))
     if not report.ok:
         raise _refuse(report, f"The dump {file}", f"转储 {file} ")
     _pg_run("pg_restore", ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",

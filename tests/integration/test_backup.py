@@ -181,3 +181,44 @@ def test_pg_restore_refuses_a_dump_of_a_forged_register(pg_url: str, clock: Cloc
         assert set(conn.execute(text("SELECT classification FROM carriers")).scalars()) == {"internal"}
     assert make_url(pg_url).database  # the register kept its name
     store.dispose()
+
+
+def _rewrite_history(file: str, seq: int) -> None:
+    """What someone with the file and time does: change event `seq`, recompute every hash after it, move the head,
+    and delete the copy's own seals. The copy is then internally consistent."""
+    from tracker.ledger import COLUMNS, GENESIS, event_hash
+
+    db = sqlite3.connect(file)
+    db.executescript("DROP TRIGGER IF EXISTS events_no_update; DELETE FROM seals;")
+    db.execute("UPDATE events SET terminal = 'forged' WHERE seq = ?", (seq,))
+    prev = db.execute("SELECT hash FROM events WHERE seq = ?", (seq - 1,)).fetchone()[0] if seq > 1 else GENESIS
+    for row in db.execute(f"SELECT {', '.join(COLUMNS)} FROM events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall():
+        digest = event_hash([*row[:13], prev])
+        db.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row[0]))
+        prev = digest
+    db.execute("UPDATE chain_head SET hash = ?", (prev,))
+    db.commit()
+    db.close()
+
+
+def test_restore_holds_the_copy_to_the_registers_own_seals(sqlite_store: Store, people: dict[str, Signed],
+                                                           tmp_path: Path) -> None:
+    from tracker.services import seals
+
+    store = sqlite_store
+    _internal(store, people["clerk"], 2)
+    sealed_seq, _digest = seals.seal(store.uow(), people["officer"])
+    _internal(store, people["clerk"], 1)
+    forged = backup(store.url, tmp_path / "forged.bak")
+    _rewrite_history(forged.file, sealed_seq - 3)
+    with sqlite3.connect(forged.file) as db:  # the forged copy verifies on its own
+        assert db.execute("SELECT count(*) FROM seals").fetchone()[0] == 0
+    assert restore(forged.file, f"sqlite:///{tmp_path / 'elsewhere.sqlite'}").report.ok
+    before = _head(store)
+    with pytest.raises(RestoreRefused, match=f"sealed anchor {sealed_seq}:"):
+        restore(forged.file, store.url)  # but not over the register that sealed the head it rewrote
+    assert _head(store) == before
+    older = backup(store.url, tmp_path / "older.bak")
+    _internal(store, people["clerk"], 1)
+    seals.seal(store.uow(), people["officer"])  # sealed after the copy was made: the copy is simply older
+    assert restore(older.file, store.url).head_seq == older.head_seq
