@@ -97,7 +97,7 @@ _IN_STORE, _ON_LOAN, _IN_TRANSIT, _CARRIED_OUT, _MISSING = (
 
 
 class Replay:
-    """The state the ledger implies, built event by event (`apply`), then compared with the tables (`compare`)."""
+    """The state the ledger implies, built event by event (`run`), then compared with the tables (`compare`)."""
 
     def __init__(self) -> None:
         self.carriers: dict[str, list[Any]] = {}
@@ -134,7 +134,7 @@ class Replay:
 
     def run(self, rows: Iterator[tuple[Any, ...]]) -> None:
         """Apply events given as (seq, type, carrier, from_holder, to_holder, to_location, payload) in ascending
-        sequence order; rows out of that order raise `OutOfOrder` before any of them is applied."""
+        sequence order. A row out of that order raises `OutOfOrder`, and this half-built replay is to be thrown away."""
         apply, carriers, load = self._apply, self.carriers, _load
         share = self._strings.setdefault
         registered, head = EventType.REGISTERED.value, _REGISTERED_HEAD.match
