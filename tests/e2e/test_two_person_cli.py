@@ -93,3 +93,22 @@ def test_request_list_approve_deny_and_audit(env: dict[str, str]) -> None:
     assert invoke("audit")[0] == 3
     code, out = invoke("audit", "--json", "--rule", "R-63", TRACKER_OPERATOR=badge("auditor"))
     assert code == 0 and any(r["carrier"] == secret for r in json.loads(out)), out
+
+
+def test_a_world_readable_register_is_reported(env: dict[str, str], tmp_path: Path) -> None:
+    register = tmp_path / "r.sqlite"
+    register.chmod(0o644)
+    code, out = invoke("status")
+    assert code == 0 and str(register) in out and "644" in out, out
+
+
+def test_backup_then_restore_only_after_the_copy_verifies(env: dict[str, str], tmp_path: Path) -> None:
+    before = head()
+    code, out = invoke("backup", "copy.sqlite")
+    assert code == 0 and (tmp_path / "copy.sqlite").is_file(), out
+    assert invoke("backup", "copy.sqlite")[0] == 2  # never overwrites
+    assert invoke("restore", "missing.sqlite", TRACKER_OPERATOR=badge("officer"))[0] == 4
+    assert invoke("restore", "copy.sqlite")[0] == 3  # the clerk may not replace the register
+    code, out = invoke("restore", "copy.sqlite", TRACKER_OPERATOR=badge("officer"))
+    assert code == 0, out
+    assert head() == before
