@@ -422,7 +422,10 @@ class Desk:
                 view = queries.carrier(uow, code)
         lines = [_CLI_OPTION.sub("", v.message(lang)) for v in e.violations]
         purpose = self._wanted_approval(job, e.violations)
-        if purpose is not None:
+        if purpose is not None and any("still pending" in v.en for v in e.violations):
+            purpose = None  # a request is already waiting: another would only be a duplicate for the approvers
+            lines.append(_("An approver signs the waiting request under F11 (Approvals); then scan again."))
+        elif purpose is not None:
             lines.append(_("Ctrl+R raises a request here; an approver signs it under F11 (Approvals)."))
         if "R-67" in e.rules:
             lines.append(_("Scan the reading place's code, then the carrier again."))

@@ -106,7 +106,8 @@ async def test_request_signed_at_the_counter_then_the_loan_goes_out(ui: Any, lan
         await pilot.press("a")
         await second_person(ui, pilot, "approver")
         await ui.until(pilot, lambda: screen.outcome == "granted")
-        assert shown_whole(screen.query_one("#request-detail"))
+        summary = str(screen.query_one("#approvals-summary").render())
+        assert f"#{number}" in summary and badge("approver") in summary
         await pilot.press("escape")
         await ui.on_screen(pilot, "CounterScreen")
         await ui.scan(pilot, carrier.code)  # the same carrier again: no approval number typed anywhere
@@ -194,10 +195,45 @@ async def test_an_approver_signed_in_sees_every_pending_request_and_decides(ui: 
         await ui.login(pilot, "approver")
         screen = await open_approvals(ui, pilot, number)
         assert len(screen.rows) == 2 and all(r.view.status == "pending" for r in screen.rows)  # the demo's too
+        demo = screen.rows[1].view.id
         await pilot.press("a")  # signed in with an approving role: no second person needed
         await ui.until(pilot, lambda: screen.outcome == "granted")
-        await ui.until(pilot, lambda: [r.view.id for r in screen.rows] != [number] and len(screen.rows) == 1)
+        await ui.until(pilot, lambda: [r.view.id for r in screen.rows] == [demo])
+        await pilot.press("d")  # a denial asks only its reason
+        await ui.on_screen(pilot, "DecisionDialog")
+        assert not app.screen.query("#badge") and app.focused is not None and app.focused.id == "reason"
+        await ui.type(pilot, "no project code")
+        await ui.until(pilot, lambda: screen.outcome == "denied")
+        await ui.until(pilot, lambda: not screen.rows)
+        assert f"Request #{demo} denied ({badge('approver')}): no project code" in str(
+            screen.query_one("#approvals-summary").render())
+    assert request_state(ui, number)[3] == [(badge("approver"), "approve", "")]
     assert request_state(ui, number)[0] == "granted"
+    assert request_state(ui, demo)[:1] == ("denied",)
+    assert request_state(ui, demo)[3] == [(badge("approver"), "deny", "no project code")]
+
+
+async def test_matrix_role_and_clearance_refusals_are_shown_whole(ui: Any) -> None:
+    from datetime import timedelta
+
+    from tracker.services import approvals
+
+    ts = ui.carriers(lambda v: v.classification == "top_secret" and v.status == "in_store"
+                     and "技术处" in (v.scope or ""))[0]
+    number = approvals.request(ui.store.uow(), ui.sign("clerk"), "loan", [ts.code], ui.clock() + timedelta(hours=4),
+                               grantee=badge("reader_core"), note="review")
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot)
+        screen = await open_approvals(ui, pilot, number)
+        await pilot.press("a")
+        await second_person(ui, pilot, "approver3")  # an approver with 重要 clearance, not the office leader
+        await ui.until(pilot, lambda: screen.outcome == "refused")
+        detail = screen.query_one("#request-detail")
+        text = str(detail.render())
+        assert "R-159" in text and "R-63" in text and "office_leader" in text and "needs core" in text, text
+        assert shown_whole(detail)
+    assert request_state(ui, number)[0] == "pending"
 
 
 async def test_audit_screen_is_for_the_officer_and_auditor_only(ui: Any) -> None:

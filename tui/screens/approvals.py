@@ -54,8 +54,8 @@ class RequestRow:
 
 
 def read_requests(ctx: AppContext, approver: bool) -> list[RequestRow]:
-    """Pending requests for an approver; the operator's own requests for anyone else: those still waiting first,
-    then the decided ones, so a clerk sees a denial and its reason."""
+    """Pending requests for an approver; the operator's own requests for anyone else, newest first, decided ones
+    too, so a clerk sees a denial and its reason."""
     store, actor = ctx.store, ctx.actor
     if approver:
         views = approvals.views(store.uow(readonly=True), status="pending")
@@ -63,7 +63,6 @@ def read_requests(ctx: AppContext, approver: bool) -> list[RequestRow]:
         with store.uow(readonly=True) as uow:
             mine = lookups.requested_by(uow, actor.badge) if actor else []
         views = approvals.views(store.uow(readonly=True), ids=mine) if mine else []
-        views.sort(key=lambda v: (v.status != "pending", -v.id))  # what still waits first, then the newest
     with store.uow(readonly=True) as uow:
         names = lookups.names(uow, [b for v in views for b in (v.requester, v.grantee) if b])
         decided = lookups.decisions(uow, [v.id for v in views])
@@ -213,6 +212,7 @@ class ApprovalsScreen(DeskScreen):
         if operator is None:
             return
         self.busy = True
+        self.outcome = None
         self._say(_("Checking…"))
 
         def run() -> tuple[str, str]:
@@ -242,8 +242,10 @@ class ApprovalsScreen(DeskScreen):
             message = _("Request #{id} denied ({who}): {reason}")
         else:
             message = _("Request #{id} signed by {who}; it needs more approvers.")
-        self._say(message.format(id=approval_id, who=who, reason=form.reason),
-                  "bold green" if status != "denied" else "bold")
+        # The outcome goes on the summary line: the panel below follows the cursor, which the refresh may move.
+        self.query_one("#approvals-summary", Static).update(Text(
+            message.format(id=approval_id, who=who, reason=form.reason),
+            style="bold green" if status != "denied" else "bold"))
 
     def _fail(self, message: str) -> None:
         self.outcome = "refused"
