@@ -150,7 +150,16 @@ class CounterScreen(DeskScreen):
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()  # Textual finds its app through context variables
         future: Future[list[Feedback]] = self.app.db.submit(self.desk.run, job)  # type: ignore[attr-defined]
-        future.add_done_callback(lambda f: loop.call_soon_threadsafe(self._done, f, context=context))
+
+        def answered(f: Future[list[Feedback]]) -> None:
+            if loop.is_closed():
+                return  # the app ended while the job ran: nobody is left to show the answer to
+            try:
+                loop.call_soon_threadsafe(self._done, f, context=context)
+            except RuntimeError:  # the loop closed between the check and the call
+                pass
+
+        future.add_done_callback(answered)
 
     def _done(self, future: Future[list[Feedback]]) -> None:
         self.processed += 1
