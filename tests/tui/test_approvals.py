@@ -263,6 +263,12 @@ async def test_audit_screen_is_for_the_officer_and_auditor_only(ui: Any) -> None
         kinds = [(e.kind, e.actor, e.action) for e in screen.entries]
         assert kinds[0] == ("refused", badge("clerk"), "audit")  # newest first: the clerk's attempt just now
         assert ("signin_failed", badge("clerk2"), "sign_in") in kinds
+        detail = screen.query_one("#audit-detail")
+        assert "R-25" in str(detail.render()) and "10:00:00" in str(detail.render())  # local time, to the second
+        failed = next(i for i, e in enumerate(screen.entries) if e.kind == "signin_failed")
+        for _ in range(failed):
+            await pilot.press("down")  # the filter keeps the focus; ↑/↓ walk the rows
+        await ui.until(pilot, lambda: "wrong PIN" in str(detail.render()))
         await ui.type(pilot, "signin_failed", enter=False)
         await ui.until(pilot, lambda: screen.last_filter == "signin_failed" and bool(screen.entries)
                        and all(e.kind == "signin_failed" for e in screen.entries))
@@ -271,3 +277,17 @@ async def test_audit_screen_is_for_the_officer_and_auditor_only(ui: Any) -> None
         await ui.until(pilot, lambda: screen.last_filter == "r-25" and bool(screen.entries)
                        and all("R-25" in e.rules.split(",") for e in screen.entries))
         assert screen.query_one("#audit").row_count == len(screen.entries)
+
+
+async def test_an_approver_reads_what_a_clearance_change_asks_before_signing(ui: Any) -> None:
+    from tracker.services import personnel
+
+    number = personnel.request_change(ui.store.uow(), ui.sign("officer"), badge("reader_general"),
+                                      clearance="important", note="new post")
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot, "approver")
+        screen = await open_approvals(ui, pilot, number)
+        detail = str(screen.query_one("#request-detail").render())
+        assert f"Asks for: badge={badge('reader_general')}, clearance=important" in detail, detail
+        assert "Note: new post" in detail and shown_whole(screen.query_one("#request-detail"))

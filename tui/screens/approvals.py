@@ -167,6 +167,10 @@ class ApprovalsScreen(DeskScreen):
             who=f"{v.grantee or '—'} {r.name(v.grantee) if v.grantee else ''}".strip(),
             by=f"{v.requester or '—'} {r.name(v.requester) if v.requester else ''}".strip(),
             until=f"{v.valid_until.astimezone(tz):%Y-%m-%d %H:%M}"))
+        if v.change:
+            # What a role, clearance or policy change asks for: the approver reads it before signing.
+            asked = ", ".join(f"{k}={val}" for k, val in sorted(v.change.items()) if val is not None)
+            text.append("\n" + _("Asks for: {change}").format(change=asked), style="bold")
         if v.note:
             text.append("\n" + _("Note: {note}").format(note=v.note))
         for d in r.decisions:

@@ -51,6 +51,8 @@ class AuditScreen(DeskScreen):
     screen_name = "audit"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+r", "refresh", N_("Refresh")),
+        Binding("down", "cursor(1)", N_("Next"), show=False),
+        Binding("up", "cursor(-1)", N_("Previous"), show=False),
         TO_COUNTER,
     ]
 
@@ -138,6 +140,12 @@ class AuditScreen(DeskScreen):
             self._show_detail(self.entries[0])
         else:
             self.query_one("#audit-detail", Static).update("")
+
+    def action_cursor(self, step: int) -> None:
+        """The filter keeps the focus, so typing goes on while ↑/↓ walk the rows."""
+        table = self.query_one("#audit", DataTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         entry = next((e for e in self.entries if str(e.id) == event.row_key.value), None)
