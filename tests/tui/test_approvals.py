@@ -291,3 +291,29 @@ async def test_an_approver_reads_what_a_clearance_change_asks_before_signing(ui:
         detail = str(screen.query_one("#request-detail").render())
         assert f"Asks for: badge={badge('reader_general')}, clearance=important" in detail, detail
         assert "Note: new post" in detail and shown_whole(screen.query_one("#request-detail"))
+
+
+async def test_a_loan_request_names_for_whom(ui: Any) -> None:
+    carrier = secret_carrier(ui)
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot)
+        await ui.look_up(pilot, carrier.code)  # no counter-party: the request cannot guess for whom
+        await pilot.press("ctrl+r")
+        await ui.on_screen(pilot, "RequestDialog")
+        dialog = app.screen
+        assert dialog.query_one("#codes").value == carrier.code and dialog.query_one("#grantee").value == ""
+        await ui.until(pilot, lambda: app.focused is dialog.query_one("#grantee"))
+        await pilot.press("enter", "enter", "enter")  # through "until" and "note" to the end, for nobody
+        await ui.until(pilot, lambda: "Name for whom" in str(dialog.query_one("#dialog-message").render()))
+        assert app.screen is dialog and app.focused is dialog.query_one("#grantee")
+        await ui.scan(pilot, badge("reader_important"))
+        await ui.until(pilot, lambda: dialog.query_one("#grantee").value == badge("reader_important"))
+        await pilot.press("enter", "enter", "enter")
+        await ui.on_screen(pilot, "CounterScreen")
+        await ui.answered(pilot)
+    with ui.store.uow(readonly=True) as uow:
+        a = uow.session.execute(select(Approval).order_by(Approval.id.desc()).limit(1)).scalar_one()
+        grantee = uow.session.get(Person, a.grantee_id)
+        assert (a.purpose, a.status, grantee.badge if grantee else None) == ("loan", "pending",
+                                                                             badge("reader_important"))

@@ -253,7 +253,8 @@ class RequestDialog(Dialog[RequestForm]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#codes" if not self.codes else "#note", ScanField).focus()
+        first = "#codes" if not self.codes else "#grantee" if not self.grantee else "#note"
+        self.query_one(first, ScanField).focus()
 
     @on(ScanField.Scanned)
     def _scanned(self, event: ScanField.Scanned) -> None:
@@ -289,6 +290,11 @@ class RequestDialog(Dialog[RequestForm]):
             self.query_one("#until", ScanField).focus()
             return
         grantee = self.query_one("#grantee", ScanField).value.strip().upper() or None
+        if grantee is None and self.purpose in ("loan", "carry_out"):
+            # An approval for nobody in particular would serve whoever comes to the counter with the carrier.
+            self.say(_("Name for whom: scan the borrower's badge."))
+            self.query_one("#grantee", ScanField).focus()
+            return
         self.dismiss(RequestForm(codes, grantee, until, self.query_one("#note", ScanField).value.strip()))
 
 
