@@ -1,4 +1,5 @@
-"""The Textual application: login first, then the counter; handover, register, alerts and ledger one key away.
+"""The Textual application: login first, then the counter; handover, register, alerts, approvals, the audit log and
+the ledger one key away.
 
 `run(settings, lang)` is the entry point `tracker tui` calls. The app owns the register's threads: `db`, one thread
 on which every write from the counter runs in order, and `reads`, a small pool for searches and screens' reads, so
@@ -69,6 +70,8 @@ class TrackerApp(App[None]):
         Binding("f5", "open('handover')", N_("Handover")),
         Binding("f9", "open('register')", N_("Register")),
         Binding("f10", "open('alerts')", N_("Alerts")),
+        Binding("f11", "open('approvals')", N_("Approvals")),
+        Binding("ctrl+g", "open('audit')", N_("Audit")),
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
         Binding("ctrl+o", "lock", N_("Lock")),
@@ -237,6 +240,8 @@ class TrackerApp(App[None]):
 
     def _screens(self) -> dict[str, Callable[[], Screen[Any]]]:
         from tui.screens.alerts import AlertsScreen
+        from tui.screens.approvals import ApprovalsScreen
+        from tui.screens.audit import AuditScreen
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
         from tui.screens.register import RegisterScreen
@@ -247,6 +252,8 @@ class TrackerApp(App[None]):
             "register": lambda: RegisterScreen(self.ctx),
             "alerts": lambda: AlertsScreen(self.ctx),
             "ledger": lambda: LedgerScreen(self.ctx),
+            "approvals": lambda: ApprovalsScreen(self.ctx),
+            "audit": lambda: AuditScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:

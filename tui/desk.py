@@ -10,6 +10,7 @@ rule itself (the services do) and never touches the UI. Unexpected errors become
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,10 +26,11 @@ from labels.codes import (
     parse_location_code,
 )
 from tracker import queries
-from tracker.domain import CarrierStatus, Classification, Clearance, DomainError
+from tracker.domain import ApprovalPurpose, CarrierStatus, Classification, Clearance, DomainError
 from tracker.epc_scope import carrier_code_for_epc
 from tracker.queries import CarrierView
-from tracker.services import circulation, incidents, registry
+from tracker.rules import PURPOSE_RULE, Violation
+from tracker.services import approvals, circulation, incidents, registry
 from tracker.services.common import Refused, Signed, authenticate
 from tracker.store import Store
 from tui import lookups
@@ -82,6 +84,8 @@ class Feedback:
     source: str = "scan"
     started: float | None = None
     seq: int | None = None
+    # Set when the act was refused for want of an approval: the purpose a request raised here would ask for.
+    request: str | None = None
 
     @property
     def bell(self) -> bool:
@@ -146,7 +150,23 @@ class ReportMissing:
     note: str = ""
 
 
-Job = Scan | SetMode | SignParty | ClearParty | Reset | CarryOut | Copy | ReportMissing
+@dataclass(frozen=True)
+class RaiseRequest:
+    """A request for approval raised at the counter, for an approver to decide on the approvals screen."""
+
+    row: int
+    purpose: str
+    codes: tuple[str, ...]
+    grantee: str | None
+    valid_until: datetime
+    note: str = ""
+
+
+Job = Scan | SetMode | SignParty | ClearParty | Reset | CarryOut | Copy | ReportMissing | RaiseRequest
+
+# A rule's advice names a command-line option (e.g. "(--reading-place)"); at the counter it is done by a key or a
+# scan instead, so the option is left out of what the screen shows.
+_CLI_OPTION = re.compile(r"\s*\(--[a-z][a-z-]*\)")
 
 
 class Desk:
@@ -172,7 +192,7 @@ class Desk:
         try:
             out = self._dispatch(job)
         except Refused as e:
-            out = [self._refused(e, row, code or _scanned_code(job))]
+            out = [self._refused(e, row, code or _scanned_code(job), job)]
         except DomainError as e:
             out = [self._error(pick(e.en, e.zh), row, code)]
         except CodeError as e:
@@ -206,6 +226,8 @@ class Desk:
             return [self._carry_out(job)]
         if isinstance(job, Copy):
             return [self._copy(job)]
+        if isinstance(job, RaiseRequest):
+            return [self._raise_request(job)]
         return [self._report_missing(job)]
 
     # -- scans ------------------------------------------------------------------------------------------------------
@@ -350,6 +372,16 @@ class Desk:
                           (_("New codes: {codes}").format(codes=", ".join(codes)),
                            _("Print their labels from the register (F9)."),))
 
+    def _raise_request(self, job: RaiseRequest) -> Feedback:
+        grantee = parse_badge_code(job.grantee).text if job.grantee else None
+        codes = [parse_carrier_code(c).text for c in job.codes]
+        number = approvals.request(self.store.uow(), self._actor(), job.purpose, codes, job.valid_until,
+                                   grantee=grantee, note=job.note)
+        return Feedback("waiting", _("Request #{id} raised").format(id=number),
+                        (", ".join(codes),
+                         _("An approver decides it on the approvals screen (F11); then scan the carrier again.")),
+                        row=job.row, code=codes[0] if codes else None)
+
     def _report_missing(self, job: ReportMissing) -> Feedback:
         deadline = incidents.report_missing(self.store.uow(), self._actor(), job.code, job.note)
         tz = self.store.policy.tz
@@ -382,15 +414,40 @@ class Desk:
         return Feedback(tone, title, tuple(carrier_lines(view, self.store)) + lines, row=row, code=code,
                         carrier=view, seq=seq)
 
-    def _refused(self, e: Refused, row: int | None, code: str | None) -> Feedback:
+    def _refused(self, e: Refused, row: int | None, code: str | None, job: Job | None = None) -> Feedback:
         lang = "zh" if pick("en", "zh") == "zh" else "en"
         view = None
         if code:
             with self.store.uow(readonly=True) as uow:
                 view = queries.carrier(uow, code)
-        lines = tuple(v.message(lang) for v in e.violations)
-        return Feedback("refused", _("Refused: {rules}").format(rules=", ".join(e.rules)), lines, row=row,
-                        code=code, carrier=view, rules=tuple(e.rules))
+        lines = [_CLI_OPTION.sub("", v.message(lang)) for v in e.violations]
+        purpose = self._wanted_approval(job, e.violations)
+        if purpose is not None and any("still pending" in v.en for v in e.violations):
+            purpose = None  # a request is already waiting: another would only be a duplicate for the approvers
+            lines.append(_("An approver signs the waiting request under F11 (Approvals); then scan again."))
+        elif purpose is not None:
+            lines.append(_("Ctrl+R raises a request here; an approver signs it under F11 (Approvals)."))
+        if "R-67" in e.rules:
+            lines.append(_("Scan the reading place's code, then the carrier again."))
+        return Feedback("refused", _("Refused: {rules}").format(rules=", ".join(e.rules)), tuple(lines), row=row,
+                        code=code, carrier=view, rules=tuple(e.rules), request=purpose)
+
+    def _wanted_approval(self, job: Job | None, violations: list[Violation]) -> str | None:
+        """The purpose to request when the act was refused for want of a (usable) approval, else None."""
+        if isinstance(job, Scan) and self.state.mode == Mode.CHECK_OUT:
+            purpose = ApprovalPurpose.LOAN
+        elif isinstance(job, CarryOut):
+            purpose = ApprovalPurpose.CARRY_OUT
+        elif isinstance(job, Copy):
+            purpose = ApprovalPurpose.COPY
+        else:
+            return None
+        rule = PURPOSE_RULE[purpose]
+        # The approval checks (`rules.check_approval`) speak of "approval" under the purpose's rule; the same rule's
+        # other refusals (a signature, a deadline) are not mended by a request.
+        if any(v.rule == rule and "approval" in v.en.lower() for v in violations):
+            return purpose.value
+        return None
 
     def _error(self, message: str, row: int | None, code: str | None = None,
                lines: tuple[str, ...] = ()) -> Feedback:

@@ -2,7 +2,8 @@
 
 `python -m tui.screenshot [docs]` builds the demo register in a temporary directory with the clock fixed at
 2026-11-25 10:00 Beijing time, signs in as the demo clerk, lends a 秘密 carrier to a cleared reader and has a 绝密
-carrier refused to the same reader, then saves `counter.svg` (and `counter-zh.svg`, `handover.svg`). It drives the
+carrier refused to the same reader, then saves `counter.svg` (and `counter-zh.svg`, `handover.svg`, and
+`approvals.svg`: the requests waiting for the demo approver, one raised at the counter for a 秘密 loan). It drives the
 real app with key events, exactly as the tests do; it writes only the SVG files.
 """
 
@@ -46,8 +47,8 @@ async def _until(pilot: Pilot[Any], condition: Any) -> None:
     raise RuntimeError("the app did not reach the expected state")
 
 
-async def _login(pilot: Pilot[Any], app: TrackerApp) -> None:
-    await pilot.press(*badge("clerk"), "enter", *DEMO_PIN, "enter")
+async def _login(pilot: Pilot[Any], app: TrackerApp, who: str = "clerk") -> None:
+    await pilot.press(*badge(who), "enter", *DEMO_PIN, "enter")
     await _until(pilot, lambda: app.counter is not None and app.screen is app.counter)
 
 
@@ -96,6 +97,22 @@ async def handover_scene(pilot: Pilot[Any], store: Store) -> None:
     await pilot.pause(0.2)
 
 
+async def approvals_scene(pilot: Pilot[Any], store: Store) -> None:
+    app = pilot.app
+    assert isinstance(app, TrackerApp)
+    with store.uow(readonly=True) as uow:
+        rows = queries.export_rows(uow)
+    secret = next(v for v in rows if v.classification == "secret" and v.status == "in_store"
+                  and "法规处" in (v.scope or ""))
+    approvals.request(store.uow(), authenticate(store.uow(), badge("clerk"), DEMO_PIN), "loan", [secret.code],
+                      NOW + timedelta(hours=8), grantee=badge("reader_important"), note="合同审核")
+    await _login(pilot, app, "approver")
+    await pilot.press("f11")
+    await _until(pilot, lambda: type(app.screen).__name__ == "ApprovalsScreen"
+                 and len(getattr(app.screen, "rows", ())) == 2)
+    await pilot.pause(0.2)
+
+
 async def shoot(db: Path, out: Path, scene: Any, lang: str) -> None:
     store = Store(f"sqlite:///{db}", terminal="counter-1", clock=lambda: NOW)
     app = make_app(store, Settings(database_url=store.url, terminal="counter-1"), lang, cursor_blink=False)
@@ -117,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         build_demo(store)
         store.dispose()
         for name, scene, lang in (("counter.svg", counter_scene, "en"), ("counter-zh.svg", counter_scene, "zh"),
-                                  ("handover.svg", handover_scene, "en")):
+                                  ("handover.svg", handover_scene, "en"),
+                                  ("approvals.svg", approvals_scene, "en")):
             db = Path(tmp) / f"{name}.sqlite"
             db.write_bytes(template.read_bytes())
             asyncio.run(shoot(db, target / name, scene, lang))

@@ -75,3 +75,65 @@ def test_carry_out_of_top_secret_needs_a_second_person(ui: Any) -> None:
     out = d.run(CarryOut(3, ts.code, due, "meeting", companion=badge("admin"), companion_pin="482916"))[0]
     assert out.tone == "ok", out
     assert ui.carrier(ts.code).status == "carried_out"
+
+
+def test_carry_out_refused_for_want_of_approval_offers_a_request(ui: Any) -> None:
+    from datetime import timedelta
+
+    from tracker.services import approvals
+    from tui.desk import RaiseRequest
+
+    secret = ui.carriers(lambda v: v.classification == "secret" and v.status == "in_store"
+                         and "办公室" in (v.scope or ""))[0]
+    d = desk(ui)
+    d.run(Scan(1, badge("officer")))
+    d.run(SignParty("482916"))
+    due = ui.clock() + timedelta(days=2)
+    out = d.run(CarryOut(2, secret.code, due, "meeting"))[0]
+    assert out.tone == "refused" and "R-92" in out.rules and out.request == "carry_out"
+    assert any("Ctrl+R" in line for line in out.lines)
+    until = ui.clock() + timedelta(hours=8)
+    raised = d.run(RaiseRequest(3, "carry_out", (secret.code,), badge("officer"), until, "meeting"))[0]
+    assert raised.tone == "waiting", raised
+    pending = approvals.views(ui.store.uow(readonly=True), status="pending")
+    mine = [v for v in pending if v.carriers == [secret.code]]
+    assert [(v.purpose, v.requester, v.grantee, v.note) for v in mine] == [
+        ("carry_out", badge("clerk"), badge("officer"), "meeting")]
+    # While it waits, the counter sends the clerk to the approver rather than to a second, duplicate request.
+    out = d.run(CarryOut(4, secret.code, due, "meeting"))[0]
+    assert out.tone == "refused" and out.request is None and any("F11" in line for line in out.lines)
+    # A refusal a request cannot mend (no return deadline) offers none.
+    internal = ui.carriers(lambda v: v.classification == "internal" and v.status == "in_store")[0]
+    out = d.run(CarryOut(5, internal.code, ui.clock() - timedelta(hours=1), "meeting"))[0]
+    assert out.tone == "refused" and out.rules == ("R-92",) and out.request is None
+    assert not any("Ctrl+R" in line for line in out.lines)
+
+
+def test_the_counter_names_no_command_line_options(ui: Any) -> None:
+    ts = ui.carriers(lambda v: v.classification == "top_secret" and v.status == "in_store"
+                     and "技术处" in (v.scope or ""))[0]
+    ui.grant("loan", [ts.code], grantee="reader_core")
+    d = desk(ui)
+    d.run(Scan(1, badge("reader_core")))
+    d.run(SignParty("482916"))
+    out = d.run(Scan(2, ts.code))[0]  # no reading place scanned first
+    assert out.tone == "refused" and out.rules == ("R-67",) and out.request is None
+    assert not any("--" in line for line in out.lines), out.lines
+    assert any("reading place's code" in line for line in out.lines)
+
+
+def test_a_granted_approval_is_used_before_a_newer_pending_request(ui: Any) -> None:
+    from datetime import timedelta
+
+    from tracker.services import approvals
+
+    secret = ui.carriers(lambda v: v.classification == "secret" and v.status == "in_store"
+                         and "法规处" in (v.scope or ""))[0]
+    granted = ui.grant("loan", [secret.code], grantee="reader_important")
+    approvals.request(ui.store.uow(), ui.sign("clerk"), "loan", [secret.code], ui.clock() + timedelta(hours=4),
+                      grantee=badge("reader_important"))
+    d = desk(ui)
+    d.run(Scan(1, badge("reader_important")))
+    d.run(SignParty("482916"))
+    out = d.run(Scan(2, secret.code))[0]
+    assert out.tone == "ok" and f"Approval #{granted}" in out.lines, out

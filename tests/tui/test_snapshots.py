@@ -1,15 +1,17 @@
-"""Snapshots of the counter, handover and register screens at 80×24 and 160×48, on the demo register with a fixed
-clock and seed. Regenerate after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`
-and look at the report before committing."""
+"""Snapshots of the counter, handover, register and approvals screens at 80×24 and 160×48, on the demo register
+with a fixed clock and seed. Regenerate after an intended change with
+`pytest tests/tui/test_snapshots.py --snapshot-update` and look at the report before committing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
 from tracker.demo import badge, place
+from tracker.services import approvals
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -56,8 +58,31 @@ async def register_scene(ui: Any, pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def approvals_scene(ui: Any, pilot: Pilot[Any]) -> None:
+    """The clerk's requests, and an approver without the office leader's role or core clearance refused at the
+    counter: the refusal must be readable whole at 80×24."""
+    ts = ui.carriers(lambda v: v.classification == "top_secret" and v.status == "in_store"
+                     and "技术处" in (v.scope or ""))[0]
+    approvals.request(ui.store.uow(), ui.sign("clerk"), "loan", [ts.code], ui.clock() + timedelta(hours=4),
+                      grantee=badge("reader_core"), note="[b]评审[/b]")
+    await ui.login(pilot)
+    await pilot.press("f11")
+    await ui.on_screen(pilot, "ApprovalsScreen")
+    screen = pilot.app.screen
+    await ui.until(pilot, lambda: bool(screen.rows))
+    await pilot.press("a")
+    await ui.on_screen(pilot, "DecisionDialog")
+    await ui.until(pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "badge")
+    await ui.scan(pilot, badge("approver3"))
+    await ui.until(pilot, lambda: pilot.app.focused is not None and pilot.app.focused.id == "pin")
+    await ui.type(pilot, "482916")
+    await ui.until(pilot, lambda: screen.outcome == "refused")
+    await pilot.pause()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("scene", [counter_scene, handover_scene, register_scene], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("scene", [counter_scene, handover_scene, register_scene, approvals_scene],
+                         ids=lambda f: f.__name__)
 def test_screen_snapshot(snap_compare: Any, ui: Any, scene: Any, size: tuple[int, int]) -> None:
     app = ui.app()
     app.cursor_blink = False

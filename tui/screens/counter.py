@@ -30,6 +30,7 @@ from tui.desk import (
     Feedback,
     Job,
     Mode,
+    RaiseRequest,
     ReportMissing,
     Reset,
     Scan,
@@ -40,7 +41,15 @@ from tui.desk import (
 )
 from tui.i18n import N_, _
 from tui.screens.base import DeskScreen
-from tui.screens.dialogs import CarryOutDialog, CarryOutForm, CountDialog, MissingDialog, PinDialog
+from tui.screens.dialogs import (
+    CarryOutDialog,
+    CarryOutForm,
+    CountDialog,
+    MissingDialog,
+    PinDialog,
+    RequestDialog,
+    RequestForm,
+)
 from tui.widgets.card import TONE_ICONS, FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.queue_view import QueueView
@@ -61,6 +70,7 @@ class CounterScreen(DeskScreen):
         Binding("f7", "copy", N_("Copy"), priority=True),
         Binding("f8", "missing", N_("Lost"), priority=True),
         Binding("ctrl+n", "new_transaction", N_("New"), priority=True),
+        Binding("ctrl+r", "request", N_("Request"), priority=True),
         Binding("escape", "clear_party", N_("Clear party"), show=False),
         Binding("up", "cursor(-1)", N_("Previous"), show=False),
         Binding("down", "cursor(1)", N_("Next"), show=False),
@@ -78,6 +88,8 @@ class CounterScreen(DeskScreen):
         self.processed = 0
         self.submitted = 0
         self.pending: dict[int, str] = {}
+        # Carriers refused for want of an approval in this transaction, with the purpose to request (Ctrl+R).
+        self.to_request: dict[str, str] = {}
 
     # -- layout ----------------------------------------------------------------------------------------------------
 
@@ -138,7 +150,16 @@ class CounterScreen(DeskScreen):
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()  # Textual finds its app through context variables
         future: Future[list[Feedback]] = self.app.db.submit(self.desk.run, job)  # type: ignore[attr-defined]
-        future.add_done_callback(lambda f: loop.call_soon_threadsafe(self._done, f, context=context))
+
+        def answered(f: Future[list[Feedback]]) -> None:
+            if loop.is_closed():
+                return  # the app ended while the job ran: nobody is left to show the answer to
+            try:
+                loop.call_soon_threadsafe(self._done, f, context=context)
+            except RuntimeError:  # the loop closed between the check and the call
+                pass
+
+        future.add_done_callback(answered)
 
     def _done(self, future: Future[list[Feedback]]) -> None:
         self.processed += 1
@@ -152,6 +173,11 @@ class CounterScreen(DeskScreen):
 
     def _answer(self, fb: Feedback) -> None:
         self.state = fb.state
+        if fb.code is not None:
+            if fb.request is not None:
+                self.to_request[fb.code] = fb.request
+            elif fb.tone == "ok":
+                self.to_request.pop(fb.code, None)
         self._show_state(fb.state)
         self.query_one("#card", FeedbackCard).show(fb)
         if fb.bell:
@@ -209,6 +235,7 @@ class CounterScreen(DeskScreen):
         self.pending.clear()
         self.queue.clear()
         self.codes.clear()
+        self.to_request.clear()
 
     @property
     def queue(self) -> QueueView:
@@ -255,6 +282,33 @@ class CounterScreen(DeskScreen):
                                      form.companion_pin))
 
         self.app.push_screen(CarryOutDialog(code, now, due, policy.tz, policy.end_of_day), done)
+
+    def action_request(self) -> None:
+        """Raise a request for approval for the carriers just refused for want of one (else the selected carrier),
+        for the counter-party, until the end of the working day."""
+        if self.to_request:
+            purpose = list(self.to_request.values())[-1]
+            codes = [c for c, p in self.to_request.items() if p == purpose]
+        else:
+            picked = self._need_selection()
+            if picked is None:
+                return
+            purpose, codes = "loan", [picked[1]]
+        policy = self.ctx.store.policy
+        now = self.ctx.store.clock()
+        party = self.state.party
+        grantee = party.person.badge if party is not None else None
+
+        def done(form: RequestForm | None) -> None:
+            if form is not None:
+                self._action_row(form.codes[0])
+                self.submit(RaiseRequest(self._last_row, purpose, form.codes, form.grantee, form.valid_until,
+                                         form.note))
+                for code in form.codes:
+                    self.to_request.pop(code, None)
+
+        self.app.push_screen(RequestDialog(purpose, codes, grantee, now, policy.end_of_working_day(now, 0),
+                                           policy.tz, policy.end_of_day), done)
 
     def action_copy(self) -> None:
         picked = self._need_selection()

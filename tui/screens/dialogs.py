@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from tui.i18n import N_, _, translate_bindings
+from tui.i18n import N_, _, pick, translate_bindings
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField, is_code
 
@@ -196,3 +196,179 @@ class MissingDialog(Dialog[str]):
     def _done(self, event: Input.Submitted) -> None:
         event.stop()
         self.dismiss(event.value.strip())
+
+
+@dataclass(frozen=True)
+class RequestForm:
+    codes: tuple[str, ...]
+    grantee: str | None
+    valid_until: datetime
+    note: str
+
+
+def purpose_label(purpose: str) -> str:
+    """The operator's word for an approval's purpose (a value this version does not know is shown as stored)."""
+    from tracker.domain import ApprovalPurpose
+
+    try:
+        p = ApprovalPurpose(purpose)
+    except ValueError:
+        return purpose
+    return pick(p.value.replace("_", " "), p.zh)
+
+
+class RequestDialog(Dialog[RequestForm]):
+    """A request for approval raised at the counter: the carriers refused, for whom, until when, and a note.
+
+    The fields come filled in from the counter (the carriers refused for want of an approval, the borrower, the end
+    of the working day); the clerk may change them. Scanning a carrier adds it, scanning a badge sets for whom."""
+
+    ORDER = ("codes", "grantee", "until", "note")
+
+    def __init__(self, purpose: str, codes: list[str], grantee: str | None, now: datetime, until: datetime,
+                 tz: ZoneInfo, end_of_day: time) -> None:
+        super().__init__()
+        self.purpose = purpose
+        self.codes = codes
+        self.grantee = grantee
+        self.now = now
+        self.until = until
+        self.tz = tz
+        self.end_of_day = end_of_day
+
+    def compose(self) -> ComposeResult:
+        gap = getattr(self.app, "wedge_gap", 0.03)
+        with Vertical(classes="dialog"):
+            yield Label(_("Request approval: {purpose}").format(purpose=purpose_label(self.purpose)),
+                        classes="dialog-title", markup=False)
+            yield Label(_("Carriers (scan to add)"))
+            yield ScanField(value=" ".join(self.codes), id="codes", gap=gap)
+            yield Label(_("For whom (badge)"))
+            yield ScanField(value=self.grantee or "", placeholder="B-BJ-…", id="grantee", gap=gap)
+            yield Label(_("Valid until (YYYY-MM-DD [HH:MM])"))
+            yield ScanField(value=f"{self.until.astimezone(self.tz):%Y-%m-%d %H:%M}", id="until", gap=gap)
+            yield Label(_("Note (why it is needed)"))
+            yield ScanField(id="note", gap=gap)
+            yield Static("", id="dialog-message", markup=False)
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        first = "#codes" if not self.codes else "#grantee" if not self.grantee else "#note"
+        self.query_one(first, ScanField).focus()
+
+    @on(ScanField.Scanned)
+    def _scanned(self, event: ScanField.Scanned) -> None:
+        from labels.codes import classify_code
+
+        event.stop()
+        code = event.code.strip().upper()
+        kind = classify_code(code)
+        if kind == "badge":
+            self.query_one("#grantee", ScanField).value = code
+        elif kind == "carrier":
+            field = self.query_one("#codes", ScanField)
+            if code not in field.value.split():
+                field.value = f"{field.value} {code}".strip()
+        else:
+            self.say(_("Scan a carrier to add it, or a badge for whom the request is."))
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        event.stop()
+        current = event.input.id or ""
+        if current in self.ORDER[:-1]:
+            self.query_one(f"#{self.ORDER[self.ORDER.index(current) + 1]}", ScanField).focus()
+            return
+        codes = tuple(dict.fromkeys(c for c in self.query_one("#codes", ScanField).value.replace(",", " ").split()))
+        if not codes:
+            self.say(_("Name at least one carrier (scan it)."))
+            self.query_one("#codes", ScanField).focus()
+            return
+        until = parse_when(self.query_one("#until", ScanField).value, self.now, self.tz, self.end_of_day)
+        if until is None:
+            self.say(_("Cannot read the time: use YYYY-MM-DD or YYYY-MM-DD HH:MM."))
+            self.query_one("#until", ScanField).focus()
+            return
+        grantee = self.query_one("#grantee", ScanField).value.strip().upper() or None
+        if grantee is None and self.purpose in ("loan", "carry_out"):
+            # An approval for nobody in particular would serve whoever comes to the counter with the carrier.
+            self.say(_("Name for whom: scan the borrower's badge."))
+            self.query_one("#grantee", ScanField).focus()
+            return
+        self.dismiss(RequestForm(codes, grantee, until, self.query_one("#note", ScanField).value.strip()))
+
+
+@dataclass(frozen=True)
+class DecisionForm:
+    """An approver's decision: `badge`/`pin` when a second person signs at the counter, else the operator decides."""
+
+    approve: bool
+    reason: str = ""
+    badge: str | None = None
+    pin: str | None = None
+
+
+class DecisionDialog(Dialog[DecisionForm]):
+    """Approve or deny one request. With `second_person`, the approver standing at the counter identifies with badge
+    and PIN here (the clerk signed in may not decide); a denial always gives its reason."""
+
+    def __init__(self, title: str, summary: str, approve: bool, second_person: bool) -> None:
+        super().__init__()
+        self.title_text = title
+        self.summary = summary
+        self.approve = approve
+        self.second_person = second_person
+
+    @property
+    def order(self) -> list[str]:
+        return (["badge", "pin"] if self.second_person else []) + ([] if self.approve else ["reason"])
+
+    def compose(self) -> ComposeResult:
+        gap = getattr(self.app, "wedge_gap", 0.03)
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Static(Text(self.summary), markup=False)
+            if self.second_person:
+                yield Label(_("Approver's badge (scan) and PIN"))
+                yield ScanField(placeholder="B-BJ-…", id="badge", gap=gap)
+                yield ScanField(placeholder="PIN", password=True, id="pin", gap=gap, accept=is_code)
+            if not self.approve:
+                yield Label(_("Reason for the denial"))
+                yield ScanField(id="reason", gap=gap)
+            yield Static("", id="dialog-message", markup=False)
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.order[0]}", ScanField).focus()
+
+    @on(ScanField.Scanned)
+    def _scanned(self, event: ScanField.Scanned) -> None:
+        event.stop()  # a scan here is the approver's badge, never a job for the counter behind the dialog
+        if self.second_person:
+            self.query_one("#badge", ScanField).value = event.code.strip().upper()
+            self.query_one("#pin", ScanField).focus()
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        event.stop()
+        order = self.order
+        current = event.input.id or ""
+        if current in order[:-1]:
+            self.query_one(f"#{order[order.index(current) + 1]}", ScanField).focus()
+            return
+        badge = pin = None
+        if self.second_person:
+            badge = self.query_one("#badge", ScanField).value.strip().upper()
+            pin = self.query_one("#pin", ScanField).value
+            if not badge or not pin:
+                self.say(_("The approver scans their badge and types their PIN."))
+                self.query_one("#badge" if not badge else "#pin", ScanField).focus()
+                return
+        reason = ""
+        if not self.approve:
+            reason = self.query_one("#reason", ScanField).value.strip()
+            if not reason:
+                self.say(_("A denial gives its reason."))
+                self.query_one("#reason", ScanField).focus()
+                return
+        self.dismiss(DecisionForm(self.approve, reason, badge, pin))
