@@ -87,6 +87,7 @@ def configure_hasher(time_cost: int, memory_kib: int) -> None:
     """Tests and the demo may lower the cost; production keeps the OWASP minimum or more."""
     global _hasher
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    _dummy_hash()
 
 
 def hash_pin(pin: str) -> str:
@@ -96,15 +97,17 @@ def hash_pin(pin: str) -> str:
     return _hasher.hash(pin)
 
 
-_DUMMY_HASH: str | None = None
+_DUMMY: tuple[PasswordHasher, str] | None = None
 
 
 def _dummy_hash() -> str:
-    """A hash to verify against when the badge is unknown, locked or departed, so every failure costs the same."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None or not _DUMMY_HASH.startswith(_hasher.hash("0").rsplit("$", 2)[0]):
-        _DUMMY_HASH = _hasher.hash("not-a-pin")
-    return _DUMMY_HASH
+    """A hash to verify against when the badge is unknown, locked or departed, so every failure costs one PIN check
+    at the current parameters: made once per hasher, never on the failing path itself (that would cost a second
+    argon2 run and tell unknown badges apart by their slowness)."""
+    global _DUMMY
+    if _DUMMY is None or _DUMMY[0] is not _hasher:
+        _DUMMY = (_hasher, _hasher.hash("not-a-pin"))
+    return _DUMMY[1]
 
 
 def _pin_ok(pin_hash: str | None, pin: str) -> bool:
