@@ -221,7 +221,11 @@ def test_a_pin_reset_is_one_time_and_recorded(store: Store, people: dict[str, Si
     target = badge("approver")
     assert refused(personnel.change_person, store.uow(), people["admin"], people["admin"].badge,
                    pin="739164") == ["R-25"]
-    personnel.change_person(store.uow(), people["admin"], target, pin="739164")
+    # An approver's PIN is reset only with a witness: a security officer or auditor other than the two of them.
+    assert refused(personnel.change_person, store.uow(), people["admin"], target, pin="739164") == ["R-25"]
+    assert refused(personnel.change_person, store.uow(), people["admin"], target, pin="739164",
+                   witness=people["clerk"]) == ["R-25"]
+    personnel.change_person(store.uow(), people["admin"], target, pin="739164", witness=people["auditor"])
     # The administrator now knows a PIN of the approver's, but it signs nothing: it only allows a PIN change.
     sig = authenticate(store.uow(), target, "739164")
     assert sig.must_change_pin
@@ -239,7 +243,8 @@ def test_a_pin_reset_is_one_time_and_recorded(store: Store, people: dict[str, Si
         assert not person.pin_must_change
         payloads = [json.loads(e.payload) for e in uow.session.execute(
             select(Event).where(Event.type == "person_changed", Event.to_holder == target)).scalars()]
-    assert {"pin": "reset (one-time)"} in payloads and {"pin": "changed by its holder"} in payloads
+    assert {"pin": "reset (one-time)", "witness": badge("auditor")} in payloads
+    assert {"pin": "changed by its holder"} in payloads
 
 
 def test_policy_objects_from_tests_do_not_leak_into_the_register(db_url: str, people: dict[str, Signed]) -> None:

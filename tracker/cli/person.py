@@ -19,6 +19,7 @@ from tracker.cli.common import (
     list_rows,
     operator,
     out,
+    party,
     print_json,
     read_pin,
     run,
@@ -64,13 +65,16 @@ def person_set(
     unit: Annotated[str | None, typer.Option()] = None,
     reset_pin: Annotated[bool, typer.Option(help="Reset to a one-time PIN (TRACKER_NEW_PIN or prompt).")] = False,
     approval: Annotated[int | None, typer.Option(help="Granted request for the role/clearance change.")] = None,
+    witness: Annotated[str | None, typer.Option(help="Badge of the security officer or auditor witnessing a PIN "
+                                                     "reset of a privileged person (TRACKER_WITNESS_PIN).")] = None,
 ) -> None:
     """Change someone else's roles (administrator) or clearance (security officer) with a granted request for exactly
     that change, their unit, or reset their PIN to a one-time PIN. Nobody changes their own here."""
     ensure_lang()
     actor = operator()
     new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if reset_pin else None
-    run(lambda: personnel.change_person(store().uow(), actor, badge, clearance, role, new_pin, unit, approval))
+    seen = party(witness, "witness") if witness else None
+    run(lambda: personnel.change_person(store().uow(), actor, badge, clearance, role, new_pin, unit, approval, seen))
     out.print(Text(say(f"Updated {badge}.", f"已更新 {badge}。")))
 
 

@@ -147,10 +147,14 @@ def _use_person_approval(uow: UnitOfWork, actor: Signed, approval_id: int | None
 
 def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | None = None,
                   roles: Iterable[str] | None = None, pin: str | None = None, unit: str | None = None,
-                  approval_id: int | None = None) -> None:
+                  approval_id: int | None = None, witness: Signed | None = None) -> None:
     """Change a person: roles (administrator) or clearance (security officer), each only with a granted approval for
     exactly that change by someone else; a PIN reset (administrator) gives a one-time PIN. Nobody changes their
-    own roles, clearance or PIN here (R-25, 三员分立)."""
+    own roles, clearance or PIN here (R-25, 三员分立).
+
+    Resetting the PIN of someone who approves, administers, keeps the policy or audits also needs a `witness`: a
+    security officer or auditor other than the administrator and the person, signing with badge + PIN. Otherwise
+    the administrator who typed the one-time PIN could replace it himself and sign as that approver."""
     with uow:
         p = get_person(uow, badge)
         action = Action.CLEARANCE if clearance is not None and roles is None and pin is None and unit is None \
@@ -177,7 +181,10 @@ def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | N
             p.unit = unit
             changes["unit"] = unit
         if pin is not None:
-            refuse(check_pin(pin, p.badge, uow.policy), "person_change", None, actor.badge)
+            refuse(check_pin(pin, p.badge, uow.policy) + _reset_witness(uow, actor, p, witness), "person_change",
+                   None, actor.badge)
+            if witness is not None:
+                changes["witness"] = witness.badge
             p.pin_hash = hash_pin(pin)
             p.pin_must_change = True
             p.failed_pins, p.locked_until = 0, None
@@ -188,6 +195,24 @@ def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | N
     if changes.keys() & {"roles", "clearance", "pin"}:
         uow.audit({"actor": actor.badge, "action": "person_change", "carrier": None, "rules": "",
                    "kind": "role_change", "detail": json.dumps({"badge": badge, **changes}, ensure_ascii=False)})
+
+
+PRIVILEGED = frozenset({Role.APPROVER, Role.OFFICE_LEADER, Role.COMMITTEE, Role.SECURITY_OFFICER, Role.AUDITOR,
+                        Role.ADMIN})
+_WITNESSES = frozenset({Role.SECURITY_OFFICER, Role.AUDITOR})
+
+
+def _reset_witness(uow: UnitOfWork, actor: Signed, target: Person, witness: Signed | None) -> list[Violation]:
+    if not _role_set(target.roles) & PRIVILEGED:
+        return []
+    if witness is not None and witness.badge not in (actor.badge, target.badge):
+        w = get_person(uow, witness.badge)
+        if _role_set(w.roles) & _WITNESSES and w.status == PersonStatus.ACTIVE.value:
+            return []
+    return [Violation("R-25", f"Resetting the PIN of {target.badge}, who holds {target.roles}, needs a witness: a "
+                              "security officer or auditor other than you and them signs with badge and PIN.",
+                      f"重置 {target.badge}（{target.roles}）的PIN须有见证人：由您与其本人以外的保密办人员或审计员"
+                      "刷卡并输入PIN签字。")]
 
 
 def request_change(uow: UnitOfWork, requester: Signed, badge: str, roles: Iterable[str] | None = None,
