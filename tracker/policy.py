@@ -20,13 +20,14 @@ from datetime import datetime, time
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.domain import ApprovalPurpose, Classification, DomainError, EventType, Regime, Role
 from tracker.ledger import EventDraft, Ledger
+from tracker.prepared import Prepared
 from tracker.rules import MatrixRow, Policy
-from tracker.schema import PolicyVersion
+from tracker.schema import PolicyVersion, table
 
 _INTS = {"loan_max_days", "carry_out_max_days", "pin_attempts", "lockout_minutes", "idle_lock_minutes",
          "pin_min_length"}
@@ -144,8 +145,13 @@ def in_force(session: Session) -> tuple[int, Policy] | None:
     return row.id, policy_from_document(json.loads(row.document))
 
 
+# Every operation that consults the policy first reads which version is in force (the check-out's hot path among
+# them), so this is one prebuilt statement on the driver's cursor rather than an ORM query built each time.
+_VERSION = Prepared(select(func.max(table(PolicyVersion).c.id).label("version")))
+
+
 def version_in_force(session: Session) -> int:
-    return int(session.execute(select(PolicyVersion.id).order_by(PolicyVersion.id.desc()).limit(1)).scalar() or 0)
+    return int(_VERSION.one(session).version or 0)
 
 
 def write_version(session: Session, ledger: Ledger, policy: Policy, now: datetime, actor: str | None,
