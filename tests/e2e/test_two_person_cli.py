@@ -66,7 +66,7 @@ def test_policy_change_through_the_command_line(env: dict[str, str], tmp_path: P
     code, out = invoke("approvals", "approve", number.group(1), TRACKER_OPERATOR=badge("officer"))
     assert code == 3 and "R-25" in out  # the proposer does not approve
     assert policy()["version"] == 1
-    code, out = invoke("approvals", "approve", number.group(1), TRACKER_OPERATOR=badge("approver"))
+    code, out = invoke("policy", "approve", number.group(1), TRACKER_OPERATOR=badge("approver"))
     assert code == 0 and "granted" in out, out
     shown = policy()
     assert shown["version"] == 2 and shown["policy"]["carry_out_max_days"] == 7  # type: ignore[index]

@@ -179,6 +179,19 @@ def policy_propose(
                        f"策略变更已作为审批申请 #{n} 提出，由审批人决定（tracker approvals approve {n}）。")))
 
 
+@policy_app.command("approve")
+def policy_approve(number: int) -> None:
+    """Approve a proposed policy change (the same as `tracker approvals approve N`): the new version is in force
+    once the matrix's approvers have signed; the proposer cannot be one of them."""
+    _decide(number, True, "")
+
+
+@policy_app.command("deny")
+def policy_deny(number: int, reason: Annotated[str, typer.Option(help="Why.")]) -> None:
+    """Deny a proposed policy change."""
+    _decide(number, False, reason)
+
+
 # --- the audit log --------------------------------------------------------------------------------------------------
 
 
