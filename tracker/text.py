@@ -50,6 +50,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_NOT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 # What `visible` escapes: C0, DEL, C1, and the two Unicode line/paragraph separators a terminal may break on.
 _SHOWN_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHOWN_ESCAPED_KEEP = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -57,11 +58,13 @@ def _escape(m: re.Match[str]) -> str:
     return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 
 
-def visible(text: str) -> str:
+def visible(text: str, keep_newlines: bool = False) -> str:
     """`text` with every control character written out (ESC as ``\\x1b``, BEL as ``\\x07``, CSI as ``\\x9b``), so
     it prints as the characters it holds and never acts on the terminal. A backslash is left alone: the escapes are
-    for reading, not for decoding back."""
-    return _SHOWN_ESCAPED.sub(_escape, text) if _SHOWN_ESCAPED.search(text) else text
+    for reading, not for decoding back. `keep_newlines` leaves line feeds and tabs (a message's own layout); a
+    stored value shown in a table keeps none, so it cannot fake a second row either."""
+    pattern = _SHOWN_ESCAPED_KEEP if keep_newlines else _SHOWN_ESCAPED
+    return pattern.sub(_escape, text) if pattern.search(text) else text
 
 
 def control_at(text: str, newlines: bool = False) -> int | None:
