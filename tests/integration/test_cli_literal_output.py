@@ -4,10 +4,13 @@ file names and values are never read as Rich markup. The output is checked as th
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from pathlib import Path
 
+import openpyxl
 import pytest
 from tests_support import CLI_REGISTER, use_cli_demo
 from typer.testing import CliRunner
@@ -103,3 +106,44 @@ def test_an_error_naming_hostile_input_is_escaped(env: dict[str, str]) -> None:
     rc, out = run("carrier", "add", "--location", "LOC\x1b]0;x\x07", "--classification", "internal")
     assert rc in (2, 3)
     assert_literal(out)
+
+
+def test_export_of_the_whole_register_survives_a_control_character(env: dict[str, str], tmp_path: Path) -> None:
+    a, b, c = (str(x["code"]) for x in json.loads(run("carrier", "find", "BJ-", "--limit", "3", "--json")[1]))
+    tamper(tmp_path, "UPDATE carriers SET title = ? WHERE code = ?", "bad\x1b[2J\x00\x0b title", a)
+    tamper(tmp_path, "UPDATE carriers SET title = ? WHERE code = ?", "=cmd|' /C calc'!A0", b)
+    tamper(tmp_path, "UPDATE carriers SET title = ? WHERE code = ?", "\t=HYPERLINK(\"http://x\",\"y\")", c)
+    rc, out = run("export", "--format", "xlsx", "--out", "all.xlsx")
+    assert rc == 0, out
+    ws = openpyxl.load_workbook(tmp_path / "all.xlsx")["carriers"]
+    header = [cell.value for cell in ws[1]]
+    titles = {row[header.index("code")]: row[header.index("title")]
+              for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert titles[a] == "bad\\x1b[2J\\x00\\x0b title"
+    assert titles[b] == "'=cmd|' /C calc'!A0" and titles[c] == "'\\x09=HYPERLINK(\"http://x\",\"y\")"
+    assert all(cell.data_type != "f" for row in ws.iter_rows() for cell in row)
+    rc, out = run("export")  # CSV to the terminal: shown, never acted on
+    assert rc == 0
+    assert_literal(out)
+    assert b"'=cmd|' /C calc'!A0" in out
+
+
+def test_stocktake_reports_neutralise_formulas_and_controls(env: dict[str, str], tmp_path: Path) -> None:
+    rc, out = run("stocktake", "start", "--scope", SHELF, "--team", badge("clerk"), "--team", badge("auditor"))
+    assert rc == 0, out
+    (tmp_path / "hh.txt").write_text(SHELF + "\n", encoding="utf-8")  # the shelf visited, nothing on it seen
+    assert run("stocktake", "upload", "1", "hh.txt", "--device", "HH1")[0] == 0
+    assert run("stocktake", "reconcile", "1")[0] == 0
+    rc, out = run("stocktake", "findings", "1", "--json")
+    missing = next(f["subject"] for f in json.loads(out) if f["kind"] == "missing")
+    rc, out = run("stocktake", "resolve", "1", "missing", missing, "report_missing", "--reason", "=cmd|' /C calc'!A0")
+    assert rc == 0, out
+    tamper(tmp_path, "UPDATE stocktake_findings SET detail = ?", "=HYPERLINK(\"http://x\")\x1b\x07")
+    rc, out = run("stocktake", "report", "1", "--csv", "r.csv", "--xlsx", "r.xlsx")
+    assert rc == 0, out
+    text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["detail"] for r in rows} == {"'=HYPERLINK(\"http://x\")\\x1b\\x07"}
+    assert [r["reason"] for r in rows if r["subject"] == missing] == ["'=cmd|' /C calc'!A0"]
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["Findings"]
+    assert all(cell.data_type != "f" for row in ws.iter_rows() for cell in row)
