@@ -26,7 +26,7 @@ from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError
@@ -102,10 +102,17 @@ def store() -> Store:
             state.store.ensure_schema()
         except DomainError as e:
             fail(EXIT_USAGE, e.en, e.zh)
-        except OperationalError as e:
-            fail(EXIT_USAGE, f"Cannot open the register at {_safe_url(s.database_url)}: {e.orig}",
-                 f"无法打开登记库 {_safe_url(s.database_url)}：{e.orig}")
+        except DBAPIError as e:
+            cannot_open(s.database_url, e)
     return state.store
+
+
+def cannot_open(url: str, e: DBAPIError) -> NoReturn:
+    """The register's database cannot be reached or opened (server down, wrong host, no such file): said plainly
+    with the address (never its password) and the driver's reason, exit 2, no traceback."""
+    reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+    fail(EXIT_USAGE, f"Cannot open the register at {_safe_url(url)}: {reason}",
+         f"无法打开登记库 {_safe_url(url)}：{reason}")
 
 
 def _safe_url(url: str) -> str:
