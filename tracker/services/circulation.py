@@ -149,7 +149,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         now = uow.now()
         g, t = get_person(uow, badge_of(giver)), get_person(uow, badge_of(taker))
         gf, tf = person_facts(g), person_facts(t)
-        carriers = [get_carrier(uow, code) for code in codes]
+        carriers = _lock_in_code_order(uow, codes)
         if not carriers:
             refuse([Violation("R-18", "Scan at least one carrier to hand over.", "请至少扫描一件要交接的载体。")],
                    "handover", None, actor.badge)
@@ -174,6 +174,16 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
             seqs.append(ev.seq)
         uow.commit()
         return seqs
+
+
+def _lock_in_code_order(uow: UnitOfWork, codes: Sequence[str]) -> list[Carrier]:
+    """The carriers of `codes`, each row locked, in the caller's order — but locked in code order.
+
+    Two handovers sharing carriers, scanned in different orders, each held the rows it had locked while waiting for
+    the other's: PostgreSQL broke the cycle with DeadlockDetected (a 400-line traceback at the counter). Locking in
+    one global order (the code) makes the second wait for the first and then be judged on what the first left."""
+    locked = {code: get_carrier(uow, code) for code in sorted({c.strip() for c in codes})}
+    return [locked[c.strip()] for c in codes]
 
 
 def _dedupe(vs: list[Violation]) -> list[Violation]:
