@@ -33,7 +33,7 @@ LIMITS: dict[str, int] = {
     "highest_level_held": 20,
     "name": 200, "unit": 100, "badge": 40, "parent": 40,
     "note": NOTE_LIMIT, "reason": NOTE_LIMIT, "basis": NOTE_LIMIT,
-    "device": 64, "batch": 64, "terminal": 100,
+    "device": 64, "batch": 64, "terminal": 100, "read": 64,
 }
 
 # Chinese names of the fields, for the counter's error messages.
