@@ -32,7 +32,7 @@ LIMITS: dict[str, int] = {
     "scope": NOTE_LIMIT, "location": 40, "kind": 20, "regime": 20, "classification": 20, "period": 20,
     "highest_level_held": 20,
     "name": 200, "unit": 100, "badge": 40, "parent": 40,
-    "note": NOTE_LIMIT, "reason": NOTE_LIMIT, "basis": NOTE_LIMIT,
+    "note": NOTE_LIMIT, "reason": NOTE_LIMIT, "basis": NOTE_LIMIT, "destination": NOTE_LIMIT,
     "device": 64, "batch": 64, "terminal": 100, "read": 64,
 }
 
@@ -42,6 +42,7 @@ _ZH = {
     "capacity": "容量", "scope": "知悉范围", "location": "存放位置", "kind": "载体类型", "regime": "秘密类别",
     "classification": "密级", "period": "保密期限", "highest_level_held": "曾存最高密级", "name": "名称",
     "unit": "单位", "badge": "工号", "parent": "上级位置", "note": "备注", "reason": "理由", "basis": "依据",
+    "destination": "目的地",
     "device": "设备", "batch": "批次", "terminal": "终端", "pages": "页数", "copy_number": "份号",
     "copy_total": "总份数",
 }

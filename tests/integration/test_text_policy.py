@@ -111,3 +111,20 @@ def test_places_people_and_notes_take_the_same_policy(store: Store, people: dict
         incidents.report_missing(store.uow(), people["officer"], code, note="x" * 2001)
     after = _counts(store)
     assert after[2:] == before[2:] and after[0] == before[0] + 1
+
+
+def test_stock_takes_carry_outs_and_copies_take_the_same_policy(store: Store, people: dict[str, Signed]) -> None:
+    from tracker import stocktake
+    from tracker.services import circulation
+
+    before = _counts(store)
+    with pytest.raises(DomainError, match="name contains the control character"):
+        stocktake.start(store.uow(), people["officer"], "Q4\x1b[2J", [place("BJ", "R2C1")],
+                        [people["officer"], people["clerk"]])
+    code = registry.register(store.uow(), people["clerk"], _internal())
+    with pytest.raises(DomainError, match="destination contains the control character"):
+        circulation.carry_out(store.uow(), people["clerk"], code, people["reader_core"], store.clock(), None,
+                              destination="x\x07")
+    with pytest.raises(DomainError, match="unit contains the control character"):
+        registry.copy(store.uow(), people["clerk"], code, 1, None, copying_unit="\x9b")
+    assert _counts(store)[1] == before[1] + 1  # the registration only

@@ -37,6 +37,7 @@ from tracker.services.common import (
     signed_parties,
 )
 from tracker.store import UnitOfWork
+from tracker.text import clean
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
     """Carrying a carrier outside the unit with approval, a return deadline and, for 绝密, a second person."""
     with uow:
         actor_facts(uow, actor, Action.CARRY_OUT)
+        clean("destination", destination)
         now = uow.now()
         c = get_carrier(uow, code)
         holder = get_person(uow, badge_of(custodian))

@@ -452,6 +452,7 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
     """Copies inherit level, period and scope (R-77), get the next copy numbers (R-30) and are registered (R-78)."""
     with uow:
         person, _facts = actor_facts(uow, actor, Action.COPY)
+        clean("unit", copying_unit)
         now = uow.now()
         original = get_carrier(uow, code)
         approval_id = approval_id or granted_for(uow, ApprovalPurpose.COPY, original.id, None, now)
