@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import openpyxl
+import pypdfium2 as pdfium
 import pytest
 from tests_support import CLI_REGISTER, use_cli_demo
 from typer.testing import CliRunner
@@ -139,8 +140,10 @@ def test_stocktake_reports_neutralise_formulas_and_controls(env: dict[str, str],
     rc, out = run("stocktake", "resolve", "1", "missing", missing, "report_missing", "--reason", "=cmd|' /C calc'!A0")
     assert rc == 0, out
     tamper(tmp_path, "UPDATE stocktake_findings SET detail = ?", "=HYPERLINK(\"http://x\")\x1b\x07")
-    rc, out = run("stocktake", "report", "1", "--csv", "r.csv", "--xlsx", "r.xlsx")
+    rc, out = run("stocktake", "report", "1", "--csv", "r.csv", "--xlsx", "r.xlsx", "--pdf", "r.pdf")
     assert rc == 0, out
+    pdf = "".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(str(tmp_path / "r.pdf")))
+    assert "\\x1b\\x07" in pdf and "\x1b" not in pdf
     text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["detail"] for r in rows} == {"'=HYPERLINK(\"http://x\")\\x1b\\x07"}
