@@ -1,10 +1,12 @@
 """Text measurement and raster text for labels, with the bundled WenQuanYi Micro Hei font so Chinese renders the same
 on an air-gapped machine as anywhere else. Used by the PNG/SVG previews and the ZPL bitmap-text path. It only
-measures and rasterises; where text goes on a label is the layout's business.
+measures and rasterises (and writes control characters out visibly, `printable`); where text goes on a label is the
+layout's business.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +14,16 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["FONT_FAMILY", "FONT_PATH", "fit_size", "font", "is_ascii", "render_text_bitmap", "text_width"]
+__all__ = [
+    "FONT_FAMILY",
+    "FONT_PATH",
+    "fit_size",
+    "font",
+    "is_ascii",
+    "printable",
+    "render_text_bitmap",
+    "text_width",
+]
 
 FONT_PATH = Path(__file__).with_name("fonts") / "wqy-microhei.ttc"
 FONT_FAMILY = "WenQuanYi Micro Hei"
@@ -22,6 +33,20 @@ FONT_FAMILY = "WenQuanYi Micro Hei"
 def font(size_px: int) -> ImageFont.FreeTypeFont:
     """The bundled font at ``size_px`` pixels per em."""
     return ImageFont.truetype(str(FONT_PATH), max(1, size_px), index=0)
+
+
+# C0, DEL, C1 and the Unicode line/paragraph separators: none is a glyph, and CR/LF end a printer command line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character written out as ``\\x0d``-style text: a label shows what the register
+    holds, literally, and a printer language never sees a line break or control byte it could take as a command.
+    (The register's own copy of this rule is ``tracker.text.visible``; labels import nothing from the register.)"""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else
+                        f"\\u{ord(m.group(0)):04x}", text)
 
 
 def is_ascii(text: str) -> bool:

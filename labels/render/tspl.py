@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from labels.layout import FrameElement, LabelContent, Layout, LayoutError, LineElement, PlacedBarcode, PlacedText, place
 from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots, stroke_dots
+from labels.text import printable
 
 __all__ = ["TsplOptions", "render_tspl", "render_tspl_batch", "tspl_quote"]
 
@@ -28,37 +29,42 @@ class TsplOptions:
 
 
 def tspl_quote(text: str) -> str:
-    """A TSPL string literal: a double quote inside is written ``\\["]``."""
-    return '"' + text.replace('"', '\\["]') + '"'
+    """A TSPL string literal: a double quote inside is written ``\\["]``, and every control character is written
+    out as text (``\\x0d``, `labels.text.printable`). A TSPL command ends at CR/LF wherever it stands, even inside
+    quotes, and TSPL has no escape for either: a document number ``A"⏎PRINT 99⏎…`` must print as one string on one
+    label, never as a ``PRINT 99`` line of its own."""
+    return '"' + printable(text).replace('"', '\\["]') + '"'
 
 
 def _text(t: PlacedText, o: TsplOptions) -> str:
+    text = printable(t.text)
     dpmm = o.dpi / MM_PER_INCH
     box_w = t.w * dpmm
     x, y = dots(t.x, o.dpi), dots(t.y, o.dpi)
     h = max(8, round(t.size * dpmm))
-    if t.text.isascii():
+    if text.isascii():
         pt = max(4, round(t.size * 72 / MM_PER_INCH))
-        width = _FONT0_ADVANCE * h * len(t.text)
+        width = _FONT0_ADVANCE * h * len(text)
         if width > box_w:
             pt = max(4, int(pt * box_w / width))
             h = max(8, int(h * box_w / width))
             width = box_w
-        cmd = f'TEXT {{x}},{{y}},"0",0,{pt},{pt},{tspl_quote(t.text)}'
+        args = f'"0",0,{pt},{pt},{tspl_quote(text)}'
     else:
         mul = max(1, round(h / _CJK_CELL))
-        units = sum(1 if ch.isascii() else 2 for ch in t.text)
+        units = sum(1 if ch.isascii() else 2 for ch in text)
         while mul > 1 and units * _CJK_CELL // 2 * mul > box_w:
             mul -= 1
         h = _CJK_CELL * mul
         width = units * _CJK_CELL // 2 * mul
-        cmd = f'TEXT {{x}},{{y}},"{_CJK_FONT}",0,{mul},{mul},{tspl_quote(t.text)}'
+        args = f'"{_CJK_FONT}",0,{mul},{mul},{tspl_quote(text)}'
     if t.align == "center":
         x += int((box_w - width) // 2)
     elif t.align == "right":
         x += int(box_w - width)
     y += max(0, (dots(t.h, o.dpi) - h) // 2)
-    return cmd.format(x=max(0, x), y=y)
+    # the position is put in front, never formatted into a string holding data: a "{" in a title stays a "{"
+    return f"TEXT {max(0, x)},{y},{args}"
 
 
 def _barcode(pb: PlacedBarcode, o: TsplOptions) -> str:

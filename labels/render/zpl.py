@@ -9,6 +9,7 @@ This module only builds job text; sending it and reading answers is ``labels.pri
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from numpy.typing import NDArray
 from labels.codes import CodeError, carrier_code_to_epc
 from labels.layout import FrameElement, LabelContent, Layout, LayoutError, LineElement, PlacedBarcode, PlacedText, place
 from labels.render.common import MM_PER_INCH, bars_in_dots, dots, grid_in_dots, stroke_dots
-from labels.text import fit_size, render_text_bitmap
+from labels.text import fit_size, printable, render_text_bitmap
 
 __all__ = ["RfidSpec", "ZplOptions", "render_zpl", "render_zpl_batch", "zpl_escape"]
 
@@ -56,29 +57,47 @@ class RfidSpec:
             )
 
 
+# What field data may never hold as itself after ``^FH_``: the escape character, the two command prefixes, and control
+# characters (C0, DEL, C1: a printer may act on them, and no label means them).
+_ZPL_UNSAFE = re.compile("[_^~\x00-\x1f\x7f-\x9f]")
+
+
 def zpl_escape(text: str) -> str:
-    """Field data for use after ``^FH_``: the three characters ZPL would take as commands become hex escapes."""
-    return text.replace("_", "_5F").replace("^", "_5E").replace("~", "_7E")
+    """Field data for use after ``^FH_``: ``_``, the command prefixes ``^`` and ``~``, and every control character
+    become ``_XX`` hex escapes, so the data is exactly what the printer encodes and no byte of it starts a command.
+    Characters above U+009F are UTF-8 (``^CI28``) and need none: their bytes are all 0x80 or above."""
+    return _ZPL_UNSAFE.sub(_hex, text) if _ZPL_UNSAFE.search(text) else text
+
+
+def _hex(m: re.Match[str]) -> str:
+    return f"_{ord(m.group(0)):02X}"
+
+
+def _block_text(text: str) -> str:
+    """Text for a ``^FB`` field block: control characters shown as text (`printable`), then ZPL-escaped; a backslash
+    is doubled because ``^FB`` reads ``\\&`` as a line break (a one-line block would overprint)."""
+    return zpl_escape(printable(text)).replace("\\", "\\\\")
 
 
 def _text(t: PlacedText, o: ZplOptions) -> str:
     dpmm = o.dpi / MM_PER_INCH
+    text = printable(t.text)  # shown literally, as text or as a graphic
     box_w = max(1, math.floor(t.w * dpmm))
     just = {"left": "L", "center": "C", "right": "R"}[t.align]
     x, y = dots(t.x, o.dpi), dots(t.y, o.dpi)
     h = max(10, round(t.size * dpmm))
-    if t.text.isascii() or o.cjk_font is not None:
-        if t.text.isascii():
-            need = _FONT0_ADVANCE * h * len(t.text)
+    if text.isascii() or o.cjk_font is not None:
+        if text.isascii():
+            need = _FONT0_ADVANCE * h * len(text)
             if need > box_w:
                 h = max(10, int(h * box_w / need))
             font = f"^A0N,{h},{h}"
         else:
             font = f"^A@N,{h},{h},{o.cjk_font}"
         top = y + max(0, (dots(t.h, o.dpi) - h) // 2)
-        return f"^FO{x},{top}{font}^FB{box_w},1,0,{just},0^FH_^FD{zpl_escape(t.text)}^FS"
-    size = fit_size(t.text, h, box_w, bold=t.bold)
-    ink = render_text_bitmap(t.text, size, t.bold)
+        return f"^FO{x},{top}{font}^FB{box_w},1,0,{just},0^FH_^FD{_block_text(text)}^FS"
+    size = fit_size(text, h, box_w, bold=t.bold)
+    ink = render_text_bitmap(text, size, t.bold)
     hh, w = ink.shape
     if t.align == "center":
         x += (box_w - w) // 2
@@ -99,7 +118,7 @@ def _gfa(ink: NDArray[np.bool_]) -> str:
 def _barcode(pb: PlacedBarcode, o: ZplOptions) -> str:
     if pb.kind == "code128":
         b = bars_in_dots(pb, o.dpi)
-        data = f"^FH_^FD{zpl_escape(pb.data)}" if any(c in pb.data for c in "^~_") else f"^FD{pb.data}"
+        data = f"^FH_^FD{zpl_escape(pb.data)}" if _ZPL_UNSAFE.search(pb.data) else f"^FD{pb.data}"
         return f"^FO{int(b.x)},{int(b.y)}^BY{int(b.module)},3,{int(b.height)}^BCN,{int(b.height)},N,N,N,A{data}^FS"
     g = grid_in_dots(pb, o.dpi)
     if pb.kind == "datamatrix":

@@ -92,10 +92,10 @@ def carrier_import(path: Path, print_label: PrintFlag = False, rfid: RfidFlag = 
     ensure_lang()
     actor = operator()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except OSError as e:
         fail(EXIT_USAGE, f"Cannot read {path}: {e.strerror}", f"无法读取 {path}：{e.strerror}")
-    codes = run(lambda: registry.import_csv(store().uow(), actor, text, site=settings().site))
+    codes = run(lambda: registry.import_csv(store().uow(), actor, data, site=settings().site))
     out.print(Text(say(f"Imported {len(codes)} carriers.", f"已导入 {len(codes)} 件载体。")))
     if print_label or rfid:
         print_labels(codes, rfid)

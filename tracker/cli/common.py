@@ -3,7 +3,9 @@ identification, bilingual messages, the documented exit codes, printing (tables,
 
 Exit codes: 0 ok, 1 `devices test` saw no read, 2 bad input or usage, 3 refused by a rule (rule ids printed) or failed
 identification, 4 not found, 5 a label printer failed or is not ready, 130 interrupted (Ctrl-C).
-User data is printed as plain text, never as markup. PINs are never echoed or logged.
+User data is printed as plain text, never as markup, and with its terminal control characters (ESC, CSI, OSC, BEL,
+C1) written out visibly (`tracker.text.visible`): `out` and `err` are `LiteralConsole`s, so every string, Text and
+table cell printed through them is shown literally. PINs are never echoed or logged.
 This module owns no command and must never import a command module or `tracker.cli` itself: they all import it, so
 anything two command modules need lives here (or lower, in the services), never in one of them.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,21 +22,49 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
 from tracker.store import Store, UnitOfWork
+from tracker.text import visible
 
 if TYPE_CHECKING:
     from drivers.device_config import DeviceConfig
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class LiteralConsole(Console):
+    """A Rich console that shows text as the characters it holds: strings are never read as markup or emoji codes,
+    and control characters in strings, Texts and table cells are escaped (`visible`), keeping only line feeds and
+    tabs. A title whose OSC sequence would retitle the operator's window, or a code with ESC[2J that would clear
+    the screen, prints as ``\\x1b]0;…`` instead. Styles are applied by Rich around the text, never from it."""
+
+    def render_str(self, text: str, *, style: str | Style = "", justify: JustifyMethod | None = None,
+                   overflow: OverflowMethod | None = None, emoji: bool | None = None, markup: bool | None = None,
+                   highlight: bool | None = None, highlighter: HighlighterType | None = None) -> Text:
+        return Text(visible(text, keep_newlines=True), style=style, justify=justify, overflow=overflow)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        kwargs["markup"] = False
+        kwargs["emoji"] = False
+        super().print(*(_literal(o) for o in objects), **kwargs)
+
+
+def _literal(obj: Any) -> Any:
+    if isinstance(obj, Text):
+        shown = visible(obj.plain, keep_newlines=True)
+        if shown != obj.plain:
+            return Text(shown, style=obj.style, justify=obj.justify, overflow=obj.overflow, end=obj.end)
+    return obj
+
+
+out = LiteralConsole(highlight=False, soft_wrap=True)
+err = LiteralConsole(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER = 2, 3, 4, 5
 T = TypeVar("T")
@@ -73,10 +104,17 @@ def store() -> Store:
             state.store.ensure_schema()
         except DomainError as e:
             fail(EXIT_USAGE, e.en, e.zh)
-        except OperationalError as e:
-            fail(EXIT_USAGE, f"Cannot open the register at {_safe_url(s.database_url)}: {e.orig}",
-                 f"无法打开登记库 {_safe_url(s.database_url)}：{e.orig}")
+        except DBAPIError as e:
+            cannot_open(s.database_url, e)
     return state.store
+
+
+def cannot_open(url: str, e: DBAPIError) -> NoReturn:
+    """The register's database cannot be reached or opened (server down, wrong host, no such file): said plainly
+    with the address (never its password) and the driver's reason, exit 2, no traceback."""
+    reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+    fail(EXIT_USAGE, f"Cannot open the register at {_safe_url(url)}: {reason}",
+         f"无法打开登记库 {_safe_url(url)}：{reason}")
 
 
 def _safe_url(url: str) -> str:
@@ -91,7 +129,7 @@ def say(en: str, zh: str) -> str:
 
 
 def fail(code: int, en: str, zh: str) -> NoReturn:
-    err.print(Text(say(en, zh)), style="bold red")
+    err.print(Text(visible(say(en, zh), keep_newlines=True)), style="bold red")
     raise typer.Exit(code)
 
 
@@ -174,15 +212,21 @@ def ensure_lang() -> None:
 
 
 def print_json(data: Any) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+    """JSON for scripts, readable Chinese and all: JSON escapes C0 itself; C1 and the Unicode line separators are
+    written as \\u escapes too, so the output stays valid JSON and never drives a terminal."""
+    text = json.dumps(data, ensure_ascii=False, default=str, indent=2)
+    out.print(Text(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)))
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    t = Table(title=title, title_justify="left")
+    t = Table(title=Text(visible(title)), title_justify="left")
     for c in columns:
         t.add_column(c, overflow="fold")
     for r in rows:
-        t.add_row(*[Text("" if v is None else str(v)) for v in r])
+        t.add_row(*[Text("" if v is None else visible(str(v))) for v in r])
     out.print(t)
 
 
@@ -224,9 +268,15 @@ def print_labels(codes: list[str], rfid: bool) -> None:
 # --- device configuration (`tracker devices`, `tracker stocktake live`) --------------------------------------------
 
 
+def echo(message: str) -> None:
+    """A plain line for the device commands (no Rich), with what a device sent shown literally: a barcode can carry
+    an ESC sequence as easily as a title can."""
+    typer.echo(visible(message, keep_newlines=True))
+
+
 def device_fail(message: str, code: int = 2) -> typer.Exit:
     """A device or configuration fault, said plainly for the device commands (which work with no register)."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {visible(message, keep_newlines=True)}", err=True)
     return typer.Exit(code)
 
 

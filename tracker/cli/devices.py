@@ -22,7 +22,7 @@ from drivers.reads import DeviceStatus, Read
 from drivers.rfid.config import SERIAL_RFID_KINDS
 from drivers.scanners.config import SERIAL_KINDS, open_live
 from drivers.transport import find_by_id
-from tracker.cli.common import config_file, load_configured
+from tracker.cli.common import config_file, echo, load_configured
 from tracker.cli.common import device_fail as _fail
 
 devices_app = typer.Typer(no_args_is_help=True, help="Scanners and RFID readers: list, test and simulate.")
@@ -137,16 +137,16 @@ def test_device(
                 event = None
             if isinstance(event, DeviceStatus):
                 detail = f": {event.detail}" if event.detail else ""
-                typer.echo(f"[{event.state.value}]{detail}")
+                echo(f"[{event.state.value}]{detail}")
             elif isinstance(event, Read):
                 reads += 1
                 if device.is_rfid:
                     rssi = f", {event.rssi:g} dBm" if event.rssi is not None else ""
                     antenna = f", antenna {event.antenna}" if event.antenna is not None else ""
-                    typer.echo(f"read EPC {event.code}{rssi}{antenna}")
+                    echo(f"read EPC {event.code}{rssi}{antenna}")
                 else:
                     kind = ", ".join(x for x in (event.symbology, event.aim_id) if x) or "symbology unknown"
-                    typer.echo(f"read {event.code} ({kind})")
+                    echo(f"read {event.code} ({kind})")
     except KeyboardInterrupt:
         pass
     finally:

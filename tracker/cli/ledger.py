@@ -1,17 +1,14 @@
 """`tracker ledger verify|seal` and `tracker export`: checking and anchoring the custody ledger, exporting the register.
 
-Verification reads the chain directly (it must never trust a service to have kept it); exports write CSV/XLSX with
-formula injection neutralised and never change the register.
+Verification reads the chain directly (it must never trust a service to have kept it); exports write CSV/XLSX through
+the one writer (`tracker.reports.sheets`: formulas and control characters neutralised) and never change the register.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -33,6 +30,7 @@ from tracker.cli.common import (
     store,
 )
 from tracker.ledger import verify
+from tracker.reports import sheets
 from tracker.services import seals
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The custody ledger: verify and seal.")
@@ -82,40 +80,19 @@ def export(
     with store().uow(readonly=True) as uow:
         views = queries.export_rows(uow)
     fields = list(views[0].to_json()) if views else ["code"]
-    if fmt == "csv":
-        with _open_out(output) as fh:
-            w = csv.DictWriter(fh, fieldnames=fields)
-            w.writeheader()
-            for v in views:
-                w.writerow({k: _xlsx_safe(x) for k, x in v.to_json().items()})
-    elif fmt == "xlsx":
-        if output is None:
-            fail(EXIT_USAGE, "--out is required for xlsx.", "导出 xlsx 须指定 --out。")
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("carriers")
-        ws.append(fields)
-        for v in views:
-            ws.append([_xlsx_safe(x) for x in v.to_json().values()])
-        wb.save(output)
-    else:
+    rows = (list(v.to_json().values()) for v in views)
+    if fmt not in ("csv", "xlsx"):
         fail(EXIT_USAGE, "--format is csv or xlsx.", "--format 只能是 csv 或 xlsx。")
-    if output is not None:
-        out.print(Text(say(f"Exported {len(views)} carriers to {output}.", f"已导出 {len(views)} 件载体到 {output}。")))
-
-
-def _xlsx_safe(value: Any) -> Any:
-    """Spreadsheet formula injection (CSV and XLSX): a value starting with = + - @ is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-@contextmanager
-def _open_out(path: Path | None) -> Iterator[Any]:
-    if path is None:
-        yield sys.stdout
+    if output is None:
+        if fmt == "xlsx":
+            fail(EXIT_USAGE, "--out is required for xlsx.", "导出 xlsx 须指定 --out。")
+        sheets.write_csv_stream(sys.stdout, fields, rows)
         return
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        yield fh
+    try:
+        if fmt == "csv":
+            sheets.write_csv(output, fields, rows, bom=False)
+        else:
+            sheets.write_xlsx(output, [sheets.Sheet("carriers", rows, header=fields)])
+    except OSError as e:
+        fail(EXIT_USAGE, f"Cannot write {output}: {e.strerror}", f"无法写入 {output}：{e.strerror}")
+    out.print(Text(say(f"Exported {len(views)} carriers to {output}.", f"已导出 {len(views)} 件载体到 {output}。")))

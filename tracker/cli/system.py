@@ -11,11 +11,13 @@ from typing import Annotated
 
 import typer
 from rich.text import Text
+from sqlalchemy.exc import DBAPIError
 
 from tracker import queries
 from tracker.cli.common import (
     EXIT_USAGE,
     JsonFlag,
+    cannot_open,
     ensure_lang,
     fail,
     out,
@@ -78,8 +80,14 @@ def db_upgrade() -> None:
     ensure_lang()
     s = settings()
     st = Store(s.database_url, terminal=s.terminal)
-    st.upgrade()
-    out.print(Text(say(f"Schema at {st.current_revision()}.", f"数据库结构版本：{st.current_revision()}。")))
+    try:
+        st.upgrade()
+        revision = st.current_revision()
+    except DBAPIError as e:
+        cannot_open(s.database_url, e)
+    finally:
+        st.dispose()
+    out.print(Text(say(f"Schema at {revision}.", f"数据库结构版本：{revision}。")))
 
 
 @commands.command()

@@ -1,14 +1,14 @@
 """Stock-take findings as CSV (UTF-8 with BOM so spreadsheet programs show the Chinese): one row per finding.
 
-It writes what `stocktake_data.gather` collected and nothing else; it must never query the register itself.
+It writes what `stocktake_data.gather` collected and nothing else, through the one writer (`tracker.reports.sheets`,
+which neutralises formulas and control characters); it must never query the register itself.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
+from tracker.reports import sheets
 from tracker.reports.stocktake_data import StocktakeReport
 
 COLUMNS = ("stocktake", "kind", "kind_zh", "subject", "classification", "expected", "seen", "method", "reads",
@@ -23,13 +23,8 @@ def rows(report: StocktakeReport) -> list[list[object]]:
 
 
 def to_csv(report: StocktakeReport) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows(report))
-    return buf.getvalue()
+    return sheets.to_csv(COLUMNS, rows(report))
 
 
 def write_csv(report: StocktakeReport, path: Path) -> Path:
-    path.write_text(to_csv(report), encoding="utf-8-sig")
-    return path
+    return sheets.write_csv(path, COLUMNS, rows(report))

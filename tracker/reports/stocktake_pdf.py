@@ -18,6 +18,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from labels.render.pdf import cjk_font_name
 from tracker.domain import utc_iso
 from tracker.reports.stocktake_data import StocktakeReport
+from tracker.text import visible
 
 
 def _font() -> str:
@@ -47,7 +48,9 @@ def _table(rows: list[list[Any]], widths: list[float], style: ParagraphStyle) ->
 
 
 def _esc(value: Any) -> str:
-    text = "" if value is None else str(value)
+    """Text for a reportlab Paragraph (which reads a markup of its own), with control characters shown as
+    ``\\x1b`` (`tracker.text.visible`): the signed report shows what the register holds, literally."""
+    text = "" if value is None else visible(str(value))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

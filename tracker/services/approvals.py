@@ -34,6 +34,7 @@ from tracker.services.common import (
     refuse,
 )
 from tracker.store import UnitOfWork
+from tracker.text import clean
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def request(uow: UnitOfWork, requester: Signed, purpose: str, carriers: Sequence
     administrator for a role change); returns its number. Nothing is allowed by it until approvers decide."""
     with uow:
         _person, _facts = actor_facts(uow, requester, Action.REQUEST)
+        clean("note", note)
         a = _new(uow, requester.badge, ApprovalPurpose.parse(purpose), carriers, valid_until, grantee, copies, note,
                  change)
         uow.ledger.append(EventDraft(EventType.APPROVAL_REQUESTED, actor=requester.badge, approval_id=a.id,
@@ -75,6 +77,7 @@ def decide(uow: UnitOfWork, approver: Signed, approval_id: int, approve: bool, r
         a = _lock(uow, approval_id)
         if a.status != "pending":
             raise DomainError(f"Approval #{a.id} is already {a.status}.", f"审批 #{a.id} 已{STATUS_ZH[a.status]}。")
+        clean("reason", reason)
         if not approve and not reason.strip():
             raise DomainError("A denial gives its reason.", "驳回须说明理由。")
         status = _sign(uow, a, approver, facts, approve, reason)
@@ -90,6 +93,7 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
     if this one signature completes it per the matrix; otherwise it waits, pending, for the others."""
     with uow:
         _person, facts = actor_facts(uow, approver, Action.APPROVE)
+        clean("note", note)
         what = ApprovalPurpose.parse(purpose)
         a = _new(uow, requested_by or grantee, what, carriers, valid_until, grantee, copies, note, None)
         _sign(uow, a, approver, facts, True, "")  # one event: the request and its first signature together

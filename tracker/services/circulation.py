@@ -37,6 +37,7 @@ from tracker.services.common import (
     signed_parties,
 )
 from tracker.store import UnitOfWork
+from tracker.text import clean
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         now = uow.now()
         g, t = get_person(uow, badge_of(giver)), get_person(uow, badge_of(taker))
         gf, tf = person_facts(g), person_facts(t)
-        carriers = [get_carrier(uow, code) for code in codes]
+        carriers = _lock_in_code_order(uow, codes)
         if not carriers:
             refuse([Violation("R-18", "Scan at least one carrier to hand over.", "请至少扫描一件要交接的载体。")],
                    "handover", None, actor.badge)
@@ -176,6 +177,16 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         return seqs
 
 
+def _lock_in_code_order(uow: UnitOfWork, codes: Sequence[str]) -> list[Carrier]:
+    """The carriers of `codes`, each row locked, in the caller's order — but locked in code order.
+
+    Two handovers sharing carriers, scanned in different orders, each held the rows it had locked while waiting for
+    the other's: PostgreSQL broke the cycle with DeadlockDetected (a 400-line traceback at the counter). Locking in
+    one global order (the code) makes the second wait for the first and then be judged on what the first left."""
+    locked = {code: get_carrier(uow, code) for code in sorted({c.strip() for c in codes})}
+    return [locked[c.strip()] for c in codes]
+
+
 def _dedupe(vs: list[Violation]) -> list[Violation]:
     seen: set[tuple[str, str]] = set()
     out = []
@@ -191,6 +202,7 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
     """Carrying a carrier outside the unit with approval, a return deadline and, for 绝密, a second person."""
     with uow:
         actor_facts(uow, actor, Action.CARRY_OUT)
+        clean("destination", destination)
         now = uow.now()
         c = get_carrier(uow, code)
         holder = get_person(uow, badge_of(custodian))

@@ -22,12 +22,14 @@ from tracker.services.common import (
     refuse,
 )
 from tracker.store import UnitOfWork
+from tracker.text import clean
 
 
 def report_missing(uow: UnitOfWork, actor: Signed, code: str, note: str = "") -> datetime | None:
     """Mark a carrier 下落不明 now; returns the R-155 leak-incident deadline for its level."""
     with uow:
         actor_facts(uow, actor, Action.REPORT_MISSING)
+        clean("note", note)
         now = uow.now()
         c = get_carrier(uow, code)
         refuse(check_report_missing(carrier_facts(c)), "report_missing", code, actor.badge)
@@ -48,6 +50,7 @@ def found(uow: UnitOfWork, actor: Signed, code: str, to_location: str, note: str
     """Bring a missing carrier back into a place, closing any loan it was on; returns days it was missing."""
     with uow:
         actor_facts(uow, actor, Action.FOUND)
+        clean("note", note)
         now = uow.now()
         c = get_carrier(uow, code)
         place = get_location(uow, to_location)

@@ -32,6 +32,7 @@ from tracker.services.common import (
     valid_code,
 )
 from tracker.store import UnitOfWork
+from tracker.text import check_fields
 
 
 def _roles(roles: Iterable[str]) -> str:
@@ -71,6 +72,7 @@ def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson]) -> list[str]:
 
 
 def _insert(uow: UnitOfWork, actor: str | None, p: NewPerson, roles: Iterable[str], clearance: str) -> str:
+    check_fields((("badge", p.badge), ("name", p.name), ("unit", p.unit)))
     level = Clearance.parse(clearance)
     badge = valid_code(p.badge, "badge")
     if uow.session.execute(select(Person.id).where(Person.badge == badge)).first():
@@ -99,6 +101,7 @@ def add_person(uow: UnitOfWork, actor: Signed | None, badge: str, name: str, uni
         return bootstrap(uow, [NewPerson(badge, name, unit, clearance, tuple(roles), pin)])[0]
     with uow:
         actor_facts(uow, actor, Action.MANAGE_PEOPLE)
+        check_fields((("badge", badge), ("name", name), ("unit", unit)))
         wanted_roles, level = _roles(roles), Clearance.parse(clearance)
         badge = valid_code(badge, "badge")
         if wanted_roles or level != Clearance.NONE:

@@ -34,6 +34,7 @@ from tracker.services.common import NotFound, Signed, actor_facts
 from tracker.stocktake.kinds import ALLOWED, CLOSE_LOAN, FOUND, REGISTER, RELOCATE, REPORT_MISSING, FindingKind
 from tracker.stocktake.session import _session
 from tracker.store import UnitOfWork
+from tracker.text import NOTE_LIMIT, clean
 
 
 def _err(en: str, zh: str) -> DomainError:
@@ -274,6 +275,7 @@ def resolve(uow: UnitOfWork, actor: Signed, sid: int, kind: FindingKind | str, s
         actor_facts(uow, actor, Action.STOCKTAKE)
         now = uow.now()
         _session(uow, sid, lock=True)
+        clean("reason", reason, limit=NOTE_LIMIT - 40)  # the moves and reports it makes carry "stock-take #n: "
         if not reason.strip():
             raise _err("Give the reason for the resolution.", "请填写处理理由。")
         if k is FindingKind.FOUND:

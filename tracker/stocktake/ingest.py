@@ -13,7 +13,7 @@ import gc
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress, repeat
 from operator import eq, lt
 from typing import Any
@@ -33,7 +33,7 @@ from tracker.schema_stocktake import (
 )
 from tracker.services.common import Signed, actor_facts
 from tracker.stocktake.session import _session
-from tracker.stocktake.upload import RawRead, to_us
+from tracker.stocktake.upload import RawRead, to_us, unreadable
 from tracker.stocktake.writer import Columns, Piece, Run, _Batches, _runs, _split, _Stretch, _Writer
 from tracker.store import UnitOfWork
 
@@ -380,11 +380,17 @@ class LiveIngest:
         pending, self.pending = self.pending, []
         if not pending:
             return IngestResult(0, 0, 0)
+        unfit = [RefusedRead(d, b, seq, code, f"{d}/{b} read {seq}: {why[0]}", f"{d}/{b} 第 {seq} 条：{why[1]}")
+                 for d, b, seq, _kind, code, *_rest in pending if (why := unreadable(code)) is not None]
+        fit = [r for r in pending if r[2] not in {u.seq for u in unfit}] if unfit else pending
         try:
-            result = ingest(self.store.uow(), self.actor, self.sid, pending, refuse_each=True)
+            result = (ingest(self.store.uow(), self.actor, self.sid, fit, refuse_each=True) if fit
+                      else IngestResult(0, 0, 0))
         except Exception:
             self.pending = pending + self.pending
             raise
+        if unfit:  # the text policy's refusals join the rules' (tracker.text): a code no column holds, ESC…
+            result = replace(result, refused=tuple(sorted((*result.refused, *unfit), key=lambda r: r.seq)))
         if result.refused:
             refused = {r.seq for r in result.refused}
             kept = [r[2] for r in pending if r[2] not in refused]

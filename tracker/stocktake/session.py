@@ -31,6 +31,7 @@ from tracker.services.common import NotFound, Signed, actor_facts, badge_of, get
 from tracker.stocktake.kinds import Tuning
 from tracker.stocktake.parts import analyze
 from tracker.store import UnitOfWork
+from tracker.text import check_fields
 
 
 def _err(en: str, zh: str) -> DomainError:
@@ -110,6 +111,7 @@ def start(uow: UnitOfWork, actor: Signed, name: str, roots: Sequence[str], team:
     cfg = config or StocktakeConfig()
     with uow:
         actor_facts(uow, actor, Action.STOCKTAKE)
+        check_fields([("name", name), *(("unit", u) for u in units or ())])
         now = uow.now()
         if not roots:
             raise _err("Name at least one location for the scope.", "请至少指定一个清查位置。")

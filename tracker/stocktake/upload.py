@@ -20,6 +20,7 @@ from drivers.rfid import upload as rfid_upload
 from drivers.scanners import batch as scanner_batch
 from labels.codes import CodeError, classify_code, parse_badge_code, parse_carrier_code, parse_location_code
 from tracker.domain import DomainError
+from tracker.text import LIMITS, clean
 
 
 def _err(en: str, zh: str) -> DomainError:
@@ -98,7 +99,31 @@ def parse_upload(data: str | bytes, device: str | None = None, batch: str | None
                  tz: tzinfo | None = None) -> Upload:
     """Read a handheld upload: the RFID inventory export of `drivers.rfid.upload`, a CSV with `code` (and optionally
     time/device/batch/seq/rssi/antenna), or a handheld batch file read by `drivers.scanners.batch` (Opticon
-    SCANNED.TXT, Zebra CS4070 Barcode.txt, or a plain list of codes). A bad line refuses the whole file."""
+    SCANNED.TXT, Zebra CS4070 Barcode.txt, or a plain list of codes). A bad line refuses the whole file, and so does
+    a device or batch name the text policy refuses (`tracker.text`): they are stored and shown in the reports."""
+    upload = _parse_upload(data, device, batch, name, tz)
+    for dev, bat in {(r[0], r[1]) for r in upload.reads}:
+        clean("device", dev)
+        clean("batch", bat)
+    if upload.reads and max(map(len, (r[4] for r in upload.reads))) > LIMITS["read"]:
+        r = next(r for r in upload.reads if len(r[4]) > LIMITS["read"])
+        clean("code", r[4], where=(f"{r[0]}/{r[1]} read {r[2]}", f"{r[0]}/{r[1]} 第 {r[2]} 条"), limit=LIMITS["read"])
+    return upload
+
+
+def unreadable(code: str) -> tuple[str, str] | None:
+    """Why the text policy refuses a code read live (a control character, or longer than a read's column), in
+    English and Chinese, or None. Live reads are not held to `_misread` (a foreign label is recorded as an unknown
+    code), but what is stored must still be text the register can hold on both databases."""
+    try:
+        clean("code", code, limit=LIMITS["read"])
+    except DomainError as e:
+        return e.en, e.zh
+    return None
+
+
+def _parse_upload(data: str | bytes, device: str | None, batch: str | None, name: str,
+                  tz: tzinfo | None) -> Upload:
     text = _decode(data)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     header = [h.strip().lower() for h in first.split(",")]
