@@ -153,7 +153,7 @@ def test_the_counter_shows_the_read_only_fault_and_lends_nothing(sqlite_store: S
     sqlite_store.dispose()
     ro = Store(next(_read_only(sqlite_store.url)), terminal="counter", clock=clock)
     desk = Desk(ro, lambda: people["clerk"])
-    out = desk.run(Scan(1, code)) + desk.run(Scan(2, badge("reader_important"))) + desk.run(SignParty("1234", row=2))
+    out = desk.run(Scan(1, code)) + desk.run(Scan(2, badge("reader_important"))) + desk.run(SignParty("482916", row=2))
     fault = [f for f in out if f.tone == "error"]
     assert fault and "read-only" in fault[-1].title and "nothing confirmed before is lost" in fault[-1].title, out
     ro.dispose()
