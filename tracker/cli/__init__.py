@@ -17,6 +17,7 @@ import typer
 
 from tracker.cli import carrier, circulation, ledger, location, person, system
 from tracker.cli.common import err, state, use_label_printer
+from tracker.cli.destruction import destruction_app
 from tracker.cli.devices import devices_app
 from tracker.cli.label import label_app, print_codes
 from tracker.cli.stocktake import stocktake_app
@@ -30,7 +31,8 @@ for _commands in (system.commands, person.commands, circulation.commands, ledger
     app.registered_commands.extend(_commands.registered_commands)
 for _group, _name in ((person.person_app, "person"), (location.location_app, "location"),
                       (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),
-                      (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake")):
+                      (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
+                      (destruction_app, "destruction")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))

@@ -1,0 +1,200 @@
+"""`tracker destruction …` — destruction batches (销毁): build the list, ask for and give its approval, scan it at the
+site, complete it under two supervisors, print the certificate.
+
+Each command identifies the operator (and every supervisor, each with their own PIN: TRACKER_SUPERVISOR1_PIN,
+TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.destruction`. It must
+never check a rule itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from tracker.cli.common import (
+    EXIT_USAGE,
+    JsonFlag,
+    ensure_lang,
+    fail,
+    operator,
+    out,
+    parse_when,
+    party,
+    print_json,
+    run,
+    say,
+    store,
+    table,
+)
+from tracker.services import approvals, destruction
+from tracker.services.common import Signed
+
+destruction_app = typer.Typer(no_args_is_help=True, help="Destruction batches (销毁): list, approve, scan, complete, "
+                                                           "certificate.")
+
+
+@destruction_app.command("new")
+def new_cmd(name: Annotated[str, typer.Argument(help="A name for the batch, e.g. 2026年第4季度销毁.")] = "") -> None:
+    """Open an empty destruction batch; the operator is its requester."""
+    ensure_lang()
+    actor = operator()
+    n = run(lambda: destruction.new(store().uow(), actor, name))
+    out.print(Text(say(f"Destruction batch #{n} opened.", f"销毁批次 #{n} 已建立。")))
+
+
+@destruction_app.command("add")
+def add_cmd(batch: int, codes: list[str]) -> None:
+    """List carriers for destruction (造册): all or none; each becomes pending destruction."""
+    ensure_lang()
+    actor = operator()
+    seqs = run(lambda: destruction.add(store().uow(), actor, batch, codes))
+    out.print(Text(say(f"{len(seqs)} carrier(s) listed on batch #{batch}.",
+                       f"已将 {len(seqs)} 件载体列入销毁批次 #{batch}。")))
+
+
+@destruction_app.command("remove")
+def remove_cmd(batch: int, codes: list[str]) -> None:
+    """Take carriers off a list not yet sent for approval."""
+    ensure_lang()
+    actor = operator()
+    seqs = run(lambda: destruction.remove(store().uow(), actor, batch, codes))
+    out.print(Text(say(f"{len(seqs)} carrier(s) taken off batch #{batch}.",
+                       f"已从销毁批次 #{batch} 移出 {len(seqs)} 件载体。")))
+
+
+@destruction_app.command("list")
+def list_cmd(status: Annotated[str | None, typer.Option(help="open, submitted or completed.")] = None,
+             as_json: JsonFlag = False) -> None:
+    """Destruction batches, newest first."""
+    ensure_lang()
+    with store().uow(readonly=True) as uow:
+        rows = destruction.batches(uow, status)
+    if as_json:
+        print_json(rows)
+        return
+    table(say("Destruction batches", "销毁批次"), list(rows[0]) if rows else ["id"], [list(r.values()) for r in rows])
+
+
+@destruction_app.command("show")
+def show_cmd(batch: int, as_json: JsonFlag = False) -> None:
+    """A batch: its list with document and copy numbers, kinds, levels, what was scanned, its approval."""
+    ensure_lang()
+    with store().uow(readonly=True) as uow:
+        v = run(lambda: destruction.view(uow, batch))
+    if as_json:
+        print_json({**v.__dict__, "items": [i.__dict__ for i in v.items], "unscanned": v.unscanned})
+        return
+    out.print(Text(say(f"Batch #{v.id} {v.name} — {v.status}, requested by {v.requested_by}, approval "
+                       f"#{v.approval_id or '-'} ({v.approval_status or '-'})",
+                       f"销毁批次 #{v.id} {v.name} — {destruction.STATUS_ZH.get(v.status, v.status)}，申请人 "
+                       f"{v.requested_by}，审批 #{v.approval_id or '-'}（{v.approval_status or '-'}）")))
+    table(say("List", "销毁清单"), ["code", "doc_number", "copy", "kind", "level", "title", "status", "scanned"],
+          [[i.code, i.doc_number, f"{i.copy_number}/{i.copy_total}" if i.copy_number else "", i.kind, i.level,
+            i.title, i.status, i.scanned_at.isoformat() if i.scanned_at else ""] for i in v.items])
+    if v.extras:
+        table(say("Scanned but not listed", "清单外物品"), ["code", "set_aside"], [list(e) for e in v.extras])
+    if v.status == "completed":
+        out.print(Text(say(f"Destroyed at {v.site} on {v.completed_at}, methods {v.methods}, supervisors "
+                           f"{', '.join(s['badge'] for s in v.supervisors)}; ledger head {v.head_seq}:{v.head_hash}",
+                           f"已于 {v.completed_at} 在 {v.site} 销毁，方式 {v.methods}，监销人 "
+                           f"{'、'.join(s['badge'] for s in v.supervisors)}；台账链头 {v.head_seq}:{v.head_hash}")))
+
+
+@destruction_app.command("submit")
+def submit_cmd(batch: int, until: Annotated[str, typer.Option(help="Approval valid until (e.g. +7d).")] = "+7d",
+               note: str = "") -> None:
+    """Freeze the list and ask for its approval per the approval matrix (R-146)."""
+    ensure_lang()
+    valid = parse_when(until)
+    assert valid is not None
+    actor = operator()
+    n = run(lambda: destruction.submit(store().uow(), actor, batch, valid, note))
+    out.print(Text(say(f"Batch #{batch} sent for approval: request #{n}.", f"销毁批次 #{batch} 已报批：审批 #{n}。")))
+
+
+@destruction_app.command("approve")
+def approve_cmd(batch: int, deny: Annotated[str | None, typer.Option(help="Deny, giving the reason.")] = None) -> None:
+    """The operator, an approver, signs the batch's approval (or denies it)."""
+    ensure_lang()
+    actor = operator()
+    with store().uow(readonly=True) as uow:
+        number = run(lambda: destruction.view(uow, batch)).approval_id
+    if number is None:
+        fail(EXIT_USAGE, f"Batch #{batch} has not been sent for approval (tracker destruction submit).",
+             f"销毁批次 #{batch} 尚未报批（tracker destruction submit）。")
+    status = run(lambda: approvals.decide(store().uow(), actor, number, deny is None, deny or ""))
+    out.print(Text(say(f"Approval #{number} of batch #{batch}: {status}.",
+                       f"销毁批次 #{batch} 的审批 #{number}：{approvals.STATUS_ZH.get(status, status)}。")))
+
+
+@destruction_app.command("scan")
+def scan_cmd(batch: int, codes: Annotated[list[str] | None, typer.Argument(help="Scanned codes or EPCs.")] = None,
+             file: Annotated[Path | None, typer.Option(help="A handheld file: one code per line.")] = None) -> None:
+    """Record what was scanned at the destruction site; prints what is still missing and what is extra."""
+    ensure_lang()
+    scanned = list(codes or [])
+    if file is not None:
+        try:
+            scanned += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            fail(EXIT_USAGE, f"Cannot read {file}: {e}", f"无法读取 {file}：{e}")
+    actor = operator()
+    r = run(lambda: destruction.scan(store().uow(), actor, batch, scanned))
+    with store().uow(readonly=True) as uow:
+        left = destruction.view(uow, batch).unscanned
+    out.print(Text(say(f"{len(r.matched)} listed carrier(s) checked; {len(left)} still to scan; extra: "
+                       f"{', '.join(r.extras) or 'none'}.",
+                       f"已核对清单内载体 {len(r.matched)} 件；尚未扫描 {len(left)} 件；清单外物品："
+                       f"{'、'.join(r.extras) or '无'}。")))
+
+
+@destruction_app.command("set-aside")
+def set_aside_cmd(batch: int, code: str, reason: Annotated[str, typer.Option(help="Why and where it went.")]) -> None:
+    """Take an item scanned at the site but not listed away from the destruction, with the reason."""
+    ensure_lang()
+    actor = operator()
+    run(lambda: destruction.set_aside(store().uow(), actor, batch, code, reason))
+    out.print(Text(say(f"{code} set aside.", f"{code} 已移出。")))
+
+
+@destruction_app.command("complete")
+def complete_cmd(
+    batch: int,
+    supervisor: Annotated[list[str], typer.Option(help="Supervisor's badge; repeat (at least two, R-148). Each "
+                                                       "signs with their PIN.")],
+    method: Annotated[list[str], typer.Option(help="KIND=METHOD (paper=shredding, usb_drive=physical) or one "
+                                                   "METHOD for every kind: shredding, pulping, physical, chemical.")],
+    site: Annotated[str, typer.Option(help="The designated destruction site (R-149).")],
+) -> None:
+    """Destroy the batch under supervision: every listed carrier becomes destroyed, one ledger event each."""
+    ensure_lang()
+    methods: dict[str, str] = {}
+    for m in method:
+        kind, _, how = m.rpartition("=")
+        methods[kind.strip() or "*"] = how
+    actor = operator()
+    signed: list[Signed | str] = [party(b, f"supervisor{i}") for i, b in enumerate(supervisor, 1)]
+    done = run(lambda: destruction.complete(store().uow(), actor, batch, signed, methods, site))
+    out.print(Text(say(f"Batch #{batch} destroyed: {len(done.destroyed)} carrier(s); ledger head "
+                       f"{done.head_seq}:{done.head_hash}.",
+                       f"销毁批次 #{batch} 已销毁 {len(done.destroyed)} 件载体；"
+                       f"台账链头 {done.head_seq}:{done.head_hash}。")))
+
+
+@destruction_app.command("certificate")
+def certificate_cmd(batch: int, pdf: Annotated[Path, typer.Option(help="Write the PDF here.")]) -> None:
+    """The destruction certificate (销毁清单 and 监销记录) of a completed batch, as PDF."""
+    from tracker.reports.destruction_pdf import write_certificate
+
+    ensure_lang()
+    s = store()
+    with s.uow(readonly=True) as uow:
+        v = run(lambda: destruction.view(uow, batch))
+    try:
+        run(lambda: write_certificate(v, pdf, s.policy.tz))
+    except OSError as e:
+        fail(EXIT_USAGE, f"Cannot write the certificate: {e}", f"无法写入销毁清单：{e}")
+    out.print(say("Written: ", "已写入：") + str(pdf))
