@@ -15,7 +15,7 @@ from tracker.demo import badge, place
 from tracker.domain import DomainError
 from tracker.schema import Approval, DestructionItem, Event
 from tracker.schema_stocktake import StocktakeExpected
-from tracker.services import approvals, circulation, destruction, incidents, registry
+from tracker.services import approvals, circulation, destruction, endoflife, incidents, registry
 from tracker.services.common import Refused, Signed
 from tracker.store import Store
 
@@ -246,3 +246,53 @@ def test_bad_method_words_and_unknown_batch(store: Store, people: dict[str, Sign
         destruction.submit(store.uow(), people["clerk"], destruction.new(store.uow(), people["clerk"]),
                            store.clock() + timedelta(days=1))
     assert "lists nothing" in empty.value.message()
+
+
+# --- archiving, return to the issuer, transfer out ---------------------------------------------------------------
+
+ARCHIVE = place("BJ", "R2C2S1")
+
+
+def test_archive_changes_custody_to_the_archive_place(store: Store, people: dict[str, Signed]) -> None:
+    code = register(store, people["clerk"], "secret")
+    ts = register(store, people["clerk"], "top_secret")
+    endoflife.archive(store.uow(), people["clerk"], [code], ARCHIVE, "年度归档")
+    assert state_of(store, code) == ("archived", None, ARCHIVE)
+    with pytest.raises(Refused) as err:  # the archive cabinet is 机密 at most (R-47, R-137: 绝密 kept apart)
+        endoflife.archive(store.uow(), people["clerk"], [ts], ARCHIVE)
+    assert err.value.rules == ["R-47"]
+    with pytest.raises(Refused) as again:
+        endoflife.archive(store.uow(), people["clerk"], [code], ARCHIVE)
+    assert again.value.rules == ["R-135"]
+    # an archived carrier can still go on a destruction list, and comes back archived when taken off it
+    b = destruction.new(store.uow(), people["clerk"])
+    destruction.add(store.uow(), people["clerk"], b, [code])
+    destruction.remove(store.uow(), people["clerk"], b, [code])
+    assert state_of(store, code) == ("archived", None, ARCHIVE)
+
+
+def test_return_and_transfer_leave_the_register_with_their_history(store: Store, people: dict[str, Signed]) -> None:
+    back, away, lent = (register(store, people["clerk"], "internal", doc_number=f"r{i}") for i in range(3))
+    circulation.check_out(store.uow(), people["clerk"], lent, people["reader_core"])
+    before = count_events(store)
+    with pytest.raises(Refused) as err:  # all or nothing: the one on loan refuses the whole call
+        endoflife.transfer_out(store.uow(), people["clerk"], [away, lent], "市保密局", "王五", "HZ-2026-001")
+    assert err.value.rules == ["R-144"] and count_events(store) == before
+    with pytest.raises(DomainError):
+        endoflife.return_to_issuer(store.uow(), people["clerk"], [back], " ", "HZ-1")
+    with pytest.raises(Refused) as who:
+        endoflife.return_to_issuer(store.uow(), people["reader_core"], [back], "李四", "HZ-1", unit="上级机关")
+    assert who.value.rules == ["R-25"]
+    endoflife.return_to_issuer(store.uow(), people["clerk"], [back], "李四", "HZ-1", unit="上级机关")
+    endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001")
+    assert state_of(store, back) == ("returned_to_issuer", None, None)
+    assert state_of(store, away) == ("transferred_out", None, None)
+    assert count_events(store) == before + 2
+    with store.uow(readonly=True) as uow:
+        assert [e.type for e in queries.history(uow, away)][-1] == "transferred_out"
+        ev = uow.session.execute(select(Event).where(Event.carrier == back, Event.type == "returned_to_issuer")
+                                 ).scalar_one()
+        assert "HZ-1" in ev.payload and "李四" in ev.payload
+    with pytest.raises(Refused) as gone:
+        circulation.check_out(store.uow(), people["clerk"], away, people["reader_core"])
+    assert gone.value.rules == ["R-145"]

@@ -1,9 +1,10 @@
 """`tracker destruction …` — destruction batches (销毁): build the list, ask for and give its approval, scan it at the
-site, complete it under two supervisors, print the certificate.
+site, complete it under two supervisors, print the certificate; and the top-level `archive`, `return-to-issuer` and
+`transfer-out` (`endoflife_commands`).
 
 Each command identifies the operator (and every supervisor, each with their own PIN: TRACKER_SUPERVISOR1_PIN,
-TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.destruction`. It must
-never check a rule itself.
+TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.destruction` or
+`tracker.services.endoflife`. It must never check a rule itself.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tracker.cli.common import (
     store,
     table,
 )
-from tracker.services import approvals, destruction
+from tracker.services import approvals, destruction, endoflife
 from tracker.services.common import Signed
 
 destruction_app = typer.Typer(no_args_is_help=True, help="Destruction batches (销毁): list, approve, scan, complete, "
@@ -198,3 +199,43 @@ def certificate_cmd(batch: int, pdf: Annotated[Path, typer.Option(help="Write th
     except OSError as e:
         fail(EXIT_USAGE, f"Cannot write the certificate: {e}", f"无法写入销毁清单：{e}")
     out.print(say("Written: ", "已写入：") + str(pdf))
+
+
+# --- archiving, return to the issuer, transfer out (top-level commands) ------------------------------------------
+
+endoflife_commands = typer.Typer()  # `tracker.cli` mounts these on the main app
+
+
+@endoflife_commands.command("archive")
+def archive_cmd(codes: list[str], to: Annotated[str, typer.Option("--to", help="The archive place's code.")],
+                note: str = "") -> None:
+    """File carriers to the archive (归档): custody passes to the archive place."""
+    ensure_lang()
+    actor = operator()
+    seqs = run(lambda: endoflife.archive(store().uow(), actor, codes, to, note))
+    out.print(Text(say(f"{len(seqs)} carrier(s) archived in {to}.", f"已将 {len(seqs)} 件载体归档至 {to}。")))
+
+
+@endoflife_commands.command("return-to-issuer")
+def return_cmd(codes: list[str], receiver: Annotated[str, typer.Option(help="Who signed the receipt.")],
+               receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")],
+               unit: Annotated[str | None, typer.Option(help="Receiving unit; default the issuer on record.")]
+               = None) -> None:
+    """Return carriers to the issuing unit (退回发文单位): they leave the active register, their history stays."""
+    ensure_lang()
+    actor = operator()
+    seqs = run(lambda: endoflife.return_to_issuer(store().uow(), actor, codes, receiver, receipt, unit))
+    out.print(Text(say(f"{len(seqs)} carrier(s) returned to the issuer (receipt {receipt}).",
+                       f"已退回 {len(seqs)} 件载体（回执 {receipt}）。")))
+
+
+@endoflife_commands.command("transfer-out")
+def transfer_cmd(codes: list[str], unit: Annotated[str, typer.Option(help="The unit taking them over.")],
+                 receiver: Annotated[str, typer.Option(help="Who signed the receipt.")],
+                 receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")]) -> None:
+    """Hand carriers over to another unit (移交, R-144): they leave the active register, their history stays."""
+    ensure_lang()
+    actor = operator()
+    seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt))
+    out.print(Text(say(f"{len(seqs)} carrier(s) transferred to {unit} (receipt {receipt}).",
+                       f"已向 {unit} 移交 {len(seqs)} 件载体（回执 {receipt}）。")))
