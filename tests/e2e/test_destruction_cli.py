@@ -11,7 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from tests_support import invoke, use_cli_demo
 
-from tracker.demo import badge
+from tracker.demo import badge, place
 
 SITE = "本单位保密办销毁室"
 PINS = {"TRACKER_SUPERVISOR1_PIN": "482916", "TRACKER_SUPERVISOR2_PIN": "482916"}
@@ -101,3 +101,31 @@ def test_format_is_refused_for_a_medium_and_certificate_needs_completion(env: di
     code, out = invoke("destruction", "certificate", b, "--pdf", str(tmp_path / "c.pdf"))
     assert code == 2 and "not completed" in out
     assert not (tmp_path / "c.pdf").exists()
+
+
+def test_the_demo_has_a_completed_and_an_open_batch(env: dict[str, str], tmp_path: Path) -> None:
+    code, out = invoke("destruction", "list", "--json")
+    assert code == 0
+    batches = {b["status"]: b for b in json.loads(out)}
+    assert set(batches) == {"completed", "open"} and batches["completed"]["items"] == 3
+    done = str(batches["completed"]["id"])
+    code, out = invoke("destruction", "show", done, "--json")
+    shown = json.loads(out)
+    assert {i["status"] for i in shown["items"]} == {"destroyed"} and len(shown["supervisors"]) == 2
+    assert invoke("destruction", "certificate", done, "--pdf", str(tmp_path / "demo.pdf"))[0] == 0
+    code, out = invoke("carrier", "history", shown["items"][0]["code"], "--json")
+    assert [e["type"] for e in json.loads(out)][-2:] == ["destruction_listed", "destroyed"]
+
+
+def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
+    items = [c["code"] for c in in_store("internal", 2)]
+    code, out = invoke("archive", items[0], "--to", place("BJ", "R2C2S1"))
+    assert code == 0, out
+    code, out = invoke("carrier", "show", items[0], "--json")
+    assert json.loads(out)["status"] == "archived"
+    code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1")
+    assert code == 0, out
+    code, out = invoke("carrier", "show", items[1], "--json")
+    assert json.loads(out)["status"] == "transferred_out"
+    code, out = invoke("return-to-issuer", items[1], "--receiver", "李四", "--receipt", "HZ-2")
+    assert code == 3 and "R-144" in out

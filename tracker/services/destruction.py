@@ -296,7 +296,8 @@ def complete(uow: UnitOfWork, actor: Signed, batch_id: int, supervisors: Sequenc
         approval = approvals.approval_facts(uow, b.approval_id)
         refuse(check_destruction_completion(facts, approval, sups, parsed, site, now, uow.policy, actor.badge),
                "destruction_complete", None, actor.badge)
-        method_of = {k.value: m.value for k, m in parsed.items() if isinstance(m, DestructionMethod)}
+        kinds = {c.kind for c in facts.items}
+        method_of = {k.value: m.value for k, m in parsed.items() if isinstance(m, DestructionMethod) and k in kinds}
         signers = [{"badge": p.badge, "name": p.name,
                     "signed_at": utc_iso(s.at) if isinstance(s, Signed) else ""} for p, s in
                    zip(people, supervisors, strict=True)]
