@@ -954,6 +954,19 @@ def check_destruction_submit(batch: BatchFacts) -> list[Violation]:
     return []
 
 
+def check_destruction_reopen(batch: BatchFacts, approval: ApprovalFacts | None, now: datetime) -> list[Violation]:
+    """R-146: a list goes back to being edited only when its approval was denied or lapsed unused; a granted, valid
+    approval covers exactly the list it was given for, so that list is never changed under it."""
+    if batch.status != "submitted":
+        return [_batch_frozen(batch)] if batch.status == "completed" else [
+            _v("R-146", f"Destruction batch #{batch.id} is still open.", f"销毁批次 #{batch.id} 仍在造册中。")]
+    if approval is not None and approval.status != "denied" and now <= approval.valid_until:
+        return [_v("R-146", f"Approval #{approval.id} of batch #{batch.id} is {approval.status} and valid: the list "
+                            "cannot change under it.",
+                   f"销毁批次 #{batch.id} 的审批 #{approval.id} 仍有效（{approval.status}），清单不得更改。")]
+    return []
+
+
 def _batch_frozen(batch: BatchFacts) -> Violation:
     if batch.status == "completed":
         return _v("R-147", f"Destruction batch #{batch.id} is already completed.",
@@ -994,6 +1007,18 @@ def check_destruction_completion(
     out: list[Violation] = []
     for c in batch.items:
         out += check_approval(approval, ApprovalPurpose.DESTRUCTION, c.code, now, policy, "R-146", None, executor)
+        if c.status != CarrierStatus.PENDING_DESTRUCTION:
+            out.append(_v("R-147", f"{c.code} is {c.status.value} now, no longer pending destruction: settle it and "
+                                   "list it again in a new batch.",
+                          f"{c.code} 当前为{c.status.zh}，已不是待销毁状态：请处理后另建批次登记。"))
+    if approval is not None and approval.status == "granted":
+        enough, needed, _ = decision_complete(policy, ApprovalPurpose.DESTRUCTION, batch.items, approval.approvers,
+                                              [])
+        if not enough:  # a level raised after the approval, or a stricter matrix since, needs its approvers
+            out.append(_v("R-146", f"Approval #{approval.id} has {len(approval.approvers)} approver(s); the list as it "
+                                   f"stands now needs {needed}.",
+                          f"审批 #{approval.id} 只有 {len(approval.approvers)} 位审批人签批，"
+                          f"按清单现状须 {needed} 位。"))
     unscanned = sorted(c.code for c in batch.items if c.code not in batch.scanned)
     if unscanned:
         shown = ", ".join(unscanned[:20]) + (" …" if len(unscanned) > 20 else "")

@@ -296,3 +296,31 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
     with pytest.raises(Refused) as gone:
         circulation.check_out(store.uow(), people["clerk"], away, people["reader_core"])
     assert gone.value.rules == ["R-145"]
+
+
+def test_a_carrier_gone_missing_after_listing_blocks_completion(store: Store, people: dict[str, Signed]) -> None:
+    code = register(store, people["clerk"], "internal")
+    b = approved_batch(store, people, [code])
+    destruction.scan(store.uow(), people["clerk"], b, [code])
+    incidents.report_missing(store.uow(), people["clerk"], code, note="not in the sack at the site")
+    with pytest.raises(Refused) as err:
+        destruction.complete(store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
+                             {"*": "shredding"}, SITE)
+    assert err.value.rules == ["R-147"] and "missing now" in err.value.message()
+    assert state_of(store, code)[0] == "missing"
+
+
+def test_a_denied_list_is_reopened_corrected_and_sent_again(store: Store, people: dict[str, Signed]) -> None:
+    keep, go = register(store, people["clerk"], "internal"), register(store, people["clerk"], "internal")
+    b = destruction.new(store.uow(), people["clerk"])
+    destruction.add(store.uow(), people["clerk"], b, [keep, go])
+    a = destruction.submit(store.uow(), people["clerk"], b, store.clock() + timedelta(days=1))
+    with pytest.raises(Refused) as pending:
+        destruction.reopen(store.uow(), people["clerk"], b)
+    assert pending.value.rules == ["R-146"]
+    approvals.decide(store.uow(), people["approver"], a, False, f"{keep} is still needed")
+    destruction.reopen(store.uow(), people["clerk"], b)
+    destruction.remove(store.uow(), people["clerk"], b, [keep])
+    second = destruction.submit(store.uow(), people["clerk"], b, store.clock() + timedelta(days=1))
+    assert second != a and approvals.decide(store.uow(), people["approver"], second, True) == "granted"
+    assert state_of(store, keep)[0] == "in_store"

@@ -31,7 +31,9 @@ A = PersonFacts("A", "甲", "办公室", Clearance.CORE, frozenset({Role.SECURIT
 B = PersonFacts("B", "乙", "办公室", Clearance.IMPORTANT, frozenset({Role.AUDITOR}))
 LEAD = PersonFacts("L", "丙", "办公室", Clearance.CORE, frozenset({Role.APPROVER}))
 OPEN = BatchFacts(1, "open", "CLERK")
-READY = BatchFacts(1, "submitted", "CLERK", (PAPER, USB), frozenset({"C1", "C2"}))
+PENDING = CarrierStatus.PENDING_DESTRUCTION
+READY = BatchFacts(1, "submitted", "CLERK", (replace(PAPER, status=PENDING), replace(USB, status=PENDING)),
+                   frozenset({"C1", "C2"}))
 GRANTED = ApprovalFacts(7, ApprovalPurpose.DESTRUCTION, (LEAD,), frozenset({"C1", "C2"}), NOW, NOW + timedelta(days=1),
                         requester="CLERK")
 DEFAULT = Policy()
@@ -128,3 +130,11 @@ def test_policy_carries_the_destruction_settings() -> None:
     assert shipped.destruction_supervisors == 2 and "涉密载体销毁中心" in shipped.destruction_sites
     doc = policy_document(shipped)
     assert policy_from_document(doc) == shipped
+
+
+def test_an_item_no_longer_pending_or_raised_to_top_secret_blocks_completion() -> None:
+    lost = replace(READY, items=(replace(READY.items[0], status=CarrierStatus.MISSING), READY.items[1]))
+    assert complete(lost) == ["R-147"]
+    raised = replace(READY, items=(replace(READY.items[0], level=Classification.TOP_SECRET), READY.items[1]))
+    core = replace(B, clearance=Clearance.CORE)
+    assert complete(raised, sups=((A, True), (core, True))) == ["R-146"]  # one approver signed; 绝密 needs two

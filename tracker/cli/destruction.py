@@ -131,6 +131,15 @@ def approve_cmd(batch: int, deny: Annotated[str | None, typer.Option(help="Deny,
                        f"销毁批次 #{batch} 的审批 #{number}：{approvals.STATUS_ZH.get(status, status)}。")))
 
 
+@destruction_app.command("reopen")
+def reopen_cmd(batch: int) -> None:
+    """Reopen a list whose approval was denied or lapsed, to correct it and send it again."""
+    ensure_lang()
+    actor = operator()
+    run(lambda: destruction.reopen(store().uow(), actor, batch))
+    out.print(Text(say(f"Batch #{batch} reopened.", f"销毁批次 #{batch} 已重新造册。")))
+
+
 @destruction_app.command("scan")
 def scan_cmd(batch: int, codes: Annotated[list[str] | None, typer.Argument(help="Scanned codes or EPCs.")] = None,
              file: Annotated[Path | None, typer.Option(help="A handheld file: one code per line.")] = None) -> None:

@@ -30,6 +30,7 @@ from tracker.rules import (
     Violation,
     check_destruction_completion,
     check_destruction_listing,
+    check_destruction_reopen,
     check_destruction_scan,
     check_destruction_submit,
     check_destruction_unlisting,
@@ -202,6 +203,21 @@ def submit(uow: UnitOfWork, actor: Signed, batch_id: int, valid_until: datetime,
                                      payload=approvals._payload(uow, a)), uow.now())
         uow.commit()
         return a.id
+
+
+def reopen(uow: UnitOfWork, actor: Signed, batch_id: int) -> None:
+    """A list whose approval was denied, or lapsed unused, may be corrected and sent again (a new request)."""
+    with uow:
+        actor_facts(uow, actor, Action.DESTROY)
+        now = uow.now()
+        b = _lock(uow, batch_id)
+        a = approvals.approval_facts(uow, b.approval_id)
+        refuse(check_destruction_reopen(_facts(uow, b), a, now), "destruction_reopen", None, actor.badge)
+        old, b.approval_id, b.status = b.approval_id, None, "open"
+        uow.session.flush()
+        uow.ledger.append(EventDraft(EventType.DESTRUCTION_BATCH_OPENED, actor=actor.badge, approval_id=old,
+                                     payload={"batch": b.id, "name": b.name, "reopened": True}), now)
+        uow.commit()
 
 
 # --- at the destruction site ----------------------------------------------------------------------------------------
