@@ -115,6 +115,8 @@ def test_the_demo_has_a_completed_and_an_open_batch(env: dict[str, str], tmp_pat
     assert invoke("destruction", "certificate", done, "--pdf", str(tmp_path / "demo.pdf"))[0] == 0
     code, out = invoke("carrier", "history", shown["items"][0]["code"], "--json")
     assert [e["type"] for e in json.loads(out)][-2:] == ["destruction_listed", "destroyed"]
+    code, out = invoke("destruction", "register", "--from", "2000-01-01", "--json")
+    assert code == 0 and {r["code"] for r in json.loads(out)} == {i["code"] for i in shown["items"]}
 
 
 def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:

@@ -296,6 +296,11 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
     with pytest.raises(Refused) as gone:
         circulation.check_out(store.uow(), people["clerk"], away, people["reader_core"])
     assert gone.value.rules == ["R-145"]
+    with store.uow(readonly=True) as uow:  # the period's register lists both, with receiver and receipt
+        period = endoflife.departures(uow, store.clock() - timedelta(days=1), store.clock() + timedelta(seconds=1))
+        earlier = endoflife.departures(uow, store.clock() - timedelta(days=9), store.clock() - timedelta(days=1))
+    assert [(r["code"], r["event"]) for r in period] == [(back, "returned_to_issuer"), (away, "transferred_out")]
+    assert "HZ-2026-001" in period[1]["detail"] and earlier == []
 
 
 def test_a_carrier_gone_missing_after_listing_blocks_completion(store: Store, people: dict[str, Signed]) -> None:

@@ -9,6 +9,7 @@ TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -248,3 +249,21 @@ def transfer_cmd(codes: list[str], unit: Annotated[str, typer.Option(help="The u
     seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt))
     out.print(Text(say(f"{len(seqs)} carrier(s) transferred to {unit} (receipt {receipt}).",
                        f"已向 {unit} 移交 {len(seqs)} 件载体（回执 {receipt}）。")))
+
+
+@destruction_app.command("register")
+def register_cmd(since: Annotated[str, typer.Option("--from", help="Start, e.g. 2026-10-01 (local time).")],
+                 until: Annotated[str | None, typer.Option("--to", help="End (default now).")] = None,
+                 as_json: JsonFlag = False) -> None:
+    """The period's register of carriers that left (destroyed, returned to the issuer, transferred out)."""
+    ensure_lang()
+    start = parse_when(since)
+    end = parse_when(until) or datetime.now(UTC)
+    assert start is not None
+    with store().uow(readonly=True) as uow:
+        rows = endoflife.departures(uow, start, end)
+    if as_json:
+        print_json(rows)
+        return
+    table(say("Carriers that left the register", "注销载体台账"), list(rows[0]) if rows else ["seq"],
+          [list(r.values()) for r in rows])

@@ -10,12 +10,17 @@ later sighting is a critical finding. Each carrier is one ledger event; a call i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from tracker.domain import CarrierStatus, Classification, DomainError, EventType
+from sqlalchemy import select
+
+from tracker.domain import CarrierStatus, Classification, DomainError, EventType, utc_iso
 from tracker.ledger import EventDraft
 from tracker.rules import Action, Violation, check_leaving, check_place_accepts
-from tracker.schema import Carrier
+from tracker.schema import Carrier, Event
 from tracker.services.common import (
     Signed,
     actor_facts,
@@ -111,3 +116,24 @@ def _leave(uow: UnitOfWork, actor: Signed, codes: Sequence[str], receiver: str, 
         uow.session.flush()
         uow.commit()
         return seqs
+
+
+_LEFT = (EventType.DESTROYED.value, EventType.RETURNED_TO_ISSUER.value, EventType.TRANSFERRED_OUT.value)
+
+
+def departures(uow: UnitOfWork, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The period's register of carriers that left the active register (R-152 台账: destroyed, returned, transferred),
+    read from the ledger, so it lists what happened even for carriers whose state changed since."""
+    rows = uow.session.execute(
+        select(Event, Carrier).join(Carrier, Carrier.code == Event.carrier)
+        .where(Event.type.in_(_LEFT), Event.at >= utc_iso(since), Event.at < utc_iso(until))
+        .order_by(Event.seq)).unique()
+    out = []
+    for e, c in rows:
+        p = json.loads(e.payload or "{}")
+        out.append({"seq": e.seq, "at": e.at, "event": e.type, "code": c.code, "doc_number": c.doc_number,
+                    "copy": f"{c.copy_number}/{c.copy_total}" if c.copy_number else "", "kind": c.kind,
+                    "level": c.classification, "title": c.title, "actor": e.actor,
+                    "detail": f"{p.get('method')} @ {p.get('site')} (batch #{p.get('batch')})" if p.get("method")
+                    else f"{p.get('unit')} / {p.get('receiver')} / {p.get('receipt')}"})
+    return out
