@@ -149,6 +149,8 @@ class Policy:
     destruction_supervisors: int = 2
     # R-149: the designated destruction sites, by name; a destruction anywhere else is refused.
     destruction_sites: tuple[str, ...] = ("本单位保密办销毁室", "涉密载体销毁中心")
+    # R-118: the designated repair units (定点维修单位) media and equipment may be sent to; none by default.
+    approved_repairers: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -1090,3 +1092,65 @@ def check_leaving(c: CarrierFacts, how: str) -> list[Violation]:
                          f"{'archived' if how == 'archive' else 'handed out of the unit'}.",
                    f"{c.code} {zh}：只有在机要室保管的载体才能{'归档' if how == 'archive' else '退回或移交'}。")]
     return []
+
+
+# --- repair of media and equipment (维修, RULES §2.10) --------------------------------------------------------------
+
+IN_HOUSE = "in-house"
+REPAIR_STORAGE = ("removed", "sanitised", "kept")  # the storage taken out and sealed, wiped by specialists, left in
+
+
+def check_repair(
+    c: CarrierFacts,
+    repairer: str,
+    custodian: PersonFacts,
+    custodian_signed: bool,
+    storage: str,
+    approval: ApprovalFacts | None,
+    return_due: datetime | None,
+    now: datetime,
+    policy: Policy,
+    executor: str | None = None,
+) -> list[Violation]:
+    """R-115–R-118: media and equipment are repaired inside the unit (`IN_HOUSE`, a custodian supervising the
+    technician) or at a designated repair unit; 机密 and above is in principle never sent out; whatever goes out
+    goes without its storage (removed and sealed, or sanitised) and with the carry-out approval (nothing taken out
+    privately)."""
+    assert c.level is not None
+    if not c.kind.is_storage_medium:
+        return [_v("R-115", f"{c.code} is {c.kind.value}: repair is recorded for storage media and equipment only.",
+                   f"{c.code} 为{c.kind.zh}：仅存储介质和设备办理维修登记。")]
+    if c.status != CarrierStatus.IN_STORE:
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is {en}; it goes for repair from the store.",
+                   f"{c.code} {zh}；须从库内送修。")]
+    out: list[Violation] = []
+    if storage not in REPAIR_STORAGE:
+        out.append(_v("R-117", f"Say what happens to the storage: {', '.join(REPAIR_STORAGE)}.",
+                      "请说明存储部件的处理：拆除封存、技术处理或保留。"))
+    if not custodian_signed:
+        out.append(_v("R-116", f"The custodian {custodian.badge} who supervises the repair must sign (badge and PIN).",
+                      f"全程监督维修的保管人 {custodian.badge} 须签字（刷卡并输入PIN）。"))
+    out += _active(custodian, "custodian", "保管人")
+    if not custodian.clearance.may_hold(c.level):
+        out += [v for v in _may_know(c, custodian) if v.rule == "R-159"]
+    if repairer.strip() == IN_HOUSE:
+        return out
+    if repairer.strip() not in policy.approved_repairers:
+        out.append(_v("R-118", f"{repairer.strip()!r} is not a designated repair unit; repair happens in the unit or "
+                               "at a designated one (定点单位).",
+                      f"“{repairer.strip()}”不是定点维修单位：维修只能在本单位或定点单位进行。"))
+    if c.level.rank >= S.rank:
+        out.append(_v("R-118", f"{c.code}: {c.level.label} equipment is not sent out for repair; the designated unit "
+                               "sends its staff, supervised on site.",
+                      f"{c.code}：{c.level.zh}设备原则上不送修，应由定点单位派员上门并全程监督。"))
+    if storage == "kept":
+        out.append(_v("R-117", f"{c.code}: before it goes out, its storage is removed and kept sealed, or the data "
+                               "copied off and the storage sanitised.",
+                      f"{c.code}：送修前须拆除存储部件封存，或拷出涉密文件并对存储部件进行技术处理。"))
+    out += check_approval(approval, ApprovalPurpose.CARRY_OUT, c.code, now, policy, "R-115", custodian.badge,
+                          executor)
+    if return_due is None or return_due <= now:
+        out.append(_v("R-115", f"{c.code}: give the date it comes back from repair.",
+                      f"{c.code}：请填写维修返回日期。"))
+    return out

@@ -3,11 +3,12 @@ the site, the completion under two supervisors, and every refusal path of issue 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from tests_support import count_events, state_of
+from tests_support import approve, count_events, state_of
 
 from tracker import queries
 from tracker import stocktake as st
@@ -329,3 +330,43 @@ def test_a_denied_list_is_reopened_corrected_and_sent_again(store: Store, people
     second = destruction.submit(store.uow(), people["clerk"], b, store.clock() + timedelta(days=1))
     assert second != a and approvals.decide(store.uow(), people["approver"], second, True) == "granted"
     assert state_of(store, keep)[0] == "in_store"
+
+
+# --- repair of media and equipment (R-115–R-118) -----------------------------------------------------------------
+
+REPAIRER = "某定点维修公司"
+
+
+def test_repair_in_house_and_at_a_designated_unit(store: Store, people: dict[str, Signed]) -> None:
+    usb = register(store, people["clerk"], "confidential", kind="usb_drive")
+    paper = register(store, people["clerk"], "confidential")
+    disk = register(store, people["clerk"], "secret", kind="removable_disk")
+    officer = people["officer"]
+    with pytest.raises(Refused) as err:
+        endoflife.send_for_repair(store.uow(), people["clerk"], paper, "in-house", officer, "kept")
+    assert err.value.rules == ["R-115"]
+    endoflife.send_for_repair(store.uow(), people["clerk"], usb, "in-house", officer, "kept")
+    assert state_of(store, usb) == ("on_loan", badge("officer"), None)
+    circulation.check_in(store.uow(), people["clerk"], usb)
+    assert state_of(store, usb) == ("in_store", None, SHELF)
+    due = store.clock() + timedelta(days=5)
+    designated = Store(store.url, store.terminal, clock=store.clock,
+                       policy=replace(store.policy, approved_repairers=(REPAIRER,)))
+    try:
+        for code, repairer, storage, rules in ((usb, "路边维修店", "removed", ["R-115", "R-118"]),
+                                               (usb, REPAIRER, "kept", ["R-115", "R-117"]),
+                                               (disk, REPAIRER, "removed", ["R-115", "R-118"])):
+            with pytest.raises(Refused) as refused:
+                endoflife.send_for_repair(designated.uow(), people["clerk"], code, repairer, officer, storage, due)
+            assert refused.value.rules == rules, (code, repairer, storage)
+        with pytest.raises(Refused) as unsigned:
+            endoflife.send_for_repair(designated.uow(), people["clerk"], usb, "in-house", badge("officer"), "kept")
+        assert unsigned.value.rules == ["R-116"]
+        approve(designated, people["approver"], "carry_out", usb, grantee=badge("officer"), hours=24)
+        endoflife.send_for_repair(designated.uow(), people["clerk"], usb, REPAIRER, officer, "removed", due)
+    finally:
+        designated.dispose()
+    assert state_of(store, usb) == ("carried_out", badge("officer"), None)
+    with store.uow(readonly=True) as uow:
+        ev = uow.session.execute(select(Event).where(Event.carrier == usb).order_by(Event.seq.desc())).scalars().first()
+        assert ev is not None and ev.type == "carried_out" and REPAIRER in ev.payload and '"removed"' in ev.payload

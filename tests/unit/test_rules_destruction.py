@@ -138,3 +138,24 @@ def test_an_item_no_longer_pending_or_raised_to_top_secret_blocks_completion() -
     raised = replace(READY, items=(replace(READY.items[0], level=Classification.TOP_SECRET), READY.items[1]))
     core = replace(B, clearance=Clearance.CORE)
     assert complete(raised, sups=((A, True), (core, True))) == ["R-146"]  # one approver signed; 绝密 needs two
+
+
+def test_repair_rules_r115_to_r118() -> None:
+    from tracker.rules import check_repair
+
+    conf = replace(USB, level=Classification.CONFIDENTIAL)
+    due = NOW + timedelta(days=3)
+    carry = replace(GRANTED, purpose=ApprovalPurpose.CARRY_OUT, carriers=frozenset({"C2"}), grantee="A")
+    ok = Policy(approved_repairers=("定点",))
+
+    def rules(c: CarrierFacts = conf, repairer: str = "定点", storage: str = "removed", signed: bool = True,
+              approval: ApprovalFacts | None = carry) -> list[str]:
+        return [v.rule for v in check_repair(c, repairer, A, signed, storage, approval, due, NOW, ok, "CLERK")]
+
+    assert rules() == [] and rules(repairer="in-house", storage="kept", approval=None) == []
+    assert rules(PAPER) == ["R-115"]
+    assert rules(repairer="elsewhere") == ["R-118"]
+    assert rules(USB) == ["R-118"]  # 机密 is not sent out
+    assert rules(storage="kept") == ["R-117"]
+    assert rules(signed=False) == ["R-116"]
+    assert rules(approval=None) == ["R-115"]

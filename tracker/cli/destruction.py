@@ -1,6 +1,6 @@
 """`tracker destruction …` — destruction batches (销毁): build the list, ask for and give its approval, scan it at the
-site, complete it under two supervisors, print the certificate; and the top-level `archive`, `return-to-issuer` and
-`transfer-out` (`endoflife_commands`).
+site, complete it under two supervisors, print the certificate; and the top-level `archive`, `return-to-issuer`,
+`transfer-out` and `repair` (`endoflife_commands`).
 
 Each command identifies the operator (and every supervisor, each with their own PIN: TRACKER_SUPERVISOR1_PIN,
 TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.destruction` or
@@ -267,3 +267,23 @@ def register_cmd(since: Annotated[str, typer.Option("--from", help="Start, e.g. 
         return
     table(say("Carriers that left the register", "注销载体台账"), list(rows[0]) if rows else ["seq"],
           [list(r.values()) for r in rows])
+
+
+@endoflife_commands.command("repair")
+def repair_cmd(
+    code: str,
+    repairer: Annotated[str, typer.Option(help="'in-house', or a designated repair unit named in the policy.")],
+    custodian: Annotated[str, typer.Option(help="Badge of who supervises the repair; signs with PIN.")],
+    storage: Annotated[str, typer.Option(help="removed (sealed at the unit), sanitised, or kept (in-house only).")],
+    due: Annotated[str | None, typer.Option(help="Back by (e.g. +5d); in-house default end of the day.")] = None,
+    approval: Annotated[int | None, typer.Option(help="Carry-out approval for a repair outside.")] = None,
+) -> None:
+    """Send a medium or device for repair (维修, R-115–R-118); it comes back with `tracker checkin`."""
+    ensure_lang()
+    when = parse_when(due)
+    actor = operator()
+    holder = party(custodian, "custodian")
+    seq = run(lambda: endoflife.send_for_repair(store().uow(), actor, code, repairer, holder, storage, when,
+                                                approval))
+    out.print(Text(say(f"{code} sent for repair ({repairer}) with {custodian} (event {seq}).",
+                       f"{code} 已送修（{repairer}），保管人 {custodian}（事件 {seq}）。")))

@@ -177,7 +177,9 @@ def remove(uow: UnitOfWork, actor: Signed, batch_id: int, codes: Sequence[str]) 
             assert item is not None
             c.status, c.updated_at = item.prior_status, now
             uow.session.delete(item)
+            place = c.location.code if c.location else None
             ev = uow.ledger.append(EventDraft(EventType.DESTRUCTION_UNLISTED, carrier=c.code, actor=actor.badge,
+                                              from_location=place, to_location=place,
                                               payload={"batch": b.id, "status": item.prior_status}), now)
             seqs.append(ev.seq)
         uow.session.flush()

@@ -1,5 +1,6 @@
-"""End of life other than destruction: archiving (归档), return to the issuer (退回发文单位) and transfer out to another
-unit (移交), RULES R-135–R-137 and R-144.
+"""End of life other than destruction: archiving (归档), return to the issuer (退回发文单位), transfer out to another
+unit (移交), RULES R-135–R-137 and R-144; and the repair of media and equipment (维修, R-115–R-118), the step of
+their lifecycle between use and scrapping (scrapping itself goes through a destruction batch, R-121).
 
 Archiving changes custody to an archive place: the carrier stays on the books, archived. Return and transfer take the
 carrier off the unit's books against a receipt the other side signs (its number and the receiver are recorded): the
@@ -17,18 +18,23 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tracker.domain import CarrierStatus, Classification, DomainError, EventType, utc_iso
+from tracker.domain import ApprovalPurpose, CarrierStatus, Classification, DomainError, EventType, utc_iso
 from tracker.ledger import EventDraft
-from tracker.rules import Action, Violation, check_leaving, check_place_accepts
-from tracker.schema import Carrier, Event
+from tracker.rules import IN_HOUSE, Action, Violation, check_leaving, check_place_accepts, check_repair
+from tracker.schema import Carrier, Event, Loan
+from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
     Signed,
     actor_facts,
+    badge_of,
     carrier_facts,
     get_carrier,
     get_location,
+    get_person,
     location_facts,
+    person_facts,
     refuse,
+    signed_by,
 )
 from tracker.store import UnitOfWork
 
@@ -137,3 +143,39 @@ def departures(uow: UnitOfWork, since: datetime, until: datetime) -> list[dict[s
                     "detail": f"{p.get('method')} @ {p.get('site')} (batch #{p.get('batch')})" if p.get("method")
                     else f"{p.get('unit')} / {p.get('receiver')} / {p.get('receipt')}"})
     return out
+
+
+def send_for_repair(uow: UnitOfWork, actor: Signed, code: str, repairer: str, custodian: Signed | str,
+                    storage: str, return_due: datetime | None = None, approval_id: int | None = None) -> int:
+    """Repair a medium or device (R-115–R-118). In the unit (`repairer` "in-house") it is lent to the custodian who
+    supervises the technician throughout; to a designated repair unit it is carried out by the custodian with the
+    carry-out approval, without its storage. Either way it comes back with `checkin`. Returns the event number."""
+    with uow:
+        actor_facts(uow, actor, Action.CARRY_OUT)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        holder = get_person(uow, badge_of(custodian))
+        outside = repairer.strip() != IN_HOUSE
+        if outside and approval_id is None:
+            approval_id = granted_for(uow, ApprovalPurpose.CARRY_OUT, c.id, holder.badge, now)
+        approval = approval_facts(uow, approval_id, c.id) if outside else None
+        due = return_due or (None if outside else uow.policy.end_of_working_day(now))
+        refuse(check_repair(carrier_facts(c), repairer, person_facts(holder), signed_by(custodian, holder.badge),
+                            storage.strip(), approval, due, now, uow.policy, actor.badge), "repair", code, actor.badge)
+        assert due is not None
+        place = c.location
+        status = CarrierStatus.CARRIED_OUT if outside else CarrierStatus.ON_LOAN
+        c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = status.value, holder.id, None, due, now
+        uow.session.add(Loan(carrier_id=c.id, borrower_id=holder.id, kind="repair", approval_id=approval_id,
+                             out_at=now, due_at=due, open_carrier_id=c.id,
+                             from_location_id=place.id if place else None))
+        if approval is not None:
+            mark_used(uow, approval.id, [c.id], now)
+        uow.session.flush()
+        ev = uow.ledger.append(EventDraft(
+            EventType.CARRIED_OUT if outside else EventType.CHECKED_OUT, carrier=c.code, actor=actor.badge,
+            from_location=place.code if place else None, to_holder=holder.badge, approval_id=approval_id,
+            payload={"due": utc_iso(due), "repair": repairer.strip(), "storage": storage.strip(),
+                     **({"destination": repairer.strip()} if outside else {"reading_place": None})}), now)
+        uow.commit()
+        return ev.seq
