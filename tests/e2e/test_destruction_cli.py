@@ -125,8 +125,12 @@ def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
     assert code == 0, out
     code, out = invoke("carrier", "show", items[0], "--json")
     assert json.loads(out)["status"] == "archived"
-    code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1")
+    code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
+                       "--pdf", "receipt.pdf")
     assert code == 0, out
+    text = pdf_text(Path("receipt.pdf"))  # the command runs in tmp_path
+    for expected in (items[1], "市保密局", "王五", "HZ-1", "移交"):
+        assert expected in text, expected
     code, out = invoke("carrier", "show", items[1], "--json")
     assert json.loads(out)["status"] == "transferred_out"
     code, out = invoke("return-to-issuer", items[1], "--receiver", "李四", "--receipt", "HZ-2")

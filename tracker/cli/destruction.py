@@ -9,7 +9,7 @@ TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -214,6 +214,7 @@ def certificate_cmd(batch: int, pdf: Annotated[Path, typer.Option(help="Write th
 # --- archiving, return to the issuer, transfer out (top-level commands) ------------------------------------------
 
 endoflife_commands = typer.Typer()  # `tracker.cli` mounts these on the main app
+ReceiptPdf = Annotated[Path | None, typer.Option("--pdf", help="Also write the receipt for both sides to sign.")]
 
 
 @endoflife_commands.command("archive")
@@ -230,25 +231,46 @@ def archive_cmd(codes: list[str], to: Annotated[str, typer.Option("--to", help="
 def return_cmd(codes: list[str], receiver: Annotated[str, typer.Option(help="Who signed the receipt.")],
                receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")],
                unit: Annotated[str | None, typer.Option(help="Receiving unit; default the issuer on record.")]
-               = None) -> None:
+               = None, pdf: ReceiptPdf = None) -> None:
     """Return carriers to the issuing unit (退回发文单位): they leave the active register, their history stays."""
     ensure_lang()
     actor = operator()
     seqs = run(lambda: endoflife.return_to_issuer(store().uow(), actor, codes, receiver, receipt, unit))
     out.print(Text(say(f"{len(seqs)} carrier(s) returned to the issuer (receipt {receipt}).",
                        f"已退回 {len(seqs)} 件载体（回执 {receipt}）。")))
+    _receipt(seqs, unit, receiver, receipt, pdf)
 
 
 @endoflife_commands.command("transfer-out")
 def transfer_cmd(codes: list[str], unit: Annotated[str, typer.Option(help="The unit taking them over.")],
                  receiver: Annotated[str, typer.Option(help="Who signed the receipt.")],
-                 receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")]) -> None:
+                 receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")],
+                 pdf: ReceiptPdf = None) -> None:
     """Hand carriers over to another unit (移交, R-144): they leave the active register, their history stays."""
     ensure_lang()
     actor = operator()
     seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt))
     out.print(Text(say(f"{len(seqs)} carrier(s) transferred to {unit} (receipt {receipt}).",
                        f"已向 {unit} 移交 {len(seqs)} 件载体（回执 {receipt}）。")))
+    _receipt(seqs, unit, receiver, receipt, pdf)
+
+
+
+def _receipt(seqs: list[int], unit: str | None, receiver: str, receipt: str, pdf: Path | None) -> None:
+    """The receipt of what was just recorded, read back from the ledger events it wrote (already committed)."""
+    if pdf is None:
+        return
+    from tracker.reports.release_pdf import write_receipt
+
+    with store().uow(readonly=True) as uow:
+        rows = [r for r in endoflife.departures(uow, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC)
+                                                + timedelta(days=3650)) if r["seq"] in set(seqs)]
+    where = unit or str(rows[0]["detail"]).split(" / ")[0] if rows else ""
+    try:
+        run(lambda: write_receipt(rows, where, receiver, receipt, pdf))
+    except OSError as e:
+        fail(EXIT_USAGE, f"Recorded, but the receipt could not be written: {e}", f"已登记，但无法写入回执：{e}")
+    out.print(say("Receipt written: ", "回执已写入：") + str(pdf))
 
 
 @destruction_app.command("register")
