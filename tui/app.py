@@ -71,6 +71,7 @@ class TrackerApp(App[None]):
         Binding("f10", "open('alerts')", N_("Alerts")),
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
+        Binding("f11", "open('destruction')", "Destruction", show=False),  # tui/screens/destruction.py (issue 18)
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -237,6 +238,7 @@ class TrackerApp(App[None]):
 
     def _screens(self) -> dict[str, Callable[[], Screen[Any]]]:
         from tui.screens.alerts import AlertsScreen
+        from tui.screens.destruction import DestructionScreen
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
         from tui.screens.register import RegisterScreen
@@ -247,6 +249,7 @@ class TrackerApp(App[None]):
             "register": lambda: RegisterScreen(self.ctx),
             "alerts": lambda: AlertsScreen(self.ctx),
             "ledger": lambda: LedgerScreen(self.ctx),
+            "destruction": lambda: DestructionScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:
