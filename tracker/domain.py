@@ -200,6 +200,7 @@ class CarrierStatus(enum.StrEnum):
     MISSING = "missing"
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
+    ARCHIVE_CONSULTED = "archive_consulted"
 
     @property
     def zh(self) -> str:
@@ -368,6 +369,7 @@ class EventType(enum.StrEnum):
     ARCHIVED = "archived"
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
+    ARCHIVE_CONSULTED = "archive_consulted"
 
 
 # --- value objects ----------------------------------------------------------------------------------------------

@@ -1154,3 +1154,37 @@ def check_repair(
         out.append(_v("R-115", f"{c.code}: give the date it comes back from repair.",
                       f"{c.code}：请填写维修返回日期。"))
     return out
+
+
+# --- archive access by outside requesters (查阅档案, R-71, R-72) -----------------------------------------------------
+
+
+def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: ApprovalFacts | None,
+                         room: LocationFacts, extracts: int, extracts_stamped: bool, now: datetime, policy: Policy,
+                         executor: str | None = None) -> list[Violation]:
+    """R-71, R-72: an outside requester consults an archived carrier with a letter of introduction stating what is to
+    be consulted, the approval (an outside reading: the 外借 row of the matrix), in the archive's reading room only;
+    any extract is checked and stamped before it leaves."""
+    assert c.level is not None
+    if c.status != CarrierStatus.ARCHIVED:
+        en, zh = _holder_text(c)
+        return [_v("R-71", f"{c.code} is {en}: archive access concerns archived carriers.",
+                   f"{c.code} {zh}：查阅档案仅适用于已归档载体。")]
+    out: list[Violation] = []
+    if not letter.strip() or not parts.strip():
+        out.append(_v("R-71", "Record the letter of introduction (介绍信) and what it says is to be consulted.",
+                      "须登记介绍信及其载明的查阅内容。"))
+    if not room.reading_place:
+        out.append(_v("R-71", f"{room.code} is not a reading room: archives are read and transcribed only in the "
+                              "archive's reading room.",
+                      f"{room.code} 不是阅档场所：档案只能在档案室内查阅、摘抄。"))
+    else:
+        out += check_place_accepts(c.code, c.level, room)
+    if c.level.is_secret_level:
+        out += check_approval(approval, ApprovalPurpose.OUTSIDE_LOAN, c.code, now, policy, "R-71", None, executor)
+    if extracts < 0:
+        out.append(_v("R-72", "The number of extracts is 0 or more.", "摘抄份数不能为负数。"))
+    elif extracts and not extracts_stamped:
+        out.append(_v("R-72", f"{extracts} extract(s) taken: they are checked and stamped (盖章) before they leave.",
+                      f"摘抄 {extracts} 份：须经核对并盖章后方可带离。"))
+    return out

@@ -370,3 +370,33 @@ def test_repair_in_house_and_at_a_designated_unit(store: Store, people: dict[str
     with store.uow(readonly=True) as uow:
         ev = uow.session.execute(select(Event).where(Event.carrier == usb).order_by(Event.seq.desc())).scalars().first()
         assert ev is not None and ev.type == "carried_out" and REPAIRER in ev.payload and '"removed"' in ev.payload
+
+
+def test_outside_archive_access_r71_r72(store: Store, people: dict[str, Signed]) -> None:
+    code = register(store, people["clerk"], "secret")
+    reading_room, not_reading = place("BJ", "R1"), place("BJ", "R2")
+
+    def consult(**kw: object) -> int:
+        args: dict[str, object] = {"visitor": "钱七", "visitor_unit": "市档案馆", "letter": "介绍信〔2026〕12号",
+                                   "parts": "第3至5页", "room": reading_room}
+        args.update(kw)
+        return endoflife.consult_archive(store.uow(), people["clerk"], code, **args)  # type: ignore[arg-type]
+
+    with pytest.raises(Refused) as not_archived:
+        consult()
+    assert not_archived.value.rules == ["R-71"]
+    endoflife.archive(store.uow(), people["clerk"], [code], ARCHIVE)
+    before = count_events(store)
+    for kw, rule in (({"letter": " "}, "R-71"), ({"room": not_reading}, "R-71"), ({}, "R-71"),
+                     ({"extracts": 2}, "R-72")):
+        with pytest.raises(Refused) as err:
+            consult(**kw)
+        assert rule in err.value.rules, kw
+    assert count_events(store) == before
+    approve(store, people["approver"], "outside_loan", code, hours=24)
+    consult(extracts=2, extracts_stamped=True)
+    assert state_of(store, code) == ("archived", None, ARCHIVE)  # custody never left the archive
+    with store.uow(readonly=True) as uow:
+        ev = uow.session.execute(select(Event).where(Event.carrier == code)
+                                 .order_by(Event.seq.desc())).scalars().first()
+        assert ev is not None and ev.type == "archive_consulted" and "介绍信〔2026〕12号" in ev.payload

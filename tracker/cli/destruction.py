@@ -1,6 +1,6 @@
 """`tracker destruction …` — destruction batches (销毁): build the list, ask for and give its approval, scan it at the
 site, complete it under two supervisors, print the certificate; and the top-level `archive`, `return-to-issuer`,
-`transfer-out` and `repair` (`endoflife_commands`).
+`transfer-out`, `repair` and `archive-access` (`endoflife_commands`).
 
 Each command identifies the operator (and every supervisor, each with their own PIN: TRACKER_SUPERVISOR1_PIN,
 TRACKER_SUPERVISOR2_PIN… for scripts) and makes one call to `tracker.services.destruction` or
@@ -18,6 +18,7 @@ from rich.text import Text
 
 from tracker.cli.common import (
     EXIT_USAGE,
+    ApprovalNumber,
     JsonFlag,
     ensure_lang,
     fail,
@@ -309,3 +310,24 @@ def repair_cmd(
                                                 approval))
     out.print(Text(say(f"{code} sent for repair ({repairer}) with {custodian} (event {seq}).",
                        f"{code} 已送修（{repairer}），保管人 {custodian}（事件 {seq}）。")))
+
+
+@endoflife_commands.command("archive-access")
+def archive_access_cmd(
+    code: str,
+    visitor: Annotated[str, typer.Option(help="The outside requester's name.")],
+    unit: Annotated[str, typer.Option(help="The requester's unit.")],
+    letter: Annotated[str, typer.Option(help="The letter of introduction (介绍信) reference.")],
+    parts: Annotated[str, typer.Option(help="What the letter says is to be consulted.")],
+    room: Annotated[str, typer.Option(help="The reading room's place code.")],
+    approval: ApprovalNumber = None,
+    extracts: Annotated[int, typer.Option(help="Extracts taken.")] = 0,
+    stamped: Annotated[bool, typer.Option(help="The extracts were checked and stamped (R-72).")] = False,
+) -> None:
+    """Record an outside requester's reading of an archived carrier (查阅档案, R-71, R-72)."""
+    ensure_lang()
+    actor = operator()
+    seq = run(lambda: endoflife.consult_archive(store().uow(), actor, code, visitor, unit, letter, parts, room,
+                                                approval, extracts, stamped))
+    out.print(Text(say(f"Archive access to {code} recorded (event {seq}).",
+                       f"已登记 {code} 的档案查阅（事件 {seq}）。")))

@@ -20,7 +20,15 @@ from sqlalchemy import select
 
 from tracker.domain import ApprovalPurpose, CarrierStatus, Classification, DomainError, EventType, utc_iso
 from tracker.ledger import EventDraft
-from tracker.rules import IN_HOUSE, Action, Violation, check_leaving, check_place_accepts, check_repair
+from tracker.rules import (
+    IN_HOUSE,
+    Action,
+    Violation,
+    check_archive_access,
+    check_leaving,
+    check_place_accepts,
+    check_repair,
+)
 from tracker.schema import Carrier, Event, Loan
 from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
@@ -177,5 +185,34 @@ def send_for_repair(uow: UnitOfWork, actor: Signed, code: str, repairer: str, cu
             from_location=place.code if place else None, to_holder=holder.badge, approval_id=approval_id,
             payload={"due": utc_iso(due), "repair": repairer.strip(), "storage": storage.strip(),
                      **({"destination": repairer.strip()} if outside else {"reading_place": None})}), now)
+        uow.commit()
+        return ev.seq
+
+
+def consult_archive(uow: UnitOfWork, actor: Signed, code: str, visitor: str, visitor_unit: str, letter: str,
+                    parts: str, room: str, approval_id: int | None = None, extracts: int = 0,
+                    extracts_stamped: bool = False) -> int:
+    """Record an outside requester's reading of an archived carrier (R-71, R-72). The carrier does not change hands:
+    the archive keeps custody and the reading happens in its room, so this is one ledger event and no state change."""
+    who = _text(visitor, "visitor's name", "查阅人姓名")
+    unit = _text(visitor_unit, "visitor's unit", "查阅人单位")
+    with uow:
+        actor_facts(uow, actor, Action.DISPOSE)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        place = get_location(uow, room)
+        if approval_id is None:
+            approval_id = granted_for(uow, ApprovalPurpose.OUTSIDE_LOAN, c.id, None, now)
+        approval = approval_facts(uow, approval_id, c.id)
+        refuse(check_archive_access(carrier_facts(c), letter, parts, approval, location_facts(place), extracts,
+                                    extracts_stamped, now, uow.policy, actor.badge), "archive_access", code,
+               actor.badge)
+        if approval is not None:
+            mark_used(uow, approval.id, [c.id], now)
+        ev = uow.ledger.append(EventDraft(
+            EventType.ARCHIVE_CONSULTED, carrier=c.code, actor=actor.badge, approval_id=approval_id,
+            from_location=c.location.code if c.location else None, to_location=c.location.code if c.location else None,
+            payload={"visitor": who, "unit": unit, "letter": letter.strip()[:200], "parts": parts.strip()[:500],
+                     "room": place.code, "extracts": extracts, "stamped": extracts_stamped}), now)
         uow.commit()
         return ev.seq
