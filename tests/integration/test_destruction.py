@@ -400,3 +400,16 @@ def test_outside_archive_access_r71_r72(store: Store, people: dict[str, Signed])
         ev = uow.session.execute(select(Event).where(Event.carrier == code)
                                  .order_by(Event.seq.desc())).scalars().first()
         assert ev is not None and ev.type == "archive_consulted" and "介绍信〔2026〕12号" in ev.payload
+
+
+def test_an_rfid_read_ticks_its_carrier_at_the_site(store: Store, people: dict[str, Signed]) -> None:
+    from labels.codes import carrier_code_to_epc
+
+    code = register(store, people["clerk"], "internal")
+    registry.set_epc(store.uow(), people["clerk"], code, carrier_code_to_epc(code), None)
+    b = approved_batch(store, people, [code])
+    got = destruction.scan(store.uow(), people["clerk"], b, [carrier_code_to_epc(code)])
+    assert got.matched == [code] and got.extras == []
+    with store.uow(readonly=True) as uow:
+        item = uow.session.execute(select(DestructionItem)).scalar_one()
+        assert item.scan_method == "epc" and item.scanned_by == badge("clerk")
