@@ -84,6 +84,34 @@ def pg_url(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]
 
 
 @pytest.fixture
+def pg_roles(pg_server: PgServer) -> Iterator[tuple[str, str]]:
+    """A register set up as docs/security.md says: a database owned by an owner role (not a superuser) that ran the
+    migrations, and an application role made by `grant_app_role`; yields (owner URL, application URL)."""
+    from sqlalchemy.engine import make_url
+
+    from tracker.store import grant_app_role
+
+    name = f"r{os.getpid()}_{next(_counter)}"
+    owner, app = f"{name}_owner", f"{name}_app"
+    admin = create_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE ROLE "{owner}" LOGIN CREATEROLE'))
+        c.execute(text(f'CREATE DATABASE "{name}" OWNER "{owner}" TEMPLATE template0'))
+    base = make_url(pg_server.url(name))
+    owner_url = base.set(username=owner).render_as_string(hide_password=False)
+    s = Store(owner_url)
+    s.upgrade()
+    s.dispose()
+    grant_app_role(owner_url, app, "app-secret")
+    yield owner_url, base.set(username=app, password="app-secret").render_as_string(hide_password=False)
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'DROP ROLE IF EXISTS "{app}"'))
+        c.execute(text(f'DROP ROLE IF EXISTS "{owner}"'))
+    admin.dispose()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     target = tmp_path / "register.sqlite"
     if _wants_people(request):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tracker.bulk import insert_rows
 from tracker.domain import EventType, utc_iso
 from tracker.prepared import Prepared
+from tracker.replay import Difference, driver_rows, replay_and_compare, summary
 from tracker.schema import ChainHead, Event, Seal, table
 
 GENESIS = "0" * 64
@@ -148,11 +149,19 @@ class VerifyReport:
     bad_seq: int | None = None
     problem_en: str = ""
     problem_zh: str = ""
+    # What the replay found (`tracker.replay`): the first MAX_DIFFERENCES, and how many in all. Empty when the chain
+    # is broken (a rewritten ledger implies nothing worth comparing) or when the replay was not asked for.
+    differences: tuple[Difference, ...] = ()
+    difference_count: int = 0
+    replayed: bool = False
 
     def message(self, lang: str = "en") -> str:
         if self.ok:
-            return (f"Ledger intact: {self.checked} events, head {self.head_seq}:{self.head_hash}" if lang != "zh"
-                    else f"台账完整：共 {self.checked} 条事件，链头 {self.head_seq}:{self.head_hash}")
+            also_en = "; the tables match what it implies" if self.replayed else ""
+            also_zh = "；数据表与台账推演结果一致" if self.replayed else ""
+            return (f"Ledger intact: {self.checked} events, head {self.head_seq}:{self.head_hash}{also_en}"
+                    if lang != "zh" else
+                    f"台账完整：共 {self.checked} 条事件，链头 {self.head_seq}:{self.head_hash}{also_zh}")
         return self.problem_zh if lang == "zh" else self.problem_en
 
 
@@ -161,16 +170,7 @@ def _fail(checked: int, head: tuple[int, str], seq: int, en: str, zh: str) -> Ve
 
 
 def _driver_rows(conn: Connection, sql: str, batch: int = 20000) -> Iterator[tuple[Any, ...]]:
-    """Rows as the driver returns them, streamed: over a million events SQLAlchemy's Row objects cost more than the
-    hashing. On PostgreSQL a named (server-side) cursor keeps the million rows out of memory."""
-    raw: Any = conn.connection.dbapi_connection
-    cur = raw.cursor(name="ledger_verify") if conn.dialect.name == "postgresql" else raw.cursor()
-    try:
-        cur.execute(sql)
-        while rows := cur.fetchmany(batch):
-            yield from rows
-    finally:
-        cur.close()
+    return driver_rows(conn, sql, "ledger_verify", batch)
 
 
 @dataclass(frozen=True)
@@ -283,15 +283,30 @@ def _walk_parallel(conn: Connection, last_seq: int, wanted: dict[int, str], work
     return _Walk(expected, prev_, checked)
 
 
+def _snapshot(conn: Connection) -> None:
+    """Read the chain and the tables in one snapshot, so a check-out committed meanwhile is not a difference:
+    PostgreSQL at REPEATABLE READ; SQLite in a deferred (read) transaction, which in WAL mode is a snapshot and,
+    unlike the store's BEGIN IMMEDIATE, does not hold the counters' write lock for the length of the walk. A caller
+    whose transaction is already open keeps its own."""
+    if conn.in_transaction():
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="REPEATABLE READ")
+    else:
+        conn.execution_options(tracker_readonly=True)
+
+
 def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
            progress: Callable[[int, int], None] | None = None, workers: int | None = None,
-           chunk: int = 125_000) -> VerifyReport:
-    """Walk the whole chain in sequence order and name the first event that breaks it.
+           chunk: int = 125_000, replay: bool = True) -> VerifyReport:
+    """Walk the whole chain in sequence order and name the first event that breaks it; then replay the chain into
+    the state it implies and name every way the tables differ from it (`tracker.replay`).
 
     Anchors (from `seal`, on paper or in the seals table) prove the chain still passes through an earlier head even if
     someone rewrote everything after it and recomputed every hash. A long chain on a database other processes can
     open (a file or a server) is checked by `workers` processes (default: one per core), in ranges of `chunk` events.
     """
+    _snapshot(conn)
     head_row = conn.execute(_HEAD).one()
     head = (int(head_row[0]), str(head_row[1]))
     wanted = {int(s): h for s, h in anchors}
@@ -329,4 +344,10 @@ def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
                          f"封存锚点 {s} 超出链尾（第 {last} 条）。")
     if progress is not None:
         progress(checked, head[0])
-    return VerifyReport(True, checked, head[0], head[1])
+    if not replay:
+        return VerifyReport(True, checked, head[0], head[1])
+    found = replay_and_compare(conn, last)
+    if found.count:
+        en, zh = summary(found)
+        return VerifyReport(False, checked, head[0], head[1], None, en, zh, tuple(found.findings), found.count, True)
+    return VerifyReport(True, checked, head[0], head[1], replayed=True)

@@ -13,9 +13,13 @@ again into the database file.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,7 +30,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.domain import DomainError
@@ -38,6 +43,143 @@ from tracker.schema import Refusal
 
 class SchemaOutdated(DomainError):
     pass
+
+
+class StorageFault(DomainError):
+    """The database refused to store anything more: full, or read-only. Nothing of the operation was written, and
+    nothing confirmed before is lost (the transaction rolled back; committed ones stay). The counter and the CLI show
+    the message as it is; the fix is on the server (space, permissions), not at the counter."""
+
+
+class RegisterFull(StorageFault):
+    def __init__(self) -> None:
+        super().__init__(
+            "The register's disk is full: this operation was not saved (nothing confirmed before is lost). "
+            "Free space on the database's disk, then repeat it.",
+            "登记库所在磁盘已满：本次操作未保存（此前已确认的记录不受影响）。请清理数据库磁盘空间后重试。")
+
+
+class RegisterReadOnly(StorageFault):
+    def __init__(self) -> None:
+        super().__init__(
+            "The register is read-only here: this operation was not saved (nothing confirmed before is lost). "
+            "Check the database file's permissions or the server's read-only setting, then repeat it.",
+            "登记库当前为只读：本次操作未保存（此前已确认的记录不受影响）。请检查数据库文件权限或服务器只读设置后重试。")
+
+
+# SQLite's messages (sqlite3 carries no error code before Python 3.11's sqlite_errorname) and PostgreSQL's SQLSTATEs.
+_FULL = ("database or disk is full",)
+_READONLY = ("attempt to write a readonly database", "readonly database")
+_PG_FULL = {"53100", "53200", "54000"}  # disk_full, out_of_memory, program_limit_exceeded
+_PG_READONLY = {"25006"}  # read_only_sql_transaction
+
+
+def storage_fault(exc: BaseException) -> StorageFault | None:
+    """The bilingual fault a database error stands for, when it is a full disk or a read-only database."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    code = getattr(getattr(orig, "diag", None), "sqlstate", None) or getattr(orig, "sqlstate", None)
+    name = str(getattr(orig, "sqlite_errorname", ""))
+    text = str(orig).lower()
+    if code in _PG_FULL or name == "SQLITE_FULL" or any(m in text for m in _FULL):
+        return RegisterFull()
+    if code in _PG_READONLY or name == "SQLITE_READONLY" or any(m in text for m in _READONLY):
+        return RegisterReadOnly()
+    return None
+
+
+# --- private files ----------------------------------------------------------------------------------------------
+
+FILE_MODE, DIR_MODE = 0o600, 0o700
+
+
+@dataclass(frozen=True)
+class FileWarning:
+    """A register file other local users can read or change (shown by the CLI and the TUI at open)."""
+
+    path: str
+    mode: int
+    en: str
+    zh: str
+
+    def message(self, lang: str = "en") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file a SQLite URL names (also in `file:` URI form), or None for memory databases and other servers."""
+    u = make_url(url) if isinstance(url, str) else url
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    name = u.database
+    if name.startswith("file:"):
+        if "vfs=memdb" in str(u) or "mode=memory" in str(u):
+            return None
+        name = name[len("file:"):].split("?", 1)[0]
+    return Path(name)
+
+
+def _loose(path: Path, is_dir: bool) -> FileWarning | None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
+    if is_dir:
+        # a directory others may list is not the leak; one they may write to lets them replace the register
+        if not mode & 0o022 or mode & stat.S_ISVTX:
+            return None
+        return FileWarning(str(path), mode, f"The register's directory {path} is writable by other users (mode "
+                                             f"{mode:o}): they could replace or delete the register. Run "
+                                             f"`chmod 700 {path}`.",
+                           f"登记库所在目录 {path} 其他用户可写（权限 {mode:o}）：他人可替换或删除登记库。"
+                           f"请执行 `chmod 700 {path}`。")
+    if not mode & 0o077:
+        return None
+    return FileWarning(str(path), mode, f"The register file {path} is open to other users (mode {mode:o}): anyone "
+                                        "who can read it can copy the whole register and try PINs against their "
+                                        f"hashes offline. Run `chmod 600 {path}`.",
+                       f"登记库文件 {path} 对其他用户开放（权限 {mode:o}）：能读取它的人可复制整个登记库并离线"
+                       f"猜测 PIN。请执行 `chmod 600 {path}`。")
+
+
+def private_file_warnings(url: str | URL) -> list[FileWarning]:
+    """Every register file (database, -wal, -shm) and its directory that is looser than 0600 / 0700."""
+    path = sqlite_path(url)
+    if path is None:
+        return []
+    found = [_loose(path.parent, True)]
+    found += [_loose(Path(f"{path}{suffix}"), False) for suffix in ("", "-wal", "-shm")]
+    return [w for w in found if w is not None]
+
+
+def create_private(path: Path) -> None:
+    """Create the register's directory (0700) and an empty database file (0600) before SQLite opens it.
+
+    SQLite gives the -wal and -shm files the database file's own mode, so they are private too; a file created by
+    SQLite itself would take the process umask (0644 on most systems: issue 16 copied one and found a PIN)."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=DIR_MODE)
+        os.chmod(path.parent, DIR_MODE)  # mkdir's mode is masked by the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)
+
+
+def make_private(url: str | URL) -> list[str]:
+    """Tighten an existing register to 0600 files in a 0700 directory; returns the paths changed."""
+    path = sqlite_path(url)
+    changed: list[str] = []
+    if path is None:
+        return changed
+    for p, mode in ((path.parent, DIR_MODE), *((Path(f"{path}{s}"), FILE_MODE) for s in ("", "-wal", "-shm"))):
+        if p.exists() and stat.S_IMODE(p.stat().st_mode) != mode:
+            os.chmod(p, mode)
+            changed.append(str(p))
+    return changed
 
 
 log = logging.getLogger(__name__)
@@ -150,11 +292,80 @@ class Checkpointer:
         self.last = (int(busy), int(frames), int(done))
 
 
+# --- PostgreSQL roles -------------------------------------------------------------------------------------------
+
+# Tables the application may only add to and read: the custody ledger, its paper anchors and the audit of refusals.
+APPEND_ONLY = ("events", "seals", "refusals", "approval_decisions", "policy_versions", "company_prefixes")
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def grant_app_role(owner_url: str, app_role: str, password: str | None) -> None:
+    """Create (or update) the role the counters connect as, with only the privileges the services need.
+
+    Run it as the role that ran the migrations and owns the tables (it needs CREATEROLE to create the role), after
+    every `tracker db upgrade` (new tables get their grants). The application role owns nothing, so it can never
+    ALTER a table, DISABLE or DROP a trigger, or change a grant; on `events`, `seals` and `refusals` it may only
+    SELECT and INSERT (no UPDATE, DELETE or TRUNCATE); elsewhere it has ordinary DML, and no CREATE in the schema.
+    Idempotent. Refuses a role that is a superuser, may bypass row security or owns a table of the register: such a
+    role cannot be limited by grants at all."""
+    if not _ROLE_NAME.match(app_role):
+        raise DomainError(f"{app_role!r} is not a plain role name (lower-case letters, digits, _).",
+                          f"{app_role!r} 不是合规的角色名（小写字母、数字、下划线）。")
+    engine = make_engine(owner_url)
+    try:
+        if engine.dialect.name != "postgresql":
+            raise DomainError("Database roles exist on PostgreSQL only; a SQLite register is protected by its file "
+                              "permissions.", "数据库角色仅适用于 PostgreSQL；SQLite 登记库依靠文件权限保护。")
+        with engine.begin() as conn:
+            _grant(conn, app_role, password)
+    finally:
+        engine.dispose()
+
+
+def _grant(conn: Any, role: str, password: str | None) -> None:
+    from psycopg import sql
+
+    raw = conn.connection.dbapi_connection
+
+    def run(template: str, *literals: Any) -> None:
+        statement = sql.SQL(template).format(sql.Identifier(role), *literals)
+        conn.exec_driver_sql(statement.as_string(raw))
+
+    found = conn.exec_driver_sql(
+        "SELECT rolsuper OR rolbypassrls, EXISTS (SELECT 1 FROM pg_tables t WHERE t.tableowner = r.rolname "
+        "AND t.schemaname = current_schema()) FROM pg_roles r WHERE r.rolname = %(r)s", {"r": role}).first()
+    if found is not None and (found[0] or found[1]):
+        raise DomainError(f"Role {role} is a superuser or owns the register's tables: grants cannot limit it. "
+                          "Use a role of its own for the application.",
+                          f"角色 {role} 是超级用户或拥有登记库的表，授权无法限制它。请为应用另建专用角色。")
+    if found is None:
+        run("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+    if password is not None:
+        run("ALTER ROLE {} PASSWORD {}", sql.Literal(password))
+    database = conn.exec_driver_sql("SELECT current_database(), current_schema()").one()
+    schema = sql.Identifier(database[1])
+    run("GRANT CONNECT, TEMPORARY ON DATABASE {1} TO {0}", sql.Identifier(database[0]))
+    run("GRANT USAGE ON SCHEMA {1} TO {0}", schema)
+    run("REVOKE CREATE ON SCHEMA {1} FROM {0}", schema)
+    run("REVOKE ALL ON ALL TABLES IN SCHEMA {1} FROM {0}", schema)
+    run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {1} TO {0}", schema)
+    run("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {1} TO {0}", schema)
+    tables = set(conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").scalars())
+    for name in (*APPEND_ONLY, "alembic_version"):
+        if name in tables:
+            run("REVOKE UPDATE, DELETE, TRUNCATE ON TABLE {1}.{2} FROM {0}", schema, sql.Identifier(name))
+    if "alembic_version" in tables:
+        run("REVOKE INSERT ON TABLE {1}.alembic_version FROM {0}", schema)
+    if int(conn.exec_driver_sql("SHOW server_version_num").scalar_one()) >= 170000:
+        run("GRANT MAINTAIN ON ALL TABLES IN SCHEMA {1} TO {0}", schema)  # ANALYZE of the stock-take work tables
+
+
 def make_engine(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(u)
+        if path is not None and "mode=ro" not in str(u):
+            create_private(path)
         # URI names: a reconciliation attaches in-memory databases its worker connections filled (`file:…?vfs=memdb`).
         engine = create_engine(u, connect_args={"timeout": 30, "uri": True})
 
@@ -196,6 +407,8 @@ class Store:
         # reaches this argument: the command line and the TUI read the policy from the register.
         self._override = policy
         self._cached: tuple[int, Policy] = (0, Policy())
+        # Looked at before the engine creates anything: what we create is private; what we found may not be.
+        self.warnings: list[FileWarning] = private_file_warnings(url)
         self.engine = make_engine(url)
         self.terminal = terminal
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -354,11 +567,20 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+        fault = storage_fault(exc) if exc is not None else None
+        if fault is not None:  # the rollback above kept everything committed before; say why, in both languages
+            raise fault from exc
         audit = getattr(exc, "audit_row", None)
         if audit is not None and not self.readonly:
             self.audit(audit)
 
     def audit(self, row: dict[str, Any]) -> None:
         """One entry in the audit log, in a transaction of its own (kept even when the operation rolls back)."""
-        with self.store._rw() as s, s.begin():
-            s.add(Refusal(at=self.now(), terminal=self.store.terminal, **row))
+        try:
+            with self.store._rw() as s, s.begin():
+                s.add(Refusal(at=self.now(), terminal=self.store.terminal, **row))
+        except DBAPIError as e:  # a refusal that cannot be audited is a fault of the store, not a quiet refusal
+            fault = storage_fault(e)
+            if fault is None:
+                raise
+            raise fault from e

@@ -413,3 +413,34 @@ def test_an_rfid_read_ticks_its_carrier_at_the_site(store: Store, people: dict[s
     with store.uow(readonly=True) as uow:
         item = uow.session.execute(select(DestructionItem)).scalar_one()
         assert item.scan_method == "epc" and item.scanned_by == badge("clerk")
+
+
+def test_end_of_life_replays_to_the_tables_and_a_forged_destruction_is_named(store: Store,
+                                                                             people: dict[str, Signed]) -> None:
+    from sqlalchemy import text
+
+    from tracker.ledger import verify
+
+    clerk = people["clerk"]
+    gone, back, away, kept, listed, fixed = (register(store, clerk, "internal", doc_number=f"v{i}") for i in range(6))
+    usb = register(store, clerk, "internal", kind="usb_drive")
+    b = approved_batch(store, people, [gone])
+    destruction.scan(store.uow(), clerk, b, [gone])
+    destruction.complete(store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]], {"*": "pulping"},
+                         SITE)
+    open_batch = destruction.new(store.uow(), clerk)
+    destruction.add(store.uow(), clerk, open_batch, [listed, fixed])
+    destruction.remove(store.uow(), clerk, open_batch, [fixed])
+    endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
+    endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.send_for_repair(store.uow(), clerk, usb, "in-house", people["officer"], "kept")
+    with store.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok, report.differences
+    with store.engine.begin() as conn:  # the attack of issue 16, now against a real destruction
+        conn.execute(text("UPDATE carriers SET status = 'in_store', location_id = "
+                          "(SELECT id FROM locations WHERE code = :p) WHERE code = :c"), {"p": SHELF, "c": gone})
+    with store.engine.connect() as conn:
+        forged = verify(conn)
+    assert not forged.ok and (gone, "status", "destroyed", "in_store") in {tuple(d) for d in forged.differences}

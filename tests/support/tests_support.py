@@ -107,6 +107,8 @@ def use_cli_demo(register: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """Point the environment at a private copy of the demo register, so a test may change it freely; the current
     directory becomes `tmp_path` so files a command writes stay there. Returns the variables set."""
     shutil.copyfile(register, tmp_path / CLI_REGISTER)
+    (tmp_path / CLI_REGISTER).chmod(0o600)  # as `tracker` makes a register: a looser copy is reported on every command
+    tmp_path.chmod(0o700)
     values = {**CLI_ENV, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / CLI_REGISTER}", **extra}
     for k, v in values.items():
         monkeypatch.setenv(k, v)

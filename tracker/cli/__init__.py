@@ -1,9 +1,10 @@
 """`tracker` — the command line, and the composition root for command-line use.
 
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
-circulation, ledger, label, devices, stocktake), resets the per-invocation state, wires the label printer into
-`carrier add --print`, and runs the app (`main`, the console script). Every command reads settings, opens the store,
-identifies the operator and prints through `tracker.cli.common`, and calls the same services the TUI calls.
+circulation, ledger, label, devices, stocktake, approvals — with policy, audit, pin, backup and restore), resets the
+per-invocation state, wires the label printer into `carrier add --print`, and runs the app (`main`, the console
+script). Every command reads settings, opens the store, identifies the operator and prints through
+`tracker.cli.common`, and calls the same services the TUI calls.
 This module holds no command and no shared helper: a command module must never import it (nor another command
 module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
 """
@@ -15,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import carrier, circulation, ledger, location, person, system
+from tracker.cli import approvals, carrier, circulation, ledger, location, person, system
 from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
@@ -27,12 +28,14 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=N
                        "labels.")
 
 # Top-level commands, in the order `tracker --help` lists them.
-for _commands in (system.commands, person.commands, circulation.commands, ledger.commands, endoflife_commands):
+for _commands in (system.commands, person.commands, circulation.commands, ledger.commands, approvals.commands,
+                  endoflife_commands):
     app.registered_commands.extend(_commands.registered_commands)
 for _group, _name in ((person.person_app, "person"), (location.location_app, "location"),
                       (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),
                       (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
-                      (destruction_app, "destruction")):
+                      (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
+                      (approvals.pin_app, "pin"), (destruction_app, "destruction")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))

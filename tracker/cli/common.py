@@ -67,6 +67,8 @@ def store() -> Store:
     if state.store is None:
         s = settings()
         state.store = Store(s.database_url, terminal=s.terminal)
+        for warning in state.store.warnings:  # a register file other local users can read: say so, every time
+            err.print(Text(warning.message(state.lang or s.lang)), style="bold yellow")
         try:
             state.store.ensure_schema()
         except DomainError as e:

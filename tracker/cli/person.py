@@ -37,12 +37,17 @@ def person_add(
     unit: Annotated[str, typer.Option()],
     clearance: Annotated[str, typer.Option(help="none, general, important or core")] = "none",
     role: Annotated[list[str] | None, typer.Option(help="Repeat for several roles.")] = None,
-    pin: Annotated[bool, typer.Option(help="Set a PIN now (prompted, or TRACKER_NEW_PIN).")] = True,
+    pin: Annotated[bool, typer.Option(help="Set a one-time PIN now (prompted, or TRACKER_NEW_PIN).")] = True,
+    approval: Annotated[int | None, typer.Option(help="Granted request for the roles/clearance "
+                                                      "(tracker request-change).")] = None,
 ) -> None:
+    """Add a person (administrator). Roles and a clearance need a granted request for exactly them; the PIN set here
+    is one-time: the person replaces it at first sign-in (tracker pin change)."""
     ensure_lang()
     actor = operator()
     new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if pin else None
-    run(lambda: personnel.add_person(store().uow(), actor, badge, name, unit, clearance, role or [], new_pin))
+    run(lambda: personnel.add_person(store().uow(), actor, badge, name, unit, clearance, role or [], new_pin,
+                                     approval))
     out.print(Text(say(f"Added {badge}.", f"已添加 {badge}。")))
 
 
@@ -57,12 +62,15 @@ def person_set(
     clearance: Annotated[str | None, typer.Option()] = None,
     role: Annotated[list[str] | None, typer.Option()] = None,
     unit: Annotated[str | None, typer.Option()] = None,
-    reset_pin: Annotated[bool, typer.Option(help="Set a new PIN (TRACKER_NEW_PIN or prompt).")] = False,
+    reset_pin: Annotated[bool, typer.Option(help="Reset to a one-time PIN (TRACKER_NEW_PIN or prompt).")] = False,
+    approval: Annotated[int | None, typer.Option(help="Granted request for the role/clearance change.")] = None,
 ) -> None:
+    """Change someone else's roles (administrator) or clearance (security officer) with a granted request for exactly
+    that change, their unit, or reset their PIN to a one-time PIN. Nobody changes their own here."""
     ensure_lang()
     actor = operator()
     new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if reset_pin else None
-    run(lambda: personnel.change_person(store().uow(), actor, badge, clearance, role, new_pin, unit))
+    run(lambda: personnel.change_person(store().uow(), actor, badge, clearance, role, new_pin, unit, approval))
     out.print(Text(say(f"Updated {badge}.", f"已更新 {badge}。")))
 
 

@@ -58,6 +58,8 @@ def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson]) -> list[str]:
     approve their roles and clearances, so they are what the register starts from — still three different people for
     the three 三员 roles (R-25). Refused once anyone is registered: from then on every role and clearance goes
     through the approval matrix."""
+    for p in people:
+        refuse(check_roles(p.badge, _role_set(_roles(p.roles))), "add_person", None, None)
     with uow:
         if uow.session.execute(select(Person.id).limit(1)).first() is not None:
             raise DomainError("The register already has people: add more with `person add` (roles and clearance "
