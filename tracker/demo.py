@@ -11,8 +11,11 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from labels.codes import make_badge_code, make_location_code
 from tracker.domain import CarrierKind, Classification, DomainError
+from tracker.schema import Carrier
 from tracker.services import approvals, circulation, personnel, registry
 from tracker.services.common import Refused, Signed, authenticate
 from tracker.store import Store
@@ -112,8 +115,9 @@ def _carrier_rows(n: int, rng: random.Random) -> list[registry.CarrierInput]:
     return rows
 
 
-def build_demo(store: Store, carriers: int = 500, seed: int = 20261125) -> dict[str, int]:
-    """A whole demo register; returns counts of what was made."""
+def build_demo(store: Store, carriers: int = 500, seed: int = 20261125, end_of_life: bool = False) -> dict[str, int]:
+    """A whole demo register; returns counts of what was made. With `end_of_life` (as `tracker demo` does) it also
+    has a destroyed and an open destruction batch; the TUI's snapshot scenes are built without them."""
     rng = random.Random(seed)
     sig = seed_people_and_places(store)
     rows = _carrier_rows(carriers, rng)
@@ -160,6 +164,38 @@ def build_demo(store: Store, carriers: int = 500, seed: int = 20261125) -> dict[
             continue
         pending += 1
         break
+    batches = _destruction_batches(store, sig, codes) if end_of_life else 0
     return {"people": len(PEOPLE), "carriers": len(codes) + copies, "copies": copies, "loans": loans,
-            "overdue": overdue, "pending": pending}
+            "overdue": overdue, "pending": pending, "destruction_batches": batches}
+
+
+def _destruction_batches(store: Store, sig: dict[str, Signed], codes: list[str]) -> int:
+    """One batch destroyed under two supervisors, and one still being listed (issue 18), from the last carriers
+    registered (the first ones are what the walkthroughs use)."""
+    from tracker.services import destruction
+
+    clerk, now = sig["clerk"], store.clock()
+    done = destruction.new(store.uow(), clerk, "2026年第3季度销毁")
+    waiting = destruction.new(store.uow(), clerk, "2026年第4季度销毁")
+    listed: dict[int, list[str]] = {done: [], waiting: []}
+    for code in reversed(codes):
+        target = done if len(listed[done]) < 3 else waiting
+        if len(listed[waiting]) >= 2:
+            break
+        try:
+            with store.uow(readonly=True) as uow:
+                level = uow.session.execute(select(Carrier.classification).where(Carrier.code == code)).scalar()
+            if level == Classification.TOP_SECRET.value:
+                continue  # the demo's auditor (重要) supervises: keep 绝密 out of the destroyed batch
+            destruction.add(store.uow(), clerk, target, [code])
+        except Refused:
+            continue
+        listed[target].append(code)
+    approval = destruction.submit(store.uow(), clerk, done, now + timedelta(days=7), "年度清理")
+    approvals.decide(store.uow(), sig["approver"], approval, True)
+    destruction.scan(store.uow(), clerk, done, listed[done])
+    destruction.complete(store.uow(), sig["clerk2"], done, [sig["officer"], sig["auditor"]],
+                         {"paper": "shredding", "notebook": "shredding", "*": "physical"},
+                         store.policy.destruction_sites[0])
+    return 2
 

@@ -200,6 +200,7 @@ class CarrierStatus(enum.StrEnum):
     MISSING = "missing"
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
+    ARCHIVE_CONSULTED = "archive_consulted"
 
     @property
     def zh(self) -> str:
@@ -360,6 +361,15 @@ class EventType(enum.StrEnum):
     STOCKTAKE_RESOLVED = "stocktake_resolved"
     STOCKTAKE_CLOSED = "stocktake_closed"
     LEDGER_SEALED = "ledger_sealed"
+    # End of life (issue 18): a destruction batch (销毁) and the carriers leaving the active register.
+    DESTRUCTION_BATCH_OPENED = "destruction_batch_opened"
+    DESTRUCTION_LISTED = "destruction_listed"
+    DESTRUCTION_UNLISTED = "destruction_unlisted"
+    DESTROYED = "destroyed"
+    ARCHIVED = "archived"
+    RETURNED_TO_ISSUER = "returned_to_issuer"
+    TRANSFERRED_OUT = "transferred_out"
+    ARCHIVE_CONSULTED = "archive_consulted"
 
 
 # --- value objects ----------------------------------------------------------------------------------------------

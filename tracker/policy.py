@@ -30,8 +30,9 @@ from tracker.rules import MatrixRow, Policy
 from tracker.schema import PolicyVersion, table
 
 _INTS = {"loan_max_days", "carry_out_max_days", "pin_attempts", "lockout_minutes", "idle_lock_minutes",
-         "pin_min_length"}
+         "pin_min_length", "destruction_supervisors"}
 _BOOLS = {"media_never_leave", "copy_requires_issuer", "allow_courier_relay"}
+_NAMES = {"destruction_sites", "approved_repairers"}  # lists of names (places, units)
 
 
 def _fail(en: str, zh: str) -> DomainError:
@@ -90,6 +91,10 @@ def policy_from_document(data: Mapping[str, Any], base: Policy | None = None) ->
             changes[key] = int(value)
             if changes[key] < 0:
                 raise _fail(f"{key} may not be negative.", f"{key} 不得为负数。")
+        elif key in _NAMES:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise _fail(f"{key} is a list of names.", f"{key} 须为名称列表。")
+            changes[key] = tuple(v.strip() for v in value)
         elif key in _BOOLS:
             changes[key] = bool(value)
         else:
@@ -108,6 +113,8 @@ def policy_document(p: Policy) -> dict[str, Any]:
             out[f.name] = f"{value:%H:%M}"
         elif isinstance(value, dict):
             out[f.name] = {k.value: v for k, v in sorted(value.items(), key=lambda kv: kv[0].value)}
+        elif f.name in _NAMES:
+            out[f.name] = list(value)
         elif f.name == "approval_matrix":
             out[f.name] = [{"purpose": r.purpose.value, "roles": sorted(x.value for x in r.roles),
                             "levels": sorted(x.value for x in r.levels), "regimes": sorted(x.value for x in r.regimes),

@@ -90,7 +90,7 @@ CLEARANCE, ROLES, PSTATUS = range(3)
 INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventType.LABEL_ENCODED,
                    EventType.STOCKTAKE_STARTED, EventType.STOCKTAKE_RESOLVED, EventType.STOCKTAKE_CLOSED,
                    EventType.LEDGER_SEALED, EventType.APPROVAL_REQUESTED, EventType.APPROVAL_DECIDED,
-                   EventType.POLICY_CHANGED})
+                   EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED})
 
 _IN_STORE, _ON_LOAN, _IN_TRANSIT, _CARRIED_OUT, _MISSING = (
     CarrierStatus.IN_STORE.value, CarrierStatus.ON_LOAN.value, CarrierStatus.IN_TRANSIT.value,
@@ -116,6 +116,9 @@ class Replay:
             EventType.REPORTED_MISSING.value: self._reported_missing, EventType.FOUND.value: self._found,
             EventType.PERSON_ADDED.value: self._person_added, EventType.PERSON_CHANGED.value: self._person_changed,
             EventType.PERSON_DEPARTED.value: self._person_departed,
+            EventType.DESTRUCTION_LISTED.value: self._listed, EventType.DESTRUCTION_UNLISTED.value: self._unlisted,
+            EventType.ARCHIVED.value: self._archived, EventType.DESTROYED.value: self._left,
+            EventType.RETURNED_TO_ISSUER.value: self._left, EventType.TRANSFERRED_OUT.value: self._left,
         }
 
     # --- findings ------------------------------------------------------------------------------------------------
@@ -225,7 +228,8 @@ class Replay:
         state = self._carrier(row)
         if state is not None:
             holder = self._share(row[4])
-            state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = _ON_LOAN, holder, None, ("loan", holder)
+            kind = "repair" if '"repair":' in row[6] else "loan"  # services.endoflife.send_for_repair, in-house
+            state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = _ON_LOAN, holder, None, (kind, holder)
 
     def _checked_in(self, row: tuple[Any, ...]) -> None:
         state = self._carrier(row)
@@ -247,7 +251,8 @@ class Replay:
         state = self._carrier(row)
         if state is not None:
             holder = self._share(row[4])
-            state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = _CARRIED_OUT, holder, None, ("carry_out", holder)
+            kind = "repair" if '"repair":' in row[6] else "carry_out"  # a repair outside is carried out too
+            state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = _CARRIED_OUT, holder, None, (kind, holder)
 
     def _reported_missing(self, row: tuple[Any, ...]) -> None:
         state = self._carrier(row)  # the loan stays open until the carrier is found (services.incidents)
@@ -258,6 +263,27 @@ class Replay:
         state = self._carrier(row)
         if state is not None:
             state[STATUS], state[PLACE], state[LOAN] = _IN_STORE, self._share(row[5]), None
+
+    # End of life (services.destruction, services.endoflife): listing keeps the place, leaving clears it.
+    def _listed(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS] = CarrierStatus.PENDING_DESTRUCTION.value
+
+    def _unlisted(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS] = _load(row[6]).get("status")
+
+    def _archived(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[PLACE] = CarrierStatus.ARCHIVED.value, self._share(row[5])
+
+    def _left(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)  # destroyed, returned_to_issuer, transferred_out: the event type is the status
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = row[1], None, None, None
 
     def _person_added(self, row: tuple[Any, ...]) -> None:
         p = _load(row[6])

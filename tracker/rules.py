@@ -145,6 +145,12 @@ class Policy:
     idle_lock_minutes: int = 10
     # PINs are at least this long; trivial ones (one digit repeated, a run, the badge's own digits) are refused.
     pin_min_length: int = 6
+    # R-148: supervisors of a destruction (二人以上监销); a value below two is read as two, never fewer.
+    destruction_supervisors: int = 2
+    # R-149: the designated destruction sites, by name; a destruction anywhere else is refused.
+    destruction_sites: tuple[str, ...] = ("本单位保密办销毁室", "涉密载体销毁中心")
+    # R-118: the designated repair units (定点维修单位) media and equipment may be sent to; none by default.
+    approved_repairers: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -257,6 +263,8 @@ class Action(enum.StrEnum):
     LABEL = "label"
     AUDIT = "audit"
     SEAL = "seal"
+    DESTROY = "destroy"  # R-145: destruction batches, by the designated body only
+    DISPOSE = "dispose"  # archive, return to the issuer, transfer out (R-135, R-144)
 
 
 _R = Role
@@ -289,6 +297,8 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # A seal attests the chain on paper. The administrator's own acts (people, places) are in that chain, so the
     # attesting stays with the security officer and the auditor, never the administrator alone (三员分立).
     Action.SEAL: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR}),
+    Action.DESTROY: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.DISPOSE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
 }
 
 
@@ -585,6 +595,8 @@ def check_checkout(
 ) -> list[Violation]:
     """R-17, R-54, R-63–R-67, R-159: lending a carrier from the store to a person."""
     assert c.level is not None
+    if c.status.gone:
+        return check_gone_at_counter(c)
     if c.status != CarrierStatus.IN_STORE:
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is not in store: it is {en}. Check it in first.",
@@ -843,3 +855,336 @@ def check_departure(person: PersonFacts, held: list[str]) -> list[Violation]:
                             "They must be cleared back or handed over first.",
                    f"{person.badge} 仍持有 {len(held)} 件载体：{shown}。须先清退或办理移交。")]
     return []
+
+
+# --- destruction (销毁, RULES §2.14) and end of life ---------------------------------------------------------------
+
+
+class DestructionMethod(enum.StrEnum):
+    """How a carrier is destroyed (R-150): always irreversibly. Deleting or formatting is never a destruction."""
+
+    SHREDDING = "shredding"
+    PULPING = "pulping"
+    PHYSICAL = "physical"
+    CHEMICAL = "chemical"
+
+    @property
+    def zh(self) -> str:
+        return {"shredding": "粉碎", "pulping": "化浆", "physical": "物理销毁", "chemical": "化学销毁"}[self.value]
+
+
+_PAPER_KINDS = frozenset({CarrierKind.PAPER, CarrierKind.NOTEBOOK})
+_PAPER_METHODS = frozenset({DestructionMethod.SHREDDING, DestructionMethod.PULPING})
+_MEDIA_METHODS = frozenset({DestructionMethod.PHYSICAL, DestructionMethod.CHEMICAL})
+# Words that name a reversible "destruction": the content can be recovered, so R-150 refuses them by name.
+_REVERSIBLE = ("delete", "deleted", "format", "formatted", "wipe", "wiped", "erase", "erased", "删除", "格式化")
+
+
+def allowed_methods(kind: CarrierKind) -> frozenset[DestructionMethod]:
+    """R-150: paper (and paper notebooks) is shredded or pulped; magnetic, flash and optical media, devices and
+    secret items are destroyed physically or chemically so nothing can be recovered."""
+    return _PAPER_METHODS if kind in _PAPER_KINDS else _MEDIA_METHODS
+
+
+def parse_method(text: str) -> DestructionMethod | Violation:
+    """A method as typed (English or Chinese); a reversible one or an unknown word is a violation, not a guess."""
+    key = text.strip().lower()
+    for m in DestructionMethod:
+        if key == m.value or text.strip() == m.zh:
+            return m
+    if key in _REVERSIBLE:
+        return _v("R-150", f"{text.strip()!r} is not a destruction: deleted or formatted content can be recovered. "
+                           "Destroy media physically or chemically.",
+                  f"“{text.strip()}”不是销毁：删除或格式化的内容可以恢复，存储介质须物理或化学销毁。")
+    return _v("R-150", f"Unknown destruction method {text.strip()!r}: use shredding or pulping (paper), physical or "
+                       "chemical (media).",
+              f"无法识别的销毁方式“{text.strip()}”：纸介质用粉碎或化浆，存储介质用物理或化学销毁。")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFacts:
+    """A destruction batch as the rulebook sees it: who asked, its state, its list and what the site scanned."""
+
+    id: int
+    status: str
+    requester: str
+    items: tuple[CarrierFacts, ...] = ()
+    scanned: frozenset[str] = frozenset()
+    extras: frozenset[str] = frozenset()
+
+
+def check_destruction_listing(batch: BatchFacts, c: CarrierFacts, other_batch: int | None,
+                              open_finding: str | None) -> list[Violation]:
+    """R-147: only a carrier the registry holds, accounted for and on no other list, goes on a destruction list
+    (造册). A carrier out on loan, in transit, carried out or missing is not at hand to be checked item by item; one
+    under an open stock-take finding is not settled yet."""
+    if batch.status != "open":
+        return [_batch_frozen(batch)]
+    if other_batch is not None:
+        where = "this" if other_batch == batch.id else f"another (#{other_batch})"
+        where_zh = "本" if other_batch == batch.id else f"另一（#{other_batch}）"
+        return [_v("R-147", f"{c.code} is already on {where} destruction batch.",
+                   f"{c.code} 已列入{where_zh}销毁批次。")]
+    out: list[Violation] = []
+    if c.status not in (CarrierStatus.IN_STORE, CarrierStatus.ARCHIVED):
+        en, zh = _holder_text(c)
+        out.append(_v("R-147", f"{c.code} is {en}: only a carrier in the registry's custody can be listed for "
+                               "destruction. Check it in (or settle its loss) first.",
+                      f"{c.code} {zh}：只有在机要室保管的载体才能列入销毁清单，请先办理归还（或处理丢失）。"))
+    if open_finding is not None:
+        out.append(_v("R-147", f"{c.code} has an open stock-take finding ({open_finding}); resolve it first.",
+                      f"{c.code} 有未处理的清查结果（{open_finding}），请先处理。"))
+    return out
+
+
+def check_destruction_unlisting(batch: BatchFacts, code: str, listed: bool) -> list[Violation]:
+    if batch.status != "open":
+        return [_batch_frozen(batch)]
+    if not listed:
+        return [_v("R-147", f"{code} is not on destruction batch #{batch.id}.",
+                   f"{code} 不在销毁批次 #{batch.id} 中。")]
+    return []
+
+
+def check_destruction_submit(batch: BatchFacts) -> list[Violation]:
+    """R-146, R-147: a list goes for approval once, with at least one item."""
+    if batch.status != "open":
+        return [_batch_frozen(batch)]
+    if not batch.items:
+        return [_v("R-147", f"Destruction batch #{batch.id} lists nothing yet.",
+                   f"销毁批次 #{batch.id} 尚未登记任何载体。")]
+    return []
+
+
+def check_destruction_reopen(batch: BatchFacts, approval: ApprovalFacts | None, now: datetime) -> list[Violation]:
+    """R-146: a list goes back to being edited only when its approval was denied or lapsed unused; a granted, valid
+    approval covers exactly the list it was given for, so that list is never changed under it."""
+    if batch.status != "submitted":
+        return [_batch_frozen(batch)] if batch.status == "completed" else [
+            _v("R-146", f"Destruction batch #{batch.id} is still open.", f"销毁批次 #{batch.id} 仍在造册中。")]
+    if approval is not None and approval.status != "denied" and now <= approval.valid_until:
+        return [_v("R-146", f"Approval #{approval.id} of batch #{batch.id} is {approval.status} and valid: the list "
+                            "cannot change under it.",
+                   f"销毁批次 #{batch.id} 的审批 #{approval.id} 仍有效（{approval.status}），清单不得更改。")]
+    return []
+
+
+def _batch_frozen(batch: BatchFacts) -> Violation:
+    if batch.status == "completed":
+        return _v("R-147", f"Destruction batch #{batch.id} is already completed.",
+                  f"销毁批次 #{batch.id} 已完成销毁。")
+    return _v("R-147", f"Destruction batch #{batch.id} has gone for approval: its list can no longer change. "
+                       "Start a new batch for other carriers.",
+              f"销毁批次 #{batch.id} 已报审批，清单不能再更改，其他载体请另建批次。")
+
+
+def check_destruction_scan(batch: BatchFacts, approval: ApprovalFacts | None) -> list[Violation]:
+    """R-146: the site scans only a batch whose destruction is approved and not yet done."""
+    if batch.status == "completed":
+        return [_batch_frozen(batch)]
+    if batch.status != "submitted" or approval is None or approval.status != "granted":
+        return [_v("R-146", f"Destruction batch #{batch.id} is not approved yet: nothing is taken to the site "
+                            "before the approval.",
+                   f"销毁批次 #{batch.id} 尚未批准：批准前不得送销。")]
+    return []
+
+
+def check_destruction_completion(
+    batch: BatchFacts,
+    approval: ApprovalFacts | None,
+    supervisors: Iterable[tuple[PersonFacts, bool]],
+    methods: dict[CarrierKind, DestructionMethod | Violation],
+    site: str,
+    now: datetime,
+    policy: Policy,
+    executor: str | None = None,
+) -> list[Violation]:
+    """R-146–R-150, R-159: the approved list, every item scanned and nothing else, at least two signed supervisors who
+    may see the level and did not ask for the destruction, an irreversible method per kind, a designated site."""
+    if batch.status == "completed":
+        return [_batch_frozen(batch)]
+    if batch.status != "submitted":
+        return [_v("R-146", f"Destruction batch #{batch.id} has not gone for approval yet.",
+                   f"销毁批次 #{batch.id} 尚未报批。")]
+    out: list[Violation] = []
+    for c in batch.items:
+        out += check_approval(approval, ApprovalPurpose.DESTRUCTION, c.code, now, policy, "R-146", None, executor)
+        if c.status != CarrierStatus.PENDING_DESTRUCTION:
+            out.append(_v("R-147", f"{c.code} is {c.status.value} now, no longer pending destruction: settle it and "
+                                   "list it again in a new batch.",
+                          f"{c.code} 当前为{c.status.zh}，已不是待销毁状态：请处理后另建批次登记。"))
+    if approval is not None and approval.status == "granted":
+        enough, needed, _ = decision_complete(policy, ApprovalPurpose.DESTRUCTION, batch.items, approval.approvers,
+                                              [])
+        if not enough:  # a level raised after the approval, or a stricter matrix since, needs its approvers
+            out.append(_v("R-146", f"Approval #{approval.id} has {len(approval.approvers)} approver(s); the list as it "
+                                   f"stands now needs {needed}.",
+                          f"审批 #{approval.id} 只有 {len(approval.approvers)} 位审批人签批，"
+                          f"按清单现状须 {needed} 位。"))
+    unscanned = sorted(c.code for c in batch.items if c.code not in batch.scanned)
+    if unscanned:
+        shown = ", ".join(unscanned[:20]) + (" …" if len(unscanned) > 20 else "")
+        out.append(_v("R-147", f"{len(unscanned)} listed carrier(s) not scanned at the site: {shown}. Every item is "
+                               "checked before destruction; nothing may be lost or missed.",
+                      f"有 {len(unscanned)} 件清单内载体未在现场扫描核对：{shown}。销毁前须逐件核对，不得丢失或遗漏。"))
+    if batch.extras:
+        shown = ", ".join(sorted(batch.extras)[:20])
+        out.append(_v("R-147", f"Scanned at the site but not on the list: {shown}. Take them away and set them aside "
+                               "before completing.",
+                      f"现场扫描到清单外物品：{shown}。须移出并登记后方可完成销毁。"))
+    people = list(supervisors)
+    need = max(2, policy.destruction_supervisors)
+    distinct = {p.badge for p, _ in people}
+    if len(distinct) < need:
+        out.append(_v("R-148", f"A destruction is supervised by at least {need} people (二人以上监销); "
+                               f"{len(distinct)} named.",
+                      f"销毁须由 {need} 人以上监销，现只有 {len(distinct)} 人。"))
+    top = max((c.level for c in batch.items if c.level is not None), key=lambda lv: lv.rank, default=None)
+    for p, signed in people:
+        if not signed:
+            out.append(_v("R-148", f"Supervisor {p.badge} must sign (badge and PIN).",
+                          f"监销人 {p.badge} 须签字（刷卡并输入PIN）。"))
+        if p.badge == batch.requester or p.badge == executor:
+            out.append(_v("R-148", f"{p.badge} asked for or carries out this destruction and may not also "
+                                   "supervise it.",
+                          f"{p.badge} 是该销毁的申请人或执行人，不得同时担任监销人。"))
+        out += _active(p, "supervisor", "监销人")
+        if top is not None and not p.clearance.may_hold(top):
+            out.append(_v("R-159", f"Supervisor {p.badge} ({p.clearance.value} clearance) may not see "
+                                   f"{top.label} carriers.",
+                          f"监销人 {p.badge}（{p.clearance.zh}涉密人员）不得接触{top.zh}载体。"))
+    for kind in sorted({c.kind for c in batch.items}):
+        method = methods.get(kind)
+        if method is None:
+            out.append(_v("R-150", f"Name the destruction method for {kind.value} ({kind.zh}).",
+                          f"请填写{kind.zh}的销毁方式。"))
+        elif isinstance(method, Violation):
+            out.append(method)
+        elif method not in allowed_methods(kind):
+            ok = " or ".join(m.value for m in sorted(allowed_methods(kind)))
+            ok_zh = "或".join(m.zh for m in sorted(allowed_methods(kind)))
+            out.append(_v("R-150", f"{kind.value} may not be destroyed by {method.value}: use {ok}.",
+                          f"{kind.zh}不得以{method.zh}方式销毁，须{ok_zh}。"))
+    if site.strip() not in policy.destruction_sites:
+        out.append(_v("R-149", f"{site.strip()!r} is not a designated destruction site: use one of "
+                               f"{', '.join(policy.destruction_sites)}.",
+                      f"“{site.strip()}”不是指定的销毁场所，须在{'、'.join(policy.destruction_sites)}销毁。"))
+    return list(dict.fromkeys(out))
+
+
+def check_gone_at_counter(c: CarrierFacts) -> list[Violation]:
+    """R-145 and R-154: a carrier the register says is destroyed, returned or transferred must not exist here; a
+    sighting is reported, never handled as an ordinary carrier."""
+    if c.status.gone:
+        return [_v("R-145", f"{c.code} is {c.status.value} and must not be here: keep it, and report it to the "
+                            "security officer at once.",
+                   f"{c.code} {c.status.zh}，不应出现：请扣留该载体并立即报告保密办。")]
+    return []
+
+
+def check_leaving(c: CarrierFacts, how: str) -> list[Violation]:
+    """R-135, R-144: archiving, return to the issuer and transfer out start from the registry's custody."""
+    allowed = (CarrierStatus.IN_STORE,) if how == "archive" else (CarrierStatus.IN_STORE, CarrierStatus.ARCHIVED)
+    if c.status not in allowed:
+        en, zh = _holder_text(c)
+        rule = "R-135" if how == "archive" else "R-144"
+        return [_v(rule, f"{c.code} is {en}: only a carrier in the registry's custody can be "
+                         f"{'archived' if how == 'archive' else 'handed out of the unit'}.",
+                   f"{c.code} {zh}：只有在机要室保管的载体才能{'归档' if how == 'archive' else '退回或移交'}。")]
+    return []
+
+
+# --- repair of media and equipment (维修, RULES §2.10) --------------------------------------------------------------
+
+IN_HOUSE = "in-house"
+REPAIR_STORAGE = ("removed", "sanitised", "kept")  # the storage taken out and sealed, wiped by specialists, left in
+
+
+def check_repair(
+    c: CarrierFacts,
+    repairer: str,
+    custodian: PersonFacts,
+    custodian_signed: bool,
+    storage: str,
+    approval: ApprovalFacts | None,
+    return_due: datetime | None,
+    now: datetime,
+    policy: Policy,
+    executor: str | None = None,
+) -> list[Violation]:
+    """R-115–R-118: media and equipment are repaired inside the unit (`IN_HOUSE`, a custodian supervising the
+    technician) or at a designated repair unit; 机密 and above is in principle never sent out; whatever goes out
+    goes without its storage (removed and sealed, or sanitised) and with the carry-out approval (nothing taken out
+    privately)."""
+    assert c.level is not None
+    if not c.kind.is_storage_medium:
+        return [_v("R-115", f"{c.code} is {c.kind.value}: repair is recorded for storage media and equipment only.",
+                   f"{c.code} 为{c.kind.zh}：仅存储介质和设备办理维修登记。")]
+    if c.status != CarrierStatus.IN_STORE:
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is {en}; it goes for repair from the store.",
+                   f"{c.code} {zh}；须从库内送修。")]
+    out: list[Violation] = []
+    if storage not in REPAIR_STORAGE:
+        out.append(_v("R-117", f"Say what happens to the storage: {', '.join(REPAIR_STORAGE)}.",
+                      "请说明存储部件的处理：拆除封存、技术处理或保留。"))
+    if not custodian_signed:
+        out.append(_v("R-116", f"The custodian {custodian.badge} who supervises the repair must sign (badge and PIN).",
+                      f"全程监督维修的保管人 {custodian.badge} 须签字（刷卡并输入PIN）。"))
+    out += _active(custodian, "custodian", "保管人")
+    if not custodian.clearance.may_hold(c.level):
+        out += [v for v in _may_know(c, custodian) if v.rule == "R-159"]
+    if repairer.strip() == IN_HOUSE:
+        return out
+    if repairer.strip() not in policy.approved_repairers:
+        out.append(_v("R-118", f"{repairer.strip()!r} is not a designated repair unit; repair happens in the unit or "
+                               "at a designated one (定点单位).",
+                      f"“{repairer.strip()}”不是定点维修单位：维修只能在本单位或定点单位进行。"))
+    if c.level.rank >= S.rank:
+        out.append(_v("R-118", f"{c.code}: {c.level.label} equipment is not sent out for repair; the designated unit "
+                               "sends its staff, supervised on site.",
+                      f"{c.code}：{c.level.zh}设备原则上不送修，应由定点单位派员上门并全程监督。"))
+    if storage == "kept":
+        out.append(_v("R-117", f"{c.code}: before it goes out, its storage is removed and kept sealed, or the data "
+                               "copied off and the storage sanitised.",
+                      f"{c.code}：送修前须拆除存储部件封存，或拷出涉密文件并对存储部件进行技术处理。"))
+    out += check_approval(approval, ApprovalPurpose.CARRY_OUT, c.code, now, policy, "R-115", custodian.badge,
+                          executor)
+    if return_due is None or return_due <= now:
+        out.append(_v("R-115", f"{c.code}: give the date it comes back from repair.",
+                      f"{c.code}：请填写维修返回日期。"))
+    return out
+
+
+# --- archive access by outside requesters (查阅档案, R-71, R-72) -----------------------------------------------------
+
+
+def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: ApprovalFacts | None,
+                         room: LocationFacts, extracts: int, extracts_stamped: bool, now: datetime, policy: Policy,
+                         executor: str | None = None) -> list[Violation]:
+    """R-71, R-72: an outside requester consults an archived carrier with a letter of introduction stating what is to
+    be consulted, the approval (an outside reading: the 外借 row of the matrix), in the archive's reading room only;
+    any extract is checked and stamped before it leaves."""
+    assert c.level is not None
+    if c.status != CarrierStatus.ARCHIVED:
+        en, zh = _holder_text(c)
+        return [_v("R-71", f"{c.code} is {en}: archive access concerns archived carriers.",
+                   f"{c.code} {zh}：查阅档案仅适用于已归档载体。")]
+    out: list[Violation] = []
+    if not letter.strip() or not parts.strip():
+        out.append(_v("R-71", "Record the letter of introduction (介绍信) and what it says is to be consulted.",
+                      "须登记介绍信及其载明的查阅内容。"))
+    if not room.reading_place:
+        out.append(_v("R-71", f"{room.code} is not a reading room: archives are read and transcribed only in the "
+                              "archive's reading room.",
+                      f"{room.code} 不是阅档场所：档案只能在档案室内查阅、摘抄。"))
+    else:
+        out += check_place_accepts(c.code, c.level, room)
+    if c.level.is_secret_level:
+        out += check_approval(approval, ApprovalPurpose.OUTSIDE_LOAN, c.code, now, policy, "R-71", None, executor)
+    if extracts < 0:
+        out.append(_v("R-72", "The number of extracts is 0 or more.", "摘抄份数不能为负数。"))
+    elif extracts and not extracts_stamped:
+        out.append(_v("R-72", f"{extracts} extract(s) taken: they are checked and stamped (盖章) before they leave.",
+                      f"摘抄 {extracts} 份：须经核对并盖章后方可带离。"))
+    return out

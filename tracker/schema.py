@@ -288,6 +288,56 @@ class CompanyPrefix(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DestructionBatch(Base):
+    """A destruction batch (销毁批次): the list (造册) built by the registry, approved per the matrix, scanned at the
+    site and completed under at least two supervisors (R-146–R-150). `status`: open → submitted → completed.
+    What the completion recorded (site, methods per kind, supervisors, the ledger head after it) is kept here so the
+    certificate can be printed again, identical, at any time."""
+
+    __tablename__ = "destruction_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    requested_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approval_id: Mapped[int | None] = mapped_column(ForeignKey("approvals.id"))
+    site: Mapped[str | None] = mapped_column(String(200))
+    methods: Mapped[str] = mapped_column(Text, default="{}")  # JSON: kind -> method
+    supervisors: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{badge, name, signed_at}]
+    completed_by: Mapped[str | None] = mapped_column(String(40))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    head_seq: Mapped[int | None] = mapped_column(BigInteger)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class DestructionItem(Base):
+    """One carrier on a batch's list, and its scan at the destruction site (so a half-scanned batch survives a
+    restart). `open_carrier_id` is set while the batch is not completed and is unique: a carrier is on at most one
+    open list, enforced by the database as well as by the rule (R-147)."""
+
+    __tablename__ = "destruction_items"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("destruction_batches.id"), primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
+    prior_status: Mapped[str] = mapped_column(String(24))
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scanned_by: Mapped[str | None] = mapped_column(String(40))
+    scan_method: Mapped[str | None] = mapped_column(String(8))  # barcode | epc
+    open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class DestructionExtra(Base):
+    """A code scanned at the destruction site that is not on the batch's list: it blocks completion until it is set
+    aside with a reason (R-147: nothing destroyed that was not listed and approved)."""
+
+    __tablename__ = "destruction_extras"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("destruction_batches.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    scanned_by: Mapped[str] = mapped_column(String(40))
+    set_aside: Mapped[str | None] = mapped_column(Text)
+
+
 __all__ = [
     "Approval",
     "ApprovalCarrier",
@@ -296,6 +346,9 @@ __all__ = [
     "Carrier",
     "ChainHead",
     "CompanyPrefix",
+    "DestructionBatch",
+    "DestructionExtra",
+    "DestructionItem",
     "Event",
     "Loan",
     "Location",

@@ -74,6 +74,7 @@ class TrackerApp(App[None]):
         Binding("ctrl+g", "open('audit')", N_("Audit")),
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
+        Binding("ctrl+y", "open('destruction')", N_("Destruction"), show=False),  # the scan at the site (issue 18)
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -242,6 +243,7 @@ class TrackerApp(App[None]):
         from tui.screens.alerts import AlertsScreen
         from tui.screens.approvals import ApprovalsScreen
         from tui.screens.audit import AuditScreen
+        from tui.screens.destruction import DestructionScreen
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
         from tui.screens.register import RegisterScreen
@@ -254,6 +256,7 @@ class TrackerApp(App[None]):
             "ledger": lambda: LedgerScreen(self.ctx),
             "approvals": lambda: ApprovalsScreen(self.ctx),
             "audit": lambda: AuditScreen(self.ctx),
+            "destruction": lambda: DestructionScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:

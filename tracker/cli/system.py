@@ -107,7 +107,7 @@ def demo(
             return
         fail(EXIT_USAGE, "The register is not empty: the demo only fills an empty one.",
              "登记库非空：演示数据只能写入空库。")
-    counts = run(lambda: build_demo(st, carriers=carriers))
+    counts = run(lambda: build_demo(st, carriers=carriers, end_of_life=True))
     out.print(Text(say(f"Demo register: {counts}. Every PIN is {DEMO_PIN}.",
                        f"演示登记库：{counts}。所有人的PIN均为 {DEMO_PIN}。")))
     table(say("Demo people", "演示人员"), ["badge", "name", "clearance", "roles"],

@@ -1,0 +1,42 @@
+"""The destruction screen at the site (Textual pilot on a demo register): Ctrl+Y opens it on the approved batch, each
+wedge scan is recorded at once, an item not on the list is shown in red with a bell, and nothing is completed here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tracker.services import approvals, destruction
+from tui.screens.destruction import DestructionScreen
+
+
+def _approved_batch(ui: Any, n: int = 2) -> tuple[int, list[str]]:
+    codes = [v.code for v in ui.carriers(lambda v: v.status == "in_store" and v.classification == "internal")][:n]
+    clerk = ui.sign("clerk")
+    b = destruction.new(ui.store.uow(), clerk, "site test")
+    destruction.add(ui.store.uow(), clerk, b, codes)
+    a = destruction.submit(ui.store.uow(), clerk, b, ui.clock() + timedelta(days=1))
+    assert approvals.decide(ui.store.uow(), ui.sign("approver"), a, True) == "granted"
+    return b, codes
+
+
+async def test_scanning_the_list_at_the_site(ui: Any) -> None:
+    batch, codes = _approved_batch(ui)
+    outsider = next(v.code for v in ui.carriers(lambda v: v.status == "in_store" and v.code not in codes))
+    app = ui.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ui.login(pilot)
+        await pilot.press("ctrl+y")
+        await ui.on_screen(pilot, "DestructionScreen")
+        screen = app.screen
+        assert isinstance(screen, DestructionScreen)
+        await ui.until(pilot, lambda: screen.view is not None and screen.view.id == batch)
+        await ui.scan(pilot, codes[0])
+        await ui.until(pilot, lambda: screen.view is not None and screen.view.unscanned == codes[1:])
+        assert "checked" in str(screen.query_one("#destruction-result").render())
+        await ui.scan(pilot, outsider)
+        await ui.until(pilot, lambda: "NOT on this batch" in str(screen.query_one("#destruction-result").render()))
+    with ui.store.uow(readonly=True) as uow:  # recorded in the register, not only on the screen
+        view = destruction.view(uow, batch)
+    assert view.unscanned == codes[1:] and [c for c, _ in view.extras] == [outsider]
+    assert view.status == "submitted"
