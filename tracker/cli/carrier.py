@@ -19,6 +19,7 @@ from tracker.cli.common import (
     EXIT_USAGE,
     ApprovalNumber,
     JsonFlag,
+    check_codes,
     ensure_lang,
     fail,
     operator,
@@ -104,6 +105,7 @@ def carrier_import(path: Path, print_label: PrintFlag = False, rfid: RfidFlag = 
 @carrier_app.command("show")
 def carrier_show(code: str, as_json: JsonFlag = False) -> None:
     ensure_lang()
+    check_codes(code)
     with store().uow(readonly=True) as uow:
         v = queries.carrier(uow, code) or queries.carrier_by_epc(uow, code)
     if v is None:
@@ -130,6 +132,7 @@ def carrier_find(text: str, limit: int = 50, as_json: JsonFlag = False) -> None:
 def carrier_history(code: str, as_json: JsonFlag = False) -> None:
     """Every ledger event of one carrier, in order."""
     ensure_lang()
+    check_codes(code)
     with store().uow(readonly=True) as uow:
         if queries.carrier(uow, code) is None:
             fail(EXIT_NOT_FOUND, f"No carrier {code!r}.", f"没有载体 {code!r}。")
@@ -145,6 +148,7 @@ def carrier_history(code: str, as_json: JsonFlag = False) -> None:
 @carrier_app.command("move")
 def carrier_move(code: str, to: Annotated[str, typer.Option("--to")], reason: str = "") -> None:
     ensure_lang()
+    check_codes(code)
     actor = operator()
     run(lambda: registry.move(store().uow(), actor, code, to, reason))
     out.print(Text(say(f"{code} moved to {to}.", f"{code} 已移至 {to}。")))
@@ -161,6 +165,7 @@ def carrier_reclassify(
 ) -> None:
     """Change level, period or scope (a 定密 act: approval needed, R-08; media never go down, R-103)."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     run(lambda: registry.reclassify(store().uow(), actor, code, level, period, scope, approval, basis))
     out.print(Text(say(f"{code} reclassified.", f"{code} 密级已变更。")))

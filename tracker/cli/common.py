@@ -1,8 +1,11 @@
 """What every `tracker` command module shares: settings and the open register, the operator's and counter-parties'
 identification, bilingual messages, the documented exit codes, printing (tables, JSON) and option types.
 
-Exit codes: 0 ok, 1 `devices test` saw no read, 2 bad input or usage, 3 refused by a rule (rule ids printed) or failed
-identification, 4 not found, 5 a label printer failed or is not ready, 130 interrupted (Ctrl-C).
+Exit codes, the one contract of every command with or without `--json` (README "Exit codes" has the same table):
+0 ok; 2 bad input or usage (an unreadable level, date or code, a wrong check character, a missing option); 3 refused
+by a rule (rule ids printed), failed identification, or a check that found something wrong (a person still holding
+carriers, a broken ledger); 4 not found (carrier, person, place, stock-take, device); 5 a label printer failed or is
+not ready; 1 only for `devices test` seeing no read; 130 interrupted (Ctrl-C).
 User data is printed as plain text, never as markup. PINs are never echoed or logged.
 This module owns no command and must never import a command module or `tracker.cli` itself: they all import it, so
 anything two command modules need lives here (or lower, in the services), never in one of them.
@@ -24,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
+from labels.codes import CheckCharacterError, normalize, parse_carrier_code
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER = 2, 3, 4, 5
+EXIT_OK, EXIT_NO_READ, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 T = TypeVar("T")
 
 # Options many commands take, spelled once so their flags and help cannot drift apart between commands.
@@ -108,6 +112,22 @@ def run(fn: Callable[[], T]) -> T:
         fail(EXIT_REFUSED, e.en, e.zh)
     except DomainError as e:
         fail(EXIT_USAGE, e.en, e.zh)
+
+
+def check_codes(*codes: str) -> None:
+    """A carrier code typed or scanned with a wrong check character is bad input (exit 2) that names the character,
+    never "no such carrier" (exit 4): the code was misread or mistyped, and saying so is what the clerk can act on.
+    Anything else (an EPC, a code of another shape) is left to the look-up."""
+    for text in codes:
+        code = normalize(text)
+        try:
+            parse_carrier_code(code)
+        except CheckCharacterError:
+            fail(EXIT_USAGE, f"{code}: the check character {code[-1]!r} does not match {code[:-1]}; the code was "
+                             "misread or mistyped — scan or type it again.",
+                 f"{code}：校验位 {code[-1]!r} 与 {code[:-1]} 不符，编号被误读或输错，请重新扫描或输入。")
+        except ValueError:
+            pass
 
 
 # --- identification -----------------------------------------------------------------------------------------------

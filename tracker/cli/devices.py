@@ -22,7 +22,7 @@ from drivers.reads import DeviceStatus, Read
 from drivers.rfid.config import SERIAL_RFID_KINDS
 from drivers.scanners.config import SERIAL_KINDS, open_live
 from drivers.transport import find_by_id
-from tracker.cli.common import config_file, load_configured
+from tracker.cli.common import EXIT_NO_READ, EXIT_NOT_FOUND, config_file, load_configured
 from tracker.cli.common import device_fail as _fail
 
 devices_app = typer.Typer(no_args_is_help=True, help="Scanners and RFID readers: list, test and simulate.")
@@ -113,7 +113,7 @@ def test_device(
     devices = {d.name: d for d in _load(config)}
     if name not in devices:
         known = ", ".join(sorted(devices)) or "none"
-        raise _fail(f"no device named {name!r} in {config_file(config)} (configured: {known})")
+        raise _fail(f"no device named {name!r} in {config_file(config)} (configured: {known})", EXIT_NOT_FOUND)
     device = devices[name]
     if device.kind == "wedge":
         raise _fail(f"{name!r} is a keyboard wedge: scan into the counter screen to test it")
@@ -152,7 +152,8 @@ def test_device(
     finally:
         driver.stop()
     if reads == 0:
-        raise _fail(f"no read from {name} within {timeout:g} s; check the cable, the port and the framing", 1)
+        raise _fail(f"no read from {name} within {timeout:g} s; check the cable, the port and the framing",
+                    EXIT_NO_READ)
 
 
 def _demo_codes() -> list[str]:

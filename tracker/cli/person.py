@@ -85,8 +85,10 @@ def departure_check(badge: str, as_json: JsonFlag = False) -> None:
     """What a person still holds or has signed for (R-140)."""
     ensure_lang()
     held = run(lambda: personnel.departure_check(store().uow(readonly=True), badge))
-    if as_json:
-        print_json({"badge": badge, "holds": held})
+    if as_json:  # the same exit code as the table: a script must not read "clear to depart" from exit 0
+        print_json({"badge": badge, "holds": held, "clear": not held})
+        if held:
+            raise typer.Exit(EXIT_REFUSED)
         return
     if not held:
         out.print(Text(say(f"{badge} holds nothing: clear to depart.", f"{badge} 未持有载体，可以办理离岗。")))

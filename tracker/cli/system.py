@@ -89,6 +89,8 @@ def demo(
 ) -> None:
     """Fill an empty register with realistic demo data (PIN 482916 for everyone; never on a real register)."""
     ensure_lang()
+    if carriers < 0:
+        fail(EXIT_USAGE, "--carriers must not be negative.", "--carriers 不能为负数。")
     from tracker.demo import DEMO_PIN, PEOPLE, badge, build_demo
 
     st = store()
@@ -137,6 +139,8 @@ def tui(lang: Annotated[str | None, typer.Option(help="en or zh")] = None,
                                               help="Open the scanners and RFID readers of [devices].")] = True,
         ) -> None:
     """Open the counter (terminal UI)."""
+    if lang is not None and lang not in ("en", "zh"):
+        fail(EXIT_USAGE, "--lang is en or zh.", "--lang 只能是 en 或 zh。")
     ensure_lang()
     from tui.app import run as run_tui
 

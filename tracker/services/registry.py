@@ -45,6 +45,7 @@ from tracker.rules import (
 from tracker.schema import Carrier, Location, table
 from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
+    NotFound,
     Signed,
     actor_facts,
     carrier_facts,
@@ -85,6 +86,21 @@ class CarrierInput:
 
 def _domain_violation(rule: str, err: DomainError) -> Violation:
     return Violation(rule, err.en, err.zh)
+
+
+class InvalidInput(DomainError):
+    """Fields the register cannot take as typed (an unknown level, an unreadable period, a malformed code): bad input,
+    not a refusal by a rule — nothing was asked of the rulebook yet, so the command line exits 2, not 3. It keeps the
+    violations (each names the rule its field serves) so a CSV import can still name every bad row."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("\n".join(v.message("en") for v in violations),
+                         "\n".join(v.message("zh") for v in violations))
+        self.violations = violations
+
+
+def _joined(cls: type[DomainError], problems: list[Violation]) -> DomainError:
+    return cls("\n".join(v.en for v in problems), "\n".join(v.zh for v in problems))
 
 
 def _parse_input(data: CarrierInput, code: str) -> tuple[CarrierFacts, list[Violation]]:
@@ -249,20 +265,20 @@ _CHECKED = ("kind", "regime", "classification", "highest_level_held", "period", 
 
 
 def _check_row(data: CarrierInput, code: str, places: dict[str, Location],
-               place_facts: Callable[[Location], LocationFacts]) -> tuple[tuple[Any, ...] | None, list[Violation]]:
-    """The rulebook on one row: its violations (naming `code`), or when it has none the carrier columns it
-    registers with (in `_CHECKED` order)."""
+               place_facts: Callable[[Location], LocationFacts]
+               ) -> tuple[tuple[Any, ...] | None, list[Violation], list[Violation], list[Violation]]:
+    """The rulebook on one row: its unreadable fields, its unknown place and its rule violations (each naming
+    `code`), or when it has none the carrier columns it registers with (in `_CHECKED` order)."""
     facts, unreadable = _parse_input(data, code)
-    errs = list(unreadable)
+    missing: list[Violation] = []
     place = places.get(data.location.strip()) if data.location else None
     if place is None:
-        errs.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
-                                      "registered into a place.",
-                              f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
-    if not unreadable:
-        errs += check_registration(facts, place_facts(place) if place else None)
-    if errs:
-        return None, errs
+        missing.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
+                                         "registered into a place.",
+                                 f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
+    errs = [] if unreadable else check_registration(facts, place_facts(place) if place else None)
+    if unreadable or missing or errs:
+        return None, unreadable, missing, errs
     assert facts.level is not None and place is not None
     held = facts.highest_level_held
     if facts.kind.is_storage_medium:
@@ -270,7 +286,7 @@ def _check_row(data: CarrierInput, code: str, places: dict[str, Location],
     period = facts.period.encode() if facts.period else None
     scope = facts.scope.encode() if facts.scope else None
     return (facts.kind.value, facts.regime.value, facts.level.value, held.value if held else None, period, scope,
-            place.id), []
+            place.id), [], [], []
 
 
 # From this many carriers an import is a bulk write whose WAL checkpoint is left to the store's checkpointer thread
@@ -294,27 +310,32 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
         place_facts = lru_cache(maxsize=None)(location_facts)
         serial = next_serial(uow, site)
         problems: list[Violation] = []
+        unreadable: list[Violation] = []
+        unknown_places: list[Violation] = []
         carriers: list[tuple[Any, ...]] = []
         accepted: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         seen: set[str] = set()
         seen_epc: set[str] = set()
         given: set[str] = set()  # codes typed in: generated ones lie past every registered serial (next_serial)
         for data in rows:
+            bad: list[Violation] = []
             if data.code:
                 code = data.code.strip()
-                errs = _check_code(code)
+                bad = _check_code(code)
                 given.add(code)
             else:
-                code, errs = make_carrier_code(site, serial), []
+                code = make_carrier_code(site, serial)
                 serial += 1
+            errs: list[Violation] = []
+            missing: list[Violation] = []
             shape_key = (data.classification, data.kind, data.regime, data.period, data.highest_level_held,
                          data.scope, data.copy_number, data.copy_total, data.location)
             shape = accepted.get(shape_key)
             if shape is None:
-                shape, bad = _check_row(data, code, places, place_facts)
+                shape, unread, missing, errs = _check_row(data, code, places, place_facts)
                 if shape is not None:
                     accepted[shape_key] = shape
-                errs += bad
+                bad += unread
             if code in seen:
                 errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
             seen.add(code)
@@ -323,16 +344,22 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
                 if epc in seen_epc:
                     errs.append(Violation("R-18", f"EPC {epc} appears twice.", f"EPC {epc} 重复。"))
                 seen_epc.add(epc)
-            if errs:
+            if bad or missing or errs:
                 where = f"row {data.extra['row']}" if "row" in data.extra else None
-                problems += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v
-                             for v in errs]
-                if len(problems) > 200:
+                for found, into in ((bad, unreadable), (missing, unknown_places), (errs, problems)):
+                    into += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v for v in found]
+                if len(problems) + len(unreadable) + len(unknown_places) > 200:
                     break
                 continue
             assert shape is not None
             carriers.append((code, epc, data.title, data.doc_number, data.issuer, data.copy_number, data.copy_total,
                              data.pages, data.capacity, *shape))
+        # Bad input first (exit 2), then what is not there (exit 4), then what the rules refuse (exit 3): a row with
+        # an unreadable level is not worth a refusal in the audit log.
+        if unreadable:
+            raise InvalidInput(unreadable)
+        if unknown_places:
+            raise _joined(NotFound, [replace(v, en=v.message("en"), zh=v.message("zh")) for v in unknown_places])
         problems += _already_registered(uow, given, seen_epc)
         refuse(problems, "register", carriers[0][0] if len(carriers) == 1 else None, actor.badge)
         if not carriers:
@@ -383,8 +410,7 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
         try:
             wanted = Classification.parse(level) if level else None
         except DomainError as e:
-            refuse([_domain_violation("R-77", e)], "copy", code, actor.badge)
-            raise
+            raise InvalidInput([_domain_violation("R-77", e)]) from None
         refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy, wanted, actor.badge), "copy",
                code, actor.badge)
         root_id = original.parent_id or original.id
@@ -442,8 +468,7 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
             new_level = Classification.parse(level)
             new_period = SecrecyPeriod.parse(period) if period is not None else facts.period
         except DomainError as e:
-            refuse([_domain_violation("R-08", e)], "reclassify", code, actor.badge)
-            raise
+            raise InvalidInput([_domain_violation("R-08", e)]) from None
         new_scope = Scope.parse(scope) if scope is not None else facts.scope
         assert facts.level is not None
         approval_id = approval_id or granted_for(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
