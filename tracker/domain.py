@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 
 class DomainError(ValueError):
@@ -479,3 +479,23 @@ def utc_iso(moment: datetime) -> str:
 def parse_utc(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
+
+
+def zone_label(tz: tzinfo, at: datetime | None = None) -> str:
+    """The zone as a UTC offset (`UTC+08:00`): abbreviations such as CST name three different zones."""
+    offset = (at or datetime.now(UTC)).astimezone(tz).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def local_text(moment: datetime | str | None, tz: tzinfo, zone: bool = False) -> str:
+    """A moment as a person reads it: in the unit's time zone (the policy's), to the minute, with the zone when the
+    text stands alone (a message, a report header) and could be read in another zone. Stored and JSON times stay UTC
+    ISO 8601; this is only for people. A ledger stamp (`utc_iso` text) is accepted as is."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = parse_utc(moment) if moment.endswith("Z") else datetime.fromisoformat(moment)
+    local = moment.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {zone_label(tz, moment)}" if zone else f"{local:%Y-%m-%d %H:%M}"

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
-from tracker.domain import CarrierStatus, Classification, PersonStatus, SecrecyPeriod, marking_text
+from tracker.domain import CarrierStatus, Classification, PersonStatus, SecrecyPeriod, local_text, marking_text
 from tracker.rules import leak_deadline
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
 from tracker.store import UnitOfWork
@@ -141,20 +141,22 @@ class Alert:
 def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
     """Everything the security officer must act on now: overdue loans, 绝密 out past the day, losses, departures."""
     now = uow.now()
+    tz = uow.policy.tz  # every time a person reads is the unit's local time (issue 14: 18:00 shown as 10:00)
     out: list[Alert] = []
     out_statuses = [s.value for s in CarrierStatus if s.with_holder]
     rows = uow.session.execute(select(Carrier).where(Carrier.status.in_(out_statuses), Carrier.due_at < now)
                                .order_by(Carrier.due_at)).unique().scalars()
     for c in rows:
         due = c.due_at
+        when = local_text(due, tz, zone=True)
         who = c.holder.badge if c.holder else "?"
         if c.classification == Classification.TOP_SECRET.value:
             out.append(Alert("top_secret_out", c.code, who, due,
-                             f"绝密 {c.code} not returned on time by {who} (due {due:%Y-%m-%d %H:%M}).",
-                             f"绝密载体 {c.code} 未按时归还，持有人 {who}（应于 {due:%Y-%m-%d %H:%M} 归还）。"))
+                             f"绝密 {c.code} not returned on time by {who} (due {when}).",
+                             f"绝密载体 {c.code} 未按时归还，持有人 {who}（应于 {when} 归还）。"))
         else:
-            out.append(Alert("overdue", c.code, who, due, f"{c.code} overdue with {who} since {due:%Y-%m-%d %H:%M}.",
-                             f"{c.code} 逾期未还，持有人 {who}，应还时间 {due:%Y-%m-%d %H:%M}。"))
+            out.append(Alert("overdue", c.code, who, due, f"{c.code} overdue with {who} since {when}.",
+                             f"{c.code} 逾期未还，持有人 {who}，应还时间 {when}。"))
     missing = uow.session.execute(select(Carrier).where(Carrier.status == CarrierStatus.MISSING.value)
                                   .order_by(Carrier.missing_since)).unique().scalars()
     for c in missing:
@@ -162,7 +164,7 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         deadline = leak_deadline(Classification(c.classification), since, uow.policy)
         days = (now - since).days
         kind = "leak" if deadline is not None and now >= deadline else "missing"
-        limit = f"{deadline:%Y-%m-%d}" if deadline else "-"
+        limit = f"{deadline.astimezone(tz):%Y-%m-%d}" if deadline else "-"
         out.append(Alert(kind, c.code, None, deadline,
                          f"{c.code} missing for {days} day(s); leak-incident deadline {limit} (R-155).",
                          f"{c.code} 下落不明 {days} 天；泄密事件期限 {limit}（R-155）。"))
@@ -182,9 +184,10 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
                                                              ApprovalCarrier.used_at.is_(None),
                                                              Approval.valid_until > now).distinct()).scalars()
             for a in pending:
+                until = local_text(a.valid_until, tz, zone=True)
                 out.append(Alert("approval", None, for_badge, a.valid_until,
-                                 f"Approval #{a.id} ({a.purpose}) unused, valid until {a.valid_until:%Y-%m-%d %H:%M}.",
-                                 f"审批 #{a.id}（{a.purpose}）尚未使用，有效期至 {a.valid_until:%Y-%m-%d %H:%M}。"))
+                                 f"Approval #{a.id} ({a.purpose}) unused, valid until {until}.",
+                                 f"审批 #{a.id}（{a.purpose}）尚未使用，有效期至 {until}。"))
     return out
 
 

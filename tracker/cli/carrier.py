@@ -31,6 +31,8 @@ from tracker.cli.common import (
     settings,
     store,
     table,
+    when,
+    zone,
 )
 from tracker.services import registry
 
@@ -38,11 +40,12 @@ carrier_app = typer.Typer(no_args_is_help=True, help="Carriers: register, import
 
 
 def carrier_rows(views: list[queries.CarrierView]) -> list[list[Any]]:
-    return [[v.code, v.marking, v.kind, v.title, v.doc_number, v.status, v.holder or v.location,
-             f"{v.due_at:%Y-%m-%d %H:%M}" if v.due_at else ""] for v in views]
+    return [[v.code, v.marking, v.kind, v.title, v.doc_number, v.status, v.holder or v.location, when(v.due_at)]
+            for v in views]
 
 
-CARRIER_COLUMNS = ["code", "marking", "kind", "title", "doc no.", "status", "holder/place", "due"]
+def carrier_columns() -> list[str]:
+    return ["code", "marking", "kind", "title", "doc no.", "status", "holder/place", f"due ({zone()})"]
 
 
 PrintFlag = Annotated[bool, typer.Option("--print", help="Print the labels on $TRACKER_LABEL_PRINTER afterwards "
@@ -113,7 +116,9 @@ def carrier_show(code: str, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(v.to_json())
         return
-    table(v.code, [say("field", "字段"), say("value", "值")], [[k, val] for k, val in v.to_json().items()])
+    times = {"due_at": when(v.due_at, zone=True), "missing_since": when(v.missing_since, zone=True)}
+    table(v.code, [say("field", "字段"), say("value", "值")],
+          [[k, times.get(k, val)] for k, val in v.to_json().items()])
 
 
 @carrier_app.command("find")
@@ -125,7 +130,7 @@ def carrier_find(text: str, limit: int = 50, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([v.to_json() for v in found])
         return
-    table(say(f"{len(found)} found", f"找到 {len(found)} 件"), CARRIER_COLUMNS, carrier_rows(found))
+    table(say(f"{len(found)} found", f"找到 {len(found)} 件"), carrier_columns(), carrier_rows(found))
 
 
 @carrier_app.command("history")
@@ -140,9 +145,9 @@ def carrier_history(code: str, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([e.__dict__ for e in events])
         return
-    table(code, ["seq", "at", "event", "actor", "from", "to", "witness", "approval"],
-          [[e.seq, e.at, e.type, e.actor, e.from_holder or e.from_location, e.to_holder or e.to_location, e.witness,
-            e.approval_id] for e in events])
+    table(code, ["seq", f"at ({zone()})", "event", "actor", "from", "to", "witness", "approval"],
+          [[e.seq, when(e.at), e.type, e.actor, e.from_holder or e.from_location, e.to_holder or e.to_location,
+            e.witness, e.approval_id] for e in events])
 
 
 @carrier_app.command("move")

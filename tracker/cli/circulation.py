@@ -29,6 +29,7 @@ from tracker.cli.common import (
     settings,
     store,
     table,
+    when,
 )
 from tracker.services import approvals, circulation, incidents, registry
 
@@ -46,12 +47,13 @@ def checkout(
     """Lend a carrier to a person (借阅)."""
     ensure_lang()
     check_codes(code)
-    when = parse_when(due)  # bad input is refused before anyone types a PIN
+    due_at = parse_when(due)  # bad input is refused before anyone types a PIN
     actor = operator()
     borrower = party(to, "borrower")
-    r = run(lambda: circulation.check_out(store().uow(), actor, code, borrower, when, approval, reading_place))
-    out.print(Text(say(f"{r.carrier} checked out to {r.holder}, due {r.due:%Y-%m-%d %H:%M %Z} (event {r.event_seq}).",
-                       f"{r.carrier} 已借给 {r.holder}，应于 {r.due:%Y-%m-%d %H:%M %Z} 归还（事件 {r.event_seq}）。")))
+    r = run(lambda: circulation.check_out(store().uow(), actor, code, borrower, due_at, approval, reading_place))
+    due_text = when(r.due, zone=True)
+    out.print(Text(say(f"{r.carrier} checked out to {r.holder}, due {due_text} (event {r.event_seq}).",
+                       f"{r.carrier} 已借给 {r.holder}，应于 {due_text} 归还（事件 {r.event_seq}）。")))
 
 
 @commands.command()
@@ -147,7 +149,7 @@ def missing(code: str, note: str = "") -> None:
     check_codes(code)
     actor = operator()
     deadline = run(lambda: incidents.report_missing(store().uow(), actor, code, note))
-    limit = f"{deadline:%Y-%m-%d}" if deadline else "-"
+    limit = when(deadline, zone=True) if deadline else "-"
     out.print(Text(say(f"{code} reported missing; leak-incident deadline {limit}.",
                        f"{code} 已报告下落不明；泄密事件期限 {limit}。")))
 

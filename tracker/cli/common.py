@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,13 +24,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from labels.codes import CheckCharacterError, normalize, parse_carrier_code
 from tracker.config import Settings, load_settings
-from tracker.domain import DomainError
+from tracker.domain import DomainError, local_text, zone_label
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
 from tracker.store import Store, UnitOfWork
 
@@ -188,6 +190,16 @@ def ensure_lang() -> None:
         state.lang = settings().lang
 
 
+def when(moment: datetime | str | None, zone: bool = False) -> str:
+    """A time for a person: the register's local time (the policy's zone) to the minute; JSON keeps ISO 8601."""
+    return local_text(moment, store().policy.tz, zone)
+
+
+def zone() -> str:
+    """The zone the tables' times are in, for their headers (`due (UTC+08:00)`)."""
+    return zone_label(store().policy.tz)
+
+
 # --- printing -----------------------------------------------------------------------------------------------------
 
 
@@ -195,13 +207,25 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_:./+-]{1,48}")
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A table for people. A code (carrier, place, badge, EPC) is one word that is never broken: a column is never
+    narrower than its longest such word, and when the output is not a terminal (piped, redirected) the table takes
+    the width it needs, so `grep BJ-000002Q` finds every row."""
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
     t = Table(title=title, title_justify="left")
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*[Text("" if v is None else str(v)) for v in r])
-    out.print(t)
+    for i, c in enumerate(columns):
+        words = [v for r in cells if i < len(r) for v in (r[i],) if _TOKEN.fullmatch(v)]
+        t.add_column(c, overflow="fold", min_width=max((len(w) for w in words), default=None))
+    for r in cells:
+        t.add_row(*[Text(v) for v in r])
+    if out.is_terminal:
+        out.print(t)
+    else:
+        natural = Measurement.get(out, out.options.update_width(10_000), t).maximum
+        Console(file=out.file, width=max(out.width, natural), highlight=False).print(t)
 
 
 def list_rows(fetch: Callable[[UnitOfWork], list[dict[str, Any]]], title: tuple[str, str], columns: list[str],
