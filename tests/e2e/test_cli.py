@@ -151,3 +151,13 @@ def test_console_script_runs(env: dict[str, str]) -> None:
     result = subprocess.run([str(exe), "status"], capture_output=True, text=True, env={**os.environ, **env},
                             timeout=120)
     assert result.returncode == 0 and "Ledger head" in result.stdout
+
+
+def test_carrier_add_of_the_same_copy_twice_is_refused(env: dict[str, str]) -> None:
+    args = ("carrier", "add", "--location", place("BJ", "R2C1S1"), "--classification", "secret", "--period", "10y",
+            "--scope", "法规处", "--doc-number", "京密〔2026〕99号", "--issuer", "市保密局", "--copy", "2/2")
+    assert invoke(*args)[0] == 0
+    code, out = invoke(*args)
+    assert code == 3 and "R-29" in out and "already registered" in out
+    code, out = invoke("--lang", "zh", *args)
+    assert code == 3 and "已登记为" in out

@@ -361,20 +361,29 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
         if unknown_places:
             raise _joined(NotFound, [replace(v, en=v.message("en"), zh=v.message("zh")) for v in unknown_places])
         problems += _already_registered(uow, given, seen_epc)
+        carriers, renumber, duplicates = _number_copies(uow, carriers)
+        problems += duplicates
         refuse(problems, "register", carriers[0][0] if len(carriers) == 1 else None, actor.badge)
+        renumbered: dict[str, list[str]] = {}
+        for first, (siblings, total) in renumber.items():
+            for sibling in siblings:
+                sibling.copy_total = total
+                sibling.updated_at = now
+            renumbered[first] = sorted(c.code for c in siblings)
         if not carriers:
             raise DomainError("Nothing to register.", "没有要登记的载体。")
         insert_rows(uow.session, _CARRIERS, (*_GIVEN, *_CHECKED), carriers,
                     {"status": CarrierStatus.IN_STORE.value, "registered_at": now, "updated_at": now})
         place_codes = {loc.id: loc.code for loc in places.values()}
-        uow.ledger.append_many(_registered(carriers, place_codes, actor.badge), now)
+        uow.ledger.append_many(_registered(carriers, place_codes, actor.badge, renumbered), now)
         if len(carriers) >= _BULK:
             uow.defer_checkpoint()
         uow.commit()
         return [c[0] for c in carriers]
 
 
-def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], actor: str) -> Iterator[EventDraft]:
+def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], actor: str,
+                renumbered: dict[str, list[str]]) -> Iterator[EventDraft]:
     """Each carrier row's (`_GIVEN` + `_CHECKED`) REGISTERED event, made as the ledger takes it.
 
     Rows are kept as flat tuples, which the garbage collector stops tracking; 100,000 drafts with their payload dicts
@@ -382,9 +391,79 @@ def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], ac
     """
     for (code, _epc, _title, doc_number, _issuer, copy_number, copy_total, _pages, _capacity,
          kind, _regime, level, _held, period, scope, location_id) in carriers:
+        payload = {"classification": level, "kind": kind, "period": period, "scope": scope,
+                   "copy": [copy_number, copy_total], "doc_number": doc_number}
+        if code in renumbered:  # the document's other copies now say "of N" with this N too
+            payload["renumbered"] = renumbered[code]
         yield EventDraft(EventType.REGISTERED, carrier=code, actor=actor, to_location=place_codes[location_id],
-                         payload={"classification": level, "kind": kind, "period": period, "scope": scope,
-                                  "copy": [copy_number, copy_total], "doc_number": doc_number})
+                         payload=payload)
+
+
+def _document(issuer: str | None, doc_number: str | None) -> tuple[str, str] | None:
+    """A document is its issuer and its document number (文号); a carrier with no number belongs to none."""
+    if not doc_number or not doc_number.strip():
+        return None
+    return (issuer or "").strip(), doc_number.strip()
+
+
+def _copies_of(uow: UnitOfWork, documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Carrier]]:
+    """The registered copies of these documents, locked: their copy totals may be renumbered."""
+    wanted = set(documents)
+    numbers = sorted({doc for _issuer, doc in wanted})
+    found: dict[tuple[str, str], list[Carrier]] = {}
+    for i in range(0, len(numbers), 500):
+        rows = uow.session.execute(select(Carrier).where(Carrier.doc_number.in_(numbers[i:i + 500]),
+                                                         Carrier.copy_number.is_not(None))
+                                   .with_for_update(of=Carrier)).unique().scalars()
+        for c in rows:
+            key = _document(c.issuer, c.doc_number)
+            if key in wanted:
+                found.setdefault(key, []).append(c)
+    return found
+
+
+_CopyPlan = tuple[list[tuple[Any, ...]], dict[str, tuple[list[Carrier], int]], list[Violation]]
+
+
+def _number_copies(uow: UnitOfWork, carriers: list[tuple[Any, ...]]) -> _CopyPlan:
+    """One carrier per (issuer, document number, copy number), and one N for all copies of a document (R-29, R-30).
+
+    A copy number already registered (or twice in this batch) is refused, so a repeated save or command never makes a
+    second "copy 2 of 2". A copy with a higher N, or a number past the others' N, renumbers N on every copy: the new
+    rows are returned with the document's N, and the registered siblings to renumber (keyed by the first new copy,
+    whose REGISTERED event names them)."""
+    mine: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(carriers):
+        key = _document(row[4], row[3])
+        if key is not None and row[5] is not None:
+            mine.setdefault(key, []).append(i)
+    if not mine:
+        return carriers, {}, []
+    registered = _copies_of(uow, mine)
+    out = list(carriers)
+    renumber: dict[str, tuple[list[Carrier], int]] = {}
+    problems: list[Violation] = []
+    for key, rows in mine.items():
+        siblings = registered.get(key, [])
+        taken = {c.copy_number: c.code for c in siblings}
+        for i in rows:
+            code, number = out[i][0], out[i][5]
+            if number in taken:
+                issuer = f"{key[0]} " if key[0] else ""
+                problems.append(Violation(
+                    "R-29", f"{code}: copy {number} of {issuer}{key[1]} is already registered as {taken[number]}; "
+                            "a copy is registered once (no extra copies). Look it up instead of registering it again.",
+                    f"{code}：{issuer}{key[1]} 第{number}份 已登记为 {taken[number]}；每份只登记一次（不得多印多留），"
+                    "请查找已登记的载体，不要重复登记。"))
+            taken[number] = code
+        total = max([c.copy_total or 0 for c in siblings] + [c.copy_number or 0 for c in siblings]
+                    + [out[i][6] or 0 for i in rows] + [out[i][5] for i in rows])
+        for i in rows:
+            out[i] = (*out[i][:6], total, *out[i][7:])
+        stale = [c for c in siblings if c.copy_total != total]
+        if stale:
+            renumber[out[rows[0]][0]] = (stale, total)
+    return out, renumber, problems
 
 
 def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> list[Violation]:
@@ -414,9 +493,11 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
         refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy, wanted, actor.badge), "copy",
                code, actor.badge)
         root_id = original.parent_id or original.id
-        family = list(uow.session.execute(
-            select(Carrier).where((Carrier.id == root_id) | (Carrier.parent_id == root_id)).with_for_update(of=Carrier)
-        ).unique().scalars())
+        same = (Carrier.id == root_id) | (Carrier.parent_id == root_id)
+        if _document(original.issuer, original.doc_number) is not None:  # copies registered one by one count too
+            issuer = Carrier.issuer.is_(None) if original.issuer is None else Carrier.issuer == original.issuer
+            same = same | ((Carrier.doc_number == original.doc_number) & issuer & Carrier.copy_number.is_not(None))
+        family = list(uow.session.execute(select(Carrier).where(same).with_for_update(of=Carrier)).unique().scalars())
         highest = max([c.copy_number or 0 for c in family] + [c.copy_total or 0 for c in family] + [1])
         total = highest + count
         if original.copy_number is None:
