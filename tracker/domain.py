@@ -406,6 +406,17 @@ class SecrecyPeriod:
             f"无法识别的保密期限 {text!r}：请填写年数（10年）、日期（2027-12-31）或 长期。",
         )
 
+    def check_entry(self, today: date) -> None:
+        """R-02 at entry: a period that has already ended would mark a carrier as secret until a day that is gone,
+        so a date period must lie after today (the unit's local date). Years and long-term always lie ahead."""
+        if self.until is not None and self.until <= today:
+            raise DomainError(
+                f"The secrecy period {self.until.isoformat()} is not after today ({today.isoformat()}): give a future "
+                "date, a number of years (10y) or long.",
+                f"保密期限 {self.zh} 不晚于今天（{today.year}年{today.month}月{today.day}日）：请填写今后的日期、年数"
+                "（10年）或 长期。",
+            )
+
     def encode(self) -> str:
         """The storage form, also accepted by `parse`."""
         if self.long_term:
@@ -454,6 +465,19 @@ class Scope:
 
     def encode(self) -> str:
         return ";".join(sorted(self.units) + [f"@{p}" for p in sorted(self.people)])
+
+    def check_entry(self, units: frozenset[str] | set[str], badges: frozenset[str] | set[str]) -> None:
+        """R-02 at entry: a scope names units and people the register knows (a unit is known when a registered person
+        or place belongs to it), so a typo never becomes a need-to-know nobody can meet or check."""
+        unknown = sorted(u for u in self.units if u not in units) + sorted(f"@{b}" for b in self.people
+                                                                           if b not in badges)
+        if unknown:
+            raise DomainError(
+                f"Unknown in the need-to-know scope: {', '.join(unknown)}. A unit is one a registered person or place "
+                "belongs to; a person is @badge.",
+                f"知悉范围中有未登记的单位或人员：{'、'.join(unknown)}。单位须为已登记人员或存放位置所属单位，人员写作 "
+                "@工号。",
+            )
 
     def admits(self, unit: str, badge: str) -> bool:
         return unit in self.units or badge in self.people

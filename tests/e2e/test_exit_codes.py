@@ -216,3 +216,13 @@ def test_unknown_level_and_unreadable_period_are_bad_input(env: dict[str, str]) 
     code, out = invoke("carrier", "add", "--location", SHELF, "--classification", "secret", "--period",
                        "2030-13-01", "--scope", "法规处", "--copy", "1/1")
     assert code == 2 and "R-02" in out
+
+
+@pytest.mark.parametrize("extra", [["--period", "2020-01-01"], ["--scope", "不存在处"], ["--pages", "-5"]])
+def test_bad_entry_exits_2(extra: list[str], env: dict[str, str], tmp_path: Path) -> None:
+    args = {"--period": "10y", "--scope": "法规处", "--pages": "3"} | dict(zip(extra[::2], extra[1::2], strict=True))
+    before = _state(tmp_path)
+    code, out = invoke("carrier", "add", "--location", SHELF, "--classification", "confidential",
+                       *[x for kv in args.items() for x in kv])
+    assert code == 2 and extra[1] in out, out
+    assert _state(tmp_path) == before

@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -42,7 +43,7 @@ from tracker.rules import (
     check_registration,
     reclassify_purpose,
 )
-from tracker.schema import Carrier, Location, table
+from tracker.schema import Carrier, Location, Person, table
 from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
     NotFound,
@@ -148,6 +149,51 @@ def _parse_fields(classification: str | None, kind_text: str, regime_text: str |
         except DomainError as e:
             out.append(_domain_violation("R-102", e))
     return level, kind, regime, period, held, Scope.parse(scope_text), tuple(out)
+
+
+# Sane bounds on counts typed at entry: past them the number is a typo, not a document.
+MAX_PAGES = 100_000
+MAX_COPIES = 10_000
+
+
+def _count_problems(data: CarrierInput) -> list[Violation]:
+    """Pages and copy numbers are positive and within a sane bound (a negative page count is a typo, not a rule)."""
+    out: list[Violation] = []
+    for value, high, rule, en, zh in ((data.pages, MAX_PAGES, "R-16", "pages", "页数"),
+                                      (data.copy_number, MAX_COPIES, "R-30", "copy number", "份号"),
+                                      (data.copy_total, MAX_COPIES, "R-30", "number of copies", "总份数")):
+        if value is not None and not 1 <= value <= high:
+            out.append(Violation(rule, f"The {en} must be 1 to {high}, not {value}.",
+                                 f"{zh}须在 1 至 {high} 之间，而不是 {value}。"))
+    return out
+
+
+def known_scope(uow: UnitOfWork) -> tuple[set[str], set[str]]:
+    """What a need-to-know scope may name: the units of registered people and places, and registered badges."""
+    units = {u for (u,) in uow.session.execute(select(Person.unit).distinct()) if u}
+    units |= {u for (u,) in uow.session.execute(select(Location.unit).distinct()) if u}
+    badges = {b for (b,) in uow.session.execute(select(Person.badge))}
+    return units, badges
+
+
+def _entry_problems(period_text: str | None, scope_text: str | None, today: date,
+                    known: Callable[[], tuple[set[str], set[str]]]) -> list[Violation]:
+    """R-02 at entry, beyond parsing: the period lies ahead and the scope names what the register knows. The same
+    check for the counter form, `carrier add`, imports and stock-take registrations (they all come through here)."""
+    out: list[Violation] = []
+    try:
+        period = SecrecyPeriod.parse(period_text)
+        if period is not None:
+            period.check_entry(today)
+    except DomainError as e:
+        out.append(_domain_violation("R-02", e))
+    scope = Scope.parse(scope_text)
+    if scope:
+        try:
+            scope.check_entry(*known())
+        except DomainError as e:
+            out.append(_domain_violation("R-02", e))
+    return out
 
 
 def _check_code(code: str) -> list[Violation]:
@@ -317,6 +363,9 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
         seen: set[str] = set()
         seen_epc: set[str] = set()
         given: set[str] = set()  # codes typed in: generated ones lie past every registered serial (next_serial)
+        today = now.astimezone(uow.policy.tz).date()
+        known = lru_cache(maxsize=1)(lambda: known_scope(uow))
+        entry: dict[tuple[str | None, str | None], list[Violation]] = {}
         for data in rows:
             bad: list[Violation] = []
             if data.code:
@@ -328,6 +377,7 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
                 serial += 1
             errs: list[Violation] = []
             missing: list[Violation] = []
+            unread: list[Violation] = []
             shape_key = (data.classification, data.kind, data.regime, data.period, data.highest_level_held,
                          data.scope, data.copy_number, data.copy_total, data.location)
             shape = accepted.get(shape_key)
@@ -336,6 +386,13 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
                 if shape is not None:
                     accepted[shape_key] = shape
                 bad += unread
+            if not unread:  # an import repeats a handful of (period, scope) texts: each is judged once
+                key = (data.period, data.scope)
+                if key not in entry:
+                    entry[key] = _entry_problems(data.period, data.scope, today, known)
+                bad += entry[key]
+            if data.pages is not None or data.copy_number is not None or data.copy_total is not None:
+                bad += _count_problems(data)
             if code in seen:
                 errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
             seen.add(code)
@@ -482,6 +539,9 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
     """Copies inherit level, period and scope (R-77), get the next copy numbers (R-30) and are registered (R-78)."""
     with uow:
         person, _facts = actor_facts(uow, actor, Action.COPY)
+        if count > MAX_COPIES:
+            raise InvalidInput([Violation("R-79", f"{count} copies is past the bound of {MAX_COPIES}.",
+                                          f"复制 {count} 份超出上限 {MAX_COPIES} 份。")])
         now = uow.now()
         original = get_carrier(uow, code)
         approval_id = approval_id or granted_for(uow, ApprovalPurpose.COPY, original.id, None, now)
@@ -551,6 +611,9 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
         except DomainError as e:
             raise InvalidInput([_domain_violation("R-08", e)]) from None
         new_scope = Scope.parse(scope) if scope is not None else facts.scope
+        entry = _entry_problems(period, scope, now.astimezone(uow.policy.tz).date(), lambda: known_scope(uow))
+        if entry:
+            raise InvalidInput(entry)
         assert facts.level is not None
         approval_id = approval_id or granted_for(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)
