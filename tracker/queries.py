@@ -41,10 +41,15 @@ class CarrierView:
     epc: str | None
     regime: str
     missing_since: datetime | None = None
+    issuer: str | None = None
+    pages: int | None = None
+    capacity: str | None = None
+    highest_level_held: str | None = None
+    registered_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("due_at", "missing_since"):
+        for k in ("due_at", "missing_since", "registered_at"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
 
@@ -58,7 +63,8 @@ def _view(c: Carrier) -> CarrierView:
         holder=c.holder.badge if c.holder else None, holder_name=c.holder.name if c.holder else None,
         location=c.location.code if c.location else None, location_name=c.location.name if c.location else None,
         due_at=c.due_at, copy_number=c.copy_number, copy_total=c.copy_total, period=c.period, scope=c.scope,
-        epc=c.epc, regime=c.regime, missing_since=c.missing_since,
+        epc=c.epc, regime=c.regime, missing_since=c.missing_since, issuer=c.issuer, pages=c.pages,
+        capacity=c.capacity, highest_level_held=c.highest_level_held, registered_at=c.registered_at,
     )
 
 

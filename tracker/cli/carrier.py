@@ -48,6 +48,20 @@ def carrier_columns() -> list[str]:
     return ["code", "marking", "kind", "title", "doc no.", "status", "holder/place", f"due ({zone()})"]
 
 
+# `--classification` everywhere; `--level` (reclassify's old name) is kept as a hidden alias on both commands.
+LevelAlias = Annotated[str | None, typer.Option("--level", hidden=True)]
+
+
+def _one_level(classification: str | None, level: str | None) -> str:
+    if classification is not None and level is not None and classification != level:
+        fail(EXIT_USAGE, "Give the level once: --classification (or its old name --level).",
+             "密级只需给出一次：--classification（或旧名 --level）。")
+    value = classification if classification is not None else level
+    if value is None:
+        fail(EXIT_USAGE, "Missing option --classification.", "缺少选项 --classification。")
+    return value
+
+
 PrintFlag = Annotated[bool, typer.Option("--print", help="Print the labels on $TRACKER_LABEL_PRINTER afterwards "
                                                          "(`tracker label print` for more options).")]
 RfidFlag = Annotated[bool, typer.Option("--rfid", help="Print and encode RFID labels (implies --print).")]
@@ -56,7 +70,8 @@ RfidFlag = Annotated[bool, typer.Option("--rfid", help="Print and encode RFID la
 @carrier_app.command("add")
 def carrier_add(
     location: Annotated[str, typer.Option(help="Storage place code.")],
-    classification: Annotated[str, typer.Option(help="top_secret/secret/confidential/internal/unclassified or 绝密…")],
+    classification: Annotated[str | None, typer.Option(
+        help="top_secret/secret/confidential/internal/unclassified or 绝密… (required).")] = None,
     kind: Annotated[str, typer.Option()] = "paper",
     regime: Annotated[str, typer.Option(help="state or company")] = "state",
     period: Annotated[str | None, typer.Option(help="10y, 2030-12-31 or long")] = None,
@@ -70,9 +85,11 @@ def carrier_add(
     pages: Annotated[int | None, typer.Option()] = None,
     print_label: PrintFlag = False,
     rfid: RfidFlag = False,
+    level: LevelAlias = None,
 ) -> None:
     """Register one carrier (登记); with --print, its label comes out of the label printer straight away."""
     ensure_lang()
+    classification = _one_level(classification, level)
     n = total = None
     if copy:
         try:
@@ -106,7 +123,8 @@ def carrier_import(path: Path, print_label: PrintFlag = False, rfid: RfidFlag = 
 
 
 @carrier_app.command("show")
-def carrier_show(code: str, as_json: JsonFlag = False) -> None:
+def carrier_show(code: Annotated[str, typer.Argument(help="Carrier code or EPC.")], as_json: JsonFlag = False) -> None:
+    """Every field of one carrier: level and marking, copy n/N, document, issuer, pages, place or holder, dates."""
     ensure_lang()
     check_codes(code)
     with store().uow(readonly=True) as uow:
@@ -116,7 +134,7 @@ def carrier_show(code: str, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(v.to_json())
         return
-    times = {"due_at": when(v.due_at, zone=True), "missing_since": when(v.missing_since, zone=True)}
+    times = {k: when(getattr(v, k), zone=True) for k in ("due_at", "missing_since", "registered_at")}
     table(v.code, [say("field", "字段"), say("value", "值")],
           [[k, times.get(k, val)] for k, val in v.to_json().items()])
 
@@ -151,7 +169,9 @@ def carrier_history(code: str, as_json: JsonFlag = False) -> None:
 
 
 @carrier_app.command("move")
-def carrier_move(code: str, to: Annotated[str, typer.Option("--to")], reason: str = "") -> None:
+def carrier_move(code: str, to: Annotated[str, typer.Option("--to", help="Storage place code.")],
+                 reason: Annotated[str, typer.Option(help="Why it moves (kept in the ledger).")] = "") -> None:
+    """Move a carrier in store to another storage place (one ledger event; the place must accept its level, R-47)."""
     ensure_lang()
     check_codes(code)
     actor = operator()
@@ -162,7 +182,8 @@ def carrier_move(code: str, to: Annotated[str, typer.Option("--to")], reason: st
 @carrier_app.command("reclassify")
 def carrier_reclassify(
     code: str,
-    level: Annotated[str, typer.Option()],
+    classification: Annotated[str | None, typer.Option(help="The new level (required).")] = None,
+    level: LevelAlias = None,
     approval: ApprovalNumber = None,
     period: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[str | None, typer.Option()] = None,
@@ -171,6 +192,7 @@ def carrier_reclassify(
     """Change level, period or scope (a 定密 act: approval needed, R-08; media never go down, R-103)."""
     ensure_lang()
     check_codes(code)
+    new_level = _one_level(classification, level)
     actor = operator()
-    run(lambda: registry.reclassify(store().uow(), actor, code, level, period, scope, approval, basis))
+    run(lambda: registry.reclassify(store().uow(), actor, code, new_level, period, scope, approval, basis))
     out.print(Text(say(f"{code} reclassified.", f"{code} 密级已变更。")))

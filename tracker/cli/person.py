@@ -39,6 +39,7 @@ def person_add(
     role: Annotated[list[str] | None, typer.Option(help="Repeat for several roles.")] = None,
     pin: Annotated[bool, typer.Option(help="Set a PIN now (prompted, or TRACKER_NEW_PIN).")] = True,
 ) -> None:
+    """Register a person with a unit, a clearance (涉密等级) and roles (administrator)."""
     ensure_lang()
     actor = operator()
     new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if pin else None
@@ -48,6 +49,7 @@ def person_add(
 
 @person_app.command("list")
 def person_list(as_json: JsonFlag = False) -> None:
+    """Everyone in the register: badge, name, unit, clearance, roles and status."""
     list_rows(queries.people, ("People", "人员"), ["badge", "name", "unit", "clearance", "roles", "status"], as_json)
 
 
@@ -59,6 +61,7 @@ def person_set(
     unit: Annotated[str | None, typer.Option()] = None,
     reset_pin: Annotated[bool, typer.Option(help="Set a new PIN (TRACKER_NEW_PIN or prompt).")] = False,
 ) -> None:
+    """Change a person's clearance (security officer), roles, unit or PIN (administrator); never one's own."""
     ensure_lang()
     actor = operator()
     new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if reset_pin else None
