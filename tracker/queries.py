@@ -14,7 +14,17 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
-from tracker.domain import CarrierStatus, Classification, PersonStatus, SecrecyPeriod, local_text, marking_text
+from tracker.domain import (
+    CarrierKind,
+    CarrierStatus,
+    Classification,
+    DomainError,
+    PersonStatus,
+    Regime,
+    SecrecyPeriod,
+    local_text,
+    marking_text,
+)
 from tracker.rules import leak_deadline
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
 from tracker.store import UnitOfWork
@@ -52,6 +62,38 @@ class CarrierView:
         for k in ("due_at", "missing_since", "registered_at"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
+
+
+# The Chinese name of every CarrierView field, for `--lang zh` tables and export headers (JSON keeps the English keys).
+FIELD_ZH = {
+    "code": "编号", "kind": "载体类型", "classification": "密级", "marking": "密级标志", "title": "标题",
+    "doc_number": "文号", "status": "状态", "holder": "持有人", "holder_name": "持有人姓名", "location": "存放位置",
+    "location_name": "位置名称", "due_at": "应还时间", "copy_number": "份号", "copy_total": "总份数",
+    "period": "保密期限", "scope": "知悉范围", "epc": "电子标签 EPC", "regime": "秘密类别",
+    "missing_since": "下落不明起始", "issuer": "发文机关", "pages": "页数", "capacity": "容量",
+    "highest_level_held": "曾存储最高密级", "registered_at": "登记时间",
+}
+
+
+def value_zh(field: str, value: Any) -> Any:
+    """A field's value as a Chinese reader reads it: levels, kinds, statuses, regimes and periods in Chinese."""
+    if value is None or value == "":
+        return value
+    try:
+        if field in ("classification", "highest_level_held"):
+            return Classification(value).zh
+        if field == "kind":
+            return CarrierKind(value).zh
+        if field == "status":
+            return CarrierStatus(value).zh
+        if field == "regime":
+            return Regime(value).zh
+        if field == "period":
+            period = SecrecyPeriod.parse(value)
+            return period.zh if period else value
+    except (ValueError, DomainError):
+        return value
+    return value
 
 
 def _view(c: Carrier) -> CarrierView:

@@ -108,3 +108,28 @@ def test_simulated_scanner_scans_demo_codes(env: dict[str, str]) -> None:
     conn.close()
     assert set(_demo_codes()) <= known, set(_demo_codes()) - known
     assert badge("reader_core") in _demo_codes()
+
+
+def test_chinese_output_has_no_english_field_names(env: dict[str, str], tmp_path: Path) -> None:
+    """`--lang zh`: carrier show's field names and values, status rows, find headers and export CSV headers."""
+    from tracker.queries import FIELD_ZH
+
+    english = set(FIELD_ZH) | {"field", "value", "status:", "level:", "marking", "holder/place", "doc no.", "due ("}
+    values = {"top_secret", "secret", "confidential", "in_store", "on_loan", "paper", "state"}
+    carrier = json.loads(invoke("carrier", "find", "BJ-", "--json")[1])[0]["code"]
+
+    def words(text: str) -> set[str]:
+        import re
+
+        return set(re.findall(r"holder/place|doc no\.|due \(|[a-z_]+:?", text))
+
+    code, out = invoke("--lang", "zh", "carrier", "show", carrier)
+    assert code == 0 and "密级" in out
+    assert not words(out) & (english | values), words(out) & (english | values)
+    for argv in (["status"], ["carrier", "find", "BJ-"]):
+        code, out = invoke("--lang", "zh", *argv)
+        assert code == 0
+        assert not words(out) & (english | values), (argv, words(out) & (english | values))
+    code, out = invoke("--lang", "zh", "export")
+    header = out.splitlines()[0]
+    assert code == 0 and "编号" in header and not set(header.split(",")) & english

@@ -29,6 +29,7 @@ from tracker.cli.common import (
     run,
     say,
     settings,
+    state,
     store,
     table,
     when,
@@ -40,12 +41,16 @@ carrier_app = typer.Typer(no_args_is_help=True, help="Carriers: register, import
 
 
 def carrier_rows(views: list[queries.CarrierView]) -> list[list[Any]]:
-    return [[v.code, v.marking, v.kind, v.title, v.doc_number, v.status, v.holder or v.location, when(v.due_at)]
+    zh = state.lang == "zh"
+    return [[v.code, v.marking, queries.value_zh("kind", v.kind) if zh else v.kind, v.title, v.doc_number,
+             queries.value_zh("status", v.status) if zh else v.status, v.holder or v.location, when(v.due_at)]
             for v in views]
 
 
 def carrier_columns() -> list[str]:
-    return ["code", "marking", "kind", "title", "doc no.", "status", "holder/place", f"due ({zone()})"]
+    return [say("code", "编号"), say("marking", "密级标志"), say("kind", "类型"), say("title", "标题"),
+            say("doc no.", "文号"), say("status", "状态"), say("holder/place", "持有人/位置"),
+            say(f"due ({zone()})", f"应还时间（{zone()}）")]
 
 
 # `--classification` everywhere; `--level` (reclassify's old name) is kept as a hidden alias on both commands.
@@ -135,8 +140,11 @@ def carrier_show(code: Annotated[str, typer.Argument(help="Carrier code or EPC."
         print_json(v.to_json())
         return
     times = {k: when(getattr(v, k), zone=True) for k in ("due_at", "missing_since", "registered_at")}
-    table(v.code, [say("field", "字段"), say("value", "值")],
-          [[k, times.get(k, val)] for k, val in v.to_json().items()])
+    if state.lang == "zh":
+        rows = [[queries.FIELD_ZH.get(k, k), times.get(k, queries.value_zh(k, val))] for k, val in v.to_json().items()]
+    else:
+        rows = [[k, times.get(k, val)] for k, val in v.to_json().items()]
+    table(v.code, [say("field", "字段"), say("value", "值")], rows)
 
 
 @carrier_app.command("find")

@@ -82,12 +82,14 @@ def export(
     with store().uow(readonly=True) as uow:
         views = queries.export_rows(uow)
     fields = list(views[0].to_json()) if views else ["code"]
+    # Headers in the reader's language; the columns and their values stay the register's (a script maps by position).
+    headers = [queries.FIELD_ZH.get(f, f) for f in fields] if state.lang == "zh" else fields
     if fmt == "csv":
         with _open_out(output) as fh:
-            w = csv.DictWriter(fh, fieldnames=fields)
-            w.writeheader()
+            w = csv.writer(fh)
+            w.writerow(headers)
             for v in views:
-                w.writerow({k: _xlsx_safe(x) for k, x in v.to_json().items()})
+                w.writerow([_xlsx_safe(x) for x in v.to_json().values()])
     elif fmt == "xlsx":
         if output is None:
             fail(EXIT_USAGE, "--out is required for xlsx.", "导出 xlsx 须指定 --out。")
@@ -95,7 +97,7 @@ def export(
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("carriers")
-        ws.append(fields)
+        ws.append(headers)
         for v in views:
             ws.append([_xlsx_safe(x) for x in v.to_json().values()])
         wb.save(output)

@@ -28,6 +28,7 @@ from tracker.cli.common import (
     store,
     table,
 )
+from tracker.queries import value_zh
 from tracker.services import personnel
 from tracker.store import Store
 
@@ -127,8 +128,9 @@ def status(as_json: JsonFlag = False) -> None:
            [say("locations", "存放位置"), data["locations"]], [say("overdue", "逾期"), data["overdue"]],
            [say("policy version", "策略版本"), data["policy_version"]],
            [say("GS1 company prefixes", "GS1 厂商识别代码"), ", ".join(data["company_prefixes"]) or "-"]]
-          + [[f"status: {k}", v] for k, v in sorted(data["by_status"].items())]
-          + [[f"level: {k}", v] for k, v in sorted(data["by_level"].items())])
+          + [[say(f"status: {k}", f"状态：{value_zh('status', k)}"), v] for k, v in sorted(data["by_status"].items())]
+          + [[say(f"level: {k}", f"密级：{value_zh('classification', k)}"), v]
+             for k, v in sorted(data["by_level"].items())])
     head = data["ledger_head"]
     out.print(Text(say(f"Ledger head {head['seq']}:{head['hash']}", f"台账链头 {head['seq']}:{head['hash']}")))
 
