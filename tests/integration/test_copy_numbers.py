@@ -72,3 +72,20 @@ def test_copy_command_renumbers_copies_registered_one_by_one(store: Store, peopl
     a = approve(store, people["approver"], "copy", one, copies=1)
     (new,) = registry.copy(store.uow(), people["clerk"], one, 1, a)
     assert _numbers(store) == {one: (1, 3), two: (2, 3), new: (3, 3)}
+
+
+def test_the_database_holds_one_row_per_copy_too(store: Store, people: dict[str, Signed]) -> None:
+    """Two terminals saving the same copy at once both pass the service's look-up; the unique index (migration 0008)
+    lets only one commit. A missing issuer counts as one issuer."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from tracker.schema import Carrier
+
+    first = _copy(store, people["clerk"], 1, 1, issuer=None)
+    with store.uow(readonly=True) as uow:
+        row = uow.session.execute(select(Carrier).where(Carrier.code == first)).unique().scalar_one()
+        values = {c.name: getattr(row, c.key) for c in Carrier.__table__.columns if c.name not in ("id", "epc")}
+    values["code"] = "BJ-9999996"
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(Carrier.__table__).values(**values))
