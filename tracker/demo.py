@@ -119,14 +119,22 @@ def build_demo(store: Store, carriers: int = 500, seed: int = 20261125, end_of_l
     """A whole demo register; returns counts of what was made. With `end_of_life` (as `tracker demo` does) it also
     has a destroyed and an open destruction batch; the TUI's snapshot scenes are built without them."""
     rng = random.Random(seed)
-    sig = seed_people_and_places(store)
-    rows = _carrier_rows(carriers, rng)
-    codes: list[str] = []
-    for site in SITES:
-        mine = [r for r in rows if r.location.startswith(f"LOC-{site}-")]
-        codes += registry.import_rows(store.uow(), sig["clerk"], mine, site=site)
-    approver = sig["approver"]
     now = store.clock()
+    # People, places and carriers are registered three days back, before the oldest loan (two days back): a demo
+    # history never shows a carrier lent before it was registered.
+    founding = Store(store.url, store.terminal, clock=lambda: now - timedelta(days=3), policy=store.policy)
+    try:
+        early = seed_people_and_places(founding)
+        rows = _carrier_rows(carriers, rng)
+        codes: list[str] = []
+        for site in SITES:
+            mine = [r for r in rows if r.location.startswith(f"LOC-{site}-")]
+            if mine:  # a small demo may leave a site without carriers
+                codes += registry.import_rows(founding.uow(), early["clerk"], mine, site=site)
+    finally:
+        founding.dispose()
+    sig = {p.key: authenticate(store.uow(), badge(p.key), DEMO_PIN) for p in PEOPLE}
+    approver = sig["approver"]
     copies = 0
     for code in rng.sample(codes, min(10, len(codes))):
         a = approvals.grant(store.uow(), approver, "copy", [code], now + timedelta(hours=4), copies=2,

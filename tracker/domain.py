@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 
 class DomainError(ValueError):
@@ -416,6 +416,17 @@ class SecrecyPeriod:
             f"无法识别的保密期限 {text!r}：请填写年数（10年）、日期（2027-12-31）或 长期。",
         )
 
+    def check_entry(self, today: date) -> None:
+        """R-02 at entry: a period that has already ended would mark a carrier as secret until a day that is gone,
+        so a date period must lie after today (the unit's local date). Years and long-term always lie ahead."""
+        if self.until is not None and self.until <= today:
+            raise DomainError(
+                f"The secrecy period {self.until.isoformat()} is not after today ({today.isoformat()}): give a future "
+                "date, a number of years (10y) or long.",
+                f"保密期限 {self.zh} 不晚于今天（{today.year}年{today.month}月{today.day}日）：请填写今后的日期、年数"
+                "（10年）或 长期。",
+            )
+
     def encode(self) -> str:
         """The storage form, also accepted by `parse`."""
         if self.long_term:
@@ -465,6 +476,19 @@ class Scope:
     def encode(self) -> str:
         return ";".join(sorted(self.units) + [f"@{p}" for p in sorted(self.people)])
 
+    def check_entry(self, units: frozenset[str] | set[str], badges: frozenset[str] | set[str]) -> None:
+        """R-02 at entry: a scope names units and people the register knows (a unit is known when a registered person
+        or place belongs to it), so a typo never becomes a need-to-know nobody can meet or check."""
+        unknown = sorted(u for u in self.units if u not in units) + sorted(f"@{b}" for b in self.people
+                                                                           if b not in badges)
+        if unknown:
+            raise DomainError(
+                f"Unknown in the need-to-know scope: {', '.join(unknown)}. A unit is one a registered person or place "
+                "belongs to; a person is @badge.",
+                f"知悉范围中有未登记的单位或人员：{'、'.join(unknown)}。单位须为已登记人员或存放位置所属单位，人员写作 "
+                "@工号。",
+            )
+
     def admits(self, unit: str, badge: str) -> bool:
         return unit in self.units or badge in self.people
 
@@ -489,3 +513,23 @@ def utc_iso(moment: datetime) -> str:
 def parse_utc(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
+
+
+def zone_label(tz: tzinfo, at: datetime | None = None) -> str:
+    """The zone as a UTC offset (`UTC+08:00`): abbreviations such as CST name three different zones."""
+    offset = (at or datetime.now(UTC)).astimezone(tz).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def local_text(moment: datetime | str | None, tz: tzinfo, zone: bool = False) -> str:
+    """A moment as a person reads it: in the unit's time zone (the policy's), to the minute, with the zone when the
+    text stands alone (a message, a report header) and could be read in another zone. Stored and JSON times stay UTC
+    ISO 8601; this is only for people. A ledger stamp (`utc_iso` text) is accepted as is."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = parse_utc(moment) if moment.endswith("Z") else datetime.fromisoformat(moment)
+    local = moment.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {zone_label(tz, moment)}" if zone else f"{local:%Y-%m-%d %H:%M}"

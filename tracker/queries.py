@@ -14,7 +14,17 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
-from tracker.domain import CarrierStatus, Classification, PersonStatus, SecrecyPeriod, marking_text
+from tracker.domain import (
+    CarrierKind,
+    CarrierStatus,
+    Classification,
+    DomainError,
+    PersonStatus,
+    Regime,
+    SecrecyPeriod,
+    local_text,
+    marking_text,
+)
 from tracker.rules import leak_deadline
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
 from tracker.store import UnitOfWork
@@ -41,12 +51,49 @@ class CarrierView:
     epc: str | None
     regime: str
     missing_since: datetime | None = None
+    issuer: str | None = None
+    pages: int | None = None
+    capacity: str | None = None
+    highest_level_held: str | None = None
+    registered_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("due_at", "missing_since"):
+        for k in ("due_at", "missing_since", "registered_at"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
+
+
+# The Chinese name of every CarrierView field, for `--lang zh` tables and export headers (JSON keeps the English keys).
+FIELD_ZH = {
+    "code": "编号", "kind": "载体类型", "classification": "密级", "marking": "密级标志", "title": "标题",
+    "doc_number": "文号", "status": "状态", "holder": "持有人", "holder_name": "持有人姓名", "location": "存放位置",
+    "location_name": "位置名称", "due_at": "应还时间", "copy_number": "份号", "copy_total": "总份数",
+    "period": "保密期限", "scope": "知悉范围", "epc": "电子标签 EPC", "regime": "秘密类别",
+    "missing_since": "下落不明起始", "issuer": "发文机关", "pages": "页数", "capacity": "容量",
+    "highest_level_held": "曾存储最高密级", "registered_at": "登记时间",
+}
+
+
+def value_zh(field: str, value: Any) -> Any:
+    """A field's value as a Chinese reader reads it: levels, kinds, statuses, regimes and periods in Chinese."""
+    if value is None or value == "":
+        return value
+    try:
+        if field in ("classification", "highest_level_held"):
+            return Classification(value).zh
+        if field == "kind":
+            return CarrierKind(value).zh
+        if field == "status":
+            return CarrierStatus(value).zh
+        if field == "regime":
+            return Regime(value).zh
+        if field == "period":
+            period = SecrecyPeriod.parse(value)
+            return period.zh if period else value
+    except (ValueError, DomainError):
+        return value
+    return value
 
 
 def _view(c: Carrier) -> CarrierView:
@@ -58,7 +105,8 @@ def _view(c: Carrier) -> CarrierView:
         holder=c.holder.badge if c.holder else None, holder_name=c.holder.name if c.holder else None,
         location=c.location.code if c.location else None, location_name=c.location.name if c.location else None,
         due_at=c.due_at, copy_number=c.copy_number, copy_total=c.copy_total, period=c.period, scope=c.scope,
-        epc=c.epc, regime=c.regime, missing_since=c.missing_since,
+        epc=c.epc, regime=c.regime, missing_since=c.missing_since, issuer=c.issuer, pages=c.pages,
+        capacity=c.capacity, highest_level_held=c.highest_level_held, registered_at=c.registered_at,
     )
 
 
@@ -141,20 +189,22 @@ class Alert:
 def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
     """Everything the security officer must act on now: overdue loans, 绝密 out past the day, losses, departures."""
     now = uow.now()
+    tz = uow.policy.tz  # every time a person reads is the unit's local time (issue 14: 18:00 shown as 10:00)
     out: list[Alert] = []
     out_statuses = [s.value for s in CarrierStatus if s.with_holder]
     rows = uow.session.execute(select(Carrier).where(Carrier.status.in_(out_statuses), Carrier.due_at < now)
                                .order_by(Carrier.due_at)).unique().scalars()
     for c in rows:
         due = c.due_at
+        when = local_text(due, tz, zone=True)
         who = c.holder.badge if c.holder else "?"
         if c.classification == Classification.TOP_SECRET.value:
             out.append(Alert("top_secret_out", c.code, who, due,
-                             f"绝密 {c.code} not returned on time by {who} (due {due:%Y-%m-%d %H:%M}).",
-                             f"绝密载体 {c.code} 未按时归还，持有人 {who}（应于 {due:%Y-%m-%d %H:%M} 归还）。"))
+                             f"绝密 {c.code} not returned on time by {who} (due {when}).",
+                             f"绝密载体 {c.code} 未按时归还，持有人 {who}（应于 {when} 归还）。"))
         else:
-            out.append(Alert("overdue", c.code, who, due, f"{c.code} overdue with {who} since {due:%Y-%m-%d %H:%M}.",
-                             f"{c.code} 逾期未还，持有人 {who}，应还时间 {due:%Y-%m-%d %H:%M}。"))
+            out.append(Alert("overdue", c.code, who, due, f"{c.code} overdue with {who} since {when}.",
+                             f"{c.code} 逾期未还，持有人 {who}，应还时间 {when}。"))
     missing = uow.session.execute(select(Carrier).where(Carrier.status == CarrierStatus.MISSING.value)
                                   .order_by(Carrier.missing_since)).unique().scalars()
     for c in missing:
@@ -162,7 +212,7 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         deadline = leak_deadline(Classification(c.classification), since, uow.policy)
         days = (now - since).days
         kind = "leak" if deadline is not None and now >= deadline else "missing"
-        limit = f"{deadline:%Y-%m-%d}" if deadline else "-"
+        limit = f"{deadline.astimezone(tz):%Y-%m-%d}" if deadline else "-"
         out.append(Alert(kind, c.code, None, deadline,
                          f"{c.code} missing for {days} day(s); leak-incident deadline {limit} (R-155).",
                          f"{c.code} 下落不明 {days} 天；泄密事件期限 {limit}（R-155）。"))
@@ -182,9 +232,10 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
                                                              ApprovalCarrier.used_at.is_(None),
                                                              Approval.valid_until > now).distinct()).scalars()
             for a in pending:
+                until = local_text(a.valid_until, tz, zone=True)
                 out.append(Alert("approval", None, for_badge, a.valid_until,
-                                 f"Approval #{a.id} ({a.purpose}) unused, valid until {a.valid_until:%Y-%m-%d %H:%M}.",
-                                 f"审批 #{a.id}（{a.purpose}）尚未使用，有效期至 {a.valid_until:%Y-%m-%d %H:%M}。"))
+                                 f"Approval #{a.id} ({a.purpose}) unused, valid until {until}.",
+                                 f"审批 #{a.id}（{a.purpose}）尚未使用，有效期至 {until}。"))
     return out
 
 

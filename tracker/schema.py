@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -119,6 +121,10 @@ class Carrier(Base):
         ),
         CheckConstraint("classification <> ''", name="classified"),
         Index("ix_carriers_status_due", "status", "due_at"),
+        # One carrier per (issuer, document number, copy number) (R-29; migration 0008): the service refuses first.
+        Index("uq_carriers_document_copy", func.coalesce(text("issuer"), ""), "doc_number", "copy_number",
+              unique=True, sqlite_where=text("doc_number IS NOT NULL AND copy_number IS NOT NULL"),
+              postgresql_where=text("doc_number IS NOT NULL AND copy_number IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from tests_support import invoke, use_cli_demo
 
+from labels.codes import make_carrier_code
 from tracker.demo import badge, place
+
+ABSENT = make_carrier_code("BJ", 999999)  # well formed, registered nowhere
 
 
 @pytest.fixture
@@ -59,13 +62,13 @@ def test_checkout_refused_then_allowed_with_exit_codes(env: dict[str, str]) -> N
 
 
 def test_not_found_and_usage_exit_codes(env: dict[str, str]) -> None:
-    assert invoke("carrier", "show", "BJ-999999X")[0] == 4
-    assert invoke("checkin", "BJ-999999X")[0] == 4
+    assert invoke("carrier", "show", ABSENT)[0] == 4
+    assert invoke("checkin", ABSENT)[0] == 4
     code, out = invoke("checkout", first_code("secret"), "--to", badge("reader_core"), "--due", "tomorrowish",
                        TRACKER_BORROWER_PIN="482916")
     assert code == 2 and "tomorrowish" in out
-    assert invoke("checkout", "BJ-999999X", "--to", badge("reader_core"), TRACKER_BORROWER_PIN="482916")[0] == 4
-    assert invoke("carrier", "add", "--location", place("BJ", "R2C1S1"), "--classification", "")[0] == 3
+    assert invoke("checkout", ABSENT, "--to", badge("reader_core"), TRACKER_BORROWER_PIN="482916")[0] == 4
+    assert invoke("carrier", "add", "--location", place("BJ", "R2C1S1"), "--classification", "")[0] == 2  # blank
 
 
 def test_wrong_pin_is_refused_without_trace(env: dict[str, str]) -> None:
@@ -74,7 +77,7 @@ def test_wrong_pin_is_refused_without_trace(env: dict[str, str]) -> None:
 
 
 def test_chinese_messages(env: dict[str, str]) -> None:
-    code, out = invoke("--lang", "zh", "carrier", "show", "BJ-999999X")
+    code, out = invoke("--lang", "zh", "carrier", "show", ABSENT)
     assert code == 4 and "没有载体" in out
 
 
@@ -148,3 +151,13 @@ def test_console_script_runs(env: dict[str, str]) -> None:
     result = subprocess.run([str(exe), "status"], capture_output=True, text=True, env={**os.environ, **env},
                             timeout=120)
     assert result.returncode == 0 and "Ledger head" in result.stdout
+
+
+def test_carrier_add_of_the_same_copy_twice_is_refused(env: dict[str, str]) -> None:
+    args = ("carrier", "add", "--location", place("BJ", "R2C1S1"), "--classification", "secret", "--period", "10y",
+            "--scope", "法规处", "--doc-number", "京密〔2026〕99号", "--issuer", "市保密局", "--copy", "2/2")
+    assert invoke(*args)[0] == 0
+    code, out = invoke(*args)
+    assert code == 3 and "R-29" in out and "already registered" in out
+    code, out = invoke("--lang", "zh", *args)
+    assert code == 3 and "已登记为" in out

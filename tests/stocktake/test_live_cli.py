@@ -122,6 +122,6 @@ def _opened(tty: str, already: int, timeout: float) -> bool:
 def test_live_names_an_unknown_device(env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "tracker.toml").write_text('[devices.kb]\nkind = "wedge"\n', encoding="utf-8")
     code, out = invoke("stocktake", "live", "1", "--device", "pad")
-    assert code == 2 and "No device named 'pad'" in out and "kb" in out
+    assert code == 4 and "No device named 'pad'" in out and "kb" in out
     code, out = invoke("stocktake", "live", "1", "--device", "kb")
     assert code == 2 and "keyboard-wedge" in out

@@ -19,6 +19,7 @@ from tracker.cli.common import (
     EXIT_USAGE,
     ApprovalNumber,
     JsonFlag,
+    check_codes,
     ensure_lang,
     fail,
     operator,
@@ -28,8 +29,11 @@ from tracker.cli.common import (
     run,
     say,
     settings,
+    state,
     store,
     table,
+    when,
+    zone,
 )
 from tracker.services import registry
 
@@ -37,11 +41,30 @@ carrier_app = typer.Typer(no_args_is_help=True, help="Carriers: register, import
 
 
 def carrier_rows(views: list[queries.CarrierView]) -> list[list[Any]]:
-    return [[v.code, v.marking, v.kind, v.title, v.doc_number, v.status, v.holder or v.location,
-             f"{v.due_at:%Y-%m-%d %H:%M}" if v.due_at else ""] for v in views]
+    zh = state.lang == "zh"
+    return [[v.code, v.marking, queries.value_zh("kind", v.kind) if zh else v.kind, v.title, v.doc_number,
+             queries.value_zh("status", v.status) if zh else v.status, v.holder or v.location, when(v.due_at)]
+            for v in views]
 
 
-CARRIER_COLUMNS = ["code", "marking", "kind", "title", "doc no.", "status", "holder/place", "due"]
+def carrier_columns() -> list[str]:
+    return [say("code", "编号"), say("marking", "密级标志"), say("kind", "类型"), say("title", "标题"),
+            say("doc no.", "文号"), say("status", "状态"), say("holder/place", "持有人/位置"),
+            say(f"due ({zone()})", f"应还时间（{zone()}）")]
+
+
+# `--classification` everywhere; `--level` (reclassify's old name) is kept as a hidden alias on both commands.
+LevelAlias = Annotated[str | None, typer.Option("--level", hidden=True)]
+
+
+def _one_level(classification: str | None, level: str | None) -> str:
+    if classification is not None and level is not None and classification != level:
+        fail(EXIT_USAGE, "Give the level once: --classification (or its old name --level).",
+             "密级只需给出一次：--classification（或旧名 --level）。")
+    value = classification if classification is not None else level
+    if value is None:
+        fail(EXIT_USAGE, "Missing option --classification.", "缺少选项 --classification。")
+    return value
 
 
 PrintFlag = Annotated[bool, typer.Option("--print", help="Print the labels on $TRACKER_LABEL_PRINTER afterwards "
@@ -52,7 +75,8 @@ RfidFlag = Annotated[bool, typer.Option("--rfid", help="Print and encode RFID la
 @carrier_app.command("add")
 def carrier_add(
     location: Annotated[str, typer.Option(help="Storage place code.")],
-    classification: Annotated[str, typer.Option(help="top_secret/secret/confidential/internal/unclassified or 绝密…")],
+    classification: Annotated[str | None, typer.Option(
+        help="top_secret/secret/confidential/internal/unclassified or 绝密… (required).")] = None,
     kind: Annotated[str, typer.Option()] = "paper",
     regime: Annotated[str, typer.Option(help="state or company")] = "state",
     period: Annotated[str | None, typer.Option(help="10y, 2030-12-31 or long")] = None,
@@ -66,9 +90,11 @@ def carrier_add(
     pages: Annotated[int | None, typer.Option()] = None,
     print_label: PrintFlag = False,
     rfid: RfidFlag = False,
+    level: LevelAlias = None,
 ) -> None:
     """Register one carrier (登记); with --print, its label comes out of the label printer straight away."""
     ensure_lang()
+    classification = _one_level(classification, level)
     n = total = None
     if copy:
         try:
@@ -102,8 +128,10 @@ def carrier_import(path: Path, print_label: PrintFlag = False, rfid: RfidFlag = 
 
 
 @carrier_app.command("show")
-def carrier_show(code: str, as_json: JsonFlag = False) -> None:
+def carrier_show(code: Annotated[str, typer.Argument(help="Carrier code or EPC.")], as_json: JsonFlag = False) -> None:
+    """Every field of one carrier: level and marking, copy n/N, document, issuer, pages, place or holder, dates."""
     ensure_lang()
+    check_codes(code)
     with store().uow(readonly=True) as uow:
         v = queries.carrier(uow, code) or queries.carrier_by_epc(uow, code)
     if v is None:
@@ -111,7 +139,12 @@ def carrier_show(code: str, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(v.to_json())
         return
-    table(v.code, [say("field", "字段"), say("value", "值")], [[k, val] for k, val in v.to_json().items()])
+    times = {k: when(getattr(v, k), zone=True) for k in ("due_at", "missing_since", "registered_at")}
+    if state.lang == "zh":
+        rows = [[queries.FIELD_ZH.get(k, k), times.get(k, queries.value_zh(k, val))] for k, val in v.to_json().items()]
+    else:
+        rows = [[k, times.get(k, val)] for k, val in v.to_json().items()]
+    table(v.code, [say("field", "字段"), say("value", "值")], rows)
 
 
 @carrier_app.command("find")
@@ -123,13 +156,14 @@ def carrier_find(text: str, limit: int = 50, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([v.to_json() for v in found])
         return
-    table(say(f"{len(found)} found", f"找到 {len(found)} 件"), CARRIER_COLUMNS, carrier_rows(found))
+    table(say(f"{len(found)} found", f"找到 {len(found)} 件"), carrier_columns(), carrier_rows(found))
 
 
 @carrier_app.command("history")
 def carrier_history(code: str, as_json: JsonFlag = False) -> None:
     """Every ledger event of one carrier, in order."""
     ensure_lang()
+    check_codes(code)
     with store().uow(readonly=True) as uow:
         if queries.carrier(uow, code) is None:
             fail(EXIT_NOT_FOUND, f"No carrier {code!r}.", f"没有载体 {code!r}。")
@@ -137,14 +171,17 @@ def carrier_history(code: str, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([e.__dict__ for e in events])
         return
-    table(code, ["seq", "at", "event", "actor", "from", "to", "witness", "approval"],
-          [[e.seq, e.at, e.type, e.actor, e.from_holder or e.from_location, e.to_holder or e.to_location, e.witness,
-            e.approval_id] for e in events])
+    table(code, ["seq", f"at ({zone()})", "event", "actor", "from", "to", "witness", "approval"],
+          [[e.seq, when(e.at), e.type, e.actor, e.from_holder or e.from_location, e.to_holder or e.to_location,
+            e.witness, e.approval_id] for e in events])
 
 
 @carrier_app.command("move")
-def carrier_move(code: str, to: Annotated[str, typer.Option("--to")], reason: str = "") -> None:
+def carrier_move(code: str, to: Annotated[str, typer.Option("--to", help="Storage place code.")],
+                 reason: Annotated[str, typer.Option(help="Why it moves (kept in the ledger).")] = "") -> None:
+    """Move a carrier in store to another storage place (one ledger event; the place must accept its level, R-47)."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     run(lambda: registry.move(store().uow(), actor, code, to, reason))
     out.print(Text(say(f"{code} moved to {to}.", f"{code} 已移至 {to}。")))
@@ -153,7 +190,8 @@ def carrier_move(code: str, to: Annotated[str, typer.Option("--to")], reason: st
 @carrier_app.command("reclassify")
 def carrier_reclassify(
     code: str,
-    level: Annotated[str, typer.Option()],
+    classification: Annotated[str | None, typer.Option(help="The new level (required).")] = None,
+    level: LevelAlias = None,
     approval: ApprovalNumber = None,
     period: Annotated[str | None, typer.Option()] = None,
     scope: Annotated[str | None, typer.Option()] = None,
@@ -161,6 +199,8 @@ def carrier_reclassify(
 ) -> None:
     """Change level, period or scope (a 定密 act: approval needed, R-08; media never go down, R-103)."""
     ensure_lang()
+    check_codes(code)
+    new_level = _one_level(classification, level)
     actor = operator()
-    run(lambda: registry.reclassify(store().uow(), actor, code, level, period, scope, approval, basis))
+    run(lambda: registry.reclassify(store().uow(), actor, code, new_level, period, scope, approval, basis))
     out.print(Text(say(f"{code} reclassified.", f"{code} 密级已变更。")))

@@ -17,6 +17,7 @@ from tracker import queries
 from tracker.cli.common import (
     ApprovalNumber,
     JsonFlag,
+    check_codes,
     ensure_lang,
     operator,
     out,
@@ -28,6 +29,7 @@ from tracker.cli.common import (
     settings,
     store,
     table,
+    when,
 )
 from tracker.services import approvals, circulation, incidents, registry
 
@@ -44,12 +46,14 @@ def checkout(
 ) -> None:
     """Lend a carrier to a person (借阅)."""
     ensure_lang()
-    when = parse_when(due)  # bad input is refused before anyone types a PIN
+    check_codes(code)
+    due_at = parse_when(due)  # bad input is refused before anyone types a PIN
     actor = operator()
     borrower = party(to, "borrower")
-    r = run(lambda: circulation.check_out(store().uow(), actor, code, borrower, when, approval, reading_place))
-    out.print(Text(say(f"{r.carrier} checked out to {r.holder}, due {r.due:%Y-%m-%d %H:%M %Z} (event {r.event_seq}).",
-                       f"{r.carrier} 已借给 {r.holder}，应于 {r.due:%Y-%m-%d %H:%M %Z} 归还（事件 {r.event_seq}）。")))
+    r = run(lambda: circulation.check_out(store().uow(), actor, code, borrower, due_at, approval, reading_place))
+    due_text = when(r.due, zone=True)
+    out.print(Text(say(f"{r.carrier} checked out to {r.holder}, due {due_text} (event {r.event_seq}).",
+                       f"{r.carrier} 已借给 {r.holder}，应于 {due_text} 归还（事件 {r.event_seq}）。")))
 
 
 @commands.command()
@@ -57,6 +61,7 @@ def checkin(code: str, to: Annotated[str | None, typer.Option("--to", help="Plac
             = None) -> None:
     """Take a carrier back and close its loan (归还)."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     seq = run(lambda: circulation.check_in(store().uow(), actor, code, to))
     out.print(Text(say(f"{code} checked in (event {seq}).", f"{code} 已归还（事件 {seq}）。")))
@@ -70,6 +75,7 @@ def handover(
 ) -> None:
     """Hand carriers from holder to holder, both parties signing (手递手交接)."""
     ensure_lang()
+    check_codes(*codes)
     actor = operator()
     g, t = party(giver, "giver"), party(taker, "taker")
     seqs = run(lambda: circulation.handover(store().uow(), actor, codes, g, t))
@@ -88,6 +94,7 @@ def carry_out(
 ) -> None:
     """Carry a carrier outside the unit (携带外出) with approval (R-92)."""
     ensure_lang()
+    check_codes(code)
     deadline = parse_when(until)
     assert deadline is not None
     actor = operator()
@@ -103,6 +110,7 @@ def copy_cmd(code: str, approval: ApprovalNumber = None,
              count: Annotated[int, typer.Option()] = 1) -> None:
     """Register copies of a carrier; they inherit level, period and scope (R-77)."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     codes = run(lambda: registry.copy(store().uow(), actor, code, count, approval, site=settings().site))
     out.print(Text(say(f"Copies registered: {', '.join(codes)}", f"已登记复制件：{', '.join(codes)}")))
@@ -123,6 +131,7 @@ def approve(
     approver (e.g. 绝密 copies: a leader and the issuing unit) the approval stays pending until the others sign
     with `tracker approvals approve N`."""
     ensure_lang()
+    check_codes(*carrier)
     valid = parse_when(until)
     assert valid is not None
     actor = operator()
@@ -137,9 +146,10 @@ def approve(
 def missing(code: str, note: str = "") -> None:
     """Report a carrier missing (下落不明): starts the R-155 clock."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     deadline = run(lambda: incidents.report_missing(store().uow(), actor, code, note))
-    limit = f"{deadline:%Y-%m-%d}" if deadline else "-"
+    limit = when(deadline, zone=True) if deadline else "-"
     out.print(Text(say(f"{code} reported missing; leak-incident deadline {limit}.",
                        f"{code} 已报告下落不明；泄密事件期限 {limit}。")))
 
@@ -148,6 +158,7 @@ def missing(code: str, note: str = "") -> None:
 def found(code: str, to: Annotated[str, typer.Option("--to")], note: str = "") -> None:
     """A missing carrier is back: put it in a place."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     days = run(lambda: incidents.found(store().uow(), actor, code, to, note))
     out.print(Text(say(f"{code} found after {days} day(s).", f"{code} 已找回（下落不明 {days} 天）。")))

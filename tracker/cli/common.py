@@ -1,8 +1,11 @@
 """What every `tracker` command module shares: settings and the open register, the operator's and counter-parties'
 identification, bilingual messages, the documented exit codes, printing (tables, JSON) and option types.
 
-Exit codes: 0 ok, 1 `devices test` saw no read, 2 bad input or usage, 3 refused by a rule (rule ids printed) or failed
-identification, 4 not found, 5 a label printer failed or is not ready, 130 interrupted (Ctrl-C).
+Exit codes, the one contract of every command with or without `--json` (README "Exit codes" has the same table):
+0 ok; 2 bad input or usage (an unreadable level, date or code, a wrong check character, a missing option); 3 refused
+by a rule (rule ids printed), failed identification, or a check that found something wrong (a person still holding
+carriers, a broken ledger); 4 not found (carrier, person, place, stock-take, device); 5 a label printer failed or is
+not ready; 1 only for `devices test` seeing no read; 130 interrupted (Ctrl-C).
 User data is printed as plain text, never as markup, and with its terminal control characters (ESC, CSI, OSC, BEL,
 C1) written out visibly (`tracker.text.visible`): `out` and `err` are `LiteralConsole`s, so every string, Text and
 table cell printed through them is shown literally. PINs are never echoed or logged.
@@ -23,13 +26,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.measure import Measurement
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import DBAPIError
 
+from labels.codes import CheckCharacterError, normalize, parse_carrier_code
 from tracker.config import Settings, load_settings
-from tracker.domain import DomainError
+from tracker.domain import DomainError, local_text, zone_label
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
 from tracker.store import Store, UnitOfWork
 from tracker.text import visible
@@ -66,7 +71,7 @@ def _literal(obj: Any) -> Any:
 out = LiteralConsole(highlight=False, soft_wrap=True)
 err = LiteralConsole(stderr=True, highlight=False, soft_wrap=True)
 
-EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER = 2, 3, 4, 5
+EXIT_OK, EXIT_NO_READ, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_PRINTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 T = TypeVar("T")
 
 # Options many commands take, spelled once so their flags and help cannot drift apart between commands.
@@ -150,6 +155,22 @@ def run(fn: Callable[[], T]) -> T:
         fail(EXIT_USAGE, e.en, e.zh)
 
 
+def check_codes(*codes: str) -> None:
+    """A carrier code typed or scanned with a wrong check character is bad input (exit 2) that names the character,
+    never "no such carrier" (exit 4): the code was misread or mistyped, and saying so is what the clerk can act on.
+    Anything else (an EPC, a code of another shape) is left to the look-up."""
+    for text in codes:
+        code = normalize(text)
+        try:
+            parse_carrier_code(code)
+        except CheckCharacterError:
+            fail(EXIT_USAGE, f"{code}: the check character {code[-1]!r} does not match {code[:-1]}; the code was "
+                             "misread or mistyped — scan or type it again.",
+                 f"{code}：校验位 {code[-1]!r} 与 {code[:-1]} 不符，编号被误读或输错，请重新扫描或输入。")
+        except ValueError:
+            pass
+
+
 # --- identification -----------------------------------------------------------------------------------------------
 
 
@@ -208,6 +229,16 @@ def ensure_lang() -> None:
         state.lang = settings().lang
 
 
+def when(moment: datetime | str | None, zone: bool = False) -> str:
+    """A time for a person: the register's local time (the policy's zone) to the minute; JSON keeps ISO 8601."""
+    return local_text(moment, store().policy.tz, zone)
+
+
+def zone() -> str:
+    """The zone the tables' times are in, for their headers (`due (UTC+08:00)`)."""
+    return zone_label(store().policy.tz)
+
+
 # --- printing -----------------------------------------------------------------------------------------------------
 
 
@@ -221,13 +252,25 @@ def print_json(data: Any) -> None:
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_:./+-]{1,48}")
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A table for people. A code (carrier, place, badge, EPC) is one word that is never broken: a column is never
+    narrower than its longest such word, and when the output is not a terminal (piped, redirected) the table takes
+    the width it needs, so `grep BJ-000002Q` finds every row. Every cell is shown literally (`visible`)."""
+    cells = [["" if v is None else visible(str(v)) for v in r] for r in rows]
     t = Table(title=Text(visible(title)), title_justify="left")
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*[Text("" if v is None else visible(str(v))) for v in r])
-    out.print(t)
+    for i, c in enumerate(columns):
+        words = [v for r in cells if i < len(r) for v in (r[i],) if _TOKEN.fullmatch(v)]
+        t.add_column(c, overflow="fold", min_width=max((len(w) for w in words), default=None))
+    for r in cells:
+        t.add_row(*[Text(v) for v in r])
+    if out.is_terminal:
+        out.print(t)
+    else:
+        natural = Measurement.get(out, out.options.update_width(10_000), t).maximum
+        LiteralConsole(file=out.file, width=max(out.width, natural), highlight=False).print(t)
 
 
 def list_rows(fetch: Callable[[UnitOfWork], list[dict[str, Any]]], title: tuple[str, str], columns: list[str],

@@ -20,6 +20,7 @@ from tracker.cli.common import (
     EXIT_USAGE,
     ApprovalNumber,
     JsonFlag,
+    check_codes,
     ensure_lang,
     fail,
     operator,
@@ -52,6 +53,7 @@ def new_cmd(name: Annotated[str, typer.Argument(help="A name for the batch, e.g.
 def add_cmd(batch: int, codes: list[str]) -> None:
     """List carriers for destruction (造册): all or none; each becomes pending destruction."""
     ensure_lang()
+    check_codes(*(codes or []))
     actor = operator()
     seqs = run(lambda: destruction.add(store().uow(), actor, batch, codes))
     out.print(Text(say(f"{len(seqs)} carrier(s) listed on batch #{batch}.",
@@ -62,6 +64,7 @@ def add_cmd(batch: int, codes: list[str]) -> None:
 def remove_cmd(batch: int, codes: list[str]) -> None:
     """Take carriers off a list not yet sent for approval."""
     ensure_lang()
+    check_codes(*(codes or []))
     actor = operator()
     seqs = run(lambda: destruction.remove(store().uow(), actor, batch, codes))
     out.print(Text(say(f"{len(seqs)} carrier(s) taken off batch #{batch}.",
@@ -147,6 +150,7 @@ def scan_cmd(batch: int, codes: Annotated[list[str] | None, typer.Argument(help=
              file: Annotated[Path | None, typer.Option(help="A handheld file: one code per line.")] = None) -> None:
     """Record what was scanned at the destruction site; prints what is still missing and what is extra."""
     ensure_lang()
+    check_codes(*(codes or []))
     scanned = list(codes or [])
     if file is not None:
         try:
@@ -167,6 +171,7 @@ def scan_cmd(batch: int, codes: Annotated[list[str] | None, typer.Argument(help=
 def set_aside_cmd(batch: int, code: str, reason: Annotated[str, typer.Option(help="Why and where it went.")]) -> None:
     """Take an item scanned at the site but not listed away from the destruction, with the reason."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     run(lambda: destruction.set_aside(store().uow(), actor, batch, code, reason))
     out.print(Text(say(f"{code} set aside.", f"{code} 已移出。")))
@@ -223,6 +228,7 @@ def archive_cmd(codes: list[str], to: Annotated[str, typer.Option("--to", help="
                 note: str = "") -> None:
     """File carriers to the archive (归档): custody passes to the archive place."""
     ensure_lang()
+    check_codes(*codes)
     actor = operator()
     seqs = run(lambda: endoflife.archive(store().uow(), actor, codes, to, note))
     out.print(Text(say(f"{len(seqs)} carrier(s) archived in {to}.", f"已将 {len(seqs)} 件载体归档至 {to}。")))
@@ -235,6 +241,7 @@ def return_cmd(codes: list[str], receiver: Annotated[str, typer.Option(help="Who
                = None, pdf: ReceiptPdf = None) -> None:
     """Return carriers to the issuing unit (退回发文单位): they leave the active register, their history stays."""
     ensure_lang()
+    check_codes(*(codes or []))
     actor = operator()
     seqs = run(lambda: endoflife.return_to_issuer(store().uow(), actor, codes, receiver, receipt, unit))
     out.print(Text(say(f"{len(seqs)} carrier(s) returned to the issuer (receipt {receipt}).",
@@ -249,6 +256,7 @@ def transfer_cmd(codes: list[str], unit: Annotated[str, typer.Option(help="The u
                  pdf: ReceiptPdf = None) -> None:
     """Hand carriers over to another unit (移交, R-144): they leave the active register, their history stays."""
     ensure_lang()
+    check_codes(*(codes or []))
     actor = operator()
     seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt))
     out.print(Text(say(f"{len(seqs)} carrier(s) transferred to {unit} (receipt {receipt}).",
@@ -303,6 +311,7 @@ def repair_cmd(
 ) -> None:
     """Send a medium or device for repair (维修, R-115–R-118); it comes back with `tracker checkin`."""
     ensure_lang()
+    check_codes(code)
     when = parse_when(due)
     actor = operator()
     holder = party(custodian, "custodian")
@@ -326,6 +335,7 @@ def archive_access_cmd(
 ) -> None:
     """Record an outside requester's reading of an archived carrier (查阅档案, R-71, R-72)."""
     ensure_lang()
+    check_codes(code)
     actor = operator()
     seq = run(lambda: endoflife.consult_archive(store().uow(), actor, code, visitor, unit, letter, parts, room,
                                                 approval, extracts, stamped))

@@ -22,7 +22,15 @@ from drivers.reads import DeviceStatus, Read
 from drivers.rfid.config import SERIAL_RFID_KINDS
 from drivers.scanners.config import SERIAL_KINDS, open_live
 from drivers.transport import find_by_id
-from tracker.cli.common import config_file, echo, load_configured
+from tracker.cli.common import (
+    EXIT_NO_READ,
+    EXIT_NOT_FOUND,
+    JsonFlag,
+    config_file,
+    echo,
+    load_configured,
+    print_json,
+)
 from tracker.cli.common import device_fail as _fail
 
 devices_app = typer.Typer(no_args_is_help=True, help="Scanners and RFID readers: list, test and simulate.")
@@ -85,10 +93,15 @@ def _framing(device: DeviceConfig) -> str:
 
 
 @devices_app.command("list")
-def list_devices(config: ConfigOption = None) -> None:
+def list_devices(config: ConfigOption = None, as_json: JsonFlag = False) -> None:
     """Show the configured devices and whether each is plugged in."""
     path = config_file(config)
     devices = _load(config)
+    if as_json:
+        print_json({"config": str(path), "devices": [
+            {"name": d.name, "kind": d.kind, "where": d.where, "framing": _framing(d), "dup_window_s": d.dup_window,
+             "status": _presence(d)} for d in devices]})
+        return
     if not devices:
         typer.echo(f"no devices configured in {path} (add a [devices.<name>] table; see README)")
         return
@@ -113,7 +126,7 @@ def test_device(
     devices = {d.name: d for d in _load(config)}
     if name not in devices:
         known = ", ".join(sorted(devices)) or "none"
-        raise _fail(f"no device named {name!r} in {config_file(config)} (configured: {known})")
+        raise _fail(f"no device named {name!r} in {config_file(config)} (configured: {known})", EXIT_NOT_FOUND)
     device = devices[name]
     if device.kind == "wedge":
         raise _fail(f"{name!r} is a keyboard wedge: scan into the counter screen to test it")
@@ -152,17 +165,17 @@ def test_device(
     finally:
         driver.stop()
     if reads == 0:
-        raise _fail(f"no read from {name} within {timeout:g} s; check the cable, the port and the framing", 1)
+        raise _fail(f"no read from {name} within {timeout:g} s; check the cable, the port and the framing",
+                    EXIT_NO_READ)
 
 
 def _demo_codes() -> list[str]:
-    from labels.codes import make_badge_code, make_carrier_code, make_location_code
+    """Codes that exist in the demo register (`tracker demo`, any --carriers from 9): a reader's badge, the first
+    three carriers of the BJ site and a shelf, so a simulated scan at the counter finds something."""
+    from labels.codes import make_carrier_code
+    from tracker.demo import badge, place
 
-    return [
-        make_badge_code("BJ", "00042"),
-        *(make_carrier_code("BJ", n) for n in (1, 2, 3, 123)),
-        make_location_code("BJ", "R3C2S4"),
-    ]
+    return [badge("reader_core"), *(make_carrier_code("BJ", n) for n in (1, 2, 3)), place("BJ", "R2C1S1")]
 
 
 @devices_app.command("simulate")

@@ -215,9 +215,18 @@ def _groups(items: Sequence[Resolved], layout: str | None) -> list[tuple[Layout,
 
 
 @label_app.command("layouts")
-def layouts_cmd() -> None:
+def layouts_cmd(as_json: core.JsonFlag = False) -> None:
     """List the label layouts and the A4 sheets."""
     ensure_lang()
+    if as_json:
+        core.print_json({
+            "layouts": [{"name": name, "width_mm": lay.width, "height_mm": lay.height, "codes": list(lay.code_kinds),
+                         "symbols": [b.kind for b in lay.barcodes()], "title": lay.title}
+                        for name in layout_names() for lay in (load_layout(name),)],
+            "sheets": [{"name": name, "columns": sh.columns, "rows": sh.rows, "label_width_mm": sh.label_width,
+                        "label_height_mm": sh.label_height, "title": sh.title}
+                       for name in sheet_names() for sh in (load_sheet(name),)]})
+        return
     t = Table(title=_say("Layouts", "标签版式"))
     for col in ("name", "size (mm)", "codes", "symbols", "title"):
         t.add_column(col)

@@ -80,19 +80,21 @@ def export(
     with store().uow(readonly=True) as uow:
         views = queries.export_rows(uow)
     fields = list(views[0].to_json()) if views else ["code"]
+    # Headers in the reader's language; the columns and their values stay the register's (a script maps by position).
+    headers = [queries.FIELD_ZH.get(f, f) for f in fields] if state.lang == "zh" else fields
     rows = (list(v.to_json().values()) for v in views)
     if fmt not in ("csv", "xlsx"):
         fail(EXIT_USAGE, "--format is csv or xlsx.", "--format 只能是 csv 或 xlsx。")
     if output is None:
         if fmt == "xlsx":
             fail(EXIT_USAGE, "--out is required for xlsx.", "导出 xlsx 须指定 --out。")
-        sheets.write_csv_stream(sys.stdout, fields, rows)
+        sheets.write_csv_stream(sys.stdout, headers, rows)
         return
     try:
         if fmt == "csv":
-            sheets.write_csv(output, fields, rows, bom=False)
+            sheets.write_csv(output, headers, rows, bom=False)
         else:
-            sheets.write_xlsx(output, [sheets.Sheet("carriers", rows, header=fields)])
+            sheets.write_xlsx(output, [sheets.Sheet("carriers", rows, header=headers)])
     except OSError as e:
         fail(EXIT_USAGE, f"Cannot write {output}: {e.strerror}", f"无法写入 {output}：{e.strerror}")
     out.print(Text(say(f"Exported {len(views)} carriers to {output}.", f"已导出 {len(views)} 件载体到 {output}。")))

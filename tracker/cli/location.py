@@ -34,6 +34,7 @@ def location_add(
     parent: Annotated[str | None, typer.Option()] = None,
     reading_place: Annotated[bool, typer.Option(help="A designated reading place (R-67).")] = False,
 ) -> None:
+    """Add a storage place under its parent; it never allows a higher level than its parent (R-47)."""
     ensure_lang()
     actor = operator()
     run(lambda: registry.add_location(store().uow(), actor, code, name, kind, max_level, parent, reading_place))
@@ -42,5 +43,6 @@ def location_add(
 
 @location_app.command("list")
 def location_list(as_json: JsonFlag = False) -> None:
+    """Every storage and reading place with its parent and the highest level it may store."""
     list_rows(queries.locations, ("Places", "存放位置"),
               ["code", "name", "kind", "parent", "max level", "reading place"], as_json)

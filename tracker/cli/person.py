@@ -54,6 +54,7 @@ def person_add(
 
 @person_app.command("list")
 def person_list(as_json: JsonFlag = False) -> None:
+    """Everyone in the register: badge, name, unit, clearance, roles and status."""
     list_rows(queries.people, ("People", "人员"), ["badge", "name", "unit", "clearance", "roles", "status"], as_json)
 
 
@@ -97,8 +98,10 @@ def departure_check(badge: str, as_json: JsonFlag = False) -> None:
     """What a person still holds or has signed for (R-140)."""
     ensure_lang()
     held = run(lambda: personnel.departure_check(store().uow(readonly=True), badge))
-    if as_json:
-        print_json({"badge": badge, "holds": held})
+    if as_json:  # the same exit code as the table: a script must not read "clear to depart" from exit 0
+        print_json({"badge": badge, "holds": held, "clear": not held})
+        if held:
+            raise typer.Exit(EXIT_REFUSED)
         return
     if not held:
         out.print(Text(say(f"{badge} holds nothing: clear to depart.", f"{badge} 未持有载体，可以办理离岗。")))

@@ -306,6 +306,8 @@ def live_cmd(
     from drivers.device_config import ConfigError
     from drivers.scanners.config import open_live
 
+    if duration is not None and duration <= 0:
+        c.fail(c.EXIT_USAGE, "--duration must be positive.", "--duration 须为正数。")
     try:
         configured = {d.name: d for d in c.load_configured(config)}
     except ConfigError as e:
@@ -313,9 +315,8 @@ def live_cmd(
     cfg = configured.get(device)
     if cfg is None:
         known = ", ".join(sorted(configured)) or "—"
-        c.fail(c.EXIT_USAGE, f"No device named {device!r} in the [devices] table (configured: {known}).",
+        c.fail(c.EXIT_NOT_FOUND, f"No device named {device!r} in the [devices] table (configured: {known}).",
                f"[devices] 中没有名为 {device!r} 的设备（已配置：{known}）。")
-        raise typer.Exit(c.EXIT_USAGE)
     if cfg.kind == "wedge":
         c.fail(c.EXIT_USAGE, f"{device} is a keyboard-wedge scanner: scan into the stock-take screen (Ctrl+T) "
                              "or upload its file.",
@@ -324,8 +325,6 @@ def live_cmd(
         c.fail(c.EXIT_USAGE, "An RFID pass needs a place: give --location (or --batch of a pass already bound with "
                              "`tracker stocktake bind`).",
                "RFID 清点须有位置：请指定 --location（或用 --batch 指定已用 `tracker stocktake bind` 绑定的批次）。")
-    if duration is not None and duration <= 0:
-        c.fail(c.EXIT_USAGE, "--duration must be positive.", "--duration 须为正数。")
     place = location.strip().upper() if location else None
     batch_id = batch or (f"live-{place}" if place else "live")
     s = c.store()

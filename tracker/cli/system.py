@@ -30,6 +30,7 @@ from tracker.cli.common import (
     store,
     table,
 )
+from tracker.queries import value_zh
 from tracker.services import personnel
 from tracker.store import Store
 
@@ -97,6 +98,8 @@ def demo(
 ) -> None:
     """Fill an empty register with realistic demo data (PIN 482916 for everyone; never on a real register)."""
     ensure_lang()
+    if carriers < 0:
+        fail(EXIT_USAGE, "--carriers must not be negative.", "--carriers 不能为负数。")
     from tracker.demo import DEMO_PIN, PEOPLE, badge, build_demo
 
     st = store()
@@ -133,8 +136,9 @@ def status(as_json: JsonFlag = False) -> None:
            [say("locations", "存放位置"), data["locations"]], [say("overdue", "逾期"), data["overdue"]],
            [say("policy version", "策略版本"), data["policy_version"]],
            [say("GS1 company prefixes", "GS1 厂商识别代码"), ", ".join(data["company_prefixes"]) or "-"]]
-          + [[f"status: {k}", v] for k, v in sorted(data["by_status"].items())]
-          + [[f"level: {k}", v] for k, v in sorted(data["by_level"].items())])
+          + [[say(f"status: {k}", f"状态：{value_zh('status', k)}"), v] for k, v in sorted(data["by_status"].items())]
+          + [[say(f"level: {k}", f"密级：{value_zh('classification', k)}"), v]
+             for k, v in sorted(data["by_level"].items())])
     head = data["ledger_head"]
     out.print(Text(say(f"Ledger head {head['seq']}:{head['hash']}", f"台账链头 {head['seq']}:{head['hash']}")))
 
@@ -145,6 +149,8 @@ def tui(lang: Annotated[str | None, typer.Option(help="en or zh")] = None,
                                               help="Open the scanners and RFID readers of [devices].")] = True,
         ) -> None:
     """Open the counter (terminal UI)."""
+    if lang is not None and lang not in ("en", "zh"):
+        fail(EXIT_USAGE, "--lang is en or zh.", "--lang 只能是 en 或 zh。")
     ensure_lang()
     from tui.app import run as run_tui
 

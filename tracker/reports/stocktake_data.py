@@ -7,6 +7,7 @@ units of work; it must never reconcile or change anything (reconcile first, then
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from tracker import stocktake as st
 from tracker.stocktake.kinds import FindingKind
@@ -21,6 +22,8 @@ class StocktakeReport:
     session: st.SessionView
     places: list[st.LocationProgress]
     findings: list[st.FindingView]
+    # The unit's zone (the policy's): every time in a report is local, to the minute, with its zone named.
+    tz: tzinfo
 
     @property
     def lists_found(self) -> bool:
@@ -48,4 +51,4 @@ class StocktakeReport:
 def gather(store: Store, sid: int) -> StocktakeReport:
     return StocktakeReport(st.session_view(store.uow(readonly=True), sid),
                            st.progress(store.uow(readonly=True), sid),
-                           st.findings(store.uow(readonly=True), sid))
+                           st.findings(store.uow(readonly=True), sid), store.policy.tz)

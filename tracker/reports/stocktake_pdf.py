@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from labels.render.pdf import cjk_font_name
-from tracker.domain import utc_iso
+from tracker.domain import local_text
 from tracker.reports.stocktake_data import StocktakeReport
 from tracker.text import visible
 
@@ -62,8 +62,9 @@ def write_pdf(report: StocktakeReport, path: Path) -> Path:
                             title=f"Stock-take #{s.id}", author="carrier-tracker")
     width = doc.width
     story: list[Any] = [Paragraph(_esc(f"涉密载体清查报告 Stock-take report #{s.id} — {s.name}"), st["title"])]
+    started = local_text(s.created_at, report.tz, zone=True)  # the unit's local time, never a raw UTC stamp
     facts = [
-        ["状态 Status", s.status, "开始 Started", f"{utc_iso(s.created_at)} ({s.created_by})"],
+        ["状态 Status", s.status, "开始 Started", f"{started} ({s.created_by})"],
         ["范围 Scope", ", ".join(s.roots), "密级 Levels", ", ".join(s.levels) or "全部 all"],
         ["借出人员单位 Units", ", ".join(s.units) or "—", "应有 Expected / 读取 Reads", f"{s.expected} / {s.reads}"],
         ["开始事件 Start event", f"{s.start_seq}", "结束事件 Close event", f"{s.close_seq or '—'}"],

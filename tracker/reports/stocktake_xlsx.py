@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tracker.domain import utc_iso
+from tracker.domain import local_text
 from tracker.reports import sheets
 from tracker.reports.stocktake_csv import COLUMNS, rows
 from tracker.reports.stocktake_data import StocktakeReport
@@ -20,7 +20,8 @@ def _summary(report: StocktakeReport) -> list[list[Any]]:
     out: list[list[Any]] = [
         ["清查 Stock-take", f"#{s.id} {s.name}"], ["状态 Status", s.status], ["范围 Scope", ", ".join(s.roots)],
         ["密级 Levels", ", ".join(s.levels) or "all"], ["单位 Units", ", ".join(s.units)],
-        ["开始 Started", f"{utc_iso(s.created_at)} {s.created_by}"], ["应有 Expected", s.expected],
+        ["开始 Started", f"{local_text(s.created_at, report.tz, zone=True)} {s.created_by}"],
+        ["应有 Expected", s.expected],
         ["读取 Reads", s.reads], ["未处理 Unresolved", s.unresolved],
         ["开始事件 Start event", s.start_seq], ["结束事件 Close event", s.close_seq or ""],
         ["读取摘要 Reads digest", s.reads_digest or ""],

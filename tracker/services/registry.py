@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -42,9 +43,10 @@ from tracker.rules import (
     check_registration,
     reclassify_purpose,
 )
-from tracker.schema import Carrier, Location, table
+from tracker.schema import Carrier, Location, Person, table
 from tracker.services.approvals import approval_facts, granted_for, mark_used
 from tracker.services.common import (
+    NotFound,
     Signed,
     actor_facts,
     carrier_facts,
@@ -86,6 +88,21 @@ class CarrierInput:
 
 def _domain_violation(rule: str, err: DomainError) -> Violation:
     return Violation(rule, err.en, err.zh)
+
+
+class InvalidInput(DomainError):
+    """Fields the register cannot take as typed (an unknown level, an unreadable period, a malformed code): bad input,
+    not a refusal by a rule — nothing was asked of the rulebook yet, so the command line exits 2, not 3. It keeps the
+    violations (each names the rule its field serves) so a CSV import can still name every bad row."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("\n".join(v.message("en") for v in violations),
+                         "\n".join(v.message("zh") for v in violations))
+        self.violations = violations
+
+
+def _joined(cls: type[DomainError], problems: list[Violation]) -> DomainError:
+    return cls("\n".join(v.en for v in problems), "\n".join(v.zh for v in problems))
 
 
 def _parse_input(data: CarrierInput, code: str) -> tuple[CarrierFacts, list[Violation]]:
@@ -133,6 +150,51 @@ def _parse_fields(classification: str | None, kind_text: str, regime_text: str |
         except DomainError as e:
             out.append(_domain_violation("R-102", e))
     return level, kind, regime, period, held, Scope.parse(scope_text), tuple(out)
+
+
+# Sane bounds on counts typed at entry: past them the number is a typo, not a document.
+MAX_PAGES = 100_000
+MAX_COPIES = 10_000
+
+
+def _count_problems(data: CarrierInput) -> list[Violation]:
+    """Pages and copy numbers are positive and within a sane bound (a negative page count is a typo, not a rule)."""
+    out: list[Violation] = []
+    for value, high, rule, en, zh in ((data.pages, MAX_PAGES, "R-16", "pages", "页数"),
+                                      (data.copy_number, MAX_COPIES, "R-30", "copy number", "份号"),
+                                      (data.copy_total, MAX_COPIES, "R-30", "number of copies", "总份数")):
+        if value is not None and not 1 <= value <= high:
+            out.append(Violation(rule, f"The {en} must be 1 to {high}, not {value}.",
+                                 f"{zh}须在 1 至 {high} 之间，而不是 {value}。"))
+    return out
+
+
+def known_scope(uow: UnitOfWork) -> tuple[set[str], set[str]]:
+    """What a need-to-know scope may name: the units of registered people and places, and registered badges."""
+    units = {u for (u,) in uow.session.execute(select(Person.unit).distinct()) if u}
+    units |= {u for (u,) in uow.session.execute(select(Location.unit).distinct()) if u}
+    badges = {b for (b,) in uow.session.execute(select(Person.badge))}
+    return units, badges
+
+
+def _entry_problems(period_text: str | None, scope_text: str | None, today: date,
+                    known: Callable[[], tuple[set[str], set[str]]]) -> list[Violation]:
+    """R-02 at entry, beyond parsing: the period lies ahead and the scope names what the register knows. The same
+    check for the counter form, `carrier add`, imports and stock-take registrations (they all come through here)."""
+    out: list[Violation] = []
+    try:
+        period = SecrecyPeriod.parse(period_text)
+        if period is not None:
+            period.check_entry(today)
+    except DomainError as e:
+        out.append(_domain_violation("R-02", e))
+    scope = Scope.parse(scope_text)
+    if scope:
+        try:
+            scope.check_entry(*known())
+        except DomainError as e:
+            out.append(_domain_violation("R-02", e))
+    return out
 
 
 def _check_code(code: str) -> list[Violation]:
@@ -324,20 +386,20 @@ _CHECKED = ("kind", "regime", "classification", "highest_level_held", "period", 
 
 
 def _check_row(data: CarrierInput, code: str, places: dict[str, Location],
-               place_facts: Callable[[Location], LocationFacts]) -> tuple[tuple[Any, ...] | None, list[Violation]]:
-    """The rulebook on one row: its violations (naming `code`), or when it has none the carrier columns it
-    registers with (in `_CHECKED` order)."""
+               place_facts: Callable[[Location], LocationFacts]
+               ) -> tuple[tuple[Any, ...] | None, list[Violation], list[Violation], list[Violation]]:
+    """The rulebook on one row: its unreadable fields, its unknown place and its rule violations (each naming
+    `code`), or when it has none the carrier columns it registers with (in `_CHECKED` order)."""
     facts, unreadable = _parse_input(data, code)
-    errs = list(unreadable)
+    missing: list[Violation] = []
     place = places.get(data.location.strip()) if data.location else None
     if place is None:
-        errs.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
-                                      "registered into a place.",
-                              f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
-    if not unreadable:
-        errs += check_registration(facts, place_facts(place) if place else None)
-    if errs:
-        return None, errs
+        missing.append(Violation("R-17", f"{code}: storage place {data.location!r} is unknown; every carrier is "
+                                         "registered into a place.",
+                                 f"{code}：存放位置 {data.location!r} 不存在，载体登记须指定存放位置。"))
+    errs = [] if unreadable else check_registration(facts, place_facts(place) if place else None)
+    if unreadable or missing or errs:
+        return None, unreadable, missing, errs
     assert facts.level is not None and place is not None
     held = facts.highest_level_held
     if facts.kind.is_storage_medium:
@@ -345,7 +407,7 @@ def _check_row(data: CarrierInput, code: str, places: dict[str, Location],
     period = facts.period.encode() if facts.period else None
     scope = facts.scope.encode() if facts.scope else None
     return (facts.kind.value, facts.regime.value, facts.level.value, held.value if held else None, period, scope,
-            place.id), []
+            place.id), [], [], []
 
 
 # From this many carriers an import is a bulk write whose WAL checkpoint is left to the store's checkpointer thread
@@ -369,28 +431,44 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
         place_facts = lru_cache(maxsize=None)(location_facts)
         serial = next_serial(uow, site)
         problems: list[Violation] = []
+        unreadable: list[Violation] = []
+        unknown_places: list[Violation] = []
         carriers: list[tuple[Any, ...]] = []
         accepted: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         seen: set[str] = set()
         seen_epc: set[str] = set()
         given: set[str] = set()  # codes typed in: generated ones lie past every registered serial (next_serial)
+        today = now.astimezone(uow.policy.tz).date()
+        known = lru_cache(maxsize=1)(lambda: known_scope(uow))
+        entry: dict[tuple[str | None, str | None], list[Violation]] = {}
         for data in rows:
             _check_text(data)
+            bad: list[Violation] = []
             if data.code:
                 code = data.code.strip()
-                errs = _check_code(code)
+                bad = _check_code(code)
                 given.add(code)
             else:
-                code, errs = make_carrier_code(site, serial), []
+                code = make_carrier_code(site, serial)
                 serial += 1
+            errs: list[Violation] = []
+            missing: list[Violation] = []
+            unread: list[Violation] = []
             shape_key = (data.classification, data.kind, data.regime, data.period, data.highest_level_held,
                          data.scope, data.copy_number, data.copy_total, data.location)
             shape = accepted.get(shape_key)
             if shape is None:
-                shape, bad = _check_row(data, code, places, place_facts)
+                shape, unread, missing, errs = _check_row(data, code, places, place_facts)
                 if shape is not None:
                     accepted[shape_key] = shape
-                errs += bad
+                bad += unread
+            if not unread:  # an import repeats a handful of (period, scope) texts: each is judged once
+                key = (data.period, data.scope)
+                if key not in entry:
+                    entry[key] = _entry_problems(data.period, data.scope, today, known)
+                bad += entry[key]
+            if data.pages is not None or data.copy_number is not None or data.copy_total is not None:
+                bad += _count_problems(data)
             if code in seen:
                 errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
             seen.add(code)
@@ -399,31 +477,46 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
                 if epc in seen_epc:
                     errs.append(Violation("R-18", f"EPC {epc} appears twice.", f"EPC {epc} 重复。"))
                 seen_epc.add(epc)
-            if errs:
+            if bad or missing or errs:
                 where = f"row {data.extra['row']}" if "row" in data.extra else None
-                problems += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v
-                             for v in errs]
-                if len(problems) > 200:
+                for found, into in ((bad, unreadable), (missing, unknown_places), (errs, problems)):
+                    into += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v for v in found]
+                if len(problems) + len(unreadable) + len(unknown_places) > 200:
                     break
                 continue
             assert shape is not None
             carriers.append((code, epc, data.title, data.doc_number, data.issuer, data.copy_number, data.copy_total,
                              data.pages, data.capacity, *shape))
+        # Bad input first (exit 2), then what is not there (exit 4), then what the rules refuse (exit 3): a row with
+        # an unreadable level is not worth a refusal in the audit log.
+        if unreadable:
+            raise InvalidInput(unreadable)
+        if unknown_places:
+            raise _joined(NotFound, [replace(v, en=v.message("en"), zh=v.message("zh")) for v in unknown_places])
         problems += _already_registered(uow, given, seen_epc)
+        carriers, renumber, duplicates = _number_copies(uow, carriers)
+        problems += duplicates
         refuse(problems, "register", carriers[0][0] if len(carriers) == 1 else None, actor.badge)
+        renumbered: dict[str, list[str]] = {}
+        for first, (siblings, total) in renumber.items():
+            for sibling in siblings:
+                sibling.copy_total = total
+                sibling.updated_at = now
+            renumbered[first] = sorted(c.code for c in siblings)
         if not carriers:
             raise DomainError("Nothing to register.", "没有要登记的载体。")
         insert_rows(uow.session, _CARRIERS, (*_GIVEN, *_CHECKED), carriers,
                     {"status": CarrierStatus.IN_STORE.value, "registered_at": now, "updated_at": now})
         place_codes = {loc.id: loc.code for loc in places.values()}
-        uow.ledger.append_many(_registered(carriers, place_codes, actor.badge), now)
+        uow.ledger.append_many(_registered(carriers, place_codes, actor.badge, renumbered), now)
         if len(carriers) >= _BULK:
             uow.defer_checkpoint()
         uow.commit()
         return [c[0] for c in carriers]
 
 
-def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], actor: str) -> Iterator[EventDraft]:
+def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], actor: str,
+                renumbered: dict[str, list[str]]) -> Iterator[EventDraft]:
     """Each carrier row's (`_GIVEN` + `_CHECKED`) REGISTERED event, made as the ledger takes it.
 
     Rows are kept as flat tuples, which the garbage collector stops tracking; 100,000 drafts with their payload dicts
@@ -431,9 +524,79 @@ def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], ac
     """
     for (code, _epc, _title, doc_number, _issuer, copy_number, copy_total, _pages, _capacity,
          kind, _regime, level, _held, period, scope, location_id) in carriers:
+        payload = {"classification": level, "kind": kind, "period": period, "scope": scope,
+                   "copy": [copy_number, copy_total], "doc_number": doc_number}
+        if code in renumbered:  # the document's other copies now say "of N" with this N too
+            payload["renumbered"] = renumbered[code]
         yield EventDraft(EventType.REGISTERED, carrier=code, actor=actor, to_location=place_codes[location_id],
-                         payload={"classification": level, "kind": kind, "period": period, "scope": scope,
-                                  "copy": [copy_number, copy_total], "doc_number": doc_number})
+                         payload=payload)
+
+
+def _document(issuer: str | None, doc_number: str | None) -> tuple[str, str] | None:
+    """A document is its issuer and its document number (文号); a carrier with no number belongs to none."""
+    if not doc_number or not doc_number.strip():
+        return None
+    return (issuer or "").strip(), doc_number.strip()
+
+
+def _copies_of(uow: UnitOfWork, documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Carrier]]:
+    """The registered copies of these documents, locked: their copy totals may be renumbered."""
+    wanted = set(documents)
+    numbers = sorted({doc for _issuer, doc in wanted})
+    found: dict[tuple[str, str], list[Carrier]] = {}
+    for i in range(0, len(numbers), 500):
+        rows = uow.session.execute(select(Carrier).where(Carrier.doc_number.in_(numbers[i:i + 500]),
+                                                         Carrier.copy_number.is_not(None))
+                                   .with_for_update(of=Carrier)).unique().scalars()
+        for c in rows:
+            key = _document(c.issuer, c.doc_number)
+            if key in wanted:
+                found.setdefault(key, []).append(c)
+    return found
+
+
+_CopyPlan = tuple[list[tuple[Any, ...]], dict[str, tuple[list[Carrier], int]], list[Violation]]
+
+
+def _number_copies(uow: UnitOfWork, carriers: list[tuple[Any, ...]]) -> _CopyPlan:
+    """One carrier per (issuer, document number, copy number), and one N for all copies of a document (R-29, R-30).
+
+    A copy number already registered (or twice in this batch) is refused, so a repeated save or command never makes a
+    second "copy 2 of 2". A copy with a higher N, or a number past the others' N, renumbers N on every copy: the new
+    rows are returned with the document's N, and the registered siblings to renumber (keyed by the first new copy,
+    whose REGISTERED event names them)."""
+    mine: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(carriers):
+        key = _document(row[4], row[3])
+        if key is not None and row[5] is not None:
+            mine.setdefault(key, []).append(i)
+    if not mine:
+        return carriers, {}, []
+    registered = _copies_of(uow, mine)
+    out = list(carriers)
+    renumber: dict[str, tuple[list[Carrier], int]] = {}
+    problems: list[Violation] = []
+    for key, rows in mine.items():
+        siblings = registered.get(key, [])
+        taken = {c.copy_number: c.code for c in siblings}
+        for i in rows:
+            code, number = out[i][0], out[i][5]
+            if number in taken:
+                issuer = f"{key[0]} " if key[0] else ""
+                problems.append(Violation(
+                    "R-29", f"{code}: copy {number} of {issuer}{key[1]} is already registered as {taken[number]}; "
+                            "a copy is registered once (no extra copies). Look it up instead of registering it again.",
+                    f"{code}：{issuer}{key[1]} 第{number}份 已登记为 {taken[number]}；每份只登记一次（不得多印多留），"
+                    "请查找已登记的载体，不要重复登记。"))
+            taken[number] = code
+        total = max([c.copy_total or 0 for c in siblings] + [c.copy_number or 0 for c in siblings]
+                    + [out[i][6] or 0 for i in rows] + [out[i][5] for i in rows])
+        for i in rows:
+            out[i] = (*out[i][:6], total, *out[i][7:])
+        stale = [c for c in siblings if c.copy_total != total]
+        if stale:
+            renumber[out[rows[0]][0]] = (stale, total)
+    return out, renumber, problems
 
 
 def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> list[Violation]:
@@ -453,6 +616,9 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
     with uow:
         person, _facts = actor_facts(uow, actor, Action.COPY)
         clean("unit", copying_unit)
+        if count > MAX_COPIES:
+            raise InvalidInput([Violation("R-79", f"{count} copies is past the bound of {MAX_COPIES}.",
+                                          f"复制 {count} 份超出上限 {MAX_COPIES} 份。")])
         now = uow.now()
         original = get_carrier(uow, code)
         approval_id = approval_id or granted_for(uow, ApprovalPurpose.COPY, original.id, None, now)
@@ -460,14 +626,15 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
         try:
             wanted = Classification.parse(level) if level else None
         except DomainError as e:
-            refuse([_domain_violation("R-77", e)], "copy", code, actor.badge)
-            raise
+            raise InvalidInput([_domain_violation("R-77", e)]) from None
         refuse(check_copy(carrier_facts(original), approval, count, now, uow.policy, wanted, actor.badge), "copy",
                code, actor.badge)
         root_id = original.parent_id or original.id
-        family = list(uow.session.execute(
-            select(Carrier).where((Carrier.id == root_id) | (Carrier.parent_id == root_id)).with_for_update(of=Carrier)
-        ).unique().scalars())
+        same = (Carrier.id == root_id) | (Carrier.parent_id == root_id)
+        if _document(original.issuer, original.doc_number) is not None:  # copies registered one by one count too
+            issuer = Carrier.issuer.is_(None) if original.issuer is None else Carrier.issuer == original.issuer
+            same = same | ((Carrier.doc_number == original.doc_number) & issuer & Carrier.copy_number.is_not(None))
+        family = list(uow.session.execute(select(Carrier).where(same).with_for_update(of=Carrier)).unique().scalars())
         highest = max([c.copy_number or 0 for c in family] + [c.copy_total or 0 for c in family] + [1])
         total = highest + count
         if original.copy_number is None:
@@ -520,9 +687,11 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
             new_level = Classification.parse(level)
             new_period = SecrecyPeriod.parse(period) if period is not None else facts.period
         except DomainError as e:
-            refuse([_domain_violation("R-08", e)], "reclassify", code, actor.badge)
-            raise
+            raise InvalidInput([_domain_violation("R-08", e)]) from None
         new_scope = Scope.parse(scope) if scope is not None else facts.scope
+        entry = _entry_problems(period, scope, now.astimezone(uow.policy.tz).date(), lambda: known_scope(uow))
+        if entry:
+            raise InvalidInput(entry)
         assert facts.level is not None
         approval_id = approval_id or granted_for(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)

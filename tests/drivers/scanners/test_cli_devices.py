@@ -92,7 +92,7 @@ def test_test_reports_silence_and_unknown_names(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no read from gone" in result.output and "[disconnected]" in result.output
     result = runner.invoke(devices_app, ["test", "other", "--config", str(config)])
-    assert result.exit_code == 2 and "configured: gone" in result.output
+    assert result.exit_code == 4 and "configured: gone" in result.output
 
 
 def test_simulate_refuses_unknown_kinds() -> None:

@@ -1,0 +1,265 @@
+"""The exit-code contract (README "Exit codes"), checked over every command of the Typer app.
+
+The commands are enumerated from the app itself, so a new command without a row in `CASES` fails
+`test_every_command_has_a_row`. Each row gives a bad-input case (exit 2) and, where a command looks something up, a
+not-found case (exit 4); every case runs on its own copy of the demo register and must change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+from tests_support import CLI_REGISTER, invoke, use_cli_demo
+
+from labels.codes import make_badge_code, make_carrier_code
+from tracker.demo import badge, place
+
+ABSENT = make_carrier_code("BJ", 999999)  # a well-formed code no carrier has
+BAD_CHECK = "BJ-000002X"  # BJ-000002's check character is Q
+ABSENT_PLACE = place("BJ", "NOWHERE")
+ABSENT_BADGE = make_badge_code("BJ", "99999")
+SHELF = place("BJ", "R2C1S1")
+PINS = {"TRACKER_BORROWER_PIN": "482916", "TRACKER_GIVER_PIN": "482916", "TRACKER_TAKER_PIN": "482916",
+        "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916"}
+
+# Placeholders filled per test: {secret} an in-store 机密 carrier, {loaned} one on loan, {tmp} the test's directory.
+Case = tuple[list[str], str | None]  # argv, operator key (None: the clerk)
+CASES: dict[str, tuple[Case | None, Case | None]] = {
+    # command: (bad input -> 2, not found -> 4)
+    "approvals list": ((["approvals", "list", "--status", "maybe"], None), None),
+    "approvals show": ((["approvals", "show", "first"], None), (["approvals", "show", "99999"], None)),
+    "approvals request": ((["approvals", "request", "--purpose", "lending", "--carrier", "{secret}"], None),
+                          (["approvals", "request", "--purpose", "loan", "--carrier", ABSENT, "--for",
+                            badge("reader_core")], None)),
+    "approvals approve": ((["approvals", "approve", "first"], "approver"),
+                          (["approvals", "approve", "99999"], "approver")),
+    "approvals deny": ((["approvals", "deny", "1"], "approver"),
+                       (["approvals", "deny", "99999", "--reason", "x"], "approver")),
+    "policy show": ((["policy", "show", "--no-such-option"], None), None),
+    "policy propose": ((["policy", "propose", "{tmp}/no-such-file.toml"], "officer"), None),
+    "policy approve": ((["policy", "approve", "first"], "approver"), (["policy", "approve", "99999"], "approver")),
+    "policy deny": ((["policy", "deny", "1"], "approver"), (["policy", "deny", "99999", "--reason", "x"], "approver")),
+    "audit": ((["audit", "--since", "whenever"], "auditor"), None),
+    "pin change": ((["pin", "change", "--no-such-option"], None), None),
+    "request-change": ((["request-change", badge("reader_core"), "--clearance", "ultra"], "admin"), None),
+    "backup": ((["backup", "{tmp}"], None), None),
+    "restore": ((["restore", "{tmp}/r.sqlite", "--anchor", "junk"], "officer"),
+                (["restore", "{tmp}/no-such-backup.sqlite"], "officer")),
+    "destruction new": ((["destruction", "new", "--no-such-option"], None), None),
+    "destruction add": ((["destruction", "add", "first", ABSENT], None), None),
+    "destruction remove": ((["destruction", "remove", "first", ABSENT], None), None),
+    "destruction list": ((["destruction", "list", "--no-such-option"], None), None),
+    "destruction show": ((["destruction", "show", "first"], None), None),
+    "destruction submit": ((["destruction", "submit", "first"], None), None),
+    "destruction approve": ((["destruction", "approve", "first"], "approver"), None),
+    "destruction reopen": ((["destruction", "reopen", "first"], None), None),
+    "destruction scan": ((["destruction", "scan", "first", ABSENT], None), None),
+    "destruction set-aside": ((["destruction", "set-aside", "first", ABSENT, "--reason", "x"], None), None),
+    "destruction complete": ((["destruction", "complete", "first", "--site", "x"], None), None),
+    "destruction certificate": ((["destruction", "certificate", "first", "--pdf", "{tmp}/c.pdf"], None), None),
+    "destruction register": ((["destruction", "register", "--from", "whenever"], None), None),
+    "archive": ((["archive", BAD_CHECK, "--to", SHELF], None), None),
+    "archive-access": ((["archive-access", BAD_CHECK, "--no-such-option"], None), None),
+    "return-to-issuer": ((["return-to-issuer", BAD_CHECK, "--no-such-option"], None), None),
+    "transfer-out": ((["transfer-out", BAD_CHECK, "--no-such-option"], None), None),
+    "repair": ((["repair", BAD_CHECK, "--no-such-option"], None), None),
+    "init": ((["init", "--badge", "X"], None), None),
+    "demo": ((["demo", "--carriers", "-1"], None), None),
+    "status": ((["status", "--no-such-option"], None), None),
+    "tui": ((["tui", "--lang", "fr"], None), None),
+    "departure-check": ((["departure-check"], None), (["departure-check", ABSENT_BADGE], None)),
+    "checkout": ((["checkout", "{secret}", "--to", badge("reader_core"), "--due", "tomorrowish"], None),
+                 (["checkout", ABSENT, "--to", badge("reader_core")], None)),
+    "checkin": ((["checkin", BAD_CHECK], None), (["checkin", "{loaned}", "--to", ABSENT_PLACE], None)),
+    "handover": ((["handover", BAD_CHECK, "--from", badge("reader_core"), "--to", badge("courier")], "courier"),
+                 (["handover", ABSENT, "--from", badge("reader_core"), "--to", badge("courier")], "courier")),
+    "carry-out": ((["carry-out", "{secret}", "--custodian", badge("reader_core"), "--until", "someday"], None),
+                  (["carry-out", ABSENT, "--custodian", badge("reader_core"), "--until", "+2h"], None)),
+    "copy": ((["copy", BAD_CHECK], None), (["copy", ABSENT], None)),
+    "approve": ((["approve", "--purpose", "loan", "--carrier", "{secret}", "--until", "whenever"], "approver"),
+                (["approve", "--purpose", "loan", "--carrier", ABSENT, "--for", badge("reader_core")], "approver")),
+    "missing": ((["missing", BAD_CHECK], None), (["missing", ABSENT], None)),
+    "found": ((["found", BAD_CHECK, "--to", SHELF], None), (["found", ABSENT, "--to", SHELF], None)),
+    "alerts": ((["alerts", "--no-such-option"], None), None),
+    "export": ((["export", "--format", "pdf"], None), None),
+    "person add": ((["person", "add", make_badge_code("BJ", "777"), "新人", "--unit", "法规处", "--clearance",
+                     "ultra"], "admin"), None),
+    "person list": ((["person", "list", "--no-such-option"], None), None),
+    "person set": ((["person", "set", badge("reader_core"), "--clearance", "ultra"], "officer"),
+                   (["person", "set", ABSENT_BADGE, "--clearance", "core"], "admin")),
+    "person depart": ((["person", "depart"], "officer"), (["person", "depart", ABSENT_BADGE], "officer")),
+    "location add": ((["location", "add", place("BJ", "NEW1"), "新柜", "--kind", "cabinet", "--max-level", "ultra",
+                       "--parent", place("BJ", "R2")], "admin"),
+                     (["location", "add", place("BJ", "NEW1"), "新柜", "--kind", "cabinet", "--max-level", "secret",
+                       "--parent", ABSENT_PLACE], "admin")),
+    "location list": ((["location", "list", "--no-such-option"], None), None),
+    "carrier add": ((["carrier", "add", "--location", SHELF, "--classification", "ultra"], None),
+                    (["carrier", "add", "--location", ABSENT_PLACE, "--classification", "internal"], None)),
+    "carrier import": ((["carrier", "import", "{tmp}/no-such-file.csv"], None),
+                       (["carrier", "import", "{tmp}/unknown-place.csv"], None)),
+    "carrier show": ((["carrier", "show", BAD_CHECK], None), (["carrier", "show", ABSENT], None)),
+    "carrier find": ((["carrier", "find", "BJ", "--limit", "many"], None), None),
+    "carrier history": ((["carrier", "history", BAD_CHECK], None), (["carrier", "history", ABSENT], None)),
+    "carrier move": ((["carrier", "move", BAD_CHECK, "--to", SHELF], None),
+                     (["carrier", "move", "{secret}", "--to", ABSENT_PLACE], None)),
+    "carrier reclassify": ((["carrier", "reclassify", "{secret}", "--level", "ultra"], "officer"),
+                           (["carrier", "reclassify", ABSENT, "--level", "secret"], "officer")),
+    "ledger verify": ((["ledger", "verify", "--anchor", "junk"], None), None),
+    "ledger seal": ((["ledger", "seal", "--no-such-option"], "officer"), None),
+    "db upgrade": ((["db", "upgrade", "--no-such-option"], None), None),
+    "label layouts": ((["label", "layouts", "--no-such-option"], None), None),
+    "label preview": ((["label", "preview", BAD_CHECK], None), None),
+    "label print": ((["label", "print", BAD_CHECK, "--printer", "file://{tmp}/out.zpl"], None), None),
+    "label sheet": ((["label", "sheet", BAD_CHECK, "--out", "{tmp}/sheet.pdf"], None), None),
+    "label calibrate": ((["label", "calibrate", "--sheet", "no-such-sheet", "--out", "{tmp}/c.pdf"], None), None),
+    "label status": ((["label", "status", "--printer", "gopher://nowhere"], None), None),
+    "label emulate": ((["label", "emulate", "--port", "not-a-port"], None), None),
+    "devices list": ((["devices", "list", "--no-such-option"], None), None),
+    "devices test": ((["devices", "test", "x", "--count", "many"], None), (["devices", "test", "nosuch"], None)),
+    "devices simulate": ((["devices", "simulate", "no-such-kind"], None), None),
+    "stocktake start": ((["stocktake", "start", "--scope", place("BJ", "R2"), "--team", badge("clerk"), "--team",
+                          badge("clerk2"), "--level", "ultra"], None),
+                        (["stocktake", "start", "--scope", ABSENT_PLACE, "--team", badge("clerk"), "--team",
+                          badge("clerk2")], None)),
+    "stocktake list": ((["stocktake", "list", "--no-such-option"], None), None),
+    "stocktake bind": ((["stocktake", "bind", "x", "--device", "d", "--batch", "b", "--location", SHELF], None),
+                       (["stocktake", "bind", "999", "--device", "d", "--batch", "b", "--location", SHELF], None)),
+    "stocktake upload": ((["stocktake", "upload", "1", "{tmp}/no-such-file.txt", "--device", "h1"], None),
+                         (["stocktake", "upload", "999", "{tmp}/reads.txt", "--device", "h1"], None)),
+    "stocktake reconcile": ((["stocktake", "reconcile", "x"], None), (["stocktake", "reconcile", "999"], None)),
+    "stocktake progress": ((["stocktake", "progress", "x"], None), (["stocktake", "progress", "999"], None)),
+    "stocktake findings": ((["stocktake", "findings", "1", "--kind", "no-such-kind"], None),
+                           (["stocktake", "findings", "999"], None)),
+    "stocktake resolve": ((["stocktake", "resolve", "1", "no-such-kind", "X", "found", "--reason", "r"], None),
+                          (["stocktake", "resolve", "999", "missing", "{secret}", "found", "--reason", "r"], None)),
+    "stocktake close": ((["stocktake", "close", "x"], None), (["stocktake", "close", "999"], None)),
+    "stocktake report": ((["stocktake", "report", "999"], None),
+                         (["stocktake", "report", "999", "--csv", "{tmp}/r.csv"], None)),
+    "stocktake live": ((["stocktake", "live", "999", "--device", "d", "--duration", "-1"], None),
+                       (["stocktake", "live", "999", "--device", "nosuch"], None)),
+}
+
+
+def command_paths() -> list[str]:
+    """Every runnable command of the app, as the words that name it (`carrier show`)."""
+    from tracker.cli import app
+
+    found: list[str] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        if hasattr(command, "commands"):  # a group (typer may carry its own click)
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        else:
+            found.append(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    return sorted(found)
+
+
+def test_every_command_has_a_row() -> None:
+    missing = [c for c in command_paths() if c not in CASES]
+    assert not missing, f"add a row to CASES for: {missing}"
+    assert not [c for c in CASES if c not in command_paths()], "a row names a command that no longer exists"
+
+
+@pytest.fixture
+def env(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = use_cli_demo(cli_demo, tmp_path, monkeypatch, **PINS)
+    (tmp_path / "unknown-place.csv").write_text(f"classification,location\ninternal,{ABSENT_PLACE}\n",
+                                                encoding="utf-8")
+    (tmp_path / "reads.txt").write_text(f"{SHELF}\n", encoding="utf-8")
+    return values
+
+
+def _fill(argv: list[str], tmp_path: Path) -> list[str]:
+    conn = sqlite3.connect(tmp_path / CLI_REGISTER)
+    try:
+        secret = conn.execute("SELECT code FROM carriers WHERE classification='secret' AND status='in_store' "
+                              "ORDER BY code").fetchone()[0]
+        loaned = conn.execute("SELECT code FROM carriers WHERE status='on_loan' ORDER BY code").fetchone()[0]
+    finally:
+        conn.close()
+    return [a.format(secret=secret, loaned=loaned, tmp=tmp_path) for a in argv]
+
+
+def _state(tmp_path: Path) -> tuple[object, ...]:
+    """What a refused command must leave as it was: the ledger, the carriers, people and places."""
+    conn = sqlite3.connect(tmp_path / CLI_REGISTER)
+    try:
+        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("events", "carriers", "people", "locations"))
+    finally:
+        conn.close()
+
+
+def _cases(which: int) -> list[tuple[str, Case]]:
+    out: list[tuple[str, Case]] = []
+    for command, pair in sorted(CASES.items()):
+        case = pair[which]
+        if case is not None:
+            out.append((command, case))
+    return out
+
+
+def _run(case: Case, tmp_path: Path) -> tuple[int, str]:
+    argv, who = case
+    extra = {"TRACKER_OPERATOR": badge(who)} if who else {}
+    return invoke(*_fill(argv, tmp_path), **extra)
+
+
+@pytest.mark.parametrize(("command", "case"), _cases(0), ids=[c for c, _ in _cases(0)])
+def test_bad_input_exits_2(command: str, case: Case, env: dict[str, str], tmp_path: Path) -> None:
+    before = _state(tmp_path)
+    code, out = _run(case, tmp_path)
+    assert code == 2, f"{command}: exit {code}\n{out}"
+    assert "Traceback" not in out
+    assert _state(tmp_path) == before
+
+
+@pytest.mark.parametrize(("command", "case"), _cases(1), ids=[c for c, _ in _cases(1)])
+def test_not_found_exits_4(command: str, case: Case, env: dict[str, str], tmp_path: Path) -> None:
+    before = _state(tmp_path)
+    code, out = _run(case, tmp_path)
+    assert code == 4, f"{command}: exit {code}\n{out}"
+    assert "Traceback" not in out
+    assert _state(tmp_path) == before
+
+
+def test_departure_check_exits_alike_with_and_without_json(env: dict[str, str], tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / CLI_REGISTER)
+    holder = conn.execute("SELECT p.badge FROM carriers c JOIN people p ON p.id = c.holder_id").fetchone()[0]
+    conn.close()
+    table_code, _ = invoke("departure-check", holder)
+    json_code, out = invoke("departure-check", holder, "--json")
+    assert table_code == json_code == 3
+    assert json.loads(out)["holds"] and json.loads(out)["clear"] is False
+    assert invoke("departure-check", badge("auditor"), "--json")[0] == 0
+
+
+def test_wrong_check_character_is_named(env: dict[str, str]) -> None:
+    code, out = invoke("carrier", "show", BAD_CHECK)
+    assert code == 2 and "'X'" in out and "No carrier" not in out
+    code, out = invoke("--lang", "zh", "carrier", "show", BAD_CHECK)
+    assert code == 2 and "校验位 'X'" in out
+
+
+def test_unknown_level_and_unreadable_period_are_bad_input(env: dict[str, str]) -> None:
+    code, out = invoke("carrier", "add", "--location", SHELF, "--classification", "secret", "--period",
+                       "2030-13-01", "--scope", "法规处", "--copy", "1/1")
+    assert code == 2 and "R-02" in out
+
+
+@pytest.mark.parametrize("extra", [["--period", "2020-01-01"], ["--scope", "不存在处"], ["--pages", "-5"]])
+def test_bad_entry_exits_2(extra: list[str], env: dict[str, str], tmp_path: Path) -> None:
+    args = {"--period": "10y", "--scope": "法规处", "--pages": "3"} | dict(zip(extra[::2], extra[1::2], strict=True))
+    before = _state(tmp_path)
+    code, out = invoke("carrier", "add", "--location", SHELF, "--classification", "confidential",
+                       *[x for kv in args.items() for x in kv])
+    assert code == 2 and extra[1] in out, out
+    assert _state(tmp_path) == before
