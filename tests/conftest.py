@@ -116,6 +116,7 @@ def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
     target = tmp_path / "register.sqlite"
     if _wants_people(request):
         shutil.copyfile(request.getfixturevalue("seeded_sqlite"), target)
+        target.chmod(0o600)  # private, as a register is made: a looser copy is reported by every command
     return f"sqlite:///{target}"
 
 

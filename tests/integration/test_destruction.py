@@ -3,6 +3,7 @@ the site, the completion under two supervisors, and every refusal path of issue 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import timedelta
 
@@ -32,8 +33,11 @@ def register(store: Store, clerk: Signed, level: str = "secret", kind: str = "pa
         kind=kind, period="10y" if secret else None, scope="办公室;法规处;技术处" if secret else None,
         copy_number=1 if level in ("top_secret", "secret") else None,
         copy_total=2 if level in ("top_secret", "secret") else None, title=str(kw.pop("title", "待销毁文件")),
-        doc_number=str(kw.pop("doc_number", "BJ密〔2026〕7号")))
+        doc_number=str(kw.pop("doc_number", f"BJ密〔2026〕{next(_DOCS)}号")))  # one carrier per document copy
     return registry.register(store.uow(), clerk, data)
+
+
+_DOCS = itertools.count(7)
 
 
 def approved_batch(store: Store, people: dict[str, Signed], codes: list[str], requester: str = "clerk") -> int:

@@ -67,7 +67,7 @@ def test_a_number_no_column_holds_is_refused(store: Store, people: dict[str, Sig
     before = _counts(store)
     with pytest.raises(DomainError) as err:
         registry.register(store.uow(), people["clerk"], _internal(pages=99999999999999999999999))
-    assert "pages must be a whole number from 0 to 2147483647" in err.value.en
+    assert "R-16: The pages must be 1 to 100000" in err.value.en  # the entry rule's bound, before any column's
     assert _counts(store) == before
 
 
@@ -85,7 +85,7 @@ def test_import_of_a_huge_number_names_the_row(store: Store, people: dict[str, S
     text = f"classification,location,pages\ninternal,{SHELF},99999999999999999999999\n"
     with pytest.raises(DomainError) as err:
         registry.import_csv(store.uow(), people["clerk"], text)
-    assert err.value.en.startswith("row 2: pages must be a whole number")
+    assert err.value.en.startswith("R-16: row 2: The pages must be 1 to 100000")
 
 
 def test_import_decodes_gb18030_like_uploads(store: Store, people: dict[str, Signed]) -> None:
