@@ -195,10 +195,11 @@ class TrackerApp(App[None]):
             return False
         if self.monotonic() - self.last_input < minutes * 60:
             return False
-        self.action_lock()
+        self.action_lock(idle=True)
         return True
 
-    def action_lock(self) -> None:
+    def action_lock(self, idle: bool = False) -> None:
+        """Lock the counter: Ctrl+O by the operator, or the idle timer (`idle`), which the lock screen says."""
         if self.ctx.actor is None or isinstance(self.screen, LoginScreen):
             return
         while isinstance(self.screen, ModalScreen):
@@ -208,7 +209,7 @@ class TrackerApp(App[None]):
             from tui.desk import ClearParty
 
             counter.submit(ClearParty())  # a signature must not outlive the lock
-        self.push_screen(LoginScreen(self.ctx, locked_by=self.ctx.actor.badge))
+        self.push_screen(LoginScreen(self.ctx, locked_by=self.ctx.actor.badge, idle=idle))
 
     def action_toggle_theme(self) -> None:
         """Dark and light themes: the level chips keep their colours, everything else follows the theme."""
