@@ -107,6 +107,9 @@ class TrackerApp(App[None]):
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
         self._loop = asyncio.get_running_loop()
         self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
+        for warning in self.ctx.store.warnings:  # a register file other local users can read: say so at every start
+            self.notify(warning.message(self.ctx.lang), title=i18n.pick("Register file", "登记库文件"),
+                        severity="warning", timeout=60, markup=False)
         if self.device_error:
             self.notify(self.device_error, title=i18n.pick("Devices", "设备"), severity="error", timeout=30,
                         markup=False)  # names and OS messages from tracker.toml and drivers: shown as written

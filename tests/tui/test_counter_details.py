@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 from textual.widgets import DataTable
 
 from tracker.demo import badge, place
 from tracker.services import circulation, incidents
+from tracker.store import Store
+from tui.app import make_app
 from tui.screens.alerts import AlertsScreen
 from tui.screens.handover import HandoverScreen
 from tui.screens.login import LoginScreen
@@ -205,3 +209,19 @@ async def test_alerts_show_the_holders_badge_at_80x24(ui: Any) -> None:
         await pilot.pause()
         assert badge("reader_general") in screen_text(app)
     assert place("BJ", "R1")  # the demo's reading room exists (used by the R-67 advice)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "open to other users"), ("zh", "对其他用户开放")])
+async def test_a_register_file_others_can_read_is_said_at_start(ui: Any, lang: str, words: str) -> None:
+    path = Path(make_url(ui.store.url).database or "")
+    path.chmod(0o644)
+    store = Store(ui.store.url, terminal="test-terminal", clock=ui.clock, policy=ui.store.policy)
+    try:
+        assert store.warnings
+        app = make_app(store, ui.settings, lang, monotonic=ui.monotonic)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            shown = [n.message for n in app._notifications]
+            assert any(words in m and "chmod 600" in m for m in shown), shown
+    finally:
+        store.dispose()
