@@ -225,3 +225,31 @@ async def test_a_register_file_others_can_read_is_said_at_start(ui: Any, lang: s
             assert any(words in m and "chmod 600" in m for m in shown), shown
     finally:
         store.dispose()
+
+
+async def test_carry_out_asks_for_the_signature_first_and_keeps_typed_bursts(ui: Any) -> None:
+    target = ui.carriers(lambda v: v.classification == "internal" and v.status == "in_store")[0]
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot)
+        await ui.look_up(pilot, target.code)
+        await pilot.press("f6")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CounterScreen"  # no form to fill in for nothing
+        assert "signs first" in card_text(app)
+        await pilot.press("f2")
+        await _sign(ui, pilot, "reader_general")
+        await ui.until(pilot, lambda: app.counter.state.party is not None and app.counter.state.party.signed)
+        await pilot.press("f4")
+        await ui.scan(pilot, target.code)
+        await ui.answered(pilot)
+        await pilot.press("f6")
+        await ui.on_screen(pilot, "CarryOutDialog")
+        dialog = app.screen
+        await pilot.press("enter")  # the default return time
+        await ui.until(pilot, lambda: app.focused is not None and app.focused.id == "destination")
+        submitted = app.counter.submitted
+        await ui.scan(pilot, "北京会议", wait=False)  # an input method commits the word at scanner speed
+        await ui.until(pilot, lambda: app.focused is not None and app.focused.id == "companion")
+        assert dialog.query_one("#destination").value == "北京会议"
+        assert app.counter.submitted == submitted  # nothing went to the scan queue

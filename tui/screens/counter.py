@@ -273,6 +273,13 @@ class CounterScreen(DeskScreen):
         picked = self._need_selection()
         if picked is None:
             return
+        party = self.state.party
+        if party is None or party.signed is None:  # said now, not after every field of the form was filled
+            self.query_one("#card", FeedbackCard).show(Feedback(
+                "error", _("Carry-out: the counter-party signs first"),
+                (_("Scan the custodian's badge and let them type their PIN; then F6 again."),)))
+            self.app.bell()
+            return
         _row, code = picked
         policy = self.ctx.store.policy
         now = self.ctx.store.clock()

@@ -111,9 +111,12 @@ class CarryOutDialog(Dialog[CarryOutForm]):
         with Vertical(classes="dialog"):
             yield Label(_("Carry out {code}").format(code=self.code), classes="dialog-title", markup=False)
             yield Label(_("Return by (YYYY-MM-DD [HH:MM])"))
-            yield ScanField(value=f"{self.default_due.astimezone(self.tz):%Y-%m-%d %H:%M}", id="due", gap=gap)
+            # Typed fields: a fast typed burst (an input method committing 北京会议, a paste) stays in the field;
+            # only a register code travels on as a scan.
+            yield ScanField(value=f"{self.default_due.astimezone(self.tz):%Y-%m-%d %H:%M}", id="due", gap=gap,
+                            accept=is_code)
             yield Label(_("Destination"))
-            yield ScanField(id="destination", gap=gap)
+            yield ScanField(id="destination", gap=gap, accept=is_code)
             yield Label(_("Second person's badge (绝密) and PIN"))
             yield ScanField(placeholder="B-BJ-…", id="companion", gap=gap)
             yield ScanField(placeholder="PIN", password=True, id="companion-pin", gap=gap, accept=is_code)
