@@ -8,7 +8,7 @@ job), never import `tracker` or `tui`, and never raise a device fault past the r
 `DeviceStatus` values.
 
 Stable API (other drivers import it): `Transport`, `TransportError`, `open_transport`, `find_by_id`,
-`PtyPair`, `Backoff`, `ReconnectingReader`, and the `Closing` / `Running` context-manager bases.
+`LinkGuard`, `PtyPair`, `Backoff`, `ReconnectingReader`, and the `Closing` / `Running` context-manager bases.
 """
 
 from __future__ import annotations
@@ -149,6 +149,58 @@ def find_by_id(pattern: str, directory: Path | str = BY_ID_DIR) -> Path | None:
         if link.exists():
             return link
     return None
+
+
+class LinkGuard:
+    """Follows a device link (a `/dev/serial/by-id` entry, a simulator's `--link`) only to the device it led to.
+
+    A link whose device went away while the link stayed (a simulator killed with SIGKILL, udev not running) is
+    stale: the /dev/pts or /dev/ttyACM number it names is handed to the next program or device that asks, and
+    reading it would store someone else's keystrokes as scans. So after a successful open the guard remembers the
+    link itself (its inode, as `os.replace` or udev make a new one each time) and where it led; the same link
+    found dangling, or leading elsewhere, is refused until it is made again. Plain paths and URLs pass unchanged.
+    One guard per configured device, used from its reader thread only.
+    """
+
+    def __init__(self) -> None:
+        self._link: tuple[int, int, int] | None = None
+        self._target = ""
+        self._vanished = False
+
+    def check(self, url: str) -> None:
+        """Raise `TransportError` (saying why) when `url` is a link that must not be read from now."""
+        path = Path(url)
+        link = _link_identity(path) if "://" not in url and not url.startswith("file:") else None
+        if link is None:
+            return
+        target = os.path.realpath(path)
+        same = link == self._link
+        if not os.path.exists(target):
+            self._vanished = self._vanished or same
+            raise TransportError(f"{url} leads nowhere: {target} does not exist (device unplugged or simulator "
+                                 "stopped)")
+        if same and (self._vanished or target != self._target):
+            where = "leads to" if target != self._target else "still points at"
+            raise TransportError(f"{url} {where} {target} after its device went away: that may be another "
+                                 "program's terminal or another device now, so it is not read from until the link "
+                                 "is made again")
+
+    def opened(self, url: str) -> None:
+        """`url` was opened and is being read: remember the link and where it led."""
+        self._link = _link_identity(Path(url)) if "://" not in url and not url.startswith("file:") else None
+        self._target = os.path.realpath(url) if self._link is not None else ""
+        self._vanished = False
+
+
+def _link_identity(path: Path) -> tuple[int, int, int] | None:
+    """The symlink itself (device, inode, change time), or None when `path` is not a symlink."""
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_ctime_ns) if stat.S_ISLNK(st.st_mode) else None
 
 
 class Closing:
@@ -343,8 +395,8 @@ class ReconnectingReader:
 
     `on_data(data, now)` gets every chunk with a monotonic timestamp; it is also called with b"" after each
     read time-out so a framer that ends frames on silence can finish one. `on_status` gets CONNECTED,
-    DISCONNECTED and RECONNECTING changes (never repeated), which is also the framer's cue to drop a
-    half-received frame. `on_connect(transport)` runs after each successful open (e.g. to wake a scanner or
+    DISCONNECTED and RECONNECTING changes (never repeated with the same detail), which is also the framer's cue to
+    drop a half-received frame. `on_connect(transport)` runs after each successful open (e.g. to wake a scanner or
     re-send its settings). Exceptions raised by the callbacks are reported as an ERROR status and the loop
     carries on.
     """
@@ -373,6 +425,7 @@ class ReconnectingReader:
         self._write_lock = threading.Lock()
         self._transport: Transport | None = None
         self._state: DeviceState | None = None
+        self._detail = ""
         self._thread: threading.Thread | None = None
         self.connected_event = threading.Event()
         self.reconnects = 0
@@ -384,10 +437,12 @@ class ReconnectingReader:
     def _status(self, state: DeviceState, detail: str = "") -> None:
         if state is DeviceState.ERROR:
             pass  # a fault in the caller's handler: reported every time, the connection itself is unchanged
-        elif state is self._state:
+        elif state is self._state and detail == self._detail:
             return
         else:
-            self._state = state
+            # A new reason in the same state is reported (a link that led nowhere now leads elsewhere): the
+            # operator sees why the device is not read, not only that it is not.
+            self._state, self._detail = state, detail
             if state is DeviceState.CONNECTED:
                 self.connected_event.set()
             else:

@@ -108,6 +108,9 @@ class TrackerApp(App[None]):
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
         self._loop = asyncio.get_running_loop()
         self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
+        for warning in self.ctx.store.warnings:  # a register file other local users can read: say so at every start
+            self.notify(warning.message(self.ctx.lang), title=i18n.pick("Register file", "登记库文件"),
+                        severity="warning", timeout=60, markup=False)
         if self.device_error:
             self.notify(self.device_error, title=i18n.pick("Devices", "设备"), severity="error", timeout=30,
                         markup=False)  # names and OS messages from tracker.toml and drivers: shown as written
@@ -196,10 +199,11 @@ class TrackerApp(App[None]):
             return False
         if self.monotonic() - self.last_input < minutes * 60:
             return False
-        self.action_lock()
+        self.action_lock(idle=True)
         return True
 
-    def action_lock(self) -> None:
+    def action_lock(self, idle: bool = False) -> None:
+        """Lock the counter: Ctrl+O by the operator, or the idle timer (`idle`), which the lock screen says."""
         if self.ctx.actor is None or isinstance(self.screen, LoginScreen):
             return
         while isinstance(self.screen, ModalScreen):
@@ -209,7 +213,7 @@ class TrackerApp(App[None]):
             from tui.desk import ClearParty
 
             counter.submit(ClearParty())  # a signature must not outlive the lock
-        self.push_screen(LoginScreen(self.ctx, locked_by=self.ctx.actor.badge))
+        self.push_screen(LoginScreen(self.ctx, locked_by=self.ctx.actor.badge, idle=idle))
 
     def action_toggle_theme(self) -> None:
         """Dark and light themes: the level chips keep their colours, everything else follows the theme."""

@@ -151,6 +151,16 @@ class ReportMissing:
 
 
 @dataclass(frozen=True)
+class RecordFound:
+    """A carrier reported missing turned up: it goes back to `place` and its incident's clock stops."""
+
+    row: int
+    code: str
+    place: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class RaiseRequest:
     """A request for approval raised at the counter, for an approver to decide on the approvals screen."""
 
@@ -162,7 +172,7 @@ class RaiseRequest:
     note: str = ""
 
 
-Job = Scan | SetMode | SignParty | ClearParty | Reset | CarryOut | Copy | ReportMissing | RaiseRequest
+Job = Scan | SetMode | SignParty | ClearParty | Reset | CarryOut | Copy | ReportMissing | RecordFound | RaiseRequest
 
 # A rule's advice names a command-line option (e.g. "(--reading-place)"); at the counter it is done by a key or a
 # scan instead, so the option is left out of what the screen shows.
@@ -228,6 +238,8 @@ class Desk:
             return [self._copy(job)]
         if isinstance(job, RaiseRequest):
             return [self._raise_request(job)]
+        if isinstance(job, RecordFound):
+            return [self._found(job)]
         return [self._report_missing(job)]
 
     # -- scans ------------------------------------------------------------------------------------------------------
@@ -285,7 +297,7 @@ class Desk:
     def _carrier(self, code: str, job: Scan) -> Feedback:
         mode = self.state.mode
         if mode == Mode.LOOKUP:
-            return self._show(code, job.row, "info", _("Found"))
+            return self._look_up(code, job.row)
         if mode == Mode.CHECK_IN:
             return self._check_in(code, job)
         return self._check_out(code, job)
@@ -321,8 +333,28 @@ class Desk:
     def _check_in(self, code: str, job: Scan) -> Feedback:
         actor = self._actor()
         target = self.state.place.code if self.state.place and not self.state.place.reading_place else None
-        seq = circulation.check_in(self.store.uow(), actor, code, to_location=target)
+        try:
+            seq = circulation.check_in(self.store.uow(), actor, code, to_location=target)
+        except Refused as e:
+            # Without a place the service asks where the carrier goes back to before it looks at whether it is out
+            # at all; a carrier already in store is told as such, not as a question about its place.
+            if e.rules == ["R-66"]:
+                with self.store.uow(readonly=True) as uow:
+                    view = queries.carrier(uow, code)
+                if view is not None and not CarrierStatus(view.status).with_holder:
+                    return self._not_out(view, job.row)
+            raise
         return self._show(code, job.row, "ok", _("Checked in"), seq=seq)
+
+    def _not_out(self, view: CarrierView, row: int) -> Feedback:
+        lines = tuple(carrier_lines(view, self.store))
+        if view.status == CarrierStatus.IN_STORE.value:
+            return Feedback("info", _("Already in store: nothing to check in"), lines, row=row, code=view.code,
+                            carrier=view)
+        return Feedback("refused", _("Refused: {rules}").format(rules="R-66"),
+                        (*lines, _("R-66: {code} is not out ({status}): nothing to check in.").format(
+                            code=view.code, status=status_label(view.status))),
+                        row=row, code=view.code, carrier=view, rules=("R-66",))
 
     def _sign(self, pin: str, row: int | None = None) -> list[Feedback]:
         party = self.state.party
@@ -388,6 +420,30 @@ class Desk:
         line = _("Leak-incident deadline {date} (R-155).").format(date=f"{deadline.astimezone(tz):%Y-%m-%d}") \
             if deadline else _("No leak-incident deadline for this level.")
         return self._show(job.code, job.row, "refused", _("Reported missing"), (line,))
+
+    def _found(self, job: RecordFound) -> Feedback:
+        place = parse_location_code(job.place).text
+        days = incidents.found(self.store.uow(), self._actor(), job.code, place, job.note)
+        return self._show(job.code, job.row, "ok", _("Recorded found"),
+                          (_("Back in {place} after {days} day(s) missing.").format(place=place, days=days),))
+
+    def _look_up(self, code: str, row: int) -> Feedback:
+        """Show a carrier; one reported missing (or off the books) is an alarm, not a plain answer."""
+        shown = self._show(code, row, "info", _("Look-up"))
+        view = shown.carrier
+        if view is None:
+            return shown
+        if view.status == CarrierStatus.MISSING.value:
+            since = view.missing_since.astimezone(self.store.policy.tz) if view.missing_since else None
+            return replace(shown, tone="refused", title=_("ALARM: {code} is reported missing").format(code=code),
+                           lines=(*shown.lines,
+                                  _("Missing since {when}.").format(when=f"{since:%Y-%m-%d %H:%M}" if since else "—"),
+                                  _("Keep it here. F8 records it found and puts it back in a place.")))
+        if CarrierStatus(view.status).gone:
+            return replace(shown, tone="refused", title=_("ALARM: {code} is off the books").format(code=code),
+                           lines=(*shown.lines, _("It must never be seen again: keep it and call the security "
+                                                  "officer.")))
+        return shown
 
     # -- helpers ----------------------------------------------------------------------------------------------------
 

@@ -74,7 +74,9 @@ async def counter_scene(pilot: Pilot[Any], store: Store) -> None:
     await _scan(pilot, lend.code)
     await _scan(pilot, place(top.code[:2], "R1"))
     await _scan(pilot, top.code)
-    await _until(pilot, lambda: app.counter is not None and app.counter.idle)  # type: ignore[attr-defined]
+    # every scan answered: the last keys may still be queued when the counter first looks idle
+    await _until(pilot, lambda: app.counter is not None and len(app.counter.feedback) >= 4  # type: ignore[attr-defined]
+                 and app.counter.idle)  # type: ignore[attr-defined]
     await pilot.pause(0.2)
 
 
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                                   ("approvals.svg", approvals_scene, "en")):
             db = Path(tmp) / f"{name}.sqlite"
             db.write_bytes(template.read_bytes())
+            db.chmod(0o600)  # private, as a register must be (else the counter opens with a warning about it)
             asyncio.run(shoot(db, target / name, scene, lang))
             print(target / name)
     return 0

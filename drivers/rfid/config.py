@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Self
 from drivers.reads import DeviceState, DeviceStatus, Read
 from drivers.rfid.base import TagRead
 from drivers.scanners.dedup import DuplicateFilter
-from drivers.transport import Backoff, Running, Transport, TransportError, find_by_id, open_transport
+from drivers.transport import Backoff, LinkGuard, Running, Transport, TransportError, find_by_id, open_transport
 
 if TYPE_CHECKING:
     from drivers.device_config import DeviceConfig
@@ -256,6 +256,8 @@ def open_reader(config: DeviceConfig, on_event: EventSink, *, presence: bool = F
         raise ValueError(f"device {config.name!r} is not an RFID reader (kind {config.kind})")
     from drivers.rfid.session import RfidStream
 
+    guard = LinkGuard()  # a link left behind by a reader that went away is not followed
+
     def opener() -> Transport:
         url = config.url
         if config.by_id:
@@ -263,7 +265,10 @@ def open_reader(config: DeviceConfig, on_event: EventSink, *, presence: bool = F
             if found is None:
                 raise TransportError(f"no device matching {config.by_id!r} under {config.by_id_dir}")
             url = str(found)
-        return open_transport(url, baudrate=config.baudrate, timeout=0.02)
+        guard.check(url)
+        port = open_transport(url, baudrate=config.baudrate, timeout=0.02)
+        guard.opened(url)
+        return port
 
     return RfidStream(config.where, _protocol(config), device=config.name, on_read=sink, on_status=sink,
                       opener=opener, setup=setup_commands(config))

@@ -22,6 +22,7 @@ from drivers.scanners.dedup import DuplicateFilter
 from drivers.transport import (
     BY_ID_DIR,
     Backoff,
+    LinkGuard,
     ReconnectingReader,
     Running,
     Transport,
@@ -138,6 +139,7 @@ class SerialDriver(Running):
         self.read_timeout = read_timeout
         self.stream = EventStream(name, dup_window=dup_window, on_event=on_event)
         self._lock = threading.RLock()
+        self._guard = LinkGuard()
         self.reader = ReconnectingReader(
             self._open, self._data, device=name, on_status=self._status, on_connect=self._on_connect,
             backoff=backoff,
@@ -173,7 +175,11 @@ class SerialDriver(Running):
         return self.url
 
     def _open(self) -> Transport:
-        return open_transport(self.port_url(), baudrate=self.baudrate, timeout=self.read_timeout)
+        url = self.port_url()
+        self._guard.check(url)  # a link left behind by a device that went away is not followed
+        port = open_transport(url, baudrate=self.baudrate, timeout=self.read_timeout)
+        self._guard.opened(url)
+        return port
 
     def _data(self, data: bytes, now: float) -> None:
         with self._lock:

@@ -10,10 +10,11 @@ print a traceback for a device or configuration fault: it says what is wrong and
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -204,6 +205,7 @@ def simulate(
         raise _fail(f"cannot create the pseudo-terminal: {exc}") from None
     todo = list(codes or _demo_codes())
     stop = threading.Event()
+    previous = _stop_on_signals()
     try:
         typer.echo(f"simulated {kind} scanner on {emulator.pty.path}")
         typer.echo("point a device at it in tracker.toml:")
@@ -217,4 +219,16 @@ def simulate(
     except KeyboardInterrupt:
         stop.set()
     finally:
-        emulator.close()
+        emulator.close()  # removes the link: a counter pointed at it must find no device, not a reused pty
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP (a service stopped, a terminal closed) stop the simulator as Ctrl-C does, so its pty link
+    is removed; by default they would end the process at once and leave the link pointing at a freed /dev/pts number
+    that the next program's pty takes. Returns the handlers replaced."""
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}

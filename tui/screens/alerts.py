@@ -53,8 +53,10 @@ class AlertsScreen(DeskScreen):
 
     async def on_mount(self) -> None:
         table = self.query_one("#alerts", DataTable)
+        # At 80 columns the sentence is cut, so who must act (the holder's badge) has a column of its own.
         table.add_column(_("Kind"), key="kind", width=12)
-        table.add_column(_("Carrier"), key="carrier", width=12)
+        table.add_column(_("Carrier"), key="carrier", width=10)
+        table.add_column(_("Holder"), key="holder", width=11)
         table.add_column(_("Due"), key="due", width=16)
         table.add_column(_("What"), key="what")
         table.focus()
@@ -83,6 +85,6 @@ class AlertsScreen(DeskScreen):
         for i, a in enumerate(self.alerts):
             due = f"{a.due.astimezone(tz):%Y-%m-%d %H:%M}" if a.due else ""
             table.add_row(Text(f" {kind_label(a.kind)} ", style=KIND_STYLES.get(a.kind, "")),
-                          Text(a.carrier or a.person or ""), Text(due), Text(pick(a.en, a.zh)), key=str(i))
+                          Text(a.carrier or ""), Text(a.person or ""), Text(due), Text(pick(a.en, a.zh)), key=str(i))
         summary = _("{n} alert(s)").format(n=len(self.alerts)) if self.alerts else _("Nothing to act on.")
         self.query_one("#alerts-summary", Static).update(Text(summary, style="bold"))

@@ -238,7 +238,6 @@ class ApprovalsScreen(DeskScreen):
             return
         finally:
             self.busy = False
-        self.outcome = status
         await self.action_refresh()
         if status == "granted":
             message = _("Request #{id} granted ({who}): the counter uses it when the carrier is scanned.")
@@ -250,6 +249,7 @@ class ApprovalsScreen(DeskScreen):
         self.query_one("#approvals-summary", Static).update(Text(
             message.format(id=approval_id, who=who, reason=form.reason),
             style="bold green" if status != "denied" else "bold"))
+        self.outcome = status  # last: whoever waits for the outcome finds the screen already saying it
 
     def _fail(self, message: str) -> None:
         self.outcome = "refused"

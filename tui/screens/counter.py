@@ -31,6 +31,7 @@ from tui.desk import (
     Job,
     Mode,
     RaiseRequest,
+    RecordFound,
     ReportMissing,
     Reset,
     Scan,
@@ -45,6 +46,8 @@ from tui.screens.dialogs import (
     CarryOutDialog,
     CarryOutForm,
     CountDialog,
+    FoundDialog,
+    FoundForm,
     MissingDialog,
     PinDialog,
     RequestDialog,
@@ -270,6 +273,13 @@ class CounterScreen(DeskScreen):
         picked = self._need_selection()
         if picked is None:
             return
+        party = self.state.party
+        if party is None or party.signed is None:  # said now, not after every field of the form was filled
+            self.query_one("#card", FeedbackCard).show(Feedback(
+                "error", _("Carry-out: the counter-party signs first"),
+                (_("Scan the custodian's badge and let them type their PIN; then F6 again."),)))
+            self.app.bell()
+            return
         _row, code = picked
         policy = self.ctx.store.policy
         now = self.ctx.store.clock()
@@ -324,10 +334,21 @@ class CounterScreen(DeskScreen):
         self.app.push_screen(CountDialog(code), done)
 
     def action_missing(self) -> None:
+        """Report the selected carrier missing, or, when it is the one reported missing, record it found."""
         picked = self._need_selection()
         if picked is None:
             return
-        _row, code = picked
+        row, code = picked
+        shown = self.feedback.get(row)
+        if shown is not None and shown.carrier is not None and shown.carrier.status == "missing":
+            def found(form: FoundForm | None) -> None:
+                if form is not None:
+                    self._action_row(code)
+                    self.submit(RecordFound(self._last_row, code, form.place, form.note))
+
+            place = self.state.place.code if self.state.place and not self.state.place.reading_place else ""
+            self.app.push_screen(FoundDialog(code, place), found)
+            return
 
         def done(note: str | None) -> None:
             if note is not None:

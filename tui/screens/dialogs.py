@@ -111,9 +111,12 @@ class CarryOutDialog(Dialog[CarryOutForm]):
         with Vertical(classes="dialog"):
             yield Label(_("Carry out {code}").format(code=self.code), classes="dialog-title", markup=False)
             yield Label(_("Return by (YYYY-MM-DD [HH:MM])"))
-            yield ScanField(value=f"{self.default_due.astimezone(self.tz):%Y-%m-%d %H:%M}", id="due", gap=gap)
+            # Typed fields: a fast typed burst (an input method committing 北京会议, a paste) stays in the field;
+            # only a register code travels on as a scan.
+            yield ScanField(value=f"{self.default_due.astimezone(self.tz):%Y-%m-%d %H:%M}", id="due", gap=gap,
+                            accept=is_code)
             yield Label(_("Destination"))
-            yield ScanField(id="destination", gap=gap)
+            yield ScanField(id="destination", gap=gap, accept=is_code)
             yield Label(_("Second person's badge (绝密) and PIN"))
             yield ScanField(placeholder="B-BJ-…", id="companion", gap=gap)
             yield ScanField(placeholder="PIN", password=True, id="companion-pin", gap=gap, accept=is_code)
@@ -372,3 +375,76 @@ class DecisionDialog(Dialog[DecisionForm]):
                 self.query_one("#reason", ScanField).focus()
                 return
         self.dismiss(DecisionForm(self.approve, reason, badge, pin))
+
+
+class ConfirmDialog(Dialog[bool]):
+    """A yes/no question before something is thrown away: Enter (or y) says yes, Esc (or n) keeps it."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("enter,y", "yes", N_("Yes"), priority=True),
+        Binding("escape,n", "cancel", N_("No")),
+    ]
+
+    def __init__(self, title: str, question: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Static(Text(self.question), markup=False)
+        yield KeyBar()
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+
+@dataclass(frozen=True)
+class FoundForm:
+    place: str
+    note: str
+
+
+class FoundDialog(Dialog[FoundForm]):
+    """A missing carrier turned up: the place it goes back to (scanned or typed) and a note."""
+
+    def __init__(self, code: str, place: str = "") -> None:
+        super().__init__()
+        self.code = code
+        self.place = place
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(_("Record {code} found").format(code=self.code), classes="dialog-title", markup=False)
+            yield Label(_("Place it goes back to (scan or type)"))
+            yield ScanField(value=self.place, placeholder="LOC-BJ-R2C1S1…", id="found-place",
+                            gap=getattr(self.app, "wedge_gap", 0.03))
+            yield Label(_("Note (where it was found)"))
+            yield ScanField(id="found-note", gap=getattr(self.app, "wedge_gap", 0.03))
+            yield Static("", id="dialog-message", markup=False)
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#found-place", ScanField).focus()
+
+    @on(ScanField.Scanned, "#found-place")
+    def _place_scanned(self, event: ScanField.Scanned) -> None:
+        event.stop()
+        event.field.value = event.code.strip().upper()
+        self.query_one("#found-note", ScanField).focus()
+
+    @on(Input.Submitted, "#found-place")
+    def _place_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#found-note", ScanField).focus()
+
+    @on(Input.Submitted, "#found-note")
+    def _done(self, event: Input.Submitted) -> None:
+        event.stop()
+        place = self.query_one("#found-place", ScanField).value.strip().upper()
+        if not place:
+            self.say(_("Scan the place it goes back to."))
+            self.query_one("#found-place", ScanField).focus()
+            return
+        self.dismiss(FoundForm(place, event.value.strip()))

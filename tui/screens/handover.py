@@ -24,8 +24,17 @@ from tracker import queries
 from tracker.domain import DomainError
 from tracker.epc_scope import carrier_code_for_epc
 from tracker.queries import CarrierView
+from tracker.rules import Violation, check_handover
 from tracker.services import circulation
-from tracker.services.common import Refused, Signed, authenticate
+from tracker.services.common import (
+    Refused,
+    Signed,
+    authenticate,
+    carrier_facts,
+    get_carrier,
+    get_person,
+    person_facts,
+)
 from tui import lookups, printing
 from tui.context import AppContext
 from tui.desk import Feedback, carrier_lines
@@ -182,16 +191,27 @@ class HandoverScreen(DeskScreen):
 
     async def _carrier(self, text: str, kind: str) -> None:
         store = self.ctx.store
+        giver = self.giver.person.badge if self.giver else None
+        taker = self.taker.person.badge if self.taker else None
 
-        def read() -> CarrierView | None:
+        def read() -> tuple[CarrierView | None, list[Violation]]:
             with store.uow(readonly=True) as uow:
                 if kind == "epc":
                     view = queries.carrier_by_epc(uow, text)
                     code = carrier_code_for_epc(uow, text)
-                    return view or (queries.carrier(uow, code) if code else None)
-                return queries.carrier(uow, parse_carrier_code(text).text)
+                    view = view or (queries.carrier(uow, code) if code else None)
+                else:
+                    view = queries.carrier(uow, parse_carrier_code(text).text)
+                if view is None or giver is None or taker is None:
+                    return view, []
+                # The hop's own rules, judged now with the signatures taken as given (they are checked when the
+                # operator confirms): a carrier that could never pass to this taker is refused at the scan.
+                problems = check_handover(
+                    carrier_facts(get_carrier(uow, view.code, lock=False)), person_facts(get_person(uow, giver)),
+                    person_facts(get_person(uow, taker)), True, True, store.policy_in(uow.session))
+                return view, problems
 
-        view = await self._run(read)
+        view, problems = await self._run(read)
         if view is None:
             self._fail(_("No carrier with code {code} in the register.").format(code=text))
             return
@@ -200,20 +220,30 @@ class HandoverScreen(DeskScreen):
             return
         if self.events:
             await self.action_restart()
+        if problems:
+            rules = tuple(dict.fromkeys(v.rule for v in problems))
+            self.card.show(Feedback("refused", _("Refused: {rules}").format(rules=", ".join(rules)),
+                                    tuple(v.message(self.ctx.lang) for v in problems), carrier=view, rules=rules))
+            self.app.bell()
+            return
         self.carriers.append(view)
         table = self.query_one("#carriers", DataTable)
-        holder = Text(f"{view.holder or view.location or ''} {view.holder_name or ''}")
-        giver = self.giver.person.badge if self.giver else None
         held = view.holder is not None and (giver is None or view.holder == giver)
-        if not held:
-            holder.stylize("bold red")
-        table.add_row(Text(view.code), marking_chip(view), Text(view.title[:22]), holder, key=view.code)
+        table.add_row(Text(view.code), marking_chip(view), Text(view.title[:22]), self._holder(view, held),
+                      key=view.code)
         if held:
             self.card.show(Feedback("ok", _("Added"), tuple(carrier_lines(view, store)), carrier=view))
         else:
             self.card.show(Feedback("refused", _("Not held by the giver (R-17)"),
                                     tuple(carrier_lines(view, store)), carrier=view, rules=("R-17",)))
             self.app.bell()
+
+    @staticmethod
+    def _holder(view: CarrierView, held: bool = True) -> Text:
+        holder = Text(f"{view.holder or view.location or ''} {view.holder_name or ''}")
+        if not held:
+            holder.stylize("bold red")
+        return holder
 
     def action_remove(self) -> None:
         table = self.query_one("#carriers", DataTable)
@@ -243,6 +273,17 @@ class HandoverScreen(DeskScreen):
         except DomainError as e:
             self._fail(pick(e.en, e.zh))
             return
+        store = self.ctx.store
+
+        def reread() -> list[CarrierView]:
+            with store.uow(readonly=True) as uow:
+                return [v for v in (queries.carrier(uow, c) for c in codes) if v is not None]
+
+        # The list shows the carriers as they are now: with the taker, not as they were scanned.
+        self.carriers = await self._run(reread)
+        table = self.query_one("#carriers", DataTable)
+        for view in self.carriers:
+            table.update_cell(view.code, "holder", self._holder(view))
         self.done_carriers = list(self.carriers)
         self.done_parties = (self.giver, self.taker)
         self.card.show(Feedback("ok", _("Handed over {n} carrier(s) to {name}").format(

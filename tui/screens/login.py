@@ -31,9 +31,10 @@ from tui.workers import off_ui
 class LoginScreen(DeskScreen):
     BINDINGS = []  # noqa: RUF012
 
-    def __init__(self, ctx: AppContext, *, locked_by: str | None = None) -> None:
+    def __init__(self, ctx: AppContext, *, locked_by: str | None = None, idle: bool = False) -> None:
         super().__init__(ctx)
         self.locked_by = locked_by
+        self.idle = idle
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -42,7 +43,9 @@ class LoginScreen(DeskScreen):
         with Vertical(id="login-box"):
             yield Label(title, id="login-title")
             if self.locked_by:
-                yield Static(Text(_("The counter was locked after being idle. Sign in to continue.")), markup=False)
+                why = _("The counter was locked after being idle. Sign in to continue.") if self.idle else \
+                    _("The counter is locked. Sign in to continue.")
+                yield Static(Text(why), markup=False, id="lock-reason")
             yield Label(_("Badge (scan or type)"))
             yield ScanField(placeholder="B-BJ-00001A", id="badge", gap=self.app_gap())
             yield Label(_("PIN"))

@@ -29,6 +29,7 @@ from tui.context import AppContext
 from tui.desk import Feedback, carrier_lines, status_label
 from tui.i18n import N_, _, pick
 from tui.screens.base import TO_COUNTER, DeskScreen
+from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -283,6 +284,7 @@ class NewCarrierScreen(DeskScreen):
         super().__init__(ctx)
         self.registered: str | None = None
         self.view: CarrierView | None = None
+        self.kept: dict[str, str] = {}  # the values last saved (or pre-filled): Esc asks before losing others
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.ctx, _("New carrier"))
@@ -299,6 +301,10 @@ class NewCarrierScreen(DeskScreen):
         self.query_one("#card", FeedbackCard).show(Feedback(
             "info", _("Fill in the fields; Ctrl+S registers."), (_("Enter moves to the next field."),)))
         self.query_one("#f-location", ScanField).focus()
+        self.kept = self.values()
+
+    def values(self) -> dict[str, str]:
+        return {key: self.value(key) for key, _l, _h in FIELDS}
 
     @on(ScanField.Scanned, "#f-location")
     def _place_scanned(self, event: ScanField.Scanned) -> None:
@@ -355,6 +361,7 @@ class NewCarrierScreen(DeskScreen):
             self.app.bell()
             return
         self.registered = code
+        self.kept = self.values()
         store = self.ctx.store
 
         def read() -> CarrierView | None:
@@ -374,4 +381,14 @@ class NewCarrierScreen(DeskScreen):
             await print_label(self, self.ctx, self.view, self.query_one("#card", FeedbackCard))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        if self.values() == self.kept:
+            self.app.pop_screen()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.app.pop_screen()
+
+        self.app.push_screen(ConfirmDialog(_("Discard the form?"),
+                                           _("The typed values are not registered. Enter discards them; Esc keeps "
+                                             "the form.")), answered)

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from drivers.reads import Read, ReadKind
+from labels import codes
 from tracker import stocktake as st
 from tracker.domain import DomainError
 from tracker.services.common import Refused
@@ -35,7 +36,8 @@ from tui.widgets.topbar import TopBar
 T = TypeVar("T")
 _KEYS_ZH = {"Refresh": "刷新", "Next stock-take": "下一清查", "Counter": "柜台"}
 REFRESH_SECONDS = 5.0
-_HEX = set("0123456789ABCDEF")
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "carrier": codes.parse_carrier_code, "location": codes.parse_location_code, "badge": codes.parse_badge_code}
 
 
 class StocktakeScreen(Screen[None]):
@@ -134,8 +136,12 @@ class StocktakeScreen(Screen[None]):
             self._say(self.ctx.t("No open stock-take: start one with `tracker stocktake start`.",
                                  "没有进行中的清查：请用 `tracker stocktake start` 开始。"), bad=True)
             return
-        text = code.strip().upper()
-        kind = ReadKind.EPC if len(text) == 24 and set(text) <= _HEX else ReadKind.BARCODE
+        text = codes.normalize(code)
+        refusal = self._malformed(text)
+        if refusal is not None:  # never stored: a misread or a stray word is not a read of anything
+            self._say(refusal, bad=True)
+            return
+        kind = ReadKind.EPC if codes.classify_code(text) == "epc" else ReadKind.BARCODE
         read = Read(text, kind=kind, device=self.device, at=self.ctx.store.clock())
         try:
             await self._run(lambda: live.add(read))
@@ -145,14 +151,36 @@ class StocktakeScreen(Screen[None]):
         except DomainError as e:
             self._say(e.message(self.ctx.lang), bad=True)
             return
-        if text.startswith("LOC-"):
+        if codes.classify_code(text) == "location":
             self._say(self.ctx.t(f"Place: {text}", f"当前位置：{text}"))
-        elif text.startswith("B-"):
+        elif codes.classify_code(text) == "badge":
             self._say(self.ctx.t(f"With holder: {text}", f"持有人：{text}"))
         else:
             self._say(self.ctx.t(f"Read {text}", f"已读取 {text}"))
         if self._cost < 1.0:  # a big stock-take reconciles on the timer instead, not after every scan
             await self.refresh_progress()
+
+    def _malformed(self, text: str) -> str | None:
+        """Why `text` is not a well-formed code (in the operator's language), or None when it is one.
+
+        The same check characters as the counter: a code with a wrong one is a misread, and storing it would make the
+        stock-take report a carrier or a place nobody scanned."""
+        kind = codes.classify_code(text)
+        if kind == "epc":
+            return None
+        try:
+            if kind in _PARSERS:
+                _PARSERS[kind](text)
+                return None
+            # no kind's shape: name the kind it looks most like, so a wrong check is not told "not a code"
+            for prefix, parse in (("LOC-", codes.parse_location_code), ("B-", codes.parse_badge_code)):
+                if text.startswith(prefix):
+                    parse(text)
+            return self.ctx.t(
+                f"{text!r} is not a carrier, place or badge code, nor a tag's EPC: nothing stored; scan it again",
+                f"{text!r} 不是载体码、位置码、证件码或标签 EPC：未记录；请重新扫描")
+        except codes.CodeError as e:
+            return self.ctx.t(f"{e.message_en}: nothing stored", f"{e.message_zh}：未记录")
 
     def _say(self, message: str, bad: bool = False) -> None:
         self.message = message

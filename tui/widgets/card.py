@@ -33,12 +33,17 @@ class FeedbackCard(Static):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.feedback: Feedback | None = None
+        self._tall = False
 
     def show(self, fb: Feedback) -> None:
         self.feedback = fb
         for tone in TONE_ICONS:
             self.set_class(tone == fb.tone, f"tone-{tone}")
-        self.update(render_feedback(fb), layout=False)  # fixed height: no relayout per scan
+        # A fixed height, so no relayout per scan, except for a refusal: it grows to show every rule and what to do
+        # (styles in app.tcss), which costs a relayout when a refusal comes or goes.
+        tall = fb.tone in ("refused", "error")
+        self.update(render_feedback(fb), layout=tall or self._tall)
+        self._tall = tall
 
     def show_text(self, title: str, lines: tuple[str, ...] = (), tone: str = "info") -> None:
         self.show(Feedback(tone, title, lines))  # type: ignore[arg-type]

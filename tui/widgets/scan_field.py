@@ -68,7 +68,11 @@ class ScanField(Input):
         for key in keys:
             char = " " if key == "space" else key
             if len(char) == 1 and char.isprintable():
-                self.insert_text_at_cursor(char)
+                if not self.selection.is_empty:  # typing over a selected (pre-filled) value replaces it
+                    start, end = sorted(self.selection)
+                    self.replace(char, start, end)
+                else:
+                    self.insert_text_at_cursor(char)
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.character if event.is_printable and event.character else event.key
