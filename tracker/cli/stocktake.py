@@ -209,6 +209,33 @@ def resolve_cmd(
     c.out.print(c.say(f"Resolved ({action}); ledger event {seq}.", f"已处理（{action}），台账事件 {seq}。"))
 
 
+@stocktake_app.command("resolve-all")
+def resolve_all_cmd(
+    sid: Annotated[int, typer.Argument(help="Stock-take number.")],
+    kind: Annotated[str, typer.Argument(help="Finding kind, e.g. missing, not_covered, misplaced.")],
+    action: Annotated[str, typer.Argument(help="relocate, close_loan, report_missing, found, acknowledge.")],
+    reason: Annotated[str, typer.Option(help="Why (required; the same for every finding).")],
+    place: Annotated[str | None, typer.Option(help="Only findings expected or seen at this place.")] = None,
+    from_file: Annotated[Path | None, typer.Option("--file", help="Only the codes listed here (a scanned list, "
+                                                                  "one per line).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Target location; default: where each was seen.")] = None,
+) -> None:
+    """Resolve every unresolved finding of one kind at once — by place or by a scanned list — with one reason: all or
+    nothing, one ledger event per finding."""
+    s = c.store()
+    k = _kind(kind)
+    subjects = None
+    if from_file is not None:
+        try:
+            subjects = [line for line in from_file.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            c.fail(c.EXIT_USAGE, f"Cannot read {from_file}: {e}", f"无法读取 {from_file}：{e}")
+    actor = c.operator()
+    seqs = c.run(lambda: st.resolve_many(s.uow(), actor, sid, k, action, reason, place, subjects, to))
+    c.out.print(c.say(f"Resolved {len(seqs)} finding(s) ({action}); ledger events {seqs[0]}–{seqs[-1]}.",
+                      f"已处理 {len(seqs)} 项（{action}），台账事件 {seqs[0]}–{seqs[-1]}。"))
+
+
 @stocktake_app.command("close")
 def close_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")]) -> None:
     """Close the stock-take: refused while any finding is unresolved."""

@@ -20,6 +20,7 @@ from tracker.stocktake.findings import (
     findings,
     progress,
     resolve,
+    resolve_many,
     session_view,
 )
 from tracker.stocktake.ingest import BULK_READS, IngestResult, LiveIngest, ReadsRefused, RefusedRead, ingest
@@ -45,5 +46,5 @@ __all__ = [
     "RESOLUTIONS", "CloseReceipt", "FindingKind", "FindingView", "IngestResult", "LiveIngest", "LocationProgress",
     "RawRead", "ReadsRefused", "ReconcileResult", "RefusedRead", "SessionView", "StocktakeConfig", "Tuning", "Upload",
     "bind", "close", "findings", "ingest", "list_sessions", "parse_upload", "progress", "reads_digest",
-    "reads_from_driver", "reconcile", "resolve", "session_view", "start", "to_us",
+    "reads_from_driver", "reconcile", "resolve", "resolve_many", "session_view", "start", "to_us",
 ]
