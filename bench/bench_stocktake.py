@@ -63,11 +63,12 @@ def build_register(store: Store, n: int) -> tuple[dict[str, Any], list[int], lis
     """People through the service (a handful), places and carriers with Core executemany."""
     configure_hasher(1, 8)
     badges = [make_badge_code("BJ", f"{i:05d}") for i in range(1, 4)]
-    personnel.add_person(store.uow(), None, badges[0], "管理员", "办公室", "core", ["admin", "security_officer"],
-                         "482916")
+    # Three different people (三员分立): the security officer (who starts the stock-take), an auditor and a clerk.
+    personnel.bootstrap(store.uow(), [
+        personnel.NewPerson(badges[0], "保密办", "办公室", "core", ("security_officer",), "482916"),
+        personnel.NewPerson(badges[1], "审计员", "审计处", "core", ("auditor",), "482916"),
+        personnel.NewPerson(badges[2], "保密员", "审计处", "core", ("clerk",), "482916")])
     admin = authenticate(store.uow(), badges[0], "482916")
-    personnel.add_person(store.uow(), admin, badges[1], "审计员", "审计处", "core", ["auditor"], "482916")
-    personnel.add_person(store.uow(), admin, badges[2], "保密员", "审计处", "core", ["clerk"], "482916")
     sig = {"admin": admin, "auditor": authenticate(store.uow(), badges[1], "482916"),
            "clerk": authenticate(store.uow(), badges[2], "482916")}
     now_text = NOW.isoformat()
