@@ -7,6 +7,7 @@ orange, 秘密 yellow) so they read the same on dark and light themes. The card 
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
@@ -39,11 +40,21 @@ class FeedbackCard(Static):
         self.feedback = fb
         for tone in TONE_ICONS:
             self.set_class(tone == fb.tone, f"tone-{tone}")
-        # A fixed height, so no relayout per scan, except for a refusal: it grows to show every rule and what to do
-        # (styles in app.tcss), which costs a relayout when a refusal comes or goes.
-        tall = fb.tone in ("refused", "error")
-        self.update(render_feedback(fb), layout=tall or self._tall)
+        # A fixed height, so no relayout per scan (a relayout costs tens of milliseconds at the counter's p99),
+        # except for a refusal or error longer than the card: it grows to show every rule and what to do (`.tall` in
+        # app.tcss), and the relayout is paid only when such a card comes or goes.
+        text = render_feedback(fb)
+        tall = fb.tone in ("refused", "error") and self._overflows(text)
+        self.set_class(tall, "tall")
+        self.update(text, layout=tall or self._tall)
         self._tall = tall
+
+    def _overflows(self, text: Text) -> bool:
+        width, height = self.content_size.width, self.content_size.height
+        if width <= 0 or height <= 0:
+            return True  # not laid out yet: let it size itself
+        needed = sum(max(1, -(-cell_len(line) // width)) for line in text.plain.split("\n"))
+        return needed > height
 
     def show_text(self, title: str, lines: tuple[str, ...] = (), tone: str = "info") -> None:
         self.show(Feedback(tone, title, lines))  # type: ignore[arg-type]
