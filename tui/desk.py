@@ -316,7 +316,7 @@ class Desk:
             if view is not None:
                 level = Classification(view.classification)
                 if level in self.store.policy.loan_approval_levels:
-                    approval = lookups.covering_approval(uow, "loan", code, party.person.badge)
+                    approval = approvals.covering(uow, ApprovalPurpose.LOAN, code, party.person.badge, uow.now())
         reading = self.state.place.code if self.state.place and self.state.place.reading_place else None
         receipt = circulation.check_out(self.store.uow(), actor, code, party.signed, approval_id=approval,
                                         reading_place=reading)
@@ -387,7 +387,8 @@ class Desk:
         approval = job.approval
         if approval is None:
             with self.store.uow(readonly=True) as uow:
-                approval = lookups.covering_approval(uow, "carry_out", job.code, party.person.badge)
+                approval = approvals.covering(uow, ApprovalPurpose.CARRY_OUT, job.code, party.person.badge,
+                                              uow.now())
         seq = circulation.carry_out(self.store.uow(), self._actor(), job.code, party.signed or party.person.badge,
                                     job.return_due, approval, companion, job.destination)
         lines = (_("Approval #{id}").format(id=approval),) if approval else ()
@@ -398,7 +399,7 @@ class Desk:
         approval = job.approval
         if approval is None:
             with self.store.uow(readonly=True) as uow:
-                approval = lookups.covering_approval(uow, "copy", job.code, None)
+                approval = approvals.covering(uow, ApprovalPurpose.COPY, job.code, None, uow.now())
         codes = registry.copy(self.store.uow(), self._actor(), job.code, job.count, approval, site=self.site)
         return self._show(job.code, job.row, "ok", _("{n} copy(ies) registered").format(n=len(codes)),
                           (_("New codes: {codes}").format(codes=", ".join(codes)),

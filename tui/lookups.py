@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import select
 
-from tracker.schema import Approval, ApprovalCarrier, ApprovalDecision, Carrier, Location, Person, Refusal
+from tracker.schema import Approval, ApprovalDecision, Location, Person
 from tracker.store import UnitOfWork
 
 
@@ -46,28 +46,6 @@ def place(uow: UnitOfWork, code: str) -> PlaceView | None:
     if loc is None:
         return None
     return PlaceView(loc.code, loc.name, loc.max_level, bool(loc.reading_place))
-
-
-def covering_approval(uow: UnitOfWork, purpose: str, carrier_code: str, grantee: str | None) -> int | None:
-    """The approval for `purpose` that names the carrier, is valid now, unused for it, and granted to `grantee` or to
-    nobody in particular — a granted one first, else the newest (pending or denied, so the refusal says which). The
-    counter offers it so the clerk never types approval numbers; the service still checks it against the rulebook."""
-    now = uow.now()
-    q = (select(Approval.id, Approval.grantee_id, Approval.valid_from, Approval.valid_until)
-         .join(ApprovalCarrier, ApprovalCarrier.approval_id == Approval.id)
-         .join(Carrier, Carrier.id == ApprovalCarrier.carrier_id)
-         .where(Approval.purpose == purpose, Carrier.code == carrier_code, ApprovalCarrier.used_at.is_(None))
-         .order_by(case((Approval.status == "granted", 0), else_=1), Approval.id.desc()))
-    grantee_id = None
-    if grantee is not None:
-        grantee_id = uow.session.execute(select(Person.id).where(Person.badge == grantee)).scalar_one_or_none()
-    for approval_id, granted_to, valid_from, valid_until in uow.session.execute(q):
-        if not valid_from <= now <= valid_until:
-            continue
-        if granted_to is not None and granted_to != grantee_id:
-            continue
-        return int(approval_id)
-    return None
 
 
 @dataclass(frozen=True)
@@ -108,35 +86,3 @@ def requested_by(uow: UnitOfWork, badge: str, limit: int = 50) -> list[int]:
     me = select(Person.id).where(Person.badge == badge).scalar_subquery()
     return list(uow.session.execute(select(Approval.id).where(Approval.requester_id == me)
                                     .order_by(Approval.id.desc()).limit(limit)).scalars())
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: datetime
-    kind: str
-    actor: str | None
-    action: str
-    carrier: str | None
-    rules: str
-    detail: str
-    terminal: str | None
-
-
-def audit_entries(uow: UnitOfWork, terms: Sequence[str] = (), limit: int = 500) -> list[AuditEntry]:
-    """The audit log newest first; each term must match the person (badge), a rule id, the kind or the action.
-
-    Only the audit screen calls this, after the service-level permission check (`Action.AUDIT`): this function
-    itself checks nobody."""
-    q = select(Refusal).order_by(Refusal.id.desc()).limit(limit)
-    for raw in terms:
-        t = raw.strip()
-        if not t:
-            continue
-        like = f"%{t}%"
-        rule = t.upper()
-        q = q.where(or_(Refusal.actor.ilike(like), Refusal.kind.ilike(like), Refusal.action.ilike(like),
-                        Refusal.rules == rule, Refusal.rules.like(f"{rule},%"), Refusal.rules.like(f"%,{rule}"),
-                        Refusal.rules.like(f"%,{rule},%")))
-    return [AuditEntry(r.id, r.at, r.kind, r.actor, r.action, r.carrier, r.rules, r.detail or "", r.terminal)
-            for r in uow.session.execute(q).scalars()]

@@ -93,6 +93,8 @@ def test_request_list_approve_deny_and_audit(env: dict[str, str]) -> None:
     assert invoke("audit")[0] == 3
     code, out = invoke("audit", "--json", "--rule", "R-63", TRACKER_OPERATOR=badge("auditor"))
     assert code == 0 and any(r["carrier"] == secret for r in json.loads(out)), out
+    code, out = invoke("audit", "--json", "--rule", "R-6", TRACKER_OPERATOR=badge("auditor"))
+    assert code == 0 and not any("R-63" in r["rules"].split(",") for r in json.loads(out))  # whole ids only
 
 
 def test_a_world_readable_register_is_reported(env: dict[str, str], tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ prints their answers; it never checks a rule itself and never echoes a PIN.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
-from sqlalchemy import select
 
 from tracker.cli.common import (
     EXIT_NOT_FOUND,
@@ -38,8 +38,8 @@ from tracker.cli.common import (
     table,
 )
 from tracker.rules import Action
-from tracker.schema import Refusal
 from tracker.services import approvals, personnel
+from tracker.services import audit as audit_log
 from tracker.services import policy as policy_service
 from tracker.services.common import actor_facts, change_own_pin
 
@@ -211,34 +211,16 @@ def audit(
     actor = operator()
     start, end = parse_when(since), parse_when(until)
 
-    def read() -> list[dict[str, Any]]:
-        uow = store().uow(readonly=True)
-        with uow:
-            actor_facts(uow, actor, Action.AUDIT)
-            q = select(Refusal).order_by(Refusal.id.desc()).limit(limit)
-            if person:
-                q = q.where(Refusal.actor == person.strip())
-            if rule:
-                q = q.where(Refusal.rules.contains(rule.strip()))
-            if kind:
-                q = q.where(Refusal.kind == kind.strip())
-            if start:
-                q = q.where(Refusal.at >= start)
-            if end:
-                q = q.where(Refusal.at <= end)
-            return [{"id": r.id, "at": r.at, "kind": r.kind, "actor": r.actor, "action": r.action,
-                     "carrier": r.carrier, "rules": r.rules, "detail": r.detail, "terminal": r.terminal}
-                    for r in uow.session.execute(q).scalars()]
-
-    rows = run(read)
+    rows = run(lambda: audit_log.entries(store().uow(), actor, person=person, rule=rule, kind=kind,
+                                         since=start, until=end, limit=limit))
     if as_json:
-        print_json([{**r, "at": r["at"].isoformat()} for r in rows])
+        print_json([{**asdict(r), "at": r.at.isoformat()} for r in rows])
         return
     table(say("Audit log", "审计日志"),
           [say(c, z) for c, z in (("at", "时间"), ("kind", "类别"), ("actor", "人员"), ("action", "操作"),
                                   ("carrier", "载体"), ("rules", "规则"), ("detail", "详情"))],
-          [[_local(r["at"]), r["kind"], r["actor"] or "-", r["action"], r["carrier"] or "-", r["rules"] or "-",
-            r["detail"]] for r in rows])
+          [[_local(r.at), r.kind, r.actor or "-", r.action, r.carrier or "-", r.rules or "-", r.detail]
+           for r in rows])
 
 
 # --- one's own PIN --------------------------------------------------------------------------------------------------

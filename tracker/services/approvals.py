@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, select, update
 
 from tracker.domain import ApprovalPurpose, Classification, DomainError, EventType
 from tracker.ledger import EventDraft
@@ -277,16 +277,22 @@ def mark_used(uow: UnitOfWork, approval_id: int, carrier_ids: Sequence[int], now
         _MARK_USED.execute(uow.session, {"aid": approval_id, "cid": cid, "used_at": now})
 
 
-def granted_for(uow: UnitOfWork, purpose: ApprovalPurpose, carrier_id: int, person: str | None,
-                now: datetime) -> int | None:
-    """The granted, unused, valid approval that covers this act, so the act uses it without the clerk typing its
-    number; None when there is none (the act is then refused by its rule, naming what to ask for)."""
+def covering(uow: UnitOfWork, purpose: ApprovalPurpose, carrier: int | str, person: str | None,
+             now: datetime) -> int | None:
+    """The approval an act uses when nobody names one: for this purpose and carrier (its id, or its code from the
+    counter), valid now, not yet used for it, for `person` or for nobody in particular — a granted one first, else
+    the newest pending or denied request, so the refusal names the request that is waiting (or why it was denied)
+    instead of saying there is none. None when there is none; `rules.check_approval` judges whatever is found.
+    The services and the counter share this one definition."""
     q = (select(Approval.id)
          .join(ApprovalCarrier, ApprovalCarrier.approval_id == Approval.id)
-         .where(Approval.purpose == purpose.value, Approval.status == "granted",
-                ApprovalCarrier.carrier_id == carrier_id,
-                ApprovalCarrier.used_at.is_(None), Approval.valid_from <= now, Approval.valid_until >= now)
-         .order_by(Approval.valid_until))
+         .where(Approval.purpose == purpose.value, ApprovalCarrier.used_at.is_(None), Approval.valid_from <= now,
+                Approval.valid_until >= now)
+         .order_by(case((Approval.status == "granted", 0), else_=1), Approval.id.desc()))
+    if isinstance(carrier, int):
+        q = q.where(ApprovalCarrier.carrier_id == carrier)
+    else:
+        q = q.join(Carrier, Carrier.id == ApprovalCarrier.carrier_id).where(Carrier.code == carrier.strip())
     if person is not None:
         grantee = select(Person.id).where(Person.badge == person).scalar_subquery()
         q = q.where((Approval.grantee_id == grantee) | Approval.grantee_id.is_(None))

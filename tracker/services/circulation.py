@@ -17,7 +17,7 @@ from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
 from tracker.rules import Action, Violation, check_carry_out, check_checkin, check_checkout, check_handover
 from tracker.schema import Carrier, Loan, Location, table
-from tracker.services.approvals import approval_facts, granted_for, mark_used
+from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
     Refused,
     Signed,
@@ -84,7 +84,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         policy = uow.policy
         if approval_id is None and facts.level in policy.loan_approval_levels:
             # A request granted at the approvals screen is used by the act it covers without retyping its number.
-            approval_id = granted_for(uow, ApprovalPurpose.LOAN, c.id, person.badge, now)
+            approval_id = covering(uow, ApprovalPurpose.LOAN, c.id, person.badge, now)
         approval = approval_facts(uow, approval_id, c.id)
         if due is None and facts.level is not None:
             due = policy.end_of_working_day(now, 0 if facts.level.rank == 4 else policy.loan_max_days)
@@ -207,7 +207,7 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
         c = get_carrier(uow, code)
         holder = get_person(uow, badge_of(custodian))
         second = get_person(uow, badge_of(companion)) if companion is not None else None
-        approval_id = approval_id or granted_for(uow, ApprovalPurpose.CARRY_OUT, c.id, holder.badge, now)
+        approval_id = approval_id or covering(uow, ApprovalPurpose.CARRY_OUT, c.id, holder.badge, now)
         approval = approval_facts(uow, approval_id, c.id)
         refuse(check_carry_out(carrier_facts(c), person_facts(holder), signed_by(custodian, holder.badge),
                                person_facts(second) if second else None,

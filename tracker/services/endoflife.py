@@ -30,7 +30,7 @@ from tracker.rules import (
     check_repair,
 )
 from tracker.schema import Carrier, Event, Loan
-from tracker.services.approvals import approval_facts, granted_for, mark_used
+from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
     Signed,
     actor_facts,
@@ -165,7 +165,7 @@ def send_for_repair(uow: UnitOfWork, actor: Signed, code: str, repairer: str, cu
         holder = get_person(uow, badge_of(custodian))
         outside = repairer.strip() != IN_HOUSE
         if outside and approval_id is None:
-            approval_id = granted_for(uow, ApprovalPurpose.CARRY_OUT, c.id, holder.badge, now)
+            approval_id = covering(uow, ApprovalPurpose.CARRY_OUT, c.id, holder.badge, now)
         approval = approval_facts(uow, approval_id, c.id) if outside else None
         due = return_due or (None if outside else uow.policy.end_of_working_day(now))
         refuse(check_repair(carrier_facts(c), repairer, person_facts(holder), signed_by(custodian, holder.badge),
@@ -202,7 +202,7 @@ def consult_archive(uow: UnitOfWork, actor: Signed, code: str, visitor: str, vis
         c = get_carrier(uow, code)
         place = get_location(uow, room)
         if approval_id is None:
-            approval_id = granted_for(uow, ApprovalPurpose.OUTSIDE_LOAN, c.id, None, now)
+            approval_id = covering(uow, ApprovalPurpose.OUTSIDE_LOAN, c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)
         refuse(check_archive_access(carrier_facts(c), letter, parts, approval, location_facts(place), extracts,
                                     extracts_stamped, now, uow.policy, actor.badge), "archive_access", code,

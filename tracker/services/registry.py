@@ -44,7 +44,7 @@ from tracker.rules import (
     reclassify_purpose,
 )
 from tracker.schema import Carrier, Location, Person, table
-from tracker.services.approvals import approval_facts, granted_for, mark_used
+from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
     NotFound,
     Signed,
@@ -619,7 +619,7 @@ def copy(uow: UnitOfWork, actor: Signed, code: str, count: int, approval_id: int
                                           f"复制 {count} 份超出上限 {MAX_COPIES} 份。")])
         now = uow.now()
         original = get_carrier(uow, code)
-        approval_id = approval_id or granted_for(uow, ApprovalPurpose.COPY, original.id, None, now)
+        approval_id = approval_id or covering(uow, ApprovalPurpose.COPY, original.id, None, now)
         approval = approval_facts(uow, approval_id, original.id)
         try:
             wanted = Classification.parse(level) if level else None
@@ -691,7 +691,7 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
         if entry:
             raise InvalidInput(entry)
         assert facts.level is not None
-        approval_id = approval_id or granted_for(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
+        approval_id = approval_id or covering(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)
         place = location_facts(c.location) if c.location else None
         refuse(check_reclassify(facts, new_level, new_period, new_scope, approval, place, now, uow.policy,

@@ -17,13 +17,12 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
 from tracker.domain import DomainError
-from tracker.rules import Action
-from tracker.services.common import Refused, Signed, actor_facts
+from tracker.services import audit
+from tracker.services.audit import AuditEntry
+from tracker.services.common import Refused, Signed
 from tracker.store import Store
-from tui import lookups
 from tui.context import AppContext
 from tui.i18n import N_, _, pick
-from tui.lookups import AuditEntry
 from tui.screens.base import TO_COUNTER, DeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -41,10 +40,8 @@ def kind_label(kind: str) -> str:
 
 
 def read_audit(store: Store, actor: Signed, terms: list[str]) -> list[AuditEntry]:
-    """The permission check and the read in one transaction; a refusal leaves the block and is audited."""
-    with store.uow() as uow:
-        actor_facts(uow, actor, Action.AUDIT)
-        return lookups.audit_entries(uow, terms)
+    """The permission check and the read in one transaction (`services.audit`); a refusal is audited."""
+    return audit.entries(store.uow(), actor, terms)
 
 
 class AuditScreen(DeskScreen):
