@@ -62,10 +62,10 @@ def request(uow: UnitOfWork, requester: Signed, purpose: str, carriers: Sequence
     with uow:
         _person, _facts = actor_facts(uow, requester, Action.REQUEST)
         clean("note", note)
-        a = _new(uow, requester.badge, ApprovalPurpose.parse(purpose), carriers, valid_until, grantee, copies, note,
-                 change)
+        a = new_request(uow, requester.badge, ApprovalPurpose.parse(purpose), carriers, valid_until, grantee, copies,
+                        note, change)
         uow.ledger.append(EventDraft(EventType.APPROVAL_REQUESTED, actor=requester.badge, approval_id=a.id,
-                                     to_holder=grantee, payload=_payload(uow, a)), uow.now())
+                                     to_holder=grantee, payload=request_payload(uow, a)), uow.now())
         uow.commit()
         return a.id
 
@@ -95,7 +95,7 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         _person, facts = actor_facts(uow, approver, Action.APPROVE)
         clean("note", note)
         what = ApprovalPurpose.parse(purpose)
-        a = _new(uow, requested_by or grantee, what, carriers, valid_until, grantee, copies, note, None)
+        a = new_request(uow, requested_by or grantee, what, carriers, valid_until, grantee, copies, note, None)
         _sign(uow, a, approver, facts, True, "")  # one event: the request and its first signature together
         uow.commit()
         return a.id
@@ -104,9 +104,11 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
 STATUS_ZH = {"pending": "待审批", "granted": "批准", "denied": "驳回"}
 
 
-def _new(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose, carriers: Sequence[str],
-         valid_until: datetime, grantee: str | None, copies: int | None, note: str,
-         change: dict[str, Any] | None) -> Approval:
+def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose, carriers: Sequence[str],
+                valid_until: datetime, grantee: str | None, copies: int | None, note: str,
+                change: dict[str, Any] | None) -> Approval:
+    """A pending request, its carriers linked and the approvers it needs computed, without its ledger event: the
+    caller writes that (a request, a request signed at once, a destruction batch submitted)."""
     now = uow.now()
     codes = list(dict.fromkeys(c.strip() for c in carriers if c.strip()))
     if purpose.about_carriers and not codes:
@@ -158,7 +160,8 @@ def _carriers_of(uow: UnitOfWork, a: Approval) -> list[Carrier]:
         .where(ApprovalCarrier.approval_id == a.id).order_by(Carrier.code)).unique().scalars())
 
 
-def _signers(uow: UnitOfWork, a: Approval) -> list[Person]:
+def signers(uow: UnitOfWork, a: Approval) -> list[Person]:
+    """Who has approved a request so far, in the order they signed (denials are not signatures)."""
     return list(uow.session.execute(
         select(Person).join(ApprovalDecision, ApprovalDecision.person_id == Person.id)
         .where(ApprovalDecision.approval_id == a.id, ApprovalDecision.decision == "approve")
@@ -171,18 +174,18 @@ def _sign(uow: UnitOfWork, a: Approval, approver: Signed, facts: Any, approve: b
     rows = _carriers_of(uow, a)
     items: list[CarrierFacts] = [carrier_facts(c) for c in rows]
     change = json.loads(a.request or "{}")
-    signers = _signers(uow, a)
+    signed = signers(uow, a)
     requester = uow.session.get(Person, a.requester_id).badge if a.requester_id else None  # type: ignore[union-attr]
     grantee = uow.session.get(Person, a.grantee_id) if a.grantee_id else None
     refuse(check_decision(facts, purpose, items, person_facts(grantee) if grantee else None, requester,
-                          [p.badge for p in signers], a.valid_until, now, uow.policy, _level_of(purpose, change)),
+                          [p.badge for p in signed], a.valid_until, now, uow.policy, _level_of(purpose, change)),
            "approve", rows[0].code if rows else None, approver.badge)
     me = get_person(uow, approver.badge)
     uow.session.add(ApprovalDecision(approval_id=a.id, person_id=me.id, decision="approve" if approve else "deny",
                                      reason=reason, at=now))
     if approve:
-        signers.append(me)
-        done, needed, issuer_ok = decision_complete(uow.policy, purpose, items, [person_facts(p) for p in signers],
+        signed.append(me)
+        done, needed, issuer_ok = decision_complete(uow.policy, purpose, items, [person_facts(p) for p in signed],
                                                     [c.issuer for c in rows], _level_of(purpose, change))
         a.needed, a.issuer_approved = needed, issuer_ok
         a.approver_id = a.approver_id or me.id
@@ -193,8 +196,8 @@ def _sign(uow: UnitOfWork, a: Approval, approver: Signed, facts: Any, approve: b
     uow.session.flush()
     uow.ledger.append(EventDraft(EventType.APPROVAL_GRANTED if a.status == "granted" else EventType.APPROVAL_DECIDED,
                                  actor=approver.badge, approval_id=a.id, to_holder=grantee.badge if grantee else None,
-                                 payload={**_payload(uow, a), "decision": "approve" if approve else "deny",
-                                          "reason": reason, "signed": [p.badge for p in signers]}), now)
+                                 payload={**request_payload(uow, a), "decision": "approve" if approve else "deny",
+                                          "reason": reason, "signed": [p.badge for p in signed]}), now)
     if a.status == "granted" and purpose == ApprovalPurpose.POLICY_CHANGE:
         from tracker.services.policy import apply_granted
 
@@ -202,7 +205,7 @@ def _sign(uow: UnitOfWork, a: Approval, approver: Signed, facts: Any, approve: b
     return a.status
 
 
-def _payload(uow: UnitOfWork, a: Approval) -> dict[str, Any]:
+def request_payload(uow: UnitOfWork, a: Approval) -> dict[str, Any]:
     codes = [c.code for c in _carriers_of(uow, a)]
     requester = uow.session.get(Person, a.requester_id) if a.requester_id else None
     return {"purpose": a.purpose, "carriers": codes, "requested_by": requester.badge if requester else None,
@@ -255,9 +258,9 @@ def approval_facts(uow: UnitOfWork, approval_id: int | None,
         links = [(row.link_code, row.link_used_at)] if row.link_code is not None else []
     else:
         links = [(code, used) for code, used in uow.session.execute(_ALL_LINKS, {"aid": approval_id})]
-    signers = tuple(person_facts(p) for p in _SIGNERS.rows(uow.session, {"aid": approval_id}))
+    signed = tuple(person_facts(p) for p in _SIGNERS.rows(uow.session, {"aid": approval_id}))
     return ApprovalFacts(
-        id=row.a_id, purpose=ApprovalPurpose(row.purpose), approvers=signers,
+        id=row.a_id, purpose=ApprovalPurpose(row.purpose), approvers=signed,
         carriers=frozenset(code for code, _ in links), used_for=frozenset(code for code, used in links if used),
         valid_from=row.valid_from, valid_until=row.valid_until, grantee=row.grantee_badge,
         issuer_approved=row.issuer_approved, copies=row.copies, status=row.status, needed=row.needed,
@@ -316,7 +319,7 @@ def _view(uow: UnitOfWork, a: Approval) -> RequestView:
     grantee = uow.session.get(Person, a.grantee_id) if a.grantee_id else None
     return RequestView(a.id, a.purpose, a.status, requester.badge if requester else None,
                        grantee.badge if grantee else None, [c.code for c in _carriers_of(uow, a)],
-                       a.valid_until, a.needed, [p.badge for p in _signers(uow, a)], a.note,
+                       a.valid_until, a.needed, [p.badge for p in signers(uow, a)], a.note,
                        json.loads(a.request or "{}"))
 
 

@@ -197,12 +197,12 @@ def submit(uow: UnitOfWork, actor: Signed, batch_id: int, valid_until: datetime,
         refuse(check_destruction_submit(facts), "destruction_submit", None, actor.badge)
         from tracker.domain import ApprovalPurpose
 
-        a = approvals._new(uow, b.requested_by, ApprovalPurpose.DESTRUCTION, [c.code for c in facts.items],
+        a = approvals.new_request(uow, b.requested_by, ApprovalPurpose.DESTRUCTION, [c.code for c in facts.items],
                            valid_until, None, None, note or f"destruction batch #{b.id}", {"batch": b.id})
         b.approval_id, b.status = a.id, "submitted"
         uow.session.flush()
         uow.ledger.append(EventDraft(EventType.APPROVAL_REQUESTED, actor=actor.badge, approval_id=a.id,
-                                     payload=approvals._payload(uow, a)), uow.now())
+                                     payload=approvals.request_payload(uow, a)), uow.now())
         uow.commit()
         return a.id
 
@@ -367,7 +367,7 @@ def view(uow: UnitOfWork, batch_id: int) -> BatchView:
     a = uow.session.get(Approval, b.approval_id) if b.approval_id else None
     signers: list[tuple[str, str]] = []
     if a is not None:
-        signers = [(p.badge, p.name) for p in approvals._signers(uow, a)]
+        signers = [(p.badge, p.name) for p in approvals.signers(uow, a)]
     items = [ItemView(c.code, c.title, c.doc_number, c.copy_number, c.copy_total, c.kind, c.classification,
                       c.status, item.scanned_at) for item, c in _items(uow, b)]
     extras = [(e.code, e.set_aside) for e in uow.session.execute(

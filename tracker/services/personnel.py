@@ -18,7 +18,7 @@ from labels.codes import normalize
 from tracker.domain import ApprovalPurpose, Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
 from tracker.rules import Action, Violation, check_departure, check_person_change, check_pin, check_roles
-from tracker.schema import Approval, ApprovalDecision, Carrier, Loan, Person
+from tracker.schema import Approval, Carrier, Loan, Person
 from tracker.services import approvals
 from tracker.services.common import (
     NotFound,
@@ -128,9 +128,7 @@ def _use_person_approval(uow: UnitOfWork, actor: Signed, approval_id: int | None
     if a is None:
         raise NotFound(f"No approval #{approval_id}.", f"没有编号为 #{approval_id} 的审批。")
     change = json.loads(a.request or "{}")
-    signers = set(uow.session.execute(
-        select(Person.badge).join(ApprovalDecision, ApprovalDecision.person_id == Person.id)
-        .where(ApprovalDecision.approval_id == a.id, ApprovalDecision.decision == "approve")).scalars())
+    signed = {p.badge for p in approvals.signers(uow, a)}
     now = uow.now()
     problems = []
     if a.status != "granted" or ApprovalPurpose(a.purpose) not in purposes or a.valid_until < now:
@@ -139,7 +137,7 @@ def _use_person_approval(uow: UnitOfWork, actor: Signed, approval_id: int | None
         problems.append((f"approved {change}, not this change", f"批准的内容为 {change}，与本次变更不符"))
     if change.get("used"):
         problems.append(("was already used", "已使用过"))
-    if actor.badge in signers or badge in signers:
+    if actor.badge in signed or badge in signed:
         problems.append(("was signed by the person doing or receiving the change", "由执行人或被变更人本人审批"))
     if problems:
         raise Refused([Violation(rule, f"Approval #{approval_id} {en}.", f"审批 #{approval_id} {zh}。")
