@@ -201,6 +201,10 @@ class CarrierStatus(enum.StrEnum):
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
     ARCHIVE_CONSULTED = "archive_consulted"
+    # Incidents (R-154–R-156): opened by a person or a device, worked with measures, closed with a resolution.
+    INCIDENT_OPENED = "incident_opened"
+    INCIDENT_UPDATED = "incident_updated"
+    INCIDENT_CLOSED = "incident_closed"
 
     @property
     def zh(self) -> str:
@@ -370,6 +374,52 @@ class EventType(enum.StrEnum):
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
     ARCHIVE_CONSULTED = "archive_consulted"
+    # Incidents (R-154–R-156): opened by a person or a device, worked with measures, closed with a resolution.
+    INCIDENT_OPENED = "incident_opened"
+    INCIDENT_UPDATED = "incident_updated"
+    INCIDENT_CLOSED = "incident_closed"
+
+
+class IncidentKind(enum.StrEnum):
+    """What raised an incident. Features that raise their own kinds add them here (one list the officer filters)."""
+
+    LOSS = "loss"  # 下落不明 (R-154, R-155)
+    SEAL_BROKEN = "seal_broken"  # an envelope or package seal found broken (R-22, R-88)
+    SEAL_MISMATCH = "seal_mismatch"  # a seal number other than the one recorded
+    CONTENTS_MISMATCH = "contents_mismatch"  # a package opened with items missing or extra
+    GATE_ALARM = "gate_alarm"  # a carrier passed an exit gate without authority
+    CABINET_ALARM = "cabinet_alarm"  # a carrier taken from a cabinet by someone not allowed to hold it
+    OTHER = "other"
+
+    @property
+    def zh(self) -> str:
+        return _INCIDENT_ZH[self]
+
+
+_INCIDENT_ZH = {
+    IncidentKind.LOSS: "载体下落不明",
+    IncidentKind.SEAL_BROKEN: "封志破损",
+    IncidentKind.SEAL_MISMATCH: "封志不符",
+    IncidentKind.CONTENTS_MISMATCH: "包内载体不符",
+    IncidentKind.GATE_ALARM: "通道门报警",
+    IncidentKind.CABINET_ALARM: "智能柜报警",
+    IncidentKind.OTHER: "其他",
+}
+
+
+class IncidentOutcome(enum.StrEnum):
+    """How an incident ends. `recovered` needs every carrier back; `leak_reported` is the R-155 path (reported to the
+    secrecy authority as a leak); `unfounded` is a false alarm explained (a gate read of an authorised carrier)."""
+
+    RECOVERED = "recovered"
+    LEAK_REPORTED = "leak_reported"
+    UNFOUNDED = "unfounded"
+    OTHER = "other"
+
+    @property
+    def zh(self) -> str:
+        return {"recovered": "已找回", "leak_reported": "已按泄密事件上报", "unfounded": "经查无事",
+                "other": "其他"}[self.value]
 
 
 # --- value objects ----------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from tracker.domain import (
     CarrierStatus,
     Classification,
     DomainError,
+    IncidentKind,
     PersonStatus,
     Regime,
     SecrecyPeriod,
@@ -27,6 +28,7 @@ from tracker.domain import (
 )
 from tracker.rules import leak_deadline
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
+from tracker.services.incidents import open_incidents
 from tracker.store import UnitOfWork
 
 
@@ -178,7 +180,7 @@ def summary(uow: UnitOfWork) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # overdue | top_secret_out | missing | leak | departing | approval
+    kind: str  # overdue | top_secret_out | missing | leak | departing | approval | incident
     carrier: str | None
     person: str | None
     due: datetime | None
@@ -216,6 +218,12 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         out.append(Alert(kind, c.code, None, deadline,
                          f"{c.code} missing for {days} day(s); leak-incident deadline {limit} (R-155).",
                          f"{c.code} 下落不明 {days} 天；泄密事件期限 {limit}（R-155）。"))
+    for inc in open_incidents(uow):  # on the list until the security office closes it
+        opened = local_text(inc.opened_at, tz, zone=True)
+        kind_zh = IncidentKind(inc.kind).zh if inc.kind in set(IncidentKind) else inc.kind
+        out.append(Alert("incident", inc.carriers[0] if len(inc.carriers) == 1 else None, inc.opened_by,
+                         inc.deadline, f"Incident #{inc.id} ({inc.kind}) open since {opened}: {inc.summary}",
+                         f"事件 #{inc.id}（{kind_zh}）自 {opened} 起未结：{inc.summary}"))
     departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
     for p in departing:
         n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)

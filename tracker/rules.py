@@ -9,7 +9,7 @@ the services gather facts, call these checks, and write nothing when anything is
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -265,6 +265,7 @@ class Action(enum.StrEnum):
     SEAL = "seal"
     DESTROY = "destroy"  # R-145: destruction batches, by the designated body only
     DISPOSE = "dispose"  # archive, return to the issuer, transfer out (R-135, R-144)
+    INCIDENT = "incident"  # work and close incidents (R-154–R-156)
 
 
 _R = Role
@@ -298,6 +299,8 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # attesting stays with the security officer and the auditor, never the administrator alone (三员分立).
     Action.SEAL: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR}),
     Action.DESTROY: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    # Anyone may open an incident (R-156, under REPORT_MISSING); working and closing one is the security office's.
+    Action.INCIDENT: frozenset({_R.SECURITY_OFFICER}),
     Action.DISPOSE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
 }
 
@@ -845,6 +848,24 @@ def leak_deadline(level: Classification, since: datetime, policy: Policy) -> dat
     """R-155: 10 days (绝密) or 60 days (机密/秘密) 下落不明 turns a loss into a leak incident."""
     days = policy.leak_days.get(level)
     return since + timedelta(days=days) if days is not None else None
+
+
+def check_incident_close(kind: str, status: str, outcome: str, resolution: str,
+                         still_missing: Sequence[str]) -> list[Violation]:
+    """R-154–R-156: an incident ends only with a written resolution; a loss is not closed as recovered or unfounded
+    while a carrier of it is still missing (that would stop the R-155 clock by paperwork)."""
+    out: list[Violation] = []
+    if status != "open":
+        out.append(_v("R-156", "This incident is already closed.", "该事件已结案。"))
+    if not resolution.strip():
+        out.append(_v("R-156", "An incident is closed only with its resolution written down.",
+                      "事件须写明处理结果方可结案。"))
+    if still_missing and outcome in ("recovered", "unfounded", "other"):
+        shown = ", ".join(still_missing[:10])
+        out.append(_v("R-155", f"Still missing: {shown}. Record them found, or close as a leak reported "
+                               "(leak_reported).",
+                      f"仍下落不明：{shown}。须先登记找回，或按泄密事件上报结案（leak_reported）。"))
+    return out
 
 
 def check_departure(person: PersonFacts, held: list[str]) -> list[Violation]:

@@ -344,6 +344,41 @@ class DestructionExtra(Base):
     set_aside: Mapped[str | None] = mapped_column(Text)
 
 
+class Incident(Base):
+    """A security incident (失泄密事件 and its precursors): a loss (R-154, R-155), a broken or mismatched seal, an
+    unauthorised pass at a gate, a carrier taken from a cabinet by someone not cleared. Opened by a person or a
+    device, worked by the security officer (measures), closed only with a resolution (R-156: never simply
+    dropped). The row is the incident's current state; every change to it is also a ledger event, so its history is
+    the chain's. `deadline` is the R-155 moment a loss becomes a leak incident."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | closed
+    level: Mapped[str | None] = mapped_column(String(16))  # the highest level of the carriers involved
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str | None] = mapped_column(String(40))  # a badge; none when a device raised it
+    source: Mapped[str | None] = mapped_column(String(100))  # the terminal or device it came from
+    discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    place: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="{}")  # JSON: reads, seal numbers, … as the raiser saw them
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    measures: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{at, by, text}], the 补救措施 taken
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class IncidentCarrier(Base):
+    """A code an incident concerns: a carrier's code, or a tag or code the register does not know (kept as read)."""
+
+    __tablename__ = "incident_carriers"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 __all__ = [
     "Approval",
     "ApprovalCarrier",
@@ -356,6 +391,8 @@ __all__ = [
     "DestructionExtra",
     "DestructionItem",
     "Event",
+    "Incident",
+    "IncidentCarrier",
     "Loan",
     "Location",
     "Person",

@@ -44,7 +44,7 @@ _ZH = {
     "unit": "单位", "badge": "工号", "parent": "上级位置", "note": "备注", "reason": "理由", "basis": "依据",
     "destination": "目的地",
     "device": "设备", "batch": "批次", "terminal": "终端", "pages": "页数", "copy_number": "份号",
-    "copy_total": "总份数",
+    "copy_total": "总份数", "summary": "事件经过", "measure": "措施", "resolution": "处理结果",
 }
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")

@@ -209,7 +209,7 @@ def test_missing_and_found_with_r155_clock(store: Store, people: dict[str, Signe
     store.clock.advance(days=11)  # type: ignore[attr-defined]
     with store.uow(readonly=True) as uow:
         kinds = {a.kind for a in queries.alerts(uow) if a.carrier == code}
-    assert kinds == {"leak"}
+    assert kinds == {"leak", "incident"}  # the R-155 clock, and the loss incident it opened
     assert incidents.found(store.uow(), people["clerk"], code, SAFE) == 11
     assert state_of(store, code) == ("in_store", None, SAFE)
 

@@ -93,10 +93,12 @@ def test_each_resolution_changes_the_register_through_its_service(world: World) 
 def test_wrong_action_and_empty_reason_are_refused(world: World) -> None:
     w = world
     sid = _walk(w)
-    with pytest.raises(DomainError, match="resolved by"):
-        st.resolve(w.store.uow(), w.sig["officer"], sid, "missing", w.c("a2"), "relocate", "x")
+    # R-156 (issue 19): a carrier not found is located or reported missing, never acknowledged away, which would
+    # leave the R-155 clock unstarted.
+    with pytest.raises(DomainError, match="resolved by report_missing or relocate, not 'acknowledge'"):
+        st.resolve(w.store.uow(), w.sig["officer"], sid, "missing", w.c("a2"), "acknowledge", "x")
     with pytest.raises(DomainError, match="reason"):
-        st.resolve(w.store.uow(), w.sig["officer"], sid, "missing", w.c("a2"), "acknowledge", "  ")
+        st.resolve(w.store.uow(), w.sig["officer"], sid, "missing", w.c("a2"), "report_missing", "  ")
     with pytest.raises(DomainError, match=r"no found finding|nothing to resolve"):
         st.resolve(w.store.uow(), w.sig["officer"], sid, "found", w.c("a1"), "acknowledge", "x")
 
@@ -144,7 +146,8 @@ def test_close_is_refused_until_everything_is_resolved_then_sealed(world: World)
         assert uow.session.execute(select(Refusal.action).order_by(Refusal.id.desc())).scalars().first() \
             == "stocktake_close"
     for f in st.findings(w.store.uow(readonly=True), sid, unresolved_only=True):
-        st.resolve(w.store.uow(), w.sig["officer"], sid, f.kind, f.subject, "acknowledge", "checked by hand")
+        act = "report_missing" if f.kind == "missing" else "acknowledge"
+        st.resolve(w.store.uow(), w.sig["officer"], sid, f.kind, f.subject, act, "checked by hand")
     with w.store.uow(readonly=True) as uow:
         digest, n = st.reads_digest(uow, sid)
     receipt = st.close(w.store.uow(), w.sig["officer"], sid)

@@ -114,7 +114,9 @@ RESOLUTIONS = (RELOCATE, CLOSE_LOAN, REPORT_MISSING, REGISTER, FOUND, ACKNOWLEDG
 
 ALLOWED: dict[FindingKind, tuple[str, ...]] = {
     FindingKind.MISPLACED: (RELOCATE, ACKNOWLEDGE),
-    FindingKind.MISSING: (REPORT_MISSING, ACKNOWLEDGE),
+    # R-156 (issue 19): a carrier not found is located (moved to where it is) or reported missing, never waved
+    # off: an acknowledgement would leave the R-155 clock unstarted.
+    FindingKind.MISSING: (REPORT_MISSING, RELOCATE),
     FindingKind.NOT_COVERED: (REPORT_MISSING, ACKNOWLEDGE),
     FindingKind.LOAN_NOT_CLOSED: (CLOSE_LOAN, ACKNOWLEDGE),
     FindingKind.AMBIGUOUS: (RELOCATE, ACKNOWLEDGE),
