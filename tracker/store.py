@@ -67,15 +67,29 @@ class RegisterReadOnly(StorageFault):
             "登记库当前为只读：本次操作未保存（此前已确认的记录不受影响）。请检查数据库文件权限或服务器只读设置后重试。")
 
 
+class RegisterUnavailable(StorageFault):
+    def __init__(self) -> None:
+        super().__init__(
+            "The register's server did not answer: this operation is not confirmed. Check the carrier's status, "
+            "then repeat it; if the register was switched to its standby, the counter reconnects by itself.",
+            "登记库服务器无响应：本次操作未确认。请先查看载体状态再重试；如登记库已切换到备用服务器，柜台会自动重新连接。")
+
+
 # SQLite's messages (sqlite3 carries no error code before Python 3.11's sqlite_errorname) and PostgreSQL's SQLSTATEs.
 _FULL = ("database or disk is full",)
 _READONLY = ("attempt to write a readonly database", "readonly database")
 _PG_FULL = {"53100", "53200", "54000"}  # disk_full, out_of_memory, program_limit_exceeded
 _PG_READONLY = {"25006"}  # read_only_sql_transaction
+# connection_exception (08…), admin_shutdown, crash_shutdown, cannot_connect_now: the server went away or is not
+# (yet) the one accepting writes — the multi-host URL of a failover pair moves on to the other at the next connect.
+_PG_GONE = {"57P01", "57P02", "57P03"}
+_GONE = ("server closed the connection", "connection is lost", "connection failed", "consuming input failed",
+         "no connection to the server", "terminating connection", "connection refused", "the connection is closed")
 
 
 def storage_fault(exc: BaseException) -> StorageFault | None:
-    """The bilingual fault a database error stands for, when it is a full disk or a read-only database."""
+    """The bilingual fault a database error stands for, when it is a full disk, a read-only database or a server
+    that went away."""
     if not isinstance(exc, DBAPIError):
         return None
     orig = exc.orig
@@ -86,6 +100,9 @@ def storage_fault(exc: BaseException) -> StorageFault | None:
         return RegisterFull()
     if code in _PG_READONLY or name == "SQLITE_READONLY" or any(m in text for m in _READONLY):
         return RegisterReadOnly()
+    if (code and (code.startswith("08") or code in _PG_GONE)) or exc.connection_invalidated or (
+            exc.orig is not None and type(orig).__module__.startswith("psycopg") and any(m in text for m in _GONE)):
+        return RegisterUnavailable()
     return None
 
 
@@ -565,6 +582,11 @@ class UnitOfWork:
         try:
             if not self._committed:
                 self.session.rollback()
+        except DBAPIError:
+            # The server went away under the transaction (a failover): the rollback cannot reach it either. The
+            # connection is dropped, not returned to the pool, and the fault is the operation's, not the rollback's
+            # (with no operation failing, nothing was left to undo: a read that ended or an act not committed).
+            self.session.invalidate()
         finally:
             self.session.close()
         fault = storage_fault(exc) if exc is not None else None

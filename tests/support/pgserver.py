@@ -84,3 +84,69 @@ def running_server(durable: bool = False) -> Iterator[PgServer]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class Pair:
+    """A primary with one synchronous streaming standby (the multi-site deployment of docs/deployment.md): a commit
+    returns only once the standby has the transaction, so every act confirmed to a clerk survives losing the
+    primary."""
+
+    primary: PgServer
+    standby: PgServer
+
+    def url(self, db: str) -> str:
+        """One URL naming both servers: libpq tries them in order and keeps the one that accepts writes."""
+        return (f"postgresql+psycopg://postgres@/{db}?host=127.0.0.1:{self.primary.port}"
+                f"&host=127.0.0.1:{self.standby.port}&target_session_attrs=read-write&connect_timeout=3")
+
+    def kill_primary(self) -> None:
+        """What losing the primary's machine does: the postmaster and its backends die at once, nothing flushed."""
+        subprocess.run([*self.primary.as_user, f"{self.primary.bindir}/pg_ctl", "-D", self.primary.datadir, "-m",
+                        "immediate", "stop"], capture_output=True, check=True)
+
+    def promote(self) -> None:
+        self.standby.run(f"{self.standby.bindir}/pg_ctl", "-D", self.standby.datadir, "-w", "-t", "60", "promote")
+
+    def stop(self) -> None:
+        self.standby.stop()
+        self.primary.stop()
+
+
+def start_pair() -> Pair:
+    """The primary (WAL for one synchronous standby named `standby1`) and its standby, cloned with `pg_basebackup -R`
+    (streaming from the primary, `standby.signal` written). The settings are given on the command line, not in the
+    data directory, so the clone does not inherit the primary's `synchronous_standby_names`: after a promotion it
+    commits alone instead of waiting for a standby that no longer exists."""
+    bindir = find_bindir()
+    if bindir is None or not os.path.exists(f"{bindir}/pg_basebackup"):
+        raise FileNotFoundError("PostgreSQL server binaries (with pg_basebackup) not installed")
+    root = tempfile.mkdtemp(prefix="tracker-pg-pair-")
+    os.chmod(root, 0o755)
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(root, "postgres")
+    primary = PgServer(bindir, os.path.join(root, "primary"), _free_port(), as_user)
+    standby = PgServer(bindir, os.path.join(root, "standby"), _free_port(), as_user)
+    for s in (primary, standby):
+        os.makedirs(s.root, mode=0o700)
+        if as_user:
+            shutil.chown(s.root, "postgres")
+    primary.run(f"{bindir}/initdb", "-D", primary.datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                "--no-sync")
+    common = "-c listen_addresses=127.0.0.1 -c max_connections=60 -c fsync=off -c wal_level=replica " \
+             "-c max_wal_senders=4 -c hot_standby=on"
+    primary.run(f"{bindir}/pg_ctl", "-D", primary.datadir, "-w", "-t", "60", "-l", os.path.join(primary.root, "log"),
+                "-o", f"-p {primary.port} -k {primary.root} {common} -c synchronous_commit=on "
+                      "-c synchronous_standby_names=standby1", "start")
+    try:
+        primary.run(f"{bindir}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D",
+                    standby.datadir, "-R", "-X", "stream", "--no-sync")
+        standby.run(f"{bindir}/pg_ctl", "-D", standby.datadir, "-w", "-t", "60", "-l",
+                    os.path.join(standby.root, "log"), "-o",
+                    f"-p {standby.port} -k {standby.root} {common} -c cluster_name=standby1", "start")
+    except BaseException:
+        primary.stop()
+        standby.stop()
+        raise
+    return Pair(primary, standby)
