@@ -127,7 +127,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def policy() -> Policy:
-    return Policy()
+    # The shipped rules, but PINs hashed at the suite's cheap cost (a code override, as `configure_hasher` above;
+    # the floor itself is tested in test_pin_hash_floor).
+    return Policy(pin_hash_time_cost=1, pin_hash_memory_kib=8)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

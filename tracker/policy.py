@@ -30,7 +30,9 @@ from tracker.rules import MatrixRow, Policy
 from tracker.schema import PolicyVersion, table
 
 _INTS = {"loan_max_days", "carry_out_max_days", "pin_attempts", "lockout_minutes", "idle_lock_minutes",
-         "pin_min_length", "destruction_supervisors"}
+         "pin_min_length", "destruction_supervisors", "pin_hash_time_cost", "pin_hash_memory_kib"}
+# A policy may raise the PIN-hash floor, never take it under OWASP's argon2id minimum.
+_HASH_FLOOR = {"pin_hash_time_cost": 2, "pin_hash_memory_kib": 19456}
 _BOOLS = {"media_never_leave", "copy_requires_issuer", "allow_courier_relay"}
 _NAMES = {"destruction_sites", "approved_repairers"}  # lists of names (places, units)
 
@@ -91,6 +93,10 @@ def policy_from_document(data: Mapping[str, Any], base: Policy | None = None) ->
             changes[key] = int(value)
             if changes[key] < 0:
                 raise _fail(f"{key} may not be negative.", f"{key} 不得为负数。")
+            if changes[key] < _HASH_FLOOR.get(key, 0):
+                least = _HASH_FLOOR[key]
+                raise _fail(f"{key} may not be below {least} (argon2id minimum).",
+                            f"{key} 不得低于 {least}（argon2id 最低要求）。")
         elif key in _NAMES:
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 raise _fail(f"{key} is a list of names.", f"{key} 须为名称列表。")

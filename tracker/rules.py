@@ -145,6 +145,10 @@ class Policy:
     idle_lock_minutes: int = 10
     # PINs are at least this long; trivial ones (one digit repeated, a run, the badge's own digits) are refused.
     pin_min_length: int = 6
+    # The least cost a PIN is hashed at (argon2id; OWASP's minimum by default). A counter's settings may raise it,
+    # never lower it: a PIN set at a client that asked for less is hashed at this floor all the same.
+    pin_hash_time_cost: int = 2
+    pin_hash_memory_kib: int = 19456
     # supervisors of a destruction (二人以上监销); a value below two is read as two, never fewer.
     destruction_supervisors: int = 2
     # the designated destruction sites, by name; a destruction anywhere else is refused.

@@ -31,7 +31,16 @@ from tracker.domain import (
 )
 from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
-from tracker.rules import Action, CarrierFacts, LocationFacts, PersonFacts, Violation, check_permission, check_pin
+from tracker.rules import (
+    Action,
+    CarrierFacts,
+    LocationFacts,
+    PersonFacts,
+    Policy,
+    Violation,
+    check_permission,
+    check_pin,
+)
 from tracker.schema import Carrier, Loan, Location, Person, table
 from tracker.store import UnitOfWork
 
@@ -90,11 +99,18 @@ def configure_hasher(time_cost: int, memory_kib: int) -> None:
     _dummy_hash()
 
 
-def hash_pin(pin: str) -> str:
-    """The policy's length and triviality checks run first (`rules.check_pin`); this is the last line."""
+def hash_pin(pin: str, policy: Policy | None = None) -> str:
+    """The policy's length and triviality checks run first (`rules.check_pin`); this is the last line. The hash costs
+    at least the policy's floor whatever the process was configured with (a client's settings may raise the cost,
+    never lower it); code without a register at hand (tests, the demo's bootstrap) may pass no policy."""
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         raise DomainError("A PIN is 4 to 12 digits.", "PIN 须为 4 至 12 位数字。")
-    return _hasher.hash(pin)
+    hasher = _hasher
+    if policy is not None and (hasher.time_cost < policy.pin_hash_time_cost
+                               or hasher.memory_cost < policy.pin_hash_memory_kib):
+        hasher = PasswordHasher(time_cost=max(hasher.time_cost, policy.pin_hash_time_cost),
+                                memory_cost=max(hasher.memory_cost, policy.pin_hash_memory_kib), parallelism=1)
+    return hasher.hash(pin)
 
 
 _DUMMY: tuple[PasswordHasher, str] | None = None
@@ -170,7 +186,7 @@ def change_own_pin(uow: UnitOfWork, badge: str, old_pin: str, new_pin: str) -> S
         refuse(check_pin(new_pin, person.badge, uow.policy), "pin_change", None, signed.badge)
         if new_pin == old_pin:
             raise DomainError("The new PIN must differ from the old one.", "新PIN须与原PIN不同。")
-        person.pin_hash = hash_pin(new_pin)
+        person.pin_hash = hash_pin(new_pin, uow.policy)
         person.pin_must_change = False
         uow.ledger.append(EventDraft(EventType.PERSON_CHANGED, actor=signed.badge, to_holder=signed.badge,
                                      payload={"pin": "changed by its holder"}), uow.now())

@@ -82,7 +82,8 @@ def _insert(uow: UnitOfWork, actor: str | None, p: NewPerson, roles: Iterable[st
     if p.pin is not None:
         refuse(check_pin(p.pin, badge, uow.policy), "add_person", None, actor)
     uow.session.add(Person(badge=badge, name=p.name, unit=p.unit, clearance=level.value, roles=role_text,
-                           status=PersonStatus.ACTIVE.value, pin_hash=hash_pin(p.pin) if p.pin else None,
+                           status=PersonStatus.ACTIVE.value,
+                           pin_hash=hash_pin(p.pin, uow.policy) if p.pin else None,
                            failed_pins=0, pin_must_change=p.pin is not None and (actor is not None or p.one_time_pin)))
     uow.session.flush()
     uow.ledger.append(EventDraft(EventType.PERSON_ADDED, actor=actor, to_holder=badge,
@@ -186,7 +187,7 @@ def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | N
                    None, actor.badge)
             if witness is not None:
                 changes["witness"] = witness.badge
-            p.pin_hash = hash_pin(pin)
+            p.pin_hash = hash_pin(pin, uow.policy)
             p.pin_must_change = True
             p.failed_pins, p.locked_until = 0, None
             changes["pin"] = "reset (one-time)"  # never the PIN or its hash
