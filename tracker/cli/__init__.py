@@ -20,10 +20,11 @@ from tracker.cli import approvals, carrier, circulation, ledger, location, perso
 from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
+from tracker.cli.i18n import LocalizedGroup
 from tracker.cli.label import label_app, print_codes
 from tracker.cli.stocktake import stocktake_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+app = typer.Typer(cls=LocalizedGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, "
                        "labels.")
 
