@@ -123,6 +123,27 @@ def test_usage_errors_are_chinese_and_exit_2(argv: list[str], chinese: str, engl
         assert out.startswith("用法：") and "请运行 '" in out and "查看帮助。" in out, out
 
 
+def test_a_prompt_ended_by_ctrl_d_says_so_in_chinese() -> None:
+    from typer.testing import CliRunner
+
+    from tracker.cli.i18n import LocalizedGroup
+
+    tiny = typer.Typer(cls=LocalizedGroup, rich_markup_mode=None)  # as the app
+
+    @tiny.callback()
+    def main(lang: str = "en") -> None:
+        pass
+
+    @tiny.command()
+    def ask() -> None:
+        typer.prompt("badge")
+
+    result = CliRunner().invoke(tiny, ["--lang", "zh", "ask"], input="")
+    assert result.exit_code == 1 and "已中止！" in result.output and "Aborted" not in result.output
+    result = CliRunner().invoke(tiny, ["--lang", "en", "ask"], input="")
+    assert result.exit_code == 1 and "Aborted!" in result.output
+
+
 def test_catalog_patterns_keep_values_and_translate_nested_messages() -> None:
     catalog = Catalog(parse_po(PO.read_text(encoding="utf-8")))
     assert catalog.message("No such option: --x (Possible options: --xx, --xy)") == \

@@ -3,8 +3,9 @@
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
 circulation, ledger, label, devices, stocktake, approvals — with policy, audit, pin, backup and restore), resets the
 per-invocation state, wires the label printer into `carrier add --print`, and runs the app (`main`, the console
-script). Every command reads settings, opens the store, identifies the operator and prints through
-`tracker.cli.common`, and calls the same services the TUI calls.
+script). The app's root group is `tracker.cli.i18n.LocalizedGroup`: with `--lang zh` (or a Chinese setting) the help
+pages and Click's usage errors come from the CLI's gettext catalog. Every command reads settings, opens the store,
+identifies the operator and prints through `tracker.cli.common`, and calls the same services the TUI calls.
 This module holds no command and no shared helper: a command module must never import it (nor another command
 module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
 """
@@ -17,7 +18,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli import approvals, carrier, circulation, ledger, location, person, system
-from tracker.cli.common import err, state, use_label_printer
+from tracker.cli.common import err, say, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
 from tracker.cli.i18n import LocalizedGroup
@@ -60,7 +61,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(say("interrupted", "已中断"))
         sys.exit(130)
     finally:
         if state.store is not None:  # closes the register, after any checkpoint a bulk write left to its thread

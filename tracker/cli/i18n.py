@@ -36,6 +36,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer._click.formatting import HelpFormatter
 from typer._click.utils import echo
 from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "tracker_cli"
@@ -61,7 +62,7 @@ FRAMEWORK: tuple[str, ...] = (
     "Input should be a valid boolean, unable to interpret input",
     "Input should be greater than or equal to {limit}", "Input should be less than or equal to {limit}",
     "Input should be greater than {limit}", "Input should be less than {limit}",
-    "Input should be {choices}", "Value error, {message}",
+    "Input should be {choices}", "Value error, {message}", "Aborted!",
 )
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -345,6 +346,11 @@ class LocalizedGroup(TyperGroup):
             return super().invoke(ctx)
         except ClickException as e:
             raise self._localized(e) from None
+        except Abort:  # a prompt ended by Ctrl-D: Typer would say "Aborted!" and exit 1
+            if self.catalog is None:
+                raise
+            echo(self.catalog.text("Aborted!"), err=True)
+            raise Exit(1) from None
 
     def _localized(self, e: ClickException) -> ClickException:
         if self.catalog is None or isinstance(e, NoArgsIsHelpError | LocalizedUsageError):
