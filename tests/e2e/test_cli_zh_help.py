@@ -160,3 +160,5 @@ def test_wrap_keeps_latin_words_whole_and_fits_the_width() -> None:
     assert "$TRACKER_LABEL_PRINTER" in lines[1] and "R-67" in "".join(lines)
     assert not any(line.startswith(("，", "。", "）", "：")) for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    opening = wrap("其他人获得一次性PIN（TRACKER_OFFICER_PIN、TRACKER_AUDITOR_PIN），首次登录时须更换。", 24)
+    assert not any(line.endswith("（") for line in opening.splitlines()), opening

@@ -84,6 +84,8 @@ class Catalog:
     def load(cls, lang: str) -> Catalog:
         # fallback=False: a missing compiled catalog is a packaging error that must show, not quietly English.
         translation = gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[lang])
+        # The patterns need the ids, which GNUTranslations keeps in `_catalog` (as it has since Python 2) and
+        # lists nowhere else; an empty catalog would show English, and the tests read the .po for completeness.
         return cls(getattr(translation, "_catalog", {}))
 
     def text(self, english: str) -> str:
@@ -215,13 +217,15 @@ def _cut(text: str, width: int) -> str:
 
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _CLOSING = "，。：；、）」』》！？”"
-_TOKEN = re.compile(f"[（「『《“]*[{_CJK}][{_CLOSING}]*|[^\\s{_CJK}]+[{_CLOSING}]*|\\s+")
+_OPENING = "（「『《“"
+_TOKEN = re.compile(f"[{_OPENING}]*(?:[{_CJK}]|[^\\s{_CJK}]+)[{_CLOSING}]*|\\s+")
 _JOIN = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
 
 
 def wrap(text: str, width: int, initial_indent: str = "", subsequent_indent: str = "") -> str:
     """Fill paragraphs to `width` display columns (indent included): a line may break before any Chinese character
-    but never before a closing punctuation mark, and a Latin word (an option, a code) is never broken."""
+    but never before a closing punctuation mark nor after an opening one, and a Latin word (an option, a code) is
+    never broken."""
     paragraphs: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
         indent = subsequent_indent if paragraphs else initial_indent
