@@ -3,9 +3,8 @@
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
 circulation, ledger, label, devices, stocktake, approvals — with policy, audit, pin, backup and restore), resets the
 per-invocation state, wires the label printer into `carrier add --print`, and runs the app (`main`, the console
-script). The app's root group is `tracker.cli.i18n.LocalizedGroup`: with `--lang zh` (or a Chinese setting) the help
-pages and Click's usage errors come from the CLI's gettext catalog. Every command reads settings, opens the store,
-identifies the operator and prints through `tracker.cli.common`, and calls the same services the TUI calls.
+script). Every command reads settings, opens the store, identifies the operator and prints through
+`tracker.cli.common`, and calls the same services the TUI calls.
 This module holds no command and no shared helper: a command module must never import it (nor another command
 module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
 """
@@ -17,15 +16,15 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import approvals, carrier, circulation, ledger, location, person, system
-from tracker.cli.common import err, say, state, use_label_printer
+from tracker.cli import approvals, carrier, circulation, common, i18n, ledger, location, person, system
+from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
-from tracker.cli.i18n import LocalizedGroup
 from tracker.cli.label import label_app, print_codes
 from tracker.cli.stocktake import stocktake_app
 
-app = typer.Typer(cls=LocalizedGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+# The root group puts help pages and usage errors in Chinese for --lang zh (tracker.cli.i18n).
+app = typer.Typer(cls=i18n.LocalizedGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, "
                        "labels.")
 
@@ -61,7 +60,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err.print(say("interrupted", "已中断"))
+        err.print(common.say("interrupted", "已中断"))
         sys.exit(130)
     finally:
         if state.store is not None:  # closes the register, after any checkpoint a bulk write left to its thread
