@@ -1,6 +1,7 @@
 """Compile the counter's gettext catalogs (`.po` → `.mo`) with the standard library only.
 
-`python -m tui.msgfmt` rewrites every `tui/locale/*/LC_MESSAGES/*.mo` from its `.po`; `python -m tui.msgfmt --check`
+`python -m tui.msgfmt` rewrites every `tui/locale/*/LC_MESSAGES/*.mo` from its `.po`, and the command line's
+(`tracker/locale/*/LC_MESSAGES/tracker_cli.mo`, see `tracker.cli.i18n`); `python -m tui.msgfmt --check`
 exits 1 when a committed `.mo` differs from what its `.po` compiles to (CI runs the same check as a test). The
 output is byte-for-byte deterministic (entries sorted, GNU .mo layout as in CPython's Tools/i18n/msgfmt.py) so the
 committed file only changes when a translation does. Fuzzy and untranslated entries are left out, as msgfmt does.
@@ -14,7 +15,10 @@ import struct
 import sys
 from pathlib import Path
 
+import tracker
 from tui.i18n import LOCALE_DIR
+
+CLI_LOCALE_DIR = Path(tracker.__file__).resolve().parent / "locale"
 
 
 class PoError(ValueError):
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     check = "--check" in args
     stale = []
-    for po in catalogs():
+    for po in catalogs() + catalogs(CLI_LOCALE_DIR):
         mo = po.with_suffix(".mo")
         data = compile_mo(parse_po(po.read_text(encoding="utf-8"), str(po)))
         if check:

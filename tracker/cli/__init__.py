@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import approvals, carrier, circulation, ledger, location, person, system
+from tracker.cli import approvals, carrier, circulation, common, i18n, ledger, location, person, system
 from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
@@ -24,7 +24,8 @@ from tracker.cli.incident import incident_app
 from tracker.cli.label import label_app, print_codes
 from tracker.cli.stocktake import stocktake_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+# The root group puts help pages and usage errors in Chinese for --lang zh (tracker.cli.i18n).
+app = typer.Typer(cls=i18n.LocalizedGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, "
                        "labels.")
 
@@ -61,7 +62,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(common.say("interrupted", "已中断"))
         sys.exit(130)
     finally:
         if state.store is not None:  # closes the register, after any checkpoint a bulk write left to its thread
