@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -36,6 +36,9 @@ class Violation:
     rule: str
     en: str
     zh: str
+    # What mends it, for screens that offer the next step (never part of the message, nor of equality):
+    # "request" — a new approval request; "pending" — an approver signing the request that is already waiting.
+    remedy: str = field(default="", compare=False)
 
     def message(self, lang: str = "en") -> str:
         return f"{self.rule}: {self.zh if lang == 'zh' else self.en}"
@@ -393,7 +396,24 @@ def check_approval(
 
     `person` is whom the act benefits (the borrower, the custodian); `executor` is who performs it at the register.
     Neither may be among its approvers: nobody approves what they request, execute or benefit from (三员分立/R-25).
+    Each refusal says what mends it (`Violation.remedy`): a new request, or the waiting one signed.
     """
+    out = _approval_violations(approval, purpose, carrier_code, now, policy, rule, person, executor)
+    waiting = approval is not None and approval.status == "pending"
+    return [replace(v, remedy="pending" if waiting else "request") for v in out]
+
+
+def _approval_violations(
+    approval: ApprovalFacts | None,
+    purpose: ApprovalPurpose,
+    carrier_code: str,
+    now: datetime,
+    policy: Policy,
+    rule: str,
+    person: str | None = None,
+    executor: str | None = None,
+) -> list[Violation]:
+    """The refusals of `check_approval`, before each is told what mends it."""
     if approval is None:
         return [_v(rule, f"{carrier_code}: {purpose.value.replace('_', ' ')} needs an approval first; "
                          "raise a request for an approver to decide.",

@@ -479,7 +479,7 @@ class Desk:
                 view = queries.carrier(uow, code)
         lines = [_CLI_OPTION.sub("", v.message(lang)) for v in e.violations]
         purpose = self._wanted_approval(job, e.violations)
-        if purpose is not None and any("still pending" in v.en for v in e.violations):
+        if purpose is not None and any(v.remedy == "pending" for v in e.violations):
             purpose = None  # a request is already waiting: another would only be a duplicate for the approvers
             lines.append(_("An approver signs the waiting request under F11 (Approvals); then scan again."))
         elif purpose is not None:
@@ -499,10 +499,9 @@ class Desk:
             purpose = ApprovalPurpose.COPY
         else:
             return None
-        rule = PURPOSE_RULE[purpose]
-        # The approval checks (`rules.check_approval`) speak of "approval" under the purpose's rule; the same rule's
-        # other refusals (a signature, a deadline) are not mended by a request.
-        if any(v.rule == rule and "approval" in v.en.lower() for v in violations):
+        # The approval checks (`rules.check_approval`) say a request mends them; the same rule's other refusals
+        # (a signature, a deadline) are not mended by a request, nor is any other rule's.
+        if any(v.remedy in ("request", "pending") and v.rule == PURPOSE_RULE[purpose] for v in violations):
             return purpose.value
         return None
 

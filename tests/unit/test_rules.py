@@ -423,3 +423,20 @@ def test_end_of_working_day_skips_weekends() -> None:
     friday = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
     due = Policy(loan_max_days=1).end_of_working_day(friday, 1)
     assert due.astimezone(POLICY.tz).strftime("%a %H:%M") == "Mon 18:00"
+
+
+def test_an_approval_refusal_says_what_mends_it() -> None:
+    """The counter offers Ctrl+R (a request) or points at F11 (the waiting request) from `Violation.remedy`, never by
+    reading the English text; a refusal of another kind names no remedy."""
+    from tracker.rules import check_approval
+
+    def remedies(a: ApprovalFacts | None) -> set[str]:
+        vs = check_approval(a, ApprovalPurpose.LOAN, "BJ-000001X", NOW, POLICY, "R-63", person=GENERAL.badge)
+        assert vs
+        return {v.remedy for v in vs}
+
+    assert remedies(None) == {"request"}
+    assert remedies(approval(status="denied")) == {"request"}
+    assert remedies(approval(valid_until=NOW - timedelta(minutes=1))) == {"request"}
+    assert remedies(approval(status="pending")) == {"pending"}
+    assert {v.remedy for v in check_registration(carrier(None), ARCHIVE)} == {""}
