@@ -90,7 +90,9 @@ CLEARANCE, ROLES, PSTATUS = range(3)
 INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventType.LABEL_ENCODED,
                    EventType.STOCKTAKE_STARTED, EventType.STOCKTAKE_RESOLVED, EventType.STOCKTAKE_CLOSED,
                    EventType.LEDGER_SEALED, EventType.APPROVAL_REQUESTED, EventType.APPROVAL_DECIDED,
-                   EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED})
+                   EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED,
+                   EventType.PRINT_RUN_REQUESTED, EventType.PRINT_RUN_COMPLETED, EventType.MEETING_OPENED,
+                   EventType.MEETING_KEPT, EventType.MEETING_CLOSED})
 
 _IN_STORE, _ON_LOAN, _IN_TRANSIT, _CARRIED_OUT, _MISSING = (
     CarrierStatus.IN_STORE.value, CarrierStatus.ON_LOAN.value, CarrierStatus.IN_TRANSIT.value,
@@ -119,6 +121,9 @@ class Replay:
             EventType.DESTRUCTION_LISTED.value: self._listed, EventType.DESTRUCTION_UNLISTED.value: self._unlisted,
             EventType.ARCHIVED.value: self._archived, EventType.DESTROYED.value: self._left,
             EventType.RETURNED_TO_ISSUER.value: self._left, EventType.TRANSFERRED_OUT.value: self._left,
+            EventType.PRINTED.value: self._printed, EventType.PRINT_BYPRODUCTS.value: self._printed,
+            EventType.MEETING_ISSUED.value: self._meeting_issued,
+            EventType.MEETING_COLLECTED.value: self._meeting_collected,
         }
 
     # --- findings ------------------------------------------------------------------------------------------------
@@ -263,6 +268,31 @@ class Replay:
         state = self._carrier(row)
         if state is not None:
             state[STATUS], state[PLACE], state[LOAN] = _IN_STORE, self._share(row[5]), None
+
+    # Print runs (services.printruns): a printed copy or the run's by-products enter the store like a registration;
+    # a reprint renumbers the document's earlier copies to the new total, named on its first copy's event.
+    def _printed(self, row: tuple[Any, ...]) -> None:
+        p = _load(row[6])
+        copy = p.get("copy")
+        self._new(row, p.get("classification"), copy, row[2])
+        total = copy[1] if isinstance(copy, list) and len(copy) == 2 else None
+        for code in p.get("renumbered") or ():
+            state = self.carriers.get(code)
+            if state is None:
+                self.note(str(code), "presence", f"renumbered at #{row[0]} before any registration", NONE)
+            else:
+                state[COPY_TOTAL] = total
+
+    # Meetings (services.meetings): issued to an attendee (held, no loan record), collected back into a place.
+    def _meeting_issued(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _ON_LOAN, self._share(row[4]), None
+
+    def _meeting_collected(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _IN_STORE, None, self._share(row[5])
 
     # End of life (services.destruction, services.endoflife): listing keeps the place, leaving clears it.
     def _listed(self, row: tuple[Any, ...]) -> None:
