@@ -21,6 +21,8 @@ from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
 from tracker.cli.label import label_app, print_codes
+from tracker.cli.meeting import meeting_app
+from tracker.cli.printrun import printrun_app
 from tracker.cli.stocktake import stocktake_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -35,7 +37,8 @@ for _group, _name in ((person.person_app, "person"), (location.location_app, "lo
                       (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),
                       (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
                       (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
-                      (approvals.pin_app, "pin"), (destruction_app, "destruction")):
+                      (approvals.pin_app, "pin"), (destruction_app, "destruction"), (printrun_app, "print-run"),
+                      (meeting_app, "meeting")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))
