@@ -8,7 +8,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from tests_support import approve, count_events, state_of
+from tests_support import Clock, approve, count_events, state_of
 
 from tracker import queries
 from tracker.demo import badge, place
@@ -43,7 +43,8 @@ def _replays(store: Store) -> None:
     assert report.ok and report.difference_count == 0, report.differences
 
 
-def test_a_kept_secret_copy_holds_the_meeting_open_until_collected(store: Store, people: dict[str, Signed]) -> None:
+def test_a_kept_secret_copy_holds_the_meeting_open_until_collected(store: Store, people: dict[str, Signed],
+                                                                   clock: Clock) -> None:
     doc = register(store, people["clerk"], "secret")
     m = meeting(store, people)
     meetings.issue(store.uow(), people["clerk"], m, people["reader_important"], [doc])
@@ -61,6 +62,9 @@ def test_a_kept_secret_copy_holds_the_meeting_open_until_collected(store: Store,
                               store.clock() + timedelta(days=1), a)
     assert "R-124" in carried.value.rules
     assert count_events(store) == before + 1  # only the approval
+    clock.advance(hours=3)  # the meeting has ended: collecting what is still out is a duty
+    with store.uow(readonly=True) as uow:
+        assert [(a.kind, a.carrier) for a in queries.alerts(uow) if a.carrier == doc] == [("meeting", doc)]
     meetings.collect(store.uow(), people["clerk"], m, [doc])
     assert state_of(store, doc) == ("in_store", None, SHELF)
     with pytest.raises(Refused) as unchecked:

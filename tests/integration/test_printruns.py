@@ -104,6 +104,8 @@ def test_byproducts_stay_open_until_destroyed(store: Store, people: dict[str, Si
     assert state_of(store, done.byproducts) == ("in_store", None, SHELF)  # locked away
     with store.uow(readonly=True) as uow:
         assert [r.id for r in printruns.open_byproducts(uow)] == [run]
+        assert [(a.kind, a.carrier) for a in queries.alerts(uow) if a.kind == "byproducts"] == [
+            ("byproducts", done.byproducts)]  # a duty until destroyed
     b = destruction.new(store.uow(), people["clerk"], "印制副产品")
     destruction.add(store.uow(), people["clerk"], b, [done.byproducts])
     a = destruction.submit(store.uow(), people["clerk"], b, store.clock() + timedelta(days=3))
@@ -115,6 +117,7 @@ def test_byproducts_stay_open_until_destroyed(store: Store, people: dict[str, Si
                          {"other": "physical"}, SITE)
     with store.uow(readonly=True) as uow:
         assert printruns.open_byproducts(uow) == []
+        assert [a for a in queries.alerts(uow) if a.kind == "byproducts"] == []
         assert printruns.view(uow, run).byproduct_status == "destroyed"
     _replays(store)
 
