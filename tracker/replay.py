@@ -152,7 +152,8 @@ class Replay:
             if row[0] <= last:
                 raise OutOfOrder(row[0])
             last = row[0]
-            if row[1] == registered and row[2] not in carriers:  # most events by far: inlined `_registered`
+            if row[1] == registered and row[2] not in carriers and '"renumbered":' not in row[6]:
+                # most events by far: inlined `_registered` (a copy that renumbers its siblings goes the long way)
                 code, place = row[2], row[5]
                 m = head(row[6])
                 if m is not None:
@@ -196,6 +197,19 @@ class Replay:
     def _registered(self, row: tuple[Any, ...]) -> None:
         p = _load(row[6])
         self._new(row, p.get("classification"), p.get("copy"), row[2])
+        self._renumber(row, p)
+
+    def _renumber(self, row: tuple[Any, ...], p: dict[str, Any]) -> None:
+        """services.registry and services.printruns: a copy that raises a document's N names the registered copies
+        that now say "of N" too (`renumbered`), on its own event."""
+        copy = p.get("copy")
+        total = copy[1] if isinstance(copy, list) and len(copy) == 2 else None
+        for code in p.get("renumbered") or ():
+            state = self.carriers.get(code)
+            if state is None:
+                self.note(str(code), "presence", f"renumbered at #{row[0]} before any registration", NONE)
+            else:
+                state[COPY_TOTAL] = total
 
     def _copied(self, row: tuple[Any, ...]) -> None:
         # services.registry.copy: the family is the root and its direct copies; every member with a copy number
@@ -273,15 +287,8 @@ class Replay:
     # a reprint renumbers the document's earlier copies to the new total, named on its first copy's event.
     def _printed(self, row: tuple[Any, ...]) -> None:
         p = _load(row[6])
-        copy = p.get("copy")
-        self._new(row, p.get("classification"), copy, row[2])
-        total = copy[1] if isinstance(copy, list) and len(copy) == 2 else None
-        for code in p.get("renumbered") or ():
-            state = self.carriers.get(code)
-            if state is None:
-                self.note(str(code), "presence", f"renumbered at #{row[0]} before any registration", NONE)
-            else:
-                state[COPY_TOTAL] = total
+        self._new(row, p.get("classification"), p.get("copy"), row[2])
+        self._renumber(row, p)
 
     # Meetings (services.meetings): issued to an attendee (held, no loan record), collected back into a place.
     def _meeting_issued(self, row: tuple[Any, ...]) -> None:

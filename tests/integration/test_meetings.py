@@ -61,6 +61,9 @@ def test_a_kept_secret_copy_holds_the_meeting_open_until_collected(store: Store,
         circulation.carry_out(store.uow(), people["clerk"], doc, people["reader_important"],
                               store.clock() + timedelta(days=1), a)
     assert "R-124" in carried.value.rules
+    with pytest.raises(Refused) as handed:  # nor handed on to a courier
+        circulation.handover(store.uow(), people["clerk"], [doc], people["reader_important"], people["courier"])
+    assert handed.value.rules == ["R-124"]
     assert count_events(store) == before + 1  # only the approval
     clock.advance(hours=3)  # the meeting has ended: collecting what is still out is a duty
     with store.uow(readonly=True) as uow:

@@ -15,7 +15,7 @@ from tracker.demo import badge, place
 from tracker.domain import EventType
 from tracker.ledger import verify
 from tracker.schema import Carrier, Event
-from tracker.services import approvals, destruction, printruns
+from tracker.services import approvals, destruction, printruns, registry
 from tracker.services.common import Refused, Signed
 from tracker.store import Store
 
@@ -79,6 +79,11 @@ def test_run_of_five_top_secret_copies_numbered_then_sixth_refused_and_reprint_c
     with pytest.raises(Refused) as again:  # the run is done: a sixth copy needs a new approved run
         _complete(store, people, run, printed=1)
     assert again.value.rules == ["R-29"] and _copies(store) == [(n, 5) for n in range(1, 6)]
+    with pytest.raises(Refused) as by_hand:  # nor is a sixth registered by hand at the counter (多印)
+        registry.register(store.uow(), people["clerk"], registry.CarrierInput(
+            location=SAFE, classification="top_secret", period="10y", scope="办公室", doc_number=DOC, copy_number=6,
+            copy_total=6))
+    assert by_hand.value.rules == ["R-29"] and _copies(store) == [(n, 5) for n in range(1, 6)]
     with store.uow(readonly=True) as uow:
         ev = uow.session.execute(select(Event).where(Event.type == EventType.PRINT_RUN_COMPLETED.value)).scalar_one()
         assert (ev.seq, ev.hash) == (done.head_seq, done.head_hash) == uow.ledger.head()
@@ -143,3 +148,19 @@ def test_request_refusals_change_nothing(store: Store, people: dict[str, Signed]
     with pytest.raises(Refused) as courier:
         printruns.complete(store.uow(), people["courier"], run, 5, badge("officer"), {"sheets": 1})
     assert "R-25" in courier.value.rules
+
+
+def test_run_after_copies_registered_by_hand_continues_their_numbering(store: Store,
+                                                                       people: dict[str, Signed]) -> None:
+    """A document first registered copy by copy (each raising N, `services.registry`) and then printed again: the
+    run continues at 3 and every copy says "of 4"; the ledger replays both kinds of renumbering to the tables."""
+    for n in (1, 2):
+        registry.register(store.uow(), people["clerk"], registry.CarrierInput(
+            location=SHELF, classification="secret", period="10y", scope="办公室", doc_number=DOC, copy_number=n,
+            copy_total=n))
+    assert _copies(store) == [(1, 2), (2, 2)]
+    run, approval = _run(store, people, copies=2, level="secret", distribution="办公室:2", location=SHELF)
+    _approve(store, people, approval)
+    done = _complete(store, people, run, printed=2)
+    assert (done.first, done.total) == (3, 4) and _copies(store) == [(n, 4) for n in range(1, 5)]
+    _replays(store)
