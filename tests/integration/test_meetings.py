@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from tests_support import Clock, approve, count_events, state_of
 
 from tracker import queries
 from tracker.demo import badge, place
 from tracker.ledger import verify
+from tracker.reports.meeting_record import write_pdf_record
 from tracker.services import circulation, meetings, registry
 from tracker.services.common import Refused, Signed
 from tracker.store import Store
@@ -100,6 +103,26 @@ def test_a_confidential_copy_registered_as_kept_lets_the_meeting_close(
     with store.uow(readonly=True) as uow:
         assert {(x.code, x.outcome) for x in meetings.view(uow, m).materials} == {(doc, "kept"), (lost, "missing")}
     _replays(store)
+
+
+def test_meeting_record_pdf_reads_back(store: Store, people: dict[str, Signed], tmp_path: Path) -> None:
+    """R-127: the record names every attendee and their sign-in, every copy issued and how it came back, and the
+    ledger head of the closing event."""
+    docs = [register(store, people["clerk"], "confidential") for _ in range(2)]
+    m = meeting(store, people, who=("reader_important", "reader_general"))
+    meetings.issue(store.uow(), people["clerk"], m, people["reader_important"], docs[:1])
+    meetings.issue(store.uow(), people["clerk"], m, people["reader_general"], docs[1:])
+    meetings.collect(store.uow(), people["clerk"], m, docs[:1])
+    meetings.keep(store.uow(), people["clerk"], m, docs[1])
+    seq, digest = meetings.close(store.uow(), people["clerk"], m, "会场已清查")
+    with store.uow(readonly=True) as uow:
+        view = meetings.view(uow, m)
+    path = write_pdf_record(view, tmp_path / "record.pdf", store.policy.tz)
+    pdf = pdfium.PdfDocument(str(path))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))).replace("\r", "").replace("\n", "")
+    for expected in (badge("reader_important"), badge("reader_general"), *docs, "已收回", "登记留存", "会场已清查",
+                     f"{seq}:{digest}"):
+        assert expected in text, expected
 
 
 def test_attendee_without_clearance_or_sign_in_or_listing_is_refused_at_issue(
