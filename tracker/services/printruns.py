@@ -294,7 +294,9 @@ def complete(uow: UnitOfWork, printer: Signed, run_id: int, printed: int, proof_
                                      approval_id=run.approval_id, payload=payload))
         by_code = make_carrier_code(site, serial + run.copies)
         shown = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
-        by = Carrier(code=by_code, kind=CarrierKind.OTHER.value, regime=run.regime, classification=run.classification,
+        # Paper by-products are shredded like paper; plates and discs are destroyed physically.
+        by_kind = CarrierKind.OTHER if counts.get("plates") or counts.get("discs") else CarrierKind.PAPER
+        by = Carrier(code=by_code, kind=by_kind.value, regime=run.regime, classification=run.classification,
                      period=run.period, scope=run.scope, title=f"印制副产品 by-products of {run.doc_number} "
                      f"(print run #{run.id}): {shown}"[:500], copy_number=1, copy_total=1, location_id=place.id,
                      status=CarrierStatus.IN_STORE.value, registered_at=now, updated_at=now)
@@ -303,7 +305,7 @@ def complete(uow: UnitOfWork, printer: Signed, run_id: int, printed: int, proof_
         drafts.append(EventDraft(EventType.PRINT_BYPRODUCTS, carrier=by_code, actor=printer.badge,
                                  to_location=place.code, approval_id=run.approval_id,
                                  payload={"classification": run.classification, "copy": [1, 1],
-                                          "kind": CarrierKind.OTHER.value, "run": run.id, "counts": counts}))
+                                          "kind": by_kind.value, "run": run.id, "counts": counts}))
         approval_row = uow.session.get(Approval, run.approval_id) if run.approval_id else None
         signers = [p.badge for p in approvals.signers(uow, approval_row)] if approval_row else []
         drafts.append(EventDraft(EventType.PRINT_RUN_COMPLETED, actor=printer.badge, approval_id=run.approval_id,
