@@ -305,10 +305,12 @@ class ApprovalPurpose(enum.StrEnum):
     CLEARANCE_CHANGE = "clearance_change"
     ROLE_CHANGE = "role_change"
     POLICY_CHANGE = "policy_change"
+    PRINT = "print"  # 印制: a print run's copy count and distribution (R-29, R-36); no carrier exists yet
 
     @property
     def zh(self) -> str:
         return {
+            "print": "印制",
             "loan": "借阅",
             "outside_loan": "外借",
             "copy": "复制",
@@ -327,7 +329,7 @@ class ApprovalPurpose(enum.StrEnum):
     def about_carriers(self) -> bool:
         """Carrier purposes name carriers; the others concern a person or the policy itself."""
         return self not in (ApprovalPurpose.CLEARANCE_CHANGE, ApprovalPurpose.ROLE_CHANGE,
-                            ApprovalPurpose.POLICY_CHANGE)
+                            ApprovalPurpose.POLICY_CHANGE, ApprovalPurpose.PRINT)
 
     @classmethod
     def parse(cls, text: str) -> ApprovalPurpose:
@@ -374,6 +376,17 @@ class EventType(enum.StrEnum):
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
     ARCHIVE_CONSULTED = "archive_consulted"
+    # Print runs (issue 21, 印制 R-29–R-37): the approved run, each printed copy, the run's by-products, completion.
+    PRINT_RUN_REQUESTED = "print_run_requested"
+    PRINTED = "printed"
+    PRINT_BYPRODUCTS = "print_byproducts"
+    PRINT_RUN_COMPLETED = "print_run_completed"
+    # Classified meetings (issue 21, 涉密会议 R-123–R-128): materials issued to and collected from attendees.
+    MEETING_OPENED = "meeting_opened"
+    MEETING_ISSUED = "meeting_issued"
+    MEETING_COLLECTED = "meeting_collected"
+    MEETING_KEPT = "meeting_kept"
+    MEETING_CLOSED = "meeting_closed"
     # Incidents (R-154–R-156): opened by a person or a device, worked with measures, closed with a resolution.
     INCIDENT_OPENED = "incident_opened"
     INCIDENT_UPDATED = "incident_updated"

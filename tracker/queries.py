@@ -27,7 +27,17 @@ from tracker.domain import (
     marking_text,
 )
 from tracker.rules import leak_deadline
-from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
+from tracker.schema import (
+    Approval,
+    ApprovalCarrier,
+    Carrier,
+    Event,
+    Location,
+    Meeting,
+    MeetingMaterial,
+    Person,
+    PrintRun,
+)
 from tracker.services.incidents import open_incidents
 from tracker.store import UnitOfWork
 
@@ -196,11 +206,19 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
     out_statuses = [s.value for s in CarrierStatus if s.with_holder]
     rows = uow.session.execute(select(Carrier).where(Carrier.status.in_(out_statuses), Carrier.due_at < now)
                                .order_by(Carrier.due_at)).unique().scalars()
+    # A document still out at a meeting that has ended is the meeting's duty to collect, named as such.
+    at_meeting = dict(uow.session.execute(select(MeetingMaterial.carrier_id, MeetingMaterial.meeting_id).join(
+        Meeting, Meeting.id == MeetingMaterial.meeting_id).where(MeetingMaterial.open_carrier_id.is_not(None))).all())
     for c in rows:
         due = c.due_at
         when = local_text(due, tz, zone=True)
         who = c.holder.badge if c.holder else "?"
-        if c.classification == Classification.TOP_SECRET.value:
+        if c.id in at_meeting:
+            m = at_meeting[c.id]
+            out.append(Alert("meeting", c.code, who, due,
+                             f"{c.code} not collected back from {who} after meeting #{m} ended {when} (R-123).",
+                             f"{c.code} 在会议 #{m} 结束（{when}）后仍未从 {who} 处收回（R-123）。"))
+        elif c.classification == Classification.TOP_SECRET.value:
             out.append(Alert("top_secret_out", c.code, who, due,
                              f"绝密 {c.code} not returned on time by {who} (due {when}).",
                              f"绝密载体 {c.code} 未按时归还，持有人 {who}（应于 {when} 归还）。"))
@@ -224,6 +242,14 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         out.append(Alert("incident", inc.carriers[0] if len(inc.carriers) == 1 else None, inc.opened_by,
                          inc.deadline, f"Incident #{inc.id} ({inc.kind}) open since {opened}: {inc.summary}",
                          f"事件 #{inc.id}（{kind_zh}）自 {opened} 起未结：{inc.summary}"))
+    byproducts = uow.session.execute(
+        select(PrintRun.id, PrintRun.doc_number, PrintRun.completed_at, Carrier.code)
+        .join(Carrier, Carrier.id == PrintRun.byproduct_carrier_id)
+        .where(Carrier.status != CarrierStatus.DESTROYED.value).order_by(PrintRun.id)).all()
+    for run_id, doc, done, code in byproducts:
+        out.append(Alert("byproducts", code, None, done,
+                         f"By-products {code} of print run #{run_id} ({doc}) are not destroyed yet (R-34).",
+                         f"印制单 #{run_id}（{doc}）的副产品 {code} 尚未销毁（R-34）。"))
     departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
     for p in departing:
         n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)

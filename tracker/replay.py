@@ -91,6 +91,8 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.STOCKTAKE_STARTED, EventType.STOCKTAKE_RESOLVED, EventType.STOCKTAKE_CLOSED,
                    EventType.LEDGER_SEALED, EventType.APPROVAL_REQUESTED, EventType.APPROVAL_DECIDED,
                    EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED,
+                   EventType.PRINT_RUN_REQUESTED, EventType.PRINT_RUN_COMPLETED, EventType.MEETING_OPENED,
+                   EventType.MEETING_KEPT, EventType.MEETING_CLOSED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.
                    EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED})
 
@@ -121,6 +123,9 @@ class Replay:
             EventType.DESTRUCTION_LISTED.value: self._listed, EventType.DESTRUCTION_UNLISTED.value: self._unlisted,
             EventType.ARCHIVED.value: self._archived, EventType.DESTROYED.value: self._left,
             EventType.RETURNED_TO_ISSUER.value: self._left, EventType.TRANSFERRED_OUT.value: self._left,
+            EventType.PRINTED.value: self._printed, EventType.PRINT_BYPRODUCTS.value: self._printed,
+            EventType.MEETING_ISSUED.value: self._meeting_issued,
+            EventType.MEETING_COLLECTED.value: self._meeting_collected,
         }
 
     # --- findings ------------------------------------------------------------------------------------------------
@@ -149,7 +154,8 @@ class Replay:
             if row[0] <= last:
                 raise OutOfOrder(row[0])
             last = row[0]
-            if row[1] == registered and row[2] not in carriers:  # most events by far: inlined `_registered`
+            if row[1] == registered and row[2] not in carriers and '"renumbered":' not in row[6]:
+                # most events by far: inlined `_registered` (a copy that renumbers its siblings goes the long way)
                 code, place = row[2], row[5]
                 m = head(row[6])
                 if m is not None:
@@ -193,6 +199,19 @@ class Replay:
     def _registered(self, row: tuple[Any, ...]) -> None:
         p = _load(row[6])
         self._new(row, p.get("classification"), p.get("copy"), row[2])
+        self._renumber(row, p)
+
+    def _renumber(self, row: tuple[Any, ...], p: dict[str, Any]) -> None:
+        """services.registry and services.printruns: a copy that raises a document's N names the registered copies
+        that now say "of N" too (`renumbered`), on its own event."""
+        copy = p.get("copy")
+        total = copy[1] if isinstance(copy, list) and len(copy) == 2 else None
+        for code in p.get("renumbered") or ():
+            state = self.carriers.get(code)
+            if state is None:
+                self.note(str(code), "presence", f"renumbered at #{row[0]} before any registration", NONE)
+            else:
+                state[COPY_TOTAL] = total
 
     def _copied(self, row: tuple[Any, ...]) -> None:
         # services.registry.copy: the family is the root and its direct copies; every member with a copy number
@@ -265,6 +284,24 @@ class Replay:
         state = self._carrier(row)
         if state is not None:
             state[STATUS], state[PLACE], state[LOAN] = _IN_STORE, self._share(row[5]), None
+
+    # Print runs (services.printruns): a printed copy or the run's by-products enter the store like a registration;
+    # a reprint renumbers the document's earlier copies to the new total, named on its first copy's event.
+    def _printed(self, row: tuple[Any, ...]) -> None:
+        p = _load(row[6])
+        self._new(row, p.get("classification"), p.get("copy"), row[2])
+        self._renumber(row, p)
+
+    # Meetings (services.meetings): issued to an attendee (held, no loan record), collected back into a place.
+    def _meeting_issued(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _ON_LOAN, self._share(row[4]), None
+
+    def _meeting_collected(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _IN_STORE, None, self._share(row[5])
 
     # End of life (services.destruction, services.endoflife): listing keeps the place, leaving clears it.
     def _listed(self, row: tuple[Any, ...]) -> None:

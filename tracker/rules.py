@@ -93,13 +93,17 @@ DEFAULT_MATRIX: tuple[MatrixRow, ...] = (
     MatrixRow(_AP.CLEARANCE_CHANGE, frozenset({_BOARD, _LEAD}), max_hours=7 * 24),  # R-160
     MatrixRow(_AP.ROLE_CHANGE, frozenset({_BOARD, _LEAD}), max_hours=7 * 24),  # R-25, 三员分立
     MatrixRow(_AP.POLICY_CHANGE, frozenset({_BOARD, _LEAD}), max_hours=7 * 24),  # §5 Q8
+    # R-29, R-36: a print run (印制) is approved by the leader whose signature goes on the print-job record; 绝密 by
+    # two, as a copy of 绝密 is (R-74: the run multiplies the document the same way).
+    MatrixRow(_AP.PRINT, frozenset({_LEAD, _OFFICE}), frozenset({TS}), approvers=2, max_hours=7 * 24),
+    MatrixRow(_AP.PRINT, frozenset({_LEAD, _OFFICE}), max_hours=7 * 24),
 )
 
 # The rule each purpose's refusals name.
 PURPOSE_RULE: dict[ApprovalPurpose, str] = {
     _AP.LOAN: "R-63", _AP.OUTSIDE_LOAN: "R-63", _AP.COPY: "R-75", _AP.EXTRACT: "R-80", _AP.CARRY_OUT: "R-92",
     _AP.SCOPE_EXTENSION: "R-54", _AP.RECLASSIFY: "R-08", _AP.DECLASSIFY: "R-08", _AP.DESTRUCTION: "R-146",
-    _AP.CLEARANCE_CHANGE: "R-160", _AP.ROLE_CHANGE: "R-25", _AP.POLICY_CHANGE: "R-25",
+    _AP.CLEARANCE_CHANGE: "R-160", _AP.ROLE_CHANGE: "R-25", _AP.POLICY_CHANGE: "R-25", _AP.PRINT: "R-29",
 }
 
 
@@ -273,6 +277,8 @@ class Action(enum.StrEnum):
     DESTROY = "destroy"  # R-145: destruction batches, by the designated body only
     DISPOSE = "dispose"  # archive, return to the issuer, transfer out (R-135, R-144)
     INCIDENT = "incident"  # work and close incidents (R-154–R-156)
+    PRINT = "print"  # R-31, R-33: print runs, by the registry's designated people (the print room's clerks)
+    MEETING = "meeting"  # R-123: meeting documents are handled by a designated person
 
 
 _R = Role
@@ -309,6 +315,8 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # Anyone may open an incident (R-156, under REPORT_MISSING); working and closing one is the security office's.
     Action.INCIDENT: frozenset({_R.SECURITY_OFFICER}),
     Action.DISPOSE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.PRINT: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.MEETING: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
 }
 
 
@@ -1232,4 +1240,215 @@ def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: App
     elif extracts and not extracts_stamped:
         out.append(_v("R-72", f"{extracts} extract(s) taken: they are checked and stamped (盖章) before they leave.",
                       f"摘抄 {extracts} 份：须经核对并盖章后方可带离。"))
+    return out
+
+
+# --- print runs (印制, RULES §2.3, R-29–R-37) ---------------------------------------------------------------------
+
+MAX_RUN_COPIES = 10_000  # past this a copy count is a typo, not a print run (as registry.MAX_COPIES)
+
+
+@dataclass(frozen=True, slots=True)
+class PrintRunFacts:
+    """A print run as the rulebook sees it: what was approved (level, period, scope, count, distribution) and its
+    state. `distribution` is (recipient, copies) pairs: a unit, or `@badge` for a named person."""
+
+    id: int
+    status: str
+    level: Classification
+    regime: Regime
+    period: SecrecyPeriod | None
+    scope: Scope | None
+    copies: int
+    distribution: tuple[tuple[str, int], ...]
+    requested_by: str | None = None
+
+
+def check_print_request(run: PrintRunFacts, recipients: dict[str, str | None]) -> list[Violation]:
+    """R-05, R-07, R-02, R-29: before printing, level, period, scope, count and distribution are fixed, and the
+    distribution hands out exactly the copies printed to recipients inside the scope. `recipients` maps each
+    distribution entry to the unit it stands for (a person's unit for `@badge`; None when the badge is unknown)."""
+    out: list[Violation] = []
+    if not 1 <= run.copies <= MAX_RUN_COPIES:
+        out.append(_v("R-29", f"A print run prints 1 to {MAX_RUN_COPIES} copies, not {run.copies}.",
+                      f"印制份数须在 1 至 {MAX_RUN_COPIES} 之间，而不是 {run.copies}。"))
+    if run.level.is_secret_level:
+        if run.period is None:
+            out.append(_v("R-05", f"A {run.level.label} document's secrecy period is fixed before printing.",
+                          f"{run.level.zh}文件印制前须确定保密期限。"))
+        if run.regime == Regime.STATE and not run.scope:
+            out.append(_v("R-05", f"A {run.level.label} document's distribution scope (知悉范围) is fixed before "
+                                  "printing.",
+                          f"{run.level.zh}文件印制前须确定知悉范围。"))
+    given = sum(n for _, n in run.distribution)
+    if any(n < 1 for _, n in run.distribution) or given != run.copies:
+        out.append(_v("R-29", f"The distribution hands out {given} copies but the run prints {run.copies}: every "
+                              "copy goes to a named unit or person, no more and no fewer (no 多印, no 私留).",
+                      f"发放范围共 {given} 份，印制份数为 {run.copies} 份：每一份须发给指定单位或人员，"
+                      "不得多印、私留。"))
+    for who, unit in recipients.items():
+        badge = who[1:] if who.startswith("@") else None
+        if badge is not None and unit is None:
+            out.append(_v("R-29", f"{who} in the distribution is not a registered person.",
+                          f"发放范围中的 {who} 不是已登记人员。"))
+        elif run.scope and run.level.is_secret_level and not run.scope.admits(unit or who, badge or ""):
+            out.append(_v("R-29", f"{who} is outside the document's need-to-know scope; it cannot receive a copy.",
+                          f"{who} 不在该文件的知悉范围内，不能发放。"))
+    return out
+
+
+def check_print_completion(run: PrintRunFacts, approval: ApprovalFacts | None, printed: int, printer: PersonFacts,
+                           proof_reader: PersonFacts | None, byproducts: dict[str, int], now: datetime,
+                           policy: Policy) -> list[Violation]:
+    """R-29–R-36 when the run is done: its approval is granted, in time and not signed by the printer; exactly the
+    approved number of copies was printed (more is 多印, refused); the printer and the proof-reader may see the
+    level; the by-products are counted (R-34: they are registered to be destroyed)."""
+    if run.status != "requested":
+        return [_v("R-29", f"Print run #{run.id} is already {run.status}: a reprint is a new approved run.",
+                   f"印制单 #{run.id} 已{'完成' if run.status == 'completed' else run.status}："
+                   "重印须另行审批新的印制单。")]
+    out: list[Violation] = []
+    if approval is None or approval.purpose != ApprovalPurpose.PRINT:
+        out.append(_v("R-29", f"Print run #{run.id} has no print approval.", f"印制单 #{run.id} 没有印制审批。"))
+    elif approval.status != "granted":
+        out.append(_v("R-29", f"Print run #{run.id}: approval #{approval.id} is {approval.status} "
+                              f"({len(approval.approvers)} of {approval.needed} approver(s) signed); print only an "
+                              "approved run.",
+                      f"印制单 #{run.id}：审批 #{approval.id} 尚未批准（已有 {len(approval.approvers)}/"
+                      f"{approval.needed} 位审批人签批），只能印制已批准的份数。"))
+    else:
+        if not approval.valid_from <= now <= approval.valid_until:
+            until = f"{approval.valid_until.astimezone(policy.tz):%Y-%m-%d %H:%M}"
+            out.append(_v("R-29", f"Approval #{approval.id} is not valid now (valid until {until}).",
+                          f"审批 #{approval.id} 当前无效（有效期至 {until}）。"))
+        if printer.badge in {a.badge for a in approval.approvers}:
+            out.append(_v("R-25", f"{printer.badge} approved print run #{run.id} and may not also print it.",
+                          f"{printer.badge} 审批了印制单 #{run.id}，不得本人印制。"))
+    if printed > run.copies:
+        out.append(_v("R-29", f"Print run #{run.id} is approved for {run.copies} copies, not {printed}: extra copies "
+                              "(多印) are refused; more copies need a new approved run.",
+                      f"印制单 #{run.id} 批准印制 {run.copies} 份，不能印制 {printed} 份：严禁多印，"
+                      "如需加印须另行审批。"))
+    elif printed < run.copies:
+        out.append(_v("R-29", f"Print run #{run.id} is approved for {run.copies} copies and registers them all at "
+                              f"once, not {printed}.",
+                      f"印制单 #{run.id} 批准印制 {run.copies} 份，须一次全部登记，而不是 {printed} 份。"))
+    for who, role_en, role_zh in ((printer, "printer", "印制人"), (proof_reader, "proof-reader", "校对人")):
+        if who is None:
+            out.append(_v("R-36", f"The print-job record names the {role_en}.", f"印制登记须写明{role_zh}。"))
+            continue
+        out += _active(who, role_en, role_zh)
+        if not who.clearance.may_hold(run.level):
+            out.append(_v("R-159", f"The {role_en} {who.badge} ({who.clearance.value} clearance) may not handle a "
+                                   f"{run.level.label} document.",
+                          f"{role_zh} {who.badge}（{who.clearance.zh}涉密人员）不得接触{run.level.zh}文件。"))
+    if not printer.roles & ACTION_ROLES[Action.PRINT]:
+        out.append(_v("R-31", f"{printer.badge} is not a designated printer (the print room's clerks).",
+                      f"{printer.badge} 不是指定的印制人员（文印室保密员）。"))
+    if proof_reader is not None and proof_reader.badge == printer.badge:
+        out.append(_v("R-36", "The proof-reader is someone other than the printer.", "校对人须为印制人以外的人员。"))
+    if not byproducts or any(n < 0 for n in byproducts.values()):
+        out.append(_v("R-34", "Count the run's by-products (proofs, spoiled sheets, plates, discs; 0 where none): "
+                              "they are locked away until destroyed.",
+                      "请清点印制副产品（校样、废页、印板、光盘等，没有的填0）：销毁前须封存。"))
+    return out
+
+
+# --- classified meetings (涉密会议, RULES §2.11, R-123–R-128) ------------------------------------------------------
+
+BOUND_TO_VENUE = frozenset({TS, S})  # R-124: 绝密 and 机密 meeting documents never leave the venue
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFacts:
+    id: int
+    status: str
+    level: Classification
+    venue: LocationFacts
+    attendees: frozenset[str]
+
+
+def check_meeting_new(level: Classification, venue: LocationFacts, starts: datetime, ends: datetime,
+                      attendees: int) -> list[Violation]:
+    """R-123, R-47: a meeting is held at a place fit for its level, at a stated time, with its attendee list."""
+    out = check_place_accepts(f"meeting ({level.label})", level, venue) if level.is_secret_level else []
+    if ends <= starts:
+        out.append(_v("R-127", "A meeting ends after it starts.", "会议结束时间须晚于开始时间。"))
+    if attendees < 1:
+        out.append(_v("R-127", "A meeting names its attendees (the sign-in list).", "会议须列明参会人员（签到名单）。"))
+    return out
+
+
+def check_meeting_issue(m: MeetingFacts, c: CarrierFacts, attendee: PersonFacts, attendee_signed: bool,
+                        other_meeting: int | None) -> list[Violation]:
+    """R-123, R-124, R-127, R-159, R-54: a meeting document goes from the registry to a listed, signed-in attendee
+    who may know it, at a venue that may hold it."""
+    assert c.level is not None
+    if m.status != "open":
+        return [_v("R-123", f"Meeting #{m.id} is closed: nothing more is issued.",
+                   f"会议 #{m.id} 已结束，不再发放材料。")]
+    if other_meeting is not None:
+        return [_v("R-123", f"{c.code} is already issued at meeting #{other_meeting}.",
+                   f"{c.code} 已在会议 #{other_meeting} 发放。")]
+    if c.status.gone:
+        return check_gone_at_counter(c)
+    if c.status != CarrierStatus.IN_STORE:
+        en, zh = _holder_text(c)
+        return [_v("R-17", f"{c.code} is {en}: meeting documents are issued from the registry's store.",
+                   f"{c.code} {zh}：会议材料须从机要室在库载体中发放。")]
+    out: list[Violation] = []
+    if attendee.badge not in m.attendees:
+        out.append(_v("R-127", f"{attendee.badge} is not on the attendee list of meeting #{m.id}.",
+                      f"{attendee.badge} 不在会议 #{m.id} 的参会名单中。"))
+    if not attendee_signed:
+        out.append(_v("R-127", f"{attendee.badge} signs in (badge and PIN) to receive meeting documents.",
+                      f"参会人 {attendee.badge} 须签到（刷卡并输入PIN）后领取会议材料。"))
+    out += _active(attendee, "attendee", "参会人")
+    out += _may_know(c, attendee)
+    if c.level.rank > m.level.rank:
+        out.append(_v("R-123", f"{c.code} is {c.level.label}, above meeting #{m.id}'s level ({m.level.label}).",
+                      f"{c.code} 为{c.level.zh}，高于会议 #{m.id} 的密级（{m.level.zh}）。"))
+    out += check_place_accepts(c.code, c.level, m.venue)
+    return out
+
+
+def check_meeting_keep(m: MeetingFacts, c: CarrierFacts, holder: str | None) -> list[Violation]:
+    """R-124, R-125: only documents below 机密 may be kept by an attendee, and only registered as kept (then the
+    attendee is their accountable holder); 绝密 and 机密 are collected back."""
+    assert c.level is not None
+    if m.status != "open":
+        return [_v("R-125", f"Meeting #{m.id} is closed.", f"会议 #{m.id} 已结束。")]
+    if c.level in BOUND_TO_VENUE:
+        return [_v("R-124", f"{c.code} is {c.level.label}: 绝密 and 机密 meeting documents may not leave the venue; "
+                            "collect it back.",
+                   f"{c.code} 为{c.level.zh}：绝密、机密会议文件不得带出会场，须收回。")]
+    if holder is None:
+        return [_v("R-125", f"{c.code} is not held by an attendee of meeting #{m.id}.",
+                   f"{c.code} 不在会议 #{m.id} 参会人手中。")]
+    return []
+
+
+def check_meeting_bound(code: str, level: Classification, meeting: int | None) -> list[Violation]:
+    """R-124: while a meeting holds a 绝密/机密 document it stays at the venue: no carrying out, no hand-on."""
+    if meeting is not None and level in BOUND_TO_VENUE:
+        return [_v("R-124", f"{code} is a {level.label} document issued at meeting #{meeting}: it may not leave the "
+                            "venue; it is collected back at the meeting.",
+                   f"{code} 为会议 #{meeting} 发放的{level.zh}文件，不得带出会场，须在会上收回。")]
+    return []
+
+
+def check_meeting_close(m: MeetingFacts, outstanding: list[str], venue_checked: bool) -> list[Violation]:
+    """R-123, R-126: a meeting closes when every document is back, registered as kept or reported missing, and the
+    venue has been checked for anything left behind."""
+    if m.status != "open":
+        return [_v("R-123", f"Meeting #{m.id} is already closed.", f"会议 #{m.id} 已结束。")]
+    out: list[Violation] = []
+    if outstanding:
+        shown = ", ".join(outstanding[:20]) + (" …" if len(outstanding) > 20 else "")
+        out.append(_v("R-123", f"Meeting #{m.id} cannot close: {len(outstanding)} document(s) not collected back, "
+                               f"kept or reported missing: {shown}.",
+                      f"会议 #{m.id} 不能结束：{len(outstanding)} 份材料未收回、未登记留存或未报告下落不明：{shown}。"))
+    if not venue_checked:
+        out.append(_v("R-126", "Record the check of the venue (and lodgings) for documents left behind.",
+                      "须记录会后对会场（及住地）遗留文件的清查。"))
     return out

@@ -377,6 +377,86 @@ class IncidentCarrier(Base):
     __tablename__ = "incident_carriers"
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
     code: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+class PrintRun(Base):
+    """A print run (印制, R-29–R-36): requested with what its approval fixes (document, level, period, scope, count,
+    distribution), completed once by a designated printer, which registers the copies and the by-products carrier
+    (R-34) in one transaction. What completion recorded is kept here for the print-job record (R-36)."""
+
+    __tablename__ = "print_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default="requested")  # requested | completed
+    approval_id: Mapped[int | None] = mapped_column(ForeignKey("approvals.id"))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    doc_number: Mapped[str] = mapped_column(String(100), index=True)
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    regime: Mapped[str] = mapped_column(String(20))
+    classification: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20))
+    scope: Mapped[str | None] = mapped_column(Text)
+    copies: Mapped[int] = mapped_column(Integer)
+    distribution: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [[recipient, copies], ...]
+    location: Mapped[str] = mapped_column(String(40))  # where the copies are registered into
+    first_copy: Mapped[int | None] = mapped_column(Integer)
+    printer: Mapped[str | None] = mapped_column(String(40))
+    proof_reader: Mapped[str | None] = mapped_column(String(40))
+    print_room: Mapped[str | None] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    byproducts: Mapped[str] = mapped_column(Text, default="{}")  # JSON: {"sheets": 12, "plates": 2, ...}
+    byproduct_carrier_id: Mapped[int | None] = mapped_column(ForeignKey("carriers.id"))
+    head_seq: Mapped[int | None] = mapped_column(BigInteger)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class Meeting(Base):
+    """A classified meeting (涉密会议, R-123–R-128): venue, time, level, attendee list; open until every document is
+    back or accounted for and the venue was checked (R-126)."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    venue_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    classification: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    venue_checked_by: Mapped[str | None] = mapped_column(String(40))
+    venue_check: Mapped[str | None] = mapped_column(Text)
+    closed_by: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    head_seq: Mapped[int | None] = mapped_column(BigInteger)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class MeetingAttendee(Base):
+    """One name on a meeting's list, with the moment they signed in (badge and PIN at their first issue, R-127)."""
+
+    __tablename__ = "meeting_attendees"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MeetingMaterial(Base):
+    """One document issued at a meeting (R-123, R-127): to whom, from where, and how it came back — collected, kept
+    (R-125) or reported missing. `open_carrier_id` is set while it is out, and unique: a carrier is out at one meeting
+    at most, and the circulation services read it to keep 绝密/机密 at the venue (R-124)."""
+
+    __tablename__ = "meeting_materials"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str | None] = mapped_column(String(12))  # collected | kept | missing
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    settled_by: Mapped[str | None] = mapped_column(String(40))
+    open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
 __all__ = [
@@ -395,8 +475,12 @@ __all__ = [
     "IncidentCarrier",
     "Loan",
     "Location",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingMaterial",
     "Person",
     "PolicyVersion",
+    "PrintRun",
     "Refusal",
     "Seal",
 ]

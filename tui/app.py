@@ -75,6 +75,8 @@ class TrackerApp(App[None]):
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
         Binding("ctrl+y", "open('destruction')", N_("Destruction"), show=False),  # the scan at the site (issue 18)
+        # Meetings (issue 21): not Ctrl+E, which every Input binds to "end" and would swallow at the scan field.
+        Binding("ctrl+b", "open('meeting')", N_("Meeting desk"), show=False),
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -250,6 +252,7 @@ class TrackerApp(App[None]):
         from tui.screens.destruction import DestructionScreen
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
+        from tui.screens.meeting import MeetingScreen
         from tui.screens.register import RegisterScreen
 
         out: dict[str, Callable[[], Screen[Any]]] = {
@@ -261,6 +264,7 @@ class TrackerApp(App[None]):
             "approvals": lambda: ApprovalsScreen(self.ctx),
             "audit": lambda: AuditScreen(self.ctx),
             "destruction": lambda: DestructionScreen(self.ctx),
+            "meeting": lambda: MeetingScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:

@@ -138,11 +138,13 @@ def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose
 
 def _level_of(purpose: ApprovalPurpose, change: dict[str, Any] | None) -> Classification | None:
     """A clearance change is judged at the level the new clearance opens (R-159: a 重要 approver cannot raise
-    someone to 核心)."""
+    someone to 核心); a print run at the level of the document it prints."""
     if purpose == ApprovalPurpose.CLEARANCE_CHANGE and change and change.get("clearance"):
         from tracker.domain import Clearance
 
         return Clearance.parse(str(change["clearance"])).max_level
+    if purpose == ApprovalPurpose.PRINT and change and change.get("classification"):
+        return Classification(str(change["classification"]))  # a print run is judged at the level it prints
     return None
 
 

@@ -15,7 +15,15 @@ from sqlalchemy import bindparam, insert, select, update
 from tracker.domain import ApprovalPurpose, CarrierStatus, EventType, utc_iso
 from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
-from tracker.rules import Action, Violation, check_carry_out, check_checkin, check_checkout, check_handover
+from tracker.rules import (
+    Action,
+    Violation,
+    check_carry_out,
+    check_checkin,
+    check_checkout,
+    check_handover,
+    check_meeting_bound,
+)
 from tracker.schema import Carrier, Loan, Location, table
 from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
@@ -158,6 +166,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         for c in carriers:
             problems += check_handover(carrier_facts(c), gf, tf, signed_by(giver, g.badge), signed_by(taker, t.badge),
                                        uow.policy, op_facts)
+            problems += _bound(uow, c)
         refuse(_dedupe(problems), "handover", carriers[0].code if len(carriers) == 1 else None, actor.badge)
         seqs = []
         for c in carriers:
@@ -175,6 +184,14 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
             seqs.append(ev.seq)
         uow.commit()
         return seqs
+
+
+def _bound(uow: UnitOfWork, c: Carrier) -> list[Violation]:
+    """R-124: a 绝密/机密 document out at a meeting stays at the venue (`services.meetings`)."""
+    from tracker.domain import Classification
+    from tracker.services.meetings import bound_meeting
+
+    return check_meeting_bound(c.code, Classification(c.classification), bound_meeting(uow, c.id))
 
 
 def _lock_in_code_order(uow: UnitOfWork, codes: Sequence[str]) -> list[Carrier]:
@@ -212,7 +229,8 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
         refuse(check_carry_out(carrier_facts(c), person_facts(holder), signed_by(custodian, holder.badge),
                                person_facts(second) if second else None,
                                second is not None and companion is not None and signed_by(companion, second.badge),
-                               approval, return_due, now, uow.policy, actor.badge), "carry_out", code, actor.badge)
+                               approval, return_due, now, uow.policy, actor.badge) + _bound(uow, c), "carry_out", code,
+               actor.badge)
         from_location = c.location
         loan = close_open_loan(uow, c, now)
         c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (

@@ -43,7 +43,7 @@ from tracker.rules import (
     check_registration,
     reclassify_purpose,
 )
-from tracker.schema import Carrier, Location, Person, table
+from tracker.schema import Carrier, Location, Person, PrintRun, table
 from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
     NotFound,
@@ -573,7 +573,7 @@ def _number_copies(uow: UnitOfWork, carriers: list[tuple[Any, ...]]) -> _CopyPla
     registered = _copies_of(uow, mine)
     out = list(carriers)
     renumber: dict[str, tuple[list[Carrier], int]] = {}
-    problems: list[Violation] = []
+    problems = _printed_in_runs(uow, mine, carriers)
     for key, rows in mine.items():
         siblings = registered.get(key, [])
         taken = {c.copy_number: c.code for c in siblings}
@@ -595,6 +595,31 @@ def _number_copies(uow: UnitOfWork, carriers: list[tuple[Any, ...]]) -> _CopyPla
         if stale:
             renumber[out[rows[0]][0]] = (stale, total)
     return out, renumber, problems
+
+
+def _printed_in_runs(uow: UnitOfWork, mine: dict[tuple[str, str], list[int]],
+                     carriers: list[tuple[Any, ...]]) -> list[Violation]:
+    """R-29: a document printed in an approved run (`services.printruns`) gets no copy registered by hand: a further
+    copy is another approved run, which continues the numbering."""
+    numbers = sorted({doc for _issuer, doc in mine})
+    runs: dict[tuple[str, str], int] = {}
+    for i in range(0, len(numbers), 500):
+        for issuer, doc, run in uow.session.execute(
+                select(PrintRun.issuer, PrintRun.doc_number, PrintRun.id)
+                .where(PrintRun.doc_number.in_(numbers[i:i + 500]), PrintRun.status == "completed")):
+            key = _document(issuer, doc)
+            if key in mine:
+                runs[key] = run
+    out: list[Violation] = []
+    for key, run in runs.items():
+        for i in mine[key]:
+            code = carriers[i][0]
+            out.append(Violation(
+                "R-29", f"{code}: {key[1]} is printed in approved runs (print run #{run}); a further copy is not "
+                        "registered by hand but printed in a new approved run (tracker print-run new).",
+                f"{code}：{key[1]} 按审批印制（印制单 #{run}），不得另行登记加印份数，如需加印须另行审批印制单"
+                "（tracker print-run new）。"))
+    return out
 
 
 def _already_registered(uow: UnitOfWork, codes: set[str], epcs: set[str]) -> list[Violation]:

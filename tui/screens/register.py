@@ -44,6 +44,8 @@ class RegisterScreen(DeskScreen):
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+n", "new", N_("New carrier"), priority=True),
         Binding("ctrl+p", "label", N_("Label PDF"), priority=True),
+        # Print runs (issue 21): not shown in the key bar yet, so the register's snapshots stay as they are.
+        Binding("ctrl+r", "print_run", N_("Print runs"), priority=True, show=False),
         Binding("down", "cursor(1)", N_("Next"), show=False),
         Binding("up", "cursor(-1)", N_("Previous"), show=False),
         TO_COUNTER,
@@ -152,6 +154,11 @@ class RegisterScreen(DeskScreen):
 
     def action_new(self) -> None:
         self.app.push_screen(NewCarrierScreen(self.ctx))
+
+    def action_print_run(self) -> None:
+        from tui.screens.printrun import PrintRunScreen
+
+        self.app.push_screen(PrintRunScreen(self.ctx))
 
     async def action_label(self) -> None:
         picked = self.selected()
