@@ -21,6 +21,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import suite_time
@@ -48,6 +49,24 @@ TIME_SENSITIVE = [
 ]
 
 NOW_CODE = "import tracker.store as s; print(s.current_time().isoformat())"
+
+# The shape of the bug that broke `make test` (issue 14): a test written on day D grants an approval for 48 hours
+# from D, and a process judges it on the machine's clock. It passes for two days; the shifted run fails it at once.
+CANARY = """
+from datetime import UTC, datetime, timedelta
+
+from tracker.domain import ApprovalPurpose
+from tracker.rules import ApprovalFacts, Policy, check_approval
+from tracker.store import wall_clock
+
+WRITTEN = datetime.fromtimestamp({written!r}, UTC)
+
+
+def test_an_approval_judged_on_the_machine_clock():
+    granted = ApprovalFacts(1, ApprovalPurpose.LOAN, (), frozenset({{"BJ-000001S"}}), WRITTEN,
+                            WRITTEN + timedelta(hours=48))
+    assert check_approval(granted, ApprovalPurpose.LOAN, "BJ-000001S", wall_clock(), Policy(), "R-63") == []
+"""
 
 
 def _python_now(env: dict[str, str]) -> datetime:
@@ -113,6 +132,15 @@ def test_time_sensitive_tests_pass_a_year_ahead(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in (suite_time.VARIABLE, "PYTHONPATH") and not k.startswith(("PYTEST_", "FAKETIME"))}
     env[PROBE] = repr(time.time())
+    # First, that the shifted run can fail at all: the canary passes on the machine's clock and fails a year ahead.
+    canary = tmp_path / "canary" / "test_canary.py"
+    canary.parent.mkdir()
+    canary.write_text(CANARY.format(written=time.time()), encoding="utf-8")
+    plain = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(canary)]
+    kw: dict[str, Any] = {"cwd": canary.parent, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    assert subprocess.run(plain, **kw).returncode == 0
+    shifted = subprocess.run([faketime, "-f", f"+{SHIFT_DAYS}d", *plain], **kw)
+    assert shifted.returncode == 1 and "R-63" in shifted.stdout, shifted.stdout[-2000:]
     done = subprocess.run(
         [faketime, "-f", f"+{SHIFT_DAYS}d", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "-rs", "-x", "--basetemp", str(tmp_path / "shifted"), "-n", "0", *TIME_SENSITIVE],
