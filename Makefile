@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DB := $(CURDIR)/var/register.sqlite
 export TRACKER_DEMO_DB_URL := sqlite:///$(DEMO_DB)
 
-.PHONY: run test pytest lint bench clean install install-test postgres zbar dmtx
+.PHONY: run test pytest lint bench clean install install-test postgres zbar dmtx faketime
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,11 @@ zbar:
 dmtx:
 	@bash scripts/ensure-dmtx
 
-test: install-test postgres zbar dmtx lint pytest
+# libfaketime, to run the time-sensitive tests with the machine's clock a year ahead (tests/e2e/test_suite_clock.py).
+faketime:
+	@bash scripts/ensure-faketime
+
+test: install-test postgres zbar dmtx faketime lint pytest
 
 pytest: install-test
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider

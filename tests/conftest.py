@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import suite_time
 from pgserver import PgServer, find_bindir, running_server
 from sqlalchemy import create_engine, text
 from tests_support import Clock
@@ -24,6 +25,10 @@ from tracker.store import Store
 
 # PIN hashing at full cost would dominate the suite; the algorithm and code path stay the same.
 configure_hasher(1, 8)
+
+# Every register this run touches is judged on the suite's calendar, in this process and in every Python process
+# a test starts (the `tracker` command, racing terminals, importers), never on the machine's (support/suite_time.py).
+suite_time.install()
 
 
 @pytest.fixture(scope="session")

@@ -664,14 +664,16 @@ def check_checkout(
     return out
 
 
-def check_checkin(c: CarrierFacts, place: LocationFacts) -> list[Violation]:
-    """R-66: a return closes the loan; the carrier goes to a place that may store it (R-47)."""
+def check_checkin(c: CarrierFacts, place: LocationFacts | None) -> list[Violation]:
+    """R-66: a return closes the loan; the carrier goes to a place that may store it (R-47). With no place yet
+    (`None`) only whether the carrier is out is judged: a carrier already in store is told so before anyone is
+    asked where it goes back to."""
     assert c.level is not None
     if not c.status.with_holder:
         en, zh = _holder_text(c)
         return [_v("R-66", f"{c.code} is not out: it is {en}; nothing to check in.",
                    f"{c.code} 未借出：{zh}，无需归还。")]
-    return check_place_accepts(c.code, c.level, place)
+    return [] if place is None else check_place_accepts(c.code, c.level, place)
 
 
 def check_handover(

@@ -414,6 +414,22 @@ def alembic_config() -> Config:
     return cfg
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+# Where a Store built without a clock (the command line, the TUI) and the command line's "+4h" read the time. Only
+# code inside the process can replace it: the test suite does (tests/support/suite_clock), so every process of a
+# test runs on the suite's clock and none on the machine's. Nothing a client can set — a file, an environment
+# variable, an option — reaches it: a client that could move the register's time could stretch an approval or a loan.
+default_clock: Callable[[], datetime] = wall_clock
+
+
+def current_time() -> datetime:
+    """The time from `default_clock`, looked up at each call (so a clock the suite installs later still counts)."""
+    return default_clock()
+
+
 class Store:
     """One register database. Cheap to keep for the life of a process; not shared across processes."""
 
@@ -428,7 +444,7 @@ class Store:
         self.warnings: list[FileWarning] = private_file_warnings(url)
         self.engine = make_engine(url)
         self.terminal = terminal
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or current_time
         self._rw = sessionmaker(self.engine, expire_on_commit=False)
         self._ro = sessionmaker(self.engine.execution_options(tracker_readonly=True), expire_on_commit=False)
         for factory in (self._rw, self._ro):  # a driver connection is good for one transaction only

@@ -336,8 +336,8 @@ class Desk:
         try:
             seq = circulation.check_in(self.store.uow(), actor, code, to_location=target)
         except Refused as e:
-            # Without a place the service asks where the carrier goes back to before it looks at whether it is out
-            # at all; a carrier already in store is told as such, not as a question about its place.
+            # The service refuses a carrier that is not out before it asks anything about places; one
+            # already in store is shown as information with its card, the others as the refusal with their status.
             if e.rules == ["R-66"]:
                 with self.store.uow(readonly=True) as uow:
                     view = queries.carrier(uow, code)

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -36,7 +36,7 @@ from labels.codes import CheckCharacterError, normalize, parse_carrier_code
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError, local_text, zone_label
 from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
-from tracker.store import Store, UnitOfWork
+from tracker.store import Store, UnitOfWork, current_time
 from tracker.text import visible
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def parse_when(text: str | None) -> datetime | None:
     if not text:
         return None
     t = text.strip()
-    now = datetime.now(UTC)
+    now = current_time()
     if t.startswith("+") and t[-1] in "hdm" and t[1:-1].isdigit():
         n = int(t[1:-1])
         return now + {"h": timedelta(hours=n), "d": timedelta(days=n), "m": timedelta(minutes=n)}[t[-1]]

@@ -35,6 +35,7 @@ from tracker.cli.common import (
 )
 from tracker.services import approvals, destruction, endoflife
 from tracker.services.common import Signed
+from tracker.store import current_time
 
 destruction_app = typer.Typer(no_args_is_help=True, help="Destruction batches (销毁): list, approve, scan, complete, "
                                                            "certificate.")
@@ -272,7 +273,7 @@ def _receipt(seqs: list[int], unit: str | None, receiver: str, receipt: str, pdf
     from tracker.reports.release_pdf import write_receipt
 
     with store().uow(readonly=True) as uow:
-        rows = [r for r in endoflife.departures(uow, datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC)
+        rows = [r for r in endoflife.departures(uow, datetime(2000, 1, 1, tzinfo=UTC), current_time()
                                                 + timedelta(days=3650)) if r["seq"] in set(seqs)]
     where = unit or str(rows[0]["detail"]).split(" / ")[0] if rows else ""
     try:
@@ -289,7 +290,7 @@ def register_cmd(since: Annotated[str, typer.Option("--from", help="Start, e.g. 
     """The period's register of carriers that left (destroyed, returned to the issuer, transferred out)."""
     ensure_lang()
     start = parse_when(since)
-    end = parse_when(until) or datetime.now(UTC)
+    end = parse_when(until) or current_time()
     assert start is not None
     with store().uow(readonly=True) as uow:
         rows = endoflife.departures(uow, start, end)

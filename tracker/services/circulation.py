@@ -120,12 +120,16 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
 def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None = None) -> int:
     """Take a carrier back into store and close its loan (R-66); returns the ledger sequence number.
 
-    Without `to_location` the carrier goes back where it was lent from. Same fast path as `check_out`.
+    Without `to_location` the carrier goes back where it was lent from. Same fast path as `check_out`. Whether the
+    carrier is out at all is judged first: a carrier already in store (or missing, or destroyed) is refused for
+    that, not with a question about the place it goes back to, nor about a place that does not exist.
     """
     with uow:
         signed_parties(uow, actor, Action.CHECK_IN)
         now = uow.now()
         c = carrier_row(uow, code)
+        facts = carrier_row_facts(c)
+        refuse(check_checkin(facts, None), "check_in", code, actor.badge)
         loan = _OPEN_LOAN.one_or_none(uow.session, {"cid": c.id})
         if to_location is not None:
             place = location_row(uow, to_location)
@@ -135,7 +139,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         else:
             raise Refused([Violation("R-66", f"{code}: say where it goes back to (--to LOCATION).",
                                      f"{code}：请指定归还后的存放位置。")], "check_in", code, actor.badge)
-        refuse(check_checkin(carrier_row_facts(c), location_facts(place)), "check_in", code, actor.badge)
+        refuse(check_checkin(facts, location_facts(place)), "check_in", code, actor.badge)
         due = c.due_at
         overdue = due is not None and now > due
         session = uow.session

@@ -30,7 +30,7 @@ _TEMP_COLUMNS = {
     "st_cx": "subj VARCHAR(64) PRIMARY KEY",
     "st_sight": "subj VARCHAR(64), carrier_id INTEGER, raw VARCHAR(64), kind VARCHAR(8), loc_id INTEGER, "
                 "holder_id INTEGER, device VARCHAR(64), n INTEGER, peak DOUBLE PRECISION, first_us BIGINT, "
-                "last_us BIGINT, last_seq INTEGER",
+                "last_us BIGINT, last_seq INTEGER, batch_id INTEGER",
     "st_place": "subj VARCHAR(64), carrier_id INTEGER, n INTEGER, loc_id INTEGER, holder_id INTEGER, "
                 "method VARCHAR(8), ambiguous INTEGER, peak DOUBLE PRECISION, rf_places INTEGER",
     "st_e": "carrier_id INTEGER, n INTEGER, lo INTEGER, hi INTEGER, found INTEGER",

@@ -7,9 +7,13 @@ recorded tag (decoded once through `labels.codes`), the locations of the scope (
 ambiguous or cloned codes whose detail text is written out. The two passes over a million rows (reads folded per
 code, then the snapshot against them) run by code range in parts (`tracker.stocktake.parts`).
 
-Placement of a code: a person's scan wins (the latest scan); otherwise RFID reads place a tag where they are both
-strongest (within `rssi_margin_db` of its peak) and most numerous (`count_ratio` times any rival), and anything less
-clear-cut is reported as ambiguous. `run_reconcile` is the engine: it never checks permissions, never writes the
+Placement of a code: a person's scan wins, and of a person's scans the latest sighting in the session, so a carrier
+first seen misplaced and later scanned on its home shelf is found (and the other way round: misplaced). "Latest":
+when every scan of the code carries a read time, the latest time, whichever handheld was unloaded first; when some
+scan has none (a plain list, a CS4070 file), times cannot be compared with it, so the batch that reached the register
+last wins, and within a batch the last read. Otherwise RFID reads place a tag where they are both strongest (within
+`rssi_margin_db` of its peak) and most numerous (`count_ratio` times any rival), and anything less clear-cut is
+reported as ambiguous. `run_reconcile` is the engine: it never checks permissions, never writes the
 ledger and never commits; `reconcile`, the service, checks the operator and commits the findings in one transaction.
 """
 
@@ -114,7 +118,8 @@ _SCANS_AGAIN = f"SELECT w.code FROM {_WANTED} w CROSS JOIN {{p}}st_bc q WHERE q.
 
 _SIGHTINGS = """
 SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.id, cm.id) AS carrier_id,
-       g.code AS raw, g.kind, g.loc_id, g.holder_id, bt.device, g.n, g.peak, g.first_us, g.last_us, g.last_seq
+       g.code AS raw, g.kind, g.loc_id, g.holder_id, bt.device, g.n, g.peak, g.first_us, g.last_us, g.last_seq,
+       g.batch_id
 FROM ({reads}) g
 JOIN stocktake_batches bt ON bt.id = g.batch_id
 """ + _RESOLVE
@@ -130,13 +135,20 @@ def _sightings_sql(parts: Sequence[_Part], again: bool) -> str:
     return _SIGHTINGS.format(reads=" UNION ALL ".join(arms))
 
 
-# One placement per code: the latest person's scan, else the RFID placement with its ambiguity.
+# One placement per code: the latest person's scan (by read time when all its scans have one, else by batch and
+# read order: the module's docstring), else the RFID placement with its ambiguity. Batch ids grow in the order
+# batches reach the register; a read's seq counts within its batch only, so it orders reads of one batch alone.
 _PLACEMENT = """
-WITH scan AS (
-  SELECT subj, loc_id, holder_id, SUM(n) OVER (PARTITION BY subj) AS scan_n,
-         ROW_NUMBER() OVER (PARTITION BY subj ORDER BY COALESCE(last_us, -1) DESC, last_seq DESC,
-                            COALESCE(loc_id, 0) DESC, COALESCE(holder_id, 0) DESC) AS rk
+WITH scan0 AS (
+  SELECT subj, loc_id, holder_id, n, last_us, last_seq, batch_id,
+         MAX(CASE WHEN last_us IS NULL THEN 1 ELSE 0 END) OVER (PARTITION BY subj) AS untimed
   FROM st_sight WHERE kind = 'barcode'),
+scan AS (
+  SELECT subj, loc_id, holder_id, SUM(n) OVER (PARTITION BY subj) AS scan_n,
+         ROW_NUMBER() OVER (PARTITION BY subj ORDER BY CASE WHEN untimed = 1 THEN 0 ELSE last_us END DESC,
+                            batch_id DESC, last_seq DESC, COALESCE(loc_id, 0) DESC,
+                            COALESCE(holder_id, 0) DESC) AS rk
+  FROM scan0),
 rf AS (
   SELECT subj, loc_id, holder_id, SUM(n) AS n, MAX(peak) AS peak
   FROM st_sight WHERE kind = 'epc' GROUP BY subj, loc_id, holder_id),
