@@ -31,7 +31,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.domain import DomainError
@@ -73,6 +73,37 @@ class RegisterUnavailable(StorageFault):
             "The register's server did not answer: this operation is not confirmed. Check the carrier's status, "
             "then repeat it; if the register was switched to its standby, the counter reconnects by itself.",
             "登记库服务器无响应：本次操作未确认。请先查看载体状态再重试；如登记库已切换到备用服务器，柜台会自动重新连接。")
+
+
+class SavedMeanwhile(DomainError):
+    """Another terminal saved the same thing in the same moment, and the database's own unique rule stopped the
+    second one (the services refuse it first whenever they can see it; two PostgreSQL transactions cannot see each
+    other's uncommitted rows). Nothing of this operation was written."""
+
+    def __init__(self, what_en: str, what_zh: str) -> None:
+        super().__init__(
+            f"{what_en} was registered at another terminal at the same moment: nothing was saved here. Look it up, "
+            "then repeat only if it is still needed.",
+            f"{what_zh}已在另一终端同时登记：本次未保存。请先查询，确有需要再重试。")
+
+
+# The unique rules whose breach is such a race, as PostgreSQL (constraint name) and SQLite (index name, or table.column)
+# report them, and what to call the thing in the message.
+_UNIQUE_RACES = (
+    (("uq_carriers_document_copy",), "This copy of the document", "该文件的这一份"),
+    (("uq_carriers_code", "carriers.code"), "A carrier with this code", "该编号的载体"),
+    (("uq_carriers_epc", "carriers.epc"), "A carrier with this tag", "该标签的载体"),
+)
+
+
+def saved_meanwhile(exc: BaseException) -> SavedMeanwhile | None:
+    if not isinstance(exc, IntegrityError):
+        return None
+    text = str(exc.orig)
+    for needles, en, zh in _UNIQUE_RACES:
+        if any(n in text for n in needles):
+            return SavedMeanwhile(en, zh)
+    return None
 
 
 # SQLite's messages (sqlite3 carries no error code before Python 3.11's sqlite_errorname) and PostgreSQL's SQLSTATEs.
@@ -605,7 +636,9 @@ class UnitOfWork:
             self.session.invalidate()
         finally:
             self.session.close()
-        fault = storage_fault(exc) if exc is not None else None
+        fault: DomainError | None = None
+        if exc is not None:
+            fault = storage_fault(exc) or saved_meanwhile(exc)
         if fault is not None:  # the rollback above kept everything committed before; say why, in both languages
             raise fault from exc
         audit = getattr(exc, "audit_row", None)
