@@ -265,6 +265,7 @@ class Action(enum.StrEnum):
     SEAL = "seal"
     DESTROY = "destroy"  # destruction batches, by the designated body only
     DISPOSE = "dispose"  # archive, return to the issuer, transfer out
+    REGISTERS = "registers"  # print the registers of custody acts (RULES §4 台账) for a period
 
 
 _R = Role
@@ -299,6 +300,10 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.SEAL: frozenset({_R.SECURITY_OFFICER, _R.AUDITOR}),
     Action.DESTROY: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
     Action.DISPOSE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    # The registry keeps the custody registers it writes (borrowing, copies, handovers…) and the inspector reads them
+    # with the security officer or the auditor; the registers about people (personnel, clear-back, who knew a 绝密
+    # carrier) are the security officer's and the auditor's only (Action.AUDIT), as the audit log is.
+    Action.REGISTERS: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.AUDITOR}),
 }
 
 

@@ -1,0 +1,277 @@
+"""The one PDF renderer of the registers (台账): any `Printed` register as landscape A4 pages with its title, the unit,
+the period, who printed it and the ledger head read against, a table of its rows (header repeated on every page),
+"第 n 页 共 m 页" on each page, the signature lines the seeds ask for, and — for the borrowing register — one loan
+application slip (申请借阅单) per loan, with its signature boxes.
+
+Why it draws text itself: a year of a 100,000-carrier register is 100,000 rows, over a million cells. Through
+reportlab's platypus (a Paragraph per cell) that is minutes; through `Canvas.drawString` 15 µs a cell (measured:
+a text object, float formatting and PDF escaping for every call), 18 s for the year. Here a page is one text object
+and a cell is one `Tm … Tj` with the embedded font's glyph bytes written as hex (no escaping), cached for repeated
+values (levels, names, places): about 4 µs a cell. Widths are measured only for text that might not fit its column;
+long text wraps (CJK by character) to at most `MAX_LINES` lines and says so with "…". It must never query the register:
+it lays out what `read` collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+
+from labels.render.pdf import cjk_font_name
+from tracker.reports.registers.model import Printed
+from tracker.text import visible
+
+PAGE_W, PAGE_H = landscape(A4)
+MARGIN = 24.0
+SIZE = 6.5  # table text (pt)
+LEAD = 8.0  # line height in the table
+PAD = 2.0
+MAX_LINES = 4
+FOOT = 18.0  # space kept for the page footer
+
+
+def local(value: Any, tz: Any) -> str:
+    """A cell as people read it: times in the unit's zone to the minute, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value.astimezone(tz):%Y-%m-%d %H:%M}" if value.tzinfo else f"{value:%Y-%m-%d %H:%M}"
+    return visible(str(value))
+
+
+class _Glyphs:
+    """Text as PDF operators in the embedded CJK font, cached per (text, size)."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        self.name = cjk_font_name()
+        self.font = pdfmetrics.getFont(self.name)
+        self.doc = canvas._doc
+        self.cache: dict[tuple[str, float], str] = {}
+
+    def ops(self, text: str, size: float) -> str:
+        key = (text, size)
+        op = self.cache.get(key)
+        if op is None:
+            op = " ".join(f"{self.font.getSubsetInternalName(subset, self.doc)} {size:g} Tf <{chunk.hex()}> Tj"
+                          for subset, chunk in self.font.splitString(text, self.doc))
+            if len(self.cache) > 200_000:  # a long register: keep memory flat, the common values come back soon
+                self.cache.clear()
+            self.cache[key] = op
+        return op
+
+    def width(self, text: str, size: float) -> float:
+        return float(pdfmetrics.stringWidth(text, self.name, size))
+
+    def wrap(self, text: str, width: float, size: float, max_lines: int = MAX_LINES) -> list[str]:
+        """`text` in lines that fit `width`: one line when even all-CJK text would fit (no measuring); else broken
+        at the character that overflows (Chinese has no spaces to break at), "…" when lines run out."""
+        lines_in = text.split("\n") if "\n" in text else [text]
+        out: list[str] = []
+        for part in lines_in:
+            if len(part) * size <= width or self.width(part, size) <= width:
+                out.append(part)
+                continue
+            line, used = "", 0.0
+            for ch in part:
+                w = self.width(ch, size)
+                if used + w > width and line:
+                    cut = line.rfind(" ") + 1  # a name and its badge break between them, never inside the badge
+                    out.append(line[:cut].rstrip() if cut else line)
+                    line = line[cut:] if cut else ""
+                    used = self.width(line, size)
+                line += ch
+                used += w
+            out.append(line)
+        if len(out) > max_lines:
+            out = out[:max_lines]
+            out[-1] = out[-1][:-1] + "…" if out[-1] else "…"
+        return out or [""]
+
+
+class _Pages:
+    """The drawing side: pages made of text operators and strokes, numbered once their count is known."""
+
+    def __init__(self, path: Path, printed: Printed) -> None:
+        self.c = Canvas(str(path), pagesize=(PAGE_W, PAGE_H), pageCompression=1)
+        self.c.setTitle(f"{printed.register.zh} {printed.register.en}")
+        self.c.setAuthor("carrier-tracker")
+        self.g = _Glyphs(self.c)
+        self.text: list[str] = []
+        self.paths: list[str] = []
+        self.fills: list[str] = []
+
+    def put(self, x: float, y: float, text: str, size: float) -> None:
+        if text:
+            self.text.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm {self.g.ops(text, size)}")
+
+    def rule(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        self.paths.append(f"{x0:.2f} {y0:.2f} m {x1:.2f} {y1:.2f} l")
+
+    def box(self, x: float, y: float, w: float, h: float, fill: bool = False) -> None:
+        (self.fills if fill else self.paths).append(f"{x:.2f} {y:.2f} {w:.2f} {h:.2f} re")
+
+    def end_page(self) -> None:
+        code = self.c._code
+        if self.fills:
+            code.append(f"q 0.92 g {' '.join(self.fills)} f Q")
+        if self.paths:
+            code.append(f"q 0.4 w 0.5 G {' '.join(self.paths)} S Q")
+        code.append("BT")
+        code.extend(self.text)
+        code.append("ET")
+        self.c.showPage()
+        self.text, self.paths, self.fills = [], [], []
+
+
+def write_pdf(printed: Printed, path: Path) -> Path:
+    reg = printed.register
+    cols = reg.columns
+    usable = PAGE_W - 2 * MARGIN
+    total = sum(c.width for c in cols)
+    widths = [usable * c.width / total for c in cols]
+    xs = [MARGIN + sum(widths[:i]) for i in range(len(cols))]
+    pages = _Pages(path, printed)
+    g = pages.g
+    header_lines = [g.wrap(c.header(printed.lang), w - 2 * PAD, SIZE, 3) for c, w in zip(cols, widths, strict=True)]
+    tz = printed.tz
+
+    # Layout first (rows into pages), so every page can say "of m" when drawn.
+    header_h = max(len(h) for h in header_lines) * LEAD + 2 * PAD
+    top_of_table = PAGE_H - MARGIN - 44.0
+    bottom = MARGIN + FOOT
+    laid: list[list[tuple[list[list[str]], float]]] = [[]]
+    y = top_of_table - header_h
+    for row in printed.rows:
+        cells = [[""] if c.signature else g.wrap(local(v, tz), w - 2 * PAD, SIZE)
+                 for c, v, w in zip(cols, row, widths, strict=True)]
+        h = max(len(c) for c in cells) * LEAD + 2 * PAD
+        if y - h < bottom and laid[-1]:
+            laid.append([])
+            y = top_of_table - header_h
+        laid[-1].append((cells, h))
+        y -= h
+    signatures = printed.signature_labels()
+    sig_h = 16.0 + 22.0 * ((len(signatures) + 2) // 3)
+    if y - sig_h < bottom:
+        laid.append([])
+    slips = _slip_pages(printed) if reg.slip else []
+    count = len(laid) + len(slips)
+
+    for n, page in enumerate(laid, 1):
+        _heading(pages, printed, n == 1)
+        yy = top_of_table
+        if page:  # a last page holding only the signature lines has no table
+            _header_row(pages, header_lines, xs, widths, yy, header_h)
+            yy -= header_h
+        for cells, h in page:
+            for x, w, lines, col in zip(xs, widths, cells, cols, strict=True):
+                for i, line in enumerate(lines):
+                    tx = x + PAD
+                    if col.kind == "int" and line:
+                        tx = x + w - PAD - g.width(line, SIZE)
+                    pages.put(tx, yy - PAD - (i + 1) * LEAD + 2, line, SIZE)
+            pages.rule(MARGIN, yy - h, MARGIN + usable, yy - h)
+            yy -= h
+        for x in [*xs, MARGIN + usable] if page else []:
+            pages.rule(x, top_of_table, x, yy)
+        if n == len(laid):
+            _signatures(pages, printed, signatures, yy - 14.0)
+        _footer(pages, printed, n, count)
+        pages.end_page()
+    for i, group in enumerate(slips, len(laid) + 1):
+        for k, slip in enumerate(group):
+            _slip(pages, printed, slip, PAGE_H - MARGIN - k * (PAGE_H - 2 * MARGIN) / 2)
+        _footer(pages, printed, i, count)
+        pages.end_page()
+    pages.c.save()
+    return path
+
+
+def _heading(pages: _Pages, printed: Printed, first: bool) -> None:
+    reg = printed.register
+    y = PAGE_H - MARGIN - 14
+    pages.put(MARGIN, y, visible(f"{reg.zh}  {reg.en}" if printed.lang == "en" else reg.zh), 14)
+    facts = "    ".join(f"{k}：{v}" for k, v in printed.facts()[:3])
+    pages.put(MARGIN, y - 14, visible(facts), 7)
+    head = printed.facts()[3]
+    pages.put(MARGIN, y - 24, visible(f"{head[0]}：{head[1]}"), 6)
+
+
+def _header_row(pages: _Pages, header_lines: Sequence[list[str]], xs: Sequence[float], widths: Sequence[float],
+                top: float, h: float) -> None:
+    pages.box(MARGIN, top - h, sum(widths), h, fill=True)
+    pages.rule(MARGIN, top, MARGIN + sum(widths), top)
+    pages.rule(MARGIN, top - h, MARGIN + sum(widths), top - h)
+    for x, lines in zip(xs, header_lines, strict=True):
+        for i, line in enumerate(lines):
+            pages.put(x + PAD, top - PAD - (i + 1) * LEAD + 2, line, SIZE)
+
+
+def _signatures(pages: _Pages, printed: Printed, labels: Sequence[str], y: float) -> None:
+    date_word = printed.say("日期", "Date")
+    for i, label in enumerate(labels):
+        x = MARGIN + (i % 3) * (PAGE_W - 2 * MARGIN) / 3
+        yy = y - (i // 3) * 22.0
+        pages.put(x, yy, f"{label}{printed.say('（签字）', ' (signature)')}：", 8)
+        pages.rule(x + 110, yy - 2, x + 190, yy - 2)
+        pages.put(x + 194, yy, f"{date_word}：", 8)
+        pages.rule(x + 222, yy - 2, x + 250, yy - 2)
+
+
+def _footer(pages: _Pages, printed: Printed, n: int, count: int) -> None:
+    reg = printed.register
+    text = f"第 {n} 页 共 {count} 页" if printed.lang != "en" else f"第 {n} 页 共 {count} 页 (page {n} of {count})"
+    pages.put(PAGE_W / 2 - 40, MARGIN - 6, text, 7)
+    pages.put(MARGIN, MARGIN - 6, visible(f"{reg.zh} {printed.first:%Y-%m-%d}—{printed.last:%Y-%m-%d}"), 6)
+    pages.put(PAGE_W - MARGIN - 150, MARGIN - 6, f"{printed.say('链头', 'head')} {printed.head_seq}:"
+              f"{printed.head_hash[:16]}…", 6)
+
+
+# --- the loan application slip (申请借阅单), one per loan, two to a page ---------------------------------------------
+
+
+def _slip_pages(printed: Printed) -> list[list[dict[str, Any]]]:
+    keys = [c.key for c in printed.register.columns]
+    slips = [dict(zip(keys, row, strict=True)) for row in printed.rows]
+    return [slips[i:i + 2] for i in range(0, len(slips), 2)]
+
+
+_SLIP_FIELDS = (("borrower", "借阅人", "Borrower"), ("unit", "部门", "Section"), ("code", "载体编号", "Carrier"),
+                ("doc_number", "文号", "Doc. number"), ("title", "标题（借阅内容）", "Title (content)"),
+                ("level", "密级", "Level"), ("out", "借阅时间", "Out"), ("due", "借阅期限", "Due"),
+                ("place", "阅读场所", "Reading place"), ("purpose", "用途", "Purpose"),
+                ("approval", "审批号", "Approval"), ("approvers", "批准人", "Approved by"),
+                ("back", "归还时间（清销）", "Returned (closed)"), ("closed_by", "清销人", "Closed by"))
+_SLIP_SIGNS = (("借阅人签字", "Borrower"), ("借阅部门负责人签字", "Head of the borrowing section"),
+               ("批准领导签字", "Approving leader"), ("提供人（保密员）签字", "Provider (clerk)"))
+
+
+def _slip(pages: _Pages, printed: Printed, slip: dict[str, Any], top: float) -> None:
+    width = PAGE_W - 2 * MARGIN
+    height = (PAGE_H - 2 * MARGIN) / 2 - 12
+    pages.box(MARGIN, top - height, width, height)
+    pages.put(MARGIN + 8, top - 18, printed.say(f"申请借阅单（第 {slip['seq']} 号事件）",
+                                                f"申请借阅单 Loan application slip (event {slip['seq']})"), 12)
+    col_w = width / 2
+    for i, (key, zh, en) in enumerate(_SLIP_FIELDS):
+        x = MARGIN + 8 + (i % 2) * col_w
+        y = top - 36 - (i // 2) * 14
+        label = printed.say(zh, en)
+        value = pages.g.wrap(local(slip.get(key), printed.tz), col_w - 110, 8, 1)[0]
+        pages.put(x, y, f"{label}：", 8)
+        pages.put(x + 96, y, value, 8)
+        pages.rule(x + 94, y - 3, x + col_w - 16, y - 3)
+    y = top - 36 - ((len(_SLIP_FIELDS) + 1) // 2) * 14 - 6
+    pages.put(MARGIN + 8, y, printed.say("提供方特别记载：", "Provider's special entry:"), 8)
+    pages.rule(MARGIN + 100, y - 3, MARGIN + width - 16, y - 3)
+    y -= 22
+    for i, (zh, en) in enumerate(_SLIP_SIGNS):
+        x = MARGIN + 8 + i * width / 4
+        pages.put(x, y, printed.say(zh, en) + "：", 8)
+        pages.rule(x, y - 16, x + width / 4 - 24, y - 16)
