@@ -19,7 +19,7 @@ from tracker.domain import CarrierKind, Classification, DomainError, EventType, 
 from tracker.reports.registers.definitions import REGISTERS
 from tracker.reports.registers.model import Context, EventRow, PersonInfo, Printed, Register
 from tracker.schema import ApprovalDecision, Carrier, Event, Location, Person, table
-from tracker.services.common import Signed, actor_facts
+from tracker.services.common import NotFound, Signed, actor_facts
 from tracker.store import UnitOfWork
 from tracker.text import clean
 
@@ -94,6 +94,9 @@ def read(uow: UnitOfWork, reader: Signed, name: str, first: date, last: date, un
         s = uow.session
         people = {b: PersonInfo(b, n, u, c) for b, n, u, c in
                   s.execute(select(Person.badge, Person.name, Person.unit, Person.clearance))}
+        if wanted_unit and wanted_unit not in {p.unit for p in people.values()}:
+            raise NotFound(f"No one in the register belongs to the unit {wanted_unit!r}.",
+                           f"登记库中没有属于 {wanted_unit!r} 的人员。")
         events = [_event(r) for r in s.execute(_query(reg, since, until, head_seq))]
         if wanted_unit:
             events = [e for e in events if _in_unit(e, wanted_unit, people)]
