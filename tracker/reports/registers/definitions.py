@@ -42,44 +42,42 @@ def event_name(ctx: Context, type_: str) -> str:
     return ctx.say(zh, en)
 
 
-def _level(ctx: Context, value: str | None) -> str:
+def _labels(enum_: Any) -> dict[str, tuple[str, str]]:
+    out = {}
+    for m in enum_:
+        try:
+            out[m.value] = (m.zh, m.value)
+        except KeyError:  # a value with no Chinese name yet shows as stored
+            out[m.value] = (m.value, m.value)
+    return out
+
+
+_LEVELS, _KINDS = _labels(Classification), _labels(CarrierKind)
+_STATUSES, _CLEARANCES = _labels(CarrierStatus), _labels(Clearance)
+
+
+def _label(ctx: Context, table: dict[str, tuple[str, str]], value: str | None) -> str:
+    """A stored enum value as people read it (机密 / secret); an unknown value shows as it is stored."""
     if not value:
         return ""
-    try:
-        c = Classification(value)
-    except ValueError:
-        return value
-    return ctx.say(c.zh, c.value)
+    zh, en = table.get(value, (value, value))
+    return en if ctx.lang == "en" else zh
+
+
+def _level(ctx: Context, value: str | None) -> str:
+    return _label(ctx, _LEVELS, value)
 
 
 def _kind(ctx: Context, value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        k = CarrierKind(value)
-    except ValueError:
-        return value
-    return ctx.say(k.zh, k.value)
+    return _label(ctx, _KINDS, value)
 
 
 def _status(ctx: Context, value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        s = CarrierStatus(value)
-    except ValueError:
-        return value
-    return ctx.say(s.zh, s.value)
+    return _label(ctx, _STATUSES, value)
 
 
 def _clearance(ctx: Context, value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        c = Clearance(value)
-    except ValueError:
-        return value
-    return ctx.say(c.zh, c.value)
+    return _label(ctx, _CLEARANCES, value)
 
 
 def _roles(ctx: Context, value: str | None) -> str:

@@ -9,6 +9,7 @@ text in CSV and PDF.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -32,11 +33,15 @@ class Column:
         return self.en if lang == "en" else self.zh
 
 
-@dataclass(frozen=True)
 class EventRow:
     """One ledger event with what the current tables say about its carrier (a carrier's title, document number and
-    copy do not change after registration; its place and holder are today's, shown as 去向)."""
+    copy do not change after registration; its place and holder are today's, shown as 去向). A plain class reading
+    the query's row: a year of a large register is 100,000 of these, and its payload (JSON) is parsed only when a
+    register's row maker asks for it."""
 
+    __slots__ = ("_payload", "_raw", "actor", "approval_id", "at", "carrier", "copy_number", "copy_total",
+                 "doc_number", "from_holder", "from_location", "holder", "issuer", "kind", "level", "location",
+                 "pages", "period", "scope", "seq", "status", "title", "to_holder", "to_location", "type", "witness")
     seq: int
     at: datetime
     type: str
@@ -48,20 +53,33 @@ class EventRow:
     to_location: str | None
     witness: str | None
     approval_id: int | None
-    payload: dict[str, Any]
-    title: str | None = None
-    doc_number: str | None = None
-    issuer: str | None = None
-    kind: str | None = None
-    level: str | None = None
-    period: str | None = None
-    scope: str | None = None
-    copy_number: int | None = None
-    copy_total: int | None = None
-    pages: int | None = None
-    status: str | None = None
-    holder: str | None = None
-    location: str | None = None
+    title: str | None
+    doc_number: str | None
+    issuer: str | None
+    kind: str | None
+    level: str | None
+    period: str | None
+    scope: str | None
+    copy_number: int | None
+    copy_total: int | None
+    pages: int | None
+    status: str | None
+    holder: str | None
+    location: str | None
+
+    def __init__(self, r: Any) -> None:
+        (self.seq, at, self.type, self.carrier, self.actor, self.from_holder, self.to_holder, self.from_location,
+         self.to_location, self.witness, self.approval_id, self._raw, self.title, self.doc_number, self.issuer,
+         self.kind, self.level, self.period, self.scope, self.copy_number, self.copy_total, self.pages, self.status,
+         self.holder, self.location) = r
+        self.at = datetime.fromisoformat(at)  # the ledger's canonical UTC text, "…Z" (Python ≥ 3.11)
+        self._payload: dict[str, Any] | None = None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        if self._payload is None:
+            self._payload = json.loads(self._raw or "{}")
+        return self._payload
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ it lays out what `read` collected.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
@@ -34,6 +36,7 @@ LEAD = 8.0  # line height in the table
 PAD = 2.0
 MAX_LINES = 4
 FOOT = 18.0  # space kept for the page footer
+_A85_LOCK = threading.Lock()
 
 
 def local(value: Any, tz: Any) -> str:
@@ -46,40 +49,88 @@ def local(value: Any, tz: Any) -> str:
 
 
 class _Glyphs:
-    """Text as PDF operators in the embedded CJK font, cached per (text, size)."""
+    """Text as PDF operators in the embedded CJK font. Each character's width and glyph (subset, byte) are learnt
+    once from reportlab (`splitString` assigns glyphs to 256-glyph subsets as they first appear); after that a
+    string is measured and encoded by C-level maps over its characters, and whole operators are cached per
+    (text, size) for the values that repeat."""
 
     def __init__(self, canvas: Canvas) -> None:
         self.name = cjk_font_name()
-        self.font = pdfmetrics.getFont(self.name)
+        self.font: Any = pdfmetrics.getFont(self.name)
         self.doc = canvas._doc
+        self.widths: dict[str, float] = {}
+        self.subset_of: dict[str, int] = {}
+        self.byte_of: dict[str, int] = {}
         self.cache: dict[tuple[str, float], str] = {}
+        self.wrapped: dict[tuple[str, float], list[str]] = {}
+
+    def _learn(self, text: str) -> None:
+        face = self.font.face
+        for ch in text:
+            if ch not in self.widths:
+                ((subset, chunk),) = self.font.splitString(ch, self.doc)
+                self.subset_of[ch], self.byte_of[ch] = subset, chunk[0]
+                self.widths[ch] = face.charWidths.get(ord(ch), face.defaultWidth)
 
     def ops(self, text: str, size: float) -> str:
         key = (text, size)
         op = self.cache.get(key)
         if op is None:
-            op = " ".join(f"{self.font.getSubsetInternalName(subset, self.doc)} {size:g} Tf <{chunk.hex()}> Tj"
-                          for subset, chunk in self.font.splitString(text, self.doc))
+            try:
+                subsets = set(map(self.subset_of.__getitem__, text))
+            except KeyError:
+                self._learn(text)
+                subsets = set(map(self.subset_of.__getitem__, text))
+            if len(subsets) == 1:
+                op = (f"{self.font.getSubsetInternalName(subsets.pop(), self.doc)} {size:g} Tf "
+                      f"<{bytes(map(self.byte_of.__getitem__, text)).hex()}> Tj")
+            else:  # a run of characters per subset, in order
+                parts: list[tuple[int, list[int]]] = []
+                run: list[int] = []
+                current = self.subset_of[text[0]]
+                for ch in text:
+                    if self.subset_of[ch] != current:
+                        parts.append((current, run))
+                        run, current = [], self.subset_of[ch]
+                    run.append(self.byte_of[ch])
+                parts.append((current, run))
+                op = " ".join(f"{self.font.getSubsetInternalName(sub, self.doc)} {size:g} Tf <{bytes(b).hex()}> Tj"
+                              for sub, b in parts)
             if len(self.cache) > 200_000:  # a long register: keep memory flat, the common values come back soon
                 self.cache.clear()
             self.cache[key] = op
         return op
 
     def width(self, text: str, size: float) -> float:
-        return float(pdfmetrics.stringWidth(text, self.name, size))
+        try:
+            return sum(map(self.widths.__getitem__, text)) * size * 0.001
+        except KeyError:
+            self._learn(text)
+            return sum(map(self.widths.__getitem__, text)) * size * 0.001
 
     def wrap(self, text: str, width: float, size: float, max_lines: int = MAX_LINES) -> list[str]:
-        """`text` in lines that fit `width`: one line when even all-CJK text would fit (no measuring); else broken
-        at the character that overflows (Chinese has no spaces to break at), "…" when lines run out."""
-        lines_in = text.split("\n") if "\n" in text else [text]
+        """`text` in lines that fit `width`, broken at the character that overflows (Chinese has no spaces to break
+        at) or before a space on that line; "…" when the lines run out. Cached: names, levels and places repeat."""
+        key = (text, width)
+        done = self.wrapped.get(key)
+        if done is None:
+            done = self._wrap(text, width, size, max_lines)
+            if len(self.wrapped) > 200_000:
+                self.wrapped.clear()
+            self.wrapped[key] = done
+        return done
+
+    def _wrap(self, text: str, width: float, size: float, max_lines: int) -> list[str]:
+        if "\n" not in text and self.width(text, size) <= width:
+            return [text]
         out: list[str] = []
-        for part in lines_in:
-            if len(part) * size <= width or self.width(part, size) <= width:
+        for part in text.split("\n"):
+            if self.width(part, size) <= width:
                 out.append(part)
                 continue
             line, used = "", 0.0
             for ch in part:
-                w = self.width(ch, size)
+                w = self.widths[ch] * size * 0.001
                 if used + w > width and line:
                     cut = line.rfind(" ") + 1  # a name and its badge break between them, never inside the badge
                     out.append(line[:cut].rstrip() if cut else line)
@@ -116,6 +167,17 @@ class _Pages:
     def box(self, x: float, y: float, w: float, h: float, fill: bool = False) -> None:
         (self.fills if fill else self.paths).append(f"{x:.2f} {y:.2f} {w:.2f} {h:.2f} re")
 
+    def save(self) -> None:
+        """Streams deflated only: reportlab's ASCII85 wrapping (pure Python here, a third of the time of a long
+        register) makes a file 25 % larger for 7-bit transports no one uses for a PDF today."""
+        with _A85_LOCK:
+            was = rl_config.useA85
+            rl_config.useA85 = 0
+            try:
+                self.c.save()
+            finally:
+                rl_config.useA85 = was
+
     def end_page(self) -> None:
         code = self.c._code
         if self.fills:
@@ -136,6 +198,9 @@ def write_pdf(printed: Printed, path: Path) -> Path:
     total = sum(c.width for c in cols)
     widths = [usable * c.width / total for c in cols]
     xs = [MARGIN + sum(widths[:i]) for i in range(len(cols))]
+    inner = [0.0 if c.signature else w - 2 * PAD for c, w in zip(cols, widths, strict=True)]
+    left_at = [f"{x + PAD:.2f}" for x in xs]  # numbers are set right-aligned, text left
+    right_at = [x + w - PAD if c.kind == "int" else 0.0 for x, w, c in zip(xs, widths, cols, strict=True)]
     pages = _Pages(path, printed)
     g = pages.g
     header_lines = [g.wrap(c.header(printed.lang), w - 2 * PAD, SIZE, 3) for c, w in zip(cols, widths, strict=True)]
@@ -148,8 +213,8 @@ def write_pdf(printed: Printed, path: Path) -> Path:
     laid: list[list[tuple[list[list[str]], float]]] = [[]]
     y = top_of_table - header_h
     for row in printed.rows:
-        cells = [[""] if c.signature else g.wrap(local(v, tz), w - 2 * PAD, SIZE)
-                 for c, v, w in zip(cols, row, widths, strict=True)]
+        cells = [g.wrap(visible(v) if type(v) is str else local(v, tz), w, SIZE)
+                 for v, w in zip(row, inner, strict=True)]
         h = max(len(c) for c in cells) * LEAD + 2 * PAD
         if y - h < bottom and laid[-1]:
             laid.append([])
@@ -169,13 +234,14 @@ def write_pdf(printed: Printed, path: Path) -> Path:
         if page:  # a last page holding only the signature lines has no table
             _header_row(pages, header_lines, xs, widths, yy, header_h)
             yy -= header_h
+        text = pages.text
         for cells, h in page:
-            for x, w, lines, col in zip(xs, widths, cells, cols, strict=True):
+            ys = [f" {yy - PAD - (i + 1) * LEAD + 2:.2f} Tm " for i in range(MAX_LINES)]
+            for x, right, lines in zip(left_at, right_at, cells, strict=True):
                 for i, line in enumerate(lines):
-                    tx = x + PAD
-                    if col.kind == "int" and line:
-                        tx = x + w - PAD - g.width(line, SIZE)
-                    pages.put(tx, yy - PAD - (i + 1) * LEAD + 2, line, SIZE)
+                    if line:
+                        at = f"{right - g.width(line, SIZE):.2f}" if right else x
+                        text.append(f"1 0 0 1 {at}{ys[i]}{g.ops(line, SIZE)}")
             pages.rule(MARGIN, yy - h, MARGIN + usable, yy - h)
             yy -= h
         for x in [*xs, MARGIN + usable] if page else []:
@@ -189,7 +255,7 @@ def write_pdf(printed: Printed, path: Path) -> Path:
             _slip(pages, printed, slip, PAGE_H - MARGIN - k * (PAGE_H - 2 * MARGIN) / 2)
         _footer(pages, printed, i, count)
         pages.end_page()
-    pages.c.save()
+    pages.save()
     return path
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from tracker.domain import CarrierKind, Classification, DomainError, EventType, parse_utc, utc_iso
+from tracker.domain import CarrierKind, Classification, DomainError, EventType, utc_iso
 from tracker.reports.registers.definitions import REGISTERS
 from tracker.reports.registers.model import Context, EventRow, PersonInfo, Printed, Register
 from tracker.schema import ApprovalDecision, Carrier, Event, Location, Person, table
@@ -67,13 +67,6 @@ def _query(reg: Register, since: datetime, until: datetime, head: int) -> Any:
     return q.order_by(_events.c.seq)
 
 
-def _event(r: Any) -> EventRow:
-    return EventRow(r.seq, parse_utc(r.at), r.type, r.carrier, r.actor, r.from_holder, r.to_holder,
-                    r.from_location, r.to_location, r.witness, r.approval_id, json.loads(r.payload or "{}"),
-                    r.title, r.doc_number, r.issuer, r.kind, r.classification, r.period, r.scope, r.copy_number,
-                    r.copy_total, r.pages, r.status, r.holder, r.location)
-
-
 def _in_unit(e: EventRow, unit: str, people: dict[str, PersonInfo]) -> bool:
     """An event belongs to a unit (部门) when someone of it acted, gave, took or accompanied."""
     return any((p := people.get(b or "")) is not None and p.unit == unit
@@ -97,7 +90,7 @@ def read(uow: UnitOfWork, reader: Signed, name: str, first: date, last: date, un
         if wanted_unit and wanted_unit not in {p.unit for p in people.values()}:
             raise NotFound(f"No one in the register belongs to the unit {wanted_unit!r}.",
                            f"登记库中没有属于 {wanted_unit!r} 的人员。")
-        events = [_event(r) for r in s.execute(_query(reg, since, until, head_seq))]
+        events = [EventRow(r) for r in s.execute(_query(reg, since, until, head_seq)).all()]
         if wanted_unit:
             events = [e for e in events if _in_unit(e, wanted_unit, people)]
         ctx = Context(lang, tz, people, approvers=_approvers(uow, events))
@@ -139,6 +132,6 @@ def _returns(uow: UnitOfWork, carriers: set[str], after: int, head: int
         .where(Event.type == EventType.CHECKED_IN.value, Event.seq > after, Event.seq <= head).order_by(Event.seq))
     for seq, at, carrier, actor in rows:
         if carrier in carriers:
-            out.setdefault(carrier, []).append((seq, parse_utc(at), actor))
+            out.setdefault(carrier, []).append((seq, datetime.fromisoformat(at), actor))
     return out
 
