@@ -75,6 +75,7 @@ class TrackerApp(App[None]):
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
         Binding("ctrl+y", "open('destruction')", N_("Destruction"), show=False),  # the scan at the site (issue 18)
+        Binding("ctrl+p", "open('registers')", N_("Registers"), show=False),  # 台账报表 (issue 19)
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -251,6 +252,7 @@ class TrackerApp(App[None]):
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
         from tui.screens.register import RegisterScreen
+        from tui.screens.registers import RegistersScreen
 
         out: dict[str, Callable[[], Screen[Any]]] = {
             "counter": lambda: self.counter,  # type: ignore[return-value,dict-item]
@@ -261,6 +263,7 @@ class TrackerApp(App[None]):
             "approvals": lambda: ApprovalsScreen(self.ctx),
             "audit": lambda: AuditScreen(self.ctx),
             "destruction": lambda: DestructionScreen(self.ctx),
+            "registers": lambda: RegistersScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:
