@@ -61,6 +61,10 @@ class _Glyphs:
         self.widths: dict[str, float] = {}
         self.subset_of: dict[str, int] = {}
         self.byte_of: dict[str, int] = {}
+        # The same as str.translate tables: a string's subsets and glyph bytes in one C-level pass each.
+        self.subset_table: dict[int, str] = {}
+        self.byte_table: dict[int, str] = {}
+        self.subset_names: dict[str, str] = {}
         self.cache: dict[tuple[str, float], str] = {}
         self.wrapped: dict[tuple[str, float], list[str]] = {}
 
@@ -70,33 +74,37 @@ class _Glyphs:
             if ch not in self.widths:
                 ((subset, chunk),) = self.font.splitString(ch, self.doc)
                 self.subset_of[ch], self.byte_of[ch] = subset, chunk[0]
+                self.subset_table[ord(ch)], self.byte_table[ord(ch)] = chr(subset), chr(chunk[0])
                 self.widths[ch] = face.charWidths.get(ord(ch), face.defaultWidth)
+
+    def _name(self, subset: str) -> str:
+        name = self.subset_names.get(subset)
+        if name is None:
+            name = self.subset_names[subset] = self.font.getSubsetInternalName(ord(subset), self.doc)
+        return name
 
     def ops(self, text: str, size: float) -> str:
         key = (text, size)
         op = self.cache.get(key)
         if op is None:
-            try:
-                subsets = set(map(self.subset_of.__getitem__, text))
-            except KeyError:
+            if not self.widths.keys() >= set(text):
                 self._learn(text)
-                subsets = set(map(self.subset_of.__getitem__, text))
-            if len(subsets) == 1:
-                op = (f"{self.font.getSubsetInternalName(subsets.pop(), self.doc)} {size:g} Tf "
-                      f"<{bytes(map(self.byte_of.__getitem__, text)).hex()}> Tj")
+            subsets = text.translate(self.subset_table)
+            if subsets.count(subsets[0]) == len(subsets):
+                op = (f"{self._name(subsets[0])} {size:g} Tf "
+                      f"<{text.translate(self.byte_table).encode('latin-1').hex()}> Tj")
             else:  # a run of characters per subset, in order
-                parts: list[tuple[int, list[int]]] = []
+                parts: list[tuple[str, list[int]]] = []
                 run: list[int] = []
-                current = self.subset_of[text[0]]
-                for ch in text:
-                    if self.subset_of[ch] != current:
+                current = subsets[0]
+                for ch, sub in zip(text, subsets, strict=True):
+                    if sub != current:
                         parts.append((current, run))
-                        run, current = [], self.subset_of[ch]
+                        run, current = [], sub
                     run.append(self.byte_of[ch])
                 parts.append((current, run))
-                op = " ".join(f"{self.font.getSubsetInternalName(sub, self.doc)} {size:g} Tf <{bytes(b).hex()}> Tj"
-                              for sub, b in parts)
-            if len(self.cache) > 200_000:  # a long register: keep memory flat, the common values come back soon
+                op = " ".join(f"{self._name(sub)} {size:g} Tf <{bytes(b).hex()}> Tj" for sub, b in parts)
+            if len(self.cache) > 50_000:  # a long register: keep memory flat, the common values come back soon
                 self.cache.clear()
             self.cache[key] = op
         return op
@@ -115,14 +123,14 @@ class _Glyphs:
         done = self.wrapped.get(key)
         if done is None:
             done = self._wrap(text, width, size, max_lines)
-            if len(self.wrapped) > 200_000:
+            if len(self.wrapped) > 50_000:
                 self.wrapped.clear()
             self.wrapped[key] = done
         return done
 
     def _wrap(self, text: str, width: float, size: float, max_lines: int) -> list[str]:
-        if "\n" not in text and self.width(text, size) <= width:
-            return [text]
+        if "\n" not in text and (len(text) * size * 1.18 <= width or self.width(text, size) <= width):
+            return [text]  # no glyph is wider than 1.18 em: short text fits unmeasured
         out: list[str] = []
         for part in text.split("\n"):
             if self.width(part, size) <= width:
@@ -191,6 +199,60 @@ class _Pages:
         self.text, self.paths, self.fills = [], [], []
 
 
+class _Cells:
+    """Each column's cells as finished text operators, cached per value (a name, a level, a place comes back on
+    every page). A row is then one text-matrix move to its baseline and the join of its cells: each cell moves
+    from the previous column's left edge to its own (`Td` is relative to the start of the line), sets its lines
+    (numbers right-aligned) and comes back up to the row's baseline, so its text is the same wherever it is drawn."""
+
+    CACHE = 20_000  # values per column kept; a column of unique values (codes, times) is cleared and refilled
+
+    def __init__(self, g: _Glyphs, printed: Printed, xs: Sequence[float], widths: Sequence[float]) -> None:
+        cols = printed.register.columns
+        self.g, self.tz = g, printed.tz
+        self.inner = [0.0 if c.signature else w - 2 * PAD for c, w in zip(cols, widths, strict=True)]
+        self.right = [c.kind == "int" for c in cols]
+        lefts = [x + PAD for x in xs]
+        self.moves = [f"{x - prev:.2f} 0 Td" for x, prev in zip(lefts, [0.0, *lefts[:-1]], strict=True)]
+        self.caches: list[dict[Any, tuple[str, int]]] = [{} for _ in cols]
+        self.digit = g.width("0", SIZE)  # the font's figures are all as wide (tabular)
+
+    def row(self, values: Sequence[Any]) -> tuple[str, int]:
+        """The row's operators after its `Tm`, and its height in lines."""
+        parts, lines = [], 1
+        for j, value in enumerate(values):
+            cache = self.caches[j]
+            cell = cache.get(value)
+            if cell is None:
+                cell = self._cell(j, value)
+                if len(cache) >= self.CACHE:
+                    cache.clear()
+                cache[value] = cell
+            parts.append(cell[0])
+            if cell[1] > lines:
+                lines = cell[1]
+        return " ".join(parts), lines
+
+    def _cell(self, j: int, value: Any) -> tuple[str, int]:
+        g, width = self.g, self.inner[j]
+        text = visible(value) if isinstance(value, str) else local(value, self.tz)
+        lines = g.wrap(text, width, SIZE) if width > 0 else [""]
+        ops = [self.moves[j]]
+        for i, line in enumerate(lines):
+            if i:
+                ops.append(f"0 {-LEAD:g} Td")
+            if not line:
+                continue
+            if self.right[j]:
+                off = width - (len(line) * self.digit if line.isdigit() else g.width(line, SIZE))
+                ops.append(f"{off:.2f} 0 Td {g.ops(line, SIZE)} {-off:.2f} 0 Td")
+            else:
+                ops.append(g.ops(line, SIZE))
+        if len(lines) > 1:
+            ops.append(f"0 {(len(lines) - 1) * LEAD:g} Td")
+        return " ".join(ops), len(lines)
+
+
 def write_pdf(printed: Printed, path: Path) -> Path:
     reg = printed.register
     cols = reg.columns
@@ -198,28 +260,24 @@ def write_pdf(printed: Printed, path: Path) -> Path:
     total = sum(c.width for c in cols)
     widths = [usable * c.width / total for c in cols]
     xs = [MARGIN + sum(widths[:i]) for i in range(len(cols))]
-    inner = [0.0 if c.signature else w - 2 * PAD for c, w in zip(cols, widths, strict=True)]
-    left_at = [f"{x + PAD:.2f}" for x in xs]  # numbers are set right-aligned, text left
-    right_at = [x + w - PAD if c.kind == "int" else 0.0 for x, w, c in zip(xs, widths, cols, strict=True)]
     pages = _Pages(path, printed)
     g = pages.g
     header_lines = [g.wrap(c.header(printed.lang), w - 2 * PAD, SIZE, 3) for c, w in zip(cols, widths, strict=True)]
-    tz = printed.tz
+    cells = _Cells(g, printed, xs, widths)
 
-    # Layout first (rows into pages), so every page can say "of m" when drawn.
+    # Rows into pages first, so every page can say "of m" when it is drawn.
     header_h = max(len(h) for h in header_lines) * LEAD + 2 * PAD
     top_of_table = PAGE_H - MARGIN - 44.0
     bottom = MARGIN + FOOT
-    laid: list[list[tuple[list[list[str]], float]]] = [[]]
+    laid: list[list[tuple[str, float]]] = [[]]
     y = top_of_table - header_h
     for row in printed.rows:
-        cells = [g.wrap(visible(v) if type(v) is str else local(v, tz), w, SIZE)
-                 for v, w in zip(row, inner, strict=True)]
-        h = max(len(c) for c in cells) * LEAD + 2 * PAD
+        ops, lines = cells.row(row)
+        h = lines * LEAD + 2 * PAD
         if y - h < bottom and laid[-1]:
             laid.append([])
             y = top_of_table - header_h
-        laid[-1].append((cells, h))
+        laid[-1].append((ops, h))
         y -= h
     signatures = printed.signature_labels()
     sig_h = 16.0 + 22.0 * ((len(signatures) + 2) // 3)
@@ -234,16 +292,12 @@ def write_pdf(printed: Printed, path: Path) -> Path:
         if page:  # a last page holding only the signature lines has no table
             _header_row(pages, header_lines, xs, widths, yy, header_h)
             yy -= header_h
-        text = pages.text
-        for cells, h in page:
-            ys = [f" {yy - PAD - (i + 1) * LEAD + 2:.2f} Tm " for i in range(MAX_LINES)]
-            for x, right, lines in zip(left_at, right_at, cells, strict=True):
-                for i, line in enumerate(lines):
-                    if line:
-                        at = f"{right - g.width(line, SIZE):.2f}" if right else x
-                        text.append(f"1 0 0 1 {at}{ys[i]}{g.ops(line, SIZE)}")
-            pages.rule(MARGIN, yy - h, MARGIN + usable, yy - h)
+        text, paths = pages.text, pages.paths
+        right_edge = f"{MARGIN + usable:.2f}"
+        for ops, h in page:
+            text.append(f"1 0 0 1 0 {yy - PAD - LEAD + 2:.2f} Tm {ops}")
             yy -= h
+            paths.append(f"{MARGIN:.2f} {yy:.2f} m {right_edge} {yy:.2f} l")
         for x in [*xs, MARGIN + usable] if page else []:
             pages.rule(x, top_of_table, x, yy)
         if n == len(laid):
