@@ -295,3 +295,28 @@ def test_register_command_writes_each_format(cli_demo: Path, tmp_path: Path, mon
     code, _ = invoke("register", "disclosure", *span, "--out", "d.pdf", TRACKER_OPERATOR=badge("clerk"))
     assert code == 3 and not (tmp_path / "d.pdf").exists()
     assert invoke("register", "copies", "--from", "soon", "--to", "later")[0] == 2
+
+
+def test_the_sheet_writer_types_dates_and_keeps_aware_times_as_text(tmp_path: Path) -> None:
+    from tracker.reports import sheets
+
+    local_time, day = datetime(2026, 11, 27, 10, 0), date(2026, 11, 27)
+    aware = datetime(2026, 11, 27, 2, 0, tzinfo=ZoneInfo("UTC"))
+    path = sheets.write_xlsx(tmp_path / "t.xlsx", [
+        sheets.Sheet("台账", [[1, local_time, day, aware, " padded ", True, None, 2.5]], header=["n", "t", "d", "a"],
+                     widths={"B": 18.0}, footer="第 &P 页 共 &N 页", page_header="A && B", landscape=True),
+        sheets.Sheet("台账", [["second sheet of the same name"]]),
+    ])
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["台账", "台账1"]
+    ws = wb["台账"]
+    assert [c.value for c in ws[2]] == [1, local_time, datetime(2026, 11, 27), str(aware), " padded ", True, None, 2.5]
+    assert ws["B2"].is_date and ws["A1"].font.b and ws.freeze_panes == "A2"
+    assert ws.column_dimensions["B"].width == 18.0 and ws.page_setup.orientation == "landscape"
+    assert ws.oddHeader.center.text == "A && B" and ws.print_title_rows == "$1:$1"
+    text = sheets.to_csv(["h"], [["x"]])
+    assert text == "h\nx\n"
+    lines = list(csv.reader(io.StringIO(sheets.write_csv(tmp_path / "t.csv", ["h"], [["=1+1"]],
+                                                         preamble=[["title"]], epilogue=[["sign"]])
+                                        .read_text("utf-8-sig"))))
+    assert lines == [["title"], ["h"], ["'=1+1"], ["sign"]]
