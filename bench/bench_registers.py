@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -134,7 +135,8 @@ def main() -> None:
         measure(store, "carriers", Path(d), 100_000)
         measure(store, "borrowing", Path(d), 100_000)
         store.dispose()
-    print(f"(machine: {os.cpu_count()} cores)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(machine: {os.cpu_count()} cores; peak resident size {peak:,.0f} MiB)")
 
 
 if __name__ == "__main__":

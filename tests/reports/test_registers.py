@@ -172,12 +172,19 @@ def test_every_register_lists_exactly_the_periods_events(store: Store, people: d
     assert _read(store, officer, "borrowing", unit="技术处").rows == []
 
 
-def _pdf_text(path: Path) -> tuple[int, str]:
+def _pdf_pages(path: Path) -> list[str]:
     pdf = pdfium.PdfDocument(str(path))
     try:
-        return len(pdf), "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
     finally:
         pdf.close()
+
+
+def _pdf_text(path: Path) -> tuple[int, str]:
+    texts = _pdf_pages(path)
+    for n, text in enumerate(texts, 1):  # every page says which it is and how many there are
+        assert f"第 {n} 页" in text and f"共 {len(texts)} 页" in text, (n, text[-200:])
+    return len(texts), "\n".join(texts)
 
 
 def test_each_register_renders_as_pdf_xlsx_and_csv_with_its_rows(sqlite_store: Store, people: dict[str, Signed],
@@ -194,7 +201,7 @@ def test_each_register_renders_as_pdf_xlsx_and_csv_with_its_rows(sqlite_store: S
         pages, text = _pdf_text(registers.write(printed, "pdf", tmp_path / f"{name}.pdf"))
         flat = text.replace("\r", "").replace("\n", " ")
         assert printed.register.zh in flat and "单位：全部" in flat and "2026-11-26 — 2026-11-28" in flat
-        assert head in flat and f"第 {pages} 页 共 {pages} 页" in flat and "第 1 页" in flat
+        assert head in flat and pages >= 1
         assert all(f"{label}（签字）" in flat for label in printed.signature_labels()), name
         words = set(flat.split())
         assert all(s in words for s in seqs), name

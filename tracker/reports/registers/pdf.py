@@ -37,6 +37,7 @@ PAD = 2.0
 MAX_LINES = 4
 FOOT = 18.0  # space kept for the page footer
 _A85_LOCK = threading.Lock()
+_COUNT_FORM = "page_count"
 
 
 def local(value: Any, tz: Any) -> str:
@@ -186,6 +187,13 @@ class _Pages:
             finally:
                 rl_config.useA85 = was
 
+    def page_count(self, count: int, lang: str) -> None:
+        """The form every footer shows after "第 n 页": the number of pages, known once the last is drawn."""
+        text = f" 共 {count} 页" + (f" ({count} pages)" if lang == "en" else "")
+        self.c.beginForm(_COUNT_FORM)
+        self.c._code.append(f"BT 1 0 0 1 {PAGE_W / 2 + 2.5:.2f} {MARGIN - 6:.2f} Tm {self.g.ops(text, 7)} ET")
+        self.c.endForm()
+
     def end_page(self) -> None:
         code = self.c._code
         if self.fills:
@@ -254,6 +262,9 @@ class _Cells:
 
 
 def write_pdf(printed: Printed, path: Path) -> Path:
+    """Pages are drawn as the rows come and handed to reportlab at once (a year's register is thousands of pages:
+    holding them all laid out first took memory the machine then had to find); "共 m 页" is one form drawn on every
+    page and written at the end, when m is known."""
     reg = printed.register
     cols = reg.columns
     usable = PAGE_W - 2 * MARGIN
@@ -263,57 +274,56 @@ def write_pdf(printed: Printed, path: Path) -> Path:
     pages = _Pages(path, printed)
     g = pages.g
     header_lines = [g.wrap(c.header(printed.lang), w - 2 * PAD, SIZE, 3) for c, w in zip(cols, widths, strict=True)]
-    cells = _Cells(g, printed, xs, widths)
-
-    # Rows into pages first, so every page can say "of m" when it is drawn.
     header_h = max(len(h) for h in header_lines) * LEAD + 2 * PAD
+    cells = _Cells(g, printed, xs, widths)
     top_of_table = PAGE_H - MARGIN - 44.0
     bottom = MARGIN + FOOT
-    laid: list[list[tuple[str, float]]] = [[]]
-    y = top_of_table - header_h
+    right_edge = f"{MARGIN + usable:.2f}"
+    signatures = printed.signature_labels()
+    sig_h = 16.0 + 22.0 * ((len(signatures) + 2) // 3)
+    n, yy, on_page = 1, top_of_table, 0
+    _heading(pages, printed)
+
+    def close(last: bool) -> None:
+        if on_page:
+            for x in [*xs, MARGIN + usable]:
+                pages.rule(x, top_of_table, x, yy)
+        if last:
+            _signatures(pages, printed, signatures, yy - 14.0)
+        _footer(pages, printed, n)
+        pages.end_page()
+
     for row in printed.rows:
         ops, lines = cells.row(row)
         h = lines * LEAD + 2 * PAD
-        if y - h < bottom and laid[-1]:
-            laid.append([])
-            y = top_of_table - header_h
-        laid[-1].append((ops, h))
-        y -= h
-    signatures = printed.signature_labels()
-    sig_h = 16.0 + 22.0 * ((len(signatures) + 2) // 3)
-    if y - sig_h < bottom:
-        laid.append([])
-    slips = _slip_pages(printed) if reg.slip else []
-    count = len(laid) + len(slips)
-
-    for n, page in enumerate(laid, 1):
-        _heading(pages, printed, n == 1)
-        yy = top_of_table
-        if page:  # a last page holding only the signature lines has no table
+        if on_page and yy - h < bottom:
+            close(False)
+            n, yy, on_page = n + 1, top_of_table, 0
+            _heading(pages, printed)
+        if not on_page:
             _header_row(pages, header_lines, xs, widths, yy, header_h)
             yy -= header_h
-        text, paths = pages.text, pages.paths
-        right_edge = f"{MARGIN + usable:.2f}"
-        for ops, h in page:
-            text.append(f"1 0 0 1 0 {yy - PAD - LEAD + 2:.2f} Tm {ops}")
-            yy -= h
-            paths.append(f"{MARGIN:.2f} {yy:.2f} m {right_edge} {yy:.2f} l")
-        for x in [*xs, MARGIN + usable] if page else []:
-            pages.rule(x, top_of_table, x, yy)
-        if n == len(laid):
-            _signatures(pages, printed, signatures, yy - 14.0)
-        _footer(pages, printed, n, count)
-        pages.end_page()
-    for i, group in enumerate(slips, len(laid) + 1):
+        pages.text.append(f"1 0 0 1 0 {yy - PAD - LEAD + 2:.2f} Tm {ops}")
+        yy -= h
+        pages.paths.append(f"{MARGIN:.2f} {yy:.2f} m {right_edge} {yy:.2f} l")
+        on_page += 1
+    if yy - 14.0 - sig_h < bottom:  # the signature lines go on a page of their own, after the table
+        close(False)
+        n, yy, on_page = n + 1, top_of_table, 0
+        _heading(pages, printed)
+    close(True)
+    for group in _slip_pages(printed) if reg.slip else []:
+        n += 1
         for k, slip in enumerate(group):
             _slip(pages, printed, slip, PAGE_H - MARGIN - k * (PAGE_H - 2 * MARGIN) / 2)
-        _footer(pages, printed, i, count)
+        _footer(pages, printed, n)
         pages.end_page()
+    pages.page_count(n, printed.lang)
     pages.save()
     return path
 
 
-def _heading(pages: _Pages, printed: Printed, first: bool) -> None:
+def _heading(pages: _Pages, printed: Printed) -> None:
     reg = printed.register
     y = PAGE_H - MARGIN - 14
     pages.put(MARGIN, y, visible(f"{reg.zh}  {reg.en}" if printed.lang == "en" else reg.zh), 14)
@@ -344,10 +354,12 @@ def _signatures(pages: _Pages, printed: Printed, labels: Sequence[str], y: float
         pages.rule(x + 222, yy - 2, x + 250, yy - 2)
 
 
-def _footer(pages: _Pages, printed: Printed, n: int, count: int) -> None:
+def _footer(pages: _Pages, printed: Printed, n: int) -> None:
+    """"第 n 页" right-aligned to the middle of the page, and the page-count form ("共 m 页") just after it."""
     reg = printed.register
-    text = f"第 {n} 页 共 {count} 页" if printed.lang != "en" else f"第 {n} 页 共 {count} 页 (page {n} of {count})"
-    pages.put(PAGE_W / 2 - 40, MARGIN - 6, text, 7)
+    text = f"第 {n} 页"
+    pages.put(PAGE_W / 2 - pages.g.width(text, 7), MARGIN - 6, text, 7)
+    pages.c.doForm(_COUNT_FORM)
     pages.put(MARGIN, MARGIN - 6, visible(f"{reg.zh} {printed.first:%Y-%m-%d}—{printed.last:%Y-%m-%d}"), 6)
     pages.put(PAGE_W - MARGIN - 150, MARGIN - 6, f"{printed.say('链头', 'head')} {printed.head_seq}:"
               f"{printed.head_hash[:16]}…", 6)
