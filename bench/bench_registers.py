@@ -103,8 +103,8 @@ def baseline(store: Store, name: str) -> tuple[float, int]:
 
 def measure(store: Store, name: str, out: Path, per: int) -> None:
     officer = Signed(badge("officer"), datetime.now(UTC))
-    base, count = baseline(store, name)
     for fmt in registers.FORMATS:
+        base, count = baseline(store, name)  # beside each medium: on a shared machine the load moves
         t = time.perf_counter()
         printed = registers.read(store.uow(), officer, name, *YEAR, medium=fmt)
         read_s = time.perf_counter() - t

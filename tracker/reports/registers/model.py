@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any, Literal
 
+from tracker.domain import local_text, zone_label
 from tracker.rules import Action
 
 ColumnKind = Literal["text", "int", "time"]
@@ -181,8 +182,6 @@ class Printed:
 
     def facts(self) -> list[tuple[str, str]]:
         """The heading every medium prints: unit, period, who printed when, and the ledger head read against."""
-        from tracker.domain import local_text, zone_label
-
         return [
             (self.say("单位", "Unit"), self.unit or self.say("全部", "all units")),
             (self.say("期间", "Period"), f"{self.first:%Y-%m-%d} — {self.last:%Y-%m-%d} ({zone_label(self.tz)})"),

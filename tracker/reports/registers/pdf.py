@@ -38,6 +38,8 @@ MAX_LINES = 4
 FOOT = 18.0  # space kept for the page footer
 _A85_LOCK = threading.Lock()
 _COUNT_FORM = "page_count"
+_PUA = 0xF0000  # supplementary private use area: subset numbers as characters (see _Glyphs)
+_PUA_FIRST, _PUA_LAST = chr(_PUA), chr(_PUA + 0xFFF)
 
 
 def local(value: Any, tz: Any) -> str:
@@ -62,9 +64,10 @@ class _Glyphs:
         self.widths: dict[str, float] = {}
         self.subset_of: dict[str, int] = {}
         self.byte_of: dict[str, int] = {}
-        # The same as str.translate tables: a string's subsets and glyph bytes in one C-level pass each.
+        # The same as str.translate tables: each character to its subset (as a private-use character, so that a
+        # character not learnt yet stands out) and to its glyph byte as two hex digits, one C-level pass each.
         self.subset_table: dict[int, str] = {}
-        self.byte_table: dict[int, str] = {}
+        self.hex_table: dict[int, str] = {}
         self.subset_names: dict[str, str] = {}
         self.cache: dict[tuple[str, float], str] = {}
         self.wrapped: dict[tuple[str, float], list[str]] = {}
@@ -75,40 +78,46 @@ class _Glyphs:
             if ch not in self.widths:
                 ((subset, chunk),) = self.font.splitString(ch, self.doc)
                 self.subset_of[ch], self.byte_of[ch] = subset, chunk[0]
-                self.subset_table[ord(ch)], self.byte_table[ord(ch)] = chr(subset), chr(chunk[0])
+                self.subset_table[ord(ch)], self.hex_table[ord(ch)] = chr(_PUA + subset), f"{chunk[0]:02x}"
                 self.widths[ch] = face.charWidths.get(ord(ch), face.defaultWidth)
 
     def _name(self, subset: str) -> str:
         name = self.subset_names.get(subset)
         if name is None:
-            name = self.subset_names[subset] = self.font.getSubsetInternalName(ord(subset), self.doc)
+            name = self.subset_names[subset] = self.font.getSubsetInternalName(ord(subset) - _PUA, self.doc)
         return name
 
     def ops(self, text: str, size: float) -> str:
         key = (text, size)
         op = self.cache.get(key)
         if op is None:
-            if not self.widths.keys() >= set(text):
-                self._learn(text)
-            subsets = text.translate(self.subset_table)
-            if subsets.count(subsets[0]) == len(subsets):
-                op = (f"{self._name(subsets[0])} {size:g} Tf "
-                      f"<{text.translate(self.byte_table).encode('latin-1').hex()}> Tj")
-            else:  # a run of characters per subset, in order
-                parts: list[tuple[str, list[int]]] = []
-                run: list[int] = []
-                current = subsets[0]
-                for ch, sub in zip(text, subsets, strict=True):
-                    if sub != current:
-                        parts.append((current, run))
-                        run, current = [], sub
-                    run.append(self.byte_of[ch])
-                parts.append((current, run))
-                op = " ".join(f"{self._name(sub)} {size:g} Tf <{bytes(b).hex()}> Tj" for sub, b in parts)
+            op = self.encode(text, size)
             if len(self.cache) > 50_000:  # a long register: keep memory flat, the common values come back soon
                 self.cache.clear()
             self.cache[key] = op
         return op
+
+    def encode(self, text: str, size: float) -> str:
+        """`text` as Tf/Tj operators, one pair per run of characters in the same 256-glyph subset."""
+        if not text:
+            return ""
+        subsets = text.translate(self.subset_table)
+        if min(subsets) < _PUA_FIRST or max(subsets) > _PUA_LAST:  # a character not learnt yet
+            self._learn(text)
+            subsets = text.translate(self.subset_table)
+        first = subsets[0]
+        if subsets.count(first) == len(subsets):
+            return f"{self._name(first)} {size:g} Tf <{text.translate(self.hex_table)}> Tj"
+        parts: list[tuple[str, list[int]]] = []
+        run: list[int] = []
+        current = first
+        for ch, sub in zip(text, subsets, strict=True):
+            if sub != current:
+                parts.append((current, run))
+                run, current = [], sub
+            run.append(self.byte_of[ch])
+        parts.append((current, run))
+        return " ".join(f"{self._name(sub)} {size:g} Tf <{bytes(b).hex()}> Tj" for sub, b in parts)
 
     def width(self, text: str, size: float) -> float:
         try:
@@ -253,9 +262,9 @@ class _Cells:
                 continue
             if self.right[j]:
                 off = width - (len(line) * self.digit if line.isdigit() else g.width(line, SIZE))
-                ops.append(f"{off:.2f} 0 Td {g.ops(line, SIZE)} {-off:.2f} 0 Td")
+                ops.append(f"{off:.2f} 0 Td {g.encode(line, SIZE)} {-off:.2f} 0 Td")
             else:
-                ops.append(g.ops(line, SIZE))
+                ops.append(g.encode(line, SIZE))  # cached by the column, not twice
         if len(lines) > 1:
             ops.append(f"0 {(len(lines) - 1) * LEAD:g} Td")
         return " ".join(ops), len(lines)
