@@ -3,13 +3,15 @@ the period, who printed it and the ledger head read against, a table of its rows
 "第 n 页 共 m 页" on each page, the signature lines the seeds ask for, and — for the borrowing register — one loan
 application slip (申请借阅单) per loan, with its signature boxes.
 
-Why it draws text itself: a year of a 100,000-carrier register is 100,000 rows, over a million cells. Through
+Why it draws text itself: a year of a 100,000-carrier register is 100,000 rows, 1.6 million cells. Through
 reportlab's platypus (a Paragraph per cell) that is minutes; through `Canvas.drawString` 15 µs a cell (measured:
-a text object, float formatting and PDF escaping for every call), 18 s for the year. Here a page is one text object
-and a cell is one `Tm … Tj` with the embedded font's glyph bytes written as hex (no escaping), cached for repeated
-values (levels, names, places): about 4 µs a cell. Widths are measured only for text that might not fit its column;
-long text wraps (CJK by character) to at most `MAX_LINES` lines and says so with "…". It must never query the register:
-it lays out what `read` collected.
+a text object, float formatting and PDF escaping for every call), half a minute. Here a page is one text object, a
+row one `Tm` and the join of its cells, and a cell finished operators (`Td` to its column, the embedded font's
+glyph bytes as hex, no escaping) cached per column and value, so names, levels and places are encoded once;
+characters are measured and encoded by `str.translate` and C-level maps, and only text that may not fit is measured.
+That is about a tenth of drawString's cost (bench/bench_registers.py prints it beside a bare SELECT of the rows).
+Long text wraps (CJK by character, a name and badge between them) to at most `MAX_LINES` lines and says so with "…".
+It must never query the register: it lays out what `read` collected.
 """
 
 from __future__ import annotations
