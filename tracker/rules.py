@@ -279,6 +279,7 @@ class Action(enum.StrEnum):
     INCIDENT = "incident"  # work and close incidents
     PRINT = "print"  # print runs, by the registry's designated people (the print room's clerks)
     MEETING = "meeting"  # meeting documents are handled by a designated person
+    REGISTERS = "registers"  # print the registers of custody acts (RULES §4 台账) for a period
 
 
 _R = Role
@@ -317,6 +318,10 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.DISPOSE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
     Action.PRINT: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
     Action.MEETING: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    # The registry keeps the custody registers it writes (borrowing, copies, handovers…) and the inspector reads them
+    # with the security officer or the auditor; the registers about people (personnel, clear-back, who knew a 绝密
+    # carrier) are the security officer's and the auditor's only (Action.AUDIT), as the audit log is.
+    Action.REGISTERS: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.AUDITOR}),
 }
 
 

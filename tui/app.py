@@ -77,6 +77,7 @@ class TrackerApp(App[None]):
         Binding("ctrl+y", "open('destruction')", N_("Destruction"), show=False),  # the scan at the site (issue 18)
         # Meetings (issue 21): not Ctrl+E, which every Input binds to "end" and would swallow at the scan field.
         Binding("ctrl+b", "open('meeting')", N_("Meeting desk"), show=False),
+        Binding("ctrl+p", "open('registers')", N_("Registers"), show=False),  # 台账报表 (issue 19)
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -254,6 +255,7 @@ class TrackerApp(App[None]):
         from tui.screens.ledger import LedgerScreen
         from tui.screens.meeting import MeetingScreen
         from tui.screens.register import RegisterScreen
+        from tui.screens.registers import RegistersScreen
 
         out: dict[str, Callable[[], Screen[Any]]] = {
             "counter": lambda: self.counter,  # type: ignore[return-value,dict-item]
@@ -265,6 +267,7 @@ class TrackerApp(App[None]):
             "audit": lambda: AuditScreen(self.ctx),
             "destruction": lambda: DestructionScreen(self.ctx),
             "meeting": lambda: MeetingScreen(self.ctx),
+            "registers": lambda: RegistersScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import approvals, carrier, circulation, common, i18n, ledger, location, person, system
+from tracker.cli import approvals, carrier, circulation, common, i18n, ledger, location, person, register, system
 from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
@@ -33,7 +33,7 @@ app = typer.Typer(cls=i18n.LocalizedGroup, no_args_is_help=True, add_completion=
 
 # Top-level commands, in the order `tracker --help` lists them.
 for _commands in (system.commands, person.commands, circulation.commands, ledger.commands, approvals.commands,
-                  endoflife_commands):
+                  endoflife_commands, register.commands):
     app.registered_commands.extend(_commands.registered_commands)
 for _group, _name in ((person.person_app, "person"), (location.location_app, "location"),
                       (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),

@@ -26,13 +26,15 @@ from tui.workers import off_ui
 KIND_STYLES = {"top_secret_out": "bold #ffffff on #c00000", "leak": "bold #ffffff on #c00000",
                "overdue": "bold #000000 on #ff8c00", "missing": "bold #000000 on #ffd700",
                "departing": "bold #000000 on #ffd700", "approval": "#000000 on #9ec5e8",
-               "meeting": "bold #000000 on #ff8c00", "byproducts": "bold #000000 on #ffd700"}
+               "meeting": "bold #000000 on #ff8c00", "byproducts": "bold #000000 on #ffd700",
+               "incident": "bold #ffffff on #c00000"}
 
 
 def kind_label(kind: str) -> str:
     return {"top_secret_out": _("绝密 out"), "overdue": _("Overdue"), "missing": _("Missing"),
             "leak": _("Leak (R-155)"), "departing": _("Departing"), "approval": _("Approval"),
-            "meeting": _("Meeting (R-123)"), "byproducts": _("By-products (R-34)")}.get(kind, kind)
+            "meeting": _("Meeting (R-123)"), "byproducts": _("By-products (R-34)"),
+            "incident": _("Incident")}.get(kind, kind)
 
 
 class AlertsScreen(DeskScreen):
