@@ -31,7 +31,7 @@ from tracker.schema import PolicyVersion, table
 
 _INTS = {"loan_max_days", "carry_out_max_days", "pin_attempts", "lockout_minutes", "idle_lock_minutes",
          "pin_min_length", "destruction_supervisors"}
-_BOOLS = {"media_never_leave", "copy_requires_issuer", "allow_courier_relay"}
+_BOOLS = {"media_never_leave", "copy_requires_issuer", "allow_courier_relay", "gate_alarm_unknown_tags"}
 _NAMES = {"destruction_sites", "approved_repairers"}  # lists of names (places, units)
 
 
