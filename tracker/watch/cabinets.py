@@ -367,3 +367,60 @@ def expected_counts(uow: UnitOfWork, cabinets: Iterable[CabinetSpec]) -> dict[st
     """How many carriers the register keeps in each cabinet (the panel's 'register' column)."""
     return {cab.code: len(set(uow.session.execute(select(Carrier.code).where(
         Carrier.location_id.in_(cab.holds), Carrier.status.in_(_IN_PLACE))).scalars())) for cab in cabinets}
+
+
+def parse_door_line(line: bytes) -> Door | None:
+    """One line from a cabinet's door controller: `OPEN <badge>` (its scanner read a badge and the lock opened),
+    `OPEN` (opened with no badge: a key, or forced) or `CLOSE`. Anything else is ignored, never guessed at; a badge
+    is kept only if it looks like one (letters, digits, '-', '*', at most 40)."""
+    words = line.decode("ascii", "replace").strip().split()
+    if not words:
+        return None
+    verb = words[0].upper()
+    if verb == "CLOSE" and len(words) == 1:
+        return Door(False)
+    if verb == "OPEN" and len(words) <= 2:
+        who = words[1].upper() if len(words) == 2 else None
+        if who is not None and not (len(who) <= 40 and all(ch.isalnum() or ch in "-*" for ch in who)):
+            who = None
+        return Door(True, who)
+    return None
+
+
+class DoorLine:
+    """Reads a door controller's lines from a serial URL (a pty, /dev/ttyUSB0, rfc2217://…) into a watcher's sink;
+    reopens the port after an error, so an unplugged controller comes back by itself."""
+
+    def __init__(self, url: str, sink: Callable[[Door], None], baudrate: int = 9600) -> None:
+        self.url, self.sink, self.baudrate = url, sink, baudrate
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        import serial
+
+        buf = b""
+        while not self._stop.is_set():
+            try:
+                with serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.2) as port:
+                    while not self._stop.is_set():
+                        buf += port.read(256)
+                        *lines, buf = buf.replace(b"\r", b"\n").split(b"\n")
+                        buf = buf[-256:]
+                        for line in lines:
+                            door = parse_door_line(line)
+                            if door is not None:
+                                self.sink(door)
+            except (serial.SerialException, OSError) as exc:
+                log.error("door line %s: %s", self.url, exc)
+                self._stop.wait(1.0)
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._run, name=f"door:{self.url}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
