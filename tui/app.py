@@ -47,6 +47,7 @@ from tui.screens.login import LoginScreen
 from tui.widgets.scan_field import ScanField
 
 IDLE_CHECK_SECONDS = 5.0
+ALARM_POLL_SECONDS = 1.0  # a gate's alarm on every counter within a second of the watcher recording it (issue 23)
 
 
 FRAMES_PER_SECOND = 120
@@ -75,6 +76,8 @@ class TrackerApp(App[None]):
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
         Binding("ctrl+y", "open('destruction')", N_("Destruction"), show=False),  # the scan at the site (issue 18)
+        # Gates and cabinets (issue 23). Not Ctrl+W: a scan field (Textual Input) takes it as "delete word left".
+        Binding("ctrl+b", "open('watch')", N_("Watch"), show=False),
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -100,12 +103,16 @@ class TrackerApp(App[None]):
         self.reads = ThreadPoolExecutor(2, thread_name_prefix="register-read")
         self.last_input = monotonic()
         self.counter: Screen[Any] | None = None
+        from tui.screens.watch import AlarmPoller
+
+        self.alarms = AlarmPoller(ctx.store)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.push_screen(LoginScreen(self.ctx))
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
+        self.set_interval(ALARM_POLL_SECONDS, self.announce_alarms)
         self._loop = asyncio.get_running_loop()
         self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
         for warning in self.ctx.store.warnings:  # a register file other local users can read: say so at every start
@@ -192,6 +199,20 @@ class TrackerApp(App[None]):
 
     # -- idle lock -------------------------------------------------------------------------------------------------
 
+    async def announce_alarms(self) -> None:
+        """Gate and cabinet alarms recorded by `tracker watch run` appear on this counter, whatever screen is open."""
+        from tui.screens.watch import alarm_text
+        from tui.workers import off_ui
+
+        try:
+            new = await off_ui(self.reads, self.alarms.poll)
+        except DomainError:
+            return  # the register not answering is reported by the screens that write; the next poll tries again
+        for e in new:
+            self.notify(alarm_text(e), title=i18n.pick("Gate / cabinet alarm", "通道门/智能柜报警"), severity="error",
+                        timeout=30, markup=False)
+            self.bell()
+
     def lock_if_idle(self) -> bool:
         """Lock the counter when nobody has touched it for `idle_lock_minutes`; returns True if it locked."""
         minutes = self.ctx.store.policy.idle_lock_minutes
@@ -251,12 +272,14 @@ class TrackerApp(App[None]):
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
         from tui.screens.register import RegisterScreen
+        from tui.screens.watch import WatchScreen
 
         out: dict[str, Callable[[], Screen[Any]]] = {
             "counter": lambda: self.counter,  # type: ignore[return-value,dict-item]
             "handover": lambda: HandoverScreen(self.ctx),
             "register": lambda: RegisterScreen(self.ctx),
             "alerts": lambda: AlertsScreen(self.ctx),
+            "watch": lambda: WatchScreen(self.ctx),
             "ledger": lambda: LedgerScreen(self.ctx),
             "approvals": lambda: ApprovalsScreen(self.ctx),
             "audit": lambda: AuditScreen(self.ctx),
