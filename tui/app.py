@@ -47,7 +47,7 @@ from tui.screens.login import LoginScreen
 from tui.widgets.scan_field import ScanField
 
 IDLE_CHECK_SECONDS = 5.0
-ALARM_POLL_SECONDS = 1.0  # a gate's alarm on every counter within a second of the watcher recording it (issue 23)
+ALARM_POLL_SECONDS = 0.5  # a gate's alarm on every counter well within a second of the first read (issue 23)
 
 
 FRAMES_PER_SECOND = 120

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class Walker:
     direction: str = "out"
     start: int | None = None
     heard: dict[str, int] = field(default_factory=dict)  # reads per tag, for the test to compare
+    first_heard: float | None = None  # time.monotonic() of the round that first heard one of its tags
 
     @property
     def done(self) -> bool:
@@ -61,6 +63,8 @@ class GatePopulation(TagPopulation):
             if rng.random() < self.read_probability:
                 out.append(Observation(epc, antenna, round(rng.uniform(-62.0, -40.0))))
                 w.heard[epc] = w.heard.get(epc, 0) + 1
+                if w.first_heard is None:
+                    w.first_heard = time.monotonic()
         return out
 
     def observe(self, round_index: int, antennas: Iterable[int] | None = None) -> list[Observation]:

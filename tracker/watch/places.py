@@ -224,6 +224,13 @@ class TagResolver:
         self._known: dict[str, Tag] = {}
         self._prefixes: tuple[str, ...] | None = None
 
+    def cached(self, epcs: Iterable[str]) -> dict[str, Tag] | None:
+        """The tags if every one is already known (no transaction needed), else None."""
+        try:
+            return {e: self._known[e] for e in epcs}
+        except KeyError:
+            return None
+
     def resolve(self, uow: UnitOfWork, epcs: Iterable[str]) -> dict[str, Tag]:
         wanted = {e.upper() for e in epcs}
         missing = [e for e in wanted if e not in self._known]

@@ -3,7 +3,7 @@ read against the register, and the latest passes, alarms, take-outs and put-back
 that puts a gate or cabinet alarm on every counter as a notification, whatever screen is open.
 
 Both read the register (`watch_log`, written by `tracker watch run` on the machine the readers hang on) on a worker
-thread, every two seconds (the panel) and every second (the poller): a gate's alarm reaches the counter within the
+thread, every two seconds (the panel) and every half second (the poller): a gate's alarm reaches the counter within the
 watcher's own latency plus one poll. This module only reads; it never acknowledges an alarm (that is closing its
 incident, `tracker incident close`).
 """
