@@ -6,6 +6,8 @@ opens one incident with the reads, writes the audit log and leaves custody alone
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +20,8 @@ from drivers.rfid.epc import encode_gs1_96
 from drivers.transport import PtyPair
 from tracker.demo import badge, place
 from tracker.domain import IncidentKind
+from tracker.policy import policy_from_document
+from tracker.rules import Policy
 from tracker.schema import Incident, Refusal, WatchEntry
 from tracker.services import circulation, registry
 from tracker.services.common import Signed
@@ -133,3 +137,38 @@ def test_a_top_secret_loan_passes_only_towards_its_reading_place(
     events = watcher.handle([Read(epc, ReadKind.EPC, antenna=1)], 0.0)
     assert [e.verdict for e in events] == ["alarm" if alarmed else "allowed"]
     assert bool(_incidents(store)) is alarmed
+
+
+def test_the_policy_can_make_unknown_tags_alarm(store: Store, people: dict[str, Signed], clock: Any) -> None:
+    """`gate_alarm_unknown_tags` (register policy, changed only through the approved-policy path) turns a foreign tag
+    from a log line into an alarm; without it the same read is only logged."""
+    gate = _gate(store, people["admin"])
+    foreign = encode_gs1_96("sgtin-96", "4012345", 778, filter_value=1)
+    events = GateWatcher(store, gate).handle([Read(foreign, ReadKind.EPC, antenna=2)], 0.0)
+    assert [e.verdict for e in events] == ["foreign"]
+    assert policy_from_document({"gate_alarm_unknown_tags": True}).gate_alarm_unknown_tags
+    strict = Store(store.url, terminal="test-terminal", clock=clock,
+                   policy=replace(Policy(), gate_alarm_unknown_tags=True))
+    try:
+        [event] = GateWatcher(strict, gate).handle([Read(foreign, ReadKind.EPC, antenna=2)], 10.0)
+    finally:
+        strict.dispose()
+    assert (event.verdict, event.carrier) == ("alarm", None)
+    [inc] = _incidents(store)
+    assert json.loads(inc.evidence)["epc"] == foreign and inc.kind == IncidentKind.GATE_ALARM.value
+
+
+def test_one_alarm_per_carrier_per_pass(store: Store, people: dict[str, Signed]) -> None:
+    """Debounce: a carrier read over and over while it stays in the doorway alarms once; coming back after the pass
+    has ended (no read for `pass_gap` seconds) is a new pass and alarms again."""
+    code, epc = register(store, people["clerk"], SHELF)
+    watcher = GateWatcher(store, _gate(store, people["admin"]), pass_gap=1.0)
+    verdicts = []
+    for t, antenna in ((0.0, 1), (0.3, 1), (0.6, 2), (0.9, 2), (1.5, 2)):
+        verdicts += [e.verdict for e in watcher.handle([Read(epc, ReadKind.EPC, antenna=antenna)] * 3, t)]
+    watcher.expire(2.6)
+    verdicts += [e.verdict for e in watcher.handle([Read(epc, ReadKind.EPC, antenna=2)], 5.0)]
+    watcher.expire(7.0)
+    assert verdicts == ["alarm", "alarm"] and watcher.alarms == 2
+    assert [(e.carrier, e.direction) for e in _log(store, "alarm")] == [(code, "out"), (code, None)]
+    assert len(_incidents(store)) == 2

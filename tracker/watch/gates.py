@@ -200,6 +200,8 @@ class GateWatcher:
     def _finish(self, done: list[Pass]) -> None:
         for p in done:
             self.passes.pop(p.epc, None)
+        if any(p.verdict == "ours" for p in done):
+            self.resolver.forget_unregistered()  # it may be registered before it passes again
         try:
             with self.store.uow() as uow:
                 now = uow.now()

@@ -27,13 +27,12 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
 @dataclass(frozen=True, slots=True)
 class Alarm:
     """One alarm as the outputs see it: `place` is the gate or cabinet, `what` the carrier code (or the EPC of a tag
-    that is no carrier), `kind` gate_alarm or cabinet_alarm, `incident` its number once recorded (0 before)."""
+    that is no carrier), `kind` gate_alarm or cabinet_alarm. No incident number: outputs fire before it exists."""
 
     place: str
     what: str
     kind: str
     rule: str
-    incident: int = 0
 
     def line(self) -> bytes:
         fields = (self.kind.upper(), self.place, self.what, self.rule)
@@ -58,8 +57,7 @@ class CommandHook:
     def fire(self, alarm: Alarm) -> None:
         self._running = [p for p in self._running if p.poll() is None]
         env = dict(os.environ, TRACKER_ALARM_KIND=alarm.kind, TRACKER_ALARM_PLACE=alarm.place,
-                   TRACKER_ALARM_WHAT=alarm.what, TRACKER_ALARM_RULE=alarm.rule,
-                   TRACKER_ALARM_INCIDENT=str(alarm.incident))
+                   TRACKER_ALARM_WHAT=alarm.what, TRACKER_ALARM_RULE=alarm.rule)
         try:
             self._running.append(subprocess.Popen([*self.argv, alarm.line().decode().strip()], env=env,
                                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
