@@ -91,3 +91,52 @@ def test_door_lines() -> None:
         line.stop()
         pty.close()
     assert seen == [Door(True, "BJ-P00012K"), Door(False)]
+
+
+def test_a_cabinet_run_through_the_door_line(cli_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`watch run` with a cabinet: its reader on a pty (ThingMagic), its door controller on another pty. A reader
+    without clearance for 秘密 opens the door and takes a 秘密 carrier: an alarm and an incident, no loan."""
+    from drivers.emulators.rfid_population import EmulatedTag, TagPopulation
+
+    use_cli_demo(cli_demo, tmp_path, monkeypatch)
+    cabinet = place("BJ", "R2C1")
+    assert invoke("cabinet", "add", cabinet, "--device", "cab1", **ADMIN)[0] == 0
+    conn = sqlite3.connect(tmp_path / CLI_REGISTER)
+    inside = [r[0] for r in conn.execute(
+        "SELECT c.code FROM carriers c JOIN locations l ON l.id = c.location_id WHERE c.status IN ('in_store', "
+        "'archived', 'pending_destruction') AND l.code LIKE ? ORDER BY c.code", (cabinet[:-1] + "%",))]
+    taken = conn.execute("SELECT c.code FROM carriers c JOIN locations l ON l.id = c.location_id WHERE c.status = "
+                         "'in_store' AND c.classification = 'secret' AND l.code LIKE ? ORDER BY c.code",
+                         (cabinet[:-1] + "%",)).fetchone()[0]
+    conn.close()
+    pop = TagPopulation([EmulatedTag(carrier_code_to_epc(c), {1: -50.0}, 0.97) for c in inside], seed=1)
+    emulator = ThingMagicEmulator(pop, round_interval=0.05).start()
+    door = PtyPair()
+    (tmp_path / "tracker.toml").write_text(f'[devices.cab1]\nkind = "thingmagic"\nurl = "{emulator.path}"\n',
+                                           encoding="utf-8")
+
+    def someone() -> None:
+        time.sleep(2.0)
+        os.write(door.master_fd, f"OPEN {badge('reader_general')}\r\n".encode())
+        time.sleep(0.3)
+        pop.remove(carrier_code_to_epc(taken))
+        time.sleep(0.3)
+        os.write(door.master_fd, b"CLOSE\r\n")
+
+    hand = threading.Thread(target=someone)
+    hand.start()
+    try:
+        code, text = invoke("watch", "run", "--seconds", "6", "--door", f"{cabinet}={door.device}", **OFFICER)
+    finally:
+        hand.join()
+        emulator.stop()
+        door.close()
+    assert code == 0, text
+    code, text = invoke("watch", "log", "--json", **OFFICER)
+    log = json.loads(text)
+    [alarm] = [e for e in log if e["kind"] == "alarm"]
+    assert (alarm["carrier"], alarm["person"], alarm["detail"]["rules"][0]) == (taken, badge("reader_general"),
+                                                                                 "R-159")
+    assert [e["kind"] for e in log if e["kind"] in ("taken", "put_back")] == []
+    code, text = invoke("carrier", "show", taken, "--json", **OFFICER)
+    assert json.loads(text)["status"] == "in_store"
