@@ -3,8 +3,8 @@
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
 circulation, ledger, label, devices, stocktake, approvals, incident, gate, cabinet, watch — with policy, audit, pin,
 backup and restore), resets the per-invocation state, wires the label printer into `carrier add --print`, and runs
-the app (`main`, the console script). Every command reads settings, opens the store, identifies the operator and prints through
-`tracker.cli.common`, and calls the same services the TUI calls.
+the app (`main`, the console script). Every command reads settings, opens the store, identifies the operator and
+prints through `tracker.cli.common`, and calls the same services the TUI calls.
 This module holds no command and no shared helper: a command module must never import it (nor another command
 module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
 """
