@@ -13,6 +13,7 @@ from tests_support import approve, state_of
 from watch_support import ledger_ok, reader, register, wait_for
 
 from drivers.emulators.rfid_population import EmulatedTag, TagPopulation
+from drivers.reads import Read, ReadKind
 from drivers.transport import PtyPair
 from tracker.demo import badge, place
 from tracker.domain import EventType, IncidentKind
@@ -131,3 +132,29 @@ def test_a_tag_silent_in_a_closed_cabinet_is_one_alert(store: Store, people: dic
     silent = _rows(store, WatchEntry, WatchEntry.kind == "silent")
     assert [e.carrier for e in silent] == [code], "one alert, and only for the silent carrier"
     assert state_of(store, code)[0] == "in_store" and state_of(store, kept)[0] == "in_store"
+
+
+def test_a_carrier_already_silent_is_not_lent_to_the_next_opener(store: Store, people: dict[str, Signed]) -> None:
+    """Attack: a carrier leaves a closed cabinet unseen (a forced back panel, a shielded tag); the next person to open
+    the door must not inherit it as a loan. It stays on the silent alert; only what left while they had the door
+    open is theirs."""
+    code, epc = register(store, people["clerk"], SHELF, level="internal")
+    mine, my_epc = register(store, people["clerk"], SHELF, level="internal")
+    now = [0.0]
+    watcher = CabinetWatcher(store, _cabinet(store, people["officer"], CABINET), interval=1.0, silent_after=3.0,
+                             clock=lambda: now[0])
+    for t in (0.5, 1.5, 2.5):
+        now[0] = t
+        watcher.handle([Read(epc, ReadKind.EPC), Read(my_epc, ReadKind.EPC)], t)
+        watcher.tick(t)
+    for t in (3.5, 4.5, 5.5, 6.5):  # `code` no longer answers
+        now[0] = t
+        watcher.handle([Read(my_epc, ReadKind.EPC)], t)
+        watcher.tick(t)
+    assert watcher.silent_reported == {code}
+    watcher.door(Door(True, badge("reader_general")), 7.0)
+    watcher.door(Door(False), 8.0)  # they took `mine`
+    result = watcher.tick(9.5)
+    assert result is not None and result.taken == [mine] and result.alarms == []
+    assert state_of(store, mine) == ("on_loan", badge("reader_general"), None)
+    assert state_of(store, code)[0] == "in_store" and len(_rows(store, Incident)) == 1

@@ -146,6 +146,10 @@ class CabinetWatcher:
             expected = self._expected(uow)
         result = Reconciliation(len(heard), len(expected))
         for code in sorted(expected - heard):
+            if code in self.silent_reported:
+                # Already unheard while the door was shut: whoever opens the door next did not take it. Its alert
+                # stands; lending it to them would put a loss on an innocent badge.
+                continue
             self._take_out(code, self.opener, result)
         for code in sorted(heard - expected):
             self._put_back(code, self.opener, result)
