@@ -157,8 +157,7 @@ def watch_run(config: Annotated[Path | None, typer.Option(help="tracker.toml wit
                                                                "cabinet before it is an alert.")] = 180.0,
               seconds: Annotated[float, typer.Option(help="Stop after this many seconds (0: until Ctrl-C).")]
               = 0.0) -> None:
-    """Run the gate and cabinet watchers for the readers configured on this machine (security officer or
-    administrator)."""
+    """Run the gate and cabinet watchers for this machine's readers (security officer or administrator)."""
     from drivers.device_config import ConfigError
     from drivers.rfid.config import open_reader
     from tracker.watch.cabinets import CabinetWatcher, DoorLine
