@@ -207,6 +207,10 @@ def watch_run(config: Annotated[Path | None, typer.Option(help="tracker.toml wit
             if c.code in doors:
                 running.append(DoorLine(doors[c.code], cw.sink).start())
             out.print(Text(say(f"cabinet {c.code}: reader {c.device}", f"智能柜 {c.code}：读写器 {c.device}")))
+    for name, dev in [(g.code, g.device) for g in gates] + [(c.code, c.device) for c in cabinets]:
+        if dev not in devices:
+            out.print(Text(say(f"{name}: reader {dev} is not in [devices] here; not watched by this machine.",
+                               f"{name}：本机 [devices] 中没有读写器 {dev}，本机不监控。")))
     if not running:
         fail(2, "No gate or cabinet has its reader configured in [devices] here.",
              "本机 [devices] 中没有任何通道门或智能柜的读写器。")
