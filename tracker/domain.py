@@ -391,6 +391,8 @@ class EventType(enum.StrEnum):
     INCIDENT_OPENED = "incident_opened"
     INCIDENT_UPDATED = "incident_updated"
     INCIDENT_CLOSED = "incident_closed"
+    # RFID gates and smart cabinets (issue 23): binding a reader to a place is register data, never custody.
+    READER_PLACE_ADDED = "reader_place_added"
 
 
 class IncidentKind(enum.StrEnum):

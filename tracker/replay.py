@@ -94,7 +94,9 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.PRINT_RUN_REQUESTED, EventType.PRINT_RUN_COMPLETED, EventType.MEETING_OPENED,
                    EventType.MEETING_KEPT, EventType.MEETING_CLOSED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.
-                   EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED})
+                   EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED,
+                   # A gate or cabinet bound to a reader is configuration of the watch, not a movement.
+                   EventType.READER_PLACE_ADDED})
 
 _IN_STORE, _ON_LOAN, _IN_TRANSIT, _CARRIED_OUT, _MISSING = (
     CarrierStatus.IN_STORE.value, CarrierStatus.ON_LOAN.value, CarrierStatus.IN_TRANSIT.value,

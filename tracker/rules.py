@@ -162,6 +162,9 @@ class Policy:
     destruction_sites: tuple[str, ...] = ("本单位保密办销毁室", "涉密载体销毁中心")
     # R-118: the designated repair units (定点维修单位) media and equipment may be sent to; none by default.
     approved_repairers: tuple[str, ...] = ()
+    # Issue 23: a tag a gate reads that is not a carrier of the register (another organisation's prefix, or ours but
+    # never registered) is logged; with this set it also raises the gate's alarm.
+    gate_alarm_unknown_tags: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -1459,3 +1462,46 @@ def check_meeting_close(m: MeetingFacts, outstanding: list[str], venue_checked: 
         out.append(_v("R-126", "Record the check of the venue (and lodgings) for documents left behind.",
                       "须记录会后对会场（及住地）遗留文件的清查。"))
     return out
+# --- exit gates and smart cabinets (issue 23) -------------------------------------------------------------------
+
+
+def check_gate_pass(c: CarrierFacts, reading_place_beyond: bool | None) -> list[Violation]:
+    """R-16, R-17, R-67: a carrier passes an exit gate (通道门) only while the register shows it out with a person —
+    an open loan, a carry-out or a transit hop. A loan naming a reading place allows the pass only when that place
+    is beyond the door (`reading_place_beyond`; None when the loan names none). Direction does not matter: a
+    carrier the register keeps in a place has no business in the doorway either way."""
+    if c.status in (CarrierStatus.CARRIED_OUT, CarrierStatus.IN_TRANSIT):
+        return []
+    if c.status == CarrierStatus.ON_LOAN:
+        if reading_place_beyond is False:
+            return [_v("R-67", f"{c.code} is lent for reading at a designated reading place inside; it passed the "
+                               "exit gate.",
+                       f"{c.code} 仅限在门内指定阅文场所阅读，却经过了通道门。")]
+        return []
+    if c.status.gone:
+        return [_v("R-17", f"{c.code} is off the books ({c.status.value}) and must never be seen again; it passed "
+                           "the exit gate.",
+                   f"{c.code} 已注销（{c.status.zh}），不应再出现，却经过了通道门。")]
+    en, zh = _holder_text(c)
+    return [_v("R-16", f"{c.code} passed the exit gate without a loan, carry-out or transit: the register has it "
+                       f"{en}.",
+               f"{c.code} 未经借阅、携带外出或传递登记即经过通道门：登记库显示其{zh}。")]
+
+
+def check_unknown_tag(epc: str, ours: bool, policy: Policy) -> list[Violation]:
+    """R-16: a tag that is no carrier of the register is logged at a gate; it raises the alarm only where the
+    policy says so (`gate_alarm_unknown_tags`), since visitors' goods carry retail tags."""
+    if not policy.gate_alarm_unknown_tags:
+        return []
+    what_en, what_zh = ("a tag of ours that is not registered", "本单位编码但未登记的标签") if ours else \
+        ("another organisation's tag", "外单位标签")
+    return [_v("R-16", f"{epc}: {what_en} passed the exit gate.", f"{epc}：{what_zh}经过通道门。")]
+
+
+def check_cabinet_return(c: CarrierFacts, cabinet: LocationFacts) -> list[Violation]:
+    """R-66, R-47: a carrier put into a smart cabinet is checked in there when it was out with a person and the
+    cabinet may store its level; a carrier the register keeps in another place was misplaced, not returned."""
+    if c.status.in_place and c.location != cabinet.code:
+        return [_v("R-17", f"{c.code} belongs in {c.location}; it was put into {cabinet.code}.",
+                   f"{c.code} 应存放于 {c.location}，却被放入 {cabinet.code}。")]
+    return check_checkin(c, cabinet)

@@ -459,6 +459,42 @@ class MeetingMaterial(Base):
     open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
+class ReaderPlace(Base):
+    """A place watched by an RFID reader (issue 23): an exit gate (通道门) between an inside and an outside place, or
+    a smart cabinet (智能柜) that is itself a storage place. The reader is named by its `[devices]` entry on the
+    machine that runs `tracker watch`; which antenna faces which way is register data, set by the administrator or
+    the security officer, so a client file can never turn a gate's alarm off."""
+
+    __tablename__ = "reader_places"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # gate | cabinet
+    device: Mapped[str] = mapped_column(String(100))
+    inside_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    outside_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    antennas: Mapped[str] = mapped_column(Text, default="{}")  # JSON: {"1": "inside", "2": "outside"}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(40))
+
+
+class WatchEntry(Base):
+    """What a gate or a cabinet saw and decided: passes, alarms, foreign tags, take-outs and put-backs. Reads are
+    evidence stored in bulk, not custody: this log is outside the ledger, like the audit log; the acts it led to
+    (a loan, a return, an incident) are ledger events of their own."""
+
+    __tablename__ = "watch_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    place: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    epc: Mapped[str | None] = mapped_column(String(64))
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    person: Mapped[str | None] = mapped_column(String(40))
+    direction: Mapped[str | None] = mapped_column(String(8))
+    incident: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
 __all__ = [
     "Approval",
     "ApprovalCarrier",
@@ -481,6 +517,8 @@ __all__ = [
     "Person",
     "PolicyVersion",
     "PrintRun",
+    "ReaderPlace",
     "Refusal",
     "Seal",
+    "WatchEntry",
 ]

@@ -47,6 +47,7 @@ from tui.screens.login import LoginScreen
 from tui.widgets.scan_field import ScanField
 
 IDLE_CHECK_SECONDS = 5.0
+ALARM_POLL_SECONDS = 0.5  # a gate's alarm on every counter well within a second of the first read (issue 23)
 
 
 FRAMES_PER_SECOND = 120
@@ -78,6 +79,9 @@ class TrackerApp(App[None]):
         # Meetings (issue 21): not Ctrl+E, which every Input binds to "end" and would swallow at the scan field.
         Binding("ctrl+b", "open('meeting')", N_("Meeting desk"), show=False),
         Binding("ctrl+p", "open('registers')", N_("Registers"), show=False),  # 台账报表 (issue 19)
+        # Gates and cabinets (issue 23). Not Ctrl+W: a scan field (Textual Input) takes it as "delete word left";
+        # Ctrl+B is the meeting desk's.
+        Binding("ctrl+f", "open('watch')", N_("Watch"), show=False),
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -103,12 +107,16 @@ class TrackerApp(App[None]):
         self.reads = ThreadPoolExecutor(2, thread_name_prefix="register-read")
         self.last_input = monotonic()
         self.counter: Screen[Any] | None = None
+        from tui.screens.watch import AlarmPoller
+
+        self.alarms = AlarmPoller(ctx.store)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.push_screen(LoginScreen(self.ctx))
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
+        self.set_interval(ALARM_POLL_SECONDS, self.announce_alarms)
         self._loop = asyncio.get_running_loop()
         self._device_context = contextvars.copy_context()  # Textual finds its app through context variables
         for warning in self.ctx.store.warnings:  # a register file other local users can read: say so at every start
@@ -195,6 +203,20 @@ class TrackerApp(App[None]):
 
     # -- idle lock -------------------------------------------------------------------------------------------------
 
+    async def announce_alarms(self) -> None:
+        """Gate and cabinet alarms recorded by `tracker watch run` appear on this counter, whatever screen is open."""
+        from tui.screens.watch import alarm_text
+        from tui.workers import off_ui
+
+        try:
+            new = await off_ui(self.reads, self.alarms.poll)
+        except DomainError:
+            return  # the register not answering is reported by the screens that write; the next poll tries again
+        for e in new:
+            self.notify(alarm_text(e), title=i18n.pick("Gate / cabinet alarm", "通道门/智能柜报警"), severity="error",
+                        timeout=30, markup=False)
+            self.bell()
+
     def lock_if_idle(self) -> bool:
         """Lock the counter when nobody has touched it for `idle_lock_minutes`; returns True if it locked."""
         minutes = self.ctx.store.policy.idle_lock_minutes
@@ -256,12 +278,14 @@ class TrackerApp(App[None]):
         from tui.screens.meeting import MeetingScreen
         from tui.screens.register import RegisterScreen
         from tui.screens.registers import RegistersScreen
+        from tui.screens.watch import WatchScreen
 
         out: dict[str, Callable[[], Screen[Any]]] = {
             "counter": lambda: self.counter,  # type: ignore[return-value,dict-item]
             "handover": lambda: HandoverScreen(self.ctx),
             "register": lambda: RegisterScreen(self.ctx),
             "alerts": lambda: AlertsScreen(self.ctx),
+            "watch": lambda: WatchScreen(self.ctx),
             "ledger": lambda: LedgerScreen(self.ctx),
             "approvals": lambda: ApprovalsScreen(self.ctx),
             "audit": lambda: AuditScreen(self.ctx),

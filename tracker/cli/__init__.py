@@ -1,11 +1,11 @@
 """`tracker` — the command line, and the composition root for command-line use.
 
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
-circulation, ledger, label, devices, stocktake, approvals, destruction, print-run, meeting — with policy, audit, pin,
-backup and restore), resets the per-invocation state, wires the label printer into `carrier add --print`, and runs
-the app (`main`, the console script). Every command reads settings, opens the store, identifies the operator and
-prints through `tracker.cli.common`, and calls the same services the TUI calls.
-This module holds no command and no shared helper: a command module must never import it (nor another command
+circulation, ledger, label, devices, stocktake, approvals, destruction, print-run, meeting, incident, gate, cabinet,
+watch, register — with policy, audit, pin, backup and restore), resets the per-invocation state, wires the label
+printer into `carrier add --print`, and runs the app (`main`, the console script). Every command reads settings,
+opens the store, identifies the operator and prints through `tracker.cli.common`, and calls the same services the TUI
+calls. This module holds no command and no shared helper: a command module must never import it (nor another command
 module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
 """
 
@@ -25,6 +25,7 @@ from tracker.cli.label import label_app, print_codes
 from tracker.cli.meeting import meeting_app
 from tracker.cli.printrun import printrun_app
 from tracker.cli.stocktake import stocktake_app
+from tracker.cli.watch import cabinet_app, gate_app, watch_app
 
 # The root group puts help pages and usage errors in Chinese for --lang zh (tracker.cli.i18n).
 app = typer.Typer(cls=i18n.LocalizedGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -40,7 +41,8 @@ for _group, _name in ((person.person_app, "person"), (location.location_app, "lo
                       (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
                       (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
                       (approvals.pin_app, "pin"), (destruction_app, "destruction"), (printrun_app, "print-run"),
-                      (meeting_app, "meeting"), (incident_app, "incident")):
+                      (meeting_app, "meeting"), (incident_app, "incident"), (gate_app, "gate"),
+                      (cabinet_app, "cabinet"), (watch_app, "watch")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))
