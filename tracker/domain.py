@@ -200,11 +200,6 @@ class CarrierStatus(enum.StrEnum):
     MISSING = "missing"
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
-    ARCHIVE_CONSULTED = "archive_consulted"
-    # Incidents: opened by a person or a device, worked with measures, closed with a resolution.
-    INCIDENT_OPENED = "incident_opened"
-    INCIDENT_UPDATED = "incident_updated"
-    INCIDENT_CLOSED = "incident_closed"
 
     @property
     def zh(self) -> str:

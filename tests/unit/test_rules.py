@@ -440,3 +440,11 @@ def test_an_approval_refusal_says_what_mends_it() -> None:
     assert remedies(approval(valid_until=NOW - timedelta(minutes=1))) == {"request"}
     assert remedies(approval(status="pending")) == {"pending"}
     assert {v.remedy for v in check_registration(carrier(None), ARCHIVE)} == {""}
+
+
+def test_carrier_statuses_are_statuses_not_events() -> None:
+    """Every status has its Chinese name: an event type that slipped into the statuses (an 'archive_consulted' and
+    'incident_opened' status once did, by careless edits next to the event types) has none."""
+    for status in CarrierStatus:
+        assert status.zh
+    assert "archive_consulted" not in {s.value for s in CarrierStatus}
