@@ -378,6 +378,11 @@ class EventType(enum.StrEnum):
     INCIDENT_OPENED = "incident_opened"
     INCIDENT_UPDATED = "incident_updated"
     INCIDENT_CLOSED = "incident_closed"
+    # Duties (issue 19): clear-back campaigns (清退/收缴) and people's lifecycle records.
+    CAMPAIGN_OPENED = "campaign_opened"
+    CAMPAIGN_SCANNED = "campaign_scanned"
+    CAMPAIGN_CLOSED = "campaign_closed"
+    PERSON_RECORDED = "person_recorded"
 
 
 class IncidentKind(enum.StrEnum):

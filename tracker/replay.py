@@ -92,7 +92,11 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.LEDGER_SEALED, EventType.APPROVAL_REQUESTED, EventType.APPROVAL_DECIDED,
                    EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.
-                   EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED})
+                   EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED,
+                   # A campaign lists and verifies; its returns are check-ins. A lifecycle record is a fact about a
+                   # person (a training, a pledge) that changes no clearance, role or status.
+                   EventType.CAMPAIGN_OPENED, EventType.CAMPAIGN_SCANNED, EventType.CAMPAIGN_CLOSED,
+                   EventType.PERSON_RECORDED})
 
 _IN_STORE, _ON_LOAN, _IN_TRANSIT, _CARRIED_OUT, _MISSING = (
     CarrierStatus.IN_STORE.value, CarrierStatus.ON_LOAN.value, CarrierStatus.IN_TRANSIT.value,
@@ -310,6 +314,8 @@ class Replay:
             self.note(str(row[3]), "presence", f"{row[1]} at #{row[0]} before the person was added", NONE)
             return
         person[ROLES], person[PSTATUS] = "", "departed"
+        if '"clearance":' in row[6]:  # services.personnel.leave: no clearance during the 脱密期
+            person[CLEARANCE] = _load(row[6]).get("clearance")
 
     # --- the comparison ------------------------------------------------------------------------------------------
 

@@ -129,6 +129,8 @@ class Policy:
     carry_out_levels: frozenset[Classification] = frozenset({TS, S, C})
     # R-98 absolute variant: media that held classified files never leave.
     media_never_leave: bool = False
+    # R-60, R-68 / §5 Q25: levels read only at a designated reading place (绝密 always, R-67).
+    reading_place_levels: frozenset[Classification] = frozenset({TS})
     # R-155: days 下落不明 before a loss is handled as a leak incident.
     leak_days: dict[Classification, int] = field(
         default_factory=lambda: {TS: 10, S: 60, C: 60}
@@ -266,6 +268,8 @@ class Action(enum.StrEnum):
     DESTROY = "destroy"  # R-145: destruction batches, by the designated body only
     DISPOSE = "dispose"  # archive, return to the issuer, transfer out (R-135, R-144)
     INCIDENT = "incident"  # work and close incidents (R-154–R-156)
+    CAMPAIGN = "campaign"  # open and close clear-back campaigns (R-130–R-133)
+    PERSON_RECORD = "person_record"  # vetting, trainings, exams, pledges, leaving (R-161–R-170)
 
 
 _R = Role
@@ -302,6 +306,11 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # Anyone may open an incident (R-156, under REPORT_MISSING); working and closing one is the security office's.
     Action.INCIDENT: frozenset({_R.SECURITY_OFFICER}),
     Action.DISPOSE: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    # The security office runs clear-back campaigns (清退/收缴); the registry scans what comes back (CHECK_IN).
+    Action.CAMPAIGN: frozenset({_R.SECURITY_OFFICER}),
+    # 三员分立: the administrator keeps the person record (name, unit); the secrecy facts of a person — vetting,
+    # trainings, pledges, the 脱密期 — are the security officer's to record.
+    Action.PERSON_RECORD: frozenset({_R.SECURITY_OFFICER}),
 }
 
 
@@ -622,11 +631,13 @@ def check_checkout(
             out.append(_v("R-65", f"{c.code}: the loan must be returned by {limit:%Y-%m-%d %H:%M}; "
                                   "a longer loan needs a new approval later.",
                           f"{c.code}：须在 {limit:%Y-%m-%d %H:%M} 前归还，延期须重新审批。"))
-    if c.level == TS:
+    if c.level == TS or c.level in policy.reading_place_levels:
         if reading_place is None or not reading_place.reading_place:
-            out.append(_v("R-67", f"{c.code}: a 绝密 carrier is read only at a designated reading place; "
-                                  "name one (--reading-place).",
-                          f"{c.code}：绝密载体只能在指定阅文场所阅读，请指定阅文场所。"))
+            # R-67 for 绝密 always; R-60/R-68 for the other levels the unit's policy names.
+            rule, name = ("R-67", "绝密") if c.level == TS else ("R-68", f"{c.level.zh} ({c.level.label})")
+            out.append(_v(rule, f"{c.code}: a {name} carrier is read only at a designated reading place; "
+                                "name one (--reading-place).",
+                          f"{c.code}：{c.level.zh}载体只能在指定阅文场所阅读，请指定阅文场所。"))
         elif reading_place is not None:
             out += check_place_accepts(c.code, c.level, reading_place)
     return out
@@ -640,6 +651,36 @@ def check_checkin(c: CarrierFacts, place: LocationFacts) -> list[Violation]:
         return [_v("R-66", f"{c.code} is not out: it is {en}; nothing to check in.",
                    f"{c.code} 未借出：{zh}，无需归还。")]
     return check_place_accepts(c.code, c.level, place)
+
+
+def check_returner(c: CarrierFacts, returner: PersonFacts, returner_signed: bool,
+                   holder_signed: bool) -> list[Violation]:
+    """R-56, R-66: who brings a carrier back is on the record, and it is not a 代交 (delivery by a third person).
+
+    The accountable holder returns it, signing (badge and PIN) to close the entry (清销). A designated courier or the
+    registry itself (R-55, 直传) may bring it back too, signing, if their clearance covers the level. Anyone else is
+    a proxy: accepted only with the holder's own signature given at the same return (the holder attests the hand-over,
+    so the proxy is recorded, not hidden), and only if the proxy may hold the carrier at all."""
+    assert c.level is not None
+    out: list[Violation] = []
+    if not returner_signed:
+        out.append(_v("R-66", f"{returner.badge} returning {c.code} signs for it (badge and PIN).",
+                      f"归还人 {returner.badge} 须刷卡并输入PIN签字。"))
+    if returner.badge == c.holder:
+        return out
+    if returner.status != PersonStatus.ACTIVE:
+        out.append(_v("R-56", f"{returner.badge} is {returner.status.value} and may not bring back {c.code}.",
+                      f"{returner.badge} 已离岗/待离岗，不得代为归还 {c.code}。"))
+    if not returner.clearance.may_hold(c.level):
+        out.append(_v("R-159", f"{returner.badge} ({returner.clearance.value} clearance) may not carry a "
+                               f"{c.level.label} carrier, not even back to the registry.",
+                      f"{returner.badge}（{returner.clearance.zh}涉密人员）不得携带{c.level.zh}载体，归还亦然。"))
+    if not (returner.is_courier or returner.is_registry) and not holder_signed:
+        out.append(_v("R-56", f"No 代交: {returner.badge} is not the holder {c.holder} of {c.code}; a proxy returns "
+                              "it only with the holder's signature (badge and PIN) at the counter.",
+                      f"禁止代交：{returner.badge} 不是 {c.code} 的持有人 {c.holder}；"
+                      "代为归还须持有人本人刷卡并输入PIN签字。"))
+    return out
 
 
 def check_handover(

@@ -331,10 +331,21 @@ class Desk:
                         carrier=lent, seq=receipt.event_seq)
 
     def _check_in(self, code: str, job: Scan) -> Feedback:
+        party = self.state.party
+        if party is None or party.signed is None:
+            # Who brings it back signs first; a carrier that is not out needs nobody to say so.
+            with self.store.uow(readonly=True) as uow:
+                view = queries.carrier(uow, code)
+            if view is not None and not CarrierStatus(view.status).with_holder:
+                return self._not_out(view, job.row)
+            self._waiting.append(job)
+            need = _("Scan the returner's badge: the holder's, or your own when the registry takes it back.") \
+                if party is None else _("Waiting for {name} to sign with their PIN.").format(name=party.person.name)
+            return self._show(code, job.row, "waiting", _("Queued: waiting for the returner"), (need,))
         actor = self._actor()
         target = self.state.place.code if self.state.place and not self.state.place.reading_place else None
         try:
-            seq = circulation.check_in(self.store.uow(), actor, code, to_location=target)
+            seq = circulation.check_in(self.store.uow(), actor, code, to_location=target, returned_by=party.signed)
         except Refused as e:
             # Without a place the service asks where the carrier goes back to before it looks at whether it is out
             # at all; a carrier already in store is told as such, not as a question about its place.
@@ -344,7 +355,9 @@ class Desk:
                 if view is not None and not CarrierStatus(view.status).with_holder:
                     return self._not_out(view, job.row)
             raise
-        return self._show(code, job.row, "ok", _("Checked in"), seq=seq)
+        return self._show(code, job.row, "ok", _("Checked in"),
+                          (_("Returned by {badge} {name}").format(badge=party.person.badge, name=party.person.name),),
+                          seq=seq)
 
     def _not_out(self, view: CarrierView, row: int) -> Feedback:
         lines = tuple(carrier_lines(view, self.store))
@@ -459,7 +472,8 @@ class Desk:
 
     def _mode_hint(self, mode: Mode) -> str:
         return {Mode.CHECK_OUT: _("Scan the borrower's badge, then the carriers."),
-                Mode.CHECK_IN: _("Scan the returned carriers (a place code first to choose where they go)."),
+                Mode.CHECK_IN: _("Scan the returner's badge, then the returned carriers (a place code first to "
+                                 "choose where they go)."),
                 Mode.LOOKUP: _("Scan a carrier to see where it is.")}[mode]
 
     def _show(self, code: str, row: int | None, tone: Tone, title: str, lines: tuple[str, ...] = (),

@@ -25,7 +25,8 @@ ABSENT_PLACE = place("BJ", "NOWHERE")
 ABSENT_BADGE = make_badge_code("BJ", "99999")
 SHELF = place("BJ", "R2C1S1")
 PINS = {"TRACKER_BORROWER_PIN": "482916", "TRACKER_GIVER_PIN": "482916", "TRACKER_TAKER_PIN": "482916",
-        "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916"}
+        "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916",
+        "TRACKER_RETURNER_PIN": "482916"}
 
 # Placeholders filled per test: {secret} an in-store 机密 carrier, {loaned} one on loan, {tmp} the test's directory.
 Case = tuple[list[str], str | None]  # argv, operator key (None: the clerk)
@@ -83,7 +84,8 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "departure-check": ((["departure-check"], None), (["departure-check", ABSENT_BADGE], None)),
     "checkout": ((["checkout", "{secret}", "--to", badge("reader_core"), "--due", "tomorrowish"], None),
                  (["checkout", ABSENT, "--to", badge("reader_core")], None)),
-    "checkin": ((["checkin", BAD_CHECK], None), (["checkin", "{loaned}", "--to", ABSENT_PLACE], None)),
+    "checkin": ((["checkin", BAD_CHECK, "--returned-by", badge("clerk")], None),
+                (["checkin", "{loaned}", "--to", ABSENT_PLACE, "--returned-by", badge("clerk")], None)),
     "handover": ((["handover", BAD_CHECK, "--from", badge("reader_core"), "--to", badge("courier")], "courier"),
                  (["handover", ABSENT, "--from", badge("reader_core"), "--to", badge("courier")], "courier")),
     "carry-out": ((["carry-out", "{secret}", "--custodian", badge("reader_core"), "--until", "someday"], None),

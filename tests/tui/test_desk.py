@@ -53,8 +53,13 @@ def test_check_in_to_a_scanned_place_and_lookup(ui: Any) -> None:
     d.run(SetMode(Mode.CHECK_IN))
     target = place(lent.code[:2], "R2C2S3")
     assert d.run(Scan(1, target))[0].tone == "info"
-    out = d.run(Scan(2, lent.code))[0]
+    out = d.run(Scan(2, lent.code))[0]  # nobody has said who returns it: it waits
+    assert out.tone == "waiting" and out.carrier is not None and out.carrier.status == "on_loan"
+    assert lent.holder is not None
+    d.run(Scan(4, lent.holder))  # the fast path: the holder's badge, then their PIN
+    out = next(f for f in d.run(SignParty("482916")) if f.code == lent.code)
     assert out.tone == "ok" and out.carrier is not None and out.carrier.location == target
+    assert any(lent.holder in line for line in out.lines)
     d.run(SetMode(Mode.LOOKUP))
     out = d.run(Scan(3, lent.code))[0]
     assert out.tone == "info" and out.carrier is not None and out.carrier.status == "in_store"

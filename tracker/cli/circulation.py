@@ -57,14 +57,23 @@ def checkout(
 
 
 @commands.command()
-def checkin(code: str, to: Annotated[str | None, typer.Option("--to", help="Place; default where it came from.")]
-            = None) -> None:
-    """Take a carrier back and close its loan (归还)."""
+def checkin(
+    code: str,
+    returned_by: Annotated[str, typer.Option("--returned-by", help="Badge of who brings it back; they sign with "
+                                                                  "their PIN (TRACKER_RETURNER_PIN).")],
+    to: Annotated[str | None, typer.Option("--to", help="Place; default where it came from.")] = None,
+    holder: Annotated[str | None, typer.Option("--holder-signs", help="A proxy returns it: the holder's badge, "
+                                                                      "signing too (TRACKER_BORROWER_PIN).")] = None,
+) -> None:
+    """Take a carrier back and close its loan (归还), naming who returns it (R-56, R-66)."""
     ensure_lang()
     check_codes(code)
     actor = operator()
-    seq = run(lambda: circulation.check_in(store().uow(), actor, code, to))
-    out.print(Text(say(f"{code} checked in (event {seq}).", f"{code} 已归还（事件 {seq}）。")))
+    returner = party(returned_by, "returner")
+    signed = party(holder, "borrower") if holder else None
+    seq = run(lambda: circulation.check_in(store().uow(), actor, code, to, returner, signed))
+    out.print(Text(say(f"{code} checked in from {returned_by} (event {seq}).",
+                       f"{code} 已由 {returned_by} 归还（事件 {seq}）。")))
 
 
 @commands.command()
