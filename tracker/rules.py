@@ -183,6 +183,8 @@ class PersonFacts:
     clearance: Clearance
     roles: frozenset[Role]
     status: PersonStatus = PersonStatus.ACTIVE
+    # The end of the person's 脱密期 (R-166, R-167), once they left a classified post.
+    cooling_off_until: datetime | None = None
 
     @property
     def is_registry(self) -> bool:
@@ -588,6 +590,11 @@ def _needed_clearance(level: Classification) -> Clearance:
 
 
 def _active(person: PersonFacts, role_en: str, role_zh: str) -> list[Violation]:
+    if person.status == PersonStatus.DEPARTED and person.cooling_off_until is not None:
+        day = f"{person.cooling_off_until:%Y-%m-%d}"
+        return [_v("R-167", f"The {role_en} {person.badge} left a classified post and is in the 脱密期 until {day} "
+                            "(UTC date): they hold no clearance, and no carrier goes to them.",
+                   f"{role_zh} {person.badge} 已离开涉密岗位，脱密期至 {day}：无涉密资格，不得接收载体。")]
     if person.status != PersonStatus.ACTIVE:
         return [_v("R-140", f"The {role_en} {person.badge} is {person.status.value}: no new custody may start.",
                    f"{role_zh} {person.badge} 状态为离岗/待离岗，不得再接收载体。")]
@@ -906,6 +913,32 @@ def check_incident_close(kind: str, status: str, outcome: str, resolution: str,
         out.append(_v("R-155", f"Still missing: {shown}. Record them found, or close as a leak reported "
                                "(leak_reported).",
                       f"仍下落不明：{shown}。须先登记找回，或按泄密事件上报结案（leak_reported）。"))
+    return out
+
+
+# R-166 / §5 Q11: the shortest 脱密期 by the level held (002:434's lower bounds); the unit may set longer.
+COOLING_OFF_MIN_YEARS = {Clearance.CORE: 3, Clearance.IMPORTANT: 2, Clearance.GENERAL: 1}
+COOLING_OFF_MAX_YEARS = 5
+
+
+def check_leaving_post(person: PersonFacts, held: list[str], leave_pledge: bool, start: date,
+                       until: date) -> list[Violation]:
+    """R-140, R-166, R-167, R-170: leaving a classified post. Everything cleared back, the pledge on leaving signed,
+    and a 脱密期 from `start` (the approval of the departure) to `until`, within the seeds' bounds for the level."""
+    out = check_departure(person, held)
+    if not leave_pledge:
+        out.append(_v("R-170", f"{person.badge} signs the pledge on leaving (附表5) first; record it with "
+                               "`person pledge --leaving`.",
+                      f"{person.badge} 须先签署离岗保密承诺书（附表5），请用 `person pledge --leaving` 登记。"))
+    least = COOLING_OFF_MIN_YEARS.get(person.clearance, 0)
+    shortest = date(start.year + least, start.month, min(start.day, 28)) if least else start
+    longest = date(start.year + COOLING_OFF_MAX_YEARS, start.month, min(start.day, 28))
+    if until <= start or until < shortest or until > longest:
+        out.append(_v("R-166", f"The 脱密期 of a {person.clearance.value} person runs {least}–"
+                               f"{COOLING_OFF_MAX_YEARS} years: from {start.isoformat()}, end it between "
+                               f"{shortest.isoformat()} and {longest.isoformat()}.",
+                      f"{person.clearance.zh}涉密人员的脱密期为 {least}–{COOLING_OFF_MAX_YEARS} 年：自 "
+                      f"{start.isoformat()} 起，截止日须在 {shortest.isoformat()} 至 {longest.isoformat()} 之间。"))
     return out
 
 
