@@ -16,7 +16,8 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import approvals, carrier, circulation, ledger, location, person, system
+from tracker.cli import approvals, carrier, circulation, duties, ledger, location, person, system
+from tracker.cli.campaign import campaign_app
 from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
@@ -29,15 +30,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=N
                        "labels.")
 
 # Top-level commands, in the order `tracker --help` lists them.
-for _commands in (system.commands, person.commands, circulation.commands, ledger.commands, approvals.commands,
-                  endoflife_commands):
+for _commands in (system.commands, person.commands, circulation.commands, duties.commands, ledger.commands,
+                  approvals.commands, endoflife_commands):
     app.registered_commands.extend(_commands.registered_commands)
 for _group, _name in ((person.person_app, "person"), (location.location_app, "location"),
                       (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),
                       (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
                       (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
                       (approvals.pin_app, "pin"), (destruction_app, "destruction"),
-                      (incident_app, "incident")):
+                      (incident_app, "incident"), (campaign_app, "campaign")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))
