@@ -171,7 +171,8 @@ def person_pledge(badge: str, on: OnDate = None, note: Note = "",
 
 @person_app.command("leave")
 def person_leave(badge: str, cooling_off_until: Annotated[str, typer.Option(
-        help="Last day of the 脱密期 (R-166): core 3–5, important 2–3, general 1–5 years.")]) -> None:
+        help="Last day of the 脱密期 (R-166): at least 3 (core), 2 (important), 1 (general) years; "
+             "at most 5.")]) -> None:
     """Leave a classified post (R-140, R-167, R-170): everything cleared back and the pledge on leaving recorded;
     no clearance until the 脱密期 ends."""
     ensure_lang()
