@@ -82,14 +82,16 @@ def add_source(source: Source) -> Source:
     return source
 
 
-def compute(uow: UnitOfWork, at: datetime | None = None, days: int = 7) -> list[Duty]:
+def compute(uow: UnitOfWork, at: datetime | None = None, days: int = 7,
+            sources: Iterable[Source] | None = None) -> list[Duty]:
     """Every duty due by the end of the local day `days` after `at` (everything late included; `days=0` is today),
     ordered by due moment. An open incident and a 脱密期 still running are listed whatever their dates: the
-    incident is worked now (R-154), and the person in the 脱密期 holds no clearance."""
+    incident is worked now (R-154), and the person in the 脱密期 holds no clearance. `sources` limits the
+    computation to some duties (the alerts read only the register-wide ones)."""
     now = at or uow.now()
     last = (now.astimezone(uow.policy.tz) + timedelta(days=days)).date()
     until = datetime.combine(last, time(23, 59, 59), uow.policy.tz)
-    out = [d for source in _SOURCES for d in source(uow, now, until)]
+    out = [d for source in (_SOURCES if sources is None else sources) for d in source(uow, now, until)]
     out = [d if d.due >= now else _late(d) for d in out]
     return sorted(out, key=lambda d: (d.due, d.kind, d.subject or ""))
 
@@ -115,7 +117,7 @@ def _when(uow: UnitOfWork, moment: datetime) -> str:
 # --- returns (R-58, R-65, R-59) -------------------------------------------------------------------------------------
 
 @add_source
-def _returns(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def returns_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     tz = uow.policy.tz
     rows = uow.session.execute(
         select(Carrier.code, Carrier.classification, Carrier.due_at, Person.badge, Person.name)
@@ -147,7 +149,7 @@ def _founded(uow: UnitOfWork) -> datetime | None:
 
 
 @add_source
-def _stocktake(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def stocktake_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     from tracker.schema_stocktake import StocktakeSession
 
     last = uow.session.execute(select(func.max(StocktakeSession.closed_at))
@@ -176,7 +178,7 @@ def _deadlines(uow: UnitOfWork, at: datetime, until: datetime, months: tuple[int
 
 
 @add_source
-def _clear_back(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def clear_back_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     founded = _founded(uow)
     closed = uow.session.execute(select(Campaign.kind, Campaign.created_at).where(Campaign.status == "closed")).all()
     for due in _deadlines(uow, at, until, (6, 12)):
@@ -221,7 +223,7 @@ def period_end(period: str | None, registered: datetime, tz: Any) -> date | None
 
 
 @add_source
-def _secrecy(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def secrecy_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     tz = uow.policy.tz
     gone = [s.value for s in CarrierStatus if s.gone]
     rows = uow.session.execute(
@@ -257,7 +259,7 @@ def _people(uow: UnitOfWork) -> list[tuple[int, str, str, datetime | None]]:
 
 
 @add_source
-def _lifecycle(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def lifecycle_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     tz = uow.policy.tz
     records: dict[int, list[tuple[str, datetime, str | None]]] = {}
     for pid, kind, on, result in uow.session.execute(select(PersonRecord.person_id, PersonRecord.kind,
@@ -309,7 +311,7 @@ def _lifecycle(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]
 # --- incidents (R-154, R-155) and campaigns ---------------------------------------------------------------------------
 
 @add_source
-def _incidents(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def incidents_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     for i in uow.session.execute(select(Incident).where(Incident.status == "open").order_by(Incident.id)).scalars():
         due = i.deadline or i.opened_at  # listed whatever the window: an open incident is worked now (R-154)
         limit = _when(uow, i.deadline) if i.deadline else "-"
@@ -319,7 +321,7 @@ def _incidents(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]
 
 
 @add_source
-def _campaigns(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
+def campaigns_due(uow: UnitOfWork, at: datetime, until: datetime) -> Iterator[Duty]:
     waiting = dict(uow.session.execute(
         select(CampaignItem.campaign_id, func.count()).where(CampaignItem.returned_at.is_(None),
                                                              CampaignItem.verified_at.is_(None))

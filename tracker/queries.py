@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from tracker import duties
 from tracker.domain import (
     CarrierKind,
     CarrierStatus,
@@ -180,7 +181,7 @@ def summary(uow: UnitOfWork) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # overdue | top_secret_out | missing | leak | departing | approval | incident
+    kind: str  # overdue | top_secret_out | missing | leak | departing | approval | incident | duty
     carrier: str | None
     person: str | None
     due: datetime | None
@@ -224,6 +225,13 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         out.append(Alert("incident", inc.carriers[0] if len(inc.carriers) == 1 else None, inc.opened_by,
                          inc.deadline, f"Incident #{inc.id} ({inc.kind}) open since {opened}: {inc.summary}",
                          f"事件 #{inc.id}（{kind_zh}）自 {opened} 起未结：{inc.summary}"))
+    # The register-wide duties of RULES §3 once late (清查, clear-back, year-end collection, a campaign past its date):
+    # the same computation as `tracker duties`, so the two never disagree.
+    for d in duties.compute(uow, now, 0, (duties.stocktake_due, duties.clear_back_due, duties.campaigns_due)):
+        if d.late_since is not None:
+            late = local_text(d.late_since, tz, zone=True)
+            out.append(Alert("duty", None, None, d.due, f"{d.en} Late since {late} ({d.rule}).",
+                             f"{d.zh}（{d.rule}，自 {late} 起逾期）"))
     departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
     for p in departing:
         n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)

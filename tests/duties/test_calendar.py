@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from tests_support import Clock, approve
 
-from tracker import duties
+from tracker import duties, queries
 from tracker.demo import badge, build_demo, place
 from tracker.services import campaigns, circulation, incidents, personnel, registry
 from tracker.services.common import Signed, authenticate
@@ -103,6 +103,11 @@ def test_a_year_of_duties_each_on_its_date(store: Store, clock: Clock) -> None:
     year_on = today + timedelta(days=366)
     assert found(store, year_on, "incident", None, days=0)[0].late_since == deadline
     assert not found(store, year_on, "cooling_off", general, days=0)
+    clock.now = year_on  # the alerts name the late register-wide duties, from the same computation
+    with store.uow(readonly=True) as uow:
+        late = [a.en for a in queries.alerts(uow) if a.kind == "duty"]
+    assert any("Year-end collection 2026" in t for t in late) and any(f"Campaign #{campaign}" in t for t in late)
+    assert any("Quarterly 清查" in t for t in late)
     # Closing the December campaign meets the half-year clear-back and, as a year-end preset, year-end collection.
     clock.now = today
     campaigns.close(store.uow(), officer, campaign)
@@ -113,6 +118,5 @@ def test_a_year_of_duties_each_on_its_date(store: Store, clock: Clock) -> None:
     assert not found(store, after, "year_end", "2026", days=0)
     # Nothing was declassified on the way: the reviewed carriers keep their level.
     with store.uow(readonly=True) as uow:
-        from tracker import queries
         view = queries.carrier(uow, one_year)
         assert view is not None and view.classification == "secret"

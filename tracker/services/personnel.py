@@ -359,6 +359,8 @@ def leave(uow: UnitOfWork, actor: Signed, badge: str, cooling_off_until: date) -
         if p.badge == actor.badge:
             raise Refused([Violation("R-25", "Nobody records their own leaving.", "不得为本人办理离岗。")],
                           "leave", None, actor.badge)
+        if p.status == PersonStatus.DEPARTED.value:
+            raise DomainError(f"{p.badge} has already left.", f"{p.badge} 已离岗。")
         now = uow.now()
         today = now.astimezone(uow.policy.tz).date()
         pledged = uow.session.execute(select(PersonRecord.id).where(PersonRecord.person_id == p.id,
