@@ -142,3 +142,21 @@ def test_a_granted_approval_is_used_before_a_newer_pending_request(ui: Any) -> N
     d.run(SignParty("482916"))
     out = d.run(Scan(2, secret.code))[0]
     assert out.tone == "ok" and f"Approval #{granted}" in out.lines, out
+
+
+def test_a_proxy_returns_only_with_the_holders_countersignature(ui: Any) -> None:
+    lent = ui.carriers(lambda v: v.status == "on_loan" and v.holder == badge("reader_core")
+                       and v.classification in ("secret", "confidential", "internal"))[0]
+    d = desk(ui)
+    d.run(SetMode(Mode.CHECK_IN))
+    d.run(Scan(1, badge("reader_important")))  # another reader brings it back
+    d.run(SignParty("482916", row=1))
+    out = d.run(Scan(2, lent.code))[0]
+    assert out.tone == "waiting" and out.state.holder_badge == badge("reader_core")
+    assert ui.carrier(lent.code).status == "on_loan"  # nothing yet: a proxy alone is 代交
+    out = d.run(Scan(3, badge("reader_core")))[0]  # the holder countersigns
+    assert out.tone == "waiting" and out.state.holder is not None
+    out = d.run(SignParty("482916", row=3))
+    back = next(f for f in out if f.code == lent.code)
+    assert back.tone == "ok" and back.state.holder is None
+    assert ui.carrier(lent.code).status == "in_store"
