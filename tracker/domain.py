@@ -388,6 +388,11 @@ class EventType(enum.StrEnum):
     INCIDENT_CLOSED = "incident_closed"
     # RFID gates and smart cabinets (issue 23): binding a reader to a place is register data, never custody.
     READER_PLACE_ADDED = "reader_place_added"
+    # Duties (issue 19): clear-back campaigns (清退/收缴) and people's lifecycle records.
+    CAMPAIGN_OPENED = "campaign_opened"
+    CAMPAIGN_SCANNED = "campaign_scanned"
+    CAMPAIGN_CLOSED = "campaign_closed"
+    PERSON_RECORDED = "person_recorded"
 
 
 class IncidentKind(enum.StrEnum):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
+from tracker import duties
 from tracker.domain import (
     CarrierKind,
     CarrierStatus,
@@ -190,7 +191,7 @@ def summary(uow: UnitOfWork) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # overdue | top_secret_out | missing | leak | departing | approval | incident
+    kind: str  # overdue | top_secret_out | missing | leak | departing | approval | incident | duty
     carrier: str | None
     person: str | None
     due: datetime | None
@@ -250,6 +251,13 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         out.append(Alert("byproducts", code, None, done,
                          f"By-products {code} of print run #{run_id} ({doc}) are not destroyed yet (R-34).",
                          f"印制单 #{run_id}（{doc}）的副产品 {code} 尚未销毁（R-34）。"))
+    # The register-wide duties of RULES §3 once late (清查, clear-back, year-end collection, a campaign past its date):
+    # the same computation as `tracker duties`, so the two never disagree.
+    for d in duties.compute(uow, now, 0, (duties.stocktake_due, duties.clear_back_due, duties.campaigns_due)):
+        if d.late_since is not None:
+            late = local_text(d.late_since, tz, zone=True)
+            out.append(Alert("duty", None, None, d.due, f"{d.en} Late since {late} ({d.rule}).",
+                             f"{d.zh}（{d.rule}，自 {late} 起逾期）"))
     departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
     for p in departing:
         n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)

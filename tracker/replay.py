@@ -95,6 +95,10 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.MEETING_KEPT, EventType.MEETING_CLOSED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.
                    EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED,
+                   # A campaign lists and verifies; its returns are check-ins. A lifecycle record is a fact about a
+                   # person (a training, a pledge) that changes no clearance, role or status.
+                   EventType.CAMPAIGN_OPENED, EventType.CAMPAIGN_SCANNED, EventType.CAMPAIGN_CLOSED,
+                   EventType.PERSON_RECORDED,
                    # A gate or cabinet bound to a reader is configuration of the watch, not a movement.
                    EventType.READER_PLACE_ADDED})
 
@@ -349,6 +353,8 @@ class Replay:
             self.note(str(row[3]), "presence", f"{row[1]} at #{row[0]} before the person was added", NONE)
             return
         person[ROLES], person[PSTATUS] = "", "departed"
+        if '"clearance":' in row[6]:  # services.personnel.leave: no clearance during the 脱密期
+            person[CLEARANCE] = _load(row[6]).get("clearance")
 
     # --- the comparison ------------------------------------------------------------------------------------------
 

@@ -136,6 +136,8 @@ class Policy:
     carry_out_levels: frozenset[Classification] = frozenset({TS, S, C})
     # R-98 absolute variant: media that held classified files never leave.
     media_never_leave: bool = False
+    # R-60, R-68 / §5 Q25: levels read only at a designated reading place (绝密 always, R-67).
+    reading_place_levels: frozenset[Classification] = frozenset({TS})
     # R-155: days 下落不明 before a loss is handled as a leak incident.
     leak_days: dict[Classification, int] = field(
         default_factory=lambda: {TS: 10, S: 60, C: 60}
@@ -195,6 +197,8 @@ class PersonFacts:
     clearance: Clearance
     roles: frozenset[Role]
     status: PersonStatus = PersonStatus.ACTIVE
+    # The end of the person's 脱密期 (R-166, R-167), once they left a classified post.
+    cooling_off_until: datetime | None = None
 
     @property
     def is_registry(self) -> bool:
@@ -283,6 +287,8 @@ class Action(enum.StrEnum):
     PRINT = "print"  # R-31, R-33: print runs, by the registry's designated people (the print room's clerks)
     MEETING = "meeting"  # R-123: meeting documents are handled by a designated person
     REGISTERS = "registers"  # print the registers of custody acts (RULES §4 台账) for a period
+    CAMPAIGN = "campaign"  # open and close clear-back campaigns (R-130–R-133)
+    PERSON_RECORD = "person_record"  # vetting, trainings, exams, pledges, leaving (R-161–R-170)
 
 
 _R = Role
@@ -325,6 +331,11 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # with the security officer or the auditor; the registers about people (personnel, clear-back, who knew a 绝密
     # carrier) are the security officer's and the auditor's only (Action.AUDIT), as the audit log is.
     Action.REGISTERS: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.AUDITOR}),
+    # The security office runs clear-back campaigns (清退/收缴); the registry scans what comes back (CHECK_IN).
+    Action.CAMPAIGN: frozenset({_R.SECURITY_OFFICER}),
+    # 三员分立: the administrator keeps the person record (name, unit); the secrecy facts of a person — vetting,
+    # trainings, pledges, the 脱密期 — are the security officer's to record.
+    Action.PERSON_RECORD: frozenset({_R.SECURITY_OFFICER}),
 }
 
 
@@ -619,6 +630,11 @@ def _needed_clearance(level: Classification) -> Clearance:
 
 
 def _active(person: PersonFacts, role_en: str, role_zh: str) -> list[Violation]:
+    if person.status == PersonStatus.DEPARTED and person.cooling_off_until is not None:
+        day = f"{person.cooling_off_until:%Y-%m-%d}"
+        return [_v("R-167", f"The {role_en} {person.badge} left a classified post and is in the 脱密期 until {day} "
+                            "(UTC date): they hold no clearance, and no carrier goes to them.",
+                   f"{role_zh} {person.badge} 已离开涉密岗位，脱密期至 {day}：无涉密资格，不得接收载体。")]
     if person.status != PersonStatus.ACTIVE:
         return [_v("R-140", f"The {role_en} {person.badge} is {person.status.value}: no new custody may start.",
                    f"{role_zh} {person.badge} 状态为离岗/待离岗，不得再接收载体。")]
@@ -662,11 +678,13 @@ def check_checkout(
             out.append(_v("R-65", f"{c.code}: the loan must be returned by {limit:%Y-%m-%d %H:%M}; "
                                   "a longer loan needs a new approval later.",
                           f"{c.code}：须在 {limit:%Y-%m-%d %H:%M} 前归还，延期须重新审批。"))
-    if c.level == TS:
+    if c.level == TS or c.level in policy.reading_place_levels:
         if reading_place is None or not reading_place.reading_place:
-            out.append(_v("R-67", f"{c.code}: a 绝密 carrier is read only at a designated reading place; "
-                                  "name one (--reading-place).",
-                          f"{c.code}：绝密载体只能在指定阅文场所阅读，请指定阅文场所。"))
+            # R-67 for 绝密 always; R-60/R-68 for the other levels the unit's policy names.
+            rule, name = ("R-67", "绝密") if c.level == TS else ("R-68", f"{c.level.zh} ({c.level.label})")
+            out.append(_v(rule, f"{c.code}: a {name} carrier is read only at a designated reading place; "
+                                "name one (--reading-place).",
+                          f"{c.code}：{c.level.zh}载体只能在指定阅文场所阅读，请指定阅文场所。"))
         elif reading_place is not None:
             out += check_place_accepts(c.code, c.level, reading_place)
     return out
@@ -682,6 +700,36 @@ def check_checkin(c: CarrierFacts, place: LocationFacts | None) -> list[Violatio
         return [_v("R-66", f"{c.code} is not out: it is {en}; nothing to check in.",
                    f"{c.code} 未借出：{zh}，无需归还。")]
     return [] if place is None else check_place_accepts(c.code, c.level, place)
+
+
+def check_returner(c: CarrierFacts, returner: PersonFacts, returner_signed: bool,
+                   holder_signed: bool) -> list[Violation]:
+    """R-56, R-66: who brings a carrier back is on the record, and it is not a 代交 (delivery by a third person).
+
+    The accountable holder returns it, signing (badge and PIN) to close the entry (清销). A designated courier or the
+    registry itself (R-55, 直传) may bring it back too, signing, if their clearance covers the level. Anyone else is
+    a proxy: accepted only with the holder's own signature given at the same return (the holder attests the hand-over,
+    so the proxy is recorded, not hidden), and only if the proxy may hold the carrier at all."""
+    assert c.level is not None
+    out: list[Violation] = []
+    if not returner_signed:
+        out.append(_v("R-66", f"{returner.badge} returning {c.code} signs for it (badge and PIN).",
+                      f"归还人 {returner.badge} 须刷卡并输入PIN签字。"))
+    if returner.badge == c.holder:
+        return out
+    if returner.status != PersonStatus.ACTIVE:
+        out.append(_v("R-56", f"{returner.badge} is {returner.status.value} and may not bring back {c.code}.",
+                      f"{returner.badge} 已离岗/待离岗，不得代为归还 {c.code}。"))
+    if not returner.clearance.may_hold(c.level):
+        out.append(_v("R-159", f"{returner.badge} ({returner.clearance.value} clearance) may not carry a "
+                               f"{c.level.label} carrier, not even back to the registry.",
+                      f"{returner.badge}（{returner.clearance.zh}涉密人员）不得携带{c.level.zh}载体，归还亦然。"))
+    if not (returner.is_courier or returner.is_registry) and not holder_signed:
+        out.append(_v("R-56", f"No 代交: {returner.badge} is not the holder {c.holder} of {c.code}; a proxy returns "
+                              "it only with the holder's signature (badge and PIN) at the counter.",
+                      f"禁止代交：{returner.badge} 不是 {c.code} 的持有人 {c.holder}；"
+                      "代为归还须持有人本人刷卡并输入PIN签字。"))
+    return out
 
 
 def check_handover(
@@ -907,6 +955,32 @@ def check_incident_close(kind: str, status: str, outcome: str, resolution: str,
         out.append(_v("R-155", f"Still missing: {shown}. Record them found, or close as a leak reported "
                                "(leak_reported).",
                       f"仍下落不明：{shown}。须先登记找回，或按泄密事件上报结案（leak_reported）。"))
+    return out
+
+
+# R-166 / §5 Q11: the shortest 脱密期 by the level held (002:434's lower bounds); the unit may set longer.
+COOLING_OFF_MIN_YEARS = {Clearance.CORE: 3, Clearance.IMPORTANT: 2, Clearance.GENERAL: 1}
+COOLING_OFF_MAX_YEARS = 5
+
+
+def check_leaving_post(person: PersonFacts, held: list[str], leave_pledge: bool, start: date,
+                       until: date) -> list[Violation]:
+    """R-140, R-166, R-167, R-170: leaving a classified post. Everything cleared back, the pledge on leaving signed,
+    and a 脱密期 from `start` (the approval of the departure) to `until`, within the seeds' bounds for the level."""
+    out = check_departure(person, held)
+    if not leave_pledge:
+        out.append(_v("R-170", f"{person.badge} signs the pledge on leaving (附表5) first; record it with "
+                               "`person pledge --leaving`.",
+                      f"{person.badge} 须先签署离岗保密承诺书（附表5），请用 `person pledge --leaving` 登记。"))
+    least = COOLING_OFF_MIN_YEARS.get(person.clearance, 0)
+    shortest = date(start.year + least, start.month, min(start.day, 28)) if least else start
+    longest = date(start.year + COOLING_OFF_MAX_YEARS, start.month, min(start.day, 28))
+    if until <= start or until < shortest or until > longest:
+        out.append(_v("R-166", f"The 脱密期 of a {person.clearance.value} person runs {least}–"
+                               f"{COOLING_OFF_MAX_YEARS} years: from {start.isoformat()}, end it between "
+                               f"{shortest.isoformat()} and {longest.isoformat()}.",
+                      f"{person.clearance.zh}涉密人员的脱密期为 {least}–{COOLING_OFF_MAX_YEARS} 年：自 "
+                      f"{start.isoformat()} 起，截止日须在 {shortest.isoformat()} 至 {longest.isoformat()} 之间。"))
     return out
 
 

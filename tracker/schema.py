@@ -106,6 +106,8 @@ class Person(Base):
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set by an administrator's PIN reset: the PIN works once, to sign in and choose a new one.
     pin_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The end of the 脱密期 (R-166, R-167) once the person left a classified post: no clearance until then.
+    cooling_off_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Carrier(Base):
@@ -495,11 +497,65 @@ class WatchEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class Campaign(Base):
+    """A clear-back campaign (清退/收缴, R-130–R-133): the carriers matching its criteria that were out when it opened
+    must be back by `due_at`. Year-end collection is one with kind `year_end`. Closing it fixes the report: the
+    stragglers, who closed it and the ledger head, so the signed report prints the same at any time."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="clear_back")  # clear_back | year_end
+    criteria: Mapped[str] = mapped_column(Text, default="{}")  # JSON: before, issuer, level
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | closed
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
+    head_seq: Mapped[int | None] = mapped_column(BigInteger)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class CampaignItem(Base):
+    """One carrier a campaign waits for: who held it when the campaign opened, and its return (a check-in) and
+    verification scan at the registry (核对)."""
+
+    __tablename__ = "campaign_items"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
+    holder: Mapped[str | None] = mapped_column(String(40))
+    status_at_start: Mapped[str] = mapped_column(String(24))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    returned_by: Mapped[str | None] = mapped_column(String(40))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class PersonRecord(Base):
+    """One fact of a person's secrecy lifecycle (R-161–R-170): vetting (审查), a training, an exam, the yearly pledge
+    (保密承诺书/责任状), the pledge on leaving. Recorded by the security officer; never updated (a correction is a
+    new record)."""
+
+    __tablename__ = "person_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # vetting | training | exam | pledge | leave_pledge
+    on: Mapped[datetime] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Approval",
     "ApprovalCarrier",
     "ApprovalDecision",
     "Base",
+    "Campaign",
+    "CampaignItem",
     "Carrier",
     "ChainHead",
     "CompanyPrefix",
@@ -515,6 +571,7 @@ __all__ = [
     "MeetingAttendee",
     "MeetingMaterial",
     "Person",
+    "PersonRecord",
     "PolicyVersion",
     "PrintRun",
     "ReaderPlace",

@@ -67,6 +67,9 @@ class DeskState:
     party: Party | None = None
     place: PlaceView | None = None
     waiting: tuple[str, ...] = ()
+    # A proxy return: the holder whose signature the returner's check-in waits for, once scanned.
+    holder: Party | None = None
+    holder_badge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,15 @@ class Desk:
         if who is None:
             return [self._error(_("No person with badge {badge} in the register.").format(badge=badge), job.row,
                                 badge)]
+        if self.state.mode == Mode.CHECK_IN and badge == self.state.holder_badge:
+            # The holder countersigns a proxy's return; the returner stays the counter-party.
+            self.state = replace(self.state, holder=Party(who))
+            return [Feedback("waiting", _("Holder: {badge} {name}").format(badge=who.badge, name=who.name),
+                             (_("Ask {name} to type their PIN to sign.").format(name=who.name),), row=job.row,
+                             code=badge)]
+        if self.state.holder_badge is not None:
+            self.state = replace(self.state, holder=None, holder_badge=None)
+            self._waiting.clear()
         self.state = replace(self.state, party=Party(who))
         lines = [_("Clearance: {clearance}  Unit: {unit}").format(clearance=clearance_label(who.clearance),
                                                                    unit=who.unit),
@@ -331,11 +343,35 @@ class Desk:
                         carrier=lent, seq=receipt.event_seq)
 
     def _check_in(self, code: str, job: Scan) -> Feedback:
+        party = self.state.party
+        if party is None or party.signed is None:
+            # Who brings it back signs first; a carrier that is not out needs nobody to say so.
+            with self.store.uow(readonly=True) as uow:
+                view = queries.carrier(uow, code)
+            if view is not None and not CarrierStatus(view.status).with_holder:
+                return self._not_out(view, job.row)
+            self._waiting.append(job)
+            need = _("Scan the returner's badge: the holder's, or your own when the registry takes it back.") \
+                if party is None else _("Waiting for {name} to sign with their PIN.").format(name=party.person.name)
+            return self._show(code, job.row, "waiting", _("Queued: waiting for the returner"), (need,))
         actor = self._actor()
         target = self.state.place.code if self.state.place and not self.state.place.reading_place else None
+        cosigned = self.state.holder.signed if self.state.holder is not None else None
         try:
-            seq = circulation.check_in(self.store.uow(), actor, code, to_location=target)
+            seq = circulation.check_in(self.store.uow(), actor, code, to_location=target, returned_by=party.signed,
+                                       holder=cosigned)
         except Refused as e:
+            if e.rules == ["R-56"] and cosigned is None:
+                # A proxy brings it back: the holder countersigns here (badge and PIN), or it is refused as 代交.
+                with self.store.uow(readonly=True) as uow:
+                    view = queries.carrier(uow, code)
+                if view is not None and view.holder is not None:
+                    self._waiting.append(job)
+                    self.state = replace(self.state, holder_badge=view.holder)
+                    return self._show(code, job.row, "waiting", _("Proxy return: the holder signs too"),
+                                      (_("Scan the badge of {badge} {name}, who holds it; they type their PIN.")
+                                       .format(badge=view.holder, name=view.holder_name or ""),
+                                       _("Anyone else bringing it back is 代交 (R-56).")))
             # The service refuses a carrier that is not out before it asks anything about places; one
             # already in store is shown as information with its card, the others as the refusal with their status.
             if e.rules == ["R-66"]:
@@ -344,7 +380,9 @@ class Desk:
                 if view is not None and not CarrierStatus(view.status).with_holder:
                     return self._not_out(view, job.row)
             raise
-        return self._show(code, job.row, "ok", _("Checked in"), seq=seq)
+        return self._show(code, job.row, "ok", _("Checked in"),
+                          (_("Returned by {badge} {name}").format(badge=party.person.badge, name=party.person.name),),
+                          seq=seq)
 
     def _not_out(self, view: CarrierView, row: int) -> Feedback:
         lines = tuple(carrier_lines(view, self.store))
@@ -357,6 +395,18 @@ class Desk:
                         row=row, code=view.code, carrier=view, rules=("R-66",))
 
     def _sign(self, pin: str, row: int | None = None) -> list[Feedback]:
+        holder = self.state.holder
+        if holder is not None and holder.signed is None:
+            signed = authenticate(self.store.uow(), holder.person.badge, pin)
+            self.state = replace(self.state, holder=Party(holder.person, signed))
+            out = [Feedback("ok", _("Signed: {badge} {name}").format(badge=holder.person.badge,
+                                                                     name=holder.person.name), row=row,
+                            code=holder.person.badge)]
+            waiting, self._waiting = self._waiting, []
+            for job in waiting:
+                out += self._safe(job)
+            self.state = replace(self.state, holder=None, holder_badge=None)
+            return out
         party = self.state.party
         if party is None:
             return [self._error(_("Scan the counter-party's badge before the PIN."), None)]
@@ -459,7 +509,8 @@ class Desk:
 
     def _mode_hint(self, mode: Mode) -> str:
         return {Mode.CHECK_OUT: _("Scan the borrower's badge, then the carriers."),
-                Mode.CHECK_IN: _("Scan the returned carriers (a place code first to choose where they go)."),
+                Mode.CHECK_IN: _("Scan the returner's badge, then the returned carriers (a place code first to "
+                                 "choose where they go)."),
                 Mode.LOOKUP: _("Scan a carrier to see where it is.")}[mode]
 
     def _show(self, code: str, row: int | None, tone: Tone, title: str, lines: tuple[str, ...] = (),

@@ -55,7 +55,7 @@ def test_checkout_refused_then_allowed_with_exit_codes(env: dict[str, str]) -> N
     code, out = invoke("checkout", carrier, "--to", badge("reader_core"), "--approval", approval.group(1),
                        TRACKER_BORROWER_PIN="482916")
     assert code == 0, out
-    code, out = invoke("checkin", carrier)
+    code, out = invoke("checkin", carrier, "--returned-by", badge("reader_core"), TRACKER_RETURNER_PIN="482916")
     assert code == 0 and "checked in" in out
     code, out = invoke("carrier", "history", carrier, "--json")
     assert [e["type"] for e in json.loads(out)][-2:] == ["checked_out", "checked_in"]
@@ -63,7 +63,7 @@ def test_checkout_refused_then_allowed_with_exit_codes(env: dict[str, str]) -> N
 
 def test_not_found_and_usage_exit_codes(env: dict[str, str]) -> None:
     assert invoke("carrier", "show", ABSENT)[0] == 4
-    assert invoke("checkin", ABSENT)[0] == 4
+    assert invoke("checkin", ABSENT, "--returned-by", badge("clerk"), TRACKER_RETURNER_PIN="482916")[0] == 4
     code, out = invoke("checkout", first_code("secret"), "--to", badge("reader_core"), "--due", "tomorrowish",
                        TRACKER_BORROWER_PIN="482916")
     assert code == 2 and "tomorrowish" in out
@@ -72,7 +72,7 @@ def test_not_found_and_usage_exit_codes(env: dict[str, str]) -> None:
 
 
 def test_wrong_pin_is_refused_without_trace(env: dict[str, str]) -> None:
-    code, out = invoke("checkin", first_code("secret"), TRACKER_PIN="0000")
+    code, out = invoke("checkin", first_code("secret"), "--returned-by", badge("clerk"), TRACKER_PIN="0000")
     assert code == 3 and "wrong PIN" in out and "Traceback" not in out and "0000" not in out
 
 

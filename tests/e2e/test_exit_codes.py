@@ -25,7 +25,8 @@ ABSENT_PLACE = place("BJ", "NOWHERE")
 ABSENT_BADGE = make_badge_code("BJ", "99999")
 SHELF = place("BJ", "R2C1S1")
 PINS = {"TRACKER_BORROWER_PIN": "482916", "TRACKER_GIVER_PIN": "482916", "TRACKER_TAKER_PIN": "482916",
-        "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916"}
+        "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916",
+        "TRACKER_RETURNER_PIN": "482916"}
 
 # Placeholders filled per test: {secret} an in-store 机密 carrier, {loaned} one on loan, {tmp} the test's directory.
 Case = tuple[list[str], str | None]  # argv, operator key (None: the clerk)
@@ -113,7 +114,8 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "departure-check": ((["departure-check"], None), (["departure-check", ABSENT_BADGE], None)),
     "checkout": ((["checkout", "{secret}", "--to", badge("reader_core"), "--due", "tomorrowish"], None),
                  (["checkout", ABSENT, "--to", badge("reader_core")], None)),
-    "checkin": ((["checkin", BAD_CHECK], None), (["checkin", "{loaned}", "--to", ABSENT_PLACE], None)),
+    "checkin": ((["checkin", BAD_CHECK, "--returned-by", badge("clerk")], None),
+                (["checkin", "{loaned}", "--to", ABSENT_PLACE, "--returned-by", badge("clerk")], None)),
     "handover": ((["handover", BAD_CHECK, "--from", badge("reader_core"), "--to", badge("courier")], "courier"),
                  (["handover", ABSENT, "--from", badge("reader_core"), "--to", badge("courier")], "courier")),
     "carry-out": ((["carry-out", "{secret}", "--custodian", badge("reader_core"), "--until", "someday"], None),
@@ -191,6 +193,26 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "stocktake close": ((["stocktake", "close", "x"], None), (["stocktake", "close", "999"], None)),
     "stocktake report": ((["stocktake", "report", "999"], None),
                          (["stocktake", "report", "999", "--csv", "{tmp}/r.csv"], None)),
+    "duties": ((["duties", "--at", "whenever"], None), None),
+    "campaign new": ((["campaign", "new", "--due", "+30d", "--before", "last-year"], "officer"), None),
+    "campaign list": ((["campaign", "list", "--no-such-option"], None), None),
+    "campaign show": ((["campaign", "show", "first"], None), (["campaign", "show", "99999"], None)),
+    "campaign scan": ((["campaign", "scan", "1", BAD_CHECK], None), (["campaign", "scan", "99999", "{secret}"], None)),
+    "campaign close": ((["campaign", "close", "first"], "officer"), (["campaign", "close", "99999"], "officer")),
+    "campaign report": ((["campaign", "report", "first", "--pdf", "{tmp}/c.pdf"], None),
+                        (["campaign", "report", "99999", "--pdf", "{tmp}/c.pdf"], None)),
+    "person vetting": ((["person", "vetting", badge("reader_core"), "--result", "maybe"], "officer"),
+                       (["person", "vetting", ABSENT_BADGE, "--result", "passed"], "officer")),
+    "person training": ((["person", "training", badge("reader_core"), "--on", "someday"], "officer"),
+                        (["person", "training", ABSENT_BADGE], "officer")),
+    "person exam": ((["person", "exam", badge("reader_core"), "--result", "maybe"], "officer"),
+                    (["person", "exam", ABSENT_BADGE, "--result", "passed"], "officer")),
+    "person pledge": ((["person", "pledge", badge("reader_core"), "--on", "someday"], "officer"),
+                      (["person", "pledge", ABSENT_BADGE], "officer")),
+    "person leave": ((["person", "leave", badge("reader_core"), "--cooling-off-until", "later"], "officer"),
+                     (["person", "leave", ABSENT_BADGE, "--cooling-off-until", "2029-12-31"], "officer")),
+    "person records": ((["person", "records", badge("reader_core"), "--no-such-option"], None),
+                       (["person", "records", ABSENT_BADGE], None)),
     "stocktake live": ((["stocktake", "live", "999", "--device", "d", "--duration", "-1"], None),
                        (["stocktake", "live", "999", "--device", "nosuch"], None)),
 }

@@ -42,9 +42,16 @@ async def test_check_in_of_a_carrier_on_loan_still_works_after_one_in_store(ui: 
         await ui.login(pilot)
         await pilot.press("f3")
         await ui.scan(pilot, home.code)
-        await ui.scan(pilot, out.code)
         await ui.answered(pilot)
-        first, second = app.counter.feedback[1], app.counter.feedback[2]
-        assert first.tone == "info" and "Already in store" in first.title, first
+        first = app.counter.feedback[1]
+        assert first.tone == "info" and "Already in store" in first.title, first  # no returner asked for
+        await ui.scan(pilot, out.code)
+        await ui.until(pilot, lambda: 2 in app.counter.feedback)
+        assert app.counter.feedback[2].tone == "waiting"  # who returns it signs first
+        await ui.scan(pilot, out.holder)
+        await ui.pin_dialog(pilot)
+        await ui.type(pilot, "482916")
+        await ui.until(pilot, lambda: app.counter.feedback[2].tone != "waiting")
+        second = app.counter.feedback[2]
         assert second.tone == "ok" and second.title == "Checked in", second
     assert ui.carrier(out.code).status == "in_store"

@@ -53,8 +53,13 @@ def test_check_in_to_a_scanned_place_and_lookup(ui: Any) -> None:
     d.run(SetMode(Mode.CHECK_IN))
     target = place(lent.code[:2], "R2C2S3")
     assert d.run(Scan(1, target))[0].tone == "info"
-    out = d.run(Scan(2, lent.code))[0]
+    out = d.run(Scan(2, lent.code))[0]  # nobody has said who returns it: it waits
+    assert out.tone == "waiting" and out.carrier is not None and out.carrier.status == "on_loan"
+    assert lent.holder is not None
+    d.run(Scan(4, lent.holder))  # the fast path: the holder's badge, then their PIN
+    out = next(f for f in d.run(SignParty("482916")) if f.code == lent.code)
     assert out.tone == "ok" and out.carrier is not None and out.carrier.location == target
+    assert any(lent.holder in line for line in out.lines)
     d.run(SetMode(Mode.LOOKUP))
     out = d.run(Scan(3, lent.code))[0]
     assert out.tone == "info" and out.carrier is not None and out.carrier.status == "in_store"
@@ -137,3 +142,21 @@ def test_a_granted_approval_is_used_before_a_newer_pending_request(ui: Any) -> N
     d.run(SignParty("482916"))
     out = d.run(Scan(2, secret.code))[0]
     assert out.tone == "ok" and f"Approval #{granted}" in out.lines, out
+
+
+def test_a_proxy_returns_only_with_the_holders_countersignature(ui: Any) -> None:
+    lent = ui.carriers(lambda v: v.status == "on_loan" and v.holder == badge("reader_core")
+                       and v.classification in ("secret", "confidential", "internal"))[0]
+    d = desk(ui)
+    d.run(SetMode(Mode.CHECK_IN))
+    d.run(Scan(1, badge("reader_important")))  # another reader brings it back
+    d.run(SignParty("482916", row=1))
+    out = d.run(Scan(2, lent.code))[0]
+    assert out.tone == "waiting" and out.state.holder_badge == badge("reader_core")
+    assert ui.carrier(lent.code).status == "on_loan"  # nothing yet: a proxy alone is 代交
+    out = d.run(Scan(3, badge("reader_core")))[0]  # the holder countersigns
+    assert out.tone == "waiting" and out.state.holder is not None
+    out = d.run(SignParty("482916", row=3))
+    back = next(f for f in out if f.code == lent.code)
+    assert back.tone == "ok" and back.state.holder is None
+    assert ui.carrier(lent.code).status == "in_store"

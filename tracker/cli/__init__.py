@@ -2,11 +2,12 @@
 
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
 circulation, ledger, label, devices, stocktake, approvals, destruction, print-run, meeting, incident, gate, cabinet,
-watch, register — with policy, audit, pin, backup and restore), resets the per-invocation state, wires the label
-printer into `carrier add --print`, and runs the app (`main`, the console script). Every command reads settings,
-opens the store, identifies the operator and prints through `tracker.cli.common`, and calls the same services the TUI
-calls. This module holds no command and no shared helper: a command module must never import it (nor another command
-module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
+watch, register, duties, campaign — with policy, audit, pin, backup and restore), resets the per-invocation state,
+wires the label printer into `carrier add --print`, and runs the app (`main`, the console script). Every command
+reads settings, opens the store, identifies the operator and prints through `tracker.cli.common`, and calls the same
+services the TUI calls. This module holds no command and no shared helper: a command module must never import it
+(nor another command module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in
+`tracker.cli.common`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli import approvals, carrier, circulation, common, i18n, ledger, location, person, register, system
+from tracker.cli import (
+    approvals,
+    carrier,
+    circulation,
+    common,
+    duties,
+    i18n,
+    ledger,
+    location,
+    person,
+    register,
+    system,
+)
+from tracker.cli.campaign import campaign_app
 from tracker.cli.common import err, state, use_label_printer
 from tracker.cli.destruction import destruction_app, endoflife_commands
 from tracker.cli.devices import devices_app
@@ -33,8 +47,8 @@ app = typer.Typer(cls=i18n.LocalizedGroup, no_args_is_help=True, add_completion=
                        "labels.")
 
 # Top-level commands, in the order `tracker --help` lists them.
-for _commands in (system.commands, person.commands, circulation.commands, ledger.commands, approvals.commands,
-                  endoflife_commands, register.commands):
+for _commands in (system.commands, person.commands, circulation.commands, duties.commands, ledger.commands,
+                  approvals.commands, endoflife_commands, register.commands):
     app.registered_commands.extend(_commands.registered_commands)
 for _group, _name in ((person.person_app, "person"), (location.location_app, "location"),
                       (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),
@@ -42,7 +56,7 @@ for _group, _name in ((person.person_app, "person"), (location.location_app, "lo
                       (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
                       (approvals.pin_app, "pin"), (destruction_app, "destruction"), (printrun_app, "print-run"),
                       (meeting_app, "meeting"), (incident_app, "incident"), (gate_app, "gate"),
-                      (cabinet_app, "cabinet"), (watch_app, "watch")):
+                      (cabinet_app, "cabinet"), (watch_app, "watch"), (campaign_app, "campaign")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))

@@ -15,10 +15,12 @@ from rich.text import Text
 
 from tracker import queries
 from tracker.cli.common import (
+    EXIT_USAGE,
     ApprovalNumber,
     JsonFlag,
     check_codes,
     ensure_lang,
+    fail,
     operator,
     out,
     parse_when,
@@ -31,6 +33,7 @@ from tracker.cli.common import (
     table,
     when,
 )
+from tracker.domain import CarrierStatus
 from tracker.services import approvals, circulation, incidents, registry
 
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
@@ -57,14 +60,33 @@ def checkout(
 
 
 @commands.command()
-def checkin(code: str, to: Annotated[str | None, typer.Option("--to", help="Place; default where it came from.")]
-            = None) -> None:
-    """Take a carrier back and close its loan (归还)."""
+def checkin(
+    code: str,
+    returned_by: Annotated[str | None, typer.Option("--returned-by", help="Badge of who brings it back; they sign "
+                                                                         "with their PIN (TRACKER_RETURNER_PIN).")]
+    = None,
+    to: Annotated[str | None, typer.Option("--to", help="Place; default where it came from.")] = None,
+    holder: Annotated[str | None, typer.Option("--holder-signs", help="A proxy returns it: the holder's badge, "
+                                                                      "signing too (TRACKER_BORROWER_PIN).")] = None,
+) -> None:
+    """Take a carrier back and close its loan (归还), naming who returns it (R-56, R-66)."""
     ensure_lang()
     check_codes(code)
     actor = operator()
-    seq = run(lambda: circulation.check_in(store().uow(), actor, code, to))
-    out.print(Text(say(f"{code} checked in (event {seq}).", f"{code} 已归还（事件 {seq}）。")))
+    if returned_by is None:
+        # R-56, R-66: whoever brings a carrier back is named. A carrier that is not out is refused for that first
+        # (the service judges it before anything else), so nobody is asked to name a returner for nothing.
+        with store().uow(readonly=True) as uow:
+            view = queries.carrier(uow, code)
+        if view is None or not CarrierStatus(view.status).with_holder:
+            run(lambda: circulation.check_in(store().uow(), actor, code, to))  # refused: not found, or not out
+        fail(EXIT_USAGE, "Name who brings it back: --returned-by BADGE (R-56).",
+             "请写明归还人：--returned-by 工号（R-56）。")
+    returner = party(returned_by, "returner")
+    signed = party(holder, "borrower") if holder else None
+    seq = run(lambda: circulation.check_in(store().uow(), actor, code, to, returner, signed))
+    out.print(Text(say(f"{code} checked in from {returned_by} (event {seq}).",
+                       f"{code} 已由 {returned_by} 归还（事件 {seq}）。")))
 
 
 @commands.command()

@@ -6,6 +6,7 @@ refuses with rule ids) and never echo a PIN.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -14,8 +15,10 @@ from rich.text import Text
 from tracker import queries
 from tracker.cli.common import (
     EXIT_REFUSED,
+    EXIT_USAGE,
     JsonFlag,
     ensure_lang,
+    fail,
     list_rows,
     operator,
     out,
@@ -25,6 +28,7 @@ from tracker.cli.common import (
     run,
     say,
     store,
+    table,
 )
 from tracker.services import personnel
 
@@ -110,3 +114,85 @@ def departure_check(badge: str, as_json: JsonFlag = False) -> None:
     for code in held:
         out.print(Text(f"  {code}"))
     raise typer.Exit(EXIT_REFUSED)
+
+
+# --- the secrecy lifecycle (R-161–R-170): recorded by the security officer ------------------------------------------
+
+def _day(text: str | None) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        fail(EXIT_USAGE, f"Cannot read the date {text!r}: use 2026-11-25.",
+             f"无法识别日期 {text!r}：请使用 2026-11-25。")
+
+
+OnDate = Annotated[str | None, typer.Option("--on", help="The day it happened (default today).")]
+Note = Annotated[str, typer.Option(help="Topic, form number or remark.")]
+
+
+def _record(badge: str, kind: str, on: str | None, result: str | None, note: str) -> None:
+    ensure_lang()
+    day = _day(on)
+    actor = operator()
+    n = run(lambda: personnel.record(store().uow(), actor, badge, kind, day, result, note))
+    zh = personnel.RECORD_ZH[kind]
+    out.print(Text(say(f"Recorded {kind} of {badge} on {day.isoformat()} (record {n}).",
+                       f"已登记 {badge} 的{zh}（{day.isoformat()}，记录 {n}）。")))
+
+
+@person_app.command("vetting")
+def person_vetting(badge: str, result: Annotated[str, typer.Option(help="passed or failed")], on: OnDate = None,
+                   note: Note = "") -> None:
+    """Record the vetting before a classified post (审查, R-161): security officer."""
+    _record(badge, "vetting", on, result, note)
+
+
+@person_app.command("training")
+def person_training(badge: str, on: OnDate = None, note: Note = "") -> None:
+    """Record a secrecy training attended (R-163: at least two a year)."""
+    _record(badge, "training", on, None, note)
+
+
+@person_app.command("exam")
+def person_exam(badge: str, result: Annotated[str, typer.Option(help="passed or failed")], on: OnDate = None,
+                note: Note = "") -> None:
+    """Record a secrecy exam and its result (R-163: yearly)."""
+    _record(badge, "exam", on, result, note)
+
+
+@person_app.command("pledge")
+def person_pledge(badge: str, on: OnDate = None, note: Note = "",
+                  leaving: Annotated[bool, typer.Option(help="The pledge on leaving (附表5, R-170).")] = False) -> None:
+    """Record the signed pledge: yearly (保密承诺书/责任状, R-163) or on leaving (R-170)."""
+    _record(badge, "leave_pledge" if leaving else "pledge", on, None, note)
+
+
+@person_app.command("leave")
+def person_leave(badge: str, cooling_off_until: Annotated[str, typer.Option(
+        help="Last day of the 脱密期 (R-166): at least 3 (core), 2 (important), 1 (general) years; "
+             "at most 5.")]) -> None:
+    """Leave a classified post (R-140, R-167, R-170): everything cleared back and the pledge on leaving recorded;
+    no clearance until the 脱密期 ends."""
+    ensure_lang()
+    until = _day(cooling_off_until)
+    actor = operator()
+    run(lambda: personnel.leave(store().uow(), actor, badge, until))
+    out.print(Text(say(f"{badge} left the post; 脱密期 until {until.isoformat()}; PIN, roles and clearance revoked.",
+                       f"{badge} 已离岗；脱密期至 {until.isoformat()}；PIN、权限和涉密资格已撤销。")))
+
+
+@person_app.command("records")
+def person_records(badge: str, as_json: JsonFlag = False) -> None:
+    """A person's vetting, trainings, exams and pledges."""
+    ensure_lang()
+    found = run(lambda: personnel.records(store().uow(readonly=True), badge))
+    if as_json:
+        print_json([{"id": r.id, "kind": r.kind, "on": r.on.isoformat(), "result": r.result, "note": r.note,
+                     "recorded_by": r.recorded_by} for r in found])
+        return
+    table(say(f"Records of {badge}", f"{badge} 的保密记录"),
+          [say("on", "日期"), say("kind", "类型"), say("result", "结果"), say("note", "备注"), say("by", "登记人")],
+          [[r.on.isoformat(), say(r.kind, personnel.RECORD_ZH[r.kind]), r.result or "", r.note, r.recorded_by]
+           for r in found])

@@ -17,14 +17,17 @@ from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
 from tracker.rules import (
     Action,
+    PersonFacts,
     Violation,
     check_carry_out,
     check_checkin,
     check_checkout,
     check_handover,
     check_meeting_bound,
+    check_returner,
 )
 from tracker.schema import Carrier, Loan, Location, table
+from tracker.services import campaigns
 from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
     Refused,
@@ -117,15 +120,20 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         return LoanReceipt(c.code, person.badge, due, ev.seq)
 
 
-def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None = None) -> int:
+def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None = None,
+            returned_by: Signed | str | None = None, holder: Signed | None = None) -> int:
     """Take a carrier back into store and close its loan (R-66); returns the ledger sequence number.
 
     Without `to_location` the carrier goes back where it was lent from. Same fast path as `check_out`. Whether the
     carrier is out at all is judged first: a carrier already in store (or missing, or destroyed) is refused for
     that, not with a question about the place it goes back to, nor about a place that does not exist.
+    `returned_by` is who brings it back (R-56, R-66): the holder, a courier or the registry, signing; or a proxy
+    with the holder's own signature as `holder`. Left out, the operator (registry staff) took it back themselves —
+    the stock-take closing a loan of a carrier found on the shelf — and is recorded as the returner.
     """
     with uow:
-        signed_parties(uow, actor, Action.CHECK_IN)
+        returner_badge = badge_of(returned_by) if returned_by is not None else actor.badge
+        _op, returner = signed_parties(uow, actor, Action.CHECK_IN, returner_badge)
         now = uow.now()
         c = carrier_row(uow, code)
         facts = carrier_row_facts(c)
@@ -139,7 +147,12 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         else:
             raise Refused([Violation("R-66", f"{code}: say where it goes back to (--to LOCATION).",
                                      f"{code}：请指定归还后的存放位置。")], "check_in", code, actor.badge)
-        refuse(check_checkin(facts, location_facts(place)), "check_in", code, actor.badge)
+        problems = check_checkin(facts, location_facts(place))
+        if not problems:
+            signer = returned_by if returned_by is not None else actor
+            problems = check_returner(facts, person_facts(returner), signed_by(signer, returner.badge),
+                                      holder is not None and signed_by(holder, c.holder_badge or ""))
+        refuse(problems, "check_in", code, actor.badge)
         due = c.due_at
         overdue = due is not None and now > due
         session = uow.session
@@ -147,11 +160,27 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
                                        "location_id": place_id, "due_at": None, "updated_at": now})
         if loan is not None:
             _CLOSE_LOAN.execute(session, {"lid": loan.id, "returned_at": now})
+        payload: dict[str, object] = {"overdue": overdue, "returned_by": returner.badge,
+                                      "returner": _returner_kind(facts.holder, person_facts(returner))}
+        if holder is not None and returner.badge != c.holder_badge:
+            payload["holder_signed"] = utc_iso(holder.at)
+        campaign_ids = campaigns.note_return(uow, c.id, returner.badge, now)
+        if campaign_ids:
+            payload["campaigns"] = campaign_ids
         ev = uow.ledger.append(EventDraft(EventType.CHECKED_IN, carrier=c.code, actor=actor.badge,
                                           from_holder=c.holder_badge, to_location=place.code,
-                                          payload={"overdue": overdue}), now)
+                                          payload=payload), now)
         uow.commit()
         return ev.seq
+
+
+def _returner_kind(holder: str | None, p: PersonFacts) -> str:
+    """How the register names the returner in the ledger: the holder, the designated channel, or a proxy."""
+    if p.badge == holder:
+        return "holder"
+    if p.is_registry:
+        return "registry"
+    return "courier" if p.is_courier else "proxy"
 
 
 def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed | str,

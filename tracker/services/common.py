@@ -277,6 +277,7 @@ def person_facts(p: Person | AnyRow) -> PersonFacts:
     return PersonFacts(
         badge=p.badge, name=p.name, unit=p.unit, clearance=Clearance(p.clearance),
         roles=frozenset(Role(r) for r in p.roles.split(",") if r), status=PersonStatus(p.status),
+        cooling_off_until=getattr(p, "cooling_off_until", None),
     )
 
 
@@ -321,7 +322,8 @@ _CARRIER_ROW = (
 _CARRIER_ROW_UNLOCKED = Prepared(_CARRIER_ROW)
 _CARRIER_ROW_LOCKED = Prepared(_CARRIER_ROW.with_for_update(of=_carriers))
 _PERSON_ROW = Prepared(select(_people.c.id, _people.c.badge, _people.c.name, _people.c.unit, _people.c.clearance,
-                              _people.c.roles, _people.c.status).where(_people.c.badge == bindparam("badge")))
+                              _people.c.roles, _people.c.status, _people.c.cooling_off_until)
+                       .where(_people.c.badge == bindparam("badge")))
 _LOCATION_ROW = Prepared(select(_locations.c.id, _locations.c.code, _locations.c.name, _locations.c.max_level,
                                 _locations.c.reading_place).where(_locations.c.code == bindparam("code")))
 

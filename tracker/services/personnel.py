@@ -10,15 +10,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
 
 from labels.codes import normalize
 from tracker.domain import ApprovalPurpose, Clearance, DomainError, EventType, PersonStatus, Role
 from tracker.ledger import EventDraft
-from tracker.rules import Action, Violation, check_departure, check_person_change, check_pin, check_roles
-from tracker.schema import Approval, Carrier, Loan, Person
+from tracker.rules import (
+    Action,
+    Violation,
+    check_departure,
+    check_leaving_post,
+    check_person_change,
+    check_pin,
+    check_roles,
+)
+from tracker.schema import Approval, Carrier, Loan, Person, PersonRecord
 from tracker.services import approvals
 from tracker.services.common import (
     NotFound,
@@ -32,7 +40,7 @@ from tracker.services.common import (
     valid_code,
 )
 from tracker.store import UnitOfWork
-from tracker.text import check_fields
+from tracker.text import check_fields, clean
 
 
 def _roles(roles: Iterable[str]) -> str:
@@ -273,4 +281,100 @@ def mark_departed(uow: UnitOfWork, actor: Signed, badge: str) -> None:
         p.status, p.pin_hash, p.roles, p.departed_at = PersonStatus.DEPARTED.value, None, "", uow.now()
         uow.ledger.append(EventDraft(EventType.PERSON_DEPARTED, actor=actor.badge, from_holder=badge,
                                      payload={"revoked": "pin,roles"}), uow.now())
+        uow.commit()
+
+
+# --- the secrecy lifecycle (R-161–R-170): vetting, trainings, exams, pledges, leaving and the 脱密期 -----------------
+
+RECORD_KINDS = ("vetting", "training", "exam", "pledge", "leave_pledge")
+RECORD_ZH = {"vetting": "上岗审查", "training": "保密培训", "exam": "保密考试", "pledge": "保密责任状/承诺书",
+             "leave_pledge": "离岗保密承诺书"}
+_RESULTS = {"vetting": ("passed", "failed"), "exam": ("passed", "failed")}
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: int
+    badge: str
+    kind: str
+    on: date
+    result: str | None
+    note: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+def record(uow: UnitOfWork, actor: Signed, badge: str, kind: str, on: date, result: str | None = None,
+           note: str = "") -> int:
+    """Record a lifecycle fact of someone else (the security officer; 三员分立: never one's own): a vetting with its
+    result, a training, an exam with its result, the yearly pledge or the pledge on leaving. One event each."""
+    if kind not in RECORD_KINDS:
+        raise DomainError(f"Unknown record {kind!r}: use one of {', '.join(RECORD_KINDS)}.",
+                          f"未知的记录类型 {kind!r}：可用 {'、'.join(RECORD_KINDS)}。")
+    allowed = _RESULTS.get(kind)
+    if allowed is not None and result not in allowed:
+        raise DomainError(f"A {kind} is recorded with its result: {' or '.join(allowed)}.",
+                          f"{RECORD_ZH[kind]}须登记结果：{' 或 '.join(allowed)}。")
+    if allowed is None and result is not None:
+        raise DomainError(f"A {kind} has no result.", f"{RECORD_ZH[kind]}无需登记结果。")
+    with uow:
+        actor_facts(uow, actor, Action.PERSON_RECORD)
+        clean("note", note, limit=2000, newlines=True)
+        p = get_person(uow, badge)
+        if p.badge == actor.badge:
+            raise Refused([Violation("R-25", "Nobody records their own vetting, training, exam or pledge.",
+                                     "不得登记本人的审查、培训、考试或承诺书。")], "person_record", None, actor.badge)
+        now = uow.now()
+        tz = uow.policy.tz
+        if on > now.astimezone(tz).date():
+            raise DomainError(f"{on.isoformat()} is in the future.", f"{on.isoformat()} 晚于今天。")
+        r = PersonRecord(person_id=p.id, kind=kind, on=datetime.combine(on, time(12), tz), result=result,
+                         note=note, recorded_by=actor.badge, recorded_at=now)
+        uow.session.add(r)
+        uow.session.flush()
+        uow.ledger.append(EventDraft(EventType.PERSON_RECORDED, actor=actor.badge, to_holder=p.badge,
+                                     payload={"record": r.id, "kind": kind, "on": on.isoformat(), "result": result,
+                                              "note": note}), now)
+        uow.commit()
+        return r.id
+
+
+def records(uow: UnitOfWork, badge: str) -> list[RecordView]:
+    with uow:
+        p = get_person(uow, badge)
+        tz = uow.policy.tz
+        rows = uow.session.execute(select(PersonRecord).where(PersonRecord.person_id == p.id)
+                                   .order_by(PersonRecord.on, PersonRecord.id)).scalars()
+        return [RecordView(r.id, p.badge, r.kind, r.on.astimezone(tz).date(), r.result, r.note, r.recorded_by,
+                           r.recorded_at) for r in rows]
+
+
+def leave(uow: UnitOfWork, actor: Signed, badge: str, cooling_off_until: date) -> None:
+    """A person leaves a classified post (R-140, R-166–R-170): refused until everything is cleared back and the
+    pledge on leaving is recorded. The 脱密期 starts today (the approval of the departure, R-167) and ends on
+    `cooling_off_until`, within the bounds for their level; until then they hold no clearance, so nothing can be
+    lent to them (R-167 names it). PIN and roles are revoked as on any departure (R-143). One event."""
+    with uow:
+        actor_facts(uow, actor, Action.DEPARTURE)
+        p = get_person(uow, badge)
+        if p.badge == actor.badge:
+            raise Refused([Violation("R-25", "Nobody records their own leaving.", "不得为本人办理离岗。")],
+                          "leave", None, actor.badge)
+        if p.status == PersonStatus.DEPARTED.value:
+            raise DomainError(f"{p.badge} has already left.", f"{p.badge} 已离岗。")
+        now = uow.now()
+        today = now.astimezone(uow.policy.tz).date()
+        pledged = uow.session.execute(select(PersonRecord.id).where(PersonRecord.person_id == p.id,
+                                                                    PersonRecord.kind == "leave_pledge")
+                                      .limit(1)).first() is not None
+        refuse(check_leaving_post(person_facts(p), held_by(uow, badge), pledged, today, cooling_off_until), "leave",
+               None, actor.badge)
+        was = p.clearance
+        end = datetime.combine(cooling_off_until, time(23, 59, 59), uow.policy.tz)
+        p.status, p.pin_hash, p.roles, p.departed_at = PersonStatus.DEPARTED.value, None, "", now
+        p.clearance, p.cooling_off_until = Clearance.NONE.value, end
+        uow.ledger.append(EventDraft(EventType.PERSON_DEPARTED, actor=actor.badge, from_holder=badge,
+                                     payload={"revoked": "pin,roles", "clearance": Clearance.NONE.value,
+                                              "was": was, "cooling_off_until": cooling_off_until.isoformat()}),
+                          now)
         uow.commit()

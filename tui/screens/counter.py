@@ -194,6 +194,9 @@ class CounterScreen(DeskScreen):
         party = fb.state.party
         if fb.tone == "waiting" and party is not None and party.signed is None and fb.code == party.person.badge:
             self._ask_pin(party.person.name, fb.row)
+        holder = fb.state.holder  # a proxy return: the holder countersigns
+        if fb.tone == "waiting" and holder is not None and holder.signed is None and fb.code == holder.person.badge:
+            self._ask_pin(holder.person.name, fb.row)
 
     def _fill_row(self, fb: Feedback) -> None:
         assert fb.row is not None
