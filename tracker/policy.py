@@ -30,9 +30,9 @@ from tracker.rules import MatrixRow, Policy
 from tracker.schema import PolicyVersion, table
 
 _INTS = {"loan_max_days", "carry_out_max_days", "pin_attempts", "lockout_minutes", "idle_lock_minutes",
-         "pin_min_length", "destruction_supervisors"}
+         "pin_min_length", "destruction_supervisors", "transit_due_hours"}
 _BOOLS = {"media_never_leave", "copy_requires_issuer", "allow_courier_relay"}
-_NAMES = {"destruction_sites", "approved_repairers"}  # lists of names (places, units)
+_NAMES = {"destruction_sites", "approved_repairers", "incoming_receivers"}  # lists of names (places, units)
 
 
 def _fail(en: str, zh: str) -> DomainError:

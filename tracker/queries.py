@@ -29,6 +29,7 @@ from tracker.domain import (
 from tracker.rules import leak_deadline
 from tracker.schema import Approval, ApprovalCarrier, Carrier, Event, Location, Person
 from tracker.services.incidents import open_incidents
+from tracker.services.transit import overdue
 from tracker.store import UnitOfWork
 
 
@@ -224,6 +225,11 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
         out.append(Alert("incident", inc.carriers[0] if len(inc.carriers) == 1 else None, inc.opened_by,
                          inc.deadline, f"Incident #{inc.id} ({inc.kind}) open since {opened}: {inc.summary}",
                          f"事件 #{inc.id}（{kind_zh}）自 {opened} 起未结：{inc.summary}"))
+    for t in overdue(uow):  # the courier always knows where each carrier is; a late transit is asked after
+        due_text = local_text(t.due_at, tz, zone=True)
+        out.append(Alert("transit_overdue", t.carriers[0] if len(t.carriers) == 1 else None, t.holder, t.due_at,
+                         f"Transit #{t.id} to {t.to_place} not received by {due_text}; held by {t.holder}.",
+                         f"传递 #{t.id}（至 {t.to_place}）未在 {due_text} 前签收，当前由 {t.holder} 持有。"))
     departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
     for p in departing:
         n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)

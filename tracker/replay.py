@@ -92,7 +92,11 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.LEDGER_SEALED, EventType.APPROVAL_REQUESTED, EventType.APPROVAL_DECIDED,
                    EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.
-                   EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED})
+                   EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED,
+                   # Packages and their seals are containers, never custody; an incoming record and a proxy
+                   # designation describe a carrier and a person without moving either (services.transit).
+                   EventType.INCOMING_REGISTERED, EventType.PACKAGE_CREATED, EventType.PACKED,
+                   EventType.PACKAGE_SEALED, EventType.PACKAGE_OPENED, EventType.PROXY_DESIGNATED})
 
 _IN_STORE, _ON_LOAN, _IN_TRANSIT, _CARRIED_OUT, _MISSING = (
     CarrierStatus.IN_STORE.value, CarrierStatus.ON_LOAN.value, CarrierStatus.IN_TRANSIT.value,
@@ -121,6 +125,9 @@ class Replay:
             EventType.DESTRUCTION_LISTED.value: self._listed, EventType.DESTRUCTION_UNLISTED.value: self._unlisted,
             EventType.ARCHIVED.value: self._archived, EventType.DESTROYED.value: self._left,
             EventType.RETURNED_TO_ISSUER.value: self._left, EventType.TRANSFERRED_OUT.value: self._left,
+            EventType.DISPATCHED.value: self._dispatched, EventType.TRANSIT_HOP.value: self._transit_hop,
+            EventType.TRANSIT_RECEIVED.value: self._checked_in,
+            EventType.PERSONAL_DELIVERED.value: self._personal_delivered,
         }
 
     # --- findings ------------------------------------------------------------------------------------------------
@@ -286,6 +293,24 @@ class Replay:
         state = self._carrier(row)  # destroyed, returned_to_issuer, transferred_out: the event type is the status
         if state is not None:
             state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = row[1], None, None, None
+
+    # Transit (services.transit, services.incoming): the courier holds from dispatch, each hop's taker after it,
+    # and receipt puts the carrier in the destination place (as a check-in does); a 亲启 item handed to its
+    # addressee is held by them, with no loan record.
+    def _dispatched(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _IN_TRANSIT, self._share(row[4]), None
+
+    def _transit_hop(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[HOLDER] = self._share(row[4])
+
+    def _personal_delivered(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _ON_LOAN, self._share(row[4]), None
 
     def _person_added(self, row: tuple[Any, ...]) -> None:
         p = _load(row[6])
