@@ -23,6 +23,7 @@ from tracker.cli.devices import devices_app
 from tracker.cli.incident import incident_app
 from tracker.cli.label import label_app, print_codes
 from tracker.cli.stocktake import stocktake_app
+from tracker.cli.transit import incoming_app, package_app, transit_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, "
@@ -37,7 +38,8 @@ for _group, _name in ((person.person_app, "person"), (location.location_app, "lo
                       (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
                       (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
                       (approvals.pin_app, "pin"), (destruction_app, "destruction"),
-                      (incident_app, "incident")):
+                      (incident_app, "incident"), (incoming_app, "incoming"), (package_app, "package"),
+                      (transit_app, "transit")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))
