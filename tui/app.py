@@ -75,6 +75,8 @@ class TrackerApp(App[None]):
         Binding("ctrl+l", "open('ledger')", N_("Ledger")),
         Binding("ctrl+t", "open('stocktake')", N_("Stock-take")),
         Binding("ctrl+y", "open('destruction')", N_("Destruction"), show=False),  # the scan at the site (issue 18)
+        # Priority: a focused scan field (an Input) would otherwise take Ctrl+K as "delete to the end of the line".
+        Binding("ctrl+k", "open('courier')", N_("Courier"), show=False, priority=True),  # 机要交通 (issue 20)
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -247,6 +249,7 @@ class TrackerApp(App[None]):
         from tui.screens.alerts import AlertsScreen
         from tui.screens.approvals import ApprovalsScreen
         from tui.screens.audit import AuditScreen
+        from tui.screens.courier import CourierScreen
         from tui.screens.destruction import DestructionScreen
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
@@ -261,6 +264,7 @@ class TrackerApp(App[None]):
             "approvals": lambda: ApprovalsScreen(self.ctx),
             "audit": lambda: AuditScreen(self.ctx),
             "destruction": lambda: DestructionScreen(self.ctx),
+            "courier": lambda: CourierScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:

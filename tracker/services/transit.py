@@ -414,3 +414,14 @@ def check_code(text: str) -> str:
     if not t.isdigit():
         raise DomainError(f"{text!r} is not a transit number.", f"{text!r} 不是传递编号。")
     return t
+
+
+def open_for(uow: UnitOfWork, code: str) -> int | None:
+    """The open transit a scanned package or carrier travels on, if any (the courier screen starts from a scan)."""
+    text = code.strip().upper()
+    q = select(TransitItem.transit_id).where(TransitItem.open_carrier_id.is_not(None))
+    if classify_code(text) == "package":
+        q = q.join(Package, Package.id == TransitItem.package_id).where(Package.code == text)
+    else:
+        q = q.join(Carrier, Carrier.id == TransitItem.carrier_id).where(Carrier.code == text)
+    return uow.session.execute(q.limit(1)).scalar_one_or_none()
