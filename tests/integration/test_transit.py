@@ -22,7 +22,7 @@ from tracker.ledger import verify
 from tracker.replay import replay_and_compare
 from tracker.reports import transit_pdf, transit_registers
 from tracker.schema import Event
-from tracker.services import approvals, incidents, incoming, packages, personnel, registry, transit
+from tracker.services import approvals, circulation, incidents, incoming, packages, personnel, registry, transit
 from tracker.services.common import Refused, Signed
 from tracker.store import Store
 
@@ -251,4 +251,45 @@ def test_incoming_item_with_a_broken_seal_is_registered_and_an_incident(store: S
         payload = conn.execute(select(Event.payload).where(Event.type == "incoming_registered")).scalar_one()
     assert types == ["registered", "incident_opened", "incoming_registered"]
     assert json.loads(payload)["seal_intact"] is False
+    _replay_clean(store)
+
+
+def test_only_the_holder_reseals_a_travelling_package_and_a_carrier_taken_off_the_chain_stops_it(
+        store: Store, people: dict[str, Signed]) -> None:
+    clerk, officer = people["clerk"], people["officer"]
+    a, b = _register(store, clerk, n=1), _register(store, clerk, n=2)
+    pkg = packages.create(store.uow(), clerk)
+    packages.pack(store.uow(), clerk, pkg, [a])
+    packages.seal(store.uow(), clerk, pkg, "FZ-1")
+    n = transit.dispatch(store.uow(), clerk, BJ_REG, SH_REG, [pkg, b], people["courier"])
+    # Attack: someone at the registry records a new seal number for the package the courier carries, so that a
+    # package opened and re-sealed on the way would read as untouched at the next hop.
+    with pytest.raises(Refused) as e:
+        packages.seal(store.uow(), clerk, pkg, "FZ-FORGED")
+    assert _rules(e) == {"R-17"}
+    with store.uow(readonly=True) as uow:
+        assert packages.show(uow, pkg).seal == "FZ-1"
+    with pytest.raises(Refused):  # nor is a travelling package opened before its receipt
+        packages.open_package(store.uow(), clerk, pkg, "FZ-1", [a])
+    # A carrier of the transit checked in at a counter mid-way is off the chain: the next hop refuses to go on.
+    circulation.check_in(store.uow(), clerk, b, to_location=SAFE)
+    before = count_events(store)
+    with pytest.raises(Refused) as e:
+        transit.hop(store.uow(), officer, n, people["courier"], officer, {pkg: "FZ-1"}, place=SH_GATE)
+    assert "R-17" in _rules(e) and b in str(e.value) and count_events(store) == before
+
+
+def test_a_personal_transit_waits_unopened_for_its_addressee(store: Store, people: dict[str, Signed]) -> None:
+    clerk, clerk2 = people["clerk"], people["clerk2"]
+    code = _register(store, clerk)
+    n = transit.dispatch(store.uow(), clerk, BJ_REG, SH_REG, [code], people["courier"], personal_to=badge("approver"))
+    transit.receive(store.uow(), clerk2, n, people["courier"], clerk2, {})
+    assert state_of(store, code) == ("in_store", None, SH_REG)
+    with pytest.raises(Refused) as e:
+        incoming.deliver(store.uow(), clerk2, code, people["reader_core"])
+    assert _rules(e) == {"R-21"}
+    incoming.deliver(store.uow(), clerk2, code, people["approver"])
+    assert state_of(store, code) == ("on_loan", badge("approver"), None)
+    waiting = incoming.listing(store.uow(), clerk2, waiting=True)
+    assert waiting == []
     _replay_clean(store)

@@ -20,7 +20,7 @@ from labels.codes import CodeError, classify_code, make_package_code, parse_pack
 from tracker.domain import CarrierStatus, DomainError, EventType, IncidentKind, PackageKind, utc_iso
 from tracker.ledger import EventDraft
 from tracker.rules import Action, Violation, check_opening
-from tracker.schema import Carrier, Package, PackageItem, TransitItem
+from tracker.schema import Carrier, Package, PackageItem, Person, Transit, TransitItem
 from tracker.services.common import NotFound, Signed, actor_facts, get_carrier, refuse
 from tracker.services.incidents import open_in
 from tracker.store import UnitOfWork
@@ -164,6 +164,15 @@ def seal(uow: UnitOfWork, actor: Signed, package_code: str, seal_number: str) ->
         if pkg.status == "open" and not _carrier_ids(uow, pkg):
             refuse([Violation("R-18", f"{pkg.code} is empty: pack carriers before sealing it.",
                               f"{pkg.code} 为空：请先装入载体再封口。")], "seal", None, actor.badge)
+        travelling = _holders_in_transit(uow, _carrier_ids(uow, pkg))
+        if travelling and travelling != {actor.badge}:
+            # A new seal number while the package travels is only its holder's to record: anyone else could make a
+            # tampered package match its strip before the next hop reads it.
+            refuse([Violation("R-17", f"{pkg.code} is travelling, held by {', '.join(sorted(travelling))}: only its "
+                                      "holder re-seals it.",
+                              f"{pkg.code} 正在传递中，由 {'、'.join(sorted(travelling))} 持有：只有持有人可以重新"
+                              "封口。")],
+                   "seal", None, actor.badge)
         old = pkg.seal
         now = uow.now()
         pkg.status, pkg.seal, pkg.sealed_at = "sealed", number, now
@@ -276,6 +285,17 @@ def _carrier_ids(uow: UnitOfWork, pkg: Package) -> list[int]:
             PackageItem.package_id == pid, PackageItem.open_carrier_id.is_not(None))).scalars())
         todo += list(uow.session.execute(select(Package.id).where(Package.parent_id == pid)).scalars())
     return out
+
+
+def _holders_in_transit(uow: UnitOfWork, carrier_ids: list[int]) -> set[str]:
+    """The badges holding the open transits these carriers travel on (none when they are not travelling)."""
+    if not carrier_ids:
+        return set()
+    rows = uow.session.execute(
+        select(Person.badge).join(Transit, Transit.holder_id == Person.id)
+        .join(TransitItem, TransitItem.transit_id == Transit.id)
+        .where(TransitItem.open_carrier_id.in_(carrier_ids)).distinct()).scalars()
+    return set(rows)
 
 
 def carriers_of(uow: UnitOfWork, pkg: Package) -> list[Carrier]:

@@ -213,6 +213,13 @@ def _move(uow: UnitOfWork, actor: Signed, number: int, giver: Signed | str, take
                                               f"{g.badge}: only the accountable holder hands it on.",
                                       f"传递 #{number} 由 {holder.badge if holder else '—'} 持有，不是 {g.badge}："
                                       "只有当前责任人可以交接。"))
+        astray = [c.code for c in carriers
+                  if c.status != CarrierStatus.IN_TRANSIT.value or c.holder_id != transit.holder_id]
+        if astray:
+            # Moved outside the transit (a check-in or handover at a counter): the chain no longer holds them.
+            problems.append(Violation("R-17", f"Not with the transit's holder any more: {', '.join(astray)}; the "
+                                              "security officer must look into it before the transit goes on.",
+                                      f"以下载体已不在本次传递持有人处：{'、'.join(astray)}；须由保密办查明后再继续传递。"))
         if op_facts.badge not in (g.badge, t.badge) and not op_facts.is_registry:
             problems.append(Violation("R-55", f"{op_facts.badge} is not a party to this hop.",
                                       f"{op_facts.badge} 不是本次交接的当事人。"))

@@ -25,12 +25,14 @@ from tui.workers import off_ui
 
 KIND_STYLES = {"top_secret_out": "bold #ffffff on #c00000", "leak": "bold #ffffff on #c00000",
                "overdue": "bold #000000 on #ff8c00", "missing": "bold #000000 on #ffd700",
-               "departing": "bold #000000 on #ffd700", "approval": "#000000 on #9ec5e8"}
+               "departing": "bold #000000 on #ffd700", "approval": "#000000 on #9ec5e8",
+               "transit_overdue": "bold #000000 on #ff8c00"}
 
 
 def kind_label(kind: str) -> str:
     return {"top_secret_out": _("绝密 out"), "overdue": _("Overdue"), "missing": _("Missing"),
-            "leak": _("Leak (R-155)"), "departing": _("Departing"), "approval": _("Approval")}.get(kind, kind)
+            "leak": _("Leak (R-155)"), "departing": _("Departing"), "approval": _("Approval"),
+            "transit_overdue": _("Transit late")}.get(kind, kind)
 
 
 class AlertsScreen(DeskScreen):
