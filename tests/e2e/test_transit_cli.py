@@ -74,3 +74,22 @@ def test_package_dispatch_hop_receipt(env: dict[str, str], tmp_path: Path) -> No
     _ok("incoming", "report", str(tmp_path / "i.xlsx"))
     zh = _ok("--lang", "zh", "incoming", "list")
     assert "收文登记簿" in zh and "国保〔2026〕9号" in zh
+
+
+def test_incoming_label_prints_at_registration(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from labels.emulator import LabelPrinterEmulator
+
+    for name in ("TRACKER_GS1_PREFIX", "TRACKER_LABEL_LANGUAGE", "TRACKER_LABEL_DPI"):
+        monkeypatch.delenv(name, raising=False)
+    with LabelPrinterEmulator() as em:
+        monkeypatch.setenv("TRACKER_LABEL_PRINTER", em.uri)
+        out = _ok("incoming", "register", "--location", place("BJ", "R1SAFE1"), "--sender", "上级机关",
+                  "--classification", "internal", "--copy", "1/1", "--pages", "2", "--personal-to",
+                  badge("approver"), "--seal-broken", "--print")
+        [job] = em.wait_for_jobs(1)
+    code = out.split(" as ")[1].split(".")[0]  # "Registered incoming #n as CODE."
+    assert code.encode() in job and "incident #" in out
+    waiting = json.loads(_ok("incoming", "list", "--waiting", "--json"))
+    assert [w["carrier"] for w in waiting] == [code] and waiting[0]["personal_to"] == badge("approver")
+    rc, out = invoke("incoming", "deliver", code, "--to", badge("reader_core"))
+    assert rc == 3 and "R-21" in out
