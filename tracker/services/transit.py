@@ -103,7 +103,9 @@ def dispatch(uow: UnitOfWork, actor: Signed, from_place: str, to_place: str, ite
         carriers: list[tuple[Carrier, Package | None]] = []
         problems: list[Violation] = []
         packages: list[Package] = []
-        for text_code in dict.fromkeys(i.strip().upper() for i in items if i.strip()):
+        # Rows are locked in one global order (codes sorted), so two dispatches sharing a carrier wait for each other
+        # instead of deadlocking on PostgreSQL (as circulation.handover does).
+        for text_code in sorted({i.strip().upper() for i in items if i.strip()}):
             if classify_code(text_code) == "package":
                 pkg = get_package(uow, text_code)
                 if pkg.status != "sealed" or pkg.parent_id is not None:
