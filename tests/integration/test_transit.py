@@ -148,6 +148,7 @@ def test_three_hops_between_two_sites_with_seals_nesting_and_a_missing_carrier(
         text = _pdf_text(transit_pdf.write_hop_receipt(view, hop.number, tmp_path / f"hop{hop.number}.pdf", tz))
         assert hop.giver in text and hop.taker in text and f"{hop.head_seq}:{hop.head_hash}" in text
         assert all(x in text for x in everything) and outer in text
+        assert "UTC+08:00" in text  # times in the policy's zone, said as an offset
     text = _pdf_text(tmp_path / "hop2.pdf")
     assert "FZ-9999" in text and "FZ-0100" in text and "不符" in text
     sheet = _pdf_text(transit_pdf.write_transit_sheet(view, tmp_path / "sheet.pdf", tz))
