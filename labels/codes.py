@@ -8,6 +8,8 @@ Code shapes (all upper case; scanned text is stripped and upper-cased before it 
     carrier   ``BJ-0001238``        site (2-4 letters) ``-`` serial (6-9 digits, zero-padded to 6) check
     location  ``LOC-BJ-R3C2S4R``    ``LOC-`` site ``-`` place (1-12 letters/digits) check
     badge     ``B-BJ-00042T``       ``B-`` site ``-`` person number (1-12 letters/digits) check
+    package   ``PKG-BJ-000001X``    ``PKG-`` site ``-`` serial (6-9 digits, zero-padded to 6) check: an envelope,
+                                    bag or box carriers travel in (it holds carriers; it is never one)
     epc       ``3415A537C8...``     24 hexadecimal digits (a 96-bit EPC as an RFID reader reports it)
 
 The check character is ISO/IEC 7064 MOD 37-2 over the whole code text before it, prefix and hyphens included (a
@@ -45,6 +47,7 @@ __all__ = [
     "EpcError",
     "EpcIdentity",
     "LocationCode",
+    "PackageCode",
     "carrier_code_to_epc",
     "check_character",
     "classify_code",
@@ -54,14 +57,16 @@ __all__ = [
     "make_badge_code",
     "make_carrier_code",
     "make_location_code",
+    "make_package_code",
     "normalize",
     "parse_badge_code",
     "parse_carrier_code",
     "parse_location_code",
+    "parse_package_code",
     "validate_company_prefix",
 ]
 
-CodeKind = Literal["carrier", "location", "badge", "epc", "unknown"]
+CodeKind = Literal["carrier", "location", "badge", "package", "epc", "unknown"]
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"  # check characters, by value
 _CHECK_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
@@ -77,6 +82,7 @@ _SITE = r"[A-Z]{2,4}"
 _CARRIER_RE = re.compile(rf"(?P<site>{_SITE})-(?P<serial>[0-9]{{6,9}})(?P<check>[0-9A-Z*])")
 _LOCATION_RE = re.compile(rf"LOC-(?P<site>{_SITE})-(?P<place>[0-9A-Z]{{1,12}})(?P<check>[0-9A-Z*])")
 _BADGE_RE = re.compile(rf"B-(?P<site>{_SITE})-(?P<person>[0-9A-Z]{{1,12}})(?P<check>[0-9A-Z*])")
+_PACKAGE_RE = re.compile(rf"PKG-(?P<site>{_SITE})-(?P<serial>[0-9]{{6,9}})(?P<check>[0-9A-Z*])")
 _EPC_RE = re.compile(r"[0-9A-F]{24}")
 _SITE_RE = re.compile(_SITE)
 _PART_RE = re.compile(r"[0-9A-Z]{1,12}")
@@ -187,6 +193,19 @@ class BadgeCode(_Printed):
         return f"B-{self.site}-{self.person}{self.check}"
 
 
+@dataclass(frozen=True, slots=True)
+class PackageCode(_Printed):
+    """A package (envelope, bag, box: 封装) as printed on its label; its seal number is recorded beside it."""
+
+    site: str
+    serial: int
+    check: str
+
+    @property
+    def text(self) -> str:
+        return f"PKG-{self.site}-{self.serial:0{SERIAL_MIN_DIGITS}d}{self.check}"
+
+
 def _check_site(site: str) -> str:
     s = normalize(site)
     if not _SITE_RE.fullmatch(s):
@@ -233,6 +252,18 @@ def make_location_code(site: str, place: str) -> str:
 def make_badge_code(site: str, person: str | int) -> str:
     """Badge code of a person (staff number), e.g. ``make_badge_code("BJ", "00042")``."""
     return _with_check(f"B-{_check_site(site)}-{_check_part(person, 'person number', '人员编号')}")
+
+
+def make_package_code(site: str, serial: int) -> str:
+    """Label code of package ``serial`` at ``site``, e.g. ``make_package_code("BJ", 1)``; padded like a carrier's."""
+    s = _check_site(site)
+    if isinstance(serial, bool) or not isinstance(serial, int) or not 0 <= serial <= SERIAL_MAX:
+        raise CodeShapeError(
+            str(serial),
+            f"package serial must be a whole number from 0 to {SERIAL_MAX}, not {serial!r}",
+            f"封装序号必须是 0 至 {SERIAL_MAX} 的整数，而不是 {serial!r}",
+        )
+    return _with_check(f"PKG-{s}-{serial:0{SERIAL_MIN_DIGITS}d}")
 
 
 def _with_check(body: str) -> str:
@@ -299,11 +330,22 @@ def parse_badge_code(text: str) -> BadgeCode:
     return BadgeCode(m["site"], m["person"], m["check"])
 
 
+def parse_package_code(text: str) -> PackageCode:
+    """Parse and verify a package code (one exact text per serial, as for carriers)."""
+    m = _verified(text, _PACKAGE_RE, "package", "封装", "PKG-BJ-000001X")
+    serial = int(m["serial"])
+    if m["serial"] != f"{serial:0{SERIAL_MIN_DIGITS}d}":
+        raise CodeShapeError(text, f"{text!r} has extra leading zeros in its serial",
+                             f"{text!r} 的序号多了前导零")
+    return PackageCode(m["site"], serial, m["check"])
+
+
 def classify_code(text: str) -> CodeKind:
     """Which kind of code ``text`` is by its shape alone; the caller still parses it (and so verifies the check).
 
     The shapes are disjoint: a carrier code starts with 2-4 letters and a hyphen followed by a digit, a location
-    code with ``LOC-``, a badge with ``B-`` (a single letter), an EPC is 24 hex digits with no hyphen.
+    code with ``LOC-``, a badge with ``B-`` (a single letter), a package with ``PKG-`` followed by letters (a carrier's
+    first hyphen is followed by a digit), an EPC is 24 hex digits with no hyphen.
     """
     t = normalize(text)
     if _CARRIER_RE.fullmatch(t):
@@ -312,6 +354,8 @@ def classify_code(text: str) -> CodeKind:
         return "location"
     if _BADGE_RE.fullmatch(t):
         return "badge"
+    if _PACKAGE_RE.fullmatch(t):
+        return "package"
     if _EPC_RE.fullmatch(t):
         return "epc"
     return "unknown"

@@ -393,6 +393,38 @@ class EventType(enum.StrEnum):
     CAMPAIGN_SCANNED = "campaign_scanned"
     CAMPAIGN_CLOSED = "campaign_closed"
     PERSON_RECORDED = "person_recorded"
+    # Receipt, dispatch and courier transit (issue 20): 收文登记, packages and seals, hops of the 机要 channel.
+    INCOMING_REGISTERED = "incoming_registered"
+    PACKAGE_CREATED = "package_created"
+    PACKED = "packed"
+    PACKAGE_SEALED = "package_sealed"
+    PACKAGE_OPENED = "package_opened"
+    DISPATCHED = "dispatched"
+    TRANSIT_HOP = "transit_hop"
+    TRANSIT_RECEIVED = "transit_received"
+    PERSONAL_DELIVERED = "personal_delivered"
+    PROXY_DESIGNATED = "proxy_designated"
+
+
+class PackageKind(enum.StrEnum):
+    """What carriers travel in (R-88, R-94): a sewn envelope (信封), a document bag (文件包) or a box (文件箱)."""
+
+    ENVELOPE = "envelope"
+    BAG = "bag"
+    BOX = "box"
+
+    @property
+    def zh(self) -> str:
+        return {"envelope": "信封", "bag": "文件包", "box": "文件箱"}[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> PackageKind:
+        key = text.strip().lower()
+        for k in cls:
+            if key == k.value or text.strip() == k.zh:
+                return k
+        raise DomainError(f"Unknown package kind {text!r}: use envelope, bag or box.",
+                          f"无法识别的封装类型 {text!r}：可用 信封、文件包 或 文件箱。")
 
 
 class IncidentKind(enum.StrEnum):

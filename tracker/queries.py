@@ -40,6 +40,7 @@ from tracker.schema import (
     PrintRun,
 )
 from tracker.services.incidents import open_incidents
+from tracker.services.transit import overdue
 from tracker.store import UnitOfWork
 
 
@@ -258,6 +259,11 @@ def alerts(uow: UnitOfWork, for_badge: str | None = None) -> list[Alert]:
             late = local_text(d.late_since, tz, zone=True)
             out.append(Alert("duty", None, None, d.due, f"{d.en} Late since {late} ({d.rule}).",
                              f"{d.zh}（{d.rule}，自 {late} 起逾期）"))
+    for t in overdue(uow):  # the courier always knows where each carrier is; a late transit is asked after
+        due_text = local_text(t.due_at, tz, zone=True)
+        out.append(Alert("transit_overdue", t.carriers[0] if len(t.carriers) == 1 else None, t.holder, t.due_at,
+                         f"Transit #{t.id} to {t.to_place} not received by {due_text}; held by {t.holder}.",
+                         f"传递 #{t.id}（至 {t.to_place}）未在 {due_text} 前签收，当前由 {t.holder} 持有。"))
     departing = uow.session.execute(select(Person).where(Person.status == PersonStatus.DEPARTING.value)).scalars()
     for p in departing:
         n = uow.session.execute(select(func.count()).select_from(Carrier).where(Carrier.holder_id == p.id)

@@ -95,6 +95,10 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.MEETING_KEPT, EventType.MEETING_CLOSED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.
                    EventType.INCIDENT_OPENED, EventType.INCIDENT_UPDATED, EventType.INCIDENT_CLOSED,
+                   # Packages and their seals are containers, never custody; an incoming record and a proxy
+                   # designation describe a carrier and a person without moving either (services.transit).
+                   EventType.INCOMING_REGISTERED, EventType.PACKAGE_CREATED, EventType.PACKED,
+                   EventType.PACKAGE_SEALED, EventType.PACKAGE_OPENED, EventType.PROXY_DESIGNATED,
                    # A campaign lists and verifies; its returns are check-ins. A lifecycle record is a fact about a
                    # person (a training, a pledge) that changes no clearance, role or status.
                    EventType.CAMPAIGN_OPENED, EventType.CAMPAIGN_SCANNED, EventType.CAMPAIGN_CLOSED,
@@ -132,6 +136,9 @@ class Replay:
             EventType.PRINTED.value: self._printed, EventType.PRINT_BYPRODUCTS.value: self._printed,
             EventType.MEETING_ISSUED.value: self._meeting_issued,
             EventType.MEETING_COLLECTED.value: self._meeting_collected,
+            EventType.DISPATCHED.value: self._dispatched, EventType.TRANSIT_HOP.value: self._transit_hop,
+            EventType.TRANSIT_RECEIVED.value: self._checked_in,
+            EventType.PERSONAL_DELIVERED.value: self._personal_delivered,
         }
 
     # --- findings ------------------------------------------------------------------------------------------------
@@ -329,6 +336,24 @@ class Replay:
         state = self._carrier(row)  # destroyed, returned_to_issuer, transferred_out: the event type is the status
         if state is not None:
             state[STATUS], state[HOLDER], state[PLACE], state[LOAN] = row[1], None, None, None
+
+    # Transit (services.transit, services.incoming): the courier holds from dispatch, each hop's taker after it,
+    # and receipt puts the carrier in the destination place (as a check-in does); a 亲启 item handed to its
+    # addressee is held by them, with no loan record.
+    def _dispatched(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _IN_TRANSIT, self._share(row[4]), None
+
+    def _transit_hop(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[HOLDER] = self._share(row[4])
+
+    def _personal_delivered(self, row: tuple[Any, ...]) -> None:
+        state = self._carrier(row)
+        if state is not None:
+            state[STATUS], state[HOLDER], state[PLACE] = _ON_LOAN, self._share(row[4]), None
 
     def _person_added(self, row: tuple[Any, ...]) -> None:
         p = _load(row[6])

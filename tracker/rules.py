@@ -167,6 +167,10 @@ class Policy:
     # Issue 23: a tag a gate reads that is not a carrier of the register (another organisation's prefix, or ours but
     # never registered) is logged; with this set it also raises the gate's alarm.
     gate_alarm_unknown_tags: bool = False
+    # R-20: besides the registry (clerks), the badges designated to receive and register incoming items (收文).
+    incoming_receivers: tuple[str, ...] = ()
+    # A transit not received this many hours after dispatch, unless given its own due time, is an alert.
+    transit_due_hours: int = 24
 
     @property
     def tz(self) -> ZoneInfo:
@@ -289,6 +293,10 @@ class Action(enum.StrEnum):
     REGISTERS = "registers"  # print the registers of custody acts (RULES §4 台账) for a period
     CAMPAIGN = "campaign"  # open and close clear-back campaigns (R-130–R-133)
     PERSON_RECORD = "person_record"  # vetting, trainings, exams, pledges, leaving (R-161–R-170)
+    INCOMING = "incoming"  # 收文登记 (R-20): the registry, or people the policy names (checked by check_receiver)
+    PACK = "pack"  # make, pack, seal and open packages (R-88)
+    DISPATCH = "dispatch"  # 发文 and receipt at a registry (R-87)
+    TRANSIT_HOP = "transit_hop"  # a courier hop: the registry or a courier records it (R-55)
 
 
 _R = Role
@@ -336,6 +344,11 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     # 三员分立: the administrator keeps the person record (name, unit); the secrecy facts of a person — vetting,
     # trainings, pledges, the 脱密期 — are the security officer's to record.
     Action.PERSON_RECORD: frozenset({_R.SECURITY_OFFICER}),
+    # R-20: incoming items are registered by the designated registry; `check_receiver` adds the policy's names.
+    Action.INCOMING: frozenset(Role),
+    Action.PACK: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.DISPATCH: frozenset({_R.CLERK, _R.SECURITY_OFFICER}),
+    Action.TRANSIT_HOP: frozenset({_R.CLERK, _R.SECURITY_OFFICER, _R.COURIER}),
 }
 
 
@@ -346,7 +359,7 @@ def check_permission(actor: PersonFacts, action: Action) -> list[Violation]:
         out.append(_v("R-143", f"{actor.badge} has departed: access is revoked.",
                       f"{actor.badge} 已离岗，权限已清理。"))
     allowed = ACTION_ROLES[action]
-    if action != Action.REPORT_MISSING and not actor.roles & allowed:
+    if action not in (Action.REPORT_MISSING, Action.INCOMING) and not actor.roles & allowed:
         need = ", ".join(sorted(r.value for r in allowed))
         need_zh = "、".join(sorted(r.zh for r in allowed))
         out.append(_v("R-25", f"{actor.badge} may not {action.value.replace('_', ' ')}: it needs the role {need}.",
@@ -1579,3 +1592,126 @@ def check_cabinet_return(c: CarrierFacts, cabinet: LocationFacts) -> list[Violat
         return [_v("R-17", f"{c.code} belongs in {c.location}; it was put into {cabinet.code}.",
                    f"{c.code} 应存放于 {c.location}，却被放入 {cabinet.code}。")]
     return check_checkin(c, cabinet)
+# --- receipt, dispatch and transit (issue 20) ----------------------------------------------------------------------
+
+
+def check_receiver(person: PersonFacts, policy: Policy) -> list[Violation]:
+    """R-20, R-25: incoming items are received and registered by the registry or by people the policy designates;
+    nobody else opens or registers them."""
+    if person.is_registry or person.badge in policy.incoming_receivers:
+        return []
+    return [_v("R-20", f"{person.badge} is not a designated receiver: incoming items are registered by the registry "
+                       "(clerk) or by a person the policy names.",
+               f"{person.badge} 不是指定收文人员：来文须由机要室（保密员）或策略指定人员登记。")]
+
+
+def check_incoming_counts(copy_number: int | None, copy_total: int | None, pages: int | None,
+                          sender: str) -> list[Violation]:
+    """R-18: receiving needs a number and a count (编号、清点) and says where it came from."""
+    out: list[Violation] = []
+    if not sender.strip():
+        out.append(_v("R-16", "Say who sent the item (--sender).", "请填写来文单位（--sender）。"))
+    if pages is None:
+        out.append(_v("R-18", "Count the item on receipt: give its pages or items (--pages).",
+                      "收文须清点：请填写页数或件数（--pages）。"))
+    if copy_number is None or copy_total is None:
+        out.append(_v("R-18", "Give the copy number n/N printed on the item (--copy).",
+                      "请填写文件上的份号 n/N（--copy）。"))
+    return out
+
+
+def check_personal_delivery(personal_to: str, taker: PersonFacts, taker_signed: bool,
+                            proxies: frozenset[str]) -> list[Violation]:
+    """R-21: a 亲启 item goes, unopened, to the named person or a proxy that person designated; the taker signs."""
+    out: list[Violation] = []
+    if taker.badge != personal_to and taker.badge not in proxies:
+        out.append(_v("R-21", f"This item is 亲启 to {personal_to}: only that person or a proxy they designated may "
+                              f"take it, not {taker.badge}.",
+                      f"该件为 {personal_to} 亲启件：只能交本人或其指定的代收人，不能交给 {taker.badge}。"))
+    if not taker_signed:
+        out.append(_v("R-22", f"{taker.badge} signs for the item (badge and PIN).",
+                      f"收件人 {taker.badge} 须签收（刷卡并输入PIN）。"))
+    out += _active(taker, "recipient", "收件人")
+    return out
+
+
+def check_transit_parties(carriers: Sequence[CarrierFacts], giver: PersonFacts, giver_signed: bool,
+                          taker: PersonFacts, taker_signed: bool, companion: PersonFacts | None,
+                          companion_signed: bool, to_registry: bool, policy: Policy) -> list[Violation]:
+    """One hop of the 机要 channel (R-18, R-55, R-56, R-87, R-89, R-91, R-93, §5 Q17): both sides sign; a courier
+    takes from a registry or hands to one (a courier-to-courier relay is delegation unless the policy allows it); a
+    carrier travelling is taken by a courier, or received by a registry at the end; 绝密 travels with two couriers,
+    both signed and both cleared; every taker may hold every carrier's level."""
+    out: list[Violation] = []
+    if giver.badge == taker.badge:
+        out.append(_v("R-18", "Giver and taker are the same person.", "交出人与接收人为同一人。"))
+    missing = [p.badge for p, ok in ((giver, giver_signed), (taker, taker_signed)) if not ok]
+    if companion is not None and not companion_signed:
+        missing.append(companion.badge)
+    if missing:
+        out.append(_v("R-18", f"Every party of a hop signs (badge and PIN); missing: {', '.join(missing)}.",
+                      f"交接各方均须签收（刷卡并输入PIN），未签：{'、'.join(missing)}。"))
+    if to_registry:
+        if not taker.is_registry:
+            out.append(_v("R-20", f"{taker.badge} is not registry staff: a transit is received by the destination "
+                                  "registry.",
+                          f"{taker.badge} 不是机要室人员：传递件须由收件机要室签收。"))
+    elif not taker.is_courier and not taker.is_registry:
+        out.append(_v("R-87", f"{taker.badge} is not a designated courier: carriers travel only through the 机要 "
+                              "channel (机要交通).",
+                      f"{taker.badge} 不是指定机要交通：载体只能通过机要渠道传递。"))
+    if not (giver.is_registry or taker.is_registry) and giver.is_courier and taker.is_courier \
+            and not policy.allow_courier_relay:
+        out.append(_v("R-89", f"A courier delivers in person: {giver.badge} may not pass the transit to another "
+                              f"courier {taker.badge} (no 代交/捎带); hand it to a registry.",
+                      f"机要交通须亲自递送：{giver.badge} 不得将传递件转交交通员 {taker.badge}（禁止代交、捎带），"
+                      "请交机要室。"))
+    if not (giver.is_courier or giver.is_registry):
+        out.append(_v("R-56", f"{giver.badge} is neither a courier nor registry staff: no 横传.",
+                      f"{giver.badge} 既非机要交通也非机要室人员：禁止横传。"))
+    top = any(c.level == TS for c in carriers)
+    if top and taker.is_courier and not to_registry:
+        if companion is None:
+            out.append(_v("R-93", "绝密 travels with two couriers: name a second courier, who signs too.",
+                          "绝密载体须两名机要交通同行：请指定第二名交通员并签字。"))
+        elif companion.badge in (taker.badge, giver.badge) or not companion.is_courier:
+            out.append(_v("R-93", f"{companion.badge} is not a second designated courier.",
+                          f"{companion.badge} 不是另一名指定机要交通。"))
+    out += _active(taker, "taker", "接收人")
+    for person in (taker, companion):
+        if person is None:
+            continue
+        for c in carriers:
+            assert c.level is not None
+            if not person.clearance.may_hold(c.level):
+                out += [v for v in _may_know(c, person) if v.rule == "R-159"]
+    return _unique(out)
+
+
+def check_dispatch(carriers: Sequence[CarrierFacts], from_place: str, to_place: str) -> list[Violation]:
+    """R-16, R-17, R-19: a dispatch sends carriers in store at the dispatching registry, to another registry."""
+    out: list[Violation] = []
+    if not carriers:
+        out.append(_v("R-16", "A dispatch sends at least one carrier or package.", "发文至少包括一件载体或封装。"))
+    if from_place == to_place:
+        out.append(_v("R-19", "The destination is the dispatching registry itself.", "收件机要室与发件机要室相同。"))
+    for c in carriers:
+        if c.status != CarrierStatus.IN_STORE:
+            en, zh = _holder_text(c)
+            out.append(_v("R-17", f"{c.code} is not in store: it is {en}.", f"{c.code} 不在库：{zh}。"))
+    return out
+
+
+def check_opening(expected: frozenset[str], found: frozenset[str]) -> tuple[list[str], list[str]]:
+    """R-18 清点 on opening: the codes on the packing list not found, and the codes found that are not on it."""
+    return sorted(expected - found), sorted(found - expected)
+
+
+def _unique(vs: list[Violation]) -> list[Violation]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for v in vs:
+        if (v.rule, v.en) not in seen:
+            seen.add((v.rule, v.en))
+            out.append(v)
+    return out

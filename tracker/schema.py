@@ -549,6 +549,121 @@ class PersonRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# --- receipt, dispatch and transit (issue 20) ----------------------------------------------------------------------
+
+
+class Package(Base):
+    """An envelope, bag or box (封装, R-88, R-94) carriers travel in, with its own code and seal number. `status`:
+    open (being packed) → sealed → opened (at the destination; a package is opened once). `parent_id` nests it in
+    another package. The seal is the number on the seal strip now; every sealing and re-sealing is a ledger event."""
+
+    __tablename__ = "packages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    seal: Mapped[str | None] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class PackageItem(Base):
+    """A carrier on a package's packing list (装箱单). `open_carrier_id` is set until the package is opened and is
+    unique: a carrier is packed in at most one unopened package, enforced by the database too."""
+
+    __tablename__ = "package_items"
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
+    packed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class Transit(Base):
+    """A dispatch (发文) from a registry place to a destination registry place through couriers (机要交通, R-87).
+    While `in_transit` the current holder (a courier, or a registry on the way) is accountable for every carrier
+    of it (R-17); `companion_id` is the second courier of a 绝密 transit (R-93). `received` closes it."""
+
+    __tablename__ = "transits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), default="in_transit", index=True)
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    to_site: Mapped[str] = mapped_column(String(4), index=True)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    companion_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    personal_to: Mapped[str | None] = mapped_column(String(40))  # 亲启: the addressee's badge
+    level: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dispatched_by: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class TransitItem(Base):
+    """A carrier of a transit and the outermost package it travels in (none when it travels loose in a bag the
+    courier holds). `open_carrier_id` is set while the transit is open: a carrier is on at most one open transit."""
+
+    __tablename__ = "transit_items"
+    transit_id: Mapped[int] = mapped_column(ForeignKey("transits.id"), primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), primary_key=True, index=True)
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"))
+    open_carrier_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+
+
+class TransitHop(Base):
+    """One hand-to-hand hop of a transit (giver → taker, both signed), what the seals read at it and the ledger head
+    right after it, so its receipt can be printed again, identical. `kind`: dispatch, hop or receipt."""
+
+    __tablename__ = "transit_hops"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transit_id: Mapped[int] = mapped_column(ForeignKey("transits.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    giver: Mapped[str] = mapped_column(String(40))
+    taker: Mapped[str] = mapped_column(String(40))
+    companion: Mapped[str | None] = mapped_column(String(40))
+    place: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seals: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{package, expected, seen, ok}]
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    head_seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Incoming(Base):
+    """收文登记 (R-16, R-18, R-20, R-22): an item received from outside or from another site, linked to its carrier
+    record. `personal_to` marks a 亲启 item: registered unopened and handed only to that person or their proxy."""
+
+    __tablename__ = "incoming"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier_id: Mapped[int] = mapped_column(ForeignKey("carriers.id"), index=True)  # received again: a new row
+    sender: Mapped[str] = mapped_column(String(200))
+    sender_doc: Mapped[str | None] = mapped_column(String(100))
+    seal_intact: Mapped[bool] = mapped_column(Boolean, default=True)
+    personal_to: Mapped[str | None] = mapped_column(String(40))
+    transit_id: Mapped[int | None] = mapped_column(ForeignKey("transits.id"))
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    received_by: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    delivered_to: Mapped[str | None] = mapped_column(String(40))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Proxy(Base):
+    """A proxy a person designated, with their own signature, to receive their 亲启 items (R-21)."""
+
+    __tablename__ = "proxies"
+    principal: Mapped[str] = mapped_column(String(40), primary_key=True)
+    proxy: Mapped[str] = mapped_column(String(40), primary_key=True)
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "Approval",
     "ApprovalCarrier",
@@ -565,17 +680,24 @@ __all__ = [
     "Event",
     "Incident",
     "IncidentCarrier",
+    "Incoming",
     "Loan",
     "Location",
     "Meeting",
     "MeetingAttendee",
     "MeetingMaterial",
+    "Package",
+    "PackageItem",
     "Person",
     "PersonRecord",
     "PolicyVersion",
     "PrintRun",
+    "Proxy",
     "ReaderPlace",
     "Refusal",
     "Seal",
+    "Transit",
+    "TransitHop",
+    "TransitItem",
     "WatchEntry",
 ]

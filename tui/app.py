@@ -82,6 +82,8 @@ class TrackerApp(App[None]):
         # Gates and cabinets (issue 23). Not Ctrl+W: a scan field (Textual Input) takes it as "delete word left";
         # Ctrl+B is the meeting desk's.
         Binding("ctrl+f", "open('watch')", N_("Watch"), show=False),
+        # Priority: a focused scan field (an Input) would otherwise take Ctrl+K as "delete to the end of the line".
+        Binding("ctrl+k", "open('courier')", N_("Courier"), show=False, priority=True),  # 机要交通 (issue 20)
         Binding("ctrl+o", "lock", N_("Lock")),
         Binding("f12", "toggle_theme", N_("Light/dark"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False),
@@ -272,6 +274,7 @@ class TrackerApp(App[None]):
         from tui.screens.alerts import AlertsScreen
         from tui.screens.approvals import ApprovalsScreen
         from tui.screens.audit import AuditScreen
+        from tui.screens.courier import CourierScreen
         from tui.screens.destruction import DestructionScreen
         from tui.screens.handover import HandoverScreen
         from tui.screens.ledger import LedgerScreen
@@ -292,6 +295,7 @@ class TrackerApp(App[None]):
             "destruction": lambda: DestructionScreen(self.ctx),
             "meeting": lambda: MeetingScreen(self.ctx),
             "registers": lambda: RegistersScreen(self.ctx),
+            "courier": lambda: CourierScreen(self.ctx),
         }
         stocktake = _stocktake_screen()
         if stocktake is not None:

@@ -16,7 +16,7 @@ import pytest
 import typer.main
 from tests_support import CLI_REGISTER, invoke, use_cli_demo
 
-from labels.codes import make_badge_code, make_carrier_code
+from labels.codes import make_badge_code, make_carrier_code, make_package_code
 from tracker.demo import badge, place
 
 ABSENT = make_carrier_code("BJ", 999999)  # a well-formed code no carrier has
@@ -26,7 +26,10 @@ ABSENT_BADGE = make_badge_code("BJ", "99999")
 SHELF = place("BJ", "R2C1S1")
 PINS = {"TRACKER_BORROWER_PIN": "482916", "TRACKER_GIVER_PIN": "482916", "TRACKER_TAKER_PIN": "482916",
         "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916",
-        "TRACKER_RETURNER_PIN": "482916"}
+        "TRACKER_RETURNER_PIN": "482916", "TRACKER_COURIER_PIN": "482916", "TRACKER_COMPANION_PIN": "482916"}
+ABSENT_PACKAGE = make_package_code("BJ", 999999)
+REGISTRY, SH_REGISTRY = place("BJ", "R1"), place("SH", "R1")
+_PARTIES = ["--giver", badge("courier"), "--taker", badge("clerk")]
 
 # Placeholders filled per test: {secret} an in-store 机密 carrier, {loaned} one on loan, {tmp} the test's directory.
 Case = tuple[list[str], str | None]  # argv, operator key (None: the clerk)
@@ -92,6 +95,35 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "destruction certificate": ((["destruction", "certificate", "first", "--pdf", "{tmp}/c.pdf"], None), None),
     "destruction register": ((["destruction", "register", "--from", "whenever"], None), None),
     "incident list": ((["incident", "list", "--no-such-option"], "officer"), None),
+    "incoming register": ((["incoming", "register", "--location", SHELF, "--sender", "X", "--classification", "ultra",
+                            "--copy", "1/1", "--pages", "3"], None),
+                          (["incoming", "register", "--location", ABSENT_PLACE, "--sender", "X", "--classification",
+                            "internal", "--copy", "1/1", "--pages", "3"], None)),
+    "incoming deliver": ((["incoming", "deliver", BAD_CHECK, "--to", badge("approver")], None),
+                         (["incoming", "deliver", ABSENT, "--to", badge("approver")], None)),
+    "incoming proxy": ((["incoming", "proxy", badge("clerk")], None), (["incoming", "proxy", ABSENT_BADGE], None)),
+    "incoming list": ((["incoming", "list", "--since", "whenever"], None), None),
+    "incoming report": ((["incoming", "report", "{tmp}/r.txt"], None), None),
+    "package new": ((["package", "new", "--kind", "crate"], None), None),
+    "package pack": ((["package", "pack", "first", "{secret}"], None), (["package", "pack", ABSENT_PACKAGE,
+                                                                         "{secret}"], None)),
+    "package seal": ((["package", "seal", "first", "--seal", "1"], None),
+                     (["package", "seal", ABSENT_PACKAGE, "--seal", "1"], None)),
+    "package open": ((["package", "open", "first", "--seal", "1"], None),
+                     (["package", "open", ABSENT_PACKAGE, "--seal", "1"], None)),
+    "package show": ((["package", "show", "first"], None), (["package", "show", ABSENT_PACKAGE], None)),
+    "transit dispatch": ((["transit", "dispatch", "{secret}", "--from", REGISTRY, "--to", SH_REGISTRY, "--courier",
+                           badge("courier"), "--due", "whenever"], None),
+                         (["transit", "dispatch", "{secret}", "--from", REGISTRY, "--to", ABSENT_PLACE, "--courier",
+                           badge("courier")], None)),
+    "transit hop": ((["transit", "hop", "first", *_PARTIES], None), (["transit", "hop", "99999", *_PARTIES], None)),
+    "transit receive": ((["transit", "receive", "first", *_PARTIES], None),
+                        (["transit", "receive", "99999", *_PARTIES], None)),
+    "transit list": ((["transit", "list", "--no-such-option"], None), None),
+    "transit show": ((["transit", "show", "first"], None), (["transit", "show", "99999"], None)),
+    "transit receipt": ((["transit", "receipt", "first", "{tmp}/r.pdf"], None),
+                        (["transit", "receipt", "99999", "{tmp}/r.pdf"], None)),
+    "transit register": ((["transit", "register", "{tmp}/r.txt"], None), None),
     "incident show": ((["incident", "show", "first"], "officer"), (["incident", "show", "99999"], "officer")),
     "incident report": ((["incident", "report", "--kind", "ufo", "--summary", "x"], None),
                         (["incident", "report", "--kind", "other", "--summary", "x", "--place", ABSENT_PLACE], None)),

@@ -2,12 +2,12 @@
 
 It builds the Typer `app` out of the command modules (one per command group: system, person, location, carrier,
 circulation, ledger, label, devices, stocktake, approvals, destruction, print-run, meeting, incident, gate, cabinet,
-watch, register, duties, campaign — with policy, audit, pin, backup and restore), resets the per-invocation state,
-wires the label printer into `carrier add --print`, and runs the app (`main`, the console script). Every command
-reads settings, opens the store, identifies the operator and prints through `tracker.cli.common`, and calls the same
-services the TUI calls. This module holds no command and no shared helper: a command module must never import it
-(nor another command module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in
-`tracker.cli.common`.
+watch, register, duties, campaign, incoming, package, transit — with policy, audit, pin, backup and restore), resets
+the per-invocation state, wires the label printer into `carrier add --print`, and runs the app (`main`, the console
+script). Every command reads settings, opens the store, identifies the operator and prints through
+`tracker.cli.common`, and calls the same services the TUI calls. This module holds no command and no shared helper: a
+command module must never import it (nor another command module), only `tracker.cli.common`, so there is no import
+cycle. Exit codes are listed in `tracker.cli.common`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from tracker.cli.label import label_app, print_codes
 from tracker.cli.meeting import meeting_app
 from tracker.cli.printrun import printrun_app
 from tracker.cli.stocktake import stocktake_app
+from tracker.cli.transit import incoming_app, package_app, transit_app
 from tracker.cli.watch import cabinet_app, gate_app, watch_app
 
 # The root group puts help pages and usage errors in Chinese for --lang zh (tracker.cli.i18n).
@@ -56,7 +57,8 @@ for _group, _name in ((person.person_app, "person"), (location.location_app, "lo
                       (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
                       (approvals.pin_app, "pin"), (destruction_app, "destruction"), (printrun_app, "print-run"),
                       (meeting_app, "meeting"), (incident_app, "incident"), (gate_app, "gate"),
-                      (cabinet_app, "cabinet"), (watch_app, "watch"), (campaign_app, "campaign")):
+                      (cabinet_app, "cabinet"), (watch_app, "watch"), (campaign_app, "campaign"),
+                      (incoming_app, "incoming"), (package_app, "package"), (transit_app, "transit")):
     app.add_typer(_group, name=_name)
 
 use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))

@@ -423,94 +423,103 @@ def import_rows(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], si
     `check_registration` and `_parse_input` read: a rule that reads another field must add it to the key.
     """
     with uow:
-        actor_facts(uow, actor, Action.REGISTER)
-        now = uow.now()
-        places = {loc.code: loc for loc in uow.session.execute(select(Location)).scalars()}
-        place_facts = lru_cache(maxsize=None)(location_facts)
-        serial = next_serial(uow, site)
-        problems: list[Violation] = []
-        unreadable: list[Violation] = []
-        unknown_places: list[Violation] = []
-        carriers: list[tuple[Any, ...]] = []
-        accepted: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        seen: set[str] = set()
-        seen_epc: set[str] = set()
-        given: set[str] = set()  # codes typed in: generated ones lie past every registered serial (next_serial)
-        today = now.astimezone(uow.policy.tz).date()
-        known = lru_cache(maxsize=1)(lambda: known_scope(uow))
-        entry: dict[tuple[str | None, str | None], list[Violation]] = {}
-        for data in rows:
-            _check_text(data)
-            bad: list[Violation] = []
-            if data.code:
-                code = data.code.strip()
-                bad = _check_code(code)
-                given.add(code)
-            else:
-                code = make_carrier_code(site, serial)
-                serial += 1
-            errs: list[Violation] = []
-            missing: list[Violation] = []
-            unread: list[Violation] = []
-            shape_key = (data.classification, data.kind, data.regime, data.period, data.highest_level_held,
-                         data.scope, data.copy_number, data.copy_total, data.location)
-            shape = accepted.get(shape_key)
-            if shape is None:
-                shape, unread, missing, errs = _check_row(data, code, places, place_facts)
-                if shape is not None:
-                    accepted[shape_key] = shape
-                bad += unread
-            if not unread:  # an import repeats a handful of (period, scope) texts: each is judged once
-                key = (data.period, data.scope)
-                if key not in entry:
-                    entry[key] = _entry_problems(data.period, data.scope, today, known)
-                bad += entry[key]
-            if data.pages is not None or data.copy_number is not None or data.copy_total is not None:
-                bad += _count_problems(data)
-            if code in seen:
-                errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
-            seen.add(code)
-            epc = data.epc.strip().upper() if data.epc else None
-            if epc:
-                if epc in seen_epc:
-                    errs.append(Violation("R-18", f"EPC {epc} appears twice.", f"EPC {epc} 重复。"))
-                seen_epc.add(epc)
-            if bad or missing or errs:
-                where = f"row {data.extra['row']}" if "row" in data.extra else None
-                for found, into in ((bad, unreadable), (missing, unknown_places), (errs, problems)):
-                    into += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v for v in found]
-                if len(problems) + len(unreadable) + len(unknown_places) > 200:
-                    break
-                continue
-            assert shape is not None
-            carriers.append((code, epc, data.title, data.doc_number, data.issuer, data.copy_number, data.copy_total,
-                             data.pages, data.capacity, *shape))
-        # Bad input first (exit 2), then what is not there (exit 4), then what the rules refuse (exit 3): a row with
-        # an unreadable level is not worth a refusal in the audit log.
-        if unreadable:
-            raise InvalidInput(unreadable)
-        if unknown_places:
-            raise _joined(NotFound, [replace(v, en=v.message("en"), zh=v.message("zh")) for v in unknown_places])
-        problems += _already_registered(uow, given, seen_epc)
-        carriers, renumber, duplicates = _number_copies(uow, carriers)
-        problems += duplicates
-        refuse(problems, "register", carriers[0][0] if len(carriers) == 1 else None, actor.badge)
-        renumbered: dict[str, list[str]] = {}
-        for first, (siblings, total) in renumber.items():
-            for sibling in siblings:
-                sibling.copy_total = total
-                sibling.updated_at = now
-            renumbered[first] = sorted(c.code for c in siblings)
-        if not carriers:
-            raise DomainError("Nothing to register.", "没有要登记的载体。")
-        insert_rows(uow.session, _CARRIERS, (*_GIVEN, *_CHECKED), carriers,
-                    {"status": CarrierStatus.IN_STORE.value, "registered_at": now, "updated_at": now})
-        place_codes = {loc.id: loc.code for loc in places.values()}
-        uow.ledger.append_many(_registered(carriers, place_codes, actor.badge, renumbered), now)
-        if len(carriers) >= _BULK:
-            uow.defer_checkpoint()
+        codes = import_in(uow, actor, rows, site)
         uow.commit()
-        return [c[0] for c in carriers]
+        return codes
+
+
+def import_in(uow: UnitOfWork, actor: Signed, rows: Iterable[CarrierInput], site: str = "BJ",
+              check_actor: bool = True) -> list[str]:
+    """`import_rows` inside the caller's transaction (收文登记 registers the carrier and its incoming record
+    together). `check_actor=False` only for a caller that has checked the actor against its own rule (R-20)."""
+    if check_actor:
+        actor_facts(uow, actor, Action.REGISTER)
+    now = uow.now()
+    places = {loc.code: loc for loc in uow.session.execute(select(Location)).scalars()}
+    place_facts = lru_cache(maxsize=None)(location_facts)
+    serial = next_serial(uow, site)
+    problems: list[Violation] = []
+    unreadable: list[Violation] = []
+    unknown_places: list[Violation] = []
+    carriers: list[tuple[Any, ...]] = []
+    accepted: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    seen: set[str] = set()
+    seen_epc: set[str] = set()
+    given: set[str] = set()  # codes typed in: generated ones lie past every registered serial (next_serial)
+    today = now.astimezone(uow.policy.tz).date()
+    known = lru_cache(maxsize=1)(lambda: known_scope(uow))
+    entry: dict[tuple[str | None, str | None], list[Violation]] = {}
+    for data in rows:
+        _check_text(data)
+        bad: list[Violation] = []
+        if data.code:
+            code = data.code.strip()
+            bad = _check_code(code)
+            given.add(code)
+        else:
+            code = make_carrier_code(site, serial)
+            serial += 1
+        errs: list[Violation] = []
+        missing: list[Violation] = []
+        unread: list[Violation] = []
+        shape_key = (data.classification, data.kind, data.regime, data.period, data.highest_level_held,
+                     data.scope, data.copy_number, data.copy_total, data.location)
+        shape = accepted.get(shape_key)
+        if shape is None:
+            shape, unread, missing, errs = _check_row(data, code, places, place_facts)
+            if shape is not None:
+                accepted[shape_key] = shape
+            bad += unread
+        if not unread:  # an import repeats a handful of (period, scope) texts: each is judged once
+            key = (data.period, data.scope)
+            if key not in entry:
+                entry[key] = _entry_problems(data.period, data.scope, today, known)
+            bad += entry[key]
+        if data.pages is not None or data.copy_number is not None or data.copy_total is not None:
+            bad += _count_problems(data)
+        if code in seen:
+            errs.append(Violation("R-18", f"{code} appears twice in this import.", f"{code} 在本次导入中重复。"))
+        seen.add(code)
+        epc = data.epc.strip().upper() if data.epc else None
+        if epc:
+            if epc in seen_epc:
+                errs.append(Violation("R-18", f"EPC {epc} appears twice.", f"EPC {epc} 重复。"))
+            seen_epc.add(epc)
+        if bad or missing or errs:
+            where = f"row {data.extra['row']}" if "row" in data.extra else None
+            for found, into in ((bad, unreadable), (missing, unknown_places), (errs, problems)):
+                into += [replace(v, en=f"{where}: {v.en}", zh=f"{where}：{v.zh}") if where else v for v in found]
+            if len(problems) + len(unreadable) + len(unknown_places) > 200:
+                break
+            continue
+        assert shape is not None
+        carriers.append((code, epc, data.title, data.doc_number, data.issuer, data.copy_number, data.copy_total,
+                         data.pages, data.capacity, *shape))
+    # Bad input first (exit 2), then what is not there (exit 4), then what the rules refuse (exit 3): a row with
+    # an unreadable level is not worth a refusal in the audit log.
+    if unreadable:
+        raise InvalidInput(unreadable)
+    if unknown_places:
+        raise _joined(NotFound, [replace(v, en=v.message("en"), zh=v.message("zh")) for v in unknown_places])
+    problems += _already_registered(uow, given, seen_epc)
+    carriers, renumber, duplicates = _number_copies(uow, carriers)
+    problems += duplicates
+    refuse(problems, "register", carriers[0][0] if len(carriers) == 1 else None, actor.badge)
+    renumbered: dict[str, list[str]] = {}
+    for first, (siblings, total) in renumber.items():
+        for sibling in siblings:
+            sibling.copy_total = total
+            sibling.updated_at = now
+        renumbered[first] = sorted(c.code for c in siblings)
+    if not carriers:
+        raise DomainError("Nothing to register.", "没有要登记的载体。")
+    insert_rows(uow.session, _CARRIERS, (*_GIVEN, *_CHECKED), carriers,
+                {"status": CarrierStatus.IN_STORE.value, "registered_at": now, "updated_at": now})
+    place_codes = {loc.id: loc.code for loc in places.values()}
+    uow.ledger.append_many(_registered(carriers, place_codes, actor.badge, renumbered), now)
+    if len(carriers) >= _BULK:
+        uow.defer_checkpoint()
+    return [c[0] for c in carriers]
 
 
 def _registered(carriers: list[tuple[Any, ...]], place_codes: dict[int, str], actor: str,

@@ -29,14 +29,15 @@ KIND_STYLES = {"top_secret_out": "bold #ffffff on #c00000", "leak": "bold #fffff
                "overdue": "bold #000000 on #ff8c00", "missing": "bold #000000 on #ffd700",
                "departing": "bold #000000 on #ffd700", "approval": "#000000 on #9ec5e8",
                "meeting": "bold #000000 on #ff8c00", "byproducts": "bold #000000 on #ffd700",
-               "incident": "bold #ffffff on #c00000", "duty": "bold #000000 on #ff8c00"}
+               "incident": "bold #ffffff on #c00000", "duty": "bold #000000 on #ff8c00",
+               "transit_overdue": "bold #000000 on #ff8c00"}
 
 
 def kind_label(kind: str) -> str:
     return {"top_secret_out": _("绝密 out"), "overdue": _("Overdue"), "missing": _("Missing"),
             "leak": _("Leak (R-155)"), "departing": _("Departing"), "approval": _("Approval"),
             "meeting": _("Meeting (R-123)"), "byproducts": _("By-products (R-34)"),
-            "incident": _("Incident"), "duty": _("Duty")}.get(kind, kind)
+            "incident": _("Incident"), "duty": _("Duty"), "transit_overdue": _("Transit late")}.get(kind, kind)
 
 
 def role_label(role: str) -> str:
