@@ -715,6 +715,16 @@ def check_checkin(c: CarrierFacts, place: LocationFacts | None) -> list[Violatio
     return [] if place is None else check_place_accepts(c.code, c.level, place)
 
 
+def in_transit_refusal(code: str, transit: int) -> Violation:
+    """R-17, R-55: a carrier on its way through the 机要 channel moves only by that channel's hops (seals read, both
+    sides signing) and is received by its destination registry; a counter check-in or handover would take it off the
+    chain unseen."""
+    return _v("R-55", f"{code} is in transit #{transit}: it is handed on only by a transit hop and taken in by its "
+                      "destination registry's receipt (tracker transit hop / receive, or the courier screen).",
+              f"{code} 正在机要传递中（#{transit}）：只能通过传递交接移交，并由目的机要室签收"
+              "（tracker transit hop / receive，或机要交通界面）。")
+
+
 def check_returner(c: CarrierFacts, returner: PersonFacts, returner_signed: bool,
                    holder_signed: bool) -> list[Violation]:
     """R-56, R-66: who brings a carrier back is on the record, and it is not a 代交 (delivery by a third person).

@@ -272,12 +272,17 @@ def test_only_the_holder_reseals_a_travelling_package_and_a_carrier_taken_off_th
         assert packages.show(uow, pkg).seal == "FZ-1"
     with pytest.raises(Refused):  # nor is a travelling package opened before its receipt
         packages.open_package(store.uow(), clerk, pkg, "FZ-1", [a])
-    # A carrier of the transit checked in at a counter mid-way is off the chain: the next hop refuses to go on.
-    circulation.check_in(store.uow(), clerk, b, to_location=SAFE)
+    # Attack: a carrier of the transit taken off the chain at a counter mid-way — checked in, or handed to someone
+    # else — is refused: it moves only by the transit's own hops and is received at its destination.
     before = count_events(store)
     with pytest.raises(Refused) as e:
-        transit.hop(store.uow(), officer, n, people["courier"], officer, {pkg: "FZ-1"}, place=SH_GATE)
-    assert "R-17" in _rules(e) and b in str(e.value) and count_events(store) == before
+        circulation.check_in(store.uow(), clerk, b, to_location=SAFE)
+    assert _rules(e) == {"R-55"}
+    with pytest.raises(Refused) as e:
+        circulation.handover(store.uow(), clerk, [b], people["courier"], people["reader_core"])
+    assert "R-55" in _rules(e)
+    assert count_events(store) == before and state_of(store, b)[0] == "in_transit"
+    transit.hop(store.uow(), officer, n, people["courier"], officer, {pkg: "FZ-1"}, place=SH_GATE)
 
 
 def test_a_personal_transit_waits_unopened_for_its_addressee(store: Store, people: dict[str, Signed]) -> None:
@@ -289,6 +294,14 @@ def test_a_personal_transit_waits_unopened_for_its_addressee(store: Store, peopl
     with pytest.raises(Refused) as e:
         incoming.deliver(store.uow(), clerk2, code, people["reader_core"])
     assert _rules(e) == {"R-21"}
+    # Attack: the 亲启 item lent from the registry's shelf, or carried out, instead of delivered unopened.
+    for act in (lambda: circulation.check_out(store.uow(), clerk2, code, people["reader_core"]),
+                lambda: circulation.carry_out(store.uow(), clerk2, code, people["reader_core"],
+                                              store.clock() + timedelta(days=1), None)):
+        with pytest.raises(Refused) as e:
+            act()
+        assert "R-21" in _rules(e)
+    assert state_of(store, code) == ("in_store", None, SH_REG)
     incoming.deliver(store.uow(), clerk2, code, people["approver"])
     assert state_of(store, code) == ("on_loan", badge("approver"), None)
     waiting = incoming.listing(store.uow(), clerk2, waiting=True)

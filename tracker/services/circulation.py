@@ -25,8 +25,9 @@ from tracker.rules import (
     check_handover,
     check_meeting_bound,
     check_returner,
+    in_transit_refusal,
 )
-from tracker.schema import Carrier, Loan, Location, table
+from tracker.schema import Carrier, Incoming, Loan, Location, TransitItem, table
 from tracker.services import campaigns
 from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
@@ -100,8 +101,8 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         if due is None and facts.level is not None:
             due = policy.end_of_working_day(now, 0 if facts.level.rank == 4 else policy.loan_max_days)
         refuse(check_checkout(facts, person_facts(person), signed_by(borrower, person.badge), approval, due, now,
-                              location_facts(place) if place else None, policy, actor.badge), "check_out", code,
-               actor.badge)
+                              location_facts(place) if place else None, policy, actor.badge)
+               + _personal(uow, c.id, c.code), "check_out", code, actor.badge)
         assert due is not None
         session = uow.session
         _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value, "holder_id": person.id,
@@ -137,7 +138,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         now = uow.now()
         c = carrier_row(uow, code)
         facts = carrier_row_facts(c)
-        refuse(check_checkin(facts, None), "check_in", code, actor.badge)
+        refuse(check_checkin(facts, None) or _transit(uow, c.id, c.code), "check_in", code, actor.badge)
         loan = _OPEN_LOAN.one_or_none(uow.session, {"cid": c.id})
         if to_location is not None:
             place = location_row(uow, to_location)
@@ -199,7 +200,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         for c in carriers:
             problems += check_handover(carrier_facts(c), gf, tf, signed_by(giver, g.badge), signed_by(taker, t.badge),
                                        uow.policy, op_facts)
-            problems += _bound(uow, c)
+            problems += _bound(uow, c) + _transit(uow, c.id, c.code)
         refuse(_dedupe(problems), "handover", carriers[0].code if len(carriers) == 1 else None, actor.badge)
         seqs = []
         for c in carriers:
@@ -217,6 +218,27 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
             seqs.append(ev.seq)
         uow.commit()
         return seqs
+
+
+def _transit(uow: UnitOfWork, carrier_id: int, code: str) -> list[Violation]:
+    """R-17, R-55: a carrier on an open transit (`services.transit`) is not checked in or handed on at a counter."""
+    number = uow.session.execute(select(TransitItem.transit_id).where(TransitItem.open_carrier_id == carrier_id)
+                                 ).scalar_one_or_none()
+    return [] if number is None else [in_transit_refusal(code, number)]
+
+
+def _personal(uow: UnitOfWork, carrier_id: int, code: str) -> list[Violation]:
+    """R-21: a 亲启 item not yet delivered goes, unopened, only to its addressee or their proxy, by `incoming
+    deliver` — never lent or carried out from the registry's shelf to anyone."""
+    addressee = uow.session.execute(
+        select(Incoming.personal_to).where(Incoming.carrier_id == carrier_id, Incoming.personal_to.is_not(None),
+                                           Incoming.delivered_at.is_(None)).limit(1)).scalar_one_or_none()
+    if addressee is None:
+        return []
+    return [Violation("R-21", f"{code} is 亲启 to {addressee} and not delivered yet: it goes, unopened, to that person "
+                              "or their proxy (tracker incoming deliver), not out on a loan.",
+                      f"{code} 为 {addressee} 亲启件，尚未递交：只能原封交本人或其代收人（tracker incoming deliver），"
+                      "不得借出。")]
 
 
 def _bound(uow: UnitOfWork, c: Carrier) -> list[Violation]:
@@ -262,8 +284,8 @@ def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str
         refuse(check_carry_out(carrier_facts(c), person_facts(holder), signed_by(custodian, holder.badge),
                                person_facts(second) if second else None,
                                second is not None and companion is not None and signed_by(companion, second.badge),
-                               approval, return_due, now, uow.policy, actor.badge) + _bound(uow, c), "carry_out", code,
-               actor.badge)
+                               approval, return_due, now, uow.policy, actor.badge) + _bound(uow, c)
+               + _personal(uow, c.id, c.code), "carry_out", code, actor.badge)
         from_location = c.location
         loan = close_open_loan(uow, c, now)
         c.status, c.holder_id, c.location_id, c.due_at, c.updated_at = (
