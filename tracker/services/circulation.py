@@ -14,11 +14,14 @@ from sqlalchemy import bindparam, insert, select, update
 
 from tracker.domain import ApprovalPurpose, CarrierStatus, EventType, utc_iso
 from tracker.ledger import EventDraft
-from tracker.prepared import Prepared, pipeline
+from tracker.policy import _VERSION
+from tracker.prepared import Prepared, pipeline, prefetch
 from tracker.rules import Action, Violation, check_carry_out, check_checkin, check_checkout, check_handover
 from tracker.schema import Carrier, Loan, Location, table
-from tracker.services.approvals import approval_facts, covering, mark_used
+from tracker.services.approvals import _SIGNERS, approval_facts, covering, mark_used
 from tracker.services.common import (
+    _CARRIER_ROW_LOCKED,
+    _PERSON_ROW,
     Refused,
     Signed,
     actor_facts,
@@ -77,6 +80,10 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
     batch (`prepared.pipeline`), so the writes cost two round trips before the commit, not six.
     """
     with uow:
+        # PostgreSQL: what the checks below read, fetched in one round trip instead of five (SQLite: nothing)
+        reads = [(_PERSON_ROW, {"badge": actor.badge}), (_PERSON_ROW, {"badge": badge_of(borrower).strip()}),
+                 (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {})]
+        prefetch(uow.session, *reads, *([(_SIGNERS, {"aid": approval_id})] if approval_id is not None else []))
         _op, person = signed_parties(uow, actor, Action.CHECK_OUT, badge_of(borrower))
         now = uow.now()
         c = carrier_row(uow, code)
@@ -118,6 +125,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
     Without `to_location` the carrier goes back where it was lent from. Same fast path as `check_out`.
     """
     with uow:
+        prefetch(uow.session, (_PERSON_ROW, {"badge": actor.badge}), (_CARRIER_ROW_LOCKED, {"code": code.strip()}))
         signed_parties(uow, actor, Action.CHECK_IN)
         now = uow.now()
         c = carrier_row(uow, code)
