@@ -338,8 +338,9 @@ def bench_sqlite() -> None:
         print(f"  round {k}: {times[-1]:.2f} s | Python set comparison {base_s:.2f} s; its WAL checkpoint was "
               f"done {checkpoint_s:.2f} s after it returned")
     counts = ", ".join(f"{k.value} {n:,}" for k, n in sorted(rec.counts.items(), key=lambda kv: -kv[1]))
-    met = targets.check("reconcile", statistics.median(times) <= 4.0)
-    print(f"reconcile: {spread(times, '.2f')} s (target <= 4 s: {met}) | Python set comparison "
+    limit_s = 4.0 * max(1.0, N / 1_000_000)  # 4 s per million: 40 s at ten million (issue 22)
+    met = targets.check("reconcile", statistics.median(times) <= limit_s)
+    print(f"reconcile: {spread(times, '.2f')} s (target <= {limit_s:g} s: {met}) | Python set comparison "
           f"{spread(base_times, '.2f')} s | ratio {statistics.median(times) / statistics.median(base_times):.1f}")
     print(f"  findings: {counts}")
     print(f"  the fold and the snapshot pass ran in {parts.parts_for(N)} part(s) by code range, one worker thread "
