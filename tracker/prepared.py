@@ -88,6 +88,7 @@ def pipeline(session: Session) -> Iterator[None]:
     Only `Prepared` statements may run inside (the ORM expects a result from every statement at once), and the block
     must end before the transaction's commit: the connection leaves pipeline mode before the pool may hand it on.
     Elsewhere (SQLite) this does nothing."""
+    session.flush()  # pending ORM changes go now: the statements' own flushes inside must find nothing to send
     d = driver(session)
     enter = getattr(d.dbapi, "pipeline", None) if d.dialect.name == "postgresql" else None
     if enter is None:

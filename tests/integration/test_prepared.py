@@ -148,3 +148,11 @@ def test_prefetched_rows_are_those_a_read_would_get_once(store: Store, code: str
         assert first.due_at is None and CARRIER.one(uow.session, {"code": code}).due_at == due
     with store.uow() as uow:  # nothing prefetched is left over for the next transaction
         assert "tracker_prefetched" not in uow.session.info
+
+
+def test_pending_orm_changes_go_before_a_pipeline(store: Store, code: str) -> None:
+    with store.uow() as uow:
+        orm = uow.session.execute(select(Carrier).where(Carrier.code == code)).scalar_one()
+        orm.due_at = datetime(2031, 5, 1, tzinfo=UTC)  # not flushed yet
+        with pipeline(uow.session):
+            assert CARRIER.one(uow.session, {"code": code}).due_at == datetime(2031, 5, 1, tzinfo=UTC)
