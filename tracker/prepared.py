@@ -79,7 +79,7 @@ def prefetch(session: Session, *reads: tuple[Prepared, Mapping[str, Any]]) -> No
 
 
 @contextmanager
-def pipeline(session: Session) -> Iterator[None]:
+def pipeline(session: Session, commit: bool = False) -> Iterator[None]:
     """Run the block's prebuilt statements in one batch on PostgreSQL: a write is sent, not waited for (its
     `execute` returns -1, the row count being unknown yet), and the first read (`rows`, `one`…) or the end of the
     block waits for everything sent so far in one round trip. An error in any of them surfaces there, as SQLAlchemy's
@@ -87,7 +87,10 @@ def pipeline(session: Session) -> Iterator[None]:
 
     Only `Prepared` statements may run inside (the ORM expects a result from every statement at once), and the block
     must end before the transaction's commit: the connection leaves pipeline mode before the pool may hand it on.
-    Elsewhere (SQLite) this does nothing."""
+    With `commit`, the transaction's COMMIT itself goes in the block's last batch when the block ends without an
+    error — one round trip less, and on the counter, one less while the ledger head is locked — and the caller
+    commits its unit of work right after the block, which then has nothing left to send (the driver sees no open
+    transaction). Elsewhere (SQLite) this does nothing, and the unit of work's commit commits."""
     session.flush()  # pending ORM changes go now: the statements' own flushes inside must find nothing to send
     d = driver(session)
     enter = getattr(d.dbapi, "pipeline", None) if d.dialect.name == "postgresql" else None
@@ -98,6 +101,9 @@ def pipeline(session: Session) -> Iterator[None]:
     try:
         with enter():
             yield
+            if commit:
+                with d.dbapi.cursor() as cursor:
+                    cursor.execute("COMMIT")
     except error as e:
         raise DBAPIError.instance("(pipelined statements)", None, e, error) from e
 

@@ -156,3 +156,19 @@ def test_pending_orm_changes_go_before_a_pipeline(store: Store, code: str) -> No
         orm.due_at = datetime(2031, 5, 1, tzinfo=UTC)  # not flushed yet
         with pipeline(uow.session):
             assert CARRIER.one(uow.session, {"code": code}).due_at == datetime(2031, 5, 1, tzinfo=UTC)
+
+
+def test_a_pipeline_that_commits_commits_only_when_it_ends_well(store: Store, code: str) -> None:
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    with pytest.raises(RuntimeError), store.uow() as uow:
+        with pipeline(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due})
+            raise RuntimeError("refused after the write was sent")
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at is None
+    with store.uow() as uow:
+        with pipeline(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due})
+        uow.commit()  # nothing left to send on PostgreSQL; the commit itself on SQLite
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at == due

@@ -77,7 +77,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
 
     This is the counter's hottest path, so it reads plain rows through prebuilt statements (see
     `common.carrier_row`) and writes with two statements plus the ledger's two or three — on PostgreSQL sent as one
-    batch (`prepared.pipeline`), so the writes cost two round trips before the commit, not six.
+    batch (`prepared.pipeline`), so the writes and the commit cost two round trips, not seven.
     """
     with uow:
         # PostgreSQL: what the checks below read, fetched in one round trip instead of five (SQLite: nothing)
@@ -101,7 +101,8 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
                actor.badge)
         assert due is not None
         session = uow.session
-        with pipeline(session):  # PostgreSQL: the writes and the ledger head's lock in one round trip
+        # PostgreSQL: the writes and the ledger head's lock in one round trip, the event and the commit in another
+        with pipeline(session, commit=True):
             _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value,
                                            "holder_id": person.id, "location_id": None, "due_at": due,
                                            "updated_at": now})
@@ -142,7 +143,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         due = c.due_at
         overdue = due is not None and now > due
         session = uow.session
-        with pipeline(session):  # as in check_out
+        with pipeline(session, commit=True):  # as in check_out
             _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.IN_STORE.value, "holder_id": None,
                                            "location_id": place_id, "due_at": None, "updated_at": now})
             if loan is not None:
