@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from tracker.demo import badge, place
-from tracker.prepared import Prepared, driver
+from tracker.prepared import Prepared, driver, pipeline, prefetch
 from tracker.schema import Approval, Carrier, Location, table
 from tracker.services import approvals, registry
 from tracker.services.common import Signed
@@ -108,3 +108,67 @@ def test_approval_marking_through_the_driver(store: Store, code: str, people: di
         after = approvals.approval_facts(uow, aid, cid)
         assert after is not None and after.used_for == {code}
         assert after.approver.badge == badge("approver")
+
+
+def test_a_pipelined_error_is_a_sqlalchemy_error_and_changes_nothing(store: Store, code: str) -> None:
+    """On PostgreSQL the writes in `pipeline` are sent without waiting: the duplicate's error arrives when the block
+    ends, and must still be a `DBAPIError` that rolls back the write sent before it."""
+    dup = Prepared(insert(_carriers).values(
+        code=bindparam("code"), kind="paper", regime="state", classification="secret", period="10y", scope="x",
+        status="in_store", copy_number=1, copy_total=1, title="dup", registered_at=bindparam("at"),
+        updated_at=bindparam("at")))
+    with pytest.raises(DBAPIError), store.uow() as uow:
+        with pipeline(uow.session):
+            SET_DUE.execute(uow.session, {"code": code, "due": datetime(2030, 1, 1, tzinfo=UTC)})
+            dup.execute(uow.session, {"code": code, "at": datetime.now(UTC)})
+        uow.commit()
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at is None
+
+
+def test_pipelined_writes_and_reads_land_in_order(store: Store, code: str) -> None:
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    with store.uow() as uow:
+        with pipeline(uow.session):
+            SET_DUE.execute(uow.session, {"code": code, "due": due})
+            assert CARRIER.one(uow.session, {"code": code}).due_at == due  # the read waits for the write before it
+        uow.commit()
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at == due
+
+
+def test_prefetched_rows_are_those_a_read_would_get_once(store: Store, code: str) -> None:
+    with store.uow() as uow:
+        prefetch(uow.session, (CARRIER, {"code": code}), (PLACE, {"code": place("BJ", "R2C1S1")}))
+        first = CARRIER.one(uow.session, {"code": code})
+        assert PLACE.one(uow.session, {"code": place("BJ", "R2C1S1")}).reading_place is False
+        due = datetime(2030, 1, 1, tzinfo=UTC)
+        SET_DUE.execute(uow.session, {"code": code, "due": due})
+        # taken once: a second read asks the database again and sees the write
+        assert first.due_at is None and CARRIER.one(uow.session, {"code": code}).due_at == due
+    with store.uow() as uow:  # nothing prefetched is left over for the next transaction
+        assert "tracker_prefetched" not in uow.session.info
+
+
+def test_pending_orm_changes_go_before_a_pipeline(store: Store, code: str) -> None:
+    with store.uow() as uow:
+        orm = uow.session.execute(select(Carrier).where(Carrier.code == code)).scalar_one()
+        orm.due_at = datetime(2031, 5, 1, tzinfo=UTC)  # not flushed yet
+        with pipeline(uow.session):
+            assert CARRIER.one(uow.session, {"code": code}).due_at == datetime(2031, 5, 1, tzinfo=UTC)
+
+
+def test_a_pipeline_that_commits_commits_only_when_it_ends_well(store: Store, code: str) -> None:
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    with pytest.raises(RuntimeError), store.uow() as uow:
+        with pipeline(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due})
+            raise RuntimeError("refused after the write was sent")
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at is None
+    with store.uow() as uow:
+        with pipeline(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due})
+        uow.commit()  # nothing left to send on PostgreSQL; the commit itself on SQLite
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at == due

@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, insert, select, update
 
 from tracker.domain import ApprovalPurpose, CarrierStatus, EventType, utc_iso
 from tracker.ledger import EventDraft
-from tracker.prepared import Prepared
+from tracker.policy import _VERSION
+from tracker.prepared import Prepared, pipeline, prefetch
 from tracker.rules import (
     Action,
     PersonFacts,
@@ -29,8 +30,10 @@ from tracker.rules import (
 )
 from tracker.schema import Carrier, Incoming, Loan, Location, TransitItem, table
 from tracker.services import campaigns
-from tracker.services.approvals import approval_facts, covering, mark_used
+from tracker.services.approvals import _SIGNERS, approval_facts, covering, mark_used
 from tracker.services.common import (
+    _CARRIER_ROW_LOCKED,
+    _PERSON_ROW,
     Refused,
     Signed,
     actor_facts,
@@ -85,9 +88,14 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
     """Lend a carrier in store to a signed borrower (R-54, R-63–R-67, R-159).
 
     This is the counter's hottest path, so it reads plain rows through prebuilt statements (see
-    `common.carrier_row`) and writes with two statements plus the ledger's three.
+    `common.carrier_row`) and writes with two statements plus the ledger's two or three — on PostgreSQL sent as one
+    batch (`prepared.pipeline`), so the writes and the commit cost two round trips, not seven.
     """
     with uow:
+        # PostgreSQL: what the checks below read, fetched in one round trip instead of five (SQLite: nothing)
+        reads = [(_PERSON_ROW, {"badge": actor.badge}), (_PERSON_ROW, {"badge": badge_of(borrower).strip()}),
+                 (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {})]
+        prefetch(uow.session, *reads, *([(_SIGNERS, {"aid": approval_id})] if approval_id is not None else []))
         _op, person = signed_parties(uow, actor, Action.CHECK_OUT, badge_of(borrower))
         now = uow.now()
         c = carrier_row(uow, code)
@@ -105,18 +113,21 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
                + _personal(uow, c.id, c.code), "check_out", code, actor.badge)
         assert due is not None
         session = uow.session
-        _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value, "holder_id": person.id,
-                                       "location_id": None, "due_at": due, "updated_at": now})
-        _INSERT_LOAN.execute(session, {
-            "carrier_id": c.id, "borrower_id": person.id, "kind": "loan", "approval_id": approval_id,
-            "reading_place_id": place.id if place else None, "out_at": now, "due_at": due, "open_carrier_id": c.id,
-            "from_location_id": c.location_id})
-        if approval is not None:
-            mark_used(uow, approval.id, [c.id], now)
-        ev = uow.ledger.append(EventDraft(
-            EventType.CHECKED_OUT, carrier=c.code, actor=actor.badge, from_location=c.location_code,
-            to_holder=person.badge, approval_id=approval_id,
-            payload={"due": utc_iso(due), "reading_place": reading_place}), now)
+        # PostgreSQL: the writes and the ledger head's lock in one round trip, the event and the commit in another
+        with pipeline(session, commit=True):
+            _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value,
+                                           "holder_id": person.id, "location_id": None, "due_at": due,
+                                           "updated_at": now})
+            _INSERT_LOAN.execute(session, {
+                "carrier_id": c.id, "borrower_id": person.id, "kind": "loan", "approval_id": approval_id,
+                "reading_place_id": place.id if place else None, "out_at": now, "due_at": due,
+                "open_carrier_id": c.id, "from_location_id": c.location_id})
+            if approval is not None:
+                mark_used(uow, approval.id, [c.id], now)
+            ev = uow.ledger.append(EventDraft(
+                EventType.CHECKED_OUT, carrier=c.code, actor=actor.badge, from_location=c.location_code,
+                to_holder=person.badge, approval_id=approval_id,
+                payload={"due": utc_iso(due), "reading_place": reading_place}), now)
         uow.commit()
         return LoanReceipt(c.code, person.badge, due, ev.seq)
 
@@ -134,6 +145,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
     """
     with uow:
         returner_badge = badge_of(returned_by) if returned_by is not None else actor.badge
+        prefetch(uow.session, (_PERSON_ROW, {"badge": actor.badge}), (_CARRIER_ROW_LOCKED, {"code": code.strip()}))
         _op, returner = signed_parties(uow, actor, Action.CHECK_IN, returner_badge)
         now = uow.now()
         c = carrier_row(uow, code)
@@ -157,10 +169,6 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         due = c.due_at
         overdue = due is not None and now > due
         session = uow.session
-        _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.IN_STORE.value, "holder_id": None,
-                                       "location_id": place_id, "due_at": None, "updated_at": now})
-        if loan is not None:
-            _CLOSE_LOAN.execute(session, {"lid": loan.id, "returned_at": now})
         payload: dict[str, object] = {"overdue": overdue, "returned_by": returner.badge,
                                       "returner": _returner_kind(facts.holder, person_facts(returner))}
         if holder is not None and returner.badge != c.holder_badge:
@@ -168,9 +176,14 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         campaign_ids = campaigns.note_return(uow, c.id, returner.badge, now)
         if campaign_ids:
             payload["campaigns"] = campaign_ids
-        ev = uow.ledger.append(EventDraft(EventType.CHECKED_IN, carrier=c.code, actor=actor.badge,
-                                          from_holder=c.holder_badge, to_location=place.code,
-                                          payload=payload), now)
+        with pipeline(session, commit=True):  # as in check_out
+            _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.IN_STORE.value, "holder_id": None,
+                                           "location_id": place_id, "due_at": None, "updated_at": now})
+            if loan is not None:
+                _CLOSE_LOAN.execute(session, {"lid": loan.id, "returned_at": now})
+            ev = uow.ledger.append(EventDraft(EventType.CHECKED_IN, carrier=c.code, actor=actor.badge,
+                                              from_holder=c.holder_badge, to_location=place.code,
+                                              payload=payload), now)
         uow.commit()
         return ev.seq
 

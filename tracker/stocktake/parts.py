@@ -95,10 +95,12 @@ ON CONFLICT (code) DO UPDATE SET n = st_bc.n + 1, lo = MIN(st_bc.lo, excluded.lo
 """  # noqa: S608 (module constants only)
 
 
+# In code order: inserted in hash order, a million codes went into st_bc's key at random, and the temporary table's
+# small buffers (temp_buffers, 8 MB) were written out and read back all along: 6.9 s against 3.0 s in key order.
 _BARCODES_GROUPED = f"""
 INSERT INTO {{p}}st_bc (code, n, lo, hi, bid, seq)
 SELECT code, COUNT(*), MIN({_PLACE_KEY}), MAX({_PLACE_KEY}), MIN(batch_id), MIN(seq) FROM stocktake_reads
-WHERE session_id = :s AND kind = 'barcode'{{codes}} GROUP BY code
+WHERE session_id = :s AND kind = 'barcode'{{codes}} GROUP BY code ORDER BY code
 """  # noqa: S608 (module constants only)
 
 

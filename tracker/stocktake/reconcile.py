@@ -322,7 +322,11 @@ def run_reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult
 
 
 def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
-    for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings"):
+    # The batches and the RFID passes' bindings too: made minutes before, by the uploads, autovacuum has not seen them
+    # yet, and PostgreSQL estimated one row for each and joined 10,000 bindings to 10,000 read places in a nested
+    # loop — 9.7 s of a 1,000,000-read reconciliation, 0.02 s with their statistics.
+    for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings", "stocktake_batches",
+                  "stocktake_bindings"):
         analyze(session, table)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
     session.execute(text("DELETE FROM stocktake_found WHERE session_id = :s"), {"s": sid})
