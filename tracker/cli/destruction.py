@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -33,8 +33,14 @@ from tracker.cli.common import (
     store,
     table,
 )
-from tracker.services import approvals, destruction, endoflife
-from tracker.services.common import Signed
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.services import approvals, destruction, endoflife
+    from tracker.services.common import Signed
+else:
+    approvals, destruction = lazy("tracker.services.approvals"), lazy("tracker.services.destruction")
+    endoflife = lazy("tracker.services.endoflife")
 
 destruction_app = typer.Typer(no_args_is_help=True, help="Destruction batches (销毁): list, approve, scan, complete, "
                                                            "certificate.")

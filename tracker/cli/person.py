@@ -6,12 +6,11 @@ refuses with rule ids) and never echo a PIN.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from tracker import queries
 from tracker.cli.common import (
     EXIT_REFUSED,
     JsonFlag,
@@ -26,7 +25,13 @@ from tracker.cli.common import (
     say,
     store,
 )
-from tracker.services import personnel
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import personnel
+else:
+    queries, personnel = lazy("tracker.queries"), lazy("tracker.services.personnel")
 
 person_app = typer.Typer(no_args_is_help=True, help="People, clearances and roles.")
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
