@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 
 from tracker.domain import (
@@ -120,20 +121,88 @@ def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
     return _view(c) if c else None
 
 
+# Texts shorter than this have no trigram: the index cannot serve them (see `find`).
+TRIGRAM = 3
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching itself anywhere: its own % and _ are literal characters here."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fts_phrase(text: str) -> str:
+    """`text` as one FTS5 phrase: with the trigram tokenizer, a match is the text found as a substring."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+_FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
+
+
 def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
-    """Incremental search over code, title, document number, holder and place (prefix first, then substring)."""
+    """Incremental search over code, document number, title, holder and place, ranked: the exact code (or EPC), codes
+    starting with the text, document numbers holding it, then titles, codes, holders and places holding it; within
+    a rank by code for the code ranks, else in registration order.
+
+    Each rank is one indexed read stopped at `limit` rows, so a keystroke costs the same on a million carriers as on
+    a thousand: codes by prefix from their B-tree index; on SQLite, substrings of three characters or more from the
+    `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from pg_trgm GIN indexes; people and places
+    are few and are read directly. One or two characters have no trigram: the carriers are read in registration
+    order until `limit` of them hold the text (quick for the common characters a short text usually is; a rare one
+    reads further).
+    """
     t = text.strip()
-    if not t:
+    if not t or limit <= 0:
         return []
-    holder, place = aliased(Person), aliased(Location)
-    pattern = f"%{t}%"
-    q = (select(Carrier).outerjoin(holder, Carrier.holder_id == holder.id)
-         .outerjoin(place, Carrier.location_id == place.id)
-         .where(or_(Carrier.code.like(pattern), Carrier.title.like(pattern), Carrier.doc_number.like(pattern),
-                    holder.badge.like(pattern), holder.name.like(pattern), place.code.like(pattern),
-                    place.name.like(pattern), Carrier.epc == t.upper()))
-         .order_by(Carrier.code).limit(limit))
-    return [_view(c) for c in uow.session.execute(q).unique().scalars()]
+    session = uow.session
+    code = t.upper()
+    found: dict[int, None] = {}  # carrier ids in rank order
+
+    def take(ids: Any) -> bool:
+        for i in ids:
+            found.setdefault(i, None)
+        return len(found) >= limit
+
+    def room() -> int:
+        return limit + len(found)  # enough rows to fill the page after dropping those already ranked higher
+
+    pattern = _like(t)
+
+    def like(column: Any) -> Any:
+        return column.ilike(pattern, escape="\\")
+
+    holders = select(Person.id).where(or_(like(Person.badge), like(Person.name)))
+    places = select(Location.id).where(or_(like(Location.code), like(Location.name)))
+    # codes are upper case: a B-tree range is the prefix match, on both databases
+    ranks: list[Any] = [
+        select(Carrier.id).where(or_(Carrier.code == code, Carrier.epc == code)).order_by(Carrier.code),
+        select(Carrier.id).where(Carrier.code >= code, Carrier.code < code + "\U0010ffff").order_by(Carrier.code),
+    ]
+    if uow.dialect == "sqlite" and len(t) >= TRIGRAM:
+        phrase = _fts_phrase(t)
+        ranks += ["doc_number : " + phrase, "{code title} : " + phrase]
+    else:
+        ranks += [select(Carrier.id).where(like(Carrier.doc_number)).order_by(Carrier.id),
+                  select(Carrier.id).where(or_(like(Carrier.title), like(Carrier.code))).order_by(Carrier.id)]
+    ranks += [select(Carrier.id).where(Carrier.holder_id.in_(holders)).order_by(Carrier.id),
+              select(Carrier.id).where(Carrier.location_id.in_(places)).order_by(Carrier.id)]
+    last: list[int] = []  # titles, codes, holders and places: one rank, in registration order
+    for i, q in enumerate(ranks):
+        if isinstance(q, str):
+            ids = session.execute(_FTS, {"match": q, "n": room()}).scalars().all()
+        else:
+            ids = session.execute(q.limit(room())).scalars().all()
+        if i < 3:
+            if take(ids):
+                break
+        else:
+            last.extend(ids)
+    if len(found) < limit:
+        take(sorted(set(last) - set(found)))
+    ids = list(found)[:limit]
+    if not ids:
+        return []
+    rows = {c.id: c for c in session.execute(select(Carrier).where(Carrier.id.in_(ids))).unique().scalars()}
+    return [_view(rows[i]) for i in ids if i in rows]
 
 
 @dataclass(frozen=True)
