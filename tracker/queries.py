@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 
@@ -121,8 +122,22 @@ def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
     return _view(c) if c else None
 
 
-# Texts shorter than this have no trigram: the index cannot serve them (see `find`).
+# Texts shorter than this have no trigram of their own (see `find`).
 TRIGRAM = 3
+# A short text is first looked for in this many carriers, in registration order: one found in at least one carrier
+# in 40 fills a page of 100 there; a rarer one is looked up through the index's vocabulary, where it has few entries
+# (reading a term's entries there costs about as much as reading as many carriers).
+SHORT_SCAN = 4_000
+# More trigrams than this starting with a short text, and the text is read for in every carrier instead.
+MOST_TERMS = 500
+_END = "\U0010ffff"  # sorts after every character: [text, text + _END) is the range of strings starting with text
+
+_FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
+_TERMS = sql_text("SELECT term FROM carrier_search_terms WHERE term >= :low AND term < :high LIMIT :most")
+_SCAN = ("SELECT id FROM {} WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern ESCAPE '\\' "
+         "OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
+_SCAN_FIRST = sql_text(_SCAN.format("(SELECT id, code, doc_number, title FROM carriers ORDER BY id LIMIT :scan)"))
+_SCAN_ALL = sql_text(_SCAN.format("carriers"))
 
 
 def _like(text: str) -> str:
@@ -130,79 +145,131 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _fts_phrase(text: str) -> str:
+def _quoted(text: str) -> str:
     """`text` as one FTS5 phrase: with the trigram tokenizer, a match is the text found as a substring."""
     return '"' + text.replace('"', '""') + '"'
 
 
-_FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
+def _like_any(*columns: Any) -> Any:
+    return or_(*(c.ilike(bindparam("pattern"), escape="\\") for c in columns))
+
+
+# Every statement of the search is built once: building them per keystroke cost more than running them.
+_N: Any = bindparam("n")
+_EXACT = (select(Carrier.id).where(or_(Carrier.code == bindparam("code"), Carrier.epc == bindparam("code")))
+          .order_by(Carrier.code).limit(_N))
+_CODE_PREFIX = (select(Carrier.id).where(Carrier.code >= bindparam("code"), Carrier.code < bindparam("code_end"))
+                .order_by(Carrier.code).limit(_N))
+_DOC_PREFIX = (select(Carrier.id).where(Carrier.doc_number >= bindparam("text"),
+                                        Carrier.doc_number < bindparam("text_end"))
+               .order_by(Carrier.doc_number).limit(_N))
+_DOC_LIKE = select(Carrier.id).where(_like_any(Carrier.doc_number)).order_by(Carrier.id).limit(_N)
+_REST_LIKE = (select(Carrier.id).where(_like_any(Carrier.title, Carrier.code, Carrier.doc_number))
+              .order_by(Carrier.id).limit(_N))
+_BY_HOLDER = (select(Carrier.id).where(Carrier.holder_id.in_(select(Person.id).where(_like_any(Person.badge,
+                                                                                                Person.name))))
+              .order_by(Carrier.id).limit(_N))
+_BY_PLACE = (select(Carrier.id).where(Carrier.location_id.in_(select(Location.id).where(_like_any(Location.code,
+                                                                                                   Location.name))))
+             .order_by(Carrier.id).limit(_N))
+_HOLDER, _PLACE = aliased(Person), aliased(Location)
+_VIEWS = (select(Carrier.id, Carrier.code, Carrier.kind, Carrier.classification, Carrier.title, Carrier.doc_number,
+                 Carrier.status, _HOLDER.badge, _HOLDER.name, _PLACE.code, _PLACE.name, Carrier.due_at,
+                 Carrier.copy_number, Carrier.copy_total, Carrier.period, Carrier.scope, Carrier.epc, Carrier.regime,
+                 Carrier.missing_since, Carrier.issuer, Carrier.pages, Carrier.capacity, Carrier.highest_level_held,
+                 Carrier.registered_at)
+          .outerjoin(_HOLDER, Carrier.holder_id == _HOLDER.id).outerjoin(_PLACE, Carrier.location_id == _PLACE.id)
+          .where(Carrier.id.in_(bindparam("ids", expanding=True))))
 
 
 def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     """Incremental search over code, document number, title, holder and place, ranked: the exact code (or EPC), codes
-    starting with the text, document numbers holding it, then titles, codes, holders and places holding it; within
-    a rank by code for the code ranks, else in registration order.
+    starting with the text (by code), document numbers holding it, then titles, codes, holders and places holding it
+    (one rank, in registration order).
 
-    Each rank is one indexed read stopped at `limit` rows, so a keystroke costs the same on a million carriers as on
-    a thousand: codes by prefix from their B-tree index; on SQLite, substrings of three characters or more from the
+    Each rank is one indexed read stopped at `limit` rows, so a keystroke costs about the same on a million carriers
+    as on a thousand: codes by prefix from their B-tree index; on SQLite, texts of three characters or more from the
     `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from pg_trgm GIN indexes; people and places
-    are few and are read directly. One or two characters have no trigram: the carriers are read in registration
-    order until `limit` of them hold the text (quick for the common characters a short text usually is; a rare one
-    reads further).
+    are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
+    from their start (B-tree); on SQLite the rest is read from the first carriers while the text is common there,
+    and otherwise through the trigrams starting with it (the index's vocabulary; few, for a rare text). PostgreSQL
+    reads the carriers in order for them.
     """
-    t = text.strip()
+    t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
         return []
-    session = uow.session
-    code = t.upper()
+    conn = uow.session.connection()
+    sqlite = uow.dialect == "sqlite"
+    params = {"code": t.upper(), "code_end": t.upper() + _END, "text": t, "text_end": t + _END,
+              "pattern": _like(t)}
     found: dict[int, None] = {}  # carrier ids in rank order
 
-    def take(ids: Any) -> bool:
-        for i in ids:
+    def ids(q: Any, **more: Any) -> list[int]:
+        # each rank asks for enough rows to fill the page after dropping those already ranked higher
+        return list(conn.execute(q, {**params, "n": limit + len(found), **more}).scalars())
+
+    def take(more: list[int]) -> bool:
+        for i in more:
             found.setdefault(i, None)
         return len(found) >= limit
 
-    def room() -> int:
-        return limit + len(found)  # enough rows to fill the page after dropping those already ranked higher
-
-    pattern = _like(t)
-
-    def like(column: Any) -> Any:
-        return column.ilike(pattern, escape="\\")
-
-    holders = select(Person.id).where(or_(like(Person.badge), like(Person.name)))
-    places = select(Location.id).where(or_(like(Location.code), like(Location.name)))
     # codes are upper case: a B-tree range is the prefix match, on both databases
-    ranks: list[Any] = [
-        select(Carrier.id).where(or_(Carrier.code == code, Carrier.epc == code)).order_by(Carrier.code),
-        select(Carrier.id).where(Carrier.code >= code, Carrier.code < code + "\U0010ffff").order_by(Carrier.code),
-    ]
-    if uow.dialect == "sqlite" and len(t) >= TRIGRAM:
-        phrase = _fts_phrase(t)
-        ranks += ["doc_number : " + phrase, "{code title} : " + phrase]
-    else:
-        ranks += [select(Carrier.id).where(like(Carrier.doc_number)).order_by(Carrier.id),
-                  select(Carrier.id).where(or_(like(Carrier.title), like(Carrier.code))).order_by(Carrier.id)]
-    ranks += [select(Carrier.id).where(Carrier.holder_id.in_(holders)).order_by(Carrier.id),
-              select(Carrier.id).where(Carrier.location_id.in_(places)).order_by(Carrier.id)]
-    last: list[int] = []  # titles, codes, holders and places: one rank, in registration order
-    for i, q in enumerate(ranks):
-        if isinstance(q, str):
-            ids = session.execute(_FTS, {"match": q, "n": room()}).scalars().all()
+    if not (take(ids(_EXACT)) or take(ids(_CODE_PREFIX))):
+        if len(t) < TRIGRAM:
+            take(ids(_DOC_PREFIX))
+        elif sqlite:
+            take(ids(_FTS, match="doc_number : " + _quoted(t)))
         else:
-            ids = session.execute(q.limit(room())).scalars().all()
-        if i < 3:
-            if take(ids):
-                break
-        else:
-            last.extend(ids)
+            take(ids(_DOC_LIKE))
     if len(found) < limit:
-        take(sorted(set(last) - set(found)))
-    ids = list(found)[:limit]
+        if len(t) >= TRIGRAM and sqlite:
+            rest = ids(_FTS, match="{code title} : " + _quoted(t))
+        elif sqlite:
+            rest = _short(conn, t.lower(), params["pattern"], limit + len(found))
+        else:
+            rest = ids(_REST_LIKE)
+        rest += ids(_BY_HOLDER) + ids(_BY_PLACE)
+        take(sorted(set(rest) - set(found)))
+    return _views(conn, list(found)[:limit])
+
+
+def _views(conn: Any, ids: list[int]) -> list[CarrierView]:
+    """The views of carriers `ids`, in that order, read as plain rows (a page of results per keystroke: the ORM's
+    objects would cost more than the search itself)."""
     if not ids:
         return []
-    rows = {c.id: c for c in session.execute(select(Carrier).where(Carrier.id.in_(ids))).unique().scalars()}
-    return [_view(rows[i]) for i in ids if i in rows]
+    rows = {r[0]: r for r in conn.execute(_VIEWS, {"ids": ids})}
+    out = []
+    for i in ids:
+        if i in rows:
+            (_id, code, kind, level, title, doc, status, badge, name, loc, loc_name, due, copy, total, period, scope,
+             epc, regime, missing, issuer, pages, capacity, highest, registered) = rows[i]
+            out.append(CarrierView(
+                code=code, kind=kind, classification=level, marking=_marking(level, period), title=title,
+                doc_number=doc, status=status, holder=badge, holder_name=name, location=loc, location_name=loc_name,
+                due_at=due, copy_number=copy, copy_total=total, period=period, scope=scope, epc=epc, regime=regime,
+                missing_since=missing, issuer=issuer, pages=pages, capacity=capacity, highest_level_held=highest,
+                registered_at=registered))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _marking(classification: str, period: str | None) -> str:
+    return marking_text(Classification(classification), SecrecyPeriod.parse(period))
+
+
+def _short(conn: Any, low: str, pattern: str, n: int) -> list[int]:
+    """Carriers whose title, code or document number holds a one- or two-character text, in registration order."""
+    params = {"pattern": pattern, "n": n}
+    ids = list(conn.execute(_SCAN_FIRST, {**params, "scan": SHORT_SCAN}).scalars())
+    if len(ids) >= n:
+        return ids  # common: the first carriers fill the page
+    terms = list(conn.execute(_TERMS, {"low": low, "high": low + _END, "most": MOST_TERMS}).scalars())
+    if not terms:
+        return []
+    if len(terms) >= MOST_TERMS:
+        return list(conn.execute(_SCAN_ALL, params).scalars())
+    return list(conn.execute(_FTS, {"match": " OR ".join(_quoted(term) for term in terms), "n": n}).scalars())
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ code, document number and title are now also kept in `carrier_search`, a content
 tokenizer, by triggers on `carriers`: whatever writes a carrier (services, bulk import, replay, a SQL client) updates
 the index in the same transaction. On PostgreSQL the same three columns get pg_trgm GIN indexes (`ILIKE '%…%'` uses
 them); where the server lacks the pg_trgm extension the search still works, by reading the table. People and places
-are few and are searched directly. Texts of one or two characters have no trigram: `find` serves them another way.
+are few and are searched directly. Texts of one or two characters have no trigram of their own: on SQLite `find`
+reads the carriers in order while the text is common, and looks a rare one up through the index's vocabulary
+(`carrier_search_terms`: every trigram starting with the text).
 """
 
 import sqlite3
@@ -24,22 +26,25 @@ down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The FTS5 'delete' command must be given exactly the values indexed: every trigger indexes the same expressions.
+# Every value is indexed with two unit separators after it, so that each character of a text, its last two too,
+# begins a trigram: a one- or two-character search finds its trigrams by prefix in the vocabulary. The FTS5 'delete'
+# command must be given exactly the values indexed: every statement here indexes the same expressions.
 SQLITE = [
     "CREATE VIRTUAL TABLE carrier_search USING fts5(code, doc_number, title, content='', tokenize='trigram')",
+    "CREATE VIRTUAL TABLE carrier_search_terms USING fts5vocab(carrier_search, 'row')",
     "CREATE TRIGGER carrier_search_insert AFTER INSERT ON carriers BEGIN "
-    "INSERT INTO carrier_search(rowid, code, doc_number, title) "
-    "VALUES (new.id, new.code, coalesce(new.doc_number, ''), new.title); END",
+    "INSERT INTO carrier_search(rowid, code, doc_number, title) VALUES (new.id, new.code || char(31, 31), "
+    "coalesce(new.doc_number, '') || char(31, 31), new.title || char(31, 31)); END",
     "CREATE TRIGGER carrier_search_delete AFTER DELETE ON carriers BEGIN "
-    "INSERT INTO carrier_search(carrier_search, rowid, code, doc_number, title) "
-    "VALUES ('delete', old.id, old.code, coalesce(old.doc_number, ''), old.title); END",
+    "INSERT INTO carrier_search(carrier_search, rowid, code, doc_number, title) VALUES ('delete', old.id, "
+    "old.code || char(31, 31), coalesce(old.doc_number, '') || char(31, 31), old.title || char(31, 31)); END",
     "CREATE TRIGGER carrier_search_update AFTER UPDATE OF id, code, doc_number, title ON carriers BEGIN "
-    "INSERT INTO carrier_search(carrier_search, rowid, code, doc_number, title) "
-    "VALUES ('delete', old.id, old.code, coalesce(old.doc_number, ''), old.title); "
-    "INSERT INTO carrier_search(rowid, code, doc_number, title) "
-    "VALUES (new.id, new.code, coalesce(new.doc_number, ''), new.title); END",
-    "INSERT INTO carrier_search(rowid, code, doc_number, title) "
-    "SELECT id, code, coalesce(doc_number, ''), title FROM carriers",
+    "INSERT INTO carrier_search(carrier_search, rowid, code, doc_number, title) VALUES ('delete', old.id, "
+    "old.code || char(31, 31), coalesce(old.doc_number, '') || char(31, 31), old.title || char(31, 31)); "
+    "INSERT INTO carrier_search(rowid, code, doc_number, title) VALUES (new.id, new.code || char(31, 31), "
+    "coalesce(new.doc_number, '') || char(31, 31), new.title || char(31, 31)); END",
+    "INSERT INTO carrier_search(rowid, code, doc_number, title) SELECT id, code || char(31, 31), "
+    "coalesce(doc_number, '') || char(31, 31), title || char(31, 31) FROM carriers",
 ]
 PG_INDEXES = {"ix_carriers_code_trgm": "code", "ix_carriers_doc_number_trgm": "doc_number",
               "ix_carriers_title_trgm": "title"}
@@ -67,6 +72,7 @@ def downgrade() -> None:
     if bind.dialect.name == "sqlite":
         for trigger in ("carrier_search_insert", "carrier_search_delete", "carrier_search_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS carrier_search_terms")
         op.execute("DROP TABLE IF EXISTS carrier_search")
     elif bind.dialect.name == "postgresql":
         for name in PG_INDEXES:
