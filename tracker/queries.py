@@ -158,11 +158,20 @@ def _like_any(*columns: Any) -> Any:
 _N: Any = bindparam("n")
 _EXACT = (select(Carrier.id).where(or_(Carrier.code == bindparam("code"), Carrier.epc == bindparam("code")))
           .order_by(Carrier.code).limit(_N))
-_CODE_PREFIX = (select(Carrier.id).where(Carrier.code >= bindparam("code"), Carrier.code < bindparam("code_end"))
-                .order_by(Carrier.code).limit(_N))
-_DOC_PREFIX = (select(Carrier.id).where(Carrier.doc_number >= bindparam("text"),
-                                        Carrier.doc_number < bindparam("text_end"))
-               .order_by(Carrier.doc_number).limit(_N))
+
+
+def _prefix(column: Any, text: str, end: str) -> Any:
+    """The rows whose `column` starts with the bound text, in its order: a B-tree range. Only in byte order is it the
+    prefix, whatever the characters: SQLite compares so; on PostgreSQL the range is in the "C" collation (indexed so
+    by migration 0011), as a language's collation may ignore a hyphen."""
+    return (select(Carrier.id).where(column >= bindparam(text), column < bindparam(end)).order_by(column)
+            .limit(_N))
+
+
+_CODE_PREFIX = _prefix(Carrier.code, "code", "code_end")
+_DOC_PREFIX = _prefix(Carrier.doc_number, "text", "text_end")
+_CODE_PREFIX_PG = _prefix(Carrier.code.collate("C"), "code", "code_end")
+_DOC_PREFIX_PG = _prefix(Carrier.doc_number.collate("C"), "text", "text_end")
 _DOC_LIKE = select(Carrier.id).where(_like_any(Carrier.doc_number)).order_by(Carrier.id).limit(_N)
 _REST_LIKE = (select(Carrier.id).where(_like_any(Carrier.title, Carrier.code, Carrier.doc_number))
               .order_by(Carrier.id).limit(_N))
@@ -184,8 +193,10 @@ _VIEWS = (select(Carrier.id, Carrier.code, Carrier.kind, Carrier.classification,
 
 def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     """Incremental search over code, document number, title, holder and place, ranked: the exact code (or EPC), codes
-    starting with the text (by code), document numbers holding it, then titles, codes, holders and places holding it
-    (one rank, in registration order).
+    starting with the text, document numbers holding it, then titles, codes, holders and places holding it (one
+    rank). Each rank is shown by code. When a rank holds more carriers than the page has room for, the code ranks
+    give the first codes and the others the first carriers registered (a page stops the read: finding the first
+    codes among a million titles would read them all); whenever everything fits, the answer is the old one.
 
     Each rank is one indexed read stopped at `limit` rows, so a keystroke costs about the same on a million carriers
     as on a thousand: codes by prefix from their B-tree index; on SQLite, texts of three characters or more from the
@@ -202,21 +213,22 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     sqlite = uow.dialect == "sqlite"
     params = {"code": t.upper(), "code_end": t.upper() + _END, "text": t, "text_end": t + _END,
               "pattern": _like(t)}
-    found: dict[int, None] = {}  # carrier ids in rank order
+    found: dict[int, int] = {}  # carrier id: its rank, in rank order
 
     def ids(q: Any, **more: Any) -> list[int]:
         # each rank asks for enough rows to fill the page after dropping those already ranked higher
         return list(conn.execute(q, {**params, "n": limit + len(found), **more}).scalars())
 
     def take(more: list[int]) -> bool:
+        rank = len(set(found.values()))
         for i in more:
-            found.setdefault(i, None)
+            found.setdefault(i, rank)
         return len(found) >= limit
 
     # codes are upper case: a B-tree range is the prefix match, on both databases
-    if not (take(ids(_EXACT)) or take(ids(_CODE_PREFIX))):
+    if not (take(ids(_EXACT)) or take(ids(_CODE_PREFIX if sqlite else _CODE_PREFIX_PG))):
         if len(t) < TRIGRAM:
-            take(ids(_DOC_PREFIX))
+            take(ids(_DOC_PREFIX if sqlite else _DOC_PREFIX_PG))
         elif sqlite:
             take(ids(_FTS, match="doc_number : " + _quoted(t)))
         else:
@@ -230,12 +242,13 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
             rest = ids(_REST_LIKE)
         rest += ids(_BY_HOLDER) + ids(_BY_PLACE)
         take(sorted(set(rest) - set(found)))
-    return _views(conn, list(found)[:limit])
+    page = list(found)[:limit]  # the first carriers of each rank: by code, or in registration order
+    return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
 
 
-def _views(conn: Any, ids: list[int]) -> list[CarrierView]:
-    """The views of carriers `ids`, in that order, read as plain rows (a page of results per keystroke: the ORM's
-    objects would cost more than the search itself)."""
+def _views(conn: Any, ids: list[int]) -> list[tuple[int, CarrierView]]:
+    """The views of carriers `ids` (with their ids), in that order, read as plain rows (a page of results per
+    keystroke: the ORM's objects would cost more than the search itself)."""
     if not ids:
         return []
     rows = {r[0]: r for r in conn.execute(_VIEWS, {"ids": ids})}
@@ -244,12 +257,12 @@ def _views(conn: Any, ids: list[int]) -> list[CarrierView]:
         if i in rows:
             (_id, code, kind, level, title, doc, status, badge, name, loc, loc_name, due, copy, total, period, scope,
              epc, regime, missing, issuer, pages, capacity, highest, registered) = rows[i]
-            out.append(CarrierView(
+            out.append((i, CarrierView(
                 code=code, kind=kind, classification=level, marking=_marking(level, period), title=title,
                 doc_number=doc, status=status, holder=badge, holder_name=name, location=loc, location_name=loc_name,
                 due_at=due, copy_number=copy, copy_total=total, period=period, scope=scope, epc=epc, regime=regime,
                 missing_since=missing, issuer=issuer, pages=pages, capacity=capacity, highest_level_held=highest,
-                registered_at=registered))
+                registered_at=registered)))
     return out
 
 

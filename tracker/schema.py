@@ -80,7 +80,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 # SQLite, pg_trgm GIN indexes on PostgreSQL): Alembic's comparison of models and database leaves them alone.
 SEARCH_TABLES = frozenset({"carrier_search", "carrier_search_terms", "carrier_search_data", "carrier_search_idx",
                            "carrier_search_content", "carrier_search_docsize", "carrier_search_config"})
-SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm"})
+SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm",
+                            "ix_carriers_code_c", "ix_carriers_doc_number_c"})
 
 
 def modelled(name: str | None, type_: str, _parents: Any) -> bool:

@@ -9,10 +9,14 @@ with `LIKE '%…%'`, reading the whole register per keystroke (p99 66 ms at 100,
 code, document number and title are now also kept in `carrier_search`, a contentless FTS5 table with the trigram
 tokenizer, by triggers on `carriers`: whatever writes a carrier (services, bulk import, replay, a SQL client) updates
 the index in the same transaction. On PostgreSQL the same three columns get pg_trgm GIN indexes (`ILIKE '%…%'` uses
-them); where the server lacks the pg_trgm extension the search still works, by reading the table. People and places
-are few and are searched directly. Texts of one or two characters have no trigram of their own: on SQLite `find`
-reads the carriers in order while the text is common, and looks a rare one up through the index's vocabulary
-(`carrier_search_terms`: every trigram starting with the text).
+them), and code and document number B-tree indexes in the "C" collation (their prefixes); where the server lacks
+the pg_trgm extension the search still works, by reading the table. People and places are few and are searched
+directly. Texts of one or two characters have no trigram of their own: on SQLite `find` reads the first carriers
+while the text is common there, and looks a rarer one up through the index's vocabulary (`carrier_search_terms`:
+every trigram starting with the text).
+
+A later migration that rebuilds `carriers` on SQLite (Alembic's batch mode: copy, drop, rename) drops its triggers
+with the old table: it must create them again (`SQLITE` below) and refill `carrier_search`.
 """
 
 import sqlite3
@@ -59,6 +63,9 @@ def upgrade() -> None:
         for statement in SQLITE:
             op.execute(statement)
     elif bind.dialect.name == "postgresql":
+        # code and document-number prefixes are B-tree ranges in byte order, whatever the database's collation
+        op.execute('CREATE INDEX ix_carriers_code_c ON carriers ((code COLLATE "C"))')
+        op.execute('CREATE INDEX ix_carriers_doc_number_c ON carriers ((doc_number COLLATE "C"))')
         available = bind.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first()
         if available is None:
             return  # the search reads the table instead (slower on a big register: install postgresql-contrib)
@@ -75,5 +82,5 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS carrier_search_terms")
         op.execute("DROP TABLE IF EXISTS carrier_search")
     elif bind.dialect.name == "postgresql":
-        for name in PG_INDEXES:
+        for name in (*PG_INDEXES, "ix_carriers_code_c", "ix_carriers_doc_number_c"):
             op.execute(f"DROP INDEX IF EXISTS {name}")
