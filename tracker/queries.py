@@ -125,15 +125,18 @@ def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
 # Texts shorter than this have no trigram of their own (see `find`).
 TRIGRAM = 3
 # A short text is first looked for in this many carriers, in registration order: one found in at least one carrier
-# in 40 fills a page of 100 there; a rarer one is looked up through the index's vocabulary, where it has few entries
-# (reading a term's entries there costs about as much as reading as many carriers).
-SHORT_SCAN = 4_000
+# in 20 fills a page of 100 there; a rarer one is looked up through the index's vocabulary, where it has fewer
+# entries (counting a term's entries there costs a small fraction of reading as many carriers).
+SHORT_SCAN = 2_000
 # More trigrams than this starting with a short text, and the text is read for in every carrier instead.
 MOST_TERMS = 500
 _END = "\U0010ffff"  # sorts after every character: [text, text + _END) is the range of strings starting with text
 
 _FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
+_FTS_DOC = sql_text("SELECT rowid FROM carrier_search_doc WHERE carrier_search_doc MATCH :match ORDER BY rowid "
+                    "LIMIT :n")
 _TERMS = sql_text("SELECT term FROM carrier_search_terms WHERE term >= :low AND term < :high LIMIT :most")
+_DOC_TERMS = sql_text("SELECT term FROM carrier_search_doc_terms WHERE term >= :low AND term < :high LIMIT :most")
 _SCAN = ("SELECT id FROM {} WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern ESCAPE '\\' "
          "OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
 _SCAN_FIRST = sql_text(_SCAN.format("(SELECT id, code, doc_number, title FROM carriers ORDER BY id LIMIT :scan)"))
@@ -230,12 +233,12 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         if len(t) < TRIGRAM:
             take(ids(_DOC_PREFIX if sqlite else _DOC_PREFIX_PG))
         elif sqlite:
-            take(ids(_FTS, match="doc_number : " + _quoted(t)))
+            take(ids(_FTS_DOC, match=_quoted(t)))
         else:
             take(ids(_DOC_LIKE))
     if len(found) < limit:
         if len(t) >= TRIGRAM and sqlite:
-            rest = ids(_FTS, match="{code title} : " + _quoted(t))
+            rest = ids(_FTS, match=_quoted(t))
         elif sqlite:
             rest = _short(conn, t.lower(), params["pattern"], limit + len(found))
         else:
@@ -277,12 +280,15 @@ def _short(conn: Any, low: str, pattern: str, n: int) -> list[int]:
     ids = list(conn.execute(_SCAN_FIRST, {**params, "scan": SHORT_SCAN}).scalars())
     if len(ids) >= n:
         return ids  # common: the first carriers fill the page
-    terms = list(conn.execute(_TERMS, {"low": low, "high": low + _END, "most": MOST_TERMS}).scalars())
-    if not terms:
-        return []
-    if len(terms) >= MOST_TERMS:
-        return list(conn.execute(_SCAN_ALL, params).scalars())
-    return list(conn.execute(_FTS, {"match": " OR ".join(_quoted(term) for term in terms), "n": n}).scalars())
+    found: set[int] = set()
+    for vocabulary, index in ((_TERMS, _FTS), (_DOC_TERMS, _FTS_DOC)):
+        terms = list(conn.execute(vocabulary, {"low": low, "high": low + _END, "most": MOST_TERMS}).scalars())
+        if len(terms) >= MOST_TERMS:
+            return list(conn.execute(_SCAN_ALL, params).scalars())
+        if terms:
+            match = " OR ".join(_quoted(term) for term in terms)
+            found.update(conn.execute(index, {"match": match, "n": n}).scalars())
+    return sorted(found)[:n]
 
 
 @dataclass(frozen=True)

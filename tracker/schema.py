@@ -78,8 +78,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # Objects migration 0011 makes for the register search outside these models (an FTS5 table and its shadow tables on
 # SQLite, pg_trgm GIN indexes on PostgreSQL): Alembic's comparison of models and database leaves them alone.
-SEARCH_TABLES = frozenset({"carrier_search", "carrier_search_terms", "carrier_search_data", "carrier_search_idx",
-                           "carrier_search_content", "carrier_search_docsize", "carrier_search_config"})
+SEARCH_TABLES = frozenset(f"{table}{part}" for table in ("carrier_search", "carrier_search_doc")
+                          for part in ("", "_terms", "_data", "_idx", "_content", "_docsize", "_config"))
 SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm",
                             "ix_carriers_code_c", "ix_carriers_doc_number_c"})
 
