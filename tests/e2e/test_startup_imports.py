@@ -26,8 +26,19 @@ def loaded_after(code: str) -> set[str]:
 
 def test_importing_the_command_line_loads_none_of_the_heavy_machinery() -> None:
     loaded = loaded_after("import tracker.cli")
-    assert "tracker.cli.label" in loaded and "tracker.cli.stocktake" in loaded  # every command is still registered
     assert not [m for m in HEAVY if m in loaded]
+    loaded = loaded_after("from tracker.cli import app")  # the whole application, every command registered
+    assert "tracker.cli.label" in loaded and "tracker.cli.stocktake" in loaded
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_a_command_line_loads_only_its_own_group() -> None:
+    loaded = loaded_after("import sys\nfrom tracker.cli import main\n"
+                          "sys.argv = ['tracker', 'carrier', 'show', '--help']\n"
+                          "try:\n    main()\nexcept SystemExit:\n    pass")
+    assert "tracker.cli.carrier" in loaded
+    assert not [m for m in loaded if m.startswith("tracker.cli.") and m not in ("tracker.cli.carrier",
+                                                                               "tracker.cli.common")]
 
 
 def test_the_listing_of_commands_loads_none_of_it_either() -> None:

@@ -7,43 +7,49 @@ script). Every command reads settings, opens the store, identifies the operator 
 `tracker.cli.common`, and calls the same services the TUI calls.
 This module holds no command and no shared helper: a command module must never import it (nor another command
 module), only `tracker.cli.common`, so there is no import cycle. Exit codes are listed in `tracker.cli.common`.
+
+A command line runs one command, and start-up is paid on every call (issue 22): the command modules are named in
+`GROUPS` and `COMMANDS` and imported when needed. `main` imports only the module of the group its command line names
+(`tracker carrier show` loads tracker.cli.carrier alone); `app`, the whole application (tests enumerate it), is
+built on first use. A new command group is one line in `GROUPS`; a module with top-level commands, one in `COMMANDS`.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from tracker.cli import approvals, carrier, circulation, ledger, location, person, system
 from tracker.cli.common import err, state, use_label_printer
-from tracker.cli.destruction import destruction_app, endoflife_commands
-from tracker.cli.devices import devices_app
-from tracker.cli.label import label_app, print_codes
-from tracker.cli.stocktake import stocktake_app
+
+# Command groups, in the order `tracker --help` lists them: name -> (module under tracker.cli, its Typer).
+GROUPS: dict[str, tuple[str, str]] = {
+    "person": ("person", "person_app"), "location": ("location", "location_app"),
+    "carrier": ("carrier", "carrier_app"), "ledger": ("ledger", "ledger_app"), "db": ("system", "db_app"),
+    "label": ("label", "label_app"), "devices": ("devices", "devices_app"), "stocktake": ("stocktake", "stocktake_app"),
+    "approvals": ("approvals", "approvals_app"), "policy": ("approvals", "policy_app"), "pin": ("approvals", "pin_app"),
+    "destruction": ("destruction", "destruction_app"),
+}
+# Top-level commands, in the order `tracker --help` lists them: (module under tracker.cli, the Typer holding them).
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("system", "commands"), ("person", "commands"), ("circulation", "commands"), ("ledger", "commands"),
+    ("approvals", "commands"), ("destruction", "endoflife_commands"),
+)
 
 _SETTINGS: dict[str, Any] = dict(
     no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, labels.")
-app = typer.Typer(**_SETTINGS)
-
-# Top-level commands, in the order `tracker --help` lists them.
-for _commands in (system.commands, person.commands, circulation.commands, ledger.commands, approvals.commands,
-                  endoflife_commands):
-    app.registered_commands.extend(_commands.registered_commands)
-for _group, _name in ((person.person_app, "person"), (location.location_app, "location"),
-                      (carrier.carrier_app, "carrier"), (ledger.ledger_app, "ledger"), (system.db_app, "db"),
-                      (label_app, "label"), (devices_app, "devices"), (stocktake_app, "stocktake"),
-                      (approvals.approvals_app, "approvals"), (approvals.policy_app, "policy"),
-                      (approvals.pin_app, "pin"), (destruction_app, "destruction")):
-    app.add_typer(_group, name=_name)
-
-use_label_printer(lambda codes, rfid: print_codes(codes=codes, rfid=rfid))
 
 
-@app.callback()
+def _typer(module: str, name: str) -> typer.Typer:
+    found = getattr(importlib.import_module(f"tracker.cli.{module}"), name)
+    assert isinstance(found, typer.Typer)
+    return found
+
+
 def main_callback(lang: Annotated[str | None, typer.Option(help="Language: en or zh.")] = None) -> None:
     # One invocation, one fresh state (tests and embedding call the app repeatedly in one process).
     if state.store is not None:
@@ -57,14 +63,42 @@ def main_callback(lang: Annotated[str | None, typer.Option(help="Language: en or
         state.lang = ""
 
 
+def build(groups: list[str] | None = None, commands: bool = True) -> typer.Typer:
+    """The application with the named groups (all of them by default) and, unless told not to, the top-level
+    commands."""
+    built = typer.Typer(**_SETTINGS)
+    built.callback()(main_callback)
+    if commands:
+        for module, name in COMMANDS:
+            built.registered_commands.extend(_typer(module, name).registered_commands)
+    for group in GROUPS if groups is None else groups:
+        built.add_typer(_typer(*GROUPS[group]), name=group)
+    return built
+
+
+def __getattr__(name: str) -> Any:
+    """`tracker.cli.app`: the whole application, built the first time it is asked for."""
+    if name == "app":
+        whole = globals()["app"] = build()
+        return whole
+    raise AttributeError(name)
+
+
+def _print_labels(codes: list[str], rfid: bool) -> object:
+    return importlib.import_module("tracker.cli.label").print_codes(codes=codes, rfid=rfid)
+
+
+use_label_printer(_print_labels)
+
+
 def for_argv(argv: list[str]) -> typer.Typer:
-    """The app cut down to the one command or group `argv` names, for the console script.
+    """The application cut down to the one command or group `argv` names, for the console script.
 
     Typer reads the signature of every registered command before it runs any (about 85 of them, a fifth of a second):
-    a command line runs one, so only its group is built. `tracker --help` gets every group with only its help text
-    (what the listing shows). A line this cannot read plainly (an unknown word, an option it does not know before the
-    command) gets the whole app, so its error message is Typer's own. `app` itself stays whole: tests and
-    `tests/e2e/test_exit_codes.py` enumerate it.
+    a command line runs one, so only its group is imported and built (the top-level commands are in a few modules,
+    loaded together). `tracker --help` gets every group with only its help text (what the listing shows). A line this
+    cannot read plainly (an unknown word, an option it does not know before the command) gets the whole app, so its
+    error message is Typer's own.
     """
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
@@ -75,31 +109,31 @@ def for_argv(argv: list[str]) -> typer.Typer:
         elif argv[i] == "--help" and i == len(argv) - 1:
             return _listing()
         else:
-            return app
+            return build()
     if i >= len(argv):
-        return app
-    word = argv[i]
-    groups = [g for g in app.registered_groups if g.name == word]
-    commands = [c for c in app.registered_commands
-                if (c.name or typer.main.get_command_name(c.callback.__name__ if c.callback else "")) == word]
-    if not groups and not commands:
-        return app
-    cut = typer.Typer(**_SETTINGS)
-    cut.registered_callback = app.registered_callback
-    cut.registered_groups, cut.registered_commands = groups, commands
-    return cut
+        return build()
+    if argv[i] in GROUPS:
+        return build([argv[i]], commands=False)
+    top = build([], commands=True)
+    if any(_name(c) == argv[i] for c in top.registered_commands):
+        return top
+    return build()
+
+
+def _name(command: Any) -> str:
+    return str(command.name or typer.main.get_command_name(command.callback.__name__))
 
 
 def _listing() -> typer.Typer:
     """`tracker --help`: the top-level commands, and every group as a name and its help."""
+    whole = build()
     listing = typer.Typer(**_SETTINGS)
-    listing.registered_callback = app.registered_callback
-    for command in app.registered_commands:
+    listing.callback()(main_callback)
+    for command in whole.registered_commands:
         assert command.callback is not None
-        name = command.name or typer.main.get_command_name(command.callback.__name__)
-        listing.command(name, help=command.help or inspect.getdoc(command.callback), hidden=command.hidden,
+        listing.command(_name(command), help=command.help or inspect.getdoc(command.callback), hidden=command.hidden,
                         short_help=command.short_help, deprecated=command.deprecated)(_nothing)
-    for group in app.registered_groups:
+    for group in whole.registered_groups:
         assert group.typer_instance is not None
         listing.add_typer(typer.Typer(help=group.typer_instance.info.help), name=group.name)
     return listing
