@@ -95,6 +95,9 @@ def build(store: Store, n: int) -> list[str]:
                 chunk = []
         if chunk:
             conn.exec_driver_sql(sql, chunk)
+    if store.dialect == "postgresql":  # the planner's statistics after a bulk load, as autovacuum would gather them
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE carriers")
     return codes
 
 

@@ -178,11 +178,13 @@ _DOC_PREFIX_PG = _prefix(Carrier.doc_number.collate("C"), "text", "text_end")
 _DOC_LIKE = select(Carrier.id).where(_like_any(Carrier.doc_number)).order_by(Carrier.id).limit(_N)
 _REST_LIKE = (select(Carrier.id).where(_like_any(Carrier.title, Carrier.code, Carrier.doc_number))
               .order_by(Carrier.id).limit(_N))
-_BY_HOLDER = (select(Carrier.id).where(Carrier.holder_id.in_(select(Person.id).where(_like_any(Person.badge,
-                                                                                                Person.name))))
+# People and places are few: those holding the text are read first, then their carriers (a sub-select would let
+# PostgreSQL walk every carrier in id order looking for a holder that is not there).
+_PEOPLE = select(Person.id).where(_like_any(Person.badge, Person.name))
+_PLACES = select(Location.id).where(_like_any(Location.code, Location.name))
+_BY_HOLDER = (select(Carrier.id).where(Carrier.holder_id.in_(bindparam("ids", expanding=True)))
               .order_by(Carrier.id).limit(_N))
-_BY_PLACE = (select(Carrier.id).where(Carrier.location_id.in_(select(Location.id).where(_like_any(Location.code,
-                                                                                                   Location.name))))
+_BY_PLACE = (select(Carrier.id).where(Carrier.location_id.in_(bindparam("ids", expanding=True)))
              .order_by(Carrier.id).limit(_N))
 _HOLDER, _PLACE = aliased(Person), aliased(Location)
 _VIEWS = (select(Carrier.id, Carrier.code, Carrier.kind, Carrier.classification, Carrier.title, Carrier.doc_number,
@@ -243,7 +245,10 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
             rest = _short(conn, t.lower(), params["pattern"], limit + len(found))
         else:
             rest = ids(_REST_LIKE)
-        rest += ids(_BY_HOLDER) + ids(_BY_PLACE)
+        for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
+            matching = ids(who)
+            if matching:
+                rest += ids(theirs, ids=matching)
         take(sorted(set(rest) - set(found)))
     page = list(found)[:limit]  # the first carriers of each rank: by code, or in registration order
     return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
