@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 
 from tracker import duties
@@ -134,20 +136,178 @@ def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
     return _view(c) if c else None
 
 
+# Texts shorter than this have no trigram of their own (see `find`).
+TRIGRAM = 3
+# A short text is first looked for in this many carriers, in registration order: one found in at least one carrier
+# in 20 fills a page of 100 there; a rarer one is looked up through the index's vocabulary, where it has fewer
+# entries (counting a term's entries there costs a small fraction of reading as many carriers).
+SHORT_SCAN = 2_000
+# More trigrams than this starting with a short text, and the text is read for in every carrier instead.
+MOST_TERMS = 500
+_END = "\U0010ffff"  # sorts after every character: [text, text + _END) is the range of strings starting with text
+
+_FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
+_FTS_DOC = sql_text("SELECT rowid FROM carrier_search_doc WHERE carrier_search_doc MATCH :match ORDER BY rowid "
+                    "LIMIT :n")
+_TERMS = sql_text("SELECT term FROM carrier_search_terms WHERE term >= :low AND term < :high LIMIT :most")
+_DOC_TERMS = sql_text("SELECT term FROM carrier_search_doc_terms WHERE term >= :low AND term < :high LIMIT :most")
+_SCAN = ("SELECT id FROM {} WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern ESCAPE '\\' "
+         "OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
+_SCAN_FIRST = sql_text(_SCAN.format("(SELECT id, code, doc_number, title FROM carriers ORDER BY id LIMIT :scan)"))
+_SCAN_ALL = sql_text(_SCAN.format("carriers"))
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching itself anywhere: its own % and _ are literal characters here."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _quoted(text: str) -> str:
+    """`text` as one FTS5 phrase: with the trigram tokenizer, a match is the text found as a substring."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _like_any(*columns: Any) -> Any:
+    return or_(*(c.ilike(bindparam("pattern"), escape="\\") for c in columns))
+
+
+# Every statement of the search is built once: building them per keystroke cost more than running them.
+_N: Any = bindparam("n")
+_EXACT = (select(Carrier.id).where(or_(Carrier.code == bindparam("code"), Carrier.epc == bindparam("code")))
+          .order_by(Carrier.code).limit(_N))
+
+
+def _prefix(column: Any, text: str, end: str) -> Any:
+    """The rows whose `column` starts with the bound text, in its order: a B-tree range. Only in byte order is it the
+    prefix, whatever the characters: SQLite compares so; on PostgreSQL the range is in the "C" collation (indexed so
+    by migration 0011), as a language's collation may ignore a hyphen."""
+    return (select(Carrier.id).where(column >= bindparam(text), column < bindparam(end)).order_by(column)
+            .limit(_N))
+
+
+_CODE_PREFIX = _prefix(Carrier.code, "code", "code_end")
+_DOC_PREFIX = _prefix(Carrier.doc_number, "text", "text_end")
+_CODE_PREFIX_PG = _prefix(Carrier.code.collate("C"), "code", "code_end")
+_DOC_PREFIX_PG = _prefix(Carrier.doc_number.collate("C"), "text", "text_end")
+_DOC_LIKE = select(Carrier.id).where(_like_any(Carrier.doc_number)).order_by(Carrier.id).limit(_N)
+_REST_LIKE = (select(Carrier.id).where(_like_any(Carrier.title, Carrier.code, Carrier.doc_number))
+              .order_by(Carrier.id).limit(_N))
+# People and places are few: those holding the text are read first, then their carriers (a sub-select would let
+# PostgreSQL walk every carrier in id order looking for a holder that is not there).
+_PEOPLE = select(Person.id).where(_like_any(Person.badge, Person.name))
+_PLACES = select(Location.id).where(_like_any(Location.code, Location.name))
+_BY_HOLDER = (select(Carrier.id).where(Carrier.holder_id.in_(bindparam("ids", expanding=True)))
+              .order_by(Carrier.id).limit(_N))
+_BY_PLACE = (select(Carrier.id).where(Carrier.location_id.in_(bindparam("ids", expanding=True)))
+             .order_by(Carrier.id).limit(_N))
+_HOLDER, _PLACE = aliased(Person), aliased(Location)
+_VIEWS = (select(Carrier.id, Carrier.code, Carrier.kind, Carrier.classification, Carrier.title, Carrier.doc_number,
+                 Carrier.status, _HOLDER.badge, _HOLDER.name, _PLACE.code, _PLACE.name, Carrier.due_at,
+                 Carrier.copy_number, Carrier.copy_total, Carrier.period, Carrier.scope, Carrier.epc, Carrier.regime,
+                 Carrier.missing_since, Carrier.issuer, Carrier.pages, Carrier.capacity, Carrier.highest_level_held,
+                 Carrier.registered_at)
+          .outerjoin(_HOLDER, Carrier.holder_id == _HOLDER.id).outerjoin(_PLACE, Carrier.location_id == _PLACE.id)
+          .where(Carrier.id.in_(bindparam("ids", expanding=True))))
+
+
 def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
-    """Incremental search over code, title, document number, holder and place (prefix first, then substring)."""
-    t = text.strip()
-    if not t:
+    """Incremental search over code, document number, title, holder and place, ranked: the exact code (or EPC), codes
+    starting with the text, document numbers holding it, then titles, codes, holders and places holding it (one
+    rank). Each rank is shown by code. When a rank holds more carriers than the page has room for, the code ranks
+    give the first codes and the others the first carriers registered (a page stops the read: finding the first
+    codes among a million titles would read them all); whenever everything fits, the answer is the old one.
+
+    Each rank is one indexed read stopped at `limit` rows, so a keystroke costs about the same on a million carriers
+    as on a thousand: codes by prefix from their B-tree index; on SQLite, texts of three characters or more from the
+    `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from pg_trgm GIN indexes; people and places
+    are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
+    from their start (B-tree); on SQLite the rest is read from the first carriers while the text is common there,
+    and otherwise through the trigrams starting with it (the index's vocabulary; few, for a rare text). PostgreSQL
+    reads the carriers in order for them.
+    """
+    t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
+    if not t or limit <= 0:
         return []
-    holder, place = aliased(Person), aliased(Location)
-    pattern = f"%{t}%"
-    q = (select(Carrier).outerjoin(holder, Carrier.holder_id == holder.id)
-         .outerjoin(place, Carrier.location_id == place.id)
-         .where(or_(Carrier.code.like(pattern), Carrier.title.like(pattern), Carrier.doc_number.like(pattern),
-                    holder.badge.like(pattern), holder.name.like(pattern), place.code.like(pattern),
-                    place.name.like(pattern), Carrier.epc == t.upper()))
-         .order_by(Carrier.code).limit(limit))
-    return [_view(c) for c in uow.session.execute(q).unique().scalars()]
+    conn = uow.session.connection()
+    sqlite = uow.dialect == "sqlite"
+    params = {"code": t.upper(), "code_end": t.upper() + _END, "text": t, "text_end": t + _END,
+              "pattern": _like(t)}
+    found: dict[int, int] = {}  # carrier id: its rank, in rank order
+
+    def ids(q: Any, **more: Any) -> list[int]:
+        # each rank asks for enough rows to fill the page after dropping those already ranked higher
+        return list(conn.execute(q, {**params, "n": limit + len(found), **more}).scalars())
+
+    def take(more: list[int]) -> bool:
+        rank = len(set(found.values()))
+        for i in more:
+            found.setdefault(i, rank)
+        return len(found) >= limit
+
+    # codes are upper case: a B-tree range is the prefix match, on both databases
+    if not (take(ids(_EXACT)) or take(ids(_CODE_PREFIX if sqlite else _CODE_PREFIX_PG))):
+        if len(t) < TRIGRAM:
+            take(ids(_DOC_PREFIX if sqlite else _DOC_PREFIX_PG))
+        elif sqlite:
+            take(ids(_FTS_DOC, match=_quoted(t)))
+        else:
+            take(ids(_DOC_LIKE))
+    if len(found) < limit:
+        if len(t) >= TRIGRAM and sqlite:
+            rest = ids(_FTS, match=_quoted(t))
+        elif sqlite:
+            rest = _short(conn, t.lower(), params["pattern"], limit + len(found))
+        else:
+            rest = ids(_REST_LIKE)
+        for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
+            matching = ids(who)
+            if matching:
+                rest += ids(theirs, ids=matching)
+        take(sorted(set(rest) - set(found)))
+    page = list(found)[:limit]  # the first carriers of each rank: by code, or in registration order
+    return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
+
+
+def _views(conn: Any, ids: list[int]) -> list[tuple[int, CarrierView]]:
+    """The views of carriers `ids` (with their ids), in that order, read as plain rows (a page of results per
+    keystroke: the ORM's objects would cost more than the search itself)."""
+    if not ids:
+        return []
+    rows = {r[0]: r for r in conn.execute(_VIEWS, {"ids": ids})}
+    out = []
+    for i in ids:
+        if i in rows:
+            (_id, code, kind, level, title, doc, status, badge, name, loc, loc_name, due, copy, total, period, scope,
+             epc, regime, missing, issuer, pages, capacity, highest, registered) = rows[i]
+            out.append((i, CarrierView(
+                code=code, kind=kind, classification=level, marking=_marking(level, period), title=title,
+                doc_number=doc, status=status, holder=badge, holder_name=name, location=loc, location_name=loc_name,
+                due_at=due, copy_number=copy, copy_total=total, period=period, scope=scope, epc=epc, regime=regime,
+                missing_since=missing, issuer=issuer, pages=pages, capacity=capacity, highest_level_held=highest,
+                registered_at=registered)))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _marking(classification: str, period: str | None) -> str:
+    return marking_text(Classification(classification), SecrecyPeriod.parse(period))
+
+
+def _short(conn: Any, low: str, pattern: str, n: int) -> list[int]:
+    """Carriers whose title, code or document number holds a one- or two-character text, in registration order."""
+    params = {"pattern": pattern, "n": n}
+    ids = list(conn.execute(_SCAN_FIRST, {**params, "scan": SHORT_SCAN}).scalars())
+    if len(ids) >= n:
+        return ids  # common: the first carriers fill the page
+    found: set[int] = set()
+    for vocabulary, index in ((_TERMS, _FTS), (_DOC_TERMS, _FTS_DOC)):
+        terms = list(conn.execute(vocabulary, {"low": low, "high": low + _END, "most": MOST_TERMS}).scalars())
+        if len(terms) >= MOST_TERMS:
+            return list(conn.execute(_SCAN_ALL, params).scalars())
+        if terms:
+            match = " OR ".join(_quoted(term) for term in terms)
+            found.update(conn.execute(index, {"match": match, "n": n}).scalars())
+    return sorted(found)[:n]
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Objects migration 0011 makes for the register search outside these models (an FTS5 table and its shadow tables on
+# SQLite, pg_trgm GIN indexes on PostgreSQL): Alembic's comparison of models and database leaves them alone.
+SEARCH_TABLES = frozenset(f"{table}{part}" for table in ("carrier_search", "carrier_search_doc")
+                          for part in ("", "_terms", "_data", "_idx", "_content", "_docsize", "_config"))
+SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm",
+                            "ix_carriers_code_c", "ix_carriers_doc_number_c"})
+
+
+def modelled(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic `include_name`: whether a database object is one these models describe (not the search index)."""
+    if type_ == "table":
+        return name not in SEARCH_TABLES
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
+
+
 class Location(Base):
     """A place that stores carriers: site → room → safe/cabinet → shelf, each scannable by its code."""
 

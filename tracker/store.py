@@ -23,13 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +35,9 @@ from tracker.ledger import Ledger
 from tracker.prepared import forget
 from tracker.rules import Policy
 from tracker.schema import Refusal
+
+if TYPE_CHECKING:  # Alembic is loaded by the upgrade only: every command opens a store, few upgrade it
+    from alembic.config import Config
 
 
 class SchemaOutdated(DomainError):
@@ -440,6 +439,8 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "tracker:migrations")
     return cfg
@@ -459,6 +460,35 @@ default_clock: Callable[[], datetime] = wall_clock
 def current_time() -> datetime:
     """The time from `default_clock`, looked up at each call (so a clock the suite installs later still counts)."""
     return default_clock()
+_REVISION = re.compile(r"^revision(?:: str)? = ['\"](\w+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision(?:: [\w| ]+)? = (?:['\"](\w+)['\"]|None)", re.M)
+
+
+def head_revision() -> str | None:
+    """This program's newest schema revision, read from the migration files' `revision`/`down_revision` lines: the
+    check every command makes before it opens the register must not load Alembic (a third of a second). Anything the
+    simple reading cannot settle (several heads, a line it does not recognise) is left to Alembic itself; a test
+    checks both agree."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.search(source), _DOWN.search(source)
+        if rev is None and down is None:
+            continue  # not a migration (__init__.py)
+        if rev is None or down is None:
+            return _alembic_head()
+        revisions.add(rev.group(1))
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else _alembic_head()
+
+
+def _alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 class Store:
@@ -526,6 +556,8 @@ class Store:
         return self._cached[1]
 
     def upgrade(self) -> None:
+        from alembic import command
+
         cfg = alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -542,11 +574,18 @@ class Store:
                               None)
 
     def current_revision(self) -> str | None:
+        """The revision stamped in the register (what Alembic's MigrationContext reads, without loading Alembic)."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        if len(rows) > 1:
+            raise SchemaOutdated(f"The register is stamped with several schema versions ({', '.join(rows)}).",
+                                 f"登记库记录了多个结构版本（{'，'.join(rows)}）。")
+        return rows[0] if rows else None
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+        return head_revision()
 
     def ensure_schema(self) -> None:
         """An empty database is upgraded on first use; an older schema is refused until `tracker db upgrade`."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tests_support import CLI_ENV, Clock, approve, invoke
 
-import tracker.cli.common as cli_common
+import tracker.store
 from tracker.demo import badge, place
 from tracker.services import circulation, registry
 from tracker.services.common import Signed
@@ -36,7 +36,7 @@ def overdue(sqlite_store: Store, people: dict[str, Signed], clock: Clock, tmp_pa
     for k, v in {**CLI_ENV, "TRACKER_DATABASE_URL": sqlite_store.url}.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_common, "Store", functools.partial(Store, clock=clock))
+    monkeypatch.setattr(tracker.store, "Store", functools.partial(Store, clock=clock))  # the CLI imports it on use
     return code
 
 
@@ -66,7 +66,7 @@ def test_checkout_message_names_the_local_due_time(sqlite_store: Store, people: 
     for k, v in {**CLI_ENV, "TRACKER_DATABASE_URL": sqlite_store.url}.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli_common, "Store", functools.partial(Store, clock=clock))
+    monkeypatch.setattr(tracker.store, "Store", functools.partial(Store, clock=clock))  # the CLI imports it on use
     due_local = (clock.now + timedelta(hours=8)).astimezone(sqlite_store.policy.tz)
     exit_code, out = invoke("checkout", code, "--to", badge("reader_important"), "--due",
                             f"{due_local:%Y-%m-%dT%H:%M}", TRACKER_BORROWER_PIN="482916")

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -37,11 +37,18 @@ from tracker.cli.common import (
     store,
     table,
 )
+from tracker.lazy import lazy
 from tracker.rules import Action
-from tracker.services import approvals, personnel
-from tracker.services import audit as audit_log
-from tracker.services import policy as policy_service
-from tracker.services.common import actor_facts, change_own_pin
+
+if TYPE_CHECKING:
+    from tracker.services import approvals, personnel
+    from tracker.services import audit as audit_log
+    from tracker.services import common as services_common
+    from tracker.services import policy as policy_service
+else:
+    approvals, personnel = lazy("tracker.services.approvals"), lazy("tracker.services.personnel")
+    audit_log, policy_service = lazy("tracker.services.audit"), lazy("tracker.services.policy")
+    services_common = lazy("tracker.services.common")
 
 approvals_app = typer.Typer(no_args_is_help=True, help="Requests for approval and their decisions (审批).")
 policy_app = typer.Typer(no_args_is_help=True, help="The enforced policy: show it, propose a change.")
@@ -235,7 +242,7 @@ def pin_change(badge: Annotated[str | None, typer.Option(help="Your badge (promp
     who = badge or str(typer.prompt(say("Badge", "工号")))
     old = read_pin(say("Current PIN", "当前PIN"), "TRACKER_PIN")
     new = read_pin(say("New PIN", "新PIN"), "TRACKER_NEW_PIN")
-    run(lambda: change_own_pin(store().uow(), who, old, new))
+    run(lambda: services_common.change_own_pin(store().uow(), who, old, new))
     out.print(Text(say("PIN changed.", "PIN 已更改。")))
 
 
@@ -260,7 +267,7 @@ def request_change(
 def _check(actor: Any, action: Action) -> None:
     uow = store().uow(readonly=True)
     with uow:
-        actor_facts(uow, actor, action)
+        services_common.actor_facts(uow, actor, action)
 
 
 # --- backup and restore ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -30,9 +30,14 @@ from tracker.cli.common import (
     table,
     when,
 )
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import campaigns
+else:
+    queries, campaigns = lazy("tracker.queries"), lazy("tracker.services.campaigns")
 from tracker.domain import utc_iso
-from tracker.queries import value_zh
-from tracker.services import campaigns
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Clear-back campaigns (清退/收缴): open, show, scan, close, "
                                                         "report.")
@@ -114,8 +119,9 @@ def show_cmd(number: int, as_json: JsonFlag = False) -> None:
               f"清退 #{c.id} {c.name} — 截止 {when(c.due_at, True)}（{c.status}）"),
           [say("code", "编号"), say("level", "密级"), say("held by", "原持有人"), say("now", "现状"),
            say("returned", "归还"), say("by", "归还人"), say("verified", "核对")],
-          [[i.code, say(i.level, str(value_zh("classification", i.level))), f"{i.holder or ''} {i.holder_name or ''}",
-            say(i.status, str(value_zh("status", i.status))), when(i.returned_at),
+          [[i.code, say(i.level, str(queries.value_zh("classification", i.level))),
+            f"{i.holder or ''} {i.holder_name or ''}",
+            say(i.status, str(queries.value_zh("status", i.status))), when(i.returned_at),
             i.returned_by or "", when(i.verified_at)] for i in c.items])
     names = ", ".join(f"{i.code} ({i.holder or '-'})" for i in c.stragglers) or say("none", "无")
     out.print(Text(say(f"Stragglers: {names}", f"未收回：{names}")))

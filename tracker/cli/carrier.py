@@ -8,12 +8,11 @@ check a rule itself. Labels printed right after registering go through the label
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
-from tracker import queries
 from tracker.cli.common import (
     EXIT_NOT_FOUND,
     EXIT_USAGE,
@@ -35,7 +34,13 @@ from tracker.cli.common import (
     when,
     zone,
 )
-from tracker.services import registry
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import registry
+else:
+    queries, registry = lazy("tracker.queries"), lazy("tracker.services.registry")
 
 carrier_app = typer.Typer(no_args_is_help=True, help="Carriers: register, import, show, find, history, move.")
 

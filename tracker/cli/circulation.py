@@ -8,12 +8,11 @@ refusing input that can be refused before anyone signs.
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from tracker import queries
 from tracker.cli.common import (
     EXIT_USAGE,
     ApprovalNumber,
@@ -34,7 +33,15 @@ from tracker.cli.common import (
     when,
 )
 from tracker.domain import CarrierStatus
-from tracker.services import approvals, circulation, incidents, registry
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import approvals, circulation, incidents, registry
+else:
+    queries, approvals = lazy("tracker.queries"), lazy("tracker.services.approvals")
+    circulation, incidents = lazy("tracker.services.circulation"), lazy("tracker.services.incidents")
+    registry = lazy("tracker.services.registry")
 
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
 

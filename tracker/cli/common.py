@@ -30,17 +30,18 @@ from rich.measure import Measurement
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import DBAPIError
 
 from labels.codes import CheckCharacterError, normalize, parse_carrier_code
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError, local_text, zone_label
-from tracker.services.common import AuthError, NotFound, Refused, Signed, authenticate, configure_hasher
-from tracker.store import Store, UnitOfWork, current_time
 from tracker.text import visible
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the register's machinery (SQLAlchemy, the services) is imported by the commands that use it
+    from sqlalchemy.exc import DBAPIError
+
     from drivers.device_config import DeviceConfig
+    from tracker.services.common import Signed
+    from tracker.store import Store, UnitOfWork
 
 
 class LiteralConsole(Console):
@@ -94,6 +95,8 @@ def settings() -> Settings:
             state.settings = load_settings()
         except DomainError as e:
             fail(EXIT_USAGE, e.en, e.zh)
+        from tracker.services.common import configure_hasher
+
         configure_hasher(state.settings.argon2_time_cost, state.settings.argon2_memory_kib)
         state.lang = state.lang or state.settings.lang
     return state.settings
@@ -101,6 +104,10 @@ def settings() -> Settings:
 
 def store() -> Store:
     if state.store is None:
+        from sqlalchemy.exc import DBAPIError
+
+        from tracker.store import Store
+
         s = settings()
         state.store = Store(s.database_url, terminal=s.terminal)
         for warning in state.store.warnings:  # a register file other local users can read: say so, every time
@@ -140,6 +147,8 @@ def fail(code: int, en: str, zh: str) -> NoReturn:
 
 def run(fn: Callable[[], T]) -> T:
     """Turn the register's errors into the documented exit codes and bilingual messages (never a traceback)."""
+    from tracker.services.common import AuthError, NotFound, Refused
+
     try:
         return fn()
     except Refused as e:
@@ -194,6 +203,8 @@ def operator() -> Signed:
         badge = str(typer.prompt(say("Operator badge", "操作员工号")))
     pin = read_pin(say(f"PIN for {badge}", f"{badge} 的PIN"), "TRACKER_PIN")
     settings()
+    from tracker.services.common import authenticate
+
     return run(lambda: authenticate(store().uow(), badge, pin))
 
 
@@ -201,6 +212,8 @@ def party(badge: str, role: str) -> Signed:
     """A counter-party signs too (borrower, giver, taker, companion): TRACKER_<ROLE>_PIN for scripts."""
     pin = read_pin(say(f"PIN for {role} {badge}", f"{role} {badge} 的PIN"), f"TRACKER_{role.upper()}_PIN")
     settings()
+    from tracker.services.common import authenticate
+
     return run(lambda: authenticate(store().uow(), badge, pin))
 
 
@@ -209,6 +222,8 @@ def parse_when(text: str | None) -> datetime | None:
     if not text:
         return None
     t = text.strip()
+    from tracker.store import current_time  # the suite installs its clock here (tests/support/suite_clock)
+
     now = current_time()
     if t.startswith("+") and t[-1] in "hdm" and t[1:-1].isdigit():
         n = int(t[1:-1])

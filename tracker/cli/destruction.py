@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -33,9 +33,14 @@ from tracker.cli.common import (
     store,
     table,
 )
-from tracker.services import approvals, destruction, endoflife
-from tracker.services.common import Signed
-from tracker.store import current_time
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.services import approvals, destruction, endoflife
+    from tracker.services.common import Signed
+else:
+    approvals, destruction = lazy("tracker.services.approvals"), lazy("tracker.services.destruction")
+    endoflife = lazy("tracker.services.endoflife")
 
 destruction_app = typer.Typer(no_args_is_help=True, help="Destruction batches (销毁): list, approve, scan, complete, "
                                                            "certificate.")
@@ -273,7 +278,7 @@ def _receipt(seqs: list[int], unit: str | None, receiver: str, receipt: str, pdf
     from tracker.reports.release_pdf import write_receipt
 
     with store().uow(readonly=True) as uow:
-        rows = [r for r in endoflife.departures(uow, datetime(2000, 1, 1, tzinfo=UTC), current_time()
+        rows = [r for r in endoflife.departures(uow, datetime(2000, 1, 1, tzinfo=UTC), _now()
                                                 + timedelta(days=3650)) if r["seq"] in set(seqs)]
     where = unit or str(rows[0]["detail"]).split(" / ")[0] if rows else ""
     try:
@@ -290,7 +295,7 @@ def register_cmd(since: Annotated[str, typer.Option("--from", help="Start, e.g. 
     """The period's register of carriers that left (destroyed, returned to the issuer, transferred out)."""
     ensure_lang()
     start = parse_when(since)
-    end = parse_when(until) or current_time()
+    end = parse_when(until) or _now()
     assert start is not None
     with store().uow(readonly=True) as uow:
         rows = endoflife.departures(uow, start, end)
@@ -342,3 +347,9 @@ def archive_access_cmd(
                                                 approval, extracts, stamped))
     out.print(Text(say(f"Archive access to {code} recorded (event {seq}).",
                        f"已登记 {code} 的档案查阅（事件 {seq}）。")))
+
+
+def _now() -> datetime:
+    from tracker.store import current_time
+
+    return current_time()

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker import duties as calendar
 from tracker.cli.common import EXIT_USAGE, JsonFlag, ensure_lang, fail, out, parse_when, print_json, say, store, table
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import duties as calendar
+else:
+    calendar = lazy("tracker.duties")
 from tracker.cli.common import when as local
 
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app

@@ -6,7 +6,7 @@ Each command identifies the operator and makes one call to `tracker.services.inc
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -24,8 +24,13 @@ from tracker.cli.common import (
     table,
     when,
 )
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.services import incidents
+else:
+    incidents = lazy("tracker.services.incidents")
 from tracker.domain import IncidentKind, IncidentOutcome, utc_iso
-from tracker.services import incidents
 
 incident_app = typer.Typer(no_args_is_help=True, help="Incidents (事件): losses, broken seals, alarms — report, "
                                                         "work, close.")

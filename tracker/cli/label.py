@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -47,18 +47,27 @@ from labels.layout import (
     sheet_names,
 )
 from labels.marking import MarkingError, make_marking
-from labels.printers import LabelPrinter, PrinterError, PrinterUriError, PrintResult
-from labels.render.pdf import CJK_FONT, render_calibration_pdf, render_pdf_label, render_pdf_sheet
-from labels.render.raster import render_png
-from labels.render.svg import render_svg
-from labels.render.tspl import TsplOptions
-from labels.render.zpl import RfidSpec, ZplOptions
 from labels.samples import sample_content
 from tracker.cli import common as core
 from tracker.cli.common import EXIT_NOT_FOUND, EXIT_PRINTER, EXIT_REFUSED, EXIT_USAGE, ensure_lang
 from tracker.cli.common import fail as _fail
 from tracker.cli.common import say as _say
-from tracker.epc_scope import carrier_code_for_epc, company_prefixes
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:  # the renderers and printers (NumPy, Pillow, ReportLab) load when a command draws or prints
+    from labels import printers
+    from labels.printers import PrintResult
+    from labels.render import pdf as pdf_render
+    from labels.render import raster as png_render
+    from labels.render import svg as svg_render
+    from labels.render import tspl as tspl_render
+    from labels.render import zpl as zpl_render
+    from tracker import epc_scope
+else:
+    printers, epc_scope = lazy("labels.printers"), lazy("tracker.epc_scope")
+    pdf_render, png_render = lazy("labels.render.pdf"), lazy("labels.render.raster")
+    svg_render, tspl_render, zpl_render = (lazy("labels.render.svg"), lazy("labels.render.tspl"),
+                                           lazy("labels.render.zpl"))
 
 label_app = typer.Typer(
     no_args_is_help=True,
@@ -129,7 +138,7 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
                 if kind == "epc":
                     view = queries.carrier_by_epc(uow, text)
                     if view is None:
-                        decoded = carrier_code_for_epc(uow, text)
+                        decoded = epc_scope.carrier_code_for_epc(uow, text)
                         view = queries.carrier(uow, decoded) if decoded else None
                     if view is None:
                         _fail(EXIT_NOT_FOUND, f"No carrier has the EPC {text}.", f"没有载体使用 EPC {text}。")
@@ -166,7 +175,7 @@ def _register_prefix(asked: str | None) -> str | None:
     """The GS1 prefix tags are encoded under: the register's own (issue 17), never a client's variable. A prefix asked
     for on the command line must be one of the register's."""
     with core.store().uow(readonly=True) as uow:
-        own = company_prefixes(uow)
+        own = epc_scope.company_prefixes(uow)
     if asked is not None and asked.strip() not in own:
         _fail(EXIT_USAGE, f"{asked} is not one of the register's GS1 company prefixes ({', '.join(own) or 'none'}).",
               f"{asked} 不是登记库的 GS1 厂商识别代码（{', '.join(own) or '无'}）。")
@@ -272,11 +281,11 @@ def preview_cmd(
         content = item.content
     try:
         if suffix == ".png":
-            data = render_png(lay, content, dpi=dpi)
+            data = png_render.render_png(lay, content, dpi=dpi)
         elif suffix == ".svg":
-            data = render_svg(lay, content).encode("utf-8")
+            data = svg_render.render_svg(lay, content).encode("utf-8")
         else:
-            data = render_pdf_label(lay, content, cjk_font="embedded" if embed_font else CJK_FONT)
+            data = pdf_render.render_pdf_label(lay, content, cjk_font="embedded" if embed_font else pdf_render.CJK_FONT)
         out.write_bytes(data)
     except (LayoutError, CodeError) as e:
         _fail(EXIT_USAGE, str(getattr(e, "message_en", e)), str(getattr(e, "message_zh", e)))
@@ -320,7 +329,7 @@ def print_codes(
     bilingual: Annotated[bool, typer.Option(help="Add the English marking.")] = False,
     from_file: Annotated[Path | None, typer.Option(help="Also print the codes listed in this file.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the printer.")] = 15.0,
-) -> list[PrintResult]:
+) -> list[Any]:  # PrintResults (not named here: a signature is read at every start-up)
     """Print labels on a thermal label printer (ZPL or TSPL); with --rfid, encode each carrier's tag too.
     \f
     Other commands print through this too (e.g. right after `carrier add` or `carrier import`): called from Python
@@ -341,23 +350,23 @@ def print_codes(
         actor = core.operator()
     groups = _groups(items, layout)
     try:
-        spec = RfidSpec(labels_to_try=labels_to_try, company_prefix=prefix) if rfid else None
-        lp = LabelPrinter(
+        spec = zpl_render.RfidSpec(labels_to_try=labels_to_try, company_prefix=prefix) if rfid else None
+        lp = printers.LabelPrinter(
             uri,
             language=lang,  # type: ignore[arg-type]
-            zpl=ZplOptions(dpi=res_dpi, cjk_font=printer_font, copies=copies),
-            tspl=TsplOptions(dpi=res_dpi, copies=copies),
+            zpl=zpl_render.ZplOptions(dpi=res_dpi, cjk_font=printer_font, copies=copies),
+            tspl=tspl_render.TsplOptions(dpi=res_dpi, copies=copies),
             rfid=spec,
             rfid_retries=retries,
             timeout=timeout,
         )
-    except (PrinterError, LayoutError) as e:
+    except (printers.PrinterError, LayoutError) as e:
         _fail(EXIT_USAGE, e.message_en, e.message_zh)
     results: list[PrintResult] = []
     for lay, its in groups:
         try:
             results += lp.print_labels(lay, [it.content for it in its])
-        except PrinterError as e:
+        except printers.PrinterError as e:
             _report(results)
             _fail(EXIT_PRINTER, e.message_en, e.message_zh)
     if rfid:
@@ -452,14 +461,14 @@ def sheet_cmd(
     [(lay, its)] = groups
     try:
         t0 = time.perf_counter()
-        data = render_pdf_sheet(
+        data = pdf_render.render_pdf_sheet(
             lay,
             [it.content for it in its],
             sheet,
             offset_x=offset_x,
             offset_y=offset_y,
             start=start,
-            cjk_font="embedded" if embed_font else CJK_FONT,
+            cjk_font="embedded" if embed_font else pdf_render.CJK_FONT,
         )
         out.write_bytes(data)
     except LayoutError as e:
@@ -486,7 +495,7 @@ def calibrate_cmd(
     """Write the calibration page of a sheet: print it, lay it on a label sheet, read off the offset."""
     ensure_lang()
     try:
-        out.write_bytes(render_calibration_pdf(sheet, offset_x=offset_x, offset_y=offset_y))
+        out.write_bytes(pdf_render.render_calibration_pdf(sheet, offset_x=offset_x, offset_y=offset_y))
     except LayoutError as e:
         _fail(EXIT_USAGE, e.message_en, e.message_zh)
     except OSError as e:
@@ -503,10 +512,10 @@ def status_cmd(
     ensure_lang()
     lp_lang = _language(language)
     try:
-        st = LabelPrinter(_printer_uri(printer), language=lp_lang, timeout=5).status()  # type: ignore[arg-type]
-    except PrinterUriError as e:
+        st = printers.LabelPrinter(_printer_uri(printer), language=lp_lang, timeout=5).status()  # type: ignore[arg-type]
+    except printers.PrinterUriError as e:
         _fail(EXIT_USAGE, e.message_en, e.message_zh)
-    except PrinterError as e:
+    except printers.PrinterError as e:
         _fail(EXIT_PRINTER, e.message_en, e.message_zh)
     if st.ready:
         core.out.print(Text(_say("Printer ready.", "打印机就绪。")))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from tracker import queries
 from tracker.cli.common import (
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -29,9 +28,15 @@ from tracker.cli.common import (
     state,
     store,
 )
-from tracker.ledger import verify
-from tracker.reports import sheets
-from tracker.services import seals
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import ledger, queries
+    from tracker.reports import sheets
+    from tracker.services import seals
+else:
+    ledger, queries = lazy("tracker.ledger"), lazy("tracker.queries")
+    sheets, seals = lazy("tracker.reports.sheets"), lazy("tracker.services.seals")
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The custody ledger: verify and seal.")
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
@@ -51,7 +56,7 @@ def ledger_verify(
             fail(EXIT_USAGE, f"Anchor {a!r} is not SEQ:HASH.", f"锚点 {a!r} 格式应为 序号:哈希。")
         anchors.append((int(seq), digest))
     with store().engine.connect() as conn:
-        report = verify(conn, anchors)
+        report = ledger.verify(conn, anchors)
     if as_json:
         print_json(report.__dict__)
     else:

@@ -5,12 +5,11 @@ It turns command lines into calls to `tracker.services.registry`; it must never 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from tracker import queries
 from tracker.cli.common import (
     JsonFlag,
     ensure_lang,
@@ -21,7 +20,13 @@ from tracker.cli.common import (
     say,
     store,
 )
-from tracker.services import registry
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import registry
+else:
+    queries, registry = lazy("tracker.queries"), lazy("tracker.services.registry")
 
 location_app = typer.Typer(no_args_is_help=True, help="Storage places: site → room → safe/cabinet → shelf.")
 

@@ -10,7 +10,7 @@ itself.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -32,7 +32,12 @@ from tracker.cli.common import (
     table,
     when,
 )
-from tracker.services import meetings
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.services import meetings
+else:
+    meetings = lazy("tracker.services.meetings")
 
 meeting_app = typer.Typer(no_args_is_help=True, help="Classified meetings (涉密会议): issue, collect, close, record.")
 

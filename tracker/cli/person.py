@@ -7,12 +7,11 @@ refuses with rule ids) and never echo a PIN.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from tracker import queries
 from tracker.cli.common import (
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -30,7 +29,13 @@ from tracker.cli.common import (
     store,
     table,
 )
-from tracker.services import personnel
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import personnel
+else:
+    queries, personnel = lazy("tracker.queries"), lazy("tracker.services.personnel")
 
 person_app = typer.Typer(no_args_is_help=True, help="People, clearances and roles.")
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app

@@ -8,7 +8,7 @@ Each command identifies the operator and makes one call to `tracker.services.pri
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -29,7 +29,12 @@ from tracker.cli.common import (
     table,
     when,
 )
-from tracker.services import approvals, printruns
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.services import approvals, printruns
+else:
+    approvals, printruns = lazy("tracker.services.approvals"), lazy("tracker.services.printruns")
 
 printrun_app = typer.Typer(no_args_is_help=True, help="Print runs (印制): approved copy counts, numbered copies, "
                                                         "by-products.")

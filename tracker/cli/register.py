@@ -1,6 +1,6 @@
 """`tracker register NAME`: one register of RULES §4 (台账) for a period, printed as PDF, XLSX or CSV.
 
-It turns the command line into `tracker.reports.registers.read` (the reader's permission, the audit-log entry) and
+It turns the command line into `tracker.reports.registers.reader` (the reader's permission, the audit-log entry) and
 `write`; it must never query the register or lay a register out itself. Column headers are Chinese unless `--lang en`
 (an inspector reads the Chinese register); messages follow the usual language.
 """
@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from tracker.cli.common import EXIT_USAGE, JsonFlag, ensure_lang, fail, operator, out, print_json, run, say, store
-from tracker.reports import registers
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.reports import registers
+else:
+    registers = lazy("tracker.reports.registers")
 
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
 

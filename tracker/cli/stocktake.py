@@ -16,28 +16,34 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drivers.reads import DeviceStatus, Read, ReadKind
-from tracker import stocktake as st
 from tracker.cli import common as c
-from tracker.services import registry
-from tracker.stocktake.kinds import FindingKind, Tuning
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import stocktake as st
+    from tracker.services import registry
+    from tracker.stocktake import kinds
+else:
+    st, kinds = lazy("tracker.stocktake"), lazy("tracker.stocktake.kinds")
+    registry = lazy("tracker.services.registry")
 
 stocktake_app = typer.Typer(no_args_is_help=True,
                             help="Quarterly stock-take (清查): scope, reads, reconciliation, resolution, report.")
 
 
-def _kind(text: str) -> FindingKind:
+def _kind(text: str) -> kinds.FindingKind:
     """A finding kind by its name (`loan_not_closed`) or by the label the findings table shows, in either language."""
     wanted = text.strip().lower()
-    for k in FindingKind:
+    for k in kinds.FindingKind:
         if wanted in (k.value, k.value.replace("_", "-"), k.value.replace("_", " "), k.en.lower(), k.zh):
             return k
-    c.fail(c.EXIT_USAGE, f"Unknown finding kind {text!r}: use {', '.join(k.value for k in FindingKind)}.",
-           f"无法识别的结果类型 {text!r}：可用 {', '.join(k.value for k in FindingKind)}。")
+    c.fail(c.EXIT_USAGE, f"Unknown finding kind {text!r}: use {', '.join(k.value for k in kinds.FindingKind)}.",
+           f"无法识别的结果类型 {text!r}：可用 {', '.join(k.value for k in kinds.FindingKind)}。")
     raise typer.Exit(c.EXIT_USAGE)
 
 
@@ -66,7 +72,7 @@ def start_cmd(
     actor = c.operator()
     signed = [actor if m == actor.badge else c.party(m, "team") for m in team]
     cfg = st.StocktakeConfig(min_team=min_team, custodian_in_team=custodian_may_count,
-                             tuning=Tuning(clone_window, rssi_margin, count_ratio, company_prefix))
+                             tuning=kinds.Tuning(clone_window, rssi_margin, count_ratio, company_prefix))
     sid = c.run(lambda: st.start(s.uow(), actor, name, scope, signed, levels=level, units=unit,
                                  custodians=custodian, config=cfg))
     view = c.run(lambda: st.session_view(s.uow(readonly=True), sid))
@@ -138,7 +144,7 @@ def reconcile_cmd(sid: Annotated[int, typer.Argument(help="Stock-take number.")]
         c.print_json(counts)
         return
     c.table(c.say(f"Stock-take #{sid}", f"清查 #{sid}"), ["finding", "结果", "count"],
-            [[k.en, k.zh, result.counts[k]] for k in FindingKind if k in result.counts])
+            [[k.en, k.zh, result.counts[k]] for k in kinds.FindingKind if k in result.counts])
 
 
 @stocktake_app.command("progress")

@@ -7,13 +7,11 @@ imports the demo builder and the TUI only inside their commands, so `tracker --h
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
-from sqlalchemy.exc import DBAPIError
 
-from tracker import queries
 from tracker.cli.common import (
     EXIT_USAGE,
     JsonFlag,
@@ -30,9 +28,13 @@ from tracker.cli.common import (
     store,
     table,
 )
-from tracker.queries import value_zh
-from tracker.services import personnel
-from tracker.store import Store
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker import queries
+    from tracker.services import personnel
+else:
+    queries, personnel = lazy("tracker.queries"), lazy("tracker.services.personnel")
 
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -78,6 +80,10 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to this version (Alembic)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tracker.store import Store
+
     ensure_lang()
     s = settings()
     st = Store(s.database_url, terminal=s.terminal)
@@ -136,8 +142,9 @@ def status(as_json: JsonFlag = False) -> None:
            [say("locations", "存放位置"), data["locations"]], [say("overdue", "逾期"), data["overdue"]],
            [say("policy version", "策略版本"), data["policy_version"]],
            [say("GS1 company prefixes", "GS1 厂商识别代码"), ", ".join(data["company_prefixes"]) or "-"]]
-          + [[say(f"status: {k}", f"状态：{value_zh('status', k)}"), v] for k, v in sorted(data["by_status"].items())]
-          + [[say(f"level: {k}", f"密级：{value_zh('classification', k)}"), v]
+          + [[say(f"status: {k}", f"状态：{queries.value_zh('status', k)}"), v]
+             for k, v in sorted(data["by_status"].items())]
+          + [[say(f"level: {k}", f"密级：{queries.value_zh('classification', k)}"), v]
              for k, v in sorted(data["by_level"].items())])
     head = data["ledger_head"]
     out.print(Text(say(f"Ledger head {head['seq']}:{head['hash']}", f"台账链头 {head['seq']}:{head['hash']}")))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -35,10 +35,16 @@ from tracker.cli.common import (
     table,
     when,
 )
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.reports import transit_pdf, transit_registers
+    from tracker.services import incoming, packages, registry, transit
+else:
+    transit_pdf, transit_registers = lazy("tracker.reports.transit_pdf"), lazy("tracker.reports.transit_registers")
+    incoming, packages = lazy("tracker.services.incoming"), lazy("tracker.services.packages")
+    registry, transit = lazy("tracker.services.registry"), lazy("tracker.services.transit")
 from tracker.domain import utc_iso
-from tracker.reports import transit_pdf, transit_registers
-from tracker.services import incoming, packages, transit
-from tracker.services.registry import CarrierInput
 
 incoming_app = typer.Typer(no_args_is_help=True, help="Incoming items (收文登记): register, deliver 亲启 items, "
                                                         "proxies, the incoming register.")
@@ -114,8 +120,8 @@ def incoming_register(
     ensure_lang()
     n, total = _copy(copy)
     actor = operator()
-    data = CarrierInput(location=location, classification=classification, kind=kind, period=period, scope=scope,
-                        title=title, copy_number=n, copy_total=total, pages=pages)
+    data = registry.CarrierInput(location=location, classification=classification, kind=kind, period=period,
+                                 scope=scope, title=title, copy_number=n, copy_total=total, pages=pages)
     v = run(lambda: incoming.register(store().uow(), actor, data, sender, sender_doc, not seal_broken, personal_to,
                                       site=settings().site))
     out.print(Text(say(f"Registered incoming #{v.id} as {v.carrier}.", f"已登记收文 #{v.id}，编号 {v.carrier}。")))

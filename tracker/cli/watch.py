@@ -13,11 +13,10 @@ import shlex
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
-from sqlalchemy import select
 
 from tracker.cli.common import (
     JsonFlag,
@@ -34,11 +33,15 @@ from tracker.cli.common import (
     table,
     when,
 )
+from tracker.lazy import lazy
+
+if TYPE_CHECKING:
+    from tracker.schema import WatchEntry
+    from tracker.watch import places
+else:
+    places = lazy("tracker.watch.places")
 from tracker.domain import DomainError, utc_iso
 from tracker.rules import Action
-from tracker.schema import WatchEntry
-from tracker.services.common import actor_facts
-from tracker.watch import places
 
 gate_app = typer.Typer(no_args_is_help=True, help="Exit gates (通道门): bind a reader to a door, list them.")
 cabinet_app = typer.Typer(no_args_is_help=True, help="Smart cabinets (智能柜): bind a reader to a cabinet, list them.")
@@ -81,6 +84,8 @@ def _list(kind: str, as_json: bool) -> None:
     actor = operator()
 
     def fetch() -> list[places.PlaceView]:
+        from tracker.services.common import actor_facts
+
         with store().uow(readonly=True) as uow:
             actor_facts(uow, actor, Action.MANAGE_LOCATIONS)
         return places.listing(store().uow(readonly=True), kind)
@@ -119,6 +124,11 @@ def watch_log(place: Annotated[str | None, typer.Option(help="One gate or cabine
         fail(2, "--limit is at least 1.", "--limit 至少为 1。")
 
     def fetch() -> list[WatchEntry]:
+        from sqlalchemy import select
+
+        from tracker.schema import WatchEntry
+        from tracker.services.common import actor_facts
+
         with store().uow(readonly=True) as uow:
             actor_facts(uow, actor, Action.AUDIT)
             q = select(WatchEntry).order_by(WatchEntry.id.desc()).limit(limit)
@@ -180,6 +190,8 @@ def watch_run(config: Annotated[Path | None, typer.Option(help="tracker.toml wit
     actor = operator()
 
     def load() -> tuple[list[places.GateSpec], list[places.CabinetSpec]]:
+        from tracker.services.common import actor_facts
+
         with store().uow(readonly=True) as uow:
             actor_facts(uow, actor, Action.MANAGE_LOCATIONS)
         return places.load(store().uow(readonly=True))

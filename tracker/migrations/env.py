@@ -3,7 +3,7 @@
 from alembic import context
 
 import tracker.schema_stocktake  # noqa: F401  (registers the stock-take tables on Base.metadata)
-from tracker.schema import Base
+from tracker.schema import Base, modelled
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -13,6 +13,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=modelled,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -6,16 +6,36 @@ query, the reader's permission, the audit-log entry), and one renderer per mediu
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.domain import DomainError
 from tracker.reports.registers.definitions import REGISTERS
 from tracker.reports.registers.model import Column, Printed, Register
-from tracker.reports.registers.read import read, register_of
+
+if TYPE_CHECKING:
+    from tracker.services.common import Signed
+    from tracker.store import UnitOfWork
 
 FORMATS = ("pdf", "xlsx", "csv")
 
 __all__ = ["FORMATS", "REGISTERS", "Column", "Printed", "Register", "read", "register_of", "write"]
+
+
+def read(uow: UnitOfWork, reader: Signed, name: str, first: date, last: date, unit: str | None = None,
+         lang: str = "zh", medium: str = "read") -> Printed:
+    """`registers.reader.read`, imported when a register is read: the names and titles above are what `tracker --help`
+    needs, and the reader pulls in the schema and the store (issue 22: start-up)."""
+    from tracker.reports.registers.reader import read as read_register
+
+    return read_register(uow, reader, name, first, last, unit, lang, medium)
+
+
+def register_of(name: str) -> Register:
+    from tracker.reports.registers.reader import register_of as find
+
+    return find(name)
 
 
 def write(printed: Printed, fmt: str, path: Path) -> Path:

@@ -4,7 +4,7 @@ it and who signs the printed copy (the seeds' signatures: 签收, 借阅人签�
 
 What the data does not hold yet is not printed as if it did: the 机要信件 log, the print job, extract, meeting, fax,
 repair/visitor and 定密 drafting records have no events behind them (issue 19 lists them for later). A definition
-never queries: `tracker.reports.registers.read` runs one query shape for all of them.
+never queries: `tracker.reports.registers.reader` runs one query shape for all of them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 ledger events it lists, how one event becomes rows, who may read it, the signature lines the seeds ask for), and a
 printed register (the definition, the period, the unit, the rows and the ledger head they were read against).
 
-It owns no query and no layout: `tracker.reports.registers.read` fills a `Printed`, the renderers lay it out. Values
+It owns no query and no layout: `tracker.reports.registers.reader` fills a `Printed`, the renderers lay it out. Values
 in rows are typed (int, str, aware datetime) so that each medium writes them its own way: a date cell in XLSX, local
 text in CSV and PDF.
 """

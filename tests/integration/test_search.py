@@ -1,0 +1,81 @@
+"""The register search (`queries.find`, `carrier find` and the counter's F9) on both databases (issue 22).
+
+It reads an index made for substring search (migration 0011: FTS5 trigram on SQLite, pg_trgm on PostgreSQL) that
+triggers keep in step with the carriers in the same transaction; these tests prove the answers, their ranking and
+that a change made by any writer (here plain SQL, as a database client would) is found at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy import text
+
+from tracker import queries
+from tracker.demo import place
+from tracker.services import registry
+from tracker.services.common import Signed
+from tracker.store import Store
+
+SHELF = place("BJ", "R2C1S1")
+_DOCS = itertools.count(1)
+
+
+def register(store: Store, clerk: Signed, title: str, doc_number: str | None = None) -> str:
+    data = registry.CarrierInput(location=SHELF, classification="internal", title=title,
+                                 doc_number=doc_number or f"BJ〔2026〕{next(_DOCS)}号")
+    return registry.register(store.uow(), clerk, data)
+
+
+def find(store: Store, what: str, limit: int = 50) -> list[str]:
+    with store.uow(readonly=True) as uow:
+        return [v.code for v in queries.find(uow, what, limit)]
+
+
+def test_ranks_exact_code_then_prefix_then_document_then_title(store: Store, people: dict[str, Signed]) -> None:
+    clerk = people["clerk"]
+    minutes = register(store, clerk, "季度会议纪要")
+    by_doc = register(store, clerk, "其他文件", doc_number="纪要〔2026〕1号")
+    digest = register(store, clerk, "纪要汇编")
+    assert find(store, "会议纪要") == [minutes]
+    assert find(store, "纪要")[:3] == [by_doc, minutes, digest]  # the document number ranks first
+    assert find(store, "纪")[:3] == [by_doc, minutes, digest]  # one character: no trigram, same answer
+    assert find(store, digest)[0] == digest  # the exact code first
+    assert find(store, digest.lower())[0] == digest  # typed in lower case
+    assert find(store, digest[:-1])[0] == digest  # without its check character
+    prefix = find(store, digest[:5], limit=500)
+    assert prefix == sorted(prefix) and {minutes, by_doc, digest} <= set(prefix)  # code prefixes: by code
+    assert find(store, "纪要", limit=2) == [by_doc, minutes]
+
+
+def test_latin_text_is_found_whatever_its_case_and_wildcards_are_literal(store: Store,
+                                                                         people: dict[str, Signed]) -> None:
+    budget = register(store, people["clerk"], "Annual Budget 2027")
+    odd = register(store, people["clerk"], "rate 5%_of total")
+    assert find(store, "budget") == [budget]
+    assert find(store, "BUDGET 20") == [budget]
+    assert find(store, "5%_") == [odd]
+    assert find(store, "%") == [odd]  # before: every carrier (a LIKE wildcard)
+    assert find(store, "_o") == [odd]
+    assert find(store, "no such title anywhere") == []
+
+
+def test_a_change_by_any_writer_is_found_in_the_same_transaction(store: Store, people: dict[str, Signed]) -> None:
+    code = register(store, people["clerk"], "旧的标题文字", doc_number="BJ〔2026〕旧号")
+    with store.uow() as uow:
+        uow.session.execute(text("UPDATE carriers SET title = '新的标题文字', doc_number = 'BJ〔2026〕新号' "
+                                 "WHERE code = :code"), {"code": code})
+        assert [v.code for v in queries.find(uow, "新的标题")] == [code]  # before the commit, in it
+        uow.commit()
+    assert find(store, "新的标题") == [code]
+    assert find(store, "旧的标题") == []
+    assert find(store, "〔2026〕新号") == [code]
+    assert find(store, "〔2026〕旧号") == []
+
+
+def test_holders_and_places_are_searched(store: Store, people: dict[str, Signed]) -> None:
+    code = register(store, people["clerk"], "放在书架上的文件")
+    with store.uow(readonly=True) as uow:
+        shelf = uow.session.execute(text("SELECT name FROM locations WHERE code = :c"), {"c": SHELF}).scalar_one()
+    assert code in find(store, shelf, limit=10_000)
+    assert code in find(store, SHELF, limit=10_000)
