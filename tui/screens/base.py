@@ -7,11 +7,17 @@ to a Chinese operator because one line was forgotten.
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual import on
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
 
 from tui.context import AppContext
 from tui.i18n import N_, translate_bindings
+from tui.widgets.scan_field import ScanField
+from tui.workers import off_ui
 
 # Escape leads back to the counter from every screen one key away from it, so an operator always has the same way home.
 TO_COUNTER = Binding("escape", "app.open('counter')", N_("Counter"))
@@ -22,3 +28,34 @@ class DeskScreen(Screen[None]):
         super().__init__()
         translate_bindings(self)
         self.ctx = ctx
+
+
+class ScanDeskScreen(DeskScreen):
+    """A screen worked from one scan field (`scan_id`): a scanner burst or a typed line, Enter, becomes one `take`,
+    and register work runs off the UI thread (`_run`). The handover, the courier, the meeting desk and the
+    destruction site all read codes this way; each says only what a code means to it."""
+
+    scan_id = "scan"
+
+    async def take(self, text: str) -> None:
+        raise NotImplementedError
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await off_ui(self.app.db, fn, *args)  # type: ignore[attr-defined]
+
+    @on(ScanField.Scanned)
+    async def _scanned(self, event: ScanField.Scanned) -> None:
+        if event.control.id != self.scan_id:
+            return
+        event.stop()
+        await self.take(event.code)
+
+    @on(Input.Submitted)
+    async def _typed(self, event: Input.Submitted) -> None:
+        if event.input.id != self.scan_id:
+            return
+        event.stop()
+        text = event.value.strip()
+        event.input.value = ""
+        if text:
+            await self.take(text)

@@ -11,13 +11,11 @@ only collects and shows, and all database work runs on the app's register thread
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from labels.codes import CodeError, classify_code, parse_badge_code
 from tracker.domain import DomainError
@@ -29,13 +27,12 @@ from tui.context import AppContext
 from tui.desk import Feedback
 from tui.i18n import N_, _, pick
 from tui.lookups import PersonView
-from tui.screens.base import TO_COUNTER, DeskScreen
+from tui.screens.base import TO_COUNTER, ScanDeskScreen
 from tui.screens.dialogs import PinDialog
 from tui.widgets.card import FeedbackCard
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
-from tui.workers import off_ui
 
 
 @dataclass
@@ -44,7 +41,7 @@ class Party:
     signed: Signed | None = None
 
 
-class CourierScreen(DeskScreen):
+class CourierScreen(ScanDeskScreen):
     screen_name = "courier"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "confirm(False)", N_("Record hop"), priority=True),
@@ -98,22 +95,6 @@ class CourierScreen(DeskScreen):
                 mark = _("signed") if party.signed else _("not signed")
                 lines.append(f"{label}: {party.person.badge} {party.person.name} ({mark})")
         self.query_one("#parties", Static).update(Text("\n".join(lines) or _("Giver: —")))
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await off_ui(self.app.db, fn, *args)  # type: ignore[attr-defined]
-
-    @on(ScanField.Scanned, "#scan")
-    async def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        await self.take(event.code)
-
-    @on(Input.Submitted, "#scan")
-    async def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        event.input.value = ""
-        if text:
-            await self.take(text)
 
     async def take(self, text: str) -> None:
         """One scanned or typed code: a package or carrier names the transit, then its seal; a badge names a party."""

@@ -15,10 +15,9 @@ import dataclasses
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from tracker.domain import DomainError
 from tracker.services import destruction
@@ -26,7 +25,7 @@ from tracker.services.common import Refused
 from tracker.services.destruction import BatchView
 from tui.context import AppContext
 from tui.i18n import pick
-from tui.screens.base import TO_COUNTER, DeskScreen
+from tui.screens.base import TO_COUNTER, ScanDeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
@@ -35,7 +34,8 @@ from tui.workers import off_ui
 _KEYS = {"Next batch": "下一批次", "Previous batch": "上一批次", "Refresh": "刷新"}
 
 
-class DestructionScreen(DeskScreen):
+class DestructionScreen(ScanDeskScreen):
+    scan_id = "destruction-scan"
     screen_name = "destruction"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+n", "step(1)", "Next batch"),
@@ -132,18 +132,8 @@ class DestructionScreen(DeskScreen):
                                               style="bold green" if done else "bold #000000 on #ffd700"),
                           Text(i.title), key=i.code)
 
-    @on(ScanField.Scanned, "#destruction-scan")
-    async def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        await self.record(event.code)
-
-    @on(Input.Submitted, "#destruction-scan")
-    async def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        event.input.value = ""
-        if text:
-            await self.record(text)
+    async def take(self, text: str) -> None:
+        await self.record(text)
 
     async def record(self, code: str) -> None:
         """Record one scan against the batch shown; a refusal (not approved, completed) is shown, never hidden."""

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from labels.codes import CodeError, classify_code, parse_badge_code, parse_carrier_code
 from tracker import queries
@@ -40,13 +39,12 @@ from tui.context import AppContext
 from tui.desk import Feedback, carrier_lines
 from tui.i18n import N_, _, pick
 from tui.lookups import PersonView
-from tui.screens.base import TO_COUNTER, DeskScreen
+from tui.screens.base import TO_COUNTER, ScanDeskScreen
 from tui.screens.dialogs import PinDialog
 from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
-from tui.workers import off_ui
 
 
 @dataclass
@@ -55,7 +53,7 @@ class Side:
     signed: Signed | None = None
 
 
-class HandoverScreen(DeskScreen):
+class HandoverScreen(ScanDeskScreen):
     screen_name = "handover"
     BINDINGS = [  # noqa: RUF012
         Binding("ctrl+s", "confirm", N_("Confirm"), priority=True),
@@ -112,22 +110,6 @@ class HandoverScreen(DeskScreen):
             mark = _("signed") if side.signed else _("not signed")
             box.update(Text(f"{label}: {side.person.badge}\n{side.person.name}  ({mark})"))
             box.set_class(side.signed is not None, "signed")
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await off_ui(self.app.db, fn, *args)  # type: ignore[attr-defined]
-
-    @on(ScanField.Scanned, "#scan")
-    async def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        await self.take(event.code)
-
-    @on(Input.Submitted, "#scan")
-    async def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        event.input.value = ""
-        if text:
-            await self.take(text)
 
     async def take(self, text: str) -> None:
         """One scanned or typed code: a badge names the next party, a carrier joins the list."""

@@ -16,10 +16,9 @@ import dataclasses
 from typing import Any
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from labels.codes import CodeError, classify_code, parse_badge_code, parse_carrier_code
 from tracker.domain import DomainError
@@ -28,7 +27,7 @@ from tracker.services.common import Refused, Signed, authenticate
 from tracker.services.meetings import MeetingView
 from tui.context import AppContext
 from tui.i18n import pick
-from tui.screens.base import TO_COUNTER, DeskScreen
+from tui.screens.base import TO_COUNTER, ScanDeskScreen
 from tui.screens.dialogs import PinDialog
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -41,7 +40,8 @@ _OUTCOME = {None: ("out", "未收回"), "collected": ("collected", "已收回"),
             "missing": ("missing", "下落不明")}
 
 
-class MeetingScreen(DeskScreen):
+class MeetingScreen(ScanDeskScreen):
+    scan_id = "meeting-scan"
     screen_name = "meeting"
     BINDINGS = [  # noqa: RUF012
         Binding("f2", "mode('issue')", "Issue"),
@@ -155,19 +155,6 @@ class MeetingScreen(DeskScreen):
             text = pick(f"F2 Issuing to {self.attendee.badge} (signed in): scan the copies.",
                         f"F2 正在向 {self.attendee.badge}（已签到）发放：请扫描材料。")
         self.query_one("#meeting-mode", Static).update(Text(text, style="bold"))
-
-    @on(ScanField.Scanned, "#meeting-scan")
-    async def _scanned(self, event: ScanField.Scanned) -> None:
-        event.stop()
-        await self.take(event.code)
-
-    @on(Input.Submitted, "#meeting-scan")
-    async def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        event.input.value = ""
-        if text:
-            await self.take(text)
 
     async def take(self, text: str) -> None:
         """One scan: a badge names the attendee (who then signs), a carrier code is issued or collected."""
