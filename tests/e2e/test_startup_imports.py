@@ -37,8 +37,8 @@ def test_a_command_line_loads_only_its_own_group() -> None:
                           "sys.argv = ['tracker', 'carrier', 'show', '--help']\n"
                           "try:\n    main()\nexcept SystemExit:\n    pass")
     assert "tracker.cli.carrier" in loaded
-    assert not [m for m in loaded if m.startswith("tracker.cli.") and m not in ("tracker.cli.carrier",
-                                                                               "tracker.cli.common", "tracker.cli.i18n")]
+    own = ("tracker.cli.carrier", "tracker.cli.common", "tracker.cli.i18n")
+    assert not [m for m in loaded if m.startswith("tracker.cli.") and m not in own]
 
 
 def test_the_listing_of_commands_loads_none_of_it_either() -> None:

@@ -78,6 +78,7 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
     incidents.report_missing(store.uow(), clerk, lost, note="清查未见")
     incidents.found(store.uow(), clerk, lost, SHELF2)
+    incidents.report(store.uow(), clerk, "seal_broken", "信封封口破损", place=SHELF2)  # an incident with no carrier
     change = personnel.request_change(store.uow(), people["admin"], badge("reader_general"), roles=["courier"])
     approvals.decide(store.uow(), approver, change, True)
     personnel.change_person(store.uow(), people["admin"], badge("reader_general"), roles=["courier"],
@@ -158,7 +159,9 @@ def test_every_register_lists_exactly_the_periods_events(store: Store, people: d
                                                                                                    (False, False)]
     assert _col(got["destruction"], "code") == [made["d1"], made["d2"]]
     assert _col(got["transfers"], "code") == [made["reclass"], made["away"], made["back"]]
-    assert _col(got["incidents"], "code") == [made["lost"], made["lost"]]
+    # the loss, the incident it opened, the recovery, and an incident of another kind with no carrier
+    assert _col(got["incidents"], "code") == [made["lost"]] * 3 + [""]
+    assert "seal_broken: 信封封口破损" in _col(got["incidents"], "note")
     # people: the role change and the departure, not the PIN changes; the clear-back check and the departure
     assert [badge("reader_general") in p for p in _col(got["personnel"], "person")] == [True, False, False]
     assert all(badge("reader_important") in p for p in _col(got["clear_back"], "person"))

@@ -31,6 +31,9 @@ _EVENT_NAMES: dict[str, tuple[str, str]] = {
     E.DESTROYED: ("销毁", "destroyed"),
     E.REPORTED_MISSING: ("报告丢失", "reported missing"),
     E.FOUND: ("找回", "found"),
+    E.INCIDENT_OPENED: ("事件登记", "incident opened"),
+    E.INCIDENT_UPDATED: ("采取措施", "measure taken"),
+    E.INCIDENT_CLOSED: ("事件结案", "incident closed"),
     E.PERSON_ADDED: ("登记涉密人员", "person registered"),
     E.PERSON_CHANGED: ("变更", "changed"),
     E.PERSON_DEPARTED: ("离岗（权限已清理）", "departed (access revoked)"),
@@ -380,6 +383,22 @@ _TRANSFERS = Register(
 
 def _incident_rows(e: EventRow, ctx: Context) -> Iterable[Sequence[Any]]:
     p = e.payload
+    if e.type in (E.INCIDENT_OPENED, E.INCIDENT_UPDATED, E.INCIDENT_CLOSED):
+        # The incident's own record: what was reported, each measure, how it ended — every kind of
+        # incident (a seal, a gate, a cabinet), not only losses.
+        number = f"#{p.get('incident')}"
+        what = f"{event_name(ctx, e.type)} {number}"
+        codes = e.carrier or " ".join(p.get("carriers") or [])
+        if e.type == E.INCIDENT_OPENED:
+            note = f"{p.get('kind', '')}: {p.get('summary', '')}"
+        elif e.type == E.INCIDENT_UPDATED:
+            note = str(p.get("measure", ""))
+        else:
+            note = f"{p.get('outcome', '')}: {p.get('resolution', '')}"
+        deadline = parse_utc(p["deadline"]) if p.get("deadline") else None
+        yield (e.seq, e.at, what, codes, e.title or "", _level(ctx, e.level), e.to_location or "", note, deadline,
+               None, ctx.who(e.actor) if e.actor else ctx.say("（设备）", "(device)"))
+        return
     last = ctx.who(e.from_holder) if e.from_holder else (e.from_location or e.to_location or "")
     deadline = parse_utc(p["leak_deadline"]) if p.get("leak_deadline") else None
     yield (e.seq, e.at, event_name(ctx, e.type), e.carrier, e.title or "", _level(ctx, e.level), last,
@@ -387,12 +406,13 @@ def _incident_rows(e: EventRow, ctx: Context) -> Iterable[Sequence[Any]]:
 
 
 _INCIDENTS = Register(
-    "incidents", "涉密载体丢失及找回登记", "Loss and recovery register", "RULES §4 incident report (000:259; 002:458)",
+    "incidents", "涉密载体丢失、找回及事件登记", "Loss, recovery and incident register",
+    "RULES §4 incident report (000:259; 002:458)",
     (_SEQ, _AT, Column("event", "事项", "Event", 0.8), _CODE, _TITLE, _LEVEL,
      Column("last", "最后保管人/位置", "Last holder / place", 1.2), Column("note", "情况说明", "Note", 1.6),
      Column("deadline", "报告时限", "Report by", 1.35, "time"), Column("days", "丢失天数", "Days missing", 0.5, "int"),
      Column("by", "报告人", "Reported by", 1.0)),
-    (E.REPORTED_MISSING, E.FOUND), _incident_rows,
+    (E.REPORTED_MISSING, E.FOUND, E.INCIDENT_OPENED, E.INCIDENT_UPDATED, E.INCIDENT_CLOSED), _incident_rows,
     signatures=(("保密办", "Security officer"), ("单位负责人", "Head of the unit")),
 )
 
