@@ -94,7 +94,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
     with uow:
         # PostgreSQL: what the checks below read, fetched in one round trip instead of five (SQLite: nothing)
         reads = [(_PERSON_ROW, {"badge": actor.badge}), (_PERSON_ROW, {"badge": badge_of(borrower).strip()}),
-                 (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {})]
+                 (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {}), (_PERSONAL, {"code": code.strip()})]
         prefetch(uow.session, *reads, *([(_SIGNERS, {"aid": approval_id})] if approval_id is not None else []))
         _op, person = signed_parties(uow, actor, Action.CHECK_OUT, badge_of(borrower))
         now = uow.now()
@@ -240,12 +240,20 @@ def _transit(uow: UnitOfWork, carrier_id: int, code: str) -> list[Violation]:
     return [] if number is None else [in_transit_refusal(code, number)]
 
 
+# The addressee of an undelivered 亲启 item, by carrier code: read in the check-out's first batch on PostgreSQL.
+_incoming = table(Incoming)
+_PERSONAL = Prepared(
+    select(_incoming.c.personal_to)
+    .join(table(Carrier), table(Carrier).c.id == _incoming.c.carrier_id)
+    .where(table(Carrier).c.code == bindparam("code"), _incoming.c.personal_to.is_not(None),
+           _incoming.c.delivered_at.is_(None)).limit(1))
+
+
 def _personal(uow: UnitOfWork, carrier_id: int, code: str) -> list[Violation]:
     """R-21: a 亲启 item not yet delivered goes, unopened, only to its addressee or their proxy, by `incoming
     deliver` — never lent or carried out from the registry's shelf to anyone."""
-    addressee = uow.session.execute(
-        select(Incoming.personal_to).where(Incoming.carrier_id == carrier_id, Incoming.personal_to.is_not(None),
-                                           Incoming.delivered_at.is_(None)).limit(1)).scalar_one_or_none()
+    row = _PERSONAL.one_or_none(uow.session, {"code": code.strip()})
+    addressee = row.personal_to if row is not None else None
     if addressee is None:
         return []
     return [Violation("R-21", f"{code} is 亲启 to {addressee} and not delivered yet: it goes, unopened, to that person "
