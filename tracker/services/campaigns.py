@@ -136,10 +136,12 @@ def _default_name(kind: str, criteria: dict[str, str], due: date) -> str:
     return f"清退 {due.isoformat()}" + (f"（{'，'.join(parts)}）" if parts else "")
 
 
-def note_return(uow: UnitOfWork, carrier_id: int, returner: str, now: datetime) -> list[int]:
+def note_return(uow: UnitOfWork, carrier_id: int, returner: str, now: datetime,
+                waiting: Sequence[int] | None = None) -> list[int]:
     """A check-in counts for every open campaign waiting for the carrier; called inside the check-in's transaction
-    (its ledger event names the campaigns). Returns their numbers."""
-    ids = list(uow.session.execute(
+    (its ledger event names the campaigns). Returns their numbers. `waiting` is those campaigns when the caller has
+    read them already (the counter's check-in, in its first batch)."""
+    ids = list(waiting) if waiting is not None else list(uow.session.execute(
         select(CampaignItem.campaign_id).join(Campaign, Campaign.id == CampaignItem.campaign_id)
         .where(CampaignItem.carrier_id == carrier_id, CampaignItem.returned_at.is_(None), Campaign.status == "open")
     ).scalars())

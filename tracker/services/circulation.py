@@ -28,7 +28,7 @@ from tracker.rules import (
     check_returner,
     in_transit_refusal,
 )
-from tracker.schema import Carrier, Incoming, Loan, Location, TransitItem, table
+from tracker.schema import Campaign, CampaignItem, Carrier, Incoming, Loan, Location, TransitItem, table
 from tracker.services import campaigns
 from tracker.services.approvals import _SIGNERS, approval_facts, covering, mark_used
 from tracker.services.common import (
@@ -144,8 +144,14 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
     the stock-take closing a loan of a carrier found on the shelf — and is recorded as the returner.
     """
     with uow:
-        returner_badge = badge_of(returned_by) if returned_by is not None else actor.badge
-        prefetch(uow.session, (_PERSON_ROW, {"badge": actor.badge}), (_CARRIER_ROW_LOCKED, {"code": code.strip()}))
+        returner_badge = badge_of(returned_by).strip() if returned_by is not None else actor.badge
+        # PostgreSQL: what the checks below read, in one round trip (SQLite: nothing)
+        by_code = {"code": code.strip()}
+        reads = [(_PERSON_ROW, {"badge": actor.badge}), (_CARRIER_ROW_LOCKED, by_code), (_TRANSIT_OF, by_code),
+                 (_CAMPAIGNS_OF, by_code)]
+        if returner_badge != actor.badge:
+            reads.append((_PERSON_ROW, {"badge": returner_badge}))
+        prefetch(uow.session, *reads)
         _op, returner = signed_parties(uow, actor, Action.CHECK_IN, returner_badge)
         now = uow.now()
         c = carrier_row(uow, code)
@@ -173,7 +179,8 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
                                       "returner": _returner_kind(facts.holder, person_facts(returner))}
         if holder is not None and returner.badge != c.holder_badge:
             payload["holder_signed"] = utc_iso(holder.at)
-        campaign_ids = campaigns.note_return(uow, c.id, returner.badge, now)
+        waiting = [r.campaign_id for r in _CAMPAIGNS_OF.rows(uow.session, {"code": c.code})]
+        campaign_ids = campaigns.note_return(uow, c.id, returner.badge, now, waiting)
         if campaign_ids:
             payload["campaigns"] = campaign_ids
         with pipeline(session, commit=True):  # as in check_out
@@ -233,11 +240,24 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
         return seqs
 
 
+# The open transit a carrier is on, and the open campaigns waiting for it, by carrier code: read in a check-in's
+# first batch on PostgreSQL.
+_TRANSIT_OF = Prepared(
+    select(table(TransitItem).c.transit_id)
+    .join(_carriers, _carriers.c.id == table(TransitItem).c.open_carrier_id)
+    .where(_carriers.c.code == bindparam("code")))
+_CAMPAIGNS_OF = Prepared(
+    select(table(CampaignItem).c.campaign_id)
+    .join(table(Campaign), table(Campaign).c.id == table(CampaignItem).c.campaign_id)
+    .join(_carriers, _carriers.c.id == table(CampaignItem).c.carrier_id)
+    .where(_carriers.c.code == bindparam("code"), table(CampaignItem).c.returned_at.is_(None),
+           table(Campaign).c.status == "open"))
+
+
 def _transit(uow: UnitOfWork, carrier_id: int, code: str) -> list[Violation]:
     """R-17, R-55: a carrier on an open transit (`services.transit`) is not checked in or handed on at a counter."""
-    number = uow.session.execute(select(TransitItem.transit_id).where(TransitItem.open_carrier_id == carrier_id)
-                                 ).scalar_one_or_none()
-    return [] if number is None else [in_transit_refusal(code, number)]
+    row = _TRANSIT_OF.one_or_none(uow.session, {"code": code})
+    return [] if row is None else [in_transit_refusal(code, row.transit_id)]
 
 
 # The addressee of an undelivered 亲启 item, by carrier code: read in the check-out's first batch on PostgreSQL.
