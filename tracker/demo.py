@@ -173,8 +173,26 @@ def build_demo(store: Store, carriers: int = 500, seed: int = 20261125, end_of_l
         pending += 1
         break
     batches = _destruction_batches(store, sig, codes) if end_of_life else 0
+    records = _lifecycle_records(store, sig) if end_of_life else 0
     return {"people": len(PEOPLE), "carriers": len(codes) + copies, "copies": copies, "loans": loans,
-            "overdue": overdue, "pending": pending, "destruction_batches": batches}
+            "overdue": overdue, "pending": pending, "destruction_batches": batches, "lifecycle_records": records}
+
+
+def _lifecycle_records(store: Store, sig: dict[str, Signed]) -> int:
+    """Everyone's vetting, this year's pledge, two trainings and a passed exam, recorded by the security officer
+    (R-161, R-163), so the duties calendar of `make run` shows what is really due rather than a missing record for
+    every person. The officer's own stay unrecorded: nobody records their own (三员分立), which leaves one real duty."""
+    today = store.clock().astimezone(store.policy.tz).date()
+    start = today.replace(month=1, day=1)
+    made = 0
+    for p in PEOPLE:
+        if p.key == "officer":
+            continue
+        for kind, on, result in (("vetting", today - timedelta(days=200), "passed"), ("pledge", start, None),
+                                 ("training", start, None), ("training", today, None), ("exam", today, "passed")):
+            personnel.record(store.uow(), sig["officer"], badge(p.key), kind, on, result)
+            made += 1
+    return made
 
 
 def _destruction_batches(store: Store, sig: dict[str, Signed], codes: list[str]) -> int:
