@@ -14,8 +14,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
+from tracker.domain import DomainError
+from tracker.services.common import Signed, authenticate
 from tui.context import AppContext
-from tui.i18n import N_, translate_bindings
+from tui.desk import Feedback
+from tui.i18n import N_, _, pick, translate_bindings
+from tui.screens.dialogs import PinDialog
+from tui.widgets.card import FeedbackCard
 from tui.widgets.scan_field import ScanField
 from tui.workers import off_ui
 
@@ -38,6 +43,37 @@ class ScanDeskScreen(DeskScreen):
     scan_id = "scan"
 
     async def take(self, text: str) -> None:
+        raise NotImplementedError
+
+    @property
+    def card(self) -> FeedbackCard:
+        """The feedback card of a screen that has one (`#card`): the handover's and the courier's."""
+        return self.query_one("#card", FeedbackCard)
+
+    def _fail(self, message: str) -> None:
+        self.card.show(Feedback("error", message))
+        self.app.bell()
+
+    def ask_signature(self, badge: str, name: str, role: str) -> None:
+        """The party scanned signs with their PIN (a dialog); `signed` gets the signature, a wrong PIN a red card.
+        The handover and the courier hop sign each party this way."""
+        self.card.show(Feedback("waiting", f"{role}: {badge} {name}",
+                                (_("{name}: type your PIN and press Enter.").format(name=name),)))
+        self.app.push_screen(PinDialog(_("Signature"), f"{role}: {name}"), lambda pin: self._sign(badge, pin))
+
+    def _sign(self, badge: str, pin: str | None) -> None:
+        if pin:
+            self.run_worker(self._sign_async(badge, pin), group=getattr(self, "screen_name", "desk"))
+
+    async def _sign_async(self, badge: str, pin: str) -> None:
+        try:
+            signature = await self._run(authenticate, self.ctx.store.uow(), badge, pin)
+        except DomainError as e:
+            self._fail(pick(e.en, e.zh))
+            return
+        self.signed(badge, signature)
+
+    def signed(self, badge: str, signature: Signed) -> None:
         raise NotImplementedError
 
     async def _run(self, fn: Any, *args: Any) -> Any:

@@ -21,14 +21,13 @@ from labels.codes import CodeError, classify_code, parse_badge_code
 from tracker.domain import DomainError
 from tracker.reports import transit_pdf
 from tracker.services import transit
-from tracker.services.common import Refused, Signed, authenticate
+from tracker.services.common import Refused, Signed
 from tui import lookups
 from tui.context import AppContext
 from tui.desk import Feedback
 from tui.i18n import N_, _, pick
 from tui.lookups import PersonView
 from tui.screens.base import TO_COUNTER, ScanDeskScreen
-from tui.screens.dialogs import PinDialog
 from tui.widgets.card import FeedbackCard
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -74,10 +73,6 @@ class CourierScreen(ScanDeskScreen):
         self._show()
         self.card.show(Feedback("info", _("Courier hop"), (_("Scan a package or carrier of the transit."),)))
         self.query_one("#scan", ScanField).focus()
-
-    @property
-    def card(self) -> FeedbackCard:
-        return self.query_one("#card", FeedbackCard)
 
     def _show(self) -> None:
         v = self.view
@@ -177,21 +172,9 @@ class CourierScreen(ScanDeskScreen):
             self._fail(_("Every party has signed. Ctrl+N starts a new hop."))
             return
         self._show()
-        self.card.show(Feedback("waiting", f"{role}: {who.badge} {who.name}",
-                                (_("{name}: type your PIN and press Enter.").format(name=who.name),)))
-        self.app.push_screen(PinDialog(_("Signature"), f"{role}: {who.name}"),
-                             lambda pin: self._sign(who.badge, pin))
+        self.ask_signature(who.badge, who.name, role)
 
-    def _sign(self, badge: str, pin: str | None) -> None:
-        if pin:
-            self.run_worker(self._sign_async(badge, pin), group="courier")
-
-    async def _sign_async(self, badge: str, pin: str) -> None:
-        try:
-            signed = await self._run(authenticate, self.ctx.store.uow(), badge, pin)
-        except DomainError as e:
-            self._fail(pick(e.en, e.zh))
-            return
+    def signed(self, badge: str, signed: Signed) -> None:
         for party in (self.giver, self.taker, self.second):
             if party is not None and party.person.badge == badge:
                 party.signed = signed
@@ -256,6 +239,3 @@ class CourierScreen(ScanDeskScreen):
         self._show()
         self.card.show(Feedback("info", _("Courier hop"), (_("Scan a package or carrier of the transit."),)))
 
-    def _fail(self, message: str) -> None:
-        self.card.show(Feedback("error", message))
-        self.app.bell()

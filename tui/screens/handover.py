@@ -28,7 +28,6 @@ from tracker.services import circulation
 from tracker.services.common import (
     Refused,
     Signed,
-    authenticate,
     carrier_facts,
     get_carrier,
     get_person,
@@ -40,7 +39,6 @@ from tui.desk import Feedback, carrier_lines
 from tui.i18n import N_, _, pick
 from tui.lookups import PersonView
 from tui.screens.base import TO_COUNTER, ScanDeskScreen
-from tui.screens.dialogs import PinDialog
 from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -96,10 +94,6 @@ class HandoverScreen(ScanDeskScreen):
         self.card.show(Feedback("info", _("New handover"), (_("Scan the giver's badge first."),)))
         self.query_one("#scan", ScanField).focus()
 
-    @property
-    def card(self) -> FeedbackCard:
-        return self.query_one("#card", FeedbackCard)
-
     def _show_parties(self) -> None:
         for side, wid, label in ((self.giver, "#giver", _("Giver")), (self.taker, "#taker", _("Taker"))):
             box = self.query_one(wid, Static)
@@ -149,21 +143,9 @@ class HandoverScreen(ScanDeskScreen):
             self._fail(_("Both parties have signed. Ctrl+N starts a new handover."))
             return
         self._show_parties()
-        self.card.show(Feedback("waiting", f"{role}: {who.badge} {who.name}",
-                                (_("{name}: type your PIN and press Enter.").format(name=who.name),)))
-        self.app.push_screen(PinDialog(_("Signature"), f"{role}: {who.name}"),
-                             lambda pin: self._sign(who.badge, pin))
+        self.ask_signature(who.badge, who.name, role)
 
-    def _sign(self, badge: str, pin: str | None) -> None:
-        if pin:
-            self.run_worker(self._sign_async(badge, pin), group="handover")
-
-    async def _sign_async(self, badge: str, pin: str) -> None:
-        try:
-            signed = await self._run(authenticate, self.ctx.store.uow(), badge, pin)
-        except DomainError as e:
-            self._fail(pick(e.en, e.zh))
-            return
+    def signed(self, badge: str, signed: Signed) -> None:
         for side in (self.giver, self.taker):
             if side is not None and side.person.badge == badge:
                 side.signed = signed
@@ -297,6 +279,3 @@ class HandoverScreen(ScanDeskScreen):
         self._show_parties()
         self.card.show(Feedback("info", _("New handover"), (_("Scan the giver's badge first."),)))
 
-    def _fail(self, message: str) -> None:
-        self.card.show(Feedback("error", message))
-        self.app.bell()
