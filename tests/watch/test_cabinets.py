@@ -166,7 +166,29 @@ def test_a_carrier_already_silent_is_not_lent_to_the_next_opener(store: Store, p
     assert watcher.silent_reported == {code}
     watcher.door(Door(True, badge("reader_general")), 7.0)
     watcher.door(Door(False), 8.0)  # they took `mine`
-    result = watcher.tick(9.5)
+    assert watcher.tick(9.5) is None, "nothing heard since the close: wait for a round begun after it"
+    result = watcher.tick(12.0)  # still nothing (the cabinet is empty): judged after settle × 3 more
     assert result is not None and result.taken == [mine] and result.alarms == []
     assert state_of(store, mine) == ("on_loan", badge("reader_general"), None)
     assert state_of(store, code)[0] == "in_store" and len(_rows(store, Incident)) == 1
+
+
+def test_a_round_begun_before_the_close_does_not_count_as_heard(store: Store, people: dict[str, Signed]) -> None:
+    """The reader's round in flight when the door closes may still hear a carrier being carried out: the first batch
+    delivered after the close is not proof of presence. Only a batch from a round begun after the close is — and
+    the reconciliation waits for one rather than judging on the stale batch."""
+    code, epc = register(store, people["clerk"], SHELF, level="internal")
+    stays, stays_epc = register(store, people["clerk"], SHELF, level="internal")
+    now = [0.0]
+    watcher = CabinetWatcher(store, _cabinet(store, people["officer"], CABINET), settle=0.4, interval=60.0,
+                             clock=lambda: now[0])
+    watcher.handle([Read(epc, ReadKind.EPC), Read(stays_epc, ReadKind.EPC)], 0.5)
+    watcher.door(Door(True, badge("reader_general")), 1.0)
+    watcher.door(Door(False), 2.0)  # `code` is in the opener's hand, still near the antenna
+    watcher.handle([Read(epc, ReadKind.EPC), Read(stays_epc, ReadKind.EPC)], 2.05)  # the round begun before 2.0
+    assert watcher.tick(2.5) is None, "settled by the clock, but no round begun after the close has been heard"
+    watcher.handle([Read(stays_epc, ReadKind.EPC)], 2.6)
+    result = watcher.tick(2.6)
+    assert result is not None and result.taken == [code] and result.alarms == []
+    assert state_of(store, code) == ("on_loan", badge("reader_general"), None)
+    assert state_of(store, stays)[0] == "in_store"

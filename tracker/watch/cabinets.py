@@ -2,8 +2,12 @@
 
 The register is the baseline: what it keeps in the cabinet (the cabinet and its shelves) is what the reader should
 hear. When the door closes the watcher lets the reader run `settle` seconds, then compares what it heard since the
-close with the register. A carrier no longer heard was taken out by whoever opened the door (the badge at the
-cabinet's scanner); a carrier heard that the register had out with a person was put back by them.
+close with the register. Only rounds begun after the close count: the first batch of reads delivered after the close
+may be a round the reader started while the door was still open (a taken carrier still in the field), so hearings
+count from the second batch on, and the reconciliation waits for that fresh batch (at most `settle` × 3 more, then it
+judges with what it has — an empty cabinet hears nothing at all). A carrier no longer heard was taken out by whoever
+opened the door (the badge at the cabinet's scanner); a carrier heard that the register had out with a person was put
+back by them.
 
 A take-out is checked exactly as a check-out at the counter (`rules.check_checkout`: clearance R-159, need-to-know
 R-54, the loan approval the policy asks for R-63, a reading place for 绝密 R-67 — the room the cabinet stands in).
@@ -87,6 +91,8 @@ class CabinetWatcher:
         self.opener: str | None = None
         self.closed_at = self.started
         self.due: float | None = None  # when the reconciliation after a door close runs
+        self.batches_since_close = 0
+        self.fresh_from: float | None = None  # when the first batch of a round begun after the close arrived
         self.next_inventory = self.started + interval
         self.silent_reported: set[str] = set()
         self.history: list[Reconciliation] = []
@@ -108,8 +114,13 @@ class CabinetWatcher:
             self.door_open = False
             self.closed_at = t
             self.due = t + self.settle
+            self.batches_since_close, self.fresh_from = 0, None
 
     def handle(self, reads: Sequence[Read], t: float) -> None:
+        if not self.door_open and self.fresh_from is None:
+            self.batches_since_close += 1
+            if self.batches_since_close == 2:
+                self.fresh_from = t
         epcs = {r.code.upper() for r in reads if r.kind == ReadKind.EPC}
         if not epcs:
             return
@@ -123,7 +134,8 @@ class CabinetWatcher:
 
     def tick(self, t: float) -> Reconciliation | None:
         """Run whatever is due at `t`: the reconciliation after a door close, or the scheduled inventory."""
-        if self.due is not None and t >= self.due and not self.door_open:
+        if (self.due is not None and not self.door_open and t >= self.due
+                and (self.fresh_from is not None or t >= self.due + 3 * self.settle)):
             self.due = None
             self.next_inventory = t + self.interval
             return self.reconcile(t)
@@ -141,7 +153,8 @@ class CabinetWatcher:
     def reconcile(self, t: float) -> Reconciliation:
         """After a door close: what left went with the opener, what came back came back from them."""
         began = self.clock()
-        heard = {code for code, seen in self.last_seen.items() if seen >= self.closed_at}
+        since = self.closed_at if self.fresh_from is None else self.fresh_from
+        heard = {code for code, seen in self.last_seen.items() if seen >= since}
         with self.store.uow(readonly=True) as uow:
             expected = self._expected(uow)
         result = Reconciliation(len(heard), len(expected))
@@ -347,7 +360,8 @@ class CabinetWatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             now = self.clock()
-            wake = min(x for x in (self.due, self.next_inventory, now + 0.5) if x is not None)
+            due = self.due if self.due is None or self.due > now else now + BATCH  # waiting for a fresh round
+            wake = min(x for x in (due, self.next_inventory, now + 0.5) if x is not None)
             try:
                 first = self._queue.get(timeout=max(0.0, wake - now))
                 # A round of hundreds of tags arrives as hundreds of reads: take them as one batch, not one by one
