@@ -1,10 +1,12 @@
-"""200 keyboard-wedge scans sent as fast as the pilot can, while every database statement is slowed down: all are
-processed, in order, none lost, none doubled — and the screen keeps taking scans while the register catches up."""
+"""200 keyboard-wedge scans sent as fast as the pilot can, while the register is held back (every database statement
+waits at a gate the test opens once every scan is on screen): all are processed, in order, none lost, none doubled —
+and the screen keeps taking scans while the register cannot answer. A gate, not a delay, so the test means the same
+on a fast machine and a loaded one."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from typing import Any
 
 import pytest
@@ -15,17 +17,20 @@ from tracker.schema import Event, Refusal
 from tracker.services import registry
 
 SCANS = 200
-DELAY = 0.0  # seconds added to every SQL statement: a slow disk or a busy server
 
 
 @pytest.fixture
-def slow_db(ui: Any) -> Any:
-    def slow(*_args: Any) -> None:
-        time.sleep(DELAY)
+def held_db(ui: Any) -> Any:
+    """A register that cannot answer until the test opens the gate: a stalled disk or a busy server."""
+    gate = threading.Event()
 
-    event.listen(ui.store.engine, "before_cursor_execute", slow)
-    yield
-    event.remove(ui.store.engine, "before_cursor_execute", slow)
+    def wait(*_args: Any) -> None:
+        gate.wait(60)
+
+    event.listen(ui.store.engine, "before_cursor_execute", wait)
+    yield gate
+    gate.set()
+    event.remove(ui.store.engine, "before_cursor_execute", wait)
 
 
 async def test_two_hundred_wedge_scans_none_lost_none_doubled(ui: Any, request: pytest.FixtureRequest) -> None:
@@ -43,12 +48,16 @@ async def test_two_hundred_wedge_scans_none_lost_none_doubled(ui: Any, request: 
         await ui.answered(pilot)
         counter = app.counter
         table = counter.query_one("#queue")
-        request.getfixturevalue("slow_db")
+        gate = request.getfixturevalue("held_db")
+        await ui.until(pilot, lambda: counter.idle, timeout=20)  # the sign-in's answers are in
+        answered, asked = counter.processed, counter.submitted
         for code in codes:
             await ui.scan(pilot, code, wait=False)
             await asyncio.sleep(0)  # let the app run between scans, as a real terminal would
         await ui.until(pilot, lambda: table.row_count == SCANS + 1, timeout=20)
-        assert counter.processed < counter.submitted  # every scan is on screen while the register catches up
+        # every scan is on screen and queued while the register cannot answer one of them
+        assert (counter.processed, counter.submitted) == (answered, asked + SCANS)
+        gate.set()
         await ui.until(pilot, lambda: counter.idle, timeout=120)
         rows = [counter.feedback[r] for r in range(2, SCANS + 2)]
         assert [f.code for f in rows] == codes
