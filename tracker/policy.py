@@ -31,7 +31,7 @@ from tracker.schema import PolicyVersion, table
 
 _INTS = {"loan_max_days", "carry_out_max_days", "pin_attempts", "lockout_minutes", "idle_lock_minutes",
          "pin_min_length", "destruction_supervisors", "pin_hash_time_cost", "pin_hash_memory_kib",
-         "transit_due_hours"}
+         "transit_due_hours", "cabinet_door_open_minutes"}
 # A policy may raise the PIN-hash floor, never take it under OWASP's argon2id minimum.
 _HASH_FLOOR = {"pin_hash_time_cost": 2, "pin_hash_memory_kib": 19456}
 _BOOLS = {"media_never_leave", "copy_requires_issuer", "allow_courier_relay", "gate_alarm_unknown_tags"}

@@ -171,6 +171,8 @@ class Policy:
     incoming_receivers: tuple[str, ...] = ()
     # A transit not received this many hours after dispatch, unless given its own due time, is an alert.
     transit_due_hours: int = 24
+    # carriers are kept locked away; a cabinet door open this many minutes is an alert (once per opening).
+    cabinet_door_open_minutes: int = 5
 
     @property
     def tz(self) -> ZoneInfo:

@@ -22,7 +22,7 @@ from tracker.services.common import Signed
 from tracker.store import Store
 from tracker.watch import places
 from tracker.watch.cabinets import CabinetWatcher, Door
-from tracker.watch.outputs import Outputs, SerialLine
+from tracker.watch.outputs import Alarm, Outputs, SerialLine
 
 SAFE, CABINET, SHELF = place("BJ", "R1SAFE1"), place("BJ", "R2C1"), place("BJ", "R2C1S1")
 
@@ -192,3 +192,41 @@ def test_a_round_begun_before_the_close_does_not_count_as_heard(store: Store, pe
     assert result is not None and result.taken == [code] and result.alarms == []
     assert state_of(store, code) == ("on_loan", badge("reader_general"), None)
     assert state_of(store, stays)[0] == "in_store"
+
+
+class _Recorded:
+    """An alarm output that keeps what it was asked to fire (a stack light the test can look at)."""
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def fire(self, alarm: Alarm) -> None:
+        self.lines.append(alarm.line())
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_door_left_open_is_one_alert_per_opening(store: Store, people: dict[str, Signed]) -> None:
+    """R-38: carriers are kept locked away. A door open longer than the register's policy (5 minutes by default)
+    fires the alarm outputs and is an alert on the watch panel — once per opening, again after the next opening."""
+    register(store, people["clerk"], SHELF, level="internal")
+    light = _Recorded()
+    watcher = CabinetWatcher(store, _cabinet(store, people["officer"], CABINET), Outputs([light]), interval=1e9,
+                             clock=lambda: 0.0)
+    watcher.door(Door(True, badge("reader_general")), 0.0)
+    watcher.door(Door(True, badge("clerk")), 200.0)  # a second badge while open does not restart the count
+    watcher.tick(299.0)
+    assert light.lines == [] and _rows(store, WatchEntry, WatchEntry.kind == "door_open") == []
+    watcher.tick(300.0)
+    watcher.tick(400.0)
+    assert light.lines == [f"CABINET_DOOR_OPEN {CABINET} {badge('clerk')} R-38\r\n".encode().replace(b"*", b"_")]
+    [entry] = _rows(store, WatchEntry, WatchEntry.kind == "door_open")
+    assert entry.place == CABINET and entry.person == badge("clerk")
+    assert json.loads(entry.detail)["rules"] == ["R-38"] and "5 min" in json.loads(entry.detail)["en"]
+    watcher.door(Door(False), 450.0)
+    watcher.door(Door(True, badge("clerk")), 500.0)
+    watcher.tick(700.0)
+    assert len(_rows(store, WatchEntry, WatchEntry.kind == "door_open")) == 1, "the new opening has its own 5 min"
+    watcher.tick(800.0)
+    assert len(_rows(store, WatchEntry, WatchEntry.kind == "door_open")) == 2 and len(light.lines) == 2

@@ -16,7 +16,9 @@ event, actor = that person, payload names the cabinet), because R-17 wants the r
 refused one is an alarm and an incident, never a loan, and custody stays as it was (the register still says
 "in the cabinet" and the incident says who took it). A put-back is a check-in to the cabinet (R-66). While the door
 stays closed the watcher inventories on a schedule; a carrier the register keeps inside that has not been heard for
-`silent_after` seconds is an alert (an incident the security officer works), once per carrier.
+`silent_after` seconds is an alert (an incident the security officer works), once per carrier. A door left open
+longer than the policy's `cabinet_door_open_minutes` (R-38: carriers are kept locked away) fires the alarm outputs
+and is an alert on the watch panel, once per opening.
 This module never lends or returns anything the rules refuse, and never trusts a door event for more than naming
 who opened the door.
 """
@@ -92,6 +94,10 @@ class CabinetWatcher:
         self.closed_at = self.started
         self.due: float | None = None  # when the reconciliation after a door close runs
         self.batches_since_close = 0
+        self.opened_at: float | None = None
+        self.door_alerted = False
+        with store.uow(readonly=True) as uow:  # the register's policy, never a client's: a minute at the least
+            self.door_open_limit = 60.0 * max(1, uow.policy.cabinet_door_open_minutes)
         self.fresh_from: float | None = None  # when the first batch of a round begun after the close arrived
         self.next_inventory = self.started + interval
         self.silent_reported: set[str] = set()
@@ -110,8 +116,11 @@ class CabinetWatcher:
             self.door_open = True
             self.opener = event.badge.strip().upper() if event.badge else None
             self.due = None
+            if self.opened_at is None:  # OPEN repeated while open (a second badge) does not restart the count
+                self.opened_at, self.door_alerted = t, False
         else:
             self.door_open = False
+            self.opened_at = None
             self.closed_at = t
             self.due = t + self.settle
             self.batches_since_close, self.fresh_from = 0, None
@@ -134,6 +143,10 @@ class CabinetWatcher:
 
     def tick(self, t: float) -> Reconciliation | None:
         """Run whatever is due at `t`: the reconciliation after a door close, or the scheduled inventory."""
+        if self.door_open and not self.door_alerted and self.opened_at is not None \
+                and t - self.opened_at >= self.door_open_limit:
+            self.door_alerted = True
+            self._door_left_open(t - self.opened_at)
         if (self.due is not None and not self.door_open and t >= self.due
                 and (self.fresh_from is not None or t >= self.due + 3 * self.settle)):
             self.due = None
@@ -331,6 +344,21 @@ class CabinetWatcher:
             uow.commit()
         result.silent.append(code)
 
+    def _door_left_open(self, seconds: float) -> None:
+        minutes = int(seconds // 60)
+        self.outputs.fire(Alarm(self.spec.code, self.opener or "-", "cabinet_door_open", "R-38"))
+        en = (f"Cabinet {self.spec.code} has been open {minutes} min (opened by {self.opener or 'nobody identified'}):"
+              " carriers are kept locked away (R-38).")
+        zh = (f"智能柜 {self.spec.code} 已打开 {minutes} 分钟（开柜人：{self.opener or '未识别'}）："
+              "涉密载体须存放于加锁的柜内（R-38）。")
+        with self.store.uow() as uow:
+            uow.session.add(WatchEntry(at=uow.now(), place=self.spec.code, kind="door_open", person=self.opener,
+                                       detail=json.dumps({"rules": ["R-38"], "minutes": minutes, "en": en, "zh": zh},
+                                                         ensure_ascii=False)))
+            uow.commit()
+        self.store.uow().audit({"kind": "cabinet_door_open", "action": f"cabinet {self.spec.code}"[:40],
+                                "rules": "R-38", "detail": en, "actor": self.opener})
+
     def _log_inventory(self, result: Reconciliation) -> None:
         with self.store.uow() as uow:
             uow.session.add(WatchEntry(at=uow.now(), place=self.spec.code, kind="inventory",
@@ -361,7 +389,9 @@ class CabinetWatcher:
         while not self._stop.is_set():
             now = self.clock()
             due = self.due if self.due is None or self.due > now else now + BATCH  # waiting for a fresh round
-            wake = min(x for x in (due, self.next_inventory, now + 0.5) if x is not None)
+            door = self.opened_at + self.door_open_limit if self.opened_at is not None and not self.door_alerted \
+                else None
+            wake = min(x for x in (due, self.next_inventory, door, now + 0.5) if x is not None)
             try:
                 first = self._queue.get(timeout=max(0.0, wake - now))
                 # A round of hundreds of tags arrives as hundreds of reads: take them as one batch, not one by one

@@ -36,13 +36,17 @@ from tui.widgets.topbar import TopBar
 from tui.workers import off_ui
 
 KIND_STYLES = {"alarm": "bold #ffffff on #c00000", "silent": "bold #000000 on #ffd700",
+               "door_open": "bold #000000 on #ffd700",
                "misplaced": "bold #000000 on #ffd700", "foreign": "#000000 on #9ec5e8",
                "unknown": "#000000 on #9ec5e8", "taken": "bold #000000 on #9be39b", "put_back": "#000000 on #9be39b"}
 
 
+ANNOUNCED = ("alarm", "silent", "door_open")  # what the app notifies as it happens; the rest waits on the panel
+
+
 def kind_label(kind: str) -> str:
     return {"alarm": _("ALARM"), "pass": _("Pass"), "foreign": _("Foreign tag"), "unknown": _("Unknown tag"),
-            "taken": _("Taken out"), "put_back": _("Put back"), "silent": _("Silent tag"),
+            "taken": _("Taken out"), "put_back": _("Put back"), "silent": _("Silent tag"), "door_open": _("Door open"),
             "misplaced": _("Misplaced"), "inventory": _("Inventory")}.get(kind, kind)
 
 
@@ -112,7 +116,7 @@ class AlarmPoller:
                 self.last = int(uow.session.execute(select(func.coalesce(func.max(WatchEntry.id), 0))).scalar_one())
                 return []
             rows = [_entry(e) for e in uow.session.execute(
-                select(WatchEntry).where(WatchEntry.id > self.last, WatchEntry.kind.in_(("alarm", "silent")))
+                select(WatchEntry).where(WatchEntry.id > self.last, WatchEntry.kind.in_(ANNOUNCED))
                 .order_by(WatchEntry.id).limit(20)).scalars()]
             newest = uow.session.execute(select(func.max(WatchEntry.id))).scalar_one()
             self.last = max(self.last, int(newest or 0))
