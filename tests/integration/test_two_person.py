@@ -16,7 +16,7 @@ from tracker.ledger import verify
 from tracker.policy import policy_document
 from tracker.rules import Policy
 from tracker.schema import Event, Person, PolicyVersion
-from tracker.services import approvals, circulation, personnel, registry
+from tracker.services import approvals, circulation, personnel, registry, seals
 from tracker.services import policy as policy_service
 from tracker.services.common import AuthError, Refused, Signed, authenticate, change_own_pin
 from tracker.store import Store
@@ -170,6 +170,61 @@ def test_declassification_needs_two_approvers_and_an_executor_who_signed_none(st
     assert approvals.decide(store.uow(), people["approver2"], a, True) == "granted"
     registry.reclassify(store.uow(), people["officer"], code, "unclassified", None, None, a)
     assert state_of(store, code)[0] == "in_store"
+
+
+def test_a_clerk_alone_carries_no_top_secret_out_for_years(store: Store, people: dict[str, Signed]) -> None:
+    """The weak client policy's scenario (issue 15, Why): whatever a client file said, the register's policy refuses
+    a 绝密 carry-out with no approval, no second person and a 3000-day term, and writes nothing."""
+    code = register(store, people["clerk"], "top_secret", location=SAFE)
+    before = count_events(store)
+    rules = refused(circulation.carry_out, store.uow(), people["clerk"], code, people["reader_core"],
+                    store.clock() + timedelta(days=3000), None)
+    assert {"R-92", "R-93"} <= set(rules)  # no approval, and 绝密 leaves with two people
+    assert count_events(store) == before and state_of(store, code)[0] == "in_store"
+
+
+def _give_roles(store: Store, people: dict[str, Signed], key: str, roles: list[str]) -> Signed:
+    """The legitimate way a second role is held: requested by the administrator, approved by someone else."""
+    n = personnel.request_change(store.uow(), people["admin"], badge(key), roles=roles)
+    assert approvals.decide(store.uow(), people["approver"], n, True) == "granted"
+    personnel.change_person(store.uow(), people["admin"], badge(key), roles=roles, approval_id=n)
+    return Signed(badge(key), store.clock())
+
+
+def test_whoever_signed_a_copy_may_not_make_it(store: Store, people: dict[str, Signed]) -> None:
+    """An approver who also works the registry approved copies and made them himself (the old copy path never
+    compared the approver with the operator)."""
+    both = _give_roles(store, people, "clerk2", ["clerk", "approver"])
+    code = register(store, people["clerk"])
+    a = approve(store, both, "copy", code, copies=5)
+    before = count_events(store)
+    assert "R-25" in refused(registry.copy, store.uow(), both, code, 5, a)
+    assert count_events(store) == before
+    assert len(registry.copy(store.uow(), people["clerk"], code, 5, a)) == 5  # another clerk may
+
+
+def test_whoever_signed_a_declassification_may_not_carry_it_out(store: Store, people: dict[str, Signed]) -> None:
+    """The security officer who is also an approver signed the 秘密 → 无密 change and then made it."""
+    both = _give_roles(store, people, "officer", ["security_officer", "clerk", "approver"])
+    code = register(store, people["clerk"], "confidential")
+    a = approve(store, both, "declassify", code)
+    assert approvals.decide(store.uow(), people["approver2"], a, True) == "granted"
+    before = count_events(store)
+    assert "R-25" in refused(registry.reclassify, store.uow(), both, code, "unclassified", None, None, a)
+    assert count_events(store) == before
+    with store.uow(readonly=True) as uow:
+        assert uow.session.execute(select(Event.type).where(Event.carrier == code, Event.type == "reclassified")
+                                   ).first() is None
+
+
+def test_the_administrator_never_seals_the_ledger(store: Store, people: dict[str, Signed]) -> None:
+    """The administrator's acts are in the chain a seal attests; he may neither seal nor take the roles that do."""
+    before = count_events(store)
+    assert refused(seals.seal, store.uow(), people["admin"]) == ["R-25"]
+    assert "R-25" in refused(personnel.request_change, store.uow(), people["admin"], badge("admin"),
+                             roles=["admin", "security_officer", "auditor"])
+    assert count_events(store) == before
+    seals.seal(store.uow(), people["auditor"])
 
 
 # --- separation of duties -------------------------------------------------------------------------------------------
