@@ -302,6 +302,20 @@ def test_a_pin_reset_is_one_time_and_recorded(store: Store, people: dict[str, Si
     assert {"pin": "changed by its holder"} in payloads
 
 
+def test_a_witness_signing_with_a_one_time_pin_witnesses_nothing(store: Store, people: dict[str, Signed]) -> None:
+    """The administrator typed the auditor's one-time PIN (a reset, or `tracker init`): signing as that auditor's
+    witness with it would be the administrator witnessing himself, and would hand him the approver's PIN."""
+    personnel.change_person(store.uow(), people["admin"], badge("auditor"), pin="739164", witness=people["officer"])
+    auditor_once = authenticate(store.uow(), badge("auditor"), "739164")
+    assert auditor_once.must_change_pin
+    before = count_events(store)
+    assert refused(personnel.change_person, store.uow(), people["admin"], badge("approver"), pin="739165",
+                   witness=auditor_once) == ["R-25"]
+    assert count_events(store) == before
+    fresh = change_own_pin(store.uow(), badge("auditor"), "739164", "285173")
+    personnel.change_person(store.uow(), people["admin"], badge("approver"), pin="739165", witness=fresh)
+
+
 def test_policy_objects_from_tests_do_not_leak_into_the_register(db_url: str, people: dict[str, Signed]) -> None:
     """The policy argument of Store is for code (tests, benchmarks): a store built without it enforces the
     register's policy, whatever another store in the same process was given."""
