@@ -194,3 +194,14 @@ def test_init_makes_four_different_people_with_one_time_pins(tmp_path: Path, mon
     assert code == 0 and json.loads(out)["version"] == 1
     code, out = invoke("audit", TRACKER_OPERATOR=auditor, TRACKER_PIN="739165")
     assert code == 3 and "pin change" in out, out  # the auditor's first PIN is one-time
+
+
+def test_an_export_of_the_register_is_signed_and_audited(env: dict[str, str]) -> None:
+    code, out = invoke("export", "--out", "all.csv")
+    assert code == 0, out
+    code, out = invoke("export", "--out", "mine.csv", TRACKER_OPERATOR=badge("admin"))
+    assert code == 3 and "R-25" in out, out  # the administrator keeps people and places, not the register's content
+    code, out = invoke("audit", "--json", "--kind", "export", TRACKER_OPERATOR=badge("auditor"))
+    assert code == 0, out
+    [entry] = json.loads(out)
+    assert entry["actor"] == badge("clerk") and json.loads(entry["detail"])["rows"] > 0

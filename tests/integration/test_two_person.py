@@ -17,6 +17,7 @@ from tracker.policy import policy_document
 from tracker.rules import Policy
 from tracker.schema import Event, Person, PolicyVersion
 from tracker.services import approvals, circulation, personnel, registry, seals
+from tracker.services import audit as audit_log
 from tracker.services import policy as policy_service
 from tracker.services.common import AuthError, Refused, Signed, authenticate, change_own_pin
 from tracker.store import Store
@@ -84,6 +85,33 @@ def test_a_weak_policy_proposal_waits_and_a_stale_one_is_refused(db_url: str, cl
         with pytest.raises(Exception, match="has changed since"):
             approvals.decide(store.uow(), people["approver"], first, True)
         assert store.uow().policy.two_person_levels == frozenset({Classification.TOP_SECRET})
+    finally:
+        store.dispose()
+
+
+def test_policy_changes_and_exports_are_in_the_audit_log(db_url: str, clock: object,
+                                                         people: dict[str, Signed]) -> None:
+    """The security officer reads there, beside refusals and role changes, who proposed and who approved a policy
+    change and who took the whole register away (issue 15, What to build 5)."""
+    store = Store(db_url, terminal="t", clock=clock)  # type: ignore[arg-type]
+    try:
+        n = policy_service.propose(store.uow(), people["officer"], {"carry_out_max_days": 3})
+        approvals.decide(store.uow(), people["approver"], n, True)
+        code = register(store, people["clerk"])
+        rows = audit_log.export_register(store.uow(), people["clerk"], "csv")
+        assert [r.code for r in rows] == [code]
+        assert refused(audit_log.export_register, store.uow(), people["admin"], "csv") == ["R-25"]
+        log = audit_log.entries(store.uow(), people["auditor"], since=store.clock() - timedelta(minutes=1))
+        mine = [(e.kind, e.actor, e.action, json.loads(e.detail) if e.detail.startswith("{") else e.rules)
+                for e in reversed(log)]
+        assert mine == [
+            ("policy_change", badge("officer"), "policy_propose",
+             {"request": n, "changes": {"carry_out_max_days": {"old": 14, "new": 3}}}),
+            ("policy_change", badge("approver"), "policy_change", {"request": n, "version": 2}),
+            ("export", badge("clerk"), "export", {"register": "carriers", "medium": "csv", "rows": len(rows),
+                                                  "head": count_events(store)}),
+            ("refused", badge("admin"), "registers", "R-25"),
+        ]
     finally:
         store.dispose()
 
