@@ -15,7 +15,7 @@ from tracker.domain import Classification
 from tracker.ledger import verify
 from tracker.policy import policy_document
 from tracker.rules import Policy
-from tracker.schema import Event, Person, PolicyVersion
+from tracker.schema import Carrier, Event, Person, PolicyVersion
 from tracker.services import approvals, circulation, personnel, registry, seals
 from tracker.services import audit as audit_log
 from tracker.services import policy as policy_service
@@ -253,6 +253,25 @@ def test_the_administrator_never_seals_the_ledger(store: Store, people: dict[str
                              roles=["admin", "security_officer", "auditor"])
     assert count_events(store) == before
     seals.seal(store.uow(), people["auditor"])
+
+
+def test_widening_the_need_to_know_is_a_scope_extension(store: Store, people: dict[str, Signed]) -> None:
+    """扩大知悉范围 is its own row of the matrix: a reclassification approval does not widen a scope, a scope
+    extension approval does, and whoever signed it may not carry it out."""
+    code = register(store, people["clerk"], scope="法规处")
+    wrong = approve(store, people["approver"], "reclassify", code)
+    before = count_events(store)
+    assert refused(registry.reclassify, store.uow(), people["officer"], code, "secret", None, "法规处;技术处",
+                   wrong) == ["R-54"]
+    assert count_events(store) == before
+    right = approve(store, people["approver"], "scope_extension", code)
+    registry.reclassify(store.uow(), people["officer"], code, "secret", None, "法规处;技术处", right, basis="项目需要")
+    with store.uow(readonly=True) as uow:
+        scope = uow.session.execute(select(Carrier.scope).where(Carrier.code == code)).scalar_one()
+    assert scope == "技术处;法规处"
+    # Narrowing the scope, or changing the level, stays a reclassification.
+    narrow = approve(store, people["approver"], "reclassify", code)
+    registry.reclassify(store.uow(), people["officer"], code, "secret", None, "法规处", narrow, basis="收窄")
 
 
 # --- separation of duties -------------------------------------------------------------------------------------------
