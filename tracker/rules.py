@@ -909,8 +909,8 @@ def check_reclassify(
     """R-08, R-02, R-102, R-103: changing level, period or scope is a 定密 act; media are never downgraded.
     Taking a state secret out of the secret levels is declassification (解密), its own row of the matrix."""
     assert c.level is not None
-    out = check_approval(approval, reclassify_purpose(c.level, level), c.code, now, policy, "R-08",
-                         executor=executor)
+    purpose = reclassify_purpose(c.level, level, c.scope, scope, period == c.period)
+    out = check_approval(approval, purpose, c.code, now, policy, PURPOSE_RULE[purpose], executor=executor)
     floor = max((lv for lv in (c.level, c.highest_level_held) if lv is not None), key=lambda lv: lv.rank)
     if c.kind.is_storage_medium and level.rank < floor.rank:
         out.append(_v("R-103", f"{c.code}: a storage medium is never downgraded (it held {floor.label}); "
@@ -924,9 +924,22 @@ def check_reclassify(
     return out
 
 
-def reclassify_purpose(old: Classification, new: Classification) -> ApprovalPurpose:
-    return ApprovalPurpose.DECLASSIFY if old.is_secret_level and not new.is_secret_level \
-        else ApprovalPurpose.RECLASSIFY
+def reclassify_purpose(old: Classification, new: Classification, old_scope: Scope | None = None,
+                       new_scope: Scope | None = None, same_period: bool = True) -> ApprovalPurpose:
+    """Which row of the matrix a 定密 change is judged by: leaving the secret levels is declassification; widening
+    only the need-to-know scope (level and period kept) is a scope extension (扩大知悉范围, 000:79), which needs an
+    approval of that purpose — a reclassification approval does not stand in for it, nor the other way round."""
+    if old.is_secret_level and not new.is_secret_level:
+        return ApprovalPurpose.DECLASSIFY
+    if old == new and same_period and new_scope is not None and _widens(old_scope, new_scope):
+        return ApprovalPurpose.SCOPE_EXTENSION
+    return ApprovalPurpose.RECLASSIFY
+
+
+def _widens(old: Scope | None, new: Scope) -> bool:
+    if old is None:
+        return True
+    return not (new.units <= old.units and new.people <= old.people)
 
 
 def check_move(c: CarrierFacts, place: LocationFacts) -> list[Violation]:

@@ -114,3 +114,94 @@ def test_backup_then_restore_only_after_the_copy_verifies(env: dict[str, str], t
     code, out = invoke("restore", "copy.sqlite", TRACKER_OPERATOR=badge("officer"))
     assert code == 0, out
     assert head() == before
+
+
+def a_secret_for_reader_important() -> str:
+    _, out = invoke("carrier", "find", "BJ-", "--limit", "500", "--json")
+    return next(c["code"] for c in json.loads(out) if c["classification"] == "secret" and c["status"] == "in_store"
+                and "法规处" in (c["scope"] or ""))
+
+
+def test_a_pin_reset_gives_a_one_time_pin_replaced_with_pin_change(env: dict[str, str]) -> None:
+    admin, clerk2 = badge("admin"), badge("clerk2")
+    code, out = invoke("person", "set", clerk2, "--reset-pin", TRACKER_OPERATOR=admin, TRACKER_NEW_PIN="739164")
+    assert code == 0, out
+    secret = a_secret_for_reader_important()
+    as_clerk2 = {"TRACKER_OPERATOR": clerk2, "TRACKER_PIN": "739164"}
+    before = head()
+    code, out = invoke("approvals", "request", "--purpose", "loan", "--carrier", secret, "--for",
+                       badge("reader_important"), **as_clerk2)
+    assert code == 3 and "R-25" in out and "pin change" in out, out  # the one-time PIN signs nothing
+    assert head() == before
+    code, out = invoke("pin", "change", "--badge", clerk2, TRACKER_PIN="739164", TRACKER_NEW_PIN="582931")
+    assert code == 0, out
+    assert invoke("approvals", "request", "--purpose", "loan", "--carrier", secret, "--for",
+                  badge("reader_important"), **as_clerk2)[0] == 3  # the one-time PIN is gone
+    code, out = invoke("approvals", "request", "--purpose", "loan", "--carrier", secret, "--for",
+                       badge("reader_important"), TRACKER_OPERATOR=clerk2, TRACKER_PIN="582931")
+    assert code == 0, out
+    # An approver's PIN is reset only before a witness (security officer or auditor), signing with their own PIN.
+    code, out = invoke("person", "set", badge("approver"), "--reset-pin", TRACKER_OPERATOR=admin,
+                       TRACKER_NEW_PIN="739164")
+    assert code == 3 and "R-25" in out and "witness" in out, out
+    code, out = invoke("person", "set", badge("approver"), "--reset-pin", "--witness", badge("auditor"),
+                       TRACKER_OPERATOR=admin, TRACKER_NEW_PIN="739164", TRACKER_WITNESS_PIN="482916")
+    assert code == 0, out
+    code, out = invoke("audit", "--json", "--kind", "role_change", "--since", "-1h", TRACKER_OPERATOR=badge("auditor"))
+    assert code == 0, out
+    assert {json.loads(r["detail"])["badge"] for r in json.loads(out)} == {clerk2, badge("approver")}
+
+
+def test_the_demo_leaves_a_loan_request_waiting_for_an_approver(env: dict[str, str]) -> None:
+    """`make run` opens on this register: the approvals screen (F11) and `approvals list` show a pending request."""
+    code, out = invoke("approvals", "list", "--json")
+    assert code == 0, out
+    loans = [r for r in json.loads(out) if r["purpose"] == "loan"]
+    assert loans and all(r["status"] == "pending" for r in loans)
+    assert loans[0]["requested_by"] == badge("clerk") and loans[0]["carriers"] and loans[0]["for"], loans[0]
+
+
+def test_init_makes_four_different_people_with_one_time_pins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """三员分立 from the first minute: administrator, security officer, auditor and approver are four people; one
+    badge for two of the three roles is refused and leaves the register empty; the others' PINs are one-time."""
+    from tests_support import CLI_ENV
+
+    for k, v in {**CLI_ENV, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite'}"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    tmp_path.chmod(0o700)
+    admin, officer, auditor, approver = (badge(k) for k in ("admin", "officer", "auditor", "approver"))
+    pins = {"TRACKER_PIN": "582931", "TRACKER_OFFICER_PIN": "739164", "TRACKER_AUDITOR_PIN": "739165",
+            "TRACKER_APPROVER_PIN": "739166"}
+
+    def init(officer_badge: str, auditor_badge: str) -> tuple[int, str]:
+        return invoke("init", "--badge", admin, "--name", "王建国", "--officer-badge", officer_badge,
+                      "--officer-name", "李秀英", "--auditor-badge", auditor_badge, "--auditor-name", "周婷",
+                      "--approver-badge", approver, "--approver-name", "赵敏", **pins)
+
+    code, out = init(admin, auditor)  # the administrator as his own security officer
+    assert code != 0, out
+    code, out = invoke("person", "list", "--json")
+    assert code == 0 and json.loads(out) == [], out
+    code, out = init(officer, auditor)
+    assert code == 0, out
+    code, out = invoke("person", "list", "--json")
+    roles = {p["badge"]: set(p["roles"].split(",")) if isinstance(p["roles"], str) else set(p["roles"])
+             for p in json.loads(out)}
+    assert roles == {admin: {"admin"}, officer: {"security_officer"}, auditor: {"auditor"},
+                     approver: {"approver", "office_leader", "committee"}}
+    code, out = invoke("policy", "show", "--json")
+    assert code == 0 and json.loads(out)["version"] == 1
+    code, out = invoke("audit", TRACKER_OPERATOR=auditor, TRACKER_PIN="739165")
+    assert code == 3 and "pin change" in out, out  # the auditor's first PIN is one-time
+
+
+def test_an_export_of_the_register_is_signed_and_audited(env: dict[str, str]) -> None:
+    code, out = invoke("export", "--out", "all.csv")
+    assert code == 0, out
+    code, out = invoke("export", "--out", "mine.csv", TRACKER_OPERATOR=badge("admin"))
+    assert code == 3 and "R-25" in out, out  # the administrator keeps people and places, not the register's content
+    code, out = invoke("audit", "--json", "--kind", "export", TRACKER_OPERATOR=badge("auditor"))
+    assert code == 0, out
+    [entry] = json.loads(out)
+    assert entry["actor"] == badge("clerk") and json.loads(entry["detail"])["rows"] > 0

@@ -15,8 +15,9 @@ from tracker.domain import Classification
 from tracker.ledger import verify
 from tracker.policy import policy_document
 from tracker.rules import Policy
-from tracker.schema import Event, Person, PolicyVersion
-from tracker.services import approvals, circulation, personnel, registry
+from tracker.schema import Carrier, Event, Person, PolicyVersion
+from tracker.services import approvals, circulation, personnel, registry, seals
+from tracker.services import audit as audit_log
 from tracker.services import policy as policy_service
 from tracker.services.common import AuthError, Refused, Signed, authenticate, change_own_pin
 from tracker.store import Store
@@ -84,6 +85,33 @@ def test_a_weak_policy_proposal_waits_and_a_stale_one_is_refused(db_url: str, cl
         with pytest.raises(Exception, match="has changed since"):
             approvals.decide(store.uow(), people["approver"], first, True)
         assert store.uow().policy.two_person_levels == frozenset({Classification.TOP_SECRET})
+    finally:
+        store.dispose()
+
+
+def test_policy_changes_and_exports_are_in_the_audit_log(db_url: str, clock: object,
+                                                         people: dict[str, Signed]) -> None:
+    """The security officer reads there, beside refusals and role changes, who proposed and who approved a policy
+    change and who took the whole register away (issue 15, What to build 5)."""
+    store = Store(db_url, terminal="t", clock=clock)  # type: ignore[arg-type]
+    try:
+        n = policy_service.propose(store.uow(), people["officer"], {"carry_out_max_days": 3})
+        approvals.decide(store.uow(), people["approver"], n, True)
+        code = register(store, people["clerk"])
+        rows = audit_log.export_register(store.uow(), people["clerk"], "csv")
+        assert [r.code for r in rows] == [code]
+        assert refused(audit_log.export_register, store.uow(), people["admin"], "csv") == ["R-25"]
+        log = audit_log.entries(store.uow(), people["auditor"], since=store.clock() - timedelta(minutes=1))
+        mine = [(e.kind, e.actor, e.action, json.loads(e.detail) if e.detail.startswith("{") else e.rules)
+                for e in reversed(log)]
+        assert mine == [
+            ("policy_change", badge("officer"), "policy_propose",
+             {"request": n, "changes": {"carry_out_max_days": {"old": 14, "new": 3}}}),
+            ("policy_change", badge("approver"), "policy_change", {"request": n, "version": 2}),
+            ("export", badge("clerk"), "export", {"register": "carriers", "medium": "csv", "rows": len(rows),
+                                                  "head": count_events(store)}),
+            ("refused", badge("admin"), "registers", "R-25"),
+        ]
     finally:
         store.dispose()
 
@@ -172,6 +200,80 @@ def test_declassification_needs_two_approvers_and_an_executor_who_signed_none(st
     assert state_of(store, code)[0] == "in_store"
 
 
+def test_a_clerk_alone_carries_no_top_secret_out_for_years(store: Store, people: dict[str, Signed]) -> None:
+    """The weak client policy's scenario (issue 15, Why): whatever a client file said, the register's policy refuses
+    a 绝密 carry-out with no approval, no second person and a 3000-day term, and writes nothing."""
+    code = register(store, people["clerk"], "top_secret", location=SAFE)
+    before = count_events(store)
+    rules = refused(circulation.carry_out, store.uow(), people["clerk"], code, people["reader_core"],
+                    store.clock() + timedelta(days=3000), None)
+    assert {"R-92", "R-93"} <= set(rules)  # no approval, and 绝密 leaves with two people
+    assert count_events(store) == before and state_of(store, code)[0] == "in_store"
+
+
+def _give_roles(store: Store, people: dict[str, Signed], key: str, roles: list[str]) -> Signed:
+    """The legitimate way a second role is held: requested by the administrator, approved by someone else."""
+    n = personnel.request_change(store.uow(), people["admin"], badge(key), roles=roles)
+    assert approvals.decide(store.uow(), people["approver"], n, True) == "granted"
+    personnel.change_person(store.uow(), people["admin"], badge(key), roles=roles, approval_id=n)
+    return Signed(badge(key), store.clock())
+
+
+def test_whoever_signed_a_copy_may_not_make_it(store: Store, people: dict[str, Signed]) -> None:
+    """An approver who also works the registry approved copies and made them himself (the old copy path never
+    compared the approver with the operator)."""
+    both = _give_roles(store, people, "clerk2", ["clerk", "approver"])
+    code = register(store, people["clerk"])
+    a = approve(store, both, "copy", code, copies=5)
+    before = count_events(store)
+    assert "R-25" in refused(registry.copy, store.uow(), both, code, 5, a)
+    assert count_events(store) == before
+    assert len(registry.copy(store.uow(), people["clerk"], code, 5, a)) == 5  # another clerk may
+
+
+def test_whoever_signed_a_declassification_may_not_carry_it_out(store: Store, people: dict[str, Signed]) -> None:
+    """The security officer who is also an approver signed the 秘密 → 无密 change and then made it."""
+    both = _give_roles(store, people, "officer", ["security_officer", "clerk", "approver"])
+    code = register(store, people["clerk"], "confidential")
+    a = approve(store, both, "declassify", code)
+    assert approvals.decide(store.uow(), people["approver2"], a, True) == "granted"
+    before = count_events(store)
+    assert "R-25" in refused(registry.reclassify, store.uow(), both, code, "unclassified", None, None, a)
+    assert count_events(store) == before
+    with store.uow(readonly=True) as uow:
+        assert uow.session.execute(select(Event.type).where(Event.carrier == code, Event.type == "reclassified")
+                                   ).first() is None
+
+
+def test_the_administrator_never_seals_the_ledger(store: Store, people: dict[str, Signed]) -> None:
+    """The administrator's acts are in the chain a seal attests; he may neither seal nor take the roles that do."""
+    before = count_events(store)
+    assert refused(seals.seal, store.uow(), people["admin"]) == ["R-25"]
+    assert "R-25" in refused(personnel.request_change, store.uow(), people["admin"], badge("admin"),
+                             roles=["admin", "security_officer", "auditor"])
+    assert count_events(store) == before
+    seals.seal(store.uow(), people["auditor"])
+
+
+def test_widening_the_need_to_know_is_a_scope_extension(store: Store, people: dict[str, Signed]) -> None:
+    """扩大知悉范围 is its own row of the matrix: a reclassification approval does not widen a scope, a scope
+    extension approval does, and whoever signed it may not carry it out."""
+    code = register(store, people["clerk"], scope="法规处")
+    wrong = approve(store, people["approver"], "reclassify", code)
+    before = count_events(store)
+    assert refused(registry.reclassify, store.uow(), people["officer"], code, "secret", None, "法规处;技术处",
+                   wrong) == ["R-54"]
+    assert count_events(store) == before
+    right = approve(store, people["approver"], "scope_extension", code)
+    registry.reclassify(store.uow(), people["officer"], code, "secret", None, "法规处;技术处", right, basis="项目需要")
+    with store.uow(readonly=True) as uow:
+        scope = uow.session.execute(select(Carrier.scope).where(Carrier.code == code)).scalar_one()
+    assert scope == "技术处;法规处"
+    # Narrowing the scope, or changing the level, stays a reclassification.
+    narrow = approve(store, people["approver"], "reclassify", code)
+    registry.reclassify(store.uow(), people["officer"], code, "secret", None, "法规处", narrow, basis="收窄")
+
+
 # --- separation of duties -------------------------------------------------------------------------------------------
 
 
@@ -245,6 +347,20 @@ def test_a_pin_reset_is_one_time_and_recorded(store: Store, people: dict[str, Si
             select(Event).where(Event.type == "person_changed", Event.to_holder == target)).scalars()]
     assert {"pin": "reset (one-time)", "witness": badge("auditor")} in payloads
     assert {"pin": "changed by its holder"} in payloads
+
+
+def test_a_witness_signing_with_a_one_time_pin_witnesses_nothing(store: Store, people: dict[str, Signed]) -> None:
+    """The administrator typed the auditor's one-time PIN (a reset, or `tracker init`): signing as that auditor's
+    witness with it would be the administrator witnessing himself, and would hand him the approver's PIN."""
+    personnel.change_person(store.uow(), people["admin"], badge("auditor"), pin="739164", witness=people["officer"])
+    auditor_once = authenticate(store.uow(), badge("auditor"), "739164")
+    assert auditor_once.must_change_pin
+    before = count_events(store)
+    assert refused(personnel.change_person, store.uow(), people["admin"], badge("approver"), pin="739165",
+                   witness=auditor_once) == ["R-25"]
+    assert count_events(store) == before
+    fresh = change_own_pin(store.uow(), badge("auditor"), "739164", "285173")
+    personnel.change_person(store.uow(), people["admin"], badge("approver"), pin="739165", witness=fresh)
 
 
 def test_policy_objects_from_tests_do_not_leak_into_the_register(db_url: str, people: dict[str, Signed]) -> None:

@@ -317,3 +317,30 @@ async def test_a_loan_request_names_for_whom(ui: Any) -> None:
         grantee = uow.session.get(Person, a.grantee_id)
         assert (a.purpose, a.status, grantee.badge if grantee else None) == ("loan", "pending",
                                                                              badge("reader_important"))
+
+
+async def test_the_clerk_chooses_the_purpose_of_a_request(ui: Any) -> None:
+    """F2 in the request dialog walks the carrier purposes: a loan refused at the counter is asked for as a
+    carry-out, and the register records a carry-out request for the same carrier and person."""
+    carrier = secret_carrier(ui)
+    app = ui.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.login(pilot)
+        await ui.look_up(pilot, carrier.code)
+        await pilot.press("ctrl+r")
+        await ui.on_screen(pilot, "RequestDialog")
+        dialog = app.screen
+        title = dialog.query_one("#request-title")
+        assert "loan" in str(title.render())
+        await pilot.press("f2")
+        await ui.until(pilot, lambda: "carry out" in str(title.render()))
+        await ui.scan(pilot, badge("reader_important"))
+        await ui.until(pilot, lambda: dialog.query_one("#grantee").value == badge("reader_important"))
+        await pilot.press("enter", "enter", "enter")
+        await ui.on_screen(pilot, "CounterScreen")
+        await ui.answered(pilot)
+    with ui.store.uow(readonly=True) as uow:
+        a = uow.session.execute(select(Approval).order_by(Approval.id.desc()).limit(1)).scalar_one()
+        grantee = uow.session.get(Person, a.grantee_id)
+        assert (a.purpose, a.status, grantee.badge if grantee else None) == ("carry_out", "pending",
+                                                                             badge("reader_important"))

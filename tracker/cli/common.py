@@ -218,21 +218,22 @@ def party(badge: str, role: str) -> Signed:
 
 
 def parse_when(text: str | None) -> datetime | None:
-    """ISO date-time (local time of the unit when no zone is given), or +Nh / +Nd from now."""
+    """ISO date-time (local time of the unit when no zone is given), or +Nh / +Nd from now, or -Nh / -Nd before
+    now (the audit log's and the registers' "since")."""
     if not text:
         return None
     t = text.strip()
     from tracker.store import current_time  # the suite installs its clock here (tests/support/suite_clock)
 
     now = current_time()
-    if t.startswith("+") and t[-1] in "hdm" and t[1:-1].isdigit():
-        n = int(t[1:-1])
+    if t[:1] in ("+", "-") and t[-1] in "hdm" and t[1:-1].isdigit():
+        n = int(t[1:-1]) * (-1 if t[0] == "-" else 1)
         return now + {"h": timedelta(hours=n), "d": timedelta(days=n), "m": timedelta(minutes=n)}[t[-1]]
     try:
         moment = datetime.fromisoformat(t)
     except ValueError:
-        fail(EXIT_USAGE, f"Cannot read the time {text!r}: use 2026-11-25T17:00 or +4h / +2d.",
-             f"无法识别时间 {text!r}：请使用 2026-11-25T17:00 或 +4h / +2d。")
+        fail(EXIT_USAGE, f"Cannot read the time {text!r}: use 2026-11-25T17:00, +4h / +2d or -24h.",
+             f"无法识别时间 {text!r}：请使用 2026-11-25T17:00、+4h / +2d 或 -24h。")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=store().policy.tz)
     return moment

@@ -33,10 +33,12 @@ from tracker.lazy import lazy
 if TYPE_CHECKING:
     from tracker import ledger, queries
     from tracker.reports import sheets
+    from tracker.services import audit as audit_log
     from tracker.services import seals
 else:
     ledger, queries = lazy("tracker.ledger"), lazy("tracker.queries")
     sheets, seals = lazy("tracker.reports.sheets"), lazy("tracker.services.seals")
+    audit_log = lazy("tracker.services.audit")
 
 ledger_app = typer.Typer(no_args_is_help=True, help="The custody ledger: verify and seal.")
 commands = typer.Typer()  # top-level commands: `tracker.cli` mounts them on the main app
@@ -80,19 +82,20 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
     output: Annotated[Path | None, typer.Option("--out", help="File; CSV goes to stdout when omitted.")] = None,
 ) -> None:
-    """Export the register (current state of every carrier)."""
+    """Export the register (current state of every carrier): the registry, security officer or auditor signs, and
+    the audit log records the export."""
     ensure_lang()
-    with store().uow(readonly=True) as uow:
-        views = queries.export_rows(uow)
+    if fmt not in ("csv", "xlsx"):
+        fail(EXIT_USAGE, "--format is csv or xlsx.", "--format 只能是 csv 或 xlsx。")
+    if output is None and fmt == "xlsx":
+        fail(EXIT_USAGE, "--out is required for xlsx.", "导出 xlsx 须指定 --out。")
+    actor = operator()
+    views = run(lambda: audit_log.export_register(store().uow(), actor, fmt))
     fields = list(views[0].to_json()) if views else ["code"]
     # Headers in the reader's language; the columns and their values stay the register's (a script maps by position).
     headers = [queries.FIELD_ZH.get(f, f) for f in fields] if state.lang == "zh" else fields
     rows = (list(v.to_json().values()) for v in views)
-    if fmt not in ("csv", "xlsx"):
-        fail(EXIT_USAGE, "--format is csv or xlsx.", "--format 只能是 csv 或 xlsx。")
     if output is None:
-        if fmt == "xlsx":
-            fail(EXIT_USAGE, "--out is required for xlsx.", "导出 xlsx 须指定 --out。")
         sheets.write_csv_stream(sys.stdout, headers, rows)
         return
     try:

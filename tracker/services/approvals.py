@@ -81,8 +81,14 @@ def decide(uow: UnitOfWork, approver: Signed, approval_id: int, approve: bool, r
         if not approve and not reason.strip():
             raise DomainError("A denial gives its reason.", "驳回须说明理由。")
         status = _sign(uow, a, approver, facts, approve, reason)
+        policy_granted = status == "granted" and a.purpose == ApprovalPurpose.POLICY_CHANGE.value
+        base = json.loads(a.request or "{}").get("base_version")
         uow.commit()
-        return status
+    if policy_granted:  # apply_granted wrote version base + 1 (it refuses any other base)
+        from tracker.services.policy import audit_change
+
+        audit_change(uow, approver.badge, "policy_change", {"request": approval_id, "version": int(base) + 1})
+    return status
 
 
 def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[str], valid_until: datetime,

@@ -1,18 +1,21 @@
-"""Reading the audit log (refused acts, failed and locked sign-ins, role and policy changes): the security officer's
-and the auditor's view, for the command line and the counter alike.
+"""Reading the audit log (refused acts, failed and locked sign-ins, role and policy changes, exports): the security
+officer's and the auditor's view, for the command line and the counter alike; and the one export of the whole
+register's current state, which is logged there.
 
-The log is written by `UnitOfWork.audit`; this module only reads it, and checks the reader's role itself (三员分立:
+The log is written by `UnitOfWork.audit`; this module reads it, and checks the reader's role itself (三员分立:
 the administrator does not read the record of his own acts). A rule id matches whole ids only: `R-6` is not `R-63`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
 
+from tracker import queries
 from tracker.rules import Action
 from tracker.schema import Refusal
 from tracker.services.common import Signed, actor_facts
@@ -66,3 +69,16 @@ def entries(uow: UnitOfWork, reader: Signed, terms: Sequence[str] = (), *, perso
             q = q.where(Refusal.at <= until)
         return [AuditEntry(r.id, r.at, r.kind, r.actor, r.action, r.carrier, r.rules, r.detail or "", r.terminal)
                 for r in uow.session.execute(q).scalars()]
+
+
+def export_register(uow: UnitOfWork, reader: Signed, medium: str) -> list[queries.CarrierView]:
+    """Every carrier's current state, for `tracker export`: whoever takes the whole register away signs for it (the
+    registry, the security officer, the auditor) and the audit log says who took it, when and how much."""
+    with uow:
+        actor_facts(uow, reader, Action.REGISTERS)
+        rows = queries.export_rows(uow)
+        head, _ = uow.ledger.head()
+    uow.audit({"actor": reader.badge, "action": "export", "carrier": None, "rules": "", "kind": "export",
+               "detail": json.dumps({"register": "carriers", "medium": medium, "rows": len(rows), "head": head},
+                                    ensure_ascii=False)})
+    return rows

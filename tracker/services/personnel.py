@@ -215,7 +215,9 @@ _WITNESSES = frozenset({Role.SECURITY_OFFICER, Role.AUDITOR})
 def _reset_witness(uow: UnitOfWork, actor: Signed, target: Person, witness: Signed | None) -> list[Violation]:
     if not _role_set(target.roles) & PRIVILEGED:
         return []
-    if witness is not None and witness.badge not in (actor.badge, target.badge):
+    # A witness signing with a one-time PIN is no second person: the administrator may have typed that PIN himself
+    # (a reset, or `tracker init`'s first PINs) and would be witnessing his own act.
+    if witness is not None and witness.badge not in (actor.badge, target.badge) and not witness.must_change_pin:
         w = get_person(uow, witness.badge)
         if _role_set(w.roles) & _WITNESSES and w.status == PersonStatus.ACTIVE.value:
             return []

@@ -8,6 +8,7 @@ every changed setting's old and new value (`tracker.policy.write_version`). Nobo
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -36,8 +37,18 @@ def propose(uow: UnitOfWork, officer: Signed, settings: dict[str, Any], note: st
         if not differences(current, new):
             raise DomainError("The proposal changes nothing.", "该提议未作任何变更。")
         change = {"policy": policy_document(new), "base_version": version_in_force(uow.session)}
+        changed = differences(current, new)
         until = uow.now() + valid_for
-    return approvals.request(uow, officer, "policy_change", [], until, note=note, change=change)
+    n = approvals.request(uow, officer, "policy_change", [], until, note=note, change=change)
+    audit_change(uow, officer.badge, "policy_propose", {"request": n, "changes": changed})
+    return n
+
+
+def audit_change(uow: UnitOfWork, actor: str, action: str, detail: dict[str, Any]) -> None:
+    """Policy proposals and changes also go to the audit log, where the security officer and the auditor read
+    refusals and role changes (the ledger event stays the record of the change itself)."""
+    uow.audit({"actor": actor, "action": action, "carrier": None, "rules": "", "kind": "policy_change",
+               "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)})
 
 
 def apply_granted(uow: UnitOfWork, a: Approval, change: dict[str, Any]) -> int:

@@ -725,7 +725,8 @@ def reclassify(uow: UnitOfWork, actor: Signed, code: str, level: str, period: st
         if entry:
             raise InvalidInput(entry)
         assert facts.level is not None
-        approval_id = approval_id or covering(uow, reclassify_purpose(facts.level, new_level), c.id, None, now)
+        purpose = reclassify_purpose(facts.level, new_level, facts.scope, new_scope, new_period == facts.period)
+        approval_id = approval_id or covering(uow, purpose, c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)
         place = location_facts(c.location) if c.location else None
         refuse(check_reclassify(facts, new_level, new_period, new_scope, approval, place, now, uow.policy,

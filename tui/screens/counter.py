@@ -315,7 +315,7 @@ class CounterScreen(DeskScreen):
         def done(form: RequestForm | None) -> None:
             if form is not None:
                 self._action_row(form.codes[0])
-                self.submit(RaiseRequest(self._last_row, purpose, form.codes, form.grantee, form.valid_until,
+                self.submit(RaiseRequest(self._last_row, form.purpose, form.codes, form.grantee, form.valid_until,
                                          form.note))
                 for code in form.codes:
                     self.to_request.pop(code, None)

@@ -207,6 +207,13 @@ class RequestForm:
     grantee: str | None
     valid_until: datetime
     note: str
+    purpose: str = "loan"
+
+
+# What a clerk may ask for at the counter (F2 in the request dialog walks them): the carrier purposes of the matrix.
+# People, policy and print-run requests are raised by the administrator and the security officer elsewhere.
+COUNTER_PURPOSES = ("loan", "carry_out", "outside_loan", "copy", "extract", "scope_extension", "reclassify",
+                    "declassify", "destruction")
 
 
 def purpose_label(purpose: str) -> str:
@@ -223,9 +230,11 @@ def purpose_label(purpose: str) -> str:
 class RequestDialog(Dialog[RequestForm]):
     """A request for approval raised at the counter: the carriers refused, for whom, until when, and a note.
 
-    The fields come filled in from the counter (the carriers refused for want of an approval, the borrower, the end
-    of the working day); the clerk may change them. Scanning a carrier adds it, scanning a badge sets for whom."""
+    The fields come filled in from the counter (the purpose and carriers refused for want of an approval, the
+    borrower, the end of the working day); the clerk may change them, the purpose with F2. Scanning a carrier adds
+    it, scanning a badge sets for whom."""
 
+    BINDINGS = [Binding("f2", "next_purpose", N_("Purpose"))]  # noqa: RUF012
     ORDER = ("codes", "grantee", "until", "note")
 
     def __init__(self, purpose: str, codes: list[str], grantee: str | None, now: datetime, until: datetime,
@@ -242,8 +251,7 @@ class RequestDialog(Dialog[RequestForm]):
     def compose(self) -> ComposeResult:
         gap = getattr(self.app, "wedge_gap", 0.03)
         with Vertical(classes="dialog"):
-            yield Label(_("Request approval: {purpose}").format(purpose=purpose_label(self.purpose)),
-                        classes="dialog-title", markup=False)
+            yield Label(self._title(), classes="dialog-title", markup=False, id="request-title")
             yield Label(_("Carriers (scan to add)"))
             yield ScanField(value=" ".join(self.codes), id="codes", gap=gap)
             yield Label(_("For whom (badge)"))
@@ -258,6 +266,16 @@ class RequestDialog(Dialog[RequestForm]):
     def on_mount(self) -> None:
         first = "#codes" if not self.codes else "#grantee" if not self.grantee else "#note"
         self.query_one(first, ScanField).focus()
+
+    def _title(self) -> str:
+        return _("Request approval: {purpose}").format(purpose=purpose_label(self.purpose))
+
+    def action_next_purpose(self) -> None:
+        """F2: the next purpose a clerk may ask for (a loan refused at the counter may be wanted as a carry-out)."""
+        known = list(COUNTER_PURPOSES)
+        at = known.index(self.purpose) if self.purpose in known else -1
+        self.purpose = known[(at + 1) % len(known)]
+        self.query_one("#request-title", Label).update(self._title())
 
     @on(ScanField.Scanned)
     def _scanned(self, event: ScanField.Scanned) -> None:
@@ -298,7 +316,8 @@ class RequestDialog(Dialog[RequestForm]):
             self.say(_("Name for whom: scan the borrower's badge."))
             self.query_one("#grantee", ScanField).focus()
             return
-        self.dismiss(RequestForm(codes, grantee, until, self.query_one("#note", ScanField).value.strip()))
+        self.dismiss(RequestForm(codes, grantee, until, self.query_one("#note", ScanField).value.strip(),
+                                 self.purpose))
 
 
 @dataclass(frozen=True)

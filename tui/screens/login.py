@@ -4,6 +4,11 @@ Wrong PINs are counted by the register (`services.common.authenticate`): after t
 PINs the badge is locked for its `lockout_minutes` (policy data in the register). Every failure reads the same here;
 the reason goes to the audit log. The same screen serves as the idle lock; unlocking as the same operator
 returns to where they were, another operator starts afresh. The PIN is never shown, logged or kept.
+
+A one-time PIN (an administrator's reset, or `tracker init`'s for the officer, auditor and approver) signs nothing:
+this screen asks for a new PIN twice and changes it (`services.common.change_own_pin`, one ledger event) before the
+counter opens, so nobody is sent to the command line and the administrator who typed the one-time PIN cannot use it.
+The one-time PIN is held only until that change is made or abandoned.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from labels.codes import CodeError, classify_code, parse_badge_code
 from tracker.domain import DomainError
-from tracker.services.common import authenticate
+from tracker.services.common import Refused, Signed, authenticate, change_own_pin
 from tui import lookups
 from tui.context import AppContext
 from tui.i18n import _, pick
@@ -36,6 +41,9 @@ class LoginScreen(DeskScreen):
         self.locked_by = locked_by
         self.idle = idle
         self.busy = False
+        # While a one-time PIN is being replaced: (badge, one-time PIN) and the first entry of the new PIN.
+        self.replacing: tuple[str, str] | None = None
+        self.first_new: str | None = None
 
     def compose(self) -> ComposeResult:
         title = _("Locked") if self.locked_by else _("Sign in")
@@ -48,7 +56,7 @@ class LoginScreen(DeskScreen):
                 yield Static(Text(why), markup=False, id="lock-reason")
             yield Label(_("Badge (scan or type)"))
             yield ScanField(placeholder="B-BJ-00001A", id="badge", gap=self.app_gap())
-            yield Label(_("PIN"))
+            yield Label(_("PIN"), id="pin-label")
             yield ScanField(placeholder="••••", password=True, id="pin", gap=self.app_gap(), accept=is_code)
             yield Static("", id="login-message", markup=False)
         yield KeyBar()
@@ -86,6 +94,9 @@ class LoginScreen(DeskScreen):
     async def attempt(self) -> None:
         if self.busy:
             return
+        if self.replacing is not None:
+            await self._new_pin()
+            return
         badge_field = self.query_one("#badge", ScanField)
         pin_field = self.query_one("#pin", ScanField)
         text, pin = badge_field.value.strip(), pin_field.value
@@ -113,7 +124,56 @@ class LoginScreen(DeskScreen):
             pin_field.focus()
             return
         self.busy = False
+        if isinstance(signed, Signed) and signed.must_change_pin:
+            self.replacing, self.first_new = (badge, pin), None
+            badge_field.disabled = True
+            self._ask_new(_("Your PIN was reset to a one-time PIN. Choose your own PIN (at least {n} digits).")
+                          .format(n=store.policy.pin_min_length))
+            self.who = who
+            return
         await self.app.signed_in(signed, who, self)  # type: ignore[attr-defined]
+
+    def _ask_new(self, message: str, error: bool = False) -> None:
+        self.first_new = None
+        self.query_one("#pin-label", Label).update(_("New PIN"))
+        self._say(message, error=error)
+        self.query_one("#pin", ScanField).focus()
+
+    async def _new_pin(self) -> None:
+        """The new PIN typed twice, then changed in the register; a refused PIN (too short, trivial, the same) is
+        asked again with the register's reason."""
+        assert self.replacing is not None
+        pin_field = self.query_one("#pin", ScanField)
+        typed, pin_field.value = pin_field.value, ""
+        if self.first_new is None:
+            self.first_new = typed
+            self.query_one("#pin-label", Label).update(_("New PIN again"))
+            self._say(_("Type the new PIN again."))
+            return
+        if typed != self.first_new:
+            self._ask_new(_("The two entries differ. Type the new PIN again, twice."), error=True)
+            return
+        badge, one_time = self.replacing
+        self.busy = True
+        self._say(_("Checking…"))
+        store = self.ctx.store
+
+        def change() -> Signed:
+            return change_own_pin(store.uow(), badge, one_time, typed)
+
+        try:
+            signed = await off_ui(self.app.db, change)  # type: ignore[attr-defined]
+        except Refused as e:
+            self.busy = False
+            self._ask_new(e.message(self.ctx.lang), error=True)
+            return
+        except DomainError as e:
+            self.busy = False
+            self._ask_new(pick(e.en, e.zh), error=True)
+            return
+        self.busy = False
+        self.replacing = self.first_new = None
+        await self.app.signed_in(signed, self.who, self)  # type: ignore[attr-defined]
 
     def _say(self, message: str, error: bool = False) -> None:
         box = self.query_one("#login-message", Static)
