@@ -120,3 +120,34 @@ def test_ledger_verify_names_an_update_made_behind_the_ledger(env: dict[str, str
     assert rc == 3 and "台账为 in_store，数据表为 destroyed" in " ".join(out.split()), out
     rc, out = invoke("ledger", "verify", "--json")
     assert rc == 3 and [code, "status", "in_store", "destroyed"] in json.loads(out)["differences"]
+
+
+def test_backup_and_restore_through_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    rc, out = invoke("backup", "copy.bak")
+    assert rc == 0 and "Backup written to" in out and "verified" in out, out
+    assert (tmp_path / "copy.bak").stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(tmp_path / "copy.bak") as db:
+        seq, digest = db.execute("SELECT seq, hash FROM chain_head").fetchone()
+    (tmp_path / "forged.bak").write_bytes((tmp_path / "copy.bak").read_bytes())
+    with sqlite3.connect(tmp_path / "forged.bak") as db:
+        code = db.execute("SELECT code FROM carriers WHERE status = 'in_store' ORDER BY code LIMIT 1").fetchone()[0]
+        db.execute("UPDATE carriers SET status = 'destroyed' WHERE code = ?", (code,))
+    assert invoke("ledger", "seal", TRACKER_OPERATOR=badge("officer"))[0] == 0  # the register moves on after the copy
+    with sqlite3.connect(tmp_path / CLI_REGISTER) as db:
+        head = db.execute("SELECT seq FROM chain_head").fetchone()[0]
+    assert head > seq
+    rc, out = invoke("restore", "copy.bak")  # a clerk: restoring is the security officer's
+    assert rc == 3, out
+    rc, out = invoke("restore", "forged.bak", TRACKER_OPERATOR=badge("officer"))
+    assert rc == 3 and "nothing was replaced" in out and f"{code}: status — ledger says in_store" in out, out
+    rc, out = invoke("restore", "copy.bak", "--anchor", f"{seq}:{'0' * 64}", TRACKER_OPERATOR=badge("officer"))
+    assert rc == 3 and f"sealed anchor {seq}:{'0' * 64}" in " ".join(out.split()), out  # sealed at that head too
+    with sqlite3.connect(tmp_path / CLI_REGISTER) as db:
+        assert db.execute("SELECT seq FROM chain_head").fetchone()[0] == head  # still the register as it was
+    rc, out = invoke("restore", "copy.bak", "--anchor", f"{seq}:{digest}", TRACKER_OPERATOR=badge("officer"))
+    assert rc == 0, out
+    flat = " ".join(out.split())
+    assert "Register restored from copy.bak:" in flat and str(tmp_path / CLI_REGISTER) in flat, out
+    with sqlite3.connect(tmp_path / CLI_REGISTER) as db:
+        assert db.execute("SELECT seq FROM chain_head").fetchone()[0] == seq
+    assert _verified(tmp_path / CLI_REGISTER)
