@@ -151,3 +151,13 @@ def test_backup_and_restore_through_the_command_line(env: dict[str, str], tmp_pa
     with sqlite3.connect(tmp_path / CLI_REGISTER) as db:
         assert db.execute("SELECT seq FROM chain_head").fetchone()[0] == seq
     assert _verified(tmp_path / CLI_REGISTER)
+
+
+def test_a_register_other_users_can_read_is_reported_by_every_command(env: dict[str, str], tmp_path: Path) -> None:
+    rc, out = invoke("status")
+    assert rc == 0 and "other users" not in out
+    (tmp_path / CLI_REGISTER).chmod(0o644)
+    rc, out = invoke("status")
+    assert rc == 0 and "open to other users (mode 644)" in out and f"chmod 600 {tmp_path / CLI_REGISTER}" in out, out
+    rc, out = invoke("--lang", "zh", "status")
+    assert "对其他用户开放（权限 644）" in out, out
