@@ -57,12 +57,15 @@ class Receipt:
     size: int
     report: VerifyReport
 
-    def message(self, lang: str = "en", restored: bool = False) -> str:
+    def message(self, lang: str = "en", restored: bool = False, source: str | None = None) -> str:
+        """`restored`: this receipt is of the register a restore replaced (`file`), from the backup `source`."""
         if lang == "zh":
-            what = "已从备份恢复登记库" if restored else "备份已写入"
+            what = (f"已从备份 {source} 恢复登记库" if restored and source else
+                    "已恢复登记库" if restored else "备份已写入")
             return (f"{what}：{self.file}（{self.size} 字节），台账共 {self.events} 条事件，"
                     f"链头 {self.head_seq}:{self.head_hash}，已核验。")
-        what = "Register restored from" if restored else "Backup written to"
+        what = f"Register restored from {source}:" if restored and source else \
+            "Register restored:" if restored else "Backup written to"
         return (f"{what} {self.file} ({self.size} bytes): {self.events} events, head "
                 f"{self.head_seq}:{self.head_hash}, verified.")
 

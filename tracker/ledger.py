@@ -317,9 +317,13 @@ def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
     _snapshot(conn)
     head_row = conn.execute(_HEAD).one()
     head = (int(head_row[0]), str(head_row[1]))
-    wanted = {int(s): h for s, h in anchors}
-    for s, h in conn.execute(select(Seal.seq, Seal.hash)):
-        wanted.setdefault(int(s), str(h))
+    # One hash per sequence number is walked; a second, different one for the same number (a paper anchor beside
+    # the seals table's, or two anchors given) is held against the walked chain afterwards: it must never be dropped.
+    wanted: dict[int, str] = {}
+    also: list[tuple[int, str]] = []
+    for s, h in [*anchors, *((int(q), str(d)) for q, d in conn.execute(select(Seal.seq, Seal.hash)))]:
+        if wanted.setdefault(int(s), str(h)) != str(h):
+            also.append((int(s), str(h)))
     tick = (lambda done: progress(done, head[0])) if progress is not None else None
     last_seq = int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM events").scalar_one())
     if workers is None:
@@ -350,6 +354,10 @@ def verify(conn: Connection, anchors: Sequence[tuple[int, str]] = (),
         if s > last:
             return _fail(checked, head, s, f"Sealed anchor {s} is beyond the end of the chain ({last}).",
                          f"封存锚点 {s} 超出链尾（第 {last} 条）。")
+    for s, h in also:  # the chain is intact up to `last` here, so its stored hash at `s` is the walked one
+        if conn.execute(select(Event.hash).where(Event.seq == s)).scalar_one() != h:
+            return _fail(checked, head, s, f"Event {s} does not match the sealed anchor {s}:{h}.",
+                         f"第 {s} 条事件与封存锚点 {s}:{h} 不符。")
     if progress is not None:
         progress(checked, head[0])
     if not replay:

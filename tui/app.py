@@ -38,7 +38,7 @@ from tracker.config import Settings
 from tracker.domain import DomainError
 from tracker.services.common import Signed
 from tracker.store import Store
-from tui import i18n
+from tui import i18n, literal
 from tui.context import AppContext
 from tui.devices import DeviceHub
 from tui.i18n import N_, translate_bindings
@@ -94,6 +94,7 @@ class TrackerApp(App[None]):
                  device_error: str | None = None) -> None:
         super().__init__()
         _faster_frames()
+        literal.install()  # stored text is shown as characters, never acted on by the terminal
         self.cursor_blink = cursor_blink
         translate_bindings(self)
         self.ctx = ctx

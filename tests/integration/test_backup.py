@@ -222,3 +222,23 @@ def test_restore_holds_the_copy_to_the_registers_own_seals(sqlite_store: Store, 
     _internal(store, people["clerk"], 1)
     seals.seal(store.uow(), people["officer"])  # sealed after the copy was made: the copy is simply older
     assert restore(older.file, store.url).head_seq == older.head_seq
+
+
+def test_a_paper_anchor_is_held_even_where_the_register_sealed_the_same_head(store: Store, people: dict[str, Signed],
+                                                                            tmp_path: Path) -> None:
+    """A wrong `--anchor` at a head the register has also sealed was dropped in favour of the seal (one hash per
+    sequence number), so the restore went ahead: both are now held against the copy."""
+    from tracker.services import seals
+
+    _internal(store, people["clerk"], 2)
+    saved = backup(store.url, tmp_path / "r.bak")
+    assert seals.seal(store.uow(), people["officer"])[0] == saved.head_seq  # the register seals the copy's head
+    before = _head(store)
+    with pytest.raises(RestoreRefused, match=f"sealed anchor {saved.head_seq}:{'0' * 64}"):
+        restore(saved.file, store.url, anchor=(saved.head_seq, "0" * 64))
+    assert _head(store) == before
+    with store.engine.connect() as conn:
+        assert not verify(conn, [(saved.head_seq, "0" * 64)]).ok
+        assert not verify(conn, [(saved.head_seq, saved.head_hash), (saved.head_seq, "0" * 64)]).ok
+        assert verify(conn, [(saved.head_seq, saved.head_hash)]).ok
+    assert restore(saved.file, store.url, anchor=(saved.head_seq, saved.head_hash)).head_seq == saved.head_seq

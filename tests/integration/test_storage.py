@@ -160,3 +160,36 @@ def test_the_counter_shows_the_read_only_fault_and_lends_nothing(sqlite_store: S
     with sqlite_store.engine.connect() as conn:
         status = conn.exec_driver_sql("SELECT status FROM carriers WHERE code = ?", (code,)).scalar_one()
     assert status == "in_store"
+
+
+def test_the_counter_shows_the_full_disk_and_keeps_every_confirmed_check_out(sqlite_store: Store,
+                                                                             people: dict[str, Signed]) -> None:
+    """Check-outs at the counter until the disk is full: the one that did not fit is a red card saying so, and every
+    check-out the counter confirmed (a green card) is in the register afterwards, which still verifies."""
+    from tracker.demo import badge
+    from tui.desk import Desk, Scan, SignParty
+
+    store = sqlite_store
+    codes = registry.import_rows(store.uow(), people["clerk"], [registry.CarrierInput(
+        location=SHELF, classification="internal", title=f"内部 {i}") for i in range(150)])
+    _limit_pages(store, 2)  # room for a few check-outs, not for all of them
+    desk = Desk(store, lambda: people["clerk"])
+    lent: list[str] = []
+    fault = None
+    for i, code in enumerate(codes):
+        out = desk.run(Scan(3 * i + 1, badge("reader_core"))) + desk.run(SignParty("482916", row=3 * i + 1)) + \
+            desk.run(Scan(3 * i + 2, code))
+        errors = [f for f in out if f.tone == "error"]
+        if errors:
+            fault = errors[-1]
+            break
+        lent.append(code)
+    assert fault is not None and lent, ("the counter never filled the disk", lent)
+    assert "disk is full" in fault.title and "nothing confirmed before is lost" in fault.title, fault
+    store.dispose()
+    fresh = Store(store.url, clock=store.clock)
+    with fresh.engine.connect() as conn:
+        on_loan = set(conn.exec_driver_sql("SELECT code FROM carriers WHERE status = 'on_loan'").scalars())
+        assert verify(conn).ok
+    assert on_loan == set(lent)
+    fresh.dispose()

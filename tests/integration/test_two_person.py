@@ -374,36 +374,3 @@ def test_policy_objects_from_tests_do_not_leak_into_the_register(db_url: str, pe
     finally:
         weak.dispose()
         strict.dispose()
-
-
-class _CountingHasher:
-    """Wraps argon2's hasher (a library object, not ours) to count the work each sign-in failure costs."""
-
-    def __init__(self, inner: object) -> None:
-        self.inner, self.calls = inner, []  # type: ignore[var-annotated]
-
-    def verify(self, *a: object) -> bool:
-        self.calls.append("verify")
-        return self.inner.verify(*a)  # type: ignore[attr-defined,no-any-return]
-
-    def hash(self, *a: object) -> str:
-        self.calls.append("hash")
-        return self.inner.hash(*a)  # type: ignore[attr-defined,no-any-return]
-
-
-def test_every_sign_in_failure_costs_the_same_work(store: Store, people: dict[str, Signed],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracker.services import common
-
-    common._dummy_hash()  # made once per hasher, before anyone signs in
-    counting = _CountingHasher(common._hasher)
-    monkeypatch.setattr(common, "_hasher", counting)
-    monkeypatch.setattr(common, "_DUMMY", (counting, common._DUMMY[1]))  # type: ignore[index]
-    personnel.mark_departed(store.uow(), people["officer"], badge("reader_general"))
-    work = {}
-    for case, who in (("unknown", "B-BJ-99999X"), ("wrong", badge("clerk")), ("departed", badge("reader_general"))):
-        counting.calls.clear()
-        with pytest.raises(AuthError) as err:
-            authenticate(store.uow(), who, "000000")
-        work[case] = (list(counting.calls), err.value.en)
-    assert work["unknown"] == work["wrong"] == work["departed"] == (["verify"], work["unknown"][1])

@@ -312,4 +312,4 @@ def restore(
     except DomainError as e:
         err.print(Text(e.zh if state.lang == "zh" else e.en), style="bold red")
         raise typer.Exit(exit_status(e)) from None
-    out.print(Text(receipt.message(state.lang, restored=True)))
+    out.print(Text(receipt.message(state.lang, restored=True, source=str(file))))

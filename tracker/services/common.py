@@ -41,7 +41,7 @@ from tracker.rules import (
     check_permission,
     check_pin,
 )
-from tracker.schema import Carrier, Loan, Location, Person, table
+from tracker.schema import Carrier, Loan, Location, Person, Refusal, table
 from tracker.store import UnitOfWork
 
 AnyRow: TypeAlias = Any
@@ -166,16 +166,25 @@ def authenticate(uow: UnitOfWork, badge: str, pin: str) -> Signed:
                 person.failed_pins = 0
                 person.locked_until = now + timedelta(minutes=policy.lockout_minutes)
                 reason = "wrong PIN; now locked"
+            # The count and its audit row in one transaction: a wrong PIN then costs the same single write as the
+            # other failures (an extra commit, with its fsync, would tell real badges apart by their slowness).
+            uow.session.add(Refusal(at=now, terminal=uow.store.terminal, **_sign_in_audit(badge, reason)))
             uow.commit()
+            raise AuthError(*_SIGN_IN_FAILED)
         else:
             if person.failed_pins or person.locked_until:
                 person.failed_pins = 0
                 person.locked_until = None
                 uow.commit()
             return Signed(person.badge, now, must_change_pin=bool(person.pin_must_change))
-    uow.audit({"actor": badge.strip()[:40], "action": "sign_in", "carrier": None, "rules": "",
-               "kind": "signin_locked" if "locked" in reason else "signin_failed", "detail": reason})
+    uow.audit(_sign_in_audit(badge, reason))
     raise AuthError(*_SIGN_IN_FAILED)
+
+
+def _sign_in_audit(badge: str, reason: str) -> dict[str, Any]:
+    """The audit row of a failed sign-in: the only place its real reason is kept."""
+    return {"actor": badge.strip()[:40], "action": "sign_in", "carrier": None, "rules": "",
+            "kind": "signin_locked" if "locked" in reason else "signin_failed", "detail": reason}
 
 
 def change_own_pin(uow: UnitOfWork, badge: str, old_pin: str, new_pin: str) -> Signed:
