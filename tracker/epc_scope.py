@@ -22,7 +22,8 @@ from tracker.domain import DomainError
 from tracker.schema import CompanyPrefix, Person
 from tracker.store import UnitOfWork
 
-__all__ = ["ENV_VAR", "carrier_code_for_epc", "company_prefixes", "configured_prefixes", "record_company_prefixes"]
+__all__ = ["ENV_VAR", "carrier_code_for_epc", "company_prefixes", "configured_prefixes", "record_company_prefixes",
+           "stage_company_prefixes"]
 
 ENV_VAR = "TRACKER_GS1_PREFIX"
 
@@ -50,29 +51,38 @@ def company_prefixes(uow: UnitOfWork) -> tuple[str, ...]:
     return tuple(uow.session.execute(select(CompanyPrefix.prefix).order_by(CompanyPrefix.prefix)).scalars())
 
 
-def record_company_prefixes(uow: UnitOfWork, prefixes: Iterable[str]) -> tuple[str, ...]:
-    """Record the register's prefixes at ``tracker init`` (before the first person is added), in one transaction.
+def stage_company_prefixes(uow: UnitOfWork, prefixes: Iterable[str]) -> tuple[str, ...]:
+    """Add the register's prefixes inside the caller's open transaction (``personnel.bootstrap`` at ``tracker
+    init``), so they are recorded together with the first people or not at all: an init refused for any other
+    reason must leave no prefix behind, or a mistyped prefix could never be corrected.
 
     Recording the same prefixes again changes nothing; any other change is refused, as is recording them in a
     register that already has people: a prefix decides which tags count as carriers, so it is fixed when the
     register is made, not by whoever runs a command later.
     """
     wanted = _valid(prefixes)
-    with uow:
-        existing = company_prefixes(uow)
-        if existing or uow.session.execute(select(Person.id).limit(1)).first() is not None:
-            if set(existing) == set(wanted) and existing:
-                return existing
-            raise DomainError(
-                "The register's GS1 company prefixes are set when it is created (tracker init) and are not changed "
-                f"afterwards; it has {', '.join(existing) or 'none'}.",
-                "登记库的 GS1 厂商识别代码在创建时（tracker init）设定，之后不可更改；"
-                f"当前为 {', '.join(existing) or '无'}。",
-            )
-        for p in wanted:
-            uow.session.add(CompanyPrefix(prefix=p, added_at=uow.now()))
-        uow.commit()
+    existing = company_prefixes(uow)
+    if existing or uow.session.execute(select(Person.id).limit(1)).first() is not None:
+        if set(existing) == set(wanted) and existing:
+            return existing
+        raise DomainError(
+            "The register's GS1 company prefixes are set when it is created (tracker init) and are not changed "
+            f"afterwards; it has {', '.join(existing) or 'none'}.",
+            "登记库的 GS1 厂商识别代码在创建时（tracker init）设定，之后不可更改；"
+            f"当前为 {', '.join(existing) or '无'}。",
+        )
+    for p in wanted:
+        uow.session.add(CompanyPrefix(prefix=p, added_at=uow.now()))
+    uow.session.flush()
     return tuple(sorted(wanted))
+
+
+def record_company_prefixes(uow: UnitOfWork, prefixes: Iterable[str]) -> tuple[str, ...]:
+    """``stage_company_prefixes`` in a transaction of its own (a register made before its first people)."""
+    with uow:
+        out = stage_company_prefixes(uow, prefixes)
+        uow.commit()
+    return out
 
 
 def carrier_code_for_epc(

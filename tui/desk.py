@@ -257,7 +257,7 @@ class Desk:
         if kind in ("carrier", "epc"):
             code = self._carrier_code(text, kind)
             if code is None:
-                return [self._error(_("Tag {epc} is not a carrier of this register.").format(epc=text.upper()),
+                return [self._error(_("Unknown tag {epc}: not a carrier of this register.").format(epc=text.upper()),
                                     job.row, text)]
             return [self._carrier(code, job)]
         return [self._error(_("{text!r} is not a carrier, badge or place code.").format(text=text[:60]), job.row,

@@ -44,6 +44,8 @@ class TslEmulator(PtyReaderEmulator):
 
     def on_bytes(self, data: bytes) -> None:
         for line in self._deframer.feed(data):
+            if not line:  # a garbled line (split_lines): a real handheld answers nothing to it either
+                continue
             self.commands.append(line.encode("ascii"))
             command = line.strip()
             if command.startswith(".iv"):

@@ -27,7 +27,10 @@ _HEX = frozenset("0123456789ABCDEF")
 
 
 def split_lines(buf: bytes) -> tuple[list[str], bytes, int]:
-    """Complete lines (without CR LF), the unfinished tail, and bytes dropped as non-ASCII or over-long."""
+    """Complete lines (without CR LF), the unfinished tail, and bytes dropped as non-ASCII or over-long.
+
+    A dropped line leaves an empty string in its place (blank lines give none): the block assembler must know a
+    line was lost there, or the transponder record it cut would be completed from the next tag's fields."""
     lines: list[str] = []
     dropped = 0
     start = 0
@@ -36,6 +39,7 @@ def split_lines(buf: bytes) -> tuple[list[str], bytes, int]:
         if end < 0:
             rest = buf[start:]
             if len(rest) > MAX_LINE:
+                lines.append("")
                 return lines, b"", dropped + len(rest)
             return lines, rest, dropped
         raw = buf[start:end].rstrip(b"\r")
@@ -44,9 +48,11 @@ def split_lines(buf: bytes) -> tuple[list[str], bytes, int]:
             text = raw.decode("ascii")
         except UnicodeDecodeError:
             dropped += len(raw) + 1
+            lines.append("")
             continue
         if len(raw) > MAX_LINE:
             dropped += len(raw) + 1
+            lines.append("")
             continue
         if text:
             lines.append(text)
@@ -98,6 +104,19 @@ def _tag(fields: dict[str, str]) -> TagRead | None:
     return TagRead(epc, rssi=rssi, antenna=1, pc=pc, raw=raw)
 
 
+def _well_formed(head: str, value: str) -> bool:
+    """Whether a transponder field's value has its field's form (hex EPC in whole words, 4-hex PC and CRC, an
+    integer RSSI); fields we do not read are taken as they come."""
+    v = value.upper()
+    if head == "EP":
+        return bool(v) and len(v) % 4 == 0 and set(v) <= _HEX
+    if head in ("PC", "CR"):
+        return len(v) == 4 and set(v) <= _HEX
+    if head == "RI":
+        return v.removeprefix("-").isdigit()
+    return True
+
+
 class BlockAssembler:
     """Turns lines into `Block`s. Transponder fields may come in any order; a repeated field starts the next
     transponder, which is how a record without a closing marker is recognised."""
@@ -125,11 +144,23 @@ class BlockAssembler:
                 self._tags.append(tag)
             self._current = {}
 
+    def _drop_tag(self) -> None:
+        """A garbled line (noise, or a line cut short and run into the next one) drops the transponder record it
+        interrupts: its fields may belong to two tags, and a record completed from them could be a false read or
+        spoil the next tag's record (issue 17: the next valid record must come through whole)."""
+        if self._current:
+            self._rejected += 1
+            self._current = {}
+
     def feed(self, line: str) -> Block | None:
         head, sep, value = line.partition(":")
-        if not sep or len(head) != 2:
+        if not sep or len(head) != 2 or not head.isalpha() or not head.isupper():
+            self._drop_tag()
             return None
         value = value.strip()
+        if head in self.TAG_FIELDS and not _well_formed(head, value):
+            self._drop_tag()
+            return None
         if head == "SW":
             self._triggered = self._triggered or value.lower() in ("single", "double", "on")
             return None

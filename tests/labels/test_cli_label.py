@@ -192,3 +192,21 @@ def test_registration_stays_when_the_printer_is_down(env: dict[str, str], monkey
                      "--title", "打印机离线")
     assert rc == 5, out
     assert "Registered" in out and len(carriers()) == before + 1
+
+
+def test_a_tag_under_another_prefix_is_an_unknown_tag_to_label(env: dict[str, str], tmp_path: Path) -> None:
+    """A GIAI-96 EPC whose asset number is one of our carrier codes, under a prefix the register does not hold (the
+    demo register holds none), names no carrier: nothing is previewed or printed, and the operator is told it is an
+    unknown tag. The same carrier's GID-96 tag is that carrier."""
+    code = str(one("paper")["code"])
+    foreign = carrier_code_to_epc(code, "6999999")
+    assert epc_to_carrier_code(foreign, "6999999") == code  # it does carry our code …
+    with LabelPrinterEmulator() as em:
+        rc, out = invoke("label", "print", foreign, "--printer", em.uri)
+        assert rc == 4 and f"Unknown tag {foreign}" in out and "no carrier of this register" in out
+        assert em.printed == 0 and not em.jobs
+    rc, out = invoke("label", "preview", foreign.lower(), "--out", str(tmp_path / "f.png"), TRACKER_LANG="zh")
+    assert rc == 4 and f"未知标签 {foreign}" in out and not (tmp_path / "f.png").exists()
+    rc, out = invoke("label", "preview", carrier_code_to_epc(code), "--out", str(tmp_path / "g.png"))
+    assert rc == 0, out
+    assert ("DataMatrix", code) in decoded(Image.open(tmp_path / "g.png"))

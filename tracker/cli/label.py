@@ -141,7 +141,8 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
                         decoded = epc_scope.carrier_code_for_epc(uow, text)
                         view = queries.carrier(uow, decoded) if decoded else None
                     if view is None:
-                        _fail(EXIT_NOT_FOUND, f"No carrier has the EPC {text}.", f"没有载体使用 EPC {text}。")
+                        _fail(EXIT_NOT_FOUND, f"Unknown tag {text}: no carrier of this register has this EPC.",
+                              f"未知标签 {text}：本登记簿没有使用该 EPC 的载体。")
                     kind = "carrier"
                 elif kind == "carrier":
                     view = queries.carrier(uow, text)

@@ -57,7 +57,7 @@ def init(
     committee, so roles and clearances can be approved from day one). The administrator's PIN is prompted (or
     TRACKER_PIN); the others get one-time PINs (TRACKER_OFFICER_PIN, TRACKER_AUDITOR_PIN, TRACKER_APPROVER_PIN)
     that they replace at their first sign-in."""
-    from tracker.epc_scope import configured_prefixes, record_company_prefixes
+    from tracker.epc_scope import configured_prefixes
 
     ensure_lang()
     pin = read_pin(say("New PIN", "新PIN"), "TRACKER_PIN")
@@ -69,8 +69,7 @@ def init(
         once = read_pin(say(f"One-time PIN for {who}", f"{who} 的一次性PIN"), env)
         people.append(personnel.NewPerson(who, called, unit, "core", roles, once, one_time_pin=True))
     prefixes = run(lambda: configured_prefixes())
-    run(lambda: record_company_prefixes(store().uow(), prefixes))
-    run(lambda: personnel.bootstrap(store().uow(), people))
+    run(lambda: personnel.bootstrap(store().uow(), people, prefixes))  # one transaction: all or nothing
     out.print(Text(say(f"Register ready: administrator {badge}, security officer {officer_badge}, auditor "
                        f"{auditor_badge}, approver {approver_badge}.",
                        f"登记库已建立：管理员 {badge}，保密办 {officer_badge}，审计员 {auditor_badge}，"

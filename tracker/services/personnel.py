@@ -62,11 +62,14 @@ class NewPerson:
     one_time_pin: bool = False  # set by someone else: good only for choosing a new PIN at first sign-in
 
 
-def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson]) -> list[str]:
+def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson], company_prefixes: Sequence[str] = ()) -> list[str]:
     """The first people of an empty register (`tracker init`, the demo), in one transaction: there is nobody yet to
     approve their roles and clearances, so they are what the register starts from — still three different people for
     the three 三员 roles (R-25). Refused once anyone is registered: from then on every role and clearance goes
-    through the approval matrix."""
+    through the approval matrix. The register's GS1 company prefixes go in the same transaction
+    (`tracker.epc_scope`), so a refused init records none of them."""
+    from tracker.epc_scope import stage_company_prefixes
+
     for p in people:
         refuse(check_roles(p.badge, _role_set(_roles(p.roles))), "add_person", None, None)
     with uow:
@@ -74,6 +77,7 @@ def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson]) -> list[str]:
             raise DomainError("The register already has people: add more with `person add` (roles and clearance "
                               "through an approval).",
                               "登记库中已有人员：请用 `person add` 添加（角色和涉密等级须经审批）。")
+        stage_company_prefixes(uow, company_prefixes)
         out = [_insert(uow, None, p, p.roles, p.clearance) for p in people]
         uow.commit()
         return out

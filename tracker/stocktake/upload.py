@@ -189,9 +189,13 @@ def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[Raw
                    f"无法识别的列 {', '.join(unknown)}；可用列：{', '.join(sorted(known))}。")
     default_batch = batch or scanner_batch.content_batch_id(data)
     seen: set[tuple[str, str, int]] = set()
-    for n, raw in enumerate(reader, start=1):
-        line = n + 1
+    n = 0
+    for raw in reader:
+        line = reader.line_num
         r = {k: (raw.get(v) or "").strip() for k, v in fields.items()}
+        if not any(r.values()) and not any((v or "").strip() for v in raw.get(None) or []):  # type: ignore[call-overload]
+            continue  # a line of spaces is a blank line: re-saving a file must not change its reads (issue 17)
+        n += 1  # reads are numbered as content_batch_id counts them: blank lines take no number
         code = r.get("code", "").upper()
         if not code:
             raise _err(f"line {line}: the code is empty.", f"第 {line} 行：编号为空。")

@@ -176,6 +176,9 @@ class HandoverScreen(ScanDeskScreen):
                 return view, problems
 
         view, problems = await self._run(read)
+        if view is None and kind == "epc":  # e.g. a tag under another organisation's prefix (issue 17)
+            self._fail(_("Unknown tag {epc}: not a carrier of this register.").format(epc=text.upper()))
+            return
         if view is None:
             self._fail(_("No carrier with code {code} in the register.").format(code=text))
             return

@@ -1,7 +1,7 @@
 """An upload's batch identity is its reads, not its bytes: the same list saved again with CRLF line ends, an extra
 blank line, trailing spaces or a byte-order mark is the same batch, so the stock-take books its reads once; a list
-with any read changed, added, dropped or moved is another batch. The stock-take upload service (which hashed the raw
-text) is switched to this in tests/stocktake/test_upload_identity.py."""
+with any read changed, added, dropped or moved is another batch. The stock-take upload service takes its batch ids
+from here (end to end on both databases: tests/stocktake/test_upload_identity.py)."""
 
 from __future__ import annotations
 
