@@ -669,6 +669,8 @@ def check_checkout(
     assert c.level is not None
     if c.status.gone:
         return check_gone_at_counter(c)
+    if c.status == CarrierStatus.ARCHIVED:
+        return [_archived_not_lent(c)]
     if c.status != CarrierStatus.IN_STORE:
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is not in store: it is {en}. Check it in first.",
@@ -708,6 +710,8 @@ def check_checkin(c: CarrierFacts, place: LocationFacts | None) -> list[Violatio
     (`None`) only whether the carrier is out is judged: a carrier already in store is told so before anyone is
     asked where it goes back to."""
     assert c.level is not None
+    if c.status.gone:  # brought to the counter although off the books: an alarm, not "nothing to check in"
+        return check_gone_at_counter(c)
     if not c.status.with_holder:
         en, zh = _holder_text(c)
         return [_v("R-66", f"{c.code} is not out: it is {en}; nothing to check in.",
@@ -766,6 +770,8 @@ def check_handover(
 ) -> list[Violation]:
     """R-17, R-18, R-55, R-56, R-89: a hand-to-hand hop between a registry or courier and the next holder."""
     assert c.level is not None
+    if c.status.gone:
+        return check_gone_at_counter(c)
     if not c.status.with_holder or c.holder != giver.badge:
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is {en}, not held by {giver.badge}: only the accountable holder hands it on.",
@@ -815,6 +821,10 @@ def check_carry_out(
 ) -> list[Violation]:
     """R-92, R-93, R-98 and §5 Q3: taking a carrier outside the unit."""
     assert c.level is not None
+    if c.status.gone:
+        return check_gone_at_counter(c)
+    if c.status == CarrierStatus.ARCHIVED:
+        return [_archived_not_lent(c)]
     if not (c.status == CarrierStatus.IN_STORE or (c.status == CarrierStatus.ON_LOAN and c.holder == custodian.badge)):
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is {en}; only a carrier in store, or on loan to the custodian, "
@@ -1240,6 +1250,13 @@ def check_gone_at_counter(c: CarrierFacts) -> list[Violation]:
                             "security officer at once.",
                    f"{c.code} {c.status.zh}，不应出现：请扣留该载体并立即报告保密办。")]
     return []
+
+
+def _archived_not_lent(c: CarrierFacts) -> Violation:
+    """R-71: a filed carrier stays in the archive; it is consulted in the archive's reading room, not lent out."""
+    return _v("R-71", f"{c.code} is archived: it is read only in the archive room (tracker archive-access), not lent "
+                      "or taken out.",
+              f"{c.code} 已归档：只能在档案室内查阅（tracker archive-access），不得借出或带出。")
 
 
 def check_leaving(c: CarrierFacts, how: str) -> list[Violation]:

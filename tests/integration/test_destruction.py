@@ -448,3 +448,59 @@ def test_end_of_life_replays_to_the_tables_and_a_forged_destruction_is_named(sto
     with store.engine.connect() as conn:
         forged = verify(conn)
     assert not forged.ok and (gone, "status", "destroyed", "in_store") in {tuple(d) for d in forged.differences}
+
+
+def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_stocktake(
+        store: Store, people: dict[str, Signed]) -> None:
+    """Destroyed, returned and transferred carriers all left the active register: each still answers `carrier show`
+    and `history`, none is expected by a new stock-take, each scanned there is a critical gone_seen finding naming
+    its status, and brought to the counter each is an R-145 alarm whatever is attempted (lend, take back, hand on,
+    carry out), never an ordinary "nothing to check in". An archived carrier is not lent: it is read in the archive
+    room (R-71)."""
+    clerk = people["clerk"]
+    gone, back, away, kept = (register(store, clerk, "internal", doc_number=f"o{i}") for i in range(4))
+    b = approved_batch(store, people, [gone])
+    destruction.scan(store.uow(), clerk, b, [gone])
+    destruction.complete(store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
+                         {"*": "shredding"}, SITE)
+    endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
+    left = {gone: "destroyed", back: "returned_to_issuer", away: "transferred_out"}
+    before = count_events(store)
+    due = store.clock() + timedelta(hours=2)
+    attempts = (
+        lambda code: circulation.check_out(store.uow(), clerk, code, people["reader_core"]),
+        lambda code: circulation.check_in(store.uow(), clerk, code, SHELF),
+        lambda code: circulation.check_in(store.uow(), clerk, code),
+        lambda code: circulation.handover(store.uow(), clerk, [code], people["reader_core"],
+                                          people["reader_important"]),
+        lambda code: circulation.carry_out(store.uow(), clerk, code, people["reader_core"], due, None),
+    )
+    for code, status in left.items():
+        for attempt in attempts:
+            with pytest.raises(Refused) as err:
+                attempt(code)
+            assert err.value.rules == ["R-145"], (code, err.value.message())
+            assert status in err.value.message() and "保密办" in err.value.message("zh")
+    for attempt in (attempts[0], attempts[4]):
+        with pytest.raises(Refused) as archived:
+            attempt(kept)
+        assert archived.value.rules == ["R-71"] and "archive room" in archived.value.message()
+    assert count_events(store) == before  # a refusal writes nothing
+    with store.uow(readonly=True) as uow:
+        for code, status in left.items():
+            shown = queries.carrier(uow, code)
+            assert shown is not None and shown.status == status
+            types = [e.type for e in queries.history(uow, code)]
+            assert types[0] == "registered" and types[-1] == status
+    sid = st.start(store.uow(), people["officer"], "Q4", [SHELF, ARCHIVE], [people["officer"], clerk], units=[])
+    with store.uow(readonly=True) as uow:
+        expected = set(uow.session.execute(select(StocktakeExpected.code).where(
+            StocktakeExpected.session_id == sid)).scalars())
+    assert not expected & set(left) and kept in expected  # archived stays on the books, in its archive place
+    st.ingest(store.uow(), clerk, sid, st.parse_upload(f"{SHELF}\n" + "\n".join(left), device="HH1").reads)
+    st.reconcile(store.uow(), clerk, sid)
+    found = {f.subject: f for f in st.findings(store.uow(readonly=True), sid) if f.subject in left}
+    assert {code: f.kind.value for code, f in found.items()} == dict.fromkeys(left, "gone_seen")
+    assert all(f.kind.critical and f.detail == left[code] for code, f in found.items())
