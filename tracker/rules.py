@@ -1107,6 +1107,24 @@ def check_destruction_listing(batch: BatchFacts, c: CarrierFacts, other_batch: i
     return out
 
 
+def check_retire(c: CarrierFacts, reason: str) -> list[Violation]:
+    """R-104, R-120, R-121: retiring (报废) is the end of a storage medium's or device's use. It is scrapped only by
+    destruction under supervision (never given away, sold, discarded or reused), on a written request giving the
+    reason, approved with the destruction batch it goes on. Paper and other carriers are listed for destruction
+    directly."""
+    out: list[Violation] = []
+    if not (c.kind.is_storage_medium or c.kind == CarrierKind.AUDIO_VISUAL):
+        out.append(_v("R-104", f"{c.code} is {c.kind.value}: retirement (报废) is for storage media and equipment; "
+                               "list other carriers for destruction directly (tracker destruction add).",
+                      f"{c.code} 为{c.kind.zh}：报废仅适用于存储介质和设备，其他载体请直接列入销毁清单"
+                      "（tracker destruction add）。"))
+    if not reason.strip():
+        out.append(_v("R-121", f"{c.code}: scrapping needs a written request: give the reason (worn out, broken "
+                               "beyond repair, replaced…).",
+                      f"{c.code}：报废须书面申请，请填写报废理由（老化、无法修复、更换等）。"))
+    return out
+
+
 def check_destruction_unlisting(batch: BatchFacts, code: str, listed: bool) -> list[Violation]:
     if batch.status != "open":
         return [_batch_frozen(batch)]

@@ -148,3 +148,23 @@ def test_repair_command_in_house_and_refused_outside(env: dict[str, str]) -> Non
                        "kept", TRACKER_CUSTODIAN_PIN="482916")
     assert code == 0, out
     assert json.loads(invoke("carrier", "show", medium, "--json")[1])["status"] == "on_loan"
+
+
+def test_retire_command_puts_a_medium_on_a_batch_with_its_reason(env: dict[str, str]) -> None:
+    code, out = invoke("carrier", "find", "BJ-", "--limit", "500", "--json")
+    media = [c["code"] for c in json.loads(out) if c["kind"] in ("usb_drive", "removable_disk", "laptop")
+             and c["status"] == "in_store" and c["classification"] != "top_secret"][:2]
+    paper = next(c["code"] for c in json.loads(out) if c["kind"] == "paper" and c["status"] == "in_store")
+    code, out = invoke("--lang", "zh", "retire", paper, "--reason", "旧")
+    assert code == 3 and "R-104" in out and "报废" in out
+    code, out = invoke("retire", media[0], "--reason", "接口损坏，无法修复")
+    assert code == 0, out
+    batch = re.search(r"batch #(\d+)", out)
+    assert batch is not None
+    code, out = invoke("retire", media[1], "--reason", "更换", "--batch", batch.group(1))
+    assert code == 0, out
+    code, out = invoke("destruction", "show", batch.group(1), "--json")
+    shown = json.loads(out)
+    assert shown["name"].startswith("报废") and {i["code"] for i in shown["items"]} == set(media)
+    code, out = invoke("carrier", "history", media[0], "--json")
+    assert json.loads(out)[-1]["payload"]["retired"] == "接口损坏，无法修复"

@@ -504,3 +504,50 @@ def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_sto
     found = {f.subject: f for f in st.findings(store.uow(readonly=True), sid) if f.subject in left}
     assert {code: f.kind.value for code, f in found.items()} == dict.fromkeys(left, "gone_seen")
     assert all(f.kind.critical and f.detail == left[code] for code, f in found.items())
+
+
+# --- retiring media and equipment (报废, R-104, R-120, R-121) ------------------------------------------------------
+
+
+def test_retiring_media_lists_them_for_a_supervised_destruction(store: Store, people: dict[str, Signed]) -> None:
+    clerk = people["clerk"]
+    usb = register(store, clerk, "confidential", kind="usb_drive")
+    laptop = register(store, clerk, "internal", kind="laptop")
+    paper = register(store, clerk, "internal")
+    lent = register(store, clerk, "internal", kind="removable_disk")
+    circulation.check_out(store.uow(), clerk, lent, people["reader_core"])
+    before = count_events(store)
+    for codes, reason, rules in (([paper], "old", ["R-104"]), ([usb], " ", ["R-121"]),
+                                 ([usb, lent], "broken", ["R-147"])):
+        with pytest.raises(Refused) as err:
+            destruction.retire(store.uow(), clerk, codes, reason)
+        assert err.value.rules == rules, codes
+        assert err.value.message("zh") != err.value.message()
+    with pytest.raises(Refused) as reader:
+        destruction.retire(store.uow(), people["reader_core"], [usb], "broken")
+    assert reader.value.rules == ["R-25"]
+    assert count_events(store) == before  # all or nothing: no batch was opened either
+    with store.uow(readonly=True) as uow:
+        assert destruction.batches(uow) == []
+    batch, seqs = destruction.retire(store.uow(), clerk, [usb], "接口损坏，无法修复")
+    again, _ = destruction.retire(store.uow(), clerk, [laptop], "更换新机", batch_id=batch)
+    assert again == batch and count_events(store) == before + 3  # the batch opened, two listings
+    assert state_of(store, usb) == ("pending_destruction", None, SHELF)
+    with pytest.raises(Refused) as no_reuse:  # a retired medium is never lent (reused) again
+        circulation.check_out(store.uow(), clerk, usb, people["reader_core"])
+    assert no_reuse.value.rules == ["R-17"]
+    with store.uow(readonly=True) as uow:
+        listed = uow.session.execute(select(Event).where(Event.seq == seqs[0])).scalar_one()
+        assert listed.type == "destruction_listed" and "接口损坏，无法修复" in listed.payload
+        view = destruction.view(uow, batch)
+    assert view.name.startswith("报废") and sorted(i.code for i in view.items) == sorted([usb, laptop])
+    a = destruction.submit(store.uow(), clerk, batch, store.clock() + timedelta(days=3))
+    approvals.decide(store.uow(), people["approver"], a, True)
+    destruction.scan(store.uow(), clerk, batch, [usb, laptop])
+    with pytest.raises(Refused) as fmt:  # scrapping is irreversible: a wipe is not a destruction
+        destruction.complete(store.uow(), people["clerk2"], batch, [people["officer"], people["auditor"]],
+                             {"*": "format"}, SITE)
+    assert fmt.value.rules == ["R-150"]
+    destruction.complete(store.uow(), people["clerk2"], batch, [people["officer"], people["auditor"]],
+                         {"*": "physical"}, SITE)
+    assert state_of(store, usb)[0] == state_of(store, laptop)[0] == "destroyed"

@@ -306,6 +306,21 @@ def register_cmd(since: Annotated[str, typer.Option("--from", help="Start, e.g. 
           [list(r.values()) for r in rows])
 
 
+@endoflife_commands.command("retire")
+def retire_cmd(codes: list[str],
+               reason: Annotated[str, typer.Option(help="The written reason (worn out, broken, replaced…).")],
+               batch: Annotated[int | None, typer.Option(help="Put them on this open batch; default a new one.")]
+               = None) -> None:
+    """Retire (报废) storage media and equipment: they go on a destruction batch with the reason (R-104, R-121)."""
+    ensure_lang()
+    check_codes(*(codes or []))
+    actor = operator()
+    number, seqs = run(lambda: destruction.retire(store().uow(), actor, codes, reason, batch))
+    out.print(Text(say(f"{len(seqs)} item(s) retired onto destruction batch #{number}: submit it for approval, "
+                       "then destroy them physically or chemically.",
+                       f"已将 {len(seqs)} 件报废并列入销毁批次 #{number}：请报批后以物理或化学方式销毁。")))
+
+
 @endoflife_commands.command("repair")
 def repair_cmd(
     code: str,
