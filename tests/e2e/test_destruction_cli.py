@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -12,6 +13,7 @@ import pytest
 from tests_support import invoke, use_cli_demo
 
 from tracker.demo import badge, place
+from tracker.domain import utc_iso
 
 SITE = "本单位保密办销毁室"
 PINS = {"TRACKER_SUPERVISOR1_PIN": "482916", "TRACKER_SUPERVISOR2_PIN": "482916"}
@@ -71,11 +73,13 @@ def test_batch_from_list_to_certificate(env: dict[str, str], tmp_path: Path) -> 
     assert code == 3 and "R-145" in out
     code, out = invoke("destruction", "show", b, "--json")
     assert code == 0 and json.loads(out)["status"] == "completed"
+    completed = utc_iso(datetime.fromisoformat(json.loads(out)["completed_at"]))
     pdf = tmp_path / "certificate.pdf"
     code, out = invoke("destruction", "certificate", b, "--pdf", str(pdf))
     assert code == 0, out
     text = pdf_text(pdf)
     for expected in (*codes, badge("officer"), badge("auditor"), SITE, head.group(1), head.group(2)[:16], "监销",
+                     completed,
                      "physical" if any(k not in ("paper", "notebook") for k in kinds) else "shredding",
                      items[0]["doc_number"] or codes[0]):
         assert expected in text.replace("\r", "").replace("\n", ""), expected

@@ -551,3 +551,28 @@ def test_retiring_media_lists_them_for_a_supervised_destruction(store: Store, pe
     destruction.complete(store.uow(), people["clerk2"], batch, [people["officer"], people["auditor"]],
                          {"*": "physical"}, SITE)
     assert state_of(store, usb)[0] == state_of(store, laptop)[0] == "destroyed"
+
+
+def test_the_supervisor_minimum_and_the_sites_are_the_registers_policy(db_url: str, clock: object,
+                                                                      people: dict[str, Signed]) -> None:
+    """R-148/R-149 settings live in the register's policy (no code or client override here): raised to three
+    supervisors and another site by a two-person policy change, two supervisors at the old site are refused."""
+    from tracker.services import policy as policy_service
+
+    reg = Store(db_url, terminal="t", clock=clock)  # type: ignore[arg-type]
+    try:
+        code = register(reg, people["clerk"], "internal")
+        b = approved_batch(reg, people, [code])
+        destruction.scan(reg.uow(), people["clerk"], b, [code])
+        n = policy_service.propose(reg.uow(), people["officer"], {"destruction_supervisors": 3,
+                                                                  "destruction_sites": ["市涉密载体销毁中心"]})
+        assert approvals.decide(reg.uow(), people["approver"], n, True) == "granted"
+        two = [people["officer"], people["auditor"]]
+        with pytest.raises(Refused) as err:
+            destruction.complete(reg.uow(), people["clerk2"], b, two, {"*": "shredding"}, SITE)
+        assert err.value.rules == ["R-148", "R-149"] and "at least 3" in err.value.message()
+        destruction.complete(reg.uow(), people["clerk2"], b, [*two, people["reader_core"]], {"*": "shredding"},
+                             "市涉密载体销毁中心")
+        assert state_of(reg, code)[0] == "destroyed"
+    finally:
+        reg.dispose()
