@@ -1356,10 +1356,11 @@ def check_repair(
 
 def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: ApprovalFacts | None,
                          room: LocationFacts, extracts: int, extracts_stamped: bool, now: datetime, policy: Policy,
-                         executor: str | None = None) -> list[Violation]:
+                         executor: str | None = None, archive_room: bool = True) -> list[Violation]:
     """R-71, R-72: an outside requester consults an archived carrier with a letter of introduction stating what is to
-    be consulted, the approval (an outside reading: the 外借 row of the matrix), in the archive's reading room only;
-    any extract is checked and stamped before it leaves."""
+    be consulted, the approval (an outside reading: the 外借 row of the matrix), in the archive room only — the room
+    the carrier is filed in (`archive_room`), never another reading place; any extract is checked and stamped before
+    it leaves."""
     assert c.level is not None
     if c.status != CarrierStatus.ARCHIVED:
         en, zh = _holder_text(c)
@@ -1369,10 +1370,10 @@ def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: App
     if not letter.strip() or not parts.strip():
         out.append(_v("R-71", "Record the letter of introduction (介绍信) and what it says is to be consulted.",
                       "须登记介绍信及其载明的查阅内容。"))
-    if not room.reading_place:
-        out.append(_v("R-71", f"{room.code} is not a reading room: archives are read and transcribed only in the "
-                              "archive's reading room.",
-                      f"{room.code} 不是阅档场所：档案只能在档案室内查阅、摘抄。"))
+    if not archive_room:
+        out.append(_v("R-71", f"{room.code} is not the archive room {c.code} is filed in: archives are read and "
+                              "transcribed only in the archive room.",
+                      f"{room.code} 不是 {c.code} 所在的档案室：档案只能在档案室内查阅、摘抄。"))
     else:
         out += check_place_accepts(c.code, c.level, room)
     if c.level.is_secret_level:

@@ -124,11 +124,29 @@ def test_the_demo_has_a_completed_and_an_open_batch(env: dict[str, str], tmp_pat
 
 
 def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
-    items = [c["code"] for c in in_store("internal", 2)]
+    items = [c["code"] for c in in_store("internal", 2)] + [in_store("confidential", 1)[0]["code"]]
     code, out = invoke("archive", items[0], "--to", place("BJ", "R2C2S1"))
     assert code == 0, out
     code, out = invoke("carrier", "show", items[0], "--json")
     assert json.loads(out)["status"] == "archived"
+    code, out = invoke("checkout", items[0], "--to", badge("reader_core"), TRACKER_BORROWER_PIN="482916")
+    assert code == 3 and "R-71" in out and "archive room" in out
+    visit = ["archive-access", items[0], "--visitor", "钱七", "--unit", "市档案馆", "--letter", "介绍信12号", "--parts",
+             "第3页"]
+    code, out = invoke(*visit, "--room", place("BJ", "R1"))  # the 机要室 reads, but it is not the archive room
+    assert code == 3 and "R-71" in out and "not the archive room" in out
+    code, out = invoke(*visit, "--room", place("BJ", "R2"), "--extracts", "1")
+    assert code == 3 and "R-72" in out
+    code, out = invoke(*visit, "--room", place("BJ", "R2"), "--extracts", "1", "--stamped")
+    assert code == 0, out
+    code, out = invoke("return-to-issuer", items[2], "--unit", "上级机关", "--receiver", "李四", "--receipt", "HZ-9",
+                       "--pdf", "back.pdf")
+    assert code == 0, out
+    text = pdf_text(Path("back.pdf"))
+    for expected in (items[2], "上级机关", "李四", "HZ-9", "签字"):
+        assert expected in text, expected
+    code, out = invoke("carrier", "history", items[2], "--json")
+    assert json.loads(out)[-1]["type"] == "returned_to_issuer"
     code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
                        "--pdf", "receipt.pdf")
     assert code == 0, out

@@ -378,7 +378,8 @@ def test_repair_in_house_and_at_a_designated_unit(store: Store, people: dict[str
 
 def test_outside_archive_access_r71_r72(store: Store, people: dict[str, Signed]) -> None:
     code = register(store, people["clerk"], "secret")
-    reading_room, not_reading = place("BJ", "R1"), place("BJ", "R2")
+    # R2 is the archive room holding ARCHIVE (R2C2S1); R1, the 机要室, is a reading place but not the archive room
+    reading_room, not_reading = place("BJ", "R2"), place("BJ", "R1")
 
     def consult(**kw: object) -> int:
         args: dict[str, object] = {"visitor": "钱七", "visitor_unit": "市档案馆", "letter": "介绍信〔2026〕12号",
@@ -391,11 +392,14 @@ def test_outside_archive_access_r71_r72(store: Store, people: dict[str, Signed])
     assert not_archived.value.rules == ["R-71"]
     endoflife.archive(store.uow(), people["clerk"], [code], ARCHIVE)
     before = count_events(store)
-    for kw, rule in (({"letter": " "}, "R-71"), ({"room": not_reading}, "R-71"), ({}, "R-71"),
-                     ({"extracts": 2}, "R-72")):
+    for kw, rule in (({"letter": " "}, "R-71"), ({"room": not_reading}, "R-71"), ({"room": ARCHIVE}, "R-71"),
+                     ({}, "R-71"), ({"extracts": 2}, "R-72")):
         with pytest.raises(Refused) as err:
             consult(**kw)
         assert rule in err.value.rules, kw
+    with pytest.raises(Refused) as elsewhere:
+        consult(room=not_reading)
+    assert "not the archive room" in elsewhere.value.message() and "档案室" in elsewhere.value.message("zh")
     assert count_events(store) == before
     approve(store, people["approver"], "outside_loan", code, hours=24)
     consult(extracts=2, extracts_stamped=True)

@@ -352,7 +352,7 @@ def archive_access_cmd(
     unit: Annotated[str, typer.Option(help="The requester's unit.")],
     letter: Annotated[str, typer.Option(help="The letter of introduction (介绍信) reference.")],
     parts: Annotated[str, typer.Option(help="What the letter says is to be consulted.")],
-    room: Annotated[str, typer.Option(help="The reading room's place code.")],
+    room: Annotated[str, typer.Option(help="The archive room's place code (the room the carrier is filed in).")],
     approval: ApprovalNumber = None,
     extracts: Annotated[int, typer.Option(help="Extracts taken.")] = 0,
     stamped: Annotated[bool, typer.Option(help="The extracts were checked and stamped (R-72).")] = False,
