@@ -671,6 +671,8 @@ def check_checkout(
     assert c.level is not None
     if c.status.gone:
         return check_gone_at_counter(c)
+    if c.status == CarrierStatus.ARCHIVED:
+        return [_archived_not_lent(c)]
     if c.status != CarrierStatus.IN_STORE:
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is not in store: it is {en}. Check it in first.",
@@ -710,6 +712,8 @@ def check_checkin(c: CarrierFacts, place: LocationFacts | None) -> list[Violatio
     (`None`) only whether the carrier is out is judged: a carrier already in store is told so before anyone is
     asked where it goes back to."""
     assert c.level is not None
+    if c.status.gone:  # brought to the counter although off the books: an alarm, not "nothing to check in"
+        return check_gone_at_counter(c)
     if not c.status.with_holder:
         en, zh = _holder_text(c)
         return [_v("R-66", f"{c.code} is not out: it is {en}; nothing to check in.",
@@ -768,6 +772,8 @@ def check_handover(
 ) -> list[Violation]:
     """R-17, R-18, R-55, R-56, R-89: a hand-to-hand hop between a registry or courier and the next holder."""
     assert c.level is not None
+    if c.status.gone:
+        return check_gone_at_counter(c)
     if not c.status.with_holder or c.holder != giver.badge:
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is {en}, not held by {giver.badge}: only the accountable holder hands it on.",
@@ -817,6 +823,10 @@ def check_carry_out(
 ) -> list[Violation]:
     """R-92, R-93, R-98 and §5 Q3: taking a carrier outside the unit."""
     assert c.level is not None
+    if c.status.gone:
+        return check_gone_at_counter(c)
+    if c.status == CarrierStatus.ARCHIVED:
+        return [_archived_not_lent(c)]
     if not (c.status == CarrierStatus.IN_STORE or (c.status == CarrierStatus.ON_LOAN and c.holder == custodian.badge)):
         en, zh = _holder_text(c)
         return [_v("R-17", f"{c.code} is {en}; only a carrier in store, or on loan to the custodian, "
@@ -1112,6 +1122,24 @@ def check_destruction_listing(batch: BatchFacts, c: CarrierFacts, other_batch: i
     return out
 
 
+def check_retire(c: CarrierFacts, reason: str) -> list[Violation]:
+    """R-104, R-120, R-121: retiring (报废) is the end of a storage medium's or device's use. It is scrapped only by
+    destruction under supervision (never given away, sold, discarded or reused), on a written request giving the
+    reason, approved with the destruction batch it goes on. Paper and other carriers are listed for destruction
+    directly."""
+    out: list[Violation] = []
+    if not (c.kind.is_storage_medium or c.kind == CarrierKind.AUDIO_VISUAL):
+        out.append(_v("R-104", f"{c.code} is {c.kind.value}: retirement (报废) is for storage media and equipment; "
+                               "list other carriers for destruction directly (tracker destruction add).",
+                      f"{c.code} 为{c.kind.zh}：报废仅适用于存储介质和设备，其他载体请直接列入销毁清单"
+                      "（tracker destruction add）。"))
+    if not reason.strip():
+        out.append(_v("R-121", f"{c.code}: scrapping needs a written request: give the reason (worn out, broken "
+                               "beyond repair, replaced…).",
+                      f"{c.code}：报废须书面申请，请填写报废理由（老化、无法修复、更换等）。"))
+    return out
+
+
 def check_destruction_unlisting(batch: BatchFacts, code: str, listed: bool) -> list[Violation]:
     if batch.status != "open":
         return [_batch_frozen(batch)]
@@ -1257,6 +1285,13 @@ def check_gone_at_counter(c: CarrierFacts) -> list[Violation]:
     return []
 
 
+def _archived_not_lent(c: CarrierFacts) -> Violation:
+    """R-71: a filed carrier stays in the archive; it is consulted in the archive's reading room, not lent out."""
+    return _v("R-71", f"{c.code} is archived: it is read only in the archive room (tracker archive-access), not lent "
+                      "or taken out.",
+              f"{c.code} 已归档：只能在档案室内查阅（tracker archive-access），不得借出或带出。")
+
+
 def check_leaving(c: CarrierFacts, how: str) -> list[Violation]:
     """R-135, R-144: archiving, return to the issuer and transfer out start from the registry's custody."""
     allowed = (CarrierStatus.IN_STORE,) if how == "archive" else (CarrierStatus.IN_STORE, CarrierStatus.ARCHIVED)
@@ -1336,10 +1371,11 @@ def check_repair(
 
 def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: ApprovalFacts | None,
                          room: LocationFacts, extracts: int, extracts_stamped: bool, now: datetime, policy: Policy,
-                         executor: str | None = None) -> list[Violation]:
+                         executor: str | None = None, archive_room: bool = True) -> list[Violation]:
     """R-71, R-72: an outside requester consults an archived carrier with a letter of introduction stating what is to
-    be consulted, the approval (an outside reading: the 外借 row of the matrix), in the archive's reading room only;
-    any extract is checked and stamped before it leaves."""
+    be consulted, the approval (an outside reading: the 外借 row of the matrix), in the archive room only — the room
+    the carrier is filed in (`archive_room`), never another reading place; any extract is checked and stamped before
+    it leaves."""
     assert c.level is not None
     if c.status != CarrierStatus.ARCHIVED:
         en, zh = _holder_text(c)
@@ -1349,10 +1385,10 @@ def check_archive_access(c: CarrierFacts, letter: str, parts: str, approval: App
     if not letter.strip() or not parts.strip():
         out.append(_v("R-71", "Record the letter of introduction (介绍信) and what it says is to be consulted.",
                       "须登记介绍信及其载明的查阅内容。"))
-    if not room.reading_place:
-        out.append(_v("R-71", f"{room.code} is not a reading room: archives are read and transcribed only in the "
-                              "archive's reading room.",
-                      f"{room.code} 不是阅档场所：档案只能在档案室内查阅、摘抄。"))
+    if not archive_room:
+        out.append(_v("R-71", f"{room.code} is not the archive room {c.code} is filed in: archives are read and "
+                              "transcribed only in the archive room.",
+                      f"{room.code} 不是 {c.code} 所在的档案室：档案只能在档案室内查阅、摘抄。"))
     else:
         out += check_place_accepts(c.code, c.level, room)
     if c.level.is_secret_level:

@@ -348,6 +348,10 @@ class Desk:
             # Who brings it back signs first; a carrier that is not out needs nobody to say so.
             with self.store.uow(readonly=True) as uow:
                 view = queries.carrier(uow, code)
+            if view is not None and CarrierStatus(view.status).gone:
+                # Off the books yet brought back: the service refuses it (R-145, keep it and report it) and the
+                # refusal stays in the audit log, whoever brings it; never a quiet "nothing to check in".
+                circulation.check_in(self.store.uow(), self._actor(), code)
             if view is not None and not CarrierStatus(view.status).with_holder:
                 return self._not_out(view, job.row)
             self._waiting.append(job)

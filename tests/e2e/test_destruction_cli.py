@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -12,6 +13,7 @@ import pytest
 from tests_support import invoke, use_cli_demo
 
 from tracker.demo import badge, place
+from tracker.domain import utc_iso
 
 SITE = "本单位保密办销毁室"
 PINS = {"TRACKER_SUPERVISOR1_PIN": "482916", "TRACKER_SUPERVISOR2_PIN": "482916"}
@@ -71,11 +73,13 @@ def test_batch_from_list_to_certificate(env: dict[str, str], tmp_path: Path) -> 
     assert code == 3 and "R-145" in out
     code, out = invoke("destruction", "show", b, "--json")
     assert code == 0 and json.loads(out)["status"] == "completed"
+    completed = utc_iso(datetime.fromisoformat(json.loads(out)["completed_at"]))
     pdf = tmp_path / "certificate.pdf"
     code, out = invoke("destruction", "certificate", b, "--pdf", str(pdf))
     assert code == 0, out
     text = pdf_text(pdf)
     for expected in (*codes, badge("officer"), badge("auditor"), SITE, head.group(1), head.group(2)[:16], "监销",
+                     completed,
                      "physical" if any(k not in ("paper", "notebook") for k in kinds) else "shredding",
                      items[0]["doc_number"] or codes[0]):
         assert expected in text.replace("\r", "").replace("\n", ""), expected
@@ -120,11 +124,29 @@ def test_the_demo_has_a_completed_and_an_open_batch(env: dict[str, str], tmp_pat
 
 
 def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
-    items = [c["code"] for c in in_store("internal", 2)]
+    items = [c["code"] for c in in_store("internal", 2)] + [in_store("confidential", 1)[0]["code"]]
     code, out = invoke("archive", items[0], "--to", place("BJ", "R2C2S1"))
     assert code == 0, out
     code, out = invoke("carrier", "show", items[0], "--json")
     assert json.loads(out)["status"] == "archived"
+    code, out = invoke("checkout", items[0], "--to", badge("reader_core"), TRACKER_BORROWER_PIN="482916")
+    assert code == 3 and "R-71" in out and "archive room" in out
+    visit = ["archive-access", items[0], "--visitor", "钱七", "--unit", "市档案馆", "--letter", "介绍信12号", "--parts",
+             "第3页"]
+    code, out = invoke(*visit, "--room", place("BJ", "R1"))  # the 机要室 reads, but it is not the archive room
+    assert code == 3 and "R-71" in out and "not the archive room" in out
+    code, out = invoke(*visit, "--room", place("BJ", "R2"), "--extracts", "1")
+    assert code == 3 and "R-72" in out
+    code, out = invoke(*visit, "--room", place("BJ", "R2"), "--extracts", "1", "--stamped")
+    assert code == 0, out
+    code, out = invoke("return-to-issuer", items[2], "--unit", "上级机关", "--receiver", "李四", "--receipt", "HZ-9",
+                       "--pdf", "back.pdf")
+    assert code == 0, out
+    text = pdf_text(Path("back.pdf"))
+    for expected in (items[2], "上级机关", "李四", "HZ-9", "签字"):
+        assert expected in text, expected
+    code, out = invoke("carrier", "history", items[2], "--json")
+    assert json.loads(out)[-1]["type"] == "returned_to_issuer"
     code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
                        "--pdf", "receipt.pdf")
     assert code == 0, out
@@ -148,3 +170,23 @@ def test_repair_command_in_house_and_refused_outside(env: dict[str, str]) -> Non
                        "kept", TRACKER_CUSTODIAN_PIN="482916")
     assert code == 0, out
     assert json.loads(invoke("carrier", "show", medium, "--json")[1])["status"] == "on_loan"
+
+
+def test_retire_command_puts_a_medium_on_a_batch_with_its_reason(env: dict[str, str]) -> None:
+    code, out = invoke("carrier", "find", "BJ-", "--limit", "500", "--json")
+    media = [c["code"] for c in json.loads(out) if c["kind"] in ("usb_drive", "removable_disk", "laptop")
+             and c["status"] == "in_store" and c["classification"] != "top_secret"][:2]
+    paper = next(c["code"] for c in json.loads(out) if c["kind"] == "paper" and c["status"] == "in_store")
+    code, out = invoke("--lang", "zh", "retire", paper, "--reason", "旧")
+    assert code == 3 and "R-104" in out and "报废" in out
+    code, out = invoke("retire", media[0], "--reason", "接口损坏，无法修复")
+    assert code == 0, out
+    batch = re.search(r"batch #(\d+)", out)
+    assert batch is not None
+    code, out = invoke("retire", media[1], "--reason", "更换", "--batch", batch.group(1))
+    assert code == 0, out
+    code, out = invoke("destruction", "show", batch.group(1), "--json")
+    shown = json.loads(out)
+    assert shown["name"].startswith("报废") and {i["code"] for i in shown["items"]} == set(media)
+    code, out = invoke("carrier", "history", media[0], "--json")
+    assert json.loads(out)[-1]["payload"]["retired"] == "接口损坏，无法修复"

@@ -139,6 +139,7 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "return-to-issuer": ((["return-to-issuer", BAD_CHECK, "--no-such-option"], None), None),
     "transfer-out": ((["transfer-out", BAD_CHECK, "--no-such-option"], None), None),
     "repair": ((["repair", BAD_CHECK, "--no-such-option"], None), None),
+    "retire": ((["retire", BAD_CHECK, "--reason", "broken"], None), (["retire", ABSENT, "--reason", "broken"], None)),
     "init": ((["init", "--badge", "X"], None), None),
     "demo": ((["demo", "--carriers", "-1"], None), None),
     "status": ((["status", "--no-such-option"], None), None),

@@ -87,3 +87,28 @@ def test_stocktake_report_start_is_local(sqlite_store: Store, people: dict[str, 
     cells = [str(c.value) for ws in load_workbook(path) for row in ws.iter_rows() for c in row if c.value]
     assert any("2026-11-25 10:00 UTC+08:00" in c for c in cells), cells[:20]
     assert not any("2026-11-25T02:00" in c for c in cells)
+
+
+def test_destruction_batches_show_local_times(sqlite_store: Store, people: dict[str, Signed], clock: Clock,
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.services import approvals, destruction
+
+    code = registry.register(sqlite_store.uow(), people["clerk"], registry.CarrierInput(
+        location=place("BJ", "R2C1S1"), classification="internal"))
+    b = destruction.new(sqlite_store.uow(), people["clerk"], "Q4")
+    destruction.add(sqlite_store.uow(), people["clerk"], b, [code])
+    a = destruction.submit(sqlite_store.uow(), people["clerk"], b, clock.now + timedelta(days=1))
+    approvals.decide(sqlite_store.uow(), people["approver"], a, True)
+    destruction.scan(sqlite_store.uow(), people["clerk"], b, [code])
+    destruction.complete(sqlite_store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
+                         {"*": "shredding"}, sqlite_store.policy.destruction_sites[0])
+    for k, v in {**CLI_ENV, "TRACKER_DATABASE_URL": sqlite_store.url}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tracker.store, "Store", functools.partial(Store, clock=clock))
+    for argv in (["destruction", "show", str(b)], ["destruction", "list"],
+                 ["destruction", "register", "--from", "2026-11-01"]):
+        exit_code, out = invoke(*argv)
+        assert exit_code == 0 and "2026-11-25 10:00" in out, (argv, out)  # 02:00 UTC
+        assert "02:00" not in out and "+00:00" not in out, (argv, out)
+    assert "2026-11-25 10:00 UTC+08:00" in invoke("destruction", "show", str(b))[1]

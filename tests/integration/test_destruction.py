@@ -378,7 +378,8 @@ def test_repair_in_house_and_at_a_designated_unit(store: Store, people: dict[str
 
 def test_outside_archive_access_r71_r72(store: Store, people: dict[str, Signed]) -> None:
     code = register(store, people["clerk"], "secret")
-    reading_room, not_reading = place("BJ", "R1"), place("BJ", "R2")
+    # R2 is the archive room holding ARCHIVE (R2C2S1); R1, the 机要室, is a reading place but not the archive room
+    reading_room, not_reading = place("BJ", "R2"), place("BJ", "R1")
 
     def consult(**kw: object) -> int:
         args: dict[str, object] = {"visitor": "钱七", "visitor_unit": "市档案馆", "letter": "介绍信〔2026〕12号",
@@ -391,11 +392,14 @@ def test_outside_archive_access_r71_r72(store: Store, people: dict[str, Signed])
     assert not_archived.value.rules == ["R-71"]
     endoflife.archive(store.uow(), people["clerk"], [code], ARCHIVE)
     before = count_events(store)
-    for kw, rule in (({"letter": " "}, "R-71"), ({"room": not_reading}, "R-71"), ({}, "R-71"),
-                     ({"extracts": 2}, "R-72")):
+    for kw, rule in (({"letter": " "}, "R-71"), ({"room": not_reading}, "R-71"), ({"room": ARCHIVE}, "R-71"),
+                     ({}, "R-71"), ({"extracts": 2}, "R-72")):
         with pytest.raises(Refused) as err:
             consult(**kw)
         assert rule in err.value.rules, kw
+    with pytest.raises(Refused) as elsewhere:
+        consult(room=not_reading)
+    assert "not the archive room" in elsewhere.value.message() and "档案室" in elsewhere.value.message("zh")
     assert count_events(store) == before
     approve(store, people["approver"], "outside_loan", code, hours=24)
     consult(extracts=2, extracts_stamped=True)
@@ -448,3 +452,131 @@ def test_end_of_life_replays_to_the_tables_and_a_forged_destruction_is_named(sto
     with store.engine.connect() as conn:
         forged = verify(conn)
     assert not forged.ok and (gone, "status", "destroyed", "in_store") in {tuple(d) for d in forged.differences}
+
+
+def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_stocktake(
+        store: Store, people: dict[str, Signed]) -> None:
+    """Destroyed, returned and transferred carriers all left the active register: each still answers `carrier show`
+    and `history`, none is expected by a new stock-take, each scanned there is a critical gone_seen finding naming
+    its status, and brought to the counter each is an R-145 alarm whatever is attempted (lend, take back, hand on,
+    carry out), never an ordinary "nothing to check in". An archived carrier is not lent: it is read in the archive
+    room (R-71)."""
+    clerk = people["clerk"]
+    gone, back, away, kept = (register(store, clerk, "internal", doc_number=f"o{i}") for i in range(4))
+    b = approved_batch(store, people, [gone])
+    destruction.scan(store.uow(), clerk, b, [gone])
+    destruction.complete(store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
+                         {"*": "shredding"}, SITE)
+    endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
+    left = {gone: "destroyed", back: "returned_to_issuer", away: "transferred_out"}
+    before = count_events(store)
+    due = store.clock() + timedelta(hours=2)
+    attempts = (
+        lambda code: circulation.check_out(store.uow(), clerk, code, people["reader_core"]),
+        lambda code: circulation.check_in(store.uow(), clerk, code, SHELF),
+        lambda code: circulation.check_in(store.uow(), clerk, code),
+        lambda code: circulation.handover(store.uow(), clerk, [code], people["reader_core"],
+                                          people["reader_important"]),
+        lambda code: circulation.carry_out(store.uow(), clerk, code, people["reader_core"], due, None),
+    )
+    for code, status in left.items():
+        for attempt in attempts:
+            with pytest.raises(Refused) as err:
+                attempt(code)
+            assert err.value.rules == ["R-145"], (code, err.value.message())
+            assert status in err.value.message() and "保密办" in err.value.message("zh")
+    for attempt in (attempts[0], attempts[4]):
+        with pytest.raises(Refused) as archived:
+            attempt(kept)
+        assert archived.value.rules == ["R-71"] and "archive room" in archived.value.message()
+    assert count_events(store) == before  # a refusal writes nothing
+    with store.uow(readonly=True) as uow:
+        for code, status in left.items():
+            shown = queries.carrier(uow, code)
+            assert shown is not None and shown.status == status
+            types = [e.type for e in queries.history(uow, code)]
+            assert types[0] == "registered" and types[-1] == status
+    sid = st.start(store.uow(), people["officer"], "Q4", [SHELF, ARCHIVE], [people["officer"], clerk], units=[])
+    with store.uow(readonly=True) as uow:
+        expected = set(uow.session.execute(select(StocktakeExpected.code).where(
+            StocktakeExpected.session_id == sid)).scalars())
+    assert not expected & set(left) and kept in expected  # archived stays on the books, in its archive place
+    st.ingest(store.uow(), clerk, sid, st.parse_upload(f"{SHELF}\n" + "\n".join(left), device="HH1").reads)
+    st.reconcile(store.uow(), clerk, sid)
+    found = {f.subject: f for f in st.findings(store.uow(readonly=True), sid) if f.subject in left}
+    assert {code: f.kind.value for code, f in found.items()} == dict.fromkeys(left, "gone_seen")
+    assert all(f.kind.critical and f.detail == left[code] for code, f in found.items())
+
+
+# --- retiring media and equipment (报废, R-104, R-120, R-121) ------------------------------------------------------
+
+
+def test_retiring_media_lists_them_for_a_supervised_destruction(store: Store, people: dict[str, Signed]) -> None:
+    clerk = people["clerk"]
+    usb = register(store, clerk, "confidential", kind="usb_drive")
+    laptop = register(store, clerk, "internal", kind="laptop")
+    paper = register(store, clerk, "internal")
+    lent = register(store, clerk, "internal", kind="removable_disk")
+    circulation.check_out(store.uow(), clerk, lent, people["reader_core"])
+    before = count_events(store)
+    for codes, reason, rules in (([paper], "old", ["R-104"]), ([usb], " ", ["R-121"]),
+                                 ([usb, lent], "broken", ["R-147"])):
+        with pytest.raises(Refused) as err:
+            destruction.retire(store.uow(), clerk, codes, reason)
+        assert err.value.rules == rules, codes
+        assert err.value.message("zh") != err.value.message()
+    with pytest.raises(Refused) as reader:
+        destruction.retire(store.uow(), people["reader_core"], [usb], "broken")
+    assert reader.value.rules == ["R-25"]
+    assert count_events(store) == before  # all or nothing: no batch was opened either
+    with store.uow(readonly=True) as uow:
+        assert destruction.batches(uow) == []
+    batch, seqs = destruction.retire(store.uow(), clerk, [usb], "接口损坏，无法修复")
+    again, _ = destruction.retire(store.uow(), clerk, [laptop], "更换新机", batch_id=batch)
+    assert again == batch and count_events(store) == before + 3  # the batch opened, two listings
+    assert state_of(store, usb) == ("pending_destruction", None, SHELF)
+    with pytest.raises(Refused) as no_reuse:  # a retired medium is never lent (reused) again
+        circulation.check_out(store.uow(), clerk, usb, people["reader_core"])
+    assert no_reuse.value.rules == ["R-17"]
+    with store.uow(readonly=True) as uow:
+        listed = uow.session.execute(select(Event).where(Event.seq == seqs[0])).scalar_one()
+        assert listed.type == "destruction_listed" and "接口损坏，无法修复" in listed.payload
+        view = destruction.view(uow, batch)
+    assert view.name.startswith("报废") and sorted(i.code for i in view.items) == sorted([usb, laptop])
+    a = destruction.submit(store.uow(), clerk, batch, store.clock() + timedelta(days=3))
+    approvals.decide(store.uow(), people["approver"], a, True)
+    destruction.scan(store.uow(), clerk, batch, [usb, laptop])
+    with pytest.raises(Refused) as fmt:  # scrapping is irreversible: a wipe is not a destruction (R-120, R-150)
+        destruction.complete(store.uow(), people["clerk2"], batch, [people["officer"], people["auditor"]],
+                             {"*": "format"}, SITE)
+    assert fmt.value.rules == ["R-150"]
+    destruction.complete(store.uow(), people["clerk2"], batch, [people["officer"], people["auditor"]],
+                         {"*": "physical"}, SITE)
+    assert state_of(store, usb)[0] == state_of(store, laptop)[0] == "destroyed"
+
+
+def test_the_supervisor_minimum_and_the_sites_are_the_registers_policy(db_url: str, clock: object,
+                                                                      people: dict[str, Signed]) -> None:
+    """R-148/R-149 settings live in the register's policy (no code or client override here): raised to three
+    supervisors and another site by a two-person policy change, two supervisors at the old site are refused."""
+    from tracker.services import policy as policy_service
+
+    reg = Store(db_url, terminal="t", clock=clock)  # type: ignore[arg-type]
+    try:
+        code = register(reg, people["clerk"], "internal")
+        b = approved_batch(reg, people, [code])
+        destruction.scan(reg.uow(), people["clerk"], b, [code])
+        n = policy_service.propose(reg.uow(), people["officer"], {"destruction_supervisors": 3,
+                                                                  "destruction_sites": ["市涉密载体销毁中心"]})
+        assert approvals.decide(reg.uow(), people["approver"], n, True) == "granted"
+        two = [people["officer"], people["auditor"]]
+        with pytest.raises(Refused) as err:
+            destruction.complete(reg.uow(), people["clerk2"], b, two, {"*": "shredding"}, SITE)
+        assert err.value.rules == ["R-148", "R-149"] and "at least 3" in err.value.message()
+        destruction.complete(reg.uow(), people["clerk2"], b, [*two, people["reader_core"]], {"*": "shredding"},
+                             "市涉密载体销毁中心")
+        assert state_of(reg, code)[0] == "destroyed"
+    finally:
+        reg.dispose()

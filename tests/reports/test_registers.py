@@ -86,7 +86,8 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
     personnel.start_departure(store.uow(), people["officer"], badge("reader_important"))
     personnel.mark_departed(store.uow(), people["officer"], badge("reader_important"))
     batch = destruction.new(store.uow(), clerk, "2026年第4季度销毁")
-    destruction.add(store.uow(), clerk, batch, [d1, d2])
+    destruction.add(store.uow(), clerk, batch, [d1])
+    destruction.retire(store.uow(), clerk, [d2], "接口损坏", batch_id=batch)  # 报废: on the media ledger
     sub = destruction.submit(store.uow(), clerk, batch, clock() + timedelta(days=3))
     for who in ("approver", "approver2"):
         if approvals.decide(store.uow(), people[who], sub, True) == "granted":
@@ -144,6 +145,7 @@ def test_every_register_lists_exactly_the_periods_events(store: Store, people: d
     assert _col(got["media"], "code") == [e.carrier for e in _events(store, got["media"].register.events)
                                           if e.carrier in media_kinds]
     assert set(_col(got["media"], "code")) == {made["media"], made["d2"]}
+    assert next(r[4] for r in got["media"].rows if r[3] == made["d2"]).startswith("接口损坏")
     # borrowing: the period's one loan, with its approvers, reading place and return
     (loan,) = got["borrowing"].rows
     keys = [c.key for c in got["borrowing"].register.columns]

@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from labels.codes import carrier_code_to_epc, make_carrier_code
 from tracker import stocktake as st
 from tracker.demo import DEMO_PIN, PEOPLE, badge, place, seed_people_and_places
-from tracker.services import circulation, incidents, registry
+from tracker.services import approvals, circulation, destruction, incidents, registry
 from tracker.services.common import Signed, authenticate
 from tracker.store import Store
 
@@ -82,12 +82,21 @@ def build_world(store: Store) -> World:
     for name in ("loan1", "loan2", "loan3"):
         circulation.check_out(store.uow(), sig["clerk"], w.c(name), sig["reader_core"])
     incidents.report_missing(store.uow(), sig["clerk"], w.c("lost1"), note="lost before the stock-take")
-    with store.engine.begin() as conn:  # no destruction workflow yet: the register says it was destroyed
-        conn.execute(text("UPDATE carriers SET status = 'destroyed', location_id = NULL WHERE code = :c"),
-                     {"c": w.c("gone1")})
+    _destroy(store, sig, w.c("gone1"))  # through the destruction workflow: the register says it was destroyed
     for name in ("a1", "b1", "ts1"):
         registry.set_epc(store.uow(), sig["clerk"], w.c(name), w.epc(name), None)
     return w
+
+
+def _destroy(store: Store, sig: dict[str, Signed], code: str) -> None:
+    """A one-carrier batch, approved, scanned at the site and completed under two supervisors (issue 18)."""
+    batch = destruction.new(store.uow(), sig["clerk"], "stock-take world")
+    destruction.add(store.uow(), sig["clerk"], batch, [code])
+    number = destruction.submit(store.uow(), sig["clerk"], batch, store.clock() + timedelta(days=1))
+    approvals.decide(store.uow(), sig["approver"], number, True)
+    destruction.scan(store.uow(), sig["clerk"], batch, [code])
+    destruction.complete(store.uow(), sig["clerk2"], batch, [sig["officer"], sig["auditor"]], {"*": "shredding"},
+                         store.policy.destruction_sites[0])
 
 
 # The world is built once per test process and database, then copied for each test (a file copy on SQLite, a

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from tracker.schema import Refusal
 from tracker.services import approvals, destruction
 from tui.screens.destruction import DestructionScreen
 
@@ -40,3 +43,28 @@ async def test_scanning_the_list_at_the_site(ui: Any) -> None:
         view = destruction.view(uow, batch)
     assert view.unscanned == codes[1:] and [c for c, _ in view.extras] == [outsider]
     assert view.status == "submitted"
+
+
+async def test_a_destroyed_carrier_at_the_counter_is_an_alarm_with_its_rule(ui: Any) -> None:
+    """A destroyed carrier brought back to the counter: a check-in is refused with R-145 (not "nothing to check
+    in") and a look-up is a red alarm; nothing changes."""
+    batch, (gone,) = _approved_batch(ui, 1)
+    destruction.scan(ui.store.uow(), ui.sign("clerk"), batch, [gone])
+    destruction.complete(ui.store.uow(), ui.sign("clerk2"), batch, [ui.sign("officer"), ui.sign("auditor")],
+                         {"*": "shredding"}, ui.store.policy.destruction_sites[0])
+    app = ui.app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ui.login(pilot)
+        await pilot.press("f3")
+        await ui.scan(pilot, gone)
+        await ui.answered(pilot)
+        fb = app.counter.feedback[1]
+        assert fb.tone == "refused" and "R-145" in fb.rules, fb
+        await ui.look_up(pilot, gone)
+        alarm = app.counter.feedback[2]
+        assert alarm.tone == "refused" and "off the books" in alarm.title, alarm
+    assert ui.carrier(gone).status == "destroyed"
+    with ui.store.uow(readonly=True) as uow:  # the sighting is on the audit log, not only on the screen
+        audit = [(a.action, a.rules) for a in
+                 uow.session.execute(select(Refusal).where(Refusal.carrier == gone)).scalars()]
+    assert [a for a, _r in audit] == ["check_in"] and "R-145" in audit[0][1]

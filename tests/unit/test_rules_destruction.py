@@ -21,6 +21,7 @@ from tracker.rules import (
     check_destruction_listing,
     check_destruction_scan,
     check_leaving,
+    check_retire,
     parse_method,
 )
 
@@ -159,3 +160,9 @@ def test_repair_rules_r115_to_r118() -> None:
     assert rules(storage="kept") == ["R-117"]
     assert rules(signed=False) == ["R-116"]
     assert rules(approval=None) == ["R-115"]
+
+
+def test_retiring_is_for_media_and_equipment_with_a_written_reason_r104_r121() -> None:
+    assert check_retire(USB, "接口损坏") == []
+    assert [v.rule for v in check_retire(PAPER, "old")] == ["R-104"]
+    assert [v.rule for v in check_retire(USB, "  ")] == ["R-121"]

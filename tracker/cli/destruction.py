@@ -32,6 +32,7 @@ from tracker.cli.common import (
     say,
     store,
     table,
+    when,
 )
 from tracker.lazy import lazy
 
@@ -87,7 +88,8 @@ def list_cmd(status: Annotated[str | None, typer.Option(help="open, submitted or
     if as_json:
         print_json(rows)
         return
-    table(say("Destruction batches", "销毁批次"), list(rows[0]) if rows else ["id"], [list(r.values()) for r in rows])
+    table(say("Destruction batches", "销毁批次"), list(rows[0]) if rows else ["id"],
+          [list({**r, "created_at": when(r["created_at"])}.values()) for r in rows])
 
 
 @destruction_app.command("show")
@@ -105,13 +107,14 @@ def show_cmd(batch: int, as_json: JsonFlag = False) -> None:
                        f"{v.requested_by}，审批 #{v.approval_id or '-'}（{v.approval_status or '-'}）")))
     table(say("List", "销毁清单"), ["code", "doc_number", "copy", "kind", "level", "title", "status", "scanned"],
           [[i.code, i.doc_number, f"{i.copy_number}/{i.copy_total}" if i.copy_number else "", i.kind, i.level,
-            i.title, i.status, i.scanned_at.isoformat() if i.scanned_at else ""] for i in v.items])
+            i.title, i.status, when(i.scanned_at)] for i in v.items])
     if v.extras:
         table(say("Scanned but not listed", "清单外物品"), ["code", "set_aside"], [list(e) for e in v.extras])
     if v.status == "completed":
-        out.print(Text(say(f"Destroyed at {v.site} on {v.completed_at}, methods {v.methods}, supervisors "
+        done = when(v.completed_at, zone=True)
+        out.print(Text(say(f"Destroyed at {v.site} on {done}, methods {v.methods}, supervisors "
                            f"{', '.join(s['badge'] for s in v.supervisors)}; ledger head {v.head_seq}:{v.head_hash}",
-                           f"已于 {v.completed_at} 在 {v.site} 销毁，方式 {v.methods}，监销人 "
+                           f"已于 {done} 在 {v.site} 销毁，方式 {v.methods}，监销人 "
                            f"{'、'.join(s['badge'] for s in v.supervisors)}；台账链头 {v.head_seq}:{v.head_hash}")))
 
 
@@ -303,7 +306,22 @@ def register_cmd(since: Annotated[str, typer.Option("--from", help="Start, e.g. 
         print_json(rows)
         return
     table(say("Carriers that left the register", "注销载体台账"), list(rows[0]) if rows else ["seq"],
-          [list(r.values()) for r in rows])
+          [list({**r, "at": when(r["at"])}.values()) for r in rows])
+
+
+@endoflife_commands.command("retire")
+def retire_cmd(codes: list[str],
+               reason: Annotated[str, typer.Option(help="The written reason (worn out, broken, replaced…).")],
+               batch: Annotated[int | None, typer.Option(help="Put them on this open batch; default a new one.")]
+               = None) -> None:
+    """Retire (报废) storage media and equipment: they go on a destruction batch with the reason (R-104, R-121)."""
+    ensure_lang()
+    check_codes(*(codes or []))
+    actor = operator()
+    number, seqs = run(lambda: destruction.retire(store().uow(), actor, codes, reason, batch))
+    out.print(Text(say(f"{len(seqs)} item(s) retired onto destruction batch #{number}: submit it for approval, "
+                       "then destroy them physically or chemically.",
+                       f"已将 {len(seqs)} 件报废并列入销毁批次 #{number}：请报批后以物理或化学方式销毁。")))
 
 
 @endoflife_commands.command("repair")
@@ -334,7 +352,7 @@ def archive_access_cmd(
     unit: Annotated[str, typer.Option(help="The requester's unit.")],
     letter: Annotated[str, typer.Option(help="The letter of introduction (介绍信) reference.")],
     parts: Annotated[str, typer.Option(help="What the letter says is to be consulted.")],
-    room: Annotated[str, typer.Option(help="The reading room's place code.")],
+    room: Annotated[str, typer.Option(help="The archive room's place code (the room the carrier is filed in).")],
     approval: ApprovalNumber = None,
     extracts: Annotated[int, typer.Option(help="Extracts taken.")] = 0,
     stamped: Annotated[bool, typer.Option(help="The extracts were checked and stamped (R-72).")] = False,

@@ -2,8 +2,10 @@
 at least two supervisors (监销), RULES §2.14 (R-145–R-153).
 
 A batch is built by the registry (`new`, `add`, `remove`): each listed carrier turns 待销毁 (pending destruction) with
-one ledger event, so it can no longer be lent while it waits. `submit` freezes the list and raises one approval
-request per the matrix (two approvers for 绝密 by default); approvers decide it through `tracker.services.approvals`.
+one ledger event, so it can no longer be lent while it waits. Retiring (报废) a storage medium or device (`retire`,
+R-104, R-121) is the same listing with its written reason: media are scrapped only through a batch. `submit` freezes
+the list and raises one approval request per the matrix (two approvers for 绝密 by default); approvers decide it
+through `tracker.services.approvals`.
 At the site every listed carrier is scanned (`scan`), each scan kept in the register so a half-scanned batch survives
 a restart; anything scanned that is not listed blocks completion until it is set aside. `complete` checks everything
 (`tracker.rules.check_destruction_completion`) and turns every carrier destroyed in one transaction, one ledger event
@@ -34,6 +36,7 @@ from tracker.rules import (
     check_destruction_scan,
     check_destruction_submit,
     check_destruction_unlisting,
+    check_retire,
     parse_method,
 )
 from tracker.schema import Approval, Carrier, DestructionBatch, DestructionExtra, DestructionItem
@@ -128,33 +131,72 @@ def add(uow: UnitOfWork, actor: Signed, batch_id: int, codes: Sequence[str]) -> 
     """List carriers for destruction, all or none (R-147); each turns pending destruction with one event."""
     with uow:
         actor_facts(uow, actor, Action.DESTROY)
-        now = uow.now()
-        b = _lock(uow, batch_id)
-        facts = _facts(uow, b)
-        wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
-        if not wanted:
-            raise DomainError("Name at least one carrier to list.", "请至少指定一件要登记的载体。")
-        carriers = [get_carrier(uow, code) for code in wanted]
-        problems: list[Violation] = []
-        for c in carriers:
-            problems += check_destruction_listing(facts, carrier_facts(c), _open_batch_of(uow, c.id),
-                                                  _open_finding(uow, c.id))
-        refuse(problems, "destruction_add", carriers[0].code if len(carriers) == 1 else None, actor.badge)
-        seqs = []
-        for c in carriers:
-            prior = c.status
-            uow.session.add(DestructionItem(batch_id=b.id, carrier_id=c.id, prior_status=prior, listed_at=now,
-                                            open_carrier_id=c.id))
-            c.status, c.updated_at = CarrierStatus.PENDING_DESTRUCTION.value, now
-            ev = uow.ledger.append(EventDraft(
-                EventType.DESTRUCTION_LISTED, carrier=c.code, actor=actor.badge,
-                from_location=c.location.code if c.location else None,
-                to_location=c.location.code if c.location else None,
-                payload={"batch": b.id, "prior_status": prior}), now)
-            seqs.append(ev.seq)
-        uow.session.flush()
+        seqs = _list(uow, actor, _lock(uow, batch_id), codes, "destruction_add")
         uow.commit()
         return seqs
+
+
+def retire(uow: UnitOfWork, actor: Signed, codes: Sequence[str], reason: str,
+           batch_id: int | None = None) -> tuple[int, list[int]]:
+    """Retire (报废) storage media and equipment (R-104, R-120, R-121): the written reason goes with each listing
+    event, and the medium goes on a destruction batch (`batch_id`, or a new one opened in the same transaction), so it
+    is scrapped only through the batch's approval and a supervised, irreversible destruction. Pending destruction, it
+    can no longer be lent or reused. Returns the batch number and the listing events."""
+    why = reason.strip()
+    if len(why) > 200 or any(ord(ch) < 32 for ch in why):
+        raise DomainError("A reason is at most 200 printable characters.", "报废理由最多200个可打印字符。")
+    with uow:
+        actor_facts(uow, actor, Action.DESTROY)
+        now = uow.now()
+        carriers = _carriers(uow, codes)
+        refuse([v for c in carriers for v in check_retire(carrier_facts(c), why)], "retire",
+               carriers[0].code if len(carriers) == 1 else None, actor.badge)
+        if batch_id is None:
+            b = DestructionBatch(name=f"报废 {why}"[:200], status="open", requested_by=actor.badge, created_at=now,
+                                 methods="{}", supervisors="[]")
+            uow.session.add(b)
+            uow.session.flush()
+            uow.ledger.append(EventDraft(EventType.DESTRUCTION_BATCH_OPENED, actor=actor.badge,
+                                         payload={"batch": b.id, "name": b.name}), now)
+        else:
+            b = _lock(uow, batch_id)
+        seqs = _list(uow, actor, b, codes, "retire", {"retired": why})
+        uow.commit()
+        return b.id, seqs
+
+
+def _carriers(uow: UnitOfWork, codes: Sequence[str]) -> list[Carrier]:
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    if not wanted:
+        raise DomainError("Name at least one carrier to list.", "请至少指定一件要登记的载体。")
+    return [get_carrier(uow, code) for code in wanted]
+
+
+def _list(uow: UnitOfWork, actor: Signed, b: DestructionBatch, codes: Sequence[str], operation: str,
+          extra: Mapping[str, Any] | None = None) -> list[int]:
+    """Put carriers on batch `b`'s list, all or none, inside the caller's transaction."""
+    now = uow.now()
+    facts = _facts(uow, b)
+    carriers = _carriers(uow, codes)
+    problems: list[Violation] = []
+    for c in carriers:
+        problems += check_destruction_listing(facts, carrier_facts(c), _open_batch_of(uow, c.id),
+                                              _open_finding(uow, c.id))
+    refuse(problems, operation, carriers[0].code if len(carriers) == 1 else None, actor.badge)
+    seqs = []
+    for c in carriers:
+        prior = c.status
+        uow.session.add(DestructionItem(batch_id=b.id, carrier_id=c.id, prior_status=prior, listed_at=now,
+                                        open_carrier_id=c.id))
+        c.status, c.updated_at = CarrierStatus.PENDING_DESTRUCTION.value, now
+        ev = uow.ledger.append(EventDraft(
+            EventType.DESTRUCTION_LISTED, carrier=c.code, actor=actor.badge,
+            from_location=c.location.code if c.location else None,
+            to_location=c.location.code if c.location else None,
+            payload={"batch": b.id, "prior_status": prior, **(extra or {})}), now)
+        seqs.append(ev.seq)
+    uow.session.flush()
+    return seqs
 
 
 def remove(uow: UnitOfWork, actor: Signed, batch_id: int, codes: Sequence[str]) -> list[int]:

@@ -29,7 +29,7 @@ from tracker.rules import (
     check_place_accepts,
     check_repair,
 )
-from tracker.schema import Carrier, Event, Loan
+from tracker.schema import Carrier, Event, Loan, Location
 from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import (
     Signed,
@@ -192,8 +192,9 @@ def send_for_repair(uow: UnitOfWork, actor: Signed, code: str, repairer: str, cu
 def consult_archive(uow: UnitOfWork, actor: Signed, code: str, visitor: str, visitor_unit: str, letter: str,
                     parts: str, room: str, approval_id: int | None = None, extracts: int = 0,
                     extracts_stamped: bool = False) -> int:
-    """Record an outside requester's reading of an archived carrier (R-71, R-72). The carrier does not change hands:
-    the archive keeps custody and the reading happens in its room, so this is one ledger event and no state change."""
+    """Record an outside requester's reading of an archived carrier (R-71, R-72) in `room`, the archive room it is
+    filed in. The carrier does not change hands: the archive keeps custody and the reading happens in its room, so
+    this is one ledger event and no state change."""
     who = _text(visitor, "visitor's name", "查阅人姓名")
     unit = _text(visitor_unit, "visitor's unit", "查阅人单位")
     with uow:
@@ -205,8 +206,8 @@ def consult_archive(uow: UnitOfWork, actor: Signed, code: str, visitor: str, vis
             approval_id = covering(uow, ApprovalPurpose.OUTSIDE_LOAN, c.id, None, now)
         approval = approval_facts(uow, approval_id, c.id)
         refuse(check_archive_access(carrier_facts(c), letter, parts, approval, location_facts(place), extracts,
-                                    extracts_stamped, now, uow.policy, actor.badge), "archive_access", code,
-               actor.badge)
+                                    extracts_stamped, now, uow.policy, actor.badge, _encloses(place, c)),
+               "archive_access", code, actor.badge)
         if approval is not None:
             mark_used(uow, approval.id, [c.id], now)
         ev = uow.ledger.append(EventDraft(
@@ -216,3 +217,13 @@ def consult_archive(uow: UnitOfWork, actor: Signed, code: str, visitor: str, vis
                      "room": place.code, "extracts": extracts, "stamped": extracts_stamped}), now)
         uow.commit()
         return ev.seq
+
+
+def _encloses(room: Location, c: Carrier) -> bool:
+    """Whether `room` is the room the carrier is filed in: a room on the path from its place up to the site."""
+    place, seen = c.location, 0
+    while place is not None and seen < 32:  # the tree is shallow (site, room, cabinet, shelf); a cycle never loops
+        if place.id == room.id:
+            return room.kind == "room"
+        place, seen = place.parent, seen + 1
+    return False
