@@ -7,7 +7,7 @@ objects across threads. It must never change state.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -18,13 +18,10 @@ from sqlalchemy.orm import aliased
 
 from tracker import duties
 from tracker.domain import (
-    CarrierKind,
     CarrierStatus,
     Classification,
-    DomainError,
     IncidentKind,
     PersonStatus,
-    Regime,
     SecrecyPeriod,
     local_text,
     marking_text,
@@ -44,72 +41,9 @@ from tracker.schema import (
 from tracker.services.incidents import open_incidents
 from tracker.services.transit import overdue
 from tracker.store import UnitOfWork
-
-
-@dataclass(frozen=True)
-class CarrierView:
-    code: str
-    kind: str
-    classification: str
-    marking: str
-    title: str
-    doc_number: str | None
-    status: str
-    holder: str | None
-    holder_name: str | None
-    location: str | None
-    location_name: str | None
-    due_at: datetime | None
-    copy_number: int | None
-    copy_total: int | None
-    period: str | None
-    scope: str | None
-    epc: str | None
-    regime: str
-    missing_since: datetime | None = None
-    issuer: str | None = None
-    pages: int | None = None
-    capacity: str | None = None
-    highest_level_held: str | None = None
-    registered_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("due_at", "missing_since", "registered_at"):
-            d[k] = d[k].isoformat() if d[k] else None
-        return d
-
-
-# The Chinese name of every CarrierView field, for `--lang zh` tables and export headers (JSON keeps the English keys).
-FIELD_ZH = {
-    "code": "编号", "kind": "载体类型", "classification": "密级", "marking": "密级标志", "title": "标题",
-    "doc_number": "文号", "status": "状态", "holder": "持有人", "holder_name": "持有人姓名", "location": "存放位置",
-    "location_name": "位置名称", "due_at": "应还时间", "copy_number": "份号", "copy_total": "总份数",
-    "period": "保密期限", "scope": "知悉范围", "epc": "电子标签 EPC", "regime": "秘密类别",
-    "missing_since": "下落不明起始", "issuer": "发文机关", "pages": "页数", "capacity": "容量",
-    "highest_level_held": "曾存储最高密级", "registered_at": "登记时间",
-}
-
-
-def value_zh(field: str, value: Any) -> Any:
-    """A field's value as a Chinese reader reads it: levels, kinds, statuses, regimes and periods in Chinese."""
-    if value is None or value == "":
-        return value
-    try:
-        if field in ("classification", "highest_level_held"):
-            return Classification(value).zh
-        if field == "kind":
-            return CarrierKind(value).zh
-        if field == "status":
-            return CarrierStatus(value).zh
-        if field == "regime":
-            return Regime(value).zh
-        if field == "period":
-            period = SecrecyPeriod.parse(value)
-            return period.zh if period else value
-    except (ValueError, DomainError):
-        return value
-    return value
+from tracker.views import FIELD_ZH as FIELD_ZH  # the view lives with its light reader; callers know it as queries'
+from tracker.views import CarrierView as CarrierView
+from tracker.views import value_zh as value_zh
 
 
 def _view(c: Carrier) -> CarrierView:
