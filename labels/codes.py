@@ -31,11 +31,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from epcpy.epc_schemes.giai import GIAI, GIAIFilterValue
-from epcpy.epc_schemes.gid import GID
-from epcpy.utils.common import ConvertException
-from epcpy.utils.parsers import hex_to_tag_encodable
-
 __all__ = [
     "DEFAULT_GID_MANAGER",
     "BadgeCode",
@@ -411,6 +406,11 @@ def carrier_code_to_epc(code: str, company_prefix: str | None = None, *, gid_man
     GIAI-96 under ``company_prefix`` when given, else GID-96 under ``gid_manager``. The code's check character is
     verified first, and is not stored in the EPC: it is recomputed on the way back.
     """
+    # epcpy is imported only where EPCs are made or read: it was a tenth of the command line's start-up (issue 22)
+    from epcpy.epc_schemes.giai import GIAI, GIAIFilterValue
+    from epcpy.epc_schemes.gid import GID
+    from epcpy.utils.common import ConvertException
+
     cc = parse_carrier_code(code)
     sn = site_number(cc.site)
     try:
@@ -452,6 +452,11 @@ def carrier_code_to_epc(code: str, company_prefix: str | None = None, *, gid_man
 
 def decode_epc(hex_epc: str) -> EpcIdentity | None:
     """Decode a 96-bit EPC read from a tag; ``None`` when it is not a valid EPC at all."""
+    from epcpy.epc_schemes.giai import GIAI
+    from epcpy.epc_schemes.gid import GID
+    from epcpy.utils.common import ConvertException
+    from epcpy.utils.parsers import hex_to_tag_encodable
+
     h = normalize(hex_epc)
     if not _EPC_RE.fullmatch(h):
         return None

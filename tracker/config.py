@@ -24,6 +24,12 @@ from tracker.domain import DomainError
 APP = "carrier-tracker"
 
 
+# The PIN hashing cost (argon2 time, memory KiB) the command line's settings asked for before it knew whether its
+# command checks a PIN: `tracker.services.common`, which owns the hasher, takes it up when it is imported, so a command
+# that signs no one in loads neither the services nor argon2 (issue 22). Set by `tracker.cli.common.settings` only.
+pin_hash_cost: tuple[int, int] | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str

@@ -7,7 +7,8 @@ objects across threads. It must never change state.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -18,13 +19,10 @@ from sqlalchemy.orm import aliased
 
 from tracker import duties
 from tracker.domain import (
-    CarrierKind,
     CarrierStatus,
     Classification,
-    DomainError,
     IncidentKind,
     PersonStatus,
-    Regime,
     SecrecyPeriod,
     local_text,
     marking_text,
@@ -44,72 +42,9 @@ from tracker.schema import (
 from tracker.services.incidents import open_incidents
 from tracker.services.transit import overdue
 from tracker.store import UnitOfWork
-
-
-@dataclass(frozen=True)
-class CarrierView:
-    code: str
-    kind: str
-    classification: str
-    marking: str
-    title: str
-    doc_number: str | None
-    status: str
-    holder: str | None
-    holder_name: str | None
-    location: str | None
-    location_name: str | None
-    due_at: datetime | None
-    copy_number: int | None
-    copy_total: int | None
-    period: str | None
-    scope: str | None
-    epc: str | None
-    regime: str
-    missing_since: datetime | None = None
-    issuer: str | None = None
-    pages: int | None = None
-    capacity: str | None = None
-    highest_level_held: str | None = None
-    registered_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("due_at", "missing_since", "registered_at"):
-            d[k] = d[k].isoformat() if d[k] else None
-        return d
-
-
-# The Chinese name of every CarrierView field, for `--lang zh` tables and export headers (JSON keeps the English keys).
-FIELD_ZH = {
-    "code": "编号", "kind": "载体类型", "classification": "密级", "marking": "密级标志", "title": "标题",
-    "doc_number": "文号", "status": "状态", "holder": "持有人", "holder_name": "持有人姓名", "location": "存放位置",
-    "location_name": "位置名称", "due_at": "应还时间", "copy_number": "份号", "copy_total": "总份数",
-    "period": "保密期限", "scope": "知悉范围", "epc": "电子标签 EPC", "regime": "秘密类别",
-    "missing_since": "下落不明起始", "issuer": "发文机关", "pages": "页数", "capacity": "容量",
-    "highest_level_held": "曾存储最高密级", "registered_at": "登记时间",
-}
-
-
-def value_zh(field: str, value: Any) -> Any:
-    """A field's value as a Chinese reader reads it: levels, kinds, statuses, regimes and periods in Chinese."""
-    if value is None or value == "":
-        return value
-    try:
-        if field in ("classification", "highest_level_held"):
-            return Classification(value).zh
-        if field == "kind":
-            return CarrierKind(value).zh
-        if field == "status":
-            return CarrierStatus(value).zh
-        if field == "regime":
-            return Regime(value).zh
-        if field == "period":
-            period = SecrecyPeriod.parse(value)
-            return period.zh if period else value
-    except (ValueError, DomainError):
-        return value
-    return value
+from tracker.views import FIELD_ZH as FIELD_ZH  # the view lives with its light reader; callers know it as queries'
+from tracker.views import CarrierView as CarrierView
+from tracker.views import value_zh as value_zh
 
 
 def _view(c: Carrier) -> CarrierView:
@@ -138,23 +73,26 @@ def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
 
 # Texts shorter than this have no trigram of their own (see `find`).
 TRIGRAM = 3
-# A short text is first looked for in this many carriers, in registration order: one found in at least one carrier
-# in 20 fills a page of 100 there; a rarer one is looked up through the index's vocabulary, where it has fewer
-# entries (counting a term's entries there costs a small fraction of reading as many carriers).
+# On PostgreSQL a short text is first looked for in this many carriers, in registration order: one found in at least
+# one carrier in 20 fills a page of 100 there; a rarer one is looked up in the GIN index of unigrams and bigrams
+# (migration 0019), whose every match is then read (so its cost grows with the matches: few, for a rare text).
 SHORT_SCAN = 2_000
-# More trigrams than this starting with a short text, and the text is read for in every carrier instead.
-MOST_TERMS = 500
 _END = "\U0010ffff"  # sorts after every character: [text, text + _END) is the range of strings starting with text
 
 _FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
 _FTS_DOC = sql_text("SELECT rowid FROM carrier_search_doc WHERE carrier_search_doc MATCH :match ORDER BY rowid "
                     "LIMIT :n")
-_TERMS = sql_text("SELECT term FROM carrier_search_terms WHERE term >= :low AND term < :high LIMIT :most")
-_DOC_TERMS = sql_text("SELECT term FROM carrier_search_doc_terms WHERE term >= :low AND term < :high LIMIT :most")
-_SCAN = ("SELECT id FROM {} WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern ESCAPE '\\' "
-         "OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
-_SCAN_FIRST = sql_text(_SCAN.format("(SELECT id, code, doc_number, title FROM carriers ORDER BY id LIMIT :scan)"))
-_SCAN_ALL = sql_text(_SCAN.format("carriers"))
+# One token of the unigram-and-bigram index (migration 0019): its first ids are the answer, whatever its frequency.
+_GRAMS = sql_text("SELECT rowid FROM carrier_grams WHERE carrier_grams MATCH :match ORDER BY rowid LIMIT :n")
+_SCAN = ("SELECT id FROM {} WHERE title {like} :pattern ESCAPE '\\' OR code {like} :pattern ESCAPE '\\' "
+         "OR doc_number {like} :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
+_SCAN_ALL = sql_text(_SCAN.format("carriers", like="LIKE"))
+_FIRST = "(SELECT id, code, doc_number, title FROM carriers ORDER BY id LIMIT :scan) AS c"
+_SCAN_FIRST_PG = sql_text(_SCAN.format(_FIRST, like="ILIKE"))
+# `id + 0`: every match is read from the GIN index's bitmap and the first ones sorted out; ordered by the primary key,
+# PostgreSQL would read carriers in order computing their grams, through the whole register for a text found late.
+_GRAMS_PG = sql_text("SELECT id FROM carriers WHERE tracker_grams(code, title, coalesce(doc_number, '')) "
+                     "@> ARRAY[lower(:text)] ORDER BY id + 0 LIMIT :n")
 
 
 def _like(text: str) -> str:
@@ -221,9 +159,9 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     as on a thousand: codes by prefix from their B-tree index; on SQLite, texts of three characters or more from the
     `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from pg_trgm GIN indexes; people and places
     are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
-    from their start (B-tree); on SQLite the rest is read from the first carriers while the text is common there,
-    and otherwise through the trigrams starting with it (the index's vocabulary; few, for a rare text). PostgreSQL
-    reads the carriers in order for them.
+    from their start (B-tree), and the rest through the index of every carrier's characters and pairs of adjacent
+    characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on PostgreSQL the
+    first carriers while the text is common there, else every match of the text in a GIN index.
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
@@ -253,12 +191,16 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         else:
             take(ids(_DOC_LIKE))
     if len(found) < limit:
-        if len(t) >= TRIGRAM and sqlite:
-            rest = ids(_FTS, match=_quoted(t))
+        if len(t) >= TRIGRAM:
+            rest = ids(_FTS, match=_quoted(t)) if sqlite else ids(_REST_LIKE)
+        elif any(unicodedata.category(ch) == "Cc" for ch in t):  # no token holds it (DEL, C1): read the carriers
+            rest = ids(_SCAN_ALL if sqlite else _REST_LIKE)
         elif sqlite:
-            rest = _short(conn, t.lower(), params["pattern"], limit + len(found))
+            rest = ids(_GRAMS, match=_quoted(t))
         else:
-            rest = ids(_REST_LIKE)
+            rest = ids(_SCAN_FIRST_PG, scan=SHORT_SCAN)
+            if len(rest) < limit + len(found):
+                rest = ids(_GRAMS_PG)
         for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
             matching = ids(who)
             if matching:
@@ -291,23 +233,6 @@ def _views(conn: Any, ids: list[int]) -> list[tuple[int, CarrierView]]:
 @lru_cache(maxsize=256)
 def _marking(classification: str, period: str | None) -> str:
     return marking_text(Classification(classification), SecrecyPeriod.parse(period))
-
-
-def _short(conn: Any, low: str, pattern: str, n: int) -> list[int]:
-    """Carriers whose title, code or document number holds a one- or two-character text, in registration order."""
-    params = {"pattern": pattern, "n": n}
-    ids = list(conn.execute(_SCAN_FIRST, {**params, "scan": SHORT_SCAN}).scalars())
-    if len(ids) >= n:
-        return ids  # common: the first carriers fill the page
-    found: set[int] = set()
-    for vocabulary, index in ((_TERMS, _FTS), (_DOC_TERMS, _FTS_DOC)):
-        terms = list(conn.execute(vocabulary, {"low": low, "high": low + _END, "most": MOST_TERMS}).scalars())
-        if len(terms) >= MOST_TERMS:
-            return list(conn.execute(_SCAN_ALL, params).scalars())
-        if terms:
-            match = " OR ".join(_quoted(term) for term in terms)
-            found.update(conn.execute(index, {"match": match, "n": n}).scalars())
-    return sorted(found)[:n]
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,15 @@ commit, and on a refusal a rollback followed by an audit row in its own transact
 A bulk write on SQLite (a big stock-take upload or import, a reconciliation) may leave its WAL checkpoint to the
 store's `Checkpointer` thread, so it returns once its pages are durable in the WAL rather than after they are copied
 again into the database file.
+
+Opening a store loads SQLAlchemy's Core only: the ORM, the register's mapped schema, the ledger and the rulebook are
+imported when the first unit of work (or the policy) needs them (issue 22: `tracker carrier show` answers with Core
+SQL through `read`, and mapping the schema alone cost it more than SQLAlchemy's own import).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -21,23 +26,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.domain import DomainError
-from tracker.ledger import Ledger
-from tracker.prepared import forget
-from tracker.rules import Policy
-from tracker.schema import Refusal
 
 if TYPE_CHECKING:  # Alembic is loaded by the upgrade only: every command opens a store, few upgrade it
+    from zoneinfo import ZoneInfo
+
     from alembic.config import Config
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from tracker.ledger import Ledger
+    from tracker.rules import Policy
 
 
 class SchemaOutdated(DomainError):
@@ -500,20 +507,72 @@ class Store:
         # A policy handed in by code (tests, benchmarks) stands in for the register's; nothing a user can set
         # reaches this argument: the command line and the TUI read the policy from the register.
         self._override = policy
-        self._cached: tuple[int, Policy] = (0, Policy())
+        self._cached: tuple[int, Policy] | None = None  # (version in force, its policy), once read
         # Looked at before the engine creates anything: what we create is private; what we found may not be.
         self.warnings: list[FileWarning] = private_file_warnings(url)
         self.engine = make_engine(url)
         self.terminal = terminal
         self.clock = clock or current_time
-        self._rw = sessionmaker(self.engine, expire_on_commit=False)
-        self._ro = sessionmaker(self.engine.execution_options(tracker_readonly=True), expire_on_commit=False)
-        for factory in (self._rw, self._ro):  # a driver connection is good for one transaction only
-            event.listen(factory, "after_transaction_end", lambda session, _transaction: forget(session))
+        self._zone: ZoneInfo | None = None  # the policy's time zone, read without the policy (`time_zone`)
         self.checkpointer: Checkpointer | None = None
         if sqlite_file(self.engine):
             self.checkpointer = Checkpointer(self.engine)
             event.listen(self.engine, "checkin", self._checked_in)
+
+    @cached_property
+    def _rw(self) -> sessionmaker[Session]:
+        return self._sessions(self.engine)
+
+    @cached_property
+    def _ro(self) -> sessionmaker[Session]:
+        return self._sessions(self.engine.execution_options(tracker_readonly=True))
+
+    @staticmethod
+    def _sessions(engine: Engine) -> sessionmaker[Session]:
+        """The ORM's session factory, made (and the ORM imported) at the first unit of work."""
+        from sqlalchemy.orm import sessionmaker
+
+        from tracker.prepared import forget
+
+        factory = sessionmaker(engine, expire_on_commit=False)
+        # a driver connection is good for one transaction only
+        event.listen(factory, "after_transaction_end", lambda session, _transaction: forget(session))
+        return factory
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction on a Core connection, for a command that reads a few rows with plain SQL and
+        needs neither the ORM nor a unit of work (`tracker carrier show`). A full disk, a read-only database or a lost
+        server is the same bilingual fault as in a unit of work."""
+        try:
+            with self.engine.connect().execution_options(tracker_readonly=True) as conn, conn.begin():
+                yield conn
+        except DBAPIError as exc:
+            fault = storage_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    def time_zone(self) -> ZoneInfo:
+        """The policy's time zone (times shown to people are local), read with Core SQL: showing one time must not
+        load the policy's machinery. The same zone `policy.tz` gives: the document's `timezone`, else the default."""
+        if self._override is not None:
+            return self._override.tz
+        if self._cached is not None and self._cached[0] != 0:
+            return self._cached[1].tz
+        if self._zone is None:
+            from zoneinfo import ZoneInfo
+
+            with self.read() as conn:
+                doc = conn.execute(text("SELECT document FROM policy_versions ORDER BY id DESC LIMIT 1")).scalar()
+            zone = json.loads(doc).get("timezone") if doc is not None else None
+            if isinstance(zone, str):
+                self._zone = ZoneInfo(zone)
+            else:  # a register with no policy yet
+                from tracker.rules import Policy
+
+                self._zone = Policy().tz
+        return self._zone
 
     def _checked_in(self, dbapi_conn: Any, record: Any) -> None:
         """A deferred checkpoint ends with its transaction: the connection goes back to checkpointing inline before
@@ -538,7 +597,7 @@ class Store:
         another counter is enforced by the next operation without a connection spent on it here."""
         if self._override is not None:
             return self._override
-        if self._cached[0] == 0:
+        if self._cached is None or self._cached[0] == 0:
             with self._ro() as session, session.begin():
                 return self.policy_in(session)
         return self._cached[1]
@@ -547,12 +606,15 @@ class Store:
         if self._override is not None:
             return self._override
         from tracker.policy import in_force, version_in_force
+        from tracker.rules import Policy
 
         version = version_in_force(session)
-        if version != self._cached[0]:
+        if self._cached is None or version != self._cached[0]:
             found = in_force(session)
             if found is not None:
                 self._cached = found
+            elif self._cached is None:  # a register with no policy yet: the documented defaults
+                self._cached = (0, Policy())
         return self._cached[1]
 
     def upgrade(self) -> None:
@@ -566,6 +628,7 @@ class Store:
 
     def seed_policy(self) -> None:
         """A register without a policy gets the packaged policy.toml as version 1 (one ledger event)."""
+        from tracker.ledger import Ledger
         from tracker.policy import shipped_policy, version_in_force, write_version
 
         with self._rw() as session, session.begin():
@@ -644,6 +707,8 @@ class UnitOfWork:
         factory = self.store._ro if self.readonly else self.store._rw
         self.session = factory()
         self.session.begin()
+        from tracker.ledger import Ledger
+
         self.ledger = Ledger(self.session, self.store.terminal)
         self._committed = False
         return self
@@ -686,6 +751,8 @@ class UnitOfWork:
 
     def audit(self, row: dict[str, Any]) -> None:
         """One entry in the audit log, in a transaction of its own (kept even when the operation rolls back)."""
+        from tracker.schema import Refusal
+
         try:
             with self.store._rw() as s, s.begin():
                 s.add(Refusal(at=self.now(), terminal=self.store.terminal, **row))

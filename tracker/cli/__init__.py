@@ -20,9 +20,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
+from typer._coercion import RuntimeParam, build_runtime_param
 
 from tracker.cli import common, i18n
 from tracker.cli.common import err, state, use_label_printer
@@ -46,9 +48,59 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("register", "commands"),
 )
 
+class Deferred(RuntimeParam):
+    """Typer's coercion of a parameter, with Pydantic loaded only for a value that needs it.
+
+    Typer 0.2x coerces a parameter's value through a Pydantic `TypeAdapter` it builds the first time the parameter is
+    processed, even when no value was given (`--help` unused, an option left out): importing Pydantic and building
+    the adapters was a sixth of `tracker carrier show`'s start-up (issue 22). No value stays None (the base class's
+    rule, before any coercion); a text parameter's text is taken as it is (the adapter's `str(value)`); anything else
+    goes to the coercion Typer would have built, so what a command receives never changes."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        if self.annotation is str and isinstance(value, str):
+            return value
+        param._runtime_param = build_runtime_param(param.type_descriptor)
+        return param._runtime_param._coerce_value(value, param=param, ctx=ctx)
+
+
+def defer_coercion(command: Any) -> None:
+    """Give every parameter of the command tree that has no coercion yet the `Deferred` one, the `--help` option
+    each command makes while it parses too."""
+    for param in command.params:
+        _defer(param)
+    command.get_help_option = _deferring(command.get_help_option)
+    for sub in getattr(command, "commands", {}).values():
+        defer_coercion(sub)
+
+
+def _defer(param: Any) -> None:
+    described = getattr(param, "type_descriptor", None)
+    if described is not None and getattr(param, "_runtime_param", "") is None:
+        param._runtime_param = Deferred(parameter_info=described.parameter_info, annotation=described.annotation)
+
+
+def _deferring(get_help_option: Any) -> Any:
+    def deferred(ctx: Any) -> Any:
+        option = get_help_option(ctx)
+        if option is not None:
+            _defer(option)
+        return option
+    return deferred
+
+
+class RootGroup(i18n.LocalizedGroup):
+    """The application's root group: Chinese help and errors for --lang zh (`i18n.LocalizedGroup`), and plain text
+    parameters coerced without loading Pydantic (`Deferred`)."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        defer_coercion(self)
+        return super().main(args, *rest, **kwargs)
+
+
 # The root group puts help pages and usage errors in Chinese for --lang zh (tracker.cli.i18n).
 _SETTINGS: dict[str, Any] = dict(
-    cls=i18n.LocalizedGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    cls=RootGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
     help="Register of classified carriers (涉密载体登记): custody ledger, circulation, stock-take, labels.")
 
 

@@ -37,19 +37,19 @@ from tracker.cli.common import (
 from tracker.lazy import lazy
 
 if TYPE_CHECKING:
-    from tracker import queries
+    from tracker import queries, views
     from tracker.services import registry
 else:
-    queries, registry = lazy("tracker.queries"), lazy("tracker.services.registry")
+    queries, views, registry = lazy("tracker.queries"), lazy("tracker.views"), lazy("tracker.services.registry")
 
 carrier_app = typer.Typer(no_args_is_help=True, help="Carriers: register, import, show, find, history, move.")
 
 
-def carrier_rows(views: list[queries.CarrierView]) -> list[list[Any]]:
+def carrier_rows(found: list[views.CarrierView]) -> list[list[Any]]:
     zh = state.lang == "zh"
-    return [[v.code, v.marking, queries.value_zh("kind", v.kind) if zh else v.kind, v.title, v.doc_number,
-             queries.value_zh("status", v.status) if zh else v.status, v.holder or v.location, when(v.due_at)]
-            for v in views]
+    return [[v.code, v.marking, views.value_zh("kind", v.kind) if zh else v.kind, v.title, v.doc_number,
+             views.value_zh("status", v.status) if zh else v.status, v.holder or v.location, when(v.due_at)]
+            for v in found]
 
 
 def carrier_columns() -> list[str]:
@@ -137,8 +137,8 @@ def carrier_show(code: Annotated[str, typer.Argument(help="Carrier code or EPC."
     """Every field of one carrier: level and marking, copy n/N, document, issuer, pages, place or holder, dates."""
     ensure_lang()
     check_codes(code)
-    with store().uow(readonly=True) as uow:
-        v = queries.carrier(uow, code) or queries.carrier_by_epc(uow, code)
+    with store().read() as conn:  # Core SQL: the ORM and the services are not loaded for one look-up (issue 22)
+        v = views.carrier(conn, code) or views.carrier_by_epc(conn, code)
     if v is None:
         fail(EXIT_NOT_FOUND, f"No carrier {code!r}.", f"没有载体 {code!r}。")
     if as_json:
@@ -146,7 +146,7 @@ def carrier_show(code: Annotated[str, typer.Argument(help="Carrier code or EPC."
         return
     times = {k: when(getattr(v, k), zone=True) for k in ("due_at", "missing_since", "registered_at")}
     if state.lang == "zh":
-        rows = [[queries.FIELD_ZH.get(k, k), times.get(k, queries.value_zh(k, val))] for k, val in v.to_json().items()]
+        rows = [[views.FIELD_ZH.get(k, k), times.get(k, views.value_zh(k, val))] for k, val in v.to_json().items()]
     else:
         rows = [[k, times.get(k, val)] for k, val in v.to_json().items()]
     table(v.code, [say("field", "字段"), say("value", "值")], rows)

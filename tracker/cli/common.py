@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labels.codes import CheckCharacterError, normalize, parse_carrier_code
+from tracker import config
 from tracker.config import Settings, load_settings
 from tracker.domain import DomainError, local_text, zone_label
 from tracker.text import visible
@@ -95,9 +96,12 @@ def settings() -> Settings:
             state.settings = load_settings()
         except DomainError as e:
             fail(EXIT_USAGE, e.en, e.zh)
-        from tracker.services.common import configure_hasher
-
-        configure_hasher(state.settings.argon2_time_cost, state.settings.argon2_memory_kib)
+        cost = (state.settings.argon2_time_cost, state.settings.argon2_memory_kib)
+        services = sys.modules.get("tracker.services.common")
+        if services is not None:
+            services.configure_hasher(*cost)
+        else:  # taken up when the services are imported: a command that checks no PIN never loads them
+            config.pin_hash_cost = cost
         state.lang = state.lang or state.settings.lang
     return state.settings
 
@@ -247,12 +251,12 @@ def ensure_lang() -> None:
 
 def when(moment: datetime | str | None, zone: bool = False) -> str:
     """A time for a person: the register's local time (the policy's zone) to the minute; JSON keeps ISO 8601."""
-    return local_text(moment, store().policy.tz, zone)
+    return local_text(moment, store().time_zone(), zone)
 
 
 def zone() -> str:
     """The zone the tables' times are in, for their headers (`due (UTC+08:00)`)."""
-    return zone_label(store().policy.tz)
+    return zone_label(store().time_zone())
 
 
 # --- printing -----------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 
 from labels.codes import CodeError, check_character, normalize, parse_badge_code, parse_location_code
+from tracker import config
 from tracker.domain import (
     CarrierKind,
     CarrierStatus,
@@ -124,6 +125,12 @@ def _dummy_hash() -> str:
     if _DUMMY is None or _DUMMY[0] is not _hasher:
         _DUMMY = (_hasher, _hasher.hash("not-a-pin"))
     return _DUMMY[1]
+
+
+# The command line read its settings before it loaded this module (tracker.config.pin_hash_cost): configured now, at
+# import, so the dummy hash is made before any PIN is checked, as when it calls `configure_hasher` itself.
+if config.pin_hash_cost is not None:
+    configure_hasher(*config.pin_hash_cost)
 
 
 def _pin_ok(pin_hash: str | None, pin: str) -> bool:
