@@ -98,7 +98,7 @@ def test_backup_as_the_app_role_and_restore_as_the_owner_keep_the_roles_apart(
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    from tracker.backup import backup, restore
+    from tracker.backup import BackupError, backup, restore
 
     owner_url, app_url = pg_roles
     admin = create_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
@@ -116,6 +116,9 @@ def test_backup_as_the_app_role_and_restore_as_the_owner_keep_the_roles_apart(
     saved = backup(app_url, tmp_path / "app.dump")
     assert saved.report.ok, saved.report.message()
     lost = register("after the backup")
+    with pytest.raises(BackupError, match="permission denied") as err:  # restoring is the owner's, never a counter's
+        restore(saved.file, app_url)
+    assert "nothing was replaced" in err.value.en
     store.dispose()
     restored = restore(saved.file, owner_url, anchor=(saved.head_seq, saved.head_hash),
                        app_role=str(make_url(app_url).username))
