@@ -252,16 +252,25 @@ def _admin(url: URL) -> URL:
 
 
 def _pg_backup(url: URL, file: Path) -> Receipt:
+    """`pg_dump` of a snapshot this connection exports and verifies itself, so the receipt speaks of exactly what the
+    dump holds — and the counters' own role can take it: no scratch database (CREATEDB) is needed, which only the
+    owner has. A restore still restores the dump into a scratch database and verifies it there before it replaces
+    anything."""
     partial = _new_file(file)
+    engine = make_engine(url.render_as_string(False))
     try:
-        _pg_run("pg_dump", ["--format=custom", "--no-owner", f"--file={partial}"], url)
-        os.chmod(partial, FILE_MODE)
-        report = _pg_check(url, partial, ())
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+            snapshot = str(conn.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+            _pg_run("pg_dump", ["--format=custom", "--no-owner", f"--snapshot={snapshot}", f"--file={partial}"],
+                    url)
+            os.chmod(partial, FILE_MODE)
+            report = verify(conn, workers=1)  # in the exported snapshot: other processes would not share it
         _fsync(partial)
         os.replace(partial, file)
         _fsync(file.parent)
     finally:
         partial.unlink(missing_ok=True)
+        engine.dispose()
     return _receipt(file, report)
 
 
@@ -306,6 +315,13 @@ def _os_error(e: OSError) -> BackupError:
                        f"无法写入 {where}：{e.strerror}；未替换任何数据。")
 
 
+def _db_error(e: DBAPIError, outcome_en: str, outcome_zh: str) -> BackupError:
+    """The server could not be reached, or refused this role something: said in one line, never a traceback."""
+    detail = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
+    return BackupError(f"The register's database refused or did not answer ({detail}); {outcome_en}.",
+                       f"登记库数据库拒绝或无响应（{detail}）；{outcome_zh}。")
+
+
 # exit statuses for `tracker backup` / `tracker restore` (the CLI's EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND)
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED, EXIT_NOT_FOUND = 0, 2, 3, 4
 
@@ -340,6 +356,8 @@ def backup(url: str, file: str | Path) -> Receipt:
             return _pg_backup(u, target)
     except OSError as e:  # the backup's directory: missing, not writable, full
         raise _os_error(e) from e
+    except DBAPIError as e:
+        raise _db_error(e, "nothing was written", "未写入任何文件") from e
     raise BackupError(f"Cannot back up a {u.get_backend_name()} database.", f"无法备份 {u.get_backend_name()} 数据库。")
 
 
@@ -362,6 +380,8 @@ def restore(file: str | Path, url: str, anchor: tuple[int, str] | None = None,
             return _pg_restore(source, u, anchors, app_role)
     except OSError as e:
         raise _os_error(e) from e
+    except DBAPIError as e:
+        raise _db_error(e, "nothing was replaced", "未替换任何数据") from e
     raise BackupError(f"Cannot restore into a {u.get_backend_name()} database.",
                       f"无法恢复到 {u.get_backend_name()} 数据库。")
 

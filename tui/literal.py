@@ -27,6 +27,10 @@ def install() -> None:
     """Make every control character Textual would show a visible symbol instead (idempotent)."""
     from textual import content
 
-    table: dict[int, str | None] = content._CONTROL_STRIP_TRANSLATE  # type: ignore[assignment]
-    table.update(SHOWN)  # the default table of content._strip_control_codes, used by every Content
+    table = getattr(content, "_CONTROL_STRIP_TRANSLATE", None)  # the default of content._strip_control_codes
+    if not isinstance(table, dict):
+        # Fail closed: a counter that would pass stored ESC sequences to its terminal must not start silently.
+        raise RuntimeError("This Textual version has no control-code table in textual.content; tui/literal.py "
+                           "cannot keep stored text literal. Install the Textual version the tests pass with.")
+    table.update(SHOWN)
 

@@ -242,3 +242,11 @@ def test_a_paper_anchor_is_held_even_where_the_register_sealed_the_same_head(sto
         assert not verify(conn, [(saved.head_seq, saved.head_hash), (saved.head_seq, "0" * 64)]).ok
         assert verify(conn, [(saved.head_seq, saved.head_hash)]).ok
     assert restore(saved.file, store.url, anchor=(saved.head_seq, saved.head_hash)).head_seq == saved.head_seq
+
+
+def test_a_backup_of_a_server_that_is_not_there_is_a_clean_error(tmp_path: Path) -> None:
+    with pytest.raises(BackupError, match="did not answer") as err:
+        backup("postgresql://tracker:secret@127.0.0.1:1/register", tmp_path / "r.dump")
+    assert "nothing was written" in err.value.en and "未写入任何文件" in err.value.zh
+    assert "secret" not in err.value.en and exit_status(err.value) == 2
+    assert list(tmp_path.iterdir()) == []

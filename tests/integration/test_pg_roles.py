@@ -9,6 +9,8 @@ have done a day's work as it.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -86,3 +88,50 @@ def test_a_role_that_owns_the_tables_is_refused_as_the_app_role(pg_roles: tuple[
         grant_app_role(owner_url, owner, None)
     with pytest.raises(DomainError, match="plain role name"):
         grant_app_role(owner_url, 'app"; DROP TABLE events; --', None)
+
+
+def test_backup_as_the_app_role_and_restore_as_the_owner_keep_the_roles_apart(
+        pg_roles: tuple[str, str], pg_server: Any, clock: Clock, tmp_path: Path) -> None:
+    """The deployment docs/security.md describes: counters (the application role) take backups; the owner (with
+    CREATEDB, to verify a dump in a scratch database) restores and grants the application role again — which then
+    works the counter and still cannot touch the ledger."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from tracker.backup import BackupError, backup, restore
+
+    owner_url, app_url = pg_roles
+    admin = create_engine(pg_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'ALTER ROLE "{make_url(owner_url).username}" CREATEDB'))
+    admin.dispose()
+    store = Store(app_url, terminal="counter", clock=clock)
+    people = seed_people_and_places(store)
+
+    def register(title: str) -> str:
+        return registry.register(store.uow(), people["clerk"], registry.CarrierInput(
+            location=place("BJ", "R2C1S1"), classification="internal", title=title))
+
+    kept = register("kept")
+    saved = backup(app_url, tmp_path / "app.dump")
+    assert saved.report.ok, saved.report.message()
+    lost = register("after the backup")
+    with pytest.raises(BackupError, match="permission denied") as err:  # restoring is the owner's, never a counter's
+        restore(saved.file, app_url)
+    assert "nothing was replaced" in err.value.en
+    store.dispose()
+    restored = restore(saved.file, owner_url, anchor=(saved.head_seq, saved.head_hash),
+                       app_role=str(make_url(app_url).username))
+    assert restored.head_seq == saved.head_seq
+    store = Store(app_url, terminal="counter", clock=clock)
+    with store.engine.connect() as conn:
+        codes = set(conn.execute(text("SELECT code FROM carriers")).scalars())
+    assert kept in codes and lost not in codes
+    assert register("after the restore")
+    for attack in ("UPDATE events SET actor = 'x' WHERE seq = 1", "ALTER TABLE events DISABLE TRIGGER USER",
+                   "TRUNCATE events"):
+        with pytest.raises(ProgrammingError), store.engine.begin() as conn:
+            conn.execute(text(attack))
+    with store.engine.connect() as conn:
+        assert verify(conn).ok
+    store.dispose()

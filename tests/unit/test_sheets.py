@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import openpyxl
@@ -58,3 +59,20 @@ def test_xlsx_never_fails_on_a_character_and_holds_no_formula(tmp_path: Path) ->
     assert all(ws.cell(row=r, column=2).data_type == "s" for r in range(1, 2 + len(HOSTILE)))
     assert ws.cell(row=1, column=1).font.b and ws.freeze_panes == "A2"
     assert wb.sheetnames == ["carriers", "notes_"]
+
+
+def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    """An export is a list of classified holdings: other local users may not read it, as they may not read the
+    register; an older world-readable file of the same name is tightened when written over."""
+    (tmp_path / "old.csv").write_text("x")
+    (tmp_path / "old.csv").chmod(0o644)
+    old = os.umask(0)
+    try:
+        written = [sheets.write_csv(tmp_path / "r.csv", ["a"], [["=1"]]),
+                   sheets.write_csv(tmp_path / "old.csv", ["a"], [["b"]]),
+                   sheets.write_xlsx(tmp_path / "r.xlsx", [sheets.Sheet("s", [["=1"]], ["a"])])]
+    finally:
+        os.umask(old)
+    assert [p.stat().st_mode & 0o777 for p in written] == [0o600] * 3
+    assert (tmp_path / "old.csv").read_text(encoding="utf-8-sig").splitlines() == ["a", "b"]
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx")["s"]["A2"].value == "'=1"

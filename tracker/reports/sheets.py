@@ -6,19 +6,21 @@ written out visibly (``\\x1b``, `tracker.text.visible`) so that no character can
 (IllegalCharacterError: one such title used to fail the export of the whole register) or drive a terminal when CSV
 goes to standard output. Numbers, booleans, empty cells, dates and local (naive) date-times pass unchanged, so an XLSX
 cell is typed (a date is a date); an aware date-time is written as text, as Excel has no zones. It must never query
-the register nor decide which columns a report has: callers hand it rows.
+the register nor decide which columns a report has: callers hand it rows. Files it writes are private (0600), like
+the register they are taken from.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from tracker.text import visible
 
@@ -67,10 +69,20 @@ def to_csv(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
     return buf.getvalue()
 
 
+def _open_private(path: Path) -> BinaryIO:
+    """An export holds the register's contents (a list of classified holdings): readable by its owner only, like the
+    register itself, whatever the umask — and an older, looser file of the same name is tightened, not inherited."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Iterable[Any]], bom: bool = True,
               preamble: Sequence[Sequence[Any]] = (), epilogue: Sequence[Sequence[Any]] = ()) -> Path:
     """A CSV file, UTF-8 with a BOM by default so spreadsheet programs show the Chinese."""
-    with path.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
+    with _open_private(path) as raw, \
+            io.TextIOWrapper(raw, newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
         write_csv_stream(fh, header, rows, preamble, epilogue)
     return path
 
@@ -210,7 +222,7 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> Path:
     rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
                    for i in range(1, len(sheets) + 1))
     head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+    with _open_private(path) as target, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         zf.writestr("[Content_Types].xml", head + (
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
