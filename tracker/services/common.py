@@ -10,16 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 
 from labels.codes import CodeError, check_character, normalize, parse_badge_code, parse_location_code
-
-if TYPE_CHECKING:
-    from labels.layout import Layout
 from tracker.domain import (
     CarrierKind,
     CarrierStatus,
@@ -224,7 +221,7 @@ def valid_code(text: str, kind: Literal["badge", "location"]) -> str:
 
 
 @lru_cache(maxsize=4)
-def _layouts_for(kind: str) -> tuple[tuple[str, Layout], ...]:
+def _layouts_for(kind: str) -> tuple[tuple[str, Any], ...]:  # (name, labels.layout.Layout): imported on use
     from labels.layout import layout_names, load_layout
 
     return tuple((n, lay) for n in layout_names() if kind in (lay := load_layout(n)).code_kinds)
