@@ -467,11 +467,18 @@ class LabelPrinter:
         finally:
             t.close()
 
-    def print_labels(self, layout: Layout, contents: Iterable[LabelContent]) -> list[PrintResult]:
-        items: Sequence[LabelContent] = list(contents)
+    def jobs(self, layout: Layout, contents: Iterable[LabelContent]) -> list[bytes]:
+        """The job of each label, without sending anything: raises ``LayoutError`` for a content that does not fit
+        (a symbol below the printable module at this printer's resolution, a code too long for its Code 128), so a
+        caller printing several layouts can refuse them all before the first label comes out."""
+        items = list(contents)
         for c in items:
             place(layout, c)
-        jobs = [self.render(layout, c) for c in items]
+        return [self.render(layout, c) for c in items]
+
+    def print_labels(self, layout: Layout, contents: Iterable[LabelContent]) -> list[PrintResult]:
+        items: Sequence[LabelContent] = list(contents)
+        jobs = self.jobs(layout, items)
         t = open_transport(self.uri, timeout=self.timeout)
         try:
             if self.check_status and t.bidirectional:

@@ -8,15 +8,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from labels.layout import LayoutError, PlacedBarcode
+from labels.layout import Layout, LayoutError, PlacedBarcode
 from labels.symbols import QUIET_ZONE, Matrix, code128_pattern, matrix_for
 
 __all__ = [
     "MIN_MODULE_MM",
+    "PRINTER_DPIS",
     "Bars",
     "Grid",
     "bars_in_dots",
     "bars_in_mm",
+    "check_code_fits",
     "dots",
     "grid_in_dots",
     "grid_in_mm",
@@ -150,6 +152,29 @@ def grid_in_mm(pb: PlacedBarcode) -> Grid:
     if m < MIN_MODULE_MM - 1e-9:
         raise _too_small(pb, matrix, m, None)
     return Grid(pb.x + (pb.w - cols * m) / 2 + q * m, pb.y + (pb.h - rows * m) / 2 + q * m, m, matrix)
+
+
+PRINTER_DPIS = (203, 300, 600)
+"""The thermal printer resolutions a label must print at."""
+
+
+def check_code_fits(layout: Layout, code: str, dpis: tuple[int, ...] = PRINTER_DPIS) -> None:
+    """Raise the renderers' own ``LayoutError`` when a symbol of ``layout`` carrying ``code`` would be refused at
+    render time by any renderer (millimetres: SVG, PDF; dots: PNG, ZPL, TSPL at each of ``dpis``). A code the
+    register issues must pass this for every layout of its kind, so it is checked when the code is issued, not
+    first found out at the printer."""
+    for e in layout.barcodes():
+        if e.data != "{code}":
+            continue
+        pb = PlacedBarcode(e.kind, e.x, e.y, e.w, e.h, code, e.module, e.shape)
+        if e.kind == "code128":
+            bars_in_mm(pb)
+            for dpi in dpis:
+                bars_in_dots(pb, dpi)
+        else:
+            grid_in_mm(pb)
+            for dpi in dpis:
+                grid_in_dots(pb, dpi)
 
 
 def runs(bits: str | tuple[bool, ...]) -> list[tuple[int, int]]:

@@ -79,3 +79,17 @@ def test_a_foreign_prefix_giai_tag_is_an_unknown_tag(store: Store, ours: list[st
     with store.uow(readonly=True) as uow:  # and the same through the register itself
         assert carrier_code_for_epc(uow, carrier_code_to_epc(CODE, "6999999")) is None
         assert carrier_code_for_epc(uow, carrier_code_to_epc(CODE, OURS)) == CODE
+
+
+def test_init_records_the_prefixes_with_its_people_or_not_at_all(store: Store) -> None:
+    """`tracker init` in one transaction: a refused first person leaves no prefix behind (it used to, so a mistyped
+    prefix could never be put right by the next init), and an accepted one comes with its prefixes."""
+    admin = personnel.NewPerson(make_badge_code("BJ", "1"), "管理员", "保密办", "core", ("admin",), "482916")
+    bad = personnel.NewPerson("BJ-P-2", "保密员", "保密办", "core", ("security_officer",), "571938")
+    with pytest.raises(DomainError):
+        personnel.bootstrap(store.uow(), [admin, bad], ["6999999"])
+    with store.uow(readonly=True) as uow:
+        assert company_prefixes(uow) == ()
+    personnel.bootstrap(store.uow(), [admin], [OURS])
+    with store.uow(readonly=True) as uow:
+        assert company_prefixes(uow) == (OURS,)

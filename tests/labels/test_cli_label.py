@@ -210,3 +210,22 @@ def test_a_tag_under_another_prefix_is_an_unknown_tag_to_label(env: dict[str, st
     rc, out = invoke("label", "preview", carrier_code_to_epc(code), "--out", str(tmp_path / "g.png"))
     assert rc == 0, out
     assert ("DataMatrix", code) in decoded(Image.open(tmp_path / "g.png"))
+
+
+@pytest.mark.parametrize("language", ["zpl", "tspl"])
+def test_a_code_that_cannot_fit_its_layout_is_refused_before_anything_prints(env: dict[str, str], tmp_path: Path,
+                                                                             language: str) -> None:
+    """A layout whose DataMatrix box is too small for the printer's smallest module: `label print` says so in both
+    languages and exits 2 with nothing sent (it used to crash with a traceback once the job was being built)."""
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text('title = "tiny"\nwidth_mm = 20\nheight_mm = 10\ncode_kinds = ["carrier"]\n\n'
+                    '[[elements]]\ntype = "datamatrix"\nx = 1\ny = 1\nsize = 3\n', encoding="utf-8")
+    codes = [str(c["code"]) for c in carriers()[:3] if c["classification"] != "unclassified"]
+    with LabelPrinterEmulator() as em:
+        rc, out = invoke("label", "print", *codes, "--layout", str(tiny), "--printer", em.uri, "--language", language)
+        assert rc == 2 and "does not fit" in out and "203 dpi" in out and "Traceback" not in out, out
+        rc, out = invoke("label", "print", codes[0], "--layout", str(tiny), "--printer", em.uri, TRACKER_LANG="zh")
+        assert rc == 2 and "放不进" in out, out
+        assert em.printed == 0 and not em.jobs
+    rc, out = invoke("label", "preview", codes[0], "--layout", str(tiny), "--out", str(tmp_path / "t.png"))
+    assert rc == 2 and "does not fit" in out and not (tmp_path / "t.png").exists()

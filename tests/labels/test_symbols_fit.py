@@ -38,8 +38,9 @@ CARRIER_CODES = [
     make_carrier_code("ABCD", 12_345_678),  # 14
     make_carrier_code("ZZZZ", 999_999_999),  # 15, the longest
 ]
-# Location and badge codes are typed in by people, up to 12 characters after the site; the shelf and badge layouts'
-# Code 128 holds up to 7 (location) and 5 letters or 6 digits (badge) and refuses more at render time, tested below.
+# Location and badge codes are typed in by people; the shelf and badge layouts' Code 128 holds up to 7 (location) and
+# 5 letters or 6 digits (badge) after the site. Longer ones are refused when made (tests/integration/
+# test_printable_codes.py) and, should one come from elsewhere, at render time (tested below).
 LOCATION_CODES = [make_location_code("AB", "1"), make_location_code("ZZZZ", "Z" * 7)]
 BADGE_CODES = [make_badge_code("AB", "1"), make_badge_code("ZZZZ", "Z" * 5), make_badge_code("ZZZZ", "9" * 6)]
 

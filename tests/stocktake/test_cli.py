@@ -44,6 +44,11 @@ def test_a_stock_take_from_start_to_signed_report(env: dict[str, str], tmp_path:
     assert code == 0 and f"{len(here) + 1} reads added" in out, out
     code, out = invoke("stocktake", "upload", "1", str(upload), "--device", "HH1")
     assert code == 0 and "0 reads added" in out
+    # the same list saved again on Windows, with a blank line and trailing spaces: already stored (issue 17)
+    resaved = tmp_path / "hh-resaved.txt"
+    resaved.write_bytes(("\r\n".join([shelf + "  ", "", *here[1:], elsewhere]) + "\r\n\r\n").encode())
+    code, out = invoke("stocktake", "upload", "1", str(resaved), "--device", "HH1")
+    assert code == 0 and "0 reads added" in out and f"{len(here) + 1} already stored" in out, out
 
     code, out = invoke("stocktake", "reconcile", "1", "--json")
     assert code == 0, out

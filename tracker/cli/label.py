@@ -361,6 +361,8 @@ def print_codes(
             rfid_retries=retries,
             timeout=timeout,
         )
+        for lay, its in groups:  # every label drawn before the first is sent: one that cannot fit prints none
+            lp.jobs(lay, [it.content for it in its])
     except (printers.PrinterError, LayoutError) as e:
         _fail(EXIT_USAGE, e.message_en, e.message_zh)
     results: list[PrintResult] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal, TypeAlias
 
 from argon2 import PasswordHasher
@@ -232,6 +233,29 @@ def valid_code(text: str, kind: Literal["badge", "location"]) -> str:
         except CodeError:
             pass
         raise DomainError(f"R-18: {e.message_en}{hint_en}.", f"R-18：{e.message_zh}{hint_zh}。") from None
+    return code
+
+
+@lru_cache(maxsize=4)
+def _layouts_for(kind: str) -> tuple[tuple[str, Any], ...]:  # (name, labels.layout.Layout): imported on use
+    from labels.layout import layout_names, load_layout
+
+    return tuple((n, lay) for n in layout_names() if kind in (lay := load_layout(n)).code_kinds)
+
+
+def printable_code(code: str, kind: Literal["badge", "location"]) -> str:
+    """A new badge or place code, refused (R-18) when a label of its kind could not carry it: a code the register
+    issues must print readably on every layout made for it (issue 17), at every printer resolution, so it is refused
+    when it is made rather than first at the printer."""
+    from labels.layout import LayoutError
+    from labels.render.common import check_code_fits
+
+    for name, layout in _layouts_for(kind):
+        try:
+            check_code_fits(layout, code)
+        except LayoutError as e:
+            raise DomainError(f"R-18: {code} cannot be printed on the {name} label: {e.message_en}.",
+                              f"R-18：{code} 无法打印在 {name} 标签上：{e.message_zh}。") from None
     return code
 
 

@@ -36,6 +36,7 @@ from tracker.services.common import (
     get_person,
     hash_pin,
     person_facts,
+    printable_code,
     refuse,
     valid_code,
 )
@@ -86,7 +87,7 @@ def bootstrap(uow: UnitOfWork, people: Sequence[NewPerson], company_prefixes: Se
 def _insert(uow: UnitOfWork, actor: str | None, p: NewPerson, roles: Iterable[str], clearance: str) -> str:
     check_fields((("badge", p.badge), ("name", p.name), ("unit", p.unit)))
     level = Clearance.parse(clearance)
-    badge = valid_code(p.badge, "badge")
+    badge = printable_code(valid_code(p.badge, "badge"), "badge")
     if uow.session.execute(select(Person.id).where(Person.badge == badge)).first():
         raise DomainError(f"Badge {badge} is already registered.", f"工号 {badge} 已登记。")
     role_text = _roles(roles)

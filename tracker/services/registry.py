@@ -53,6 +53,7 @@ from tracker.services.common import (
     get_carrier,
     get_location,
     location_facts,
+    printable_code,
     refuse,
     valid_code,
 )
@@ -227,7 +228,7 @@ def add_location(uow: UnitOfWork, actor: Signed, code: str, name: str, kind: str
             lkind = LocationKind(kind.strip().lower())
         except (DomainError, ValueError) as e:
             raise DomainError(str(e), getattr(e, "zh", str(e))) from e
-        code = valid_code(code, "location")
+        code = printable_code(valid_code(code, "location"), "location")
         parent_row = get_location(uow, parent) if parent else None
         if parent_row is not None and level.rank > Classification(parent_row.max_level).rank:
             refuse([Violation("R-47", f"{code} cannot allow a higher level than its parent {parent}.",
