@@ -19,6 +19,7 @@ from tracker.schema import Approval, DestructionItem, Event
 from tracker.schema_stocktake import StocktakeExpected
 from tracker.services import approvals, circulation, destruction, endoflife, incidents, registry
 from tracker.services.common import Refused, Signed
+from tracker.stocktake.kinds import FindingKind
 from tracker.store import Store
 
 SHELF = place("BJ", "R2C1S1")
@@ -508,6 +509,7 @@ def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_sto
     found = {f.subject: f for f in st.findings(store.uow(readonly=True), sid) if f.subject in left}
     assert {code: f.kind.value for code, f in found.items()} == dict.fromkeys(left, "gone_seen")
     assert all(f.kind.critical and f.detail == left[code] for code, f in found.items())
+    assert "destroyed" in FindingKind.GONE_SEEN.en and "but seen" in FindingKind.GONE_SEEN.en  # as people read it
 
 
 # --- retiring media and equipment (报废, R-104, R-120, R-121) ------------------------------------------------------
