@@ -582,3 +582,41 @@ def test_the_supervisor_minimum_and_the_sites_are_the_registers_policy(db_url: s
         assert state_of(reg, code)[0] == "destroyed"
     finally:
         reg.dispose()
+
+
+def test_two_sites_completing_the_same_batch_at_once_destroy_it_once(store: Store,
+                                                                     people: dict[str, Signed]) -> None:
+    """Two terminals press "complete" on the same batch at the same moment: the batch row lock (BEGIN IMMEDIATE on
+    SQLite) lets exactly one destroy it; the other is refused as already completed, and each carrier has one event."""
+    import threading
+
+    codes = [register(store, people["clerk"], "internal") for _ in range(3)]
+    b = approved_batch(store, people, codes)
+    destruction.scan(store.uow(), people["clerk"], b, codes)
+    before = count_events(store)
+    barrier, outcomes = threading.Barrier(2), []
+    terminals = [Store(store.url, f"site-{i}", clock=store.clock, policy=store.policy) for i in range(2)]
+
+    def press(s: Store) -> None:
+        barrier.wait()
+        try:
+            destruction.complete(s.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
+                                 {"*": "shredding"}, SITE)
+            outcomes.append("won")
+        except Refused as e:
+            outcomes.append(f"refused:{','.join(e.rules)}:{'already completed' in e.message()}")
+
+    threads = [threading.Thread(target=press, args=(s,)) for s in terminals]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for s in terminals:
+            s.dispose()
+    assert sorted(outcomes) == ["refused:R-147:True", "won"], outcomes
+    assert count_events(store) == before + len(codes)
+    with store.uow(readonly=True) as uow:
+        assert {e.carrier for e in uow.session.execute(select(Event).where(Event.type == "destroyed")).scalars()} \
+            == set(codes)
