@@ -620,3 +620,17 @@ def test_two_sites_completing_the_same_batch_at_once_destroy_it_once(store: Stor
     with store.uow(readonly=True) as uow:
         assert {e.carrier for e in uow.session.execute(select(Event).where(Event.type == "destroyed")).scalars()} \
             == set(codes)
+
+
+def test_a_carrier_in_transit_cannot_be_listed(store: Store, people: dict[str, Signed]) -> None:
+    from tracker.services import transit
+
+    code = register(store, people["clerk"], "secret", location=place("BJ", "R1SAFE1"))
+    transit.dispatch(store.uow(), people["clerk"], place("BJ", "R1"), place("SH", "R1"), [code], people["courier"])
+    assert state_of(store, code)[0] == "in_transit"
+    b = destruction.new(store.uow(), people["clerk"])
+    before = count_events(store)
+    with pytest.raises(Refused) as err:
+        destruction.add(store.uow(), people["clerk"], b, [code])
+    assert err.value.rules == ["R-147"] and "in the registry's custody" in err.value.message()
+    assert count_events(store) == before and state_of(store, code)[0] == "in_transit"
