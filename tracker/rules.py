@@ -1351,6 +1351,23 @@ def check_repair(
     return out
 
 
+def check_certification(c: CarrierFacts, product: str, certificate: str) -> list[Violation]:
+    """R-110: a classified computer is a domestic product certified by the competent authorities, and the register
+    records which product and which certificate. Only a computer (a laptop carrier) on the books has one."""
+    if c.kind != CarrierKind.LAPTOP:
+        return [_v("R-110", f"{c.code} is {c.kind.value}: the product certification is recorded for classified "
+                            "computers.",
+                   f"{c.code} 为{c.kind.zh}：产品认证仅对涉密计算机登记。")]
+    if c.status.gone:
+        return [_v("R-110", f"{c.code} is {c.status.value}: it is no longer on the books.",
+                   f"{c.code} {c.status.zh}，已不在本单位登记范围。")]
+    if not product.strip() or not certificate.strip():
+        return [_v("R-110", f"{c.code}: record the product (a domestic product) and the number of its certificate "
+                            "from the competent authorities.",
+                   f"{c.code}：须登记产品型号（国产）及主管部门认证证书编号。")]
+    return []
+
+
 # --- archive access by outside requesters (查阅档案, R-71, R-72) -----------------------------------------------------
 
 

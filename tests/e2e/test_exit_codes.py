@@ -145,6 +145,8 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "repair": ((["repair", BAD_CHECK, "--no-such-option"], None),
                (["repair", ABSENT, "--repairer", "in-house", "--custodian", badge("officer"), "--storage", "kept"],
                 None)),
+    "certify": ((["certify", BAD_CHECK, "--product", "p", "--certificate", "c"], None),
+                (["certify", ABSENT, "--product", "p", "--certificate", "c"], None)),
     "retire": ((["retire", BAD_CHECK, "--reason", "broken"], None), (["retire", ABSENT, "--reason", "broken"], None)),
     "init": ((["init", "--badge", "X"], None), None),
     "demo": ((["demo", "--carriers", "-1"], None), None),

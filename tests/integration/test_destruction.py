@@ -634,3 +634,30 @@ def test_a_carrier_in_transit_cannot_be_listed(store: Store, people: dict[str, S
         destruction.add(store.uow(), people["clerk"], b, [code])
     assert err.value.rules == ["R-147"] and "in the registry's custody" in err.value.message()
     assert count_events(store) == before and state_of(store, code)[0] == "in_transit"
+
+
+
+def test_a_classified_computers_certification_is_recorded_r110(store: Store, people: dict[str, Signed]) -> None:
+    from tracker.ledger import verify
+
+    clerk = people["clerk"]
+    laptop = register(store, clerk, "confidential", kind="laptop")
+    usb = register(store, clerk, "confidential", kind="usb_drive")
+    before = count_events(store)
+    for code, who, product, cert, rule in ((usb, "clerk", "某型U盘", "认证1号", "R-110"),
+                                           (laptop, "clerk", "国产某型笔记本", " ", "R-110"),
+                                           (laptop, "reader_core", "国产某型笔记本", "认证1号", "R-25")):
+        with pytest.raises(Refused) as err:
+            endoflife.certify(store.uow(), people[who], code, product, cert)
+        assert err.value.rules == [rule], code
+    with pytest.raises(DomainError):
+        endoflife.certify(store.uow(), clerk, laptop, "国产\x1b[31m", "认证1号")
+    assert count_events(store) == before
+    seq = endoflife.certify(store.uow(), clerk, laptop, "国产某型笔记本", "认证〔2026〕88号")
+    assert state_of(store, laptop)[0] == "in_store"  # a fact about the device, never a movement
+    with store.uow(readonly=True) as uow:
+        last = queries.history(uow, laptop)[-1]
+    assert (last.seq, last.type, last.payload) == (seq, "medium_certified",
+                                                   {"product": "国产某型笔记本", "certificate": "认证〔2026〕88号"})
+    with store.engine.connect() as conn:
+        assert verify(conn).ok

@@ -324,6 +324,20 @@ def retire_cmd(codes: list[str],
                        f"已将 {len(seqs)} 件报废并列入销毁批次 #{number}：请报批后以物理或化学方式销毁。")))
 
 
+@endoflife_commands.command("certify")
+def certify_cmd(code: str,
+                product: Annotated[str, typer.Option(help="The product (a domestic, certified model).")],
+                certificate: Annotated[str, typer.Option(help="The certificate's number from the competent "
+                                                              "authorities.")]) -> None:
+    """Record a classified computer's product certification (R-110) on its history and the media ledger."""
+    ensure_lang()
+    check_codes(code)
+    actor = operator()
+    seq = run(lambda: endoflife.certify(store().uow(), actor, code, product, certificate))
+    out.print(Text(say(f"Certification of {code} recorded (event {seq}).",
+                       f"已登记 {code} 的产品认证（事件 {seq}）。")))
+
+
 @endoflife_commands.command("repair")
 def repair_cmd(
     code: str,

@@ -25,6 +25,7 @@ from tracker.rules import (
     Action,
     Violation,
     check_archive_access,
+    check_certification,
     check_leaving,
     check_place_accepts,
     check_repair,
@@ -185,6 +186,27 @@ def send_for_repair(uow: UnitOfWork, actor: Signed, code: str, repairer: str, cu
             from_location=place.code if place else None, to_holder=holder.badge, approval_id=approval_id,
             payload={"due": utc_iso(due), "repair": repairer.strip(), "storage": storage.strip(),
                      **({"destination": repairer.strip()} if outside else {"reading_place": None})}), now)
+        uow.commit()
+        return ev.seq
+
+
+def certify(uow: UnitOfWork, actor: Signed, code: str, product: str, certificate: str) -> int:
+    """Record a classified computer's product and certificate (R-110) as one ledger event: a fact about the device
+    for the media ledger (R-109), not a movement. Returns the event number."""
+    what = product.strip()
+    number = certificate.strip()
+    if len(what) > 200 or len(number) > 100 or any(ord(ch) < 32 for ch in what + number):
+        raise DomainError("The product is at most 200 and the certificate 100 printable characters.",
+                          "产品型号最多200个、证书编号最多100个可打印字符。")
+    with uow:
+        actor_facts(uow, actor, Action.REGISTER)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        refuse(check_certification(carrier_facts(c), what, number), "certify", code, actor.badge)
+        place = c.location.code if c.location else None
+        ev = uow.ledger.append(EventDraft(EventType.MEDIUM_CERTIFIED, carrier=c.code, actor=actor.badge,
+                                          from_location=place, to_location=place,
+                                          payload={"product": what, "certificate": number}), now)
         uow.commit()
         return ev.seq
 
