@@ -1270,6 +1270,30 @@ def check_gone_at_counter(c: CarrierFacts) -> list[Violation]:
     return []
 
 
+_LEADERS = frozenset({Role.APPROVER, Role.OFFICE_LEADER, Role.COMMITTEE})
+
+
+def check_transfer_signoff(leader: PersonFacts | None, signed: bool, executor: str) -> list[Violation]:
+    """R-142, R-144: carriers handed to another unit leave with the supervising leader's sign-off (badge and PIN), a
+    leader other than the clerk who hands them over."""
+    if leader is None:
+        return [_v("R-142", "A transfer to another unit is signed off by the supervising leader (--leader, with their "
+                            "PIN).",
+                   "向其他单位移交须由主管领导签字确认（--leader，输入其PIN）。")]
+    out: list[Violation] = []
+    if not leader.roles & _LEADERS:
+        out.append(_v("R-142", f"{leader.badge} is not a leader (approver, office leader or committee) who may sign "
+                               "off a transfer.",
+                      f"{leader.badge} 不是可签字确认移交的领导（审批人、办公室领导或保密委员会）。"))
+    if leader.badge == executor:
+        out.append(_v("R-142", f"{leader.badge} hands the carriers over and may not also sign it off.",
+                      f"{leader.badge} 是移交经办人，不得同时签字确认。"))
+    if not signed:
+        out.append(_v("R-142", f"The leader {leader.badge} must sign (badge and PIN).",
+                      f"领导 {leader.badge} 须签字（刷卡并输入PIN）。"))
+    return out + _active(leader, "leader", "领导")
+
+
 def _archived_not_lent(c: CarrierFacts) -> Violation:
     """R-71: a filed carrier stays in the archive; it is consulted in the archive's reading room, not lent out."""
     return _v("R-71", f"{c.code} is archived: it is read only in the archive room (tracker archive-access), not lent "

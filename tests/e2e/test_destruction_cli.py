@@ -148,7 +148,10 @@ def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
     code, out = invoke("carrier", "history", items[2], "--json")
     assert json.loads(out)[-1]["type"] == "returned_to_issuer"
     code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
-                       "--pdf", "receipt.pdf")
+                       "--leader", badge("clerk2"), TRACKER_LEADER_PIN="482916")
+    assert code == 3 and "R-142" in out  # a clerk is not the supervising leader
+    code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
+                       "--leader", badge("approver"), "--pdf", "receipt.pdf", TRACKER_LEADER_PIN="482916")
     assert code == 0, out
     text = pdf_text(Path("receipt.pdf"))  # the command runs in tmp_path
     for expected in (items[1], "市保密局", "王五", "HZ-1", "移交"):

@@ -26,7 +26,8 @@ ABSENT_BADGE = make_badge_code("BJ", "99999")
 SHELF = place("BJ", "R2C1S1")
 PINS = {"TRACKER_BORROWER_PIN": "482916", "TRACKER_GIVER_PIN": "482916", "TRACKER_TAKER_PIN": "482916",
         "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916",
-        "TRACKER_RETURNER_PIN": "482916", "TRACKER_COURIER_PIN": "482916", "TRACKER_COMPANION_PIN": "482916"}
+        "TRACKER_RETURNER_PIN": "482916", "TRACKER_COURIER_PIN": "482916", "TRACKER_COMPANION_PIN": "482916",
+        "TRACKER_LEADER_PIN": "482916"}
 ABSENT_PACKAGE = make_package_code("BJ", 999999)
 REGISTRY, SH_REGISTRY = place("BJ", "R1"), place("SH", "R1")
 _PARTIES = ["--giver", badge("courier"), "--taker", badge("clerk")]
@@ -141,7 +142,8 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "return-to-issuer": ((["return-to-issuer", BAD_CHECK, "--no-such-option"], None),
                          (["return-to-issuer", ABSENT, "--receiver", "r", "--receipt", "1", "--unit", "u"], None)),
     "transfer-out": ((["transfer-out", BAD_CHECK, "--no-such-option"], None),
-                     (["transfer-out", ABSENT, "--unit", "u", "--receiver", "r", "--receipt", "1"], None)),
+                     (["transfer-out", ABSENT, "--unit", "u", "--receiver", "r", "--receipt", "1", "--leader",
+                       badge("approver")], None)),
     "repair": ((["repair", BAD_CHECK, "--no-such-option"], None),
                (["repair", ABSENT, "--repairer", "in-house", "--custodian", badge("officer"), "--storage", "kept"],
                 None)),

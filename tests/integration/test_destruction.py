@@ -282,7 +282,8 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
     circulation.check_out(store.uow(), people["clerk"], lent, people["reader_core"])
     before = count_events(store)
     with pytest.raises(Refused) as err:  # all or nothing: the one on loan refuses the whole call
-        endoflife.transfer_out(store.uow(), people["clerk"], [away, lent], "市保密局", "王五", "HZ-2026-001")
+        endoflife.transfer_out(store.uow(), people["clerk"], [away, lent], "市保密局", "王五", "HZ-2026-001",
+                               people["approver"])
     assert err.value.rules == ["R-144"] and count_events(store) == before
     with pytest.raises(DomainError):
         endoflife.return_to_issuer(store.uow(), people["clerk"], [back], " ", "HZ-1")
@@ -290,7 +291,12 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
         endoflife.return_to_issuer(store.uow(), people["reader_core"], [back], "李四", "HZ-1", unit="上级机关")
     assert who.value.rules == ["R-25"]
     endoflife.return_to_issuer(store.uow(), people["clerk"], [back], "李四", "HZ-1", unit="上级机关")
-    endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001")
+    for leader, rule in ((None, "R-142"), (people["reader_core"], "R-142"), (badge("approver"), "R-142")):
+        with pytest.raises(Refused) as unsigned:  # no leader, not a leader, a leader who did not sign (PIN)
+            endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001", leader)
+        assert unsigned.value.rules == [rule] and "领导" in unsigned.value.message("zh")
+    endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001",
+                           people["approver"])
     assert state_of(store, back) == ("returned_to_issuer", None, None)
     assert state_of(store, away) == ("transferred_out", None, None)
     assert count_events(store) == before + 2
@@ -299,6 +305,9 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
         ev = uow.session.execute(select(Event).where(Event.carrier == back, Event.type == "returned_to_issuer")
                                  ).scalar_one()
         assert "HZ-1" in ev.payload and "李四" in ev.payload
+        moved = uow.session.execute(select(Event).where(Event.carrier == away, Event.type == "transferred_out")
+                                    ).scalar_one()
+        assert moved.witness == badge("approver") and badge("approver") in moved.payload  # signed off
     with pytest.raises(Refused) as gone:
         circulation.check_out(store.uow(), people["clerk"], away, people["reader_core"])
     assert gone.value.rules == ["R-145"]
@@ -442,7 +451,7 @@ def test_end_of_life_replays_to_the_tables_and_a_forged_destruction_is_named(sto
     destruction.remove(store.uow(), clerk, open_batch, [fixed])
     endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
-    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2", people["approver"])
     endoflife.send_for_repair(store.uow(), clerk, usb, "in-house", people["officer"], "kept")
     with store.engine.connect() as conn:
         report = verify(conn)
@@ -469,7 +478,7 @@ def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_sto
     destruction.complete(store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
                          {"*": "shredding"}, SITE)
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
-    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2", people["approver"])
     endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
     left = {gone: "destroyed", back: "returned_to_issuer", away: "transferred_out"}
     before = count_events(store)

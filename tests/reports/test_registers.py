@@ -76,7 +76,7 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
     circulation.check_in(store.uow(), clerk, ts)
     registry.reclassify(store.uow(), people["officer"], reclass, "confidential", "5y", None,
                         approve(store, approver, "reclassify", reclass))
-    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2026-001")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2026-001", approver)
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
     incidents.report_missing(store.uow(), clerk, lost, note="清查未见")
     incidents.found(store.uow(), clerk, lost, SHELF2)

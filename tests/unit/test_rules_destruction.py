@@ -23,6 +23,7 @@ from tracker.rules import (
     check_destruction_scan,
     check_leaving,
     check_retire,
+    check_transfer_signoff,
     parse_method,
 )
 
@@ -175,3 +176,11 @@ def test_a_classified_computers_certification_r110() -> None:
     assert [v.rule for v in check_certification(USB, "国产某型", "认证1号")] == ["R-110"]
     assert [v.rule for v in check_certification(laptop, "国产某型", " ")] == ["R-110"]
     assert [v.rule for v in check_certification(replace(laptop, status=CarrierStatus.DESTROYED), "p", "c")] == ["R-110"]
+
+
+def test_a_transfer_out_is_signed_off_by_a_leader_r142() -> None:
+    assert check_transfer_signoff(LEAD, True, "CLERK") == []
+    assert [v.rule for v in check_transfer_signoff(None, False, "CLERK")] == ["R-142"]
+    assert [v.rule for v in check_transfer_signoff(B, True, "CLERK")] == ["R-142"]  # an auditor is no leader
+    assert [v.rule for v in check_transfer_signoff(LEAD, False, "CLERK")] == ["R-142"]
+    assert [v.rule for v in check_transfer_signoff(LEAD, True, "L")] == ["R-142"]  # not their own transfer

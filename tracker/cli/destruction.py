@@ -262,12 +262,15 @@ def return_cmd(codes: list[str], receiver: Annotated[str, typer.Option(help="Who
 def transfer_cmd(codes: list[str], unit: Annotated[str, typer.Option(help="The unit taking them over.")],
                  receiver: Annotated[str, typer.Option(help="Who signed the receipt.")],
                  receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")],
+                 leader: Annotated[str, typer.Option(help="Badge of the supervising leader who signs it off (R-142); "
+                                                          "signs with PIN.")],
                  pdf: ReceiptPdf = None) -> None:
     """Hand carriers over to another unit (移交, R-144): they leave the active register, their history stays."""
     ensure_lang()
     check_codes(*(codes or []))
     actor = operator()
-    seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt))
+    signer = party(leader, "leader")
+    seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt, signer))
     out.print(Text(say(f"{len(seqs)} carrier(s) transferred to {unit} (receipt {receipt}).",
                        f"已向 {unit} 移交 {len(seqs)} 件载体（回执 {receipt}）。")))
     _receipt(seqs, unit, receiver, receipt, pdf)
