@@ -371,6 +371,7 @@ class EventType(enum.StrEnum):
     RETURNED_TO_ISSUER = "returned_to_issuer"
     TRANSFERRED_OUT = "transferred_out"
     ARCHIVE_CONSULTED = "archive_consulted"
+    MEDIUM_CERTIFIED = "medium_certified"  # a classified computer's product certification, recorded
     # Print runs (issue 21, 印制 ): the approved run, each printed copy, the run's by-products, completion.
     PRINT_RUN_REQUESTED = "print_run_requested"
     PRINTED = "printed"

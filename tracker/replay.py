@@ -91,6 +91,7 @@ INERT = frozenset({EventType.LOCATION_ADDED, EventType.APPROVAL_GRANTED, EventTy
                    EventType.STOCKTAKE_STARTED, EventType.STOCKTAKE_RESOLVED, EventType.STOCKTAKE_CLOSED,
                    EventType.LEDGER_SEALED, EventType.APPROVAL_REQUESTED, EventType.APPROVAL_DECIDED,
                    EventType.POLICY_CHANGED, EventType.DESTRUCTION_BATCH_OPENED, EventType.ARCHIVE_CONSULTED,
+                   EventType.MEDIUM_CERTIFIED,  # a fact about a computer, never a movement
                    EventType.PRINT_RUN_REQUESTED, EventType.PRINT_RUN_COMPLETED, EventType.MEETING_OPENED,
                    EventType.MEETING_KEPT, EventType.MEETING_CLOSED,
                    # An incident is evidence and work, never a movement: custody is unchanged by it.

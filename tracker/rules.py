@@ -1285,6 +1285,30 @@ def check_gone_at_counter(c: CarrierFacts) -> list[Violation]:
     return []
 
 
+_LEADERS = frozenset({Role.APPROVER, Role.OFFICE_LEADER, Role.COMMITTEE})
+
+
+def check_transfer_signoff(leader: PersonFacts | None, signed: bool, executor: str) -> list[Violation]:
+    """R-142, R-144: carriers handed to another unit leave with the supervising leader's sign-off (badge and PIN), a
+    leader other than the clerk who hands them over."""
+    if leader is None:
+        return [_v("R-142", "A transfer to another unit is signed off by the supervising leader (--leader, with their "
+                            "PIN).",
+                   "向其他单位移交须由主管领导签字确认（--leader，输入其PIN）。")]
+    out: list[Violation] = []
+    if not leader.roles & _LEADERS:
+        out.append(_v("R-142", f"{leader.badge} is not a leader (approver, office leader or committee) who may sign "
+                               "off a transfer.",
+                      f"{leader.badge} 不是可签字确认移交的领导（审批人、办公室领导或保密委员会）。"))
+    if leader.badge == executor:
+        out.append(_v("R-142", f"{leader.badge} hands the carriers over and may not also sign it off.",
+                      f"{leader.badge} 是移交经办人，不得同时签字确认。"))
+    if not signed:
+        out.append(_v("R-142", f"The leader {leader.badge} must sign (badge and PIN).",
+                      f"领导 {leader.badge} 须签字（刷卡并输入PIN）。"))
+    return out + _active(leader, "leader", "领导")
+
+
 def _archived_not_lent(c: CarrierFacts) -> Violation:
     """R-71: a filed carrier stays in the archive; it is consulted in the archive's reading room, not lent out."""
     return _v("R-71", f"{c.code} is archived: it is read only in the archive room (tracker archive-access), not lent "
@@ -1364,6 +1388,23 @@ def check_repair(
         out.append(_v("R-115", f"{c.code}: give the date it comes back from repair.",
                       f"{c.code}：请填写维修返回日期。"))
     return out
+
+
+def check_certification(c: CarrierFacts, product: str, certificate: str) -> list[Violation]:
+    """R-110: a classified computer is a domestic product certified by the competent authorities, and the register
+    records which product and which certificate. Only a computer (a laptop carrier) on the books has one."""
+    if c.kind != CarrierKind.LAPTOP:
+        return [_v("R-110", f"{c.code} is {c.kind.value}: the product certification is recorded for classified "
+                            "computers.",
+                   f"{c.code} 为{c.kind.zh}：产品认证仅对涉密计算机登记。")]
+    if c.status.gone:
+        return [_v("R-110", f"{c.code} is {c.status.value}: it is no longer on the books.",
+                   f"{c.code} {c.status.zh}，已不在本单位登记范围。")]
+    if not product.strip() or not certificate.strip():
+        return [_v("R-110", f"{c.code}: record the product (a domestic product) and the number of its certificate "
+                            "from the competent authorities.",
+                   f"{c.code}：须登记产品型号（国产）及主管部门认证证书编号。")]
+    return []
 
 
 # --- archive access by outside requesters (查阅档案, R-71, R-72) -----------------------------------------------------

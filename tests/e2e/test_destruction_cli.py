@@ -148,7 +148,10 @@ def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
     code, out = invoke("carrier", "history", items[2], "--json")
     assert json.loads(out)[-1]["type"] == "returned_to_issuer"
     code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
-                       "--pdf", "receipt.pdf")
+                       "--leader", badge("clerk2"), TRACKER_LEADER_PIN="482916")
+    assert code == 3 and "R-142" in out  # a clerk is not the supervising leader
+    code, out = invoke("transfer-out", items[1], "--unit", "市保密局", "--receiver", "王五", "--receipt", "HZ-1",
+                       "--leader", badge("approver"), "--pdf", "receipt.pdf", TRACKER_LEADER_PIN="482916")
     assert code == 0, out
     text = pdf_text(Path("receipt.pdf"))  # the command runs in tmp_path
     for expected in (items[1], "市保密局", "王五", "HZ-1", "移交"):
@@ -161,11 +164,14 @@ def test_archive_return_and_transfer_commands(env: dict[str, str]) -> None:
 
 def test_repair_command_in_house_and_refused_outside(env: dict[str, str]) -> None:
     code, out = invoke("carrier", "find", "BJ-", "--limit", "500", "--json")
+    kinds = {c["code"]: c["kind"] for c in json.loads(out)}
     medium = next(c["code"] for c in json.loads(out) if c["kind"] in ("usb_drive", "removable_disk", "laptop")
                   and c["status"] == "in_store" and c["classification"] in ("confidential", "internal"))
     code, out = invoke("repair", medium, "--repairer", "路边维修店", "--custodian", badge("officer"), "--storage",
                        "kept", "--due", "+3d", TRACKER_CUSTODIAN_PIN="482916")
     assert code == 3 and "R-118" in out and "R-117" in out
+    code, out = invoke("certify", medium, "--product", "国产某型", "--certificate", "认证1号")
+    assert (code == 0) == (kinds[medium] == "laptop") and (code == 0 or "R-110" in out), out
     code, out = invoke("repair", medium, "--repairer", "in-house", "--custodian", badge("officer"), "--storage",
                        "kept", TRACKER_CUSTODIAN_PIN="482916")
     assert code == 0, out

@@ -26,7 +26,8 @@ ABSENT_BADGE = make_badge_code("BJ", "99999")
 SHELF = place("BJ", "R2C1S1")
 PINS = {"TRACKER_BORROWER_PIN": "482916", "TRACKER_GIVER_PIN": "482916", "TRACKER_TAKER_PIN": "482916",
         "TRACKER_CUSTODIAN_PIN": "482916", "TRACKER_NEW_PIN": "482916", "TRACKER_TEAM_PIN": "482916",
-        "TRACKER_RETURNER_PIN": "482916", "TRACKER_COURIER_PIN": "482916", "TRACKER_COMPANION_PIN": "482916"}
+        "TRACKER_RETURNER_PIN": "482916", "TRACKER_COURIER_PIN": "482916", "TRACKER_COMPANION_PIN": "482916",
+        "TRACKER_LEADER_PIN": "482916"}
 ABSENT_PACKAGE = make_package_code("BJ", 999999)
 REGISTRY, SH_REGISTRY = place("BJ", "R1"), place("SH", "R1")
 _PARTIES = ["--giver", badge("courier"), "--taker", badge("clerk")]
@@ -134,11 +135,20 @@ CASES: dict[str, tuple[Case | None, Case | None]] = {
     "register": ((["register", "borrowing", "--from", "whenever", "--to", "2026-12-31"], "auditor"),
                  (["register", "borrowing", "--from", "2026-01-01", "--to", "2026-12-31", "--unit", "不存在处",
                    "--out", "{tmp}/r.pdf"], "auditor")),
-    "archive": ((["archive", BAD_CHECK, "--to", SHELF], None), None),
-    "archive-access": ((["archive-access", BAD_CHECK, "--no-such-option"], None), None),
-    "return-to-issuer": ((["return-to-issuer", BAD_CHECK, "--no-such-option"], None), None),
-    "transfer-out": ((["transfer-out", BAD_CHECK, "--no-such-option"], None), None),
-    "repair": ((["repair", BAD_CHECK, "--no-such-option"], None), None),
+    "archive": ((["archive", BAD_CHECK, "--to", SHELF], None), (["archive", ABSENT, "--to", SHELF], None)),
+    "archive-access": ((["archive-access", BAD_CHECK, "--no-such-option"], None),
+                       (["archive-access", ABSENT, "--visitor", "v", "--unit", "u", "--letter", "l", "--parts", "p",
+                         "--room", place("BJ", "R2")], None)),
+    "return-to-issuer": ((["return-to-issuer", BAD_CHECK, "--no-such-option"], None),
+                         (["return-to-issuer", ABSENT, "--receiver", "r", "--receipt", "1", "--unit", "u"], None)),
+    "transfer-out": ((["transfer-out", BAD_CHECK, "--no-such-option"], None),
+                     (["transfer-out", ABSENT, "--unit", "u", "--receiver", "r", "--receipt", "1", "--leader",
+                       badge("approver")], None)),
+    "repair": ((["repair", BAD_CHECK, "--no-such-option"], None),
+               (["repair", ABSENT, "--repairer", "in-house", "--custodian", badge("officer"), "--storage", "kept"],
+                None)),
+    "certify": ((["certify", BAD_CHECK, "--product", "p", "--certificate", "c"], None),
+                (["certify", ABSENT, "--product", "p", "--certificate", "c"], None)),
     "retire": ((["retire", BAD_CHECK, "--reason", "broken"], None), (["retire", ABSENT, "--reason", "broken"], None)),
     "init": ((["init", "--badge", "X"], None), None),
     "demo": ((["demo", "--carriers", "-1"], None), None),

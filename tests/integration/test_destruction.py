@@ -19,6 +19,7 @@ from tracker.schema import Approval, DestructionItem, Event
 from tracker.schema_stocktake import StocktakeExpected
 from tracker.services import approvals, circulation, destruction, endoflife, incidents, registry
 from tracker.services.common import Refused, Signed
+from tracker.stocktake.kinds import FindingKind
 from tracker.store import Store
 
 SHELF = place("BJ", "R2C1S1")
@@ -281,7 +282,8 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
     circulation.check_out(store.uow(), people["clerk"], lent, people["reader_core"])
     before = count_events(store)
     with pytest.raises(Refused) as err:  # all or nothing: the one on loan refuses the whole call
-        endoflife.transfer_out(store.uow(), people["clerk"], [away, lent], "市保密局", "王五", "HZ-2026-001")
+        endoflife.transfer_out(store.uow(), people["clerk"], [away, lent], "市保密局", "王五", "HZ-2026-001",
+                               people["approver"])
     assert err.value.rules == ["R-144"] and count_events(store) == before
     with pytest.raises(DomainError):
         endoflife.return_to_issuer(store.uow(), people["clerk"], [back], " ", "HZ-1")
@@ -289,7 +291,12 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
         endoflife.return_to_issuer(store.uow(), people["reader_core"], [back], "李四", "HZ-1", unit="上级机关")
     assert who.value.rules == ["R-25"]
     endoflife.return_to_issuer(store.uow(), people["clerk"], [back], "李四", "HZ-1", unit="上级机关")
-    endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001")
+    for leader, rule in ((None, "R-142"), (people["reader_core"], "R-142"), (badge("approver"), "R-142")):
+        with pytest.raises(Refused) as unsigned:  # no leader, not a leader, a leader who did not sign (PIN)
+            endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001", leader)
+        assert unsigned.value.rules == [rule] and "领导" in unsigned.value.message("zh")
+    endoflife.transfer_out(store.uow(), people["clerk"], [away], "市保密局", "王五", "HZ-2026-001",
+                           people["approver"])
     assert state_of(store, back) == ("returned_to_issuer", None, None)
     assert state_of(store, away) == ("transferred_out", None, None)
     assert count_events(store) == before + 2
@@ -298,6 +305,9 @@ def test_return_and_transfer_leave_the_register_with_their_history(store: Store,
         ev = uow.session.execute(select(Event).where(Event.carrier == back, Event.type == "returned_to_issuer")
                                  ).scalar_one()
         assert "HZ-1" in ev.payload and "李四" in ev.payload
+        moved = uow.session.execute(select(Event).where(Event.carrier == away, Event.type == "transferred_out")
+                                    ).scalar_one()
+        assert moved.witness == badge("approver") and badge("approver") in moved.payload  # signed off (R-142)
     with pytest.raises(Refused) as gone:
         circulation.check_out(store.uow(), people["clerk"], away, people["reader_core"])
     assert gone.value.rules == ["R-145"]
@@ -441,7 +451,7 @@ def test_end_of_life_replays_to_the_tables_and_a_forged_destruction_is_named(sto
     destruction.remove(store.uow(), clerk, open_batch, [fixed])
     endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
-    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2", people["approver"])
     endoflife.send_for_repair(store.uow(), clerk, usb, "in-house", people["officer"], "kept")
     with store.engine.connect() as conn:
         report = verify(conn)
@@ -468,7 +478,7 @@ def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_sto
     destruction.complete(store.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
                          {"*": "shredding"}, SITE)
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
-    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2", people["approver"])
     endoflife.archive(store.uow(), clerk, [kept], ARCHIVE)
     left = {gone: "destroyed", back: "returned_to_issuer", away: "transferred_out"}
     before = count_events(store)
@@ -508,6 +518,7 @@ def test_every_carrier_off_the_books_is_refused_at_the_counter_and_seen_at_a_sto
     found = {f.subject: f for f in st.findings(store.uow(readonly=True), sid) if f.subject in left}
     assert {code: f.kind.value for code, f in found.items()} == dict.fromkeys(left, "gone_seen")
     assert all(f.kind.critical and f.detail == left[code] for code, f in found.items())
+    assert "destroyed" in FindingKind.GONE_SEEN.en and "but seen" in FindingKind.GONE_SEEN.en  # as people read it
 
 
 # --- retiring media and equipment (报废, R-104, R-120, R-121) ------------------------------------------------------
@@ -580,3 +591,82 @@ def test_the_supervisor_minimum_and_the_sites_are_the_registers_policy(db_url: s
         assert state_of(reg, code)[0] == "destroyed"
     finally:
         reg.dispose()
+
+
+def test_two_sites_completing_the_same_batch_at_once_destroy_it_once(store: Store,
+                                                                     people: dict[str, Signed]) -> None:
+    """Two terminals press "complete" on the same batch at the same moment: the batch row lock (BEGIN IMMEDIATE on
+    SQLite) lets exactly one destroy it; the other is refused as already completed, and each carrier has one event."""
+    import threading
+
+    codes = [register(store, people["clerk"], "internal") for _ in range(3)]
+    b = approved_batch(store, people, codes)
+    destruction.scan(store.uow(), people["clerk"], b, codes)
+    before = count_events(store)
+    barrier, outcomes = threading.Barrier(2), []
+    terminals = [Store(store.url, f"site-{i}", clock=store.clock, policy=store.policy) for i in range(2)]
+
+    def press(s: Store) -> None:
+        barrier.wait()
+        try:
+            destruction.complete(s.uow(), people["clerk2"], b, [people["officer"], people["auditor"]],
+                                 {"*": "shredding"}, SITE)
+            outcomes.append("won")
+        except Refused as e:
+            outcomes.append(f"refused:{','.join(e.rules)}:{'already completed' in e.message()}")
+
+    threads = [threading.Thread(target=press, args=(s,)) for s in terminals]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        for s in terminals:
+            s.dispose()
+    assert sorted(outcomes) == ["refused:R-147:True", "won"], outcomes
+    assert count_events(store) == before + len(codes)
+    with store.uow(readonly=True) as uow:
+        assert {e.carrier for e in uow.session.execute(select(Event).where(Event.type == "destroyed")).scalars()} \
+            == set(codes)
+
+
+def test_a_carrier_in_transit_cannot_be_listed(store: Store, people: dict[str, Signed]) -> None:
+    from tracker.services import transit
+
+    code = register(store, people["clerk"], "secret", location=place("BJ", "R1SAFE1"))
+    transit.dispatch(store.uow(), people["clerk"], place("BJ", "R1"), place("SH", "R1"), [code], people["courier"])
+    assert state_of(store, code)[0] == "in_transit"
+    b = destruction.new(store.uow(), people["clerk"])
+    before = count_events(store)
+    with pytest.raises(Refused) as err:
+        destruction.add(store.uow(), people["clerk"], b, [code])
+    assert err.value.rules == ["R-147"] and "in the registry's custody" in err.value.message()
+    assert count_events(store) == before and state_of(store, code)[0] == "in_transit"
+
+
+
+def test_a_classified_computers_certification_is_recorded_r110(store: Store, people: dict[str, Signed]) -> None:
+    from tracker.ledger import verify
+
+    clerk = people["clerk"]
+    laptop = register(store, clerk, "confidential", kind="laptop")
+    usb = register(store, clerk, "confidential", kind="usb_drive")
+    before = count_events(store)
+    for code, who, product, cert, rule in ((usb, "clerk", "某型U盘", "认证1号", "R-110"),
+                                           (laptop, "clerk", "国产某型笔记本", " ", "R-110"),
+                                           (laptop, "reader_core", "国产某型笔记本", "认证1号", "R-25")):
+        with pytest.raises(Refused) as err:
+            endoflife.certify(store.uow(), people[who], code, product, cert)
+        assert err.value.rules == [rule], code
+    with pytest.raises(DomainError):
+        endoflife.certify(store.uow(), clerk, laptop, "国产\x1b[31m", "认证1号")
+    assert count_events(store) == before
+    seq = endoflife.certify(store.uow(), clerk, laptop, "国产某型笔记本", "认证〔2026〕88号")
+    assert state_of(store, laptop)[0] == "in_store"  # a fact about the device, never a movement
+    with store.uow(readonly=True) as uow:
+        last = queries.history(uow, laptop)[-1]
+    assert (last.seq, last.type, last.payload) == (seq, "medium_certified",
+                                                   {"product": "国产某型笔记本", "certificate": "认证〔2026〕88号"})
+    with store.engine.connect() as conn:
+        assert verify(conn).ok

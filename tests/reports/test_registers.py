@@ -62,6 +62,8 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
     clerk, approver = people["clerk"], people["approver"]
     hostile = _register(store, clerk, "internal", title=HOSTILE)
     media = _register(store, clerk, "confidential", kind="usb_drive")
+    laptop = _register(store, clerk, "internal", kind="laptop")
+    endoflife.certify(store.uow(), clerk, laptop, "国产某型笔记本", "认证〔2026〕88号")  # R-110 on the media ledger
     copies = registry.copy(store.uow(), clerk, a, 2, approve(store, approver, "copy", a, copies=2))
     circulation.check_out(store.uow(), clerk, b, people["reader_important"],
                           approval_id=approve(store, approver, "loan", b))
@@ -74,7 +76,7 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
     circulation.check_in(store.uow(), clerk, ts)
     registry.reclassify(store.uow(), people["officer"], reclass, "confidential", "5y", None,
                         approve(store, approver, "reclassify", reclass))
-    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2026-001")
+    endoflife.transfer_out(store.uow(), clerk, [away], "市保密局", "王五", "HZ-2026-001", approver)
     endoflife.return_to_issuer(store.uow(), clerk, [back], "李四", "HZ-1", unit="上级机关")
     incidents.report_missing(store.uow(), clerk, lost, note="清查未见")
     incidents.found(store.uow(), clerk, lost, SHELF2)
@@ -101,7 +103,7 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
                           approval_id=approve(store, people["approver"], "loan", a))
     _register(store, late)
     return {"a": a, "b": b, "ts": ts, "lost": lost, "reclass": reclass, "away": away, "back": back, "d1": d1,
-            "d2": d2, "hostile": hostile, "media": media, "copies": copies}
+            "d2": d2, "hostile": hostile, "media": media, "copies": copies, "laptop": laptop}
 
 
 def _events(store: Store, types: tuple[str, ...]) -> list[Any]:
@@ -144,7 +146,8 @@ def test_every_register_lists_exactly_the_periods_events(store: Store, people: d
     assert set(_col(carriers, "code")) >= {*made["copies"], made["away"], made["back"]}
     assert _col(got["media"], "code") == [e.carrier for e in _events(store, got["media"].register.events)
                                           if e.carrier in media_kinds]
-    assert set(_col(got["media"], "code")) == {made["media"], made["d2"]}
+    assert set(_col(got["media"], "code")) == {made["media"], made["d2"], made["laptop"]}
+    assert any(r[3] == made["laptop"] and "认证〔2026〕88号" in r[4] for r in got["media"].rows)
     assert next(r[4] for r in got["media"].rows if r[3] == made["d2"]).startswith("接口损坏")
     # borrowing: the period's one loan, with its approvers, reading place and return
     (loan,) = got["borrowing"].rows

@@ -68,3 +68,27 @@ async def test_a_destroyed_carrier_at_the_counter_is_an_alarm_with_its_rule(ui: 
         audit = [(a.action, a.rules) for a in
                  uow.session.execute(select(Refusal).where(Refusal.carrier == gone)).scalars()]
     assert [a for a, _r in audit] == ["check_in"] and "R-145" in audit[0][1]
+
+
+async def test_a_half_scanned_batch_is_still_half_scanned_after_the_counter_restarts(ui: Any) -> None:
+    batch, codes = _approved_batch(ui, 3)
+    first = ui.app()
+    async with first.run_test(size=(120, 36)) as pilot:
+        await ui.login(pilot)
+        await pilot.press("ctrl+y")
+        await ui.on_screen(pilot, "DestructionScreen")
+        screen = first.screen
+        await ui.until(pilot, lambda: screen.view is not None and screen.view.id == batch)
+        await ui.scan(pilot, codes[0])
+        await ui.until(pilot, lambda: screen.view is not None and screen.view.unscanned == codes[1:])
+    again = ui.app()  # the counter closed and opened again: the site carries on where it stopped
+    async with again.run_test(size=(120, 36)) as pilot:
+        await ui.login(pilot)
+        await pilot.press("ctrl+y")
+        await ui.on_screen(pilot, "DestructionScreen")
+        screen = again.screen
+        await ui.until(pilot, lambda: screen.view is not None and screen.view.id == batch)
+        assert screen.view is not None and screen.view.unscanned == codes[1:]
+        for code in codes[1:]:
+            await ui.scan(pilot, code)
+        await ui.until(pilot, lambda: screen.view is not None and screen.view.unscanned == [])

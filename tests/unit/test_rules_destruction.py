@@ -16,12 +16,14 @@ from tracker.rules import (
     Policy,
     Violation,
     allowed_methods,
+    check_certification,
     check_checkout,
     check_destruction_completion,
     check_destruction_listing,
     check_destruction_scan,
     check_leaving,
     check_retire,
+    check_transfer_signoff,
     parse_method,
 )
 
@@ -166,3 +168,19 @@ def test_retiring_is_for_media_and_equipment_with_a_written_reason_r104_r121() -
     assert check_retire(USB, "接口损坏") == []
     assert [v.rule for v in check_retire(PAPER, "old")] == ["R-104"]
     assert [v.rule for v in check_retire(USB, "  ")] == ["R-121"]
+
+
+def test_a_classified_computers_certification_r110() -> None:
+    laptop = replace(USB, kind=CarrierKind.LAPTOP)
+    assert check_certification(laptop, "国产某型", "认证1号") == []
+    assert [v.rule for v in check_certification(USB, "国产某型", "认证1号")] == ["R-110"]
+    assert [v.rule for v in check_certification(laptop, "国产某型", " ")] == ["R-110"]
+    assert [v.rule for v in check_certification(replace(laptop, status=CarrierStatus.DESTROYED), "p", "c")] == ["R-110"]
+
+
+def test_a_transfer_out_is_signed_off_by_a_leader_r142() -> None:
+    assert check_transfer_signoff(LEAD, True, "CLERK") == []
+    assert [v.rule for v in check_transfer_signoff(None, False, "CLERK")] == ["R-142"]
+    assert [v.rule for v in check_transfer_signoff(B, True, "CLERK")] == ["R-142"]  # an auditor is no leader
+    assert [v.rule for v in check_transfer_signoff(LEAD, False, "CLERK")] == ["R-142"]
+    assert [v.rule for v in check_transfer_signoff(LEAD, True, "L")] == ["R-142"]  # not their own transfer

@@ -262,12 +262,15 @@ def return_cmd(codes: list[str], receiver: Annotated[str, typer.Option(help="Who
 def transfer_cmd(codes: list[str], unit: Annotated[str, typer.Option(help="The unit taking them over.")],
                  receiver: Annotated[str, typer.Option(help="Who signed the receipt.")],
                  receipt: Annotated[str, typer.Option(help="The number of the signed receipt.")],
+                 leader: Annotated[str, typer.Option(help="Badge of the supervising leader who signs it off (R-142); "
+                                                          "signs with PIN.")],
                  pdf: ReceiptPdf = None) -> None:
     """Hand carriers over to another unit (移交, R-144): they leave the active register, their history stays."""
     ensure_lang()
     check_codes(*(codes or []))
     actor = operator()
-    seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt))
+    signer = party(leader, "leader")
+    seqs = run(lambda: endoflife.transfer_out(store().uow(), actor, codes, unit, receiver, receipt, signer))
     out.print(Text(say(f"{len(seqs)} carrier(s) transferred to {unit} (receipt {receipt}).",
                        f"已向 {unit} 移交 {len(seqs)} 件载体（回执 {receipt}）。")))
     _receipt(seqs, unit, receiver, receipt, pdf)
@@ -322,6 +325,20 @@ def retire_cmd(codes: list[str],
     out.print(Text(say(f"{len(seqs)} item(s) retired onto destruction batch #{number}: submit it for approval, "
                        "then destroy them physically or chemically.",
                        f"已将 {len(seqs)} 件报废并列入销毁批次 #{number}：请报批后以物理或化学方式销毁。")))
+
+
+@endoflife_commands.command("certify")
+def certify_cmd(code: str,
+                product: Annotated[str, typer.Option(help="The product (a domestic, certified model).")],
+                certificate: Annotated[str, typer.Option(help="The certificate's number from the competent "
+                                                              "authorities.")]) -> None:
+    """Record a classified computer's product certification (R-110) on its history and the media ledger."""
+    ensure_lang()
+    check_codes(code)
+    actor = operator()
+    seq = run(lambda: endoflife.certify(store().uow(), actor, code, product, certificate))
+    out.print(Text(say(f"Certification of {code} recorded (event {seq}).",
+                       f"已登记 {code} 的产品认证（事件 {seq}）。")))
 
 
 @endoflife_commands.command("repair")

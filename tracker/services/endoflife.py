@@ -25,9 +25,11 @@ from tracker.rules import (
     Action,
     Violation,
     check_archive_access,
+    check_certification,
     check_leaving,
     check_place_accepts,
     check_repair,
+    check_transfer_signoff,
 )
 from tracker.schema import Carrier, Event, Loan, Location
 from tracker.services.approvals import approval_facts, covering, mark_used
@@ -96,14 +98,15 @@ def return_to_issuer(uow: UnitOfWork, actor: Signed, codes: Sequence[str], recei
 
 
 def transfer_out(uow: UnitOfWork, actor: Signed, codes: Sequence[str], unit: str, receiver: str,
-                 receipt: str) -> list[int]:
-    """Hand carriers to another unit (R-144: the unit taking over, or the superior) against a signed receipt."""
+                 receipt: str, leader: Signed | str | None = None) -> list[int]:
+    """Hand carriers to another unit (R-144: the unit taking over, or the superior) against a signed receipt, signed
+    off by the supervising leader (R-142), who is named on each event as its witness."""
     return _leave(uow, actor, codes, receiver, receipt, unit, CarrierStatus.TRANSFERRED_OUT,
-                  EventType.TRANSFERRED_OUT)
+                  EventType.TRANSFERRED_OUT, leader)
 
 
 def _leave(uow: UnitOfWork, actor: Signed, codes: Sequence[str], receiver: str, receipt: str, unit: str | None,
-           status: CarrierStatus, event: EventType) -> list[int]:
+           status: CarrierStatus, event: EventType, leader: Signed | str | None = None) -> list[int]:
     who = _text(receiver, "receiver's name", "接收人姓名")
     number = _text(receipt, "number of the receipt the receiver signed", "接收方签收的回执编号", 100)
     target = _text(unit, "receiving unit", "接收单位") if unit is not None else None
@@ -113,6 +116,12 @@ def _leave(uow: UnitOfWork, actor: Signed, codes: Sequence[str], receiver: str, 
         now = uow.now()
         carriers = _carriers(uow, codes)
         problems: list[Violation] = []
+        signer = None
+        if how == "transfer":
+            signer = get_person(uow, badge_of(leader)) if leader is not None else None
+            problems += check_transfer_signoff(person_facts(signer) if signer else None,
+                                               signer is not None and leader is not None
+                                               and signed_by(leader, signer.badge), actor.badge)
         for c in carriers:
             problems += check_leaving(carrier_facts(c), how)
             if target is None and not c.issuer:
@@ -126,7 +135,9 @@ def _leave(uow: UnitOfWork, actor: Signed, codes: Sequence[str], receiver: str, 
             c.status, c.location_id, c.holder_id, c.due_at, c.updated_at = status.value, None, None, None, now
             seqs.append(uow.ledger.append(EventDraft(
                 event, carrier=c.code, actor=actor.badge, from_location=old,
-                payload={"unit": target or c.issuer, "receiver": who, "receipt": number}), now).seq)
+                witness=signer.badge if signer else None,
+                payload={"unit": target or c.issuer, "receiver": who, "receipt": number,
+                         **({"leader": signer.badge} if signer else {})}), now).seq)
         uow.session.flush()
         uow.commit()
         return seqs
@@ -185,6 +196,27 @@ def send_for_repair(uow: UnitOfWork, actor: Signed, code: str, repairer: str, cu
             from_location=place.code if place else None, to_holder=holder.badge, approval_id=approval_id,
             payload={"due": utc_iso(due), "repair": repairer.strip(), "storage": storage.strip(),
                      **({"destination": repairer.strip()} if outside else {"reading_place": None})}), now)
+        uow.commit()
+        return ev.seq
+
+
+def certify(uow: UnitOfWork, actor: Signed, code: str, product: str, certificate: str) -> int:
+    """Record a classified computer's product and certificate (R-110) as one ledger event: a fact about the device
+    for the media ledger (R-109), not a movement. Returns the event number."""
+    what = product.strip()
+    number = certificate.strip()
+    if len(what) > 200 or len(number) > 100 or any(ord(ch) < 32 for ch in what + number):
+        raise DomainError("The product is at most 200 and the certificate 100 printable characters.",
+                          "产品型号最多200个、证书编号最多100个可打印字符。")
+    with uow:
+        actor_facts(uow, actor, Action.REGISTER)
+        now = uow.now()
+        c = get_carrier(uow, code)
+        refuse(check_certification(carrier_facts(c), what, number), "certify", code, actor.badge)
+        place = c.location.code if c.location else None
+        ev = uow.ledger.append(EventDraft(EventType.MEDIUM_CERTIFIED, carrier=c.code, actor=actor.badge,
+                                          from_location=place, to_location=place,
+                                          payload={"product": what, "certificate": number}), now)
         uow.commit()
         return ev.seq
 

@@ -70,7 +70,7 @@ _KIND_EN = {
     FindingKind.NOT_COVERED: "not covered",
     FindingKind.LOAN_NOT_CLOSED: "on loan but in store",
     FindingKind.AMBIGUOUS: "ambiguous placement",
-    FindingKind.GONE_SEEN: "seen although off the books",
+    FindingKind.GONE_SEEN: "destroyed, returned or transferred but seen",
     FindingKind.MISSING_SEEN: "reported missing, now seen",
     FindingKind.UNKNOWN_CODE: "unknown code",
     FindingKind.OUTSIDE_SCOPE: "outside the scope",

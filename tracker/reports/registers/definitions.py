@@ -30,6 +30,7 @@ _EVENT_NAMES: dict[str, tuple[str, str]] = {
     E.RETURNED_TO_ISSUER: ("退还发文单位（清退）", "returned to the issuer"),
     E.DESTROYED: ("销毁", "destroyed"),
     E.DESTRUCTION_LISTED: ("报废（列入销毁）", "retired (listed for destruction)"),
+    E.MEDIUM_CERTIFIED: ("产品认证登记", "certification recorded"),
     E.REPORTED_MISSING: ("报告丢失", "reported missing"),
     E.FOUND: ("找回", "found"),
     E.INCIDENT_OPENED: ("事件登记", "incident opened"),
@@ -444,8 +445,12 @@ _DISCLOSURE = Register(
 
 
 def _media_rows(e: EventRow, ctx: Context) -> Iterable[Sequence[Any]]:
-    """The media ledger also records each retirement (报废, R-152) with its written reason; a plain destruction
-    listing is not a retirement and shows only once destroyed."""
+    """The media ledger also records each computer's product certification (R-110) and each retirement (报废, R-152)
+    with its written reason; a plain destruction listing is not a retirement and shows only once destroyed."""
+    if e.type == E.MEDIUM_CERTIFIED:  # R-110: which certified product the computer is
+        for row in _carrier_rows(e, ctx):
+            yield (*row[:4], f"{e.payload.get('product', '')} {e.payload.get('certificate', '')}".strip(), *row[5:])
+        return
     if e.type != E.DESTRUCTION_LISTED:
         yield from _carrier_rows(e, ctx)
         return
@@ -462,7 +467,8 @@ REGISTERS: dict[str, Register] = {r.name: r for r in (
     _CIRCULATION, _BORROWING, _COPIES, _CARRY_OUT, _HANDOVER, _CLEAR_BACK, _DESTRUCTION, _PERSONNEL, _TRANSFERS,
     _INCIDENTS,
     Register("media", "存储介质台账", "Storage media ledger", "RULES §4 computer and media ledger (004:116; 000:395)",
-             _CARRIER_COLUMNS, (*_CARRIER_EVENTS, E.DESTRUCTION_LISTED, E.DESTROYED), _media_rows, media_only=True,
+             _CARRIER_COLUMNS, (*_CARRIER_EVENTS, E.MEDIUM_CERTIFIED, E.DESTRUCTION_LISTED, E.DESTROYED), _media_rows,
+             media_only=True,
              signatures=(("保密员", "Clerk"), ("保密办", "Security officer"))),
     _DISCLOSURE,
 )}
