@@ -229,3 +229,22 @@ def test_a_code_that_cannot_fit_its_layout_is_refused_before_anything_prints(env
         assert em.printed == 0 and not em.jobs
     rc, out = invoke("label", "preview", codes[0], "--layout", str(tiny), "--out", str(tmp_path / "t.png"))
     assert rc == 2 and "does not fit" in out and not (tmp_path / "t.png").exists()
+
+
+def test_no_label_for_a_carrier_off_the_books(env: dict[str, str], tmp_path: Path) -> None:
+    """R-145: the demo's completed destruction batch wrote its carriers off; printing a fresh label for one would dress
+    it as a carrier still on the books. print, sheet and preview refuse naming the rule; nothing reaches the printer."""
+    batches = json.loads(invoke("destruction", "list", "--json")[1])
+    done = next(b for b in batches if b["status"] == "completed")
+    gone = json.loads(invoke("destruction", "show", str(done["id"]), "--json")[1])["items"][0]["code"]
+    live = str(one("paper")["code"])
+    with LabelPrinterEmulator() as em:
+        rc, out = invoke("label", "print", live, gone, "--printer", em.uri)
+        assert rc == 3 and "R-145" in out and gone in out and "destroyed" in out, out
+        rc, out = invoke("--lang", "zh", "label", "print", gone, "--printer", em.uri)
+        assert rc == 3 and "不为已注销的载体打印标签" in out, out
+        assert em.printed == 0 and em.jobs == [], "refused before any label is sent, the live one included"
+    rc, out = invoke("label", "sheet", gone, "--out", str(tmp_path / "s.pdf"))
+    assert rc == 3 and "R-145" in out and not (tmp_path / "s.pdf").exists()
+    rc, out = invoke("label", "preview", gone, "--out", str(tmp_path / "p.png"))
+    assert rc == 3 and not (tmp_path / "p.png").exists()

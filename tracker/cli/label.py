@@ -120,6 +120,18 @@ def carrier_label_content(view: Any, *, bilingual: bool = False) -> LabelContent
     return carrier_content(view.code, marking, title=view.doc_number or None, bilingual=bilingual, epc=view.epc)
 
 
+def _refuse_off_the_books(view: Any) -> None:
+    """R-145: a destroyed, returned or transferred carrier must not exist here, so no new label is made for it — a
+    fresh label would dress a carrier the register has written off as one still on its books."""
+    from tracker.domain import CarrierStatus
+
+    status = CarrierStatus(view.status)
+    if status.gone:
+        _fail(EXIT_REFUSED, f"Refused [R-145]: {view.code} is {status.value}: no label is printed for a carrier off "
+                            "the register's books; keep it, and report it to the security officer.",
+              f"拒绝 [R-145]：{view.code} {status.zh}，不为已注销的载体打印标签；请扣留该载体并报告保密办。")
+
+
 def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
     from tracker import queries
     from tracker.services.common import get_location, get_person
@@ -149,6 +161,7 @@ def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
                     if view is None:
                         _fail(EXIT_NOT_FOUND, f"No carrier {text!r} in the register.", f"登记簿中没有载体 {text!r}。")
                 if kind == "carrier":
+                    _refuse_off_the_books(view)
                     content = carrier_label_content(view, bilingual=bilingual)
                     layout = LAYOUT_FOR_KIND.get(view.kind, DEFAULT_CARRIER_LAYOUT)
                     out.append(Resolved(view.code, content, layout, "carrier"))
