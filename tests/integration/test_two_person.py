@@ -150,6 +150,19 @@ def test_approvals_are_not_recorded_for_someone_who_could_never_use_them(store: 
                    grantee=badge("reader_core"), requested_by=badge("clerk")) == ["R-54"]  # 技术处, outside the scope
 
 
+@pytest.mark.parametrize("purpose", ["loan", "carry_out"])
+def test_a_loan_or_carry_out_approval_is_for_someone(store: Store, people: dict[str, Signed], purpose: str) -> None:
+    """An approval for nobody in particular would serve whoever brings the carrier: refused when asked for, whether
+    raised by the clerk or granted at once by the approver (the command line as the counter)."""
+    code = register(store, people["clerk"])
+    before = count_events(store)
+    rule = "R-63" if purpose == "loan" else "R-92"
+    assert refused(approvals.request, store.uow(), people["clerk"], purpose, [code], until(store)) == [rule]
+    assert refused(approvals.grant, store.uow(), people["approver"], purpose, [code], until(store),
+                   requested_by=badge("clerk")) == [rule]
+    assert count_events(store) == before
+
+
 def test_validity_is_bounded_by_the_matrix(store: Store, people: dict[str, Signed]) -> None:
     code = register(store, people["clerk"])
     assert refused(approvals.grant, store.uow(), people["approver"], "loan", [code], until(store, 24 * 30),

@@ -21,10 +21,19 @@ from sqlalchemy import bindparam, case, select, update
 from tracker.domain import ApprovalPurpose, Classification, DomainError, EventType
 from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
-from tracker.rules import Action, ApprovalFacts, CarrierFacts, check_decision, decision_complete
+from tracker.rules import (
+    PURPOSE_RULE,
+    Action,
+    ApprovalFacts,
+    CarrierFacts,
+    Violation,
+    check_decision,
+    decision_complete,
+)
 from tracker.schema import Approval, ApprovalCarrier, ApprovalDecision, Carrier, Person, table
 from tracker.services.common import (
     NotFound,
+    Refused,
     Signed,
     actor_facts,
     carrier_facts,
@@ -108,6 +117,8 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
 
 
 STATUS_ZH = {"pending": "待审批", "granted": "批准", "denied": "驳回"}
+# Purposes whose approval is bound to the person it is for: the borrower, the custodian.
+FOR_SOMEONE = frozenset({ApprovalPurpose.LOAN, ApprovalPurpose.CARRY_OUT})
 
 
 def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose, carriers: Sequence[str],
@@ -123,6 +134,13 @@ def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose
         raise DomainError(f"A {purpose.value} approval names no carriers.", f"{purpose.zh}审批不涉及载体。")
     if valid_until <= now:
         raise DomainError("The approval's validity must end in the future.", "审批有效期须晚于当前时间。")
+    if purpose in FOR_SOMEONE and not (grantee or "").strip():
+        # An approval for nobody in particular would serve whoever brings the carrier to the counter.
+        rule = PURPOSE_RULE[purpose]
+        raise Refused([Violation(rule, f"A {purpose.value.replace('_', ' ')} approval names the person it is for "
+                                       "(--for, or the borrower's badge at the counter).",
+                                 f"{purpose.zh}审批须写明审批对象（--for，或在柜台刷借阅人工牌）。")],
+                      "request", codes[0] if codes else None, requester)
     if copies is not None and copies < 1:
         raise DomainError("The number of copies is 1 or more.", "复制份数至少为1。")
     rows = [get_carrier(uow, code, lock=False) for code in codes]
