@@ -315,6 +315,26 @@ def test_role_and_clearance_changes_need_a_granted_approval_for_exactly_that(sto
                    approval_id=n) == ["R-160"]  # used once
 
 
+def test_a_unit_change_needs_an_approval_like_a_role(store: Store, people: dict[str, Signed]) -> None:
+    """The unit decides need-to-know (R-54) and which issuing unit one signs for (R-74): the administrator alone moved
+    a reader into the unit a carrier is scoped to, and could not change his own."""
+    target = badge("reader_core")  # 技术处; the carrier below is scoped to 法规处 only
+    code = register(store, people["clerk"], scope="法规处")
+    before = count_events(store)
+    assert refused(personnel.change_person, store.uow(), people["admin"], target, unit="法规处") == ["R-25"]
+    assert refused(personnel.change_person, store.uow(), people["admin"], badge("admin"), unit="法规处") == ["R-25"]
+    assert count_events(store) == before
+    n = personnel.request_change(store.uow(), people["admin"], target, unit="法规处", note="调岗")
+    assert refused(approvals.decide, store.uow(), people["admin"], n, True)  # not his to approve
+    assert approvals.decide(store.uow(), people["approver"], n, True) == "granted"
+    assert refused(personnel.change_person, store.uow(), people["admin"], target, unit="办公室",
+                   approval_id=n) == ["R-25"]  # approved for 法规处, not another unit
+    personnel.change_person(store.uow(), people["admin"], target, unit="法规处", approval_id=n)
+    a = approve(store, people["approver"], "loan", code, grantee=target)
+    circulation.check_out(store.uow(), people["clerk"], code, people["reader_core"], approval_id=a)
+    assert state_of(store, code) == ("on_loan", target, None)
+
+
 def test_an_important_approver_cannot_raise_someone_to_core(store: Store, people: dict[str, Signed]) -> None:
     n = personnel.request_change(store.uow(), people["officer"], badge("reader_important"), clearance="core")
     assert "R-159" in refused(approvals.decide, store.uow(), people["approver3"], n, True)
