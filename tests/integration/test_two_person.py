@@ -15,7 +15,7 @@ from tracker.domain import Classification
 from tracker.ledger import verify
 from tracker.policy import policy_document
 from tracker.rules import Policy
-from tracker.schema import Carrier, Event, Person, PolicyVersion
+from tracker.schema import Carrier, Event, Person, PolicyVersion, Refusal
 from tracker.services import approvals, circulation, personnel, registry, seals
 from tracker.services import audit as audit_log
 from tracker.services import policy as policy_service
@@ -161,6 +161,10 @@ def test_a_loan_or_carry_out_approval_is_for_someone(store: Store, people: dict[
     assert refused(approvals.grant, store.uow(), people["approver"], purpose, [code], until(store),
                    requested_by=badge("clerk")) == [rule]
     assert count_events(store) == before
+    with store.uow(readonly=True) as uow:  # each refusal is audited against whoever was refused
+        rows = uow.session.execute(select(Refusal.actor, Refusal.action, Refusal.carrier)
+                                   .order_by(Refusal.id.desc()).limit(2)).all()
+    assert [tuple(r) for r in rows] == [(badge("approver"), "approve", code), (badge("clerk"), "request", code)]
 
 
 def test_validity_is_bounded_by_the_matrix(store: Store, people: dict[str, Signed]) -> None:

@@ -71,8 +71,9 @@ def request(uow: UnitOfWork, requester: Signed, purpose: str, carriers: Sequence
     with uow:
         _person, _facts = actor_facts(uow, requester, Action.REQUEST)
         clean("note", note)
-        a = new_request(uow, requester.badge, ApprovalPurpose.parse(purpose), carriers, valid_until, grantee, copies,
-                        note, change)
+        what = ApprovalPurpose.parse(purpose)
+        _for_someone(what, grantee, carriers, requester.badge, "request")
+        a = new_request(uow, requester.badge, what, carriers, valid_until, grantee, copies, note, change)
         uow.ledger.append(EventDraft(EventType.APPROVAL_REQUESTED, actor=requester.badge, approval_id=a.id,
                                      to_holder=grantee, payload=request_payload(uow, a)), uow.now())
         uow.commit()
@@ -110,6 +111,7 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         _person, facts = actor_facts(uow, approver, Action.APPROVE)
         clean("note", note)
         what = ApprovalPurpose.parse(purpose)
+        _for_someone(what, grantee, carriers, approver.badge, "approve")
         a = new_request(uow, requested_by or grantee, what, carriers, valid_until, grantee, copies, note, None)
         _sign(uow, a, approver, facts, True, "")  # one event: the request and its first signature together
         uow.commit()
@@ -134,13 +136,6 @@ def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose
         raise DomainError(f"A {purpose.value} approval names no carriers.", f"{purpose.zh}审批不涉及载体。")
     if valid_until <= now:
         raise DomainError("The approval's validity must end in the future.", "审批有效期须晚于当前时间。")
-    if purpose in FOR_SOMEONE and not (grantee or "").strip():
-        # An approval for nobody in particular would serve whoever brings the carrier to the counter.
-        rule = PURPOSE_RULE[purpose]
-        raise Refused([Violation(rule, f"A {purpose.value.replace('_', ' ')} approval names the person it is for "
-                                       "(--for, or the borrower's badge at the counter).",
-                                 f"{purpose.zh}审批须写明审批对象（--for，或在柜台刷借阅人工牌）。")],
-                      "request", codes[0] if codes else None, requester)
     if copies is not None and copies < 1:
         raise DomainError("The number of copies is 1 or more.", "复制份数至少为1。")
     rows = [get_carrier(uow, code, lock=False) for code in codes]
@@ -158,6 +153,17 @@ def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose
     uow.session.add_all([ApprovalCarrier(approval_id=a.id, carrier_id=c.id) for c in rows])
     uow.session.flush()
     return a
+
+
+def _for_someone(purpose: ApprovalPurpose, grantee: str | None, carriers: Sequence[str], actor: str,
+                 action: str) -> None:
+    """An approval for nobody in particular would serve whoever brings the carrier to the counter (R-63, R-92)."""
+    if purpose in FOR_SOMEONE and not (grantee or "").strip():
+        rule = PURPOSE_RULE[purpose]
+        raise Refused([Violation(rule, f"A {purpose.value.replace('_', ' ')} approval names the person it is for "
+                                       "(--for, or the borrower's badge at the counter).",
+                                 f"{purpose.zh}审批须写明审批对象（--for，或在柜台刷借阅人工牌）。")],
+                      action, next((c.strip() for c in carriers if c.strip()), None), actor)
 
 
 def _level_of(purpose: ApprovalPurpose, change: dict[str, Any] | None) -> Classification | None:
