@@ -67,7 +67,8 @@ def circulation_latency(url: str, n: int) -> None:
     rows = [registry.CarrierInput(location=place("BJ", "R2C1S1"), classification="secret", period="10y",
                                   scope="法规处", copy_number=1, copy_total=1, title=f"bench {i}") for i in range(n)]
     codes = registry.import_rows(store.uow(), people["clerk"], rows)
-    approval = approvals.grant(store.uow(), people["approver"], "loan", codes, datetime.now(UTC) + timedelta(hours=2))
+    approval = approvals.grant(store.uow(), people["approver"], "loan", codes, datetime.now(UTC) + timedelta(hours=2),
+                               grantee=people["reader_important"].badge, requested_by=people["clerk"].badge)
     clerk, reader = people["clerk"], people["reader_important"]
     for code in codes[:20]:  # warm-up: connections, statement caches
         circulation.check_out(store.uow(), clerk, code, reader, approval_id=approval)

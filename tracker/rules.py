@@ -587,12 +587,14 @@ def check_roles(badge: str, roles: frozenset[Role]) -> list[Violation]:
 
 
 def check_person_change(actor: PersonFacts, target: str, *, roles: bool, clearance: bool,
-                        pin: bool) -> list[Violation]:
-    """Nobody changes their own roles, clearance or PIN through the administration (only a normal PIN change)."""
-    if actor.badge == target and (roles or clearance or pin):
-        return [_v("R-25", f"{actor.badge} may not change their own roles, clearance or PIN here: another person does "
-                           "it, with the matrix's approval for roles and clearance.",
-                   f"{actor.badge} 不得自行变更本人的角色、涉密等级或PIN，须由他人办理，角色和涉密等级变更须经审批。")]
+                        pin: bool, unit: bool = False) -> list[Violation]:
+    """Nobody changes their own roles, clearance, unit or PIN through the administration (only a normal PIN change):
+    the unit decides need-to-know (R-54) and which issuing unit one approves for (R-74)."""
+    if actor.badge == target and (roles or clearance or pin or unit):
+        return [_v("R-25", f"{actor.badge} may not change their own roles, clearance, unit or PIN here: another person "
+                           "does it, with the matrix's approval for roles, unit and clearance.",
+                   f"{actor.badge} 不得自行变更本人的角色、涉密等级、部门或PIN，须由他人办理，"
+                   "角色、部门和涉密等级变更须经审批。")]
     return []
 
 

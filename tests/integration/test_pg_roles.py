@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from tests_support import Clock
 
-from tracker.demo import place, seed_people_and_places
+from tracker.demo import badge, place, seed_people_and_places
 from tracker.domain import DomainError
 from tracker.ledger import verify
 from tracker.services import approvals, circulation, registry, seals
@@ -53,7 +53,8 @@ def test_the_app_role_works_the_counter_but_cannot_touch_the_ledger(pg_roles: tu
     code = registry.register(store.uow(), people["clerk"], registry.CarrierInput(
         location=place("BJ", "R2C1S1"), classification="secret", period="10y", scope="法规处", copy_number=1,
         copy_total=1, title="t"))
-    loan = approvals.grant(store.uow(), people["approver"], "loan", [code], clock() + timedelta(hours=2))
+    loan = approvals.grant(store.uow(), people["approver"], "loan", [code], clock() + timedelta(hours=2),
+                           grantee=badge("reader_important"), requested_by=badge("clerk"))
     circulation.check_out(store.uow(), people["clerk"], code, people["reader_important"], approval_id=loan)
     with pytest.raises(Refused):  # a refusal writes its audit row as the app role too
         circulation.check_out(store.uow(), people["clerk"], code, people["reader_core"])

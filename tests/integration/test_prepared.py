@@ -99,7 +99,7 @@ def test_statements_it_cannot_run_faithfully_are_refused() -> None:
 
 def test_approval_marking_through_the_driver(store: Store, code: str, people: dict[str, Signed]) -> None:
     aid = approvals.grant(store.uow(), people["approver"], "loan", [code], store.clock() + timedelta(hours=2),
-                          requested_by=badge("clerk"))
+                          grantee=badge("reader_important"), requested_by=badge("clerk"))
     with store.uow() as uow:
         cid = CARRIER.one(uow.session, {"code": code}).id
         before = approvals.approval_facts(uow, aid, cid)

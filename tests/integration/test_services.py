@@ -71,8 +71,8 @@ def test_due_time_in_local_zone_is_the_same_instant_when_read_back(store: Store,
 def test_refusal_writes_nothing_but_the_audit_row(store: Store, people: dict[str, Signed]) -> None:
     code = register(store, people["clerk"], "top_secret", location=SAFE)
     before = count_events(store)
-    a = approve(store, people["approver"], "loan", code)
-    with pytest.raises(Refused) as err:
+    a = approve(store, people["approver"], "loan", code, grantee=badge("reader_core"))
+    with pytest.raises(Refused) as err:  # another borrower than the approval's, without the clearance
         circulation.check_out(store.uow(), people["clerk"], code, people["reader_general"], approval_id=a,
                               reading_place=READING)
     assert "R-159" in err.value.rules

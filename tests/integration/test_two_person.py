@@ -15,7 +15,7 @@ from tracker.domain import Classification
 from tracker.ledger import verify
 from tracker.policy import policy_document
 from tracker.rules import Policy
-from tracker.schema import Carrier, Event, Person, PolicyVersion
+from tracker.schema import Carrier, Event, Person, PolicyVersion, Refusal
 from tracker.services import approvals, circulation, personnel, registry, seals
 from tracker.services import audit as audit_log
 from tracker.services import policy as policy_service
@@ -148,6 +148,23 @@ def test_approvals_are_not_recorded_for_someone_who_could_never_use_them(store: 
                    grantee=badge("reader_general"), requested_by=badge("clerk")) == ["R-159"]  # 一般 for 机密
     assert refused(approvals.grant, store.uow(), people["approver"], "loan", [code], until(store),
                    grantee=badge("reader_core"), requested_by=badge("clerk")) == ["R-54"]  # 技术处, outside the scope
+
+
+@pytest.mark.parametrize("purpose", ["loan", "carry_out"])
+def test_a_loan_or_carry_out_approval_is_for_someone(store: Store, people: dict[str, Signed], purpose: str) -> None:
+    """An approval for nobody in particular would serve whoever brings the carrier: refused when asked for, whether
+    raised by the clerk or granted at once by the approver (the command line as the counter)."""
+    code = register(store, people["clerk"])
+    before = count_events(store)
+    rule = "R-63" if purpose == "loan" else "R-92"
+    assert refused(approvals.request, store.uow(), people["clerk"], purpose, [code], until(store)) == [rule]
+    assert refused(approvals.grant, store.uow(), people["approver"], purpose, [code], until(store),
+                   requested_by=badge("clerk")) == [rule]
+    assert count_events(store) == before
+    with store.uow(readonly=True) as uow:  # each refusal is audited against whoever was refused
+        rows = uow.session.execute(select(Refusal.actor, Refusal.action, Refusal.carrier)
+                                   .order_by(Refusal.id.desc()).limit(2)).all()
+    assert [tuple(r) for r in rows] == [(badge("approver"), "approve", code), (badge("clerk"), "request", code)]
 
 
 def test_validity_is_bounded_by_the_matrix(store: Store, people: dict[str, Signed]) -> None:
@@ -300,6 +317,26 @@ def test_role_and_clearance_changes_need_a_granted_approval_for_exactly_that(sto
     personnel.change_person(store.uow(), people["officer"], target, clearance="important", approval_id=n)
     assert refused(personnel.change_person, store.uow(), people["officer"], target, clearance="important",
                    approval_id=n) == ["R-160"]  # used once
+
+
+def test_a_unit_change_needs_an_approval_like_a_role(store: Store, people: dict[str, Signed]) -> None:
+    """The unit decides need-to-know (R-54) and which issuing unit one signs for (R-74): the administrator alone moved
+    a reader into the unit a carrier is scoped to, and could not change his own."""
+    target = badge("reader_core")  # 技术处; the carrier below is scoped to 法规处 only
+    code = register(store, people["clerk"], scope="法规处")
+    before = count_events(store)
+    assert refused(personnel.change_person, store.uow(), people["admin"], target, unit="法规处") == ["R-25"]
+    assert refused(personnel.change_person, store.uow(), people["admin"], badge("admin"), unit="法规处") == ["R-25"]
+    assert count_events(store) == before
+    n = personnel.request_change(store.uow(), people["admin"], target, unit="法规处", note="调岗")
+    assert refused(approvals.decide, store.uow(), people["admin"], n, True)  # not his to approve
+    assert approvals.decide(store.uow(), people["approver"], n, True) == "granted"
+    assert refused(personnel.change_person, store.uow(), people["admin"], target, unit="办公室",
+                   approval_id=n) == ["R-25"]  # approved for 法规处, not another unit
+    personnel.change_person(store.uow(), people["admin"], target, unit="法规处", approval_id=n)
+    a = approve(store, people["approver"], "loan", code, grantee=target)
+    circulation.check_out(store.uow(), people["clerk"], code, people["reader_core"], approval_id=a)
+    assert state_of(store, code) == ("on_loan", target, None)
 
 
 def test_an_important_approver_cannot_raise_someone_to_core(store: Store, people: dict[str, Signed]) -> None:

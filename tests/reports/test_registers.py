@@ -100,7 +100,7 @@ def build(store: Store, people: dict[str, Signed], clock: Clock) -> dict[str, An
     clock.advance(days=3)  # 2026-11-30: after the period
     late = Signed(clerk.badge, clock())
     circulation.check_out(store.uow(), late, a, Signed(badge("reader_core"), clock()),
-                          approval_id=approve(store, people["approver"], "loan", a))
+                          approval_id=approve(store, people["approver"], "loan", a, grantee=badge("reader_core")))
     _register(store, late)
     return {"a": a, "b": b, "ts": ts, "lost": lost, "reclass": reclass, "away": away, "back": back, "d1": d1,
             "d2": d2, "hostile": hostile, "media": media, "copies": copies, "laptop": laptop}

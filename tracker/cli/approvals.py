@@ -254,13 +254,14 @@ def request_change(
     badge: str,
     role: Annotated[list[str] | None, typer.Option(help="The person's roles after the change; repeat.")] = None,
     clearance: Annotated[str | None, typer.Option(help="The clearance after the change.")] = None,
+    unit: Annotated[str | None, typer.Option(help="The unit after the change (a post change).")] = None,
     note: str = "",
 ) -> None:
-    """Ask for a role or clearance change (also for someone about to be added); an approver decides, then the
-    administrator (roles) or security officer (clearance) executes it with `person set … --approval N`."""
+    """Ask for a role, unit or clearance change (also for someone about to be added); an approver decides, then the
+    administrator (roles, unit) or security officer (clearance) executes it with `person set … --approval N`."""
     ensure_lang()
     actor = operator()
-    n = run(lambda: personnel.request_change(store().uow(), actor, badge, role, clearance, note=note))
+    n = run(lambda: personnel.request_change(store().uow(), actor, badge, role, clearance, note=note, unit=unit))
     out.print(Text(say(f"Request #{n} raised.", f"审批申请 #{n} 已提出。")))
 
 

@@ -78,8 +78,8 @@ def person_set(
     witness: Annotated[str | None, typer.Option(help="Badge of the security officer or auditor witnessing a PIN "
                                                      "reset of a privileged person (TRACKER_WITNESS_PIN).")] = None,
 ) -> None:
-    """Change someone else's roles (administrator) or clearance (security officer) with a granted request for exactly
-    that change, their unit, or reset their PIN to a one-time PIN. Nobody changes their own here."""
+    """Change someone else's roles or unit (administrator) or clearance (security officer) with a granted request for
+    exactly that change, or reset their PIN to a one-time PIN. Nobody changes their own here."""
     ensure_lang()
     actor = operator()
     new_pin = read_pin(say(f"New PIN for {badge}", f"{badge} 的新PIN"), "TRACKER_NEW_PIN") if reset_pin else None

@@ -21,10 +21,19 @@ from sqlalchemy import bindparam, case, select, update
 from tracker.domain import ApprovalPurpose, Classification, DomainError, EventType
 from tracker.ledger import EventDraft
 from tracker.prepared import Prepared
-from tracker.rules import Action, ApprovalFacts, CarrierFacts, check_decision, decision_complete
+from tracker.rules import (
+    PURPOSE_RULE,
+    Action,
+    ApprovalFacts,
+    CarrierFacts,
+    Violation,
+    check_decision,
+    decision_complete,
+)
 from tracker.schema import Approval, ApprovalCarrier, ApprovalDecision, Carrier, Person, table
 from tracker.services.common import (
     NotFound,
+    Refused,
     Signed,
     actor_facts,
     carrier_facts,
@@ -62,8 +71,9 @@ def request(uow: UnitOfWork, requester: Signed, purpose: str, carriers: Sequence
     with uow:
         _person, _facts = actor_facts(uow, requester, Action.REQUEST)
         clean("note", note)
-        a = new_request(uow, requester.badge, ApprovalPurpose.parse(purpose), carriers, valid_until, grantee, copies,
-                        note, change)
+        what = ApprovalPurpose.parse(purpose)
+        _for_someone(what, grantee, carriers, requester.badge, "request")
+        a = new_request(uow, requester.badge, what, carriers, valid_until, grantee, copies, note, change)
         uow.ledger.append(EventDraft(EventType.APPROVAL_REQUESTED, actor=requester.badge, approval_id=a.id,
                                      to_holder=grantee, payload=request_payload(uow, a)), uow.now())
         uow.commit()
@@ -101,6 +111,7 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
         _person, facts = actor_facts(uow, approver, Action.APPROVE)
         clean("note", note)
         what = ApprovalPurpose.parse(purpose)
+        _for_someone(what, grantee, carriers, approver.badge, "approve")
         a = new_request(uow, requested_by or grantee, what, carriers, valid_until, grantee, copies, note, None)
         _sign(uow, a, approver, facts, True, "")  # one event: the request and its first signature together
         uow.commit()
@@ -108,6 +119,8 @@ def grant(uow: UnitOfWork, approver: Signed, purpose: str, carriers: Sequence[st
 
 
 STATUS_ZH = {"pending": "待审批", "granted": "批准", "denied": "驳回"}
+# Purposes whose approval is bound to the person it is for (R-63, R-92): the borrower, the custodian.
+FOR_SOMEONE = frozenset({ApprovalPurpose.LOAN, ApprovalPurpose.CARRY_OUT})
 
 
 def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose, carriers: Sequence[str],
@@ -140,6 +153,17 @@ def new_request(uow: UnitOfWork, requester: str | None, purpose: ApprovalPurpose
     uow.session.add_all([ApprovalCarrier(approval_id=a.id, carrier_id=c.id) for c in rows])
     uow.session.flush()
     return a
+
+
+def _for_someone(purpose: ApprovalPurpose, grantee: str | None, carriers: Sequence[str], actor: str,
+                 action: str) -> None:
+    """An approval for nobody in particular would serve whoever brings the carrier to the counter (R-63, R-92)."""
+    if purpose in FOR_SOMEONE and not (grantee or "").strip():
+        rule = PURPOSE_RULE[purpose]
+        raise Refused([Violation(rule, f"A {purpose.value.replace('_', ' ')} approval names the person it is for "
+                                       "(--for, or the borrower's badge at the counter).",
+                                 f"{purpose.zh}审批须写明审批对象（--for，或在柜台刷借阅人工牌）。")],
+                      action, next((c.strip() for c in carriers if c.strip()), None), actor)
 
 
 def _level_of(purpose: ApprovalPurpose, change: dict[str, Any] | None) -> Classification | None:

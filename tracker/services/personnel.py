@@ -127,16 +127,19 @@ def add_person(uow: UnitOfWork, actor: Signed | None, badge: str, name: str, uni
 
 
 def _use_person_approval(uow: UnitOfWork, actor: Signed, approval_id: int | None, badge: str,
-                         roles: str | None, clearance: str | None) -> None:
-    """A role or clearance change is done only with a granted approval for exactly that change, by someone who did
-    not approve it (R-160, R-25); the approval is then used up."""
-    purposes = [p for p, wanted in ((ApprovalPurpose.ROLE_CHANGE, roles), (ApprovalPurpose.CLEARANCE_CHANGE,
-                                                                          clearance)) if wanted is not None]
+                         roles: str | None, clearance: str | None, unit: str | None = None) -> None:
+    """A role, unit or clearance change is done only with a granted approval for exactly that change, by someone who
+    did not approve it (R-160, R-25); the approval is then used up. A unit change is a post change, approved as a
+    role change: the unit decides need-to-know (R-54) and for which issuing unit one approves (R-74)."""
+    purposes = [p for p, wanted in ((ApprovalPurpose.ROLE_CHANGE, roles if roles is not None else unit),
+                                    (ApprovalPurpose.CLEARANCE_CHANGE, clearance)) if wanted is not None]
     rule = "R-160" if clearance is not None else "R-25"
+    what = [w for w, v in (("role", roles), ("unit", unit), ("clearance", clearance)) if v is not None]
+    what_zh = [w for w, v in (("角色", roles), ("部门", unit), ("涉密等级", clearance)) if v is not None]
     if approval_id is None:
-        raise Refused([Violation(rule, f"Changing {badge}'s {' and '.join(p.value.split('_')[0] for p in purposes)} "
+        raise Refused([Violation(rule, f"Changing {badge}'s {' and '.join(what)} "
                                        "needs a granted approval: raise a request for it first.",
-                                 f"变更 {badge} 的{'和'.join(p.zh for p in purposes)}须经审批，请先提出审批申请。")],
+                                 f"变更 {badge} 的{'和'.join(what_zh)}须经审批，请先提出审批申请。")],
                       "person_change", None, actor.badge)
     a = uow.session.execute(select(Approval).where(Approval.id == approval_id).with_for_update()).scalar_one_or_none()
     if a is None:
@@ -147,7 +150,8 @@ def _use_person_approval(uow: UnitOfWork, actor: Signed, approval_id: int | None
     problems = []
     if a.status != "granted" or ApprovalPurpose(a.purpose) not in purposes or a.valid_until < now:
         problems.append(("is not a granted, valid approval for this change", "不是针对此变更的有效审批"))
-    if change.get("badge") != badge or change.get("roles") != roles or change.get("clearance") != clearance:
+    if (change.get("badge") != badge or change.get("roles") != roles or change.get("clearance") != clearance
+            or change.get("unit") != unit):
         problems.append((f"approved {change}, not this change", f"批准的内容为 {change}，与本次变更不符"))
     if change.get("used"):
         problems.append(("was already used", "已使用过"))
@@ -178,23 +182,26 @@ def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | N
         if clearance is not None and action != Action.CLEARANCE:
             actor_facts(uow, actor, Action.CLEARANCE)
         refuse(check_person_change(facts, p.badge, roles=roles is not None, clearance=clearance is not None,
-                                   pin=pin is not None), "person_change", None, actor.badge)
+                                   pin=pin is not None, unit=unit is not None), "person_change", None, actor.badge)
         changes: dict[str, str | None] = {}
         new_roles = _roles(roles) if roles is not None else None
         new_level = Clearance.parse(clearance).value if clearance is not None else None
         if new_roles is not None:
             refuse(check_roles(p.badge, _role_set(new_roles)), "person_change", None, actor.badge)
-        if new_roles is not None or new_level is not None:
-            _use_person_approval(uow, actor, approval_id, p.badge, new_roles, new_level)
+        if unit is not None:
+            clean("unit", unit)
+        new_unit = unit.strip() if unit is not None and unit.strip() != p.unit else None
+        if new_roles is not None or new_level is not None or new_unit is not None:
+            _use_person_approval(uow, actor, approval_id, p.badge, new_roles, new_level, new_unit)
         if new_level is not None:
             p.clearance = new_level
             changes["clearance"] = new_level
         if new_roles is not None:
             p.roles = new_roles
             changes["roles"] = new_roles
-        if unit is not None:
-            p.unit = unit
-            changes["unit"] = unit
+        if new_unit is not None:
+            p.unit = new_unit
+            changes["unit"] = new_unit
         if pin is not None:
             refuse(check_pin(pin, p.badge, uow.policy) + _reset_witness(uow, actor, p, witness), "person_change",
                    None, actor.badge)
@@ -207,7 +214,7 @@ def change_person(uow: UnitOfWork, actor: Signed, badge: str, clearance: str | N
         uow.ledger.append(EventDraft(EventType.PERSON_CHANGED, actor=actor.badge, to_holder=badge,
                                      approval_id=approval_id, payload=changes), uow.now())
         uow.commit()
-    if changes.keys() & {"roles", "clearance", "pin"}:
+    if changes.keys() & {"roles", "clearance", "pin", "unit"}:
         uow.audit({"actor": actor.badge, "action": "person_change", "carrier": None, "rules": "",
                    "kind": "role_change", "detail": json.dumps({"badge": badge, **changes}, ensure_ascii=False)})
 
@@ -233,20 +240,26 @@ def _reset_witness(uow: UnitOfWork, actor: Signed, target: Person, witness: Sign
 
 
 def request_change(uow: UnitOfWork, requester: Signed, badge: str, roles: Iterable[str] | None = None,
-                   clearance: str | None = None, valid_for: timedelta = timedelta(days=7), note: str = "") -> int:
-    """Ask for a role or clearance change (also for a person about to be added); an approver decides it per the
-    matrix, and the administrator or security officer then executes it with the approval's number."""
-    if roles is None and clearance is None:
-        raise DomainError("Name the roles or the clearance to change.", "请指明要变更的角色或涉密等级。")
+                   clearance: str | None = None, valid_for: timedelta = timedelta(days=7), note: str = "",
+                   unit: str | None = None) -> int:
+    """Ask for a role, unit or clearance change (also for a person about to be added); an approver decides it per
+    the matrix, and the administrator or security officer then executes it with the approval's number."""
+    if roles is None and clearance is None and unit is None:
+        raise DomainError("Name the roles, the unit or the clearance to change.",
+                          "请指明要变更的角色、部门或涉密等级。")
     code = normalize(badge)
-    change = {"badge": code, "roles": _roles(roles) if roles is not None else None,
-              "clearance": Clearance.parse(clearance).value if clearance is not None else None}
+    change: dict[str, str | None] = {
+        "badge": code, "roles": _roles(roles) if roles is not None else None,
+        "clearance": Clearance.parse(clearance).value if clearance is not None else None}
+    if unit is not None:  # only then, so requests made before units were bound read the same
+        clean("unit", unit)
+        change["unit"] = unit.strip()
     if change["roles"] is not None:
         refuse(check_roles(code, _role_set(change["roles"])), "request", None, requester.badge)
     with uow:
         exists = uow.session.execute(select(Person.id).where(Person.badge == code)).first() is not None
         until = uow.now() + valid_for
-    purpose = "clearance_change" if roles is None else "role_change"
+    purpose = "clearance_change" if roles is None and unit is None else "role_change"
     return approvals.request(uow, requester, purpose, [], until, grantee=code if exists else None, note=note,
                              change=change)
 

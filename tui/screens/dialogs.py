@@ -211,9 +211,10 @@ class RequestForm:
 
 
 # What a clerk may ask for at the counter (F2 in the request dialog walks them): the carrier purposes of the matrix.
-# People, policy and print-run requests are raised by the administrator and the security officer elsewhere.
+# People, policy and print-run requests are raised by the administrator and the security officer elsewhere, and a
+# destruction is asked for by submitting its batch (Ctrl+Y, `tracker destruction`).
 COUNTER_PURPOSES = ("loan", "carry_out", "outside_loan", "copy", "extract", "scope_extension", "reclassify",
-                    "declassify", "destruction")
+                    "declassify")
 
 
 def purpose_label(purpose: str) -> str:
