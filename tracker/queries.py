@@ -167,7 +167,8 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
     from their start (B-tree), and the rest through the index of every carrier's characters and pairs of adjacent
     characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on PostgreSQL the
-    first carriers while the text is common there, else every match of the text in a GIN index.
+    first carriers while the text is common there (or as many more as its frequency there says fill the page, up to
+    `MOST_SCAN`), else every later match of the text in a GIN index (`_short_pg`).
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
