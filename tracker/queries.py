@@ -88,13 +88,15 @@ _FTS_DOC = sql_text("SELECT rowid FROM carrier_search_doc WHERE carrier_search_d
 _GRAMS = sql_text("SELECT rowid FROM carrier_grams WHERE carrier_grams MATCH :match ORDER BY rowid LIMIT :n")
 _SCAN_ALL = sql_text("SELECT id FROM carriers WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern "
                      "ESCAPE '\\' OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
-# The next :scan carriers after :after and, among them, those holding the text (ILIKE, as `_REST_LIKE`) — the three
-# columns joined by a unit separator, which no text holds (find drops control characters) — with the last one read.
+# Among the next :scan carriers after :after, the first :n holding the text (ILIKE, as `_REST_LIKE`) — the three
+# columns joined by a unit separator, which no text holds (find drops control characters). PostgreSQL stops reading
+# at the n-th: a common text costs what it did when the whole table was read in order for it. `_READ_PG`: how many
+# carriers that window holds, and its last.
 _WINDOW_PG = sql_text(
-    "WITH w AS (SELECT id, title || chr(31) || code || chr(31) || coalesce(doc_number, '') AS v FROM carriers "
-    "WHERE id > :after ORDER BY id LIMIT :scan) "
-    "SELECT id, v ILIKE :pattern ESCAPE '\\', (SELECT count(*) FROM w) FROM w "
-    "WHERE v ILIKE :pattern ESCAPE '\\' OR id = (SELECT max(id) FROM w) ORDER BY id")
+    "SELECT id FROM (SELECT id, title || chr(31) || code || chr(31) || coalesce(doc_number, '') AS v FROM carriers "
+    "WHERE id > :after ORDER BY id LIMIT :scan) AS w WHERE v ILIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
+_READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHERE id > :after ORDER BY id "
+                    "LIMIT :scan) AS w")
 # `id + 0`: every match is read from the GIN index's bitmap and the first ones sorted out; ordered by the primary key,
 # PostgreSQL would read carriers in order computing their grams, through the whole register for a text found late.
 _GRAMS_PG = sql_text("SELECT id FROM carriers WHERE tracker_grams(code, title, coalesce(doc_number, '')) "
@@ -222,11 +224,13 @@ def _short_pg(conn: Any, params: dict[str, str], n: int) -> list[int]:
     found: list[int] = []
     after, window = -(2**31), SHORT_SCAN
     for _ in range(2):
-        rows = conn.execute(_WINDOW_PG, {**params, "after": after, "scan": window}).all()
-        found += [i for i, hit, _read in rows if hit][:n - len(found)]
-        if len(found) >= n or not rows or rows[-1][2] < window:
-            return found  # the page is full, or every carrier has been read
-        after = rows[-1][0]
+        found += conn.execute(_WINDOW_PG, {**params, "after": after, "scan": window, "n": n - len(found)}).scalars()
+        if len(found) >= n:
+            return found
+        read, last = conn.execute(_READ_PG, {"after": after, "scan": window}).one()
+        if read < window:
+            return found  # every carrier has been read
+        after = last
         if not found:
             break
         window = (n - len(found)) * 2 * SHORT_SCAN // len(found)  # twice what the frequency in the first says
