@@ -74,9 +74,11 @@ def carrier_by_epc(uow: UnitOfWork, epc: str) -> CarrierView | None:
 # Texts shorter than this have no trigram of their own (see `find`).
 TRIGRAM = 3
 # On PostgreSQL a short text is first looked for in this many carriers, in registration order: one found in at least
-# one carrier in 20 fills a page of 100 there; a rarer one is looked up in the GIN index of unigrams and bigrams
-# (migration 0019), whose every match is then read (so its cost grows with the matches: few, for a rare text).
+# one carrier in 20 fills a page of 100 there. One found less often but still often enough that the page should fill
+# within `MOST_SCAN` more carriers is read for in those; a rarer one (or one first found later) is looked up in the GIN
+# index of unigrams and bigrams (migration 0019), whose every match is then read: few, for a rare text.
 SHORT_SCAN = 2_000
+MOST_SCAN = 12_000
 _END = "\U0010ffff"  # sorts after every character: [text, text + _END) is the range of strings starting with text
 
 _FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
@@ -84,15 +86,21 @@ _FTS_DOC = sql_text("SELECT rowid FROM carrier_search_doc WHERE carrier_search_d
                     "LIMIT :n")
 # One token of the unigram-and-bigram index (migration 0019): its first ids are the answer, whatever its frequency.
 _GRAMS = sql_text("SELECT rowid FROM carrier_grams WHERE carrier_grams MATCH :match ORDER BY rowid LIMIT :n")
-_SCAN = ("SELECT id FROM {} WHERE title {like} :pattern ESCAPE '\\' OR code {like} :pattern ESCAPE '\\' "
-         "OR doc_number {like} :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
-_SCAN_ALL = sql_text(_SCAN.format("carriers", like="LIKE"))
-_FIRST = "(SELECT id, code, doc_number, title FROM carriers ORDER BY id LIMIT :scan) AS c"
-_SCAN_FIRST_PG = sql_text(_SCAN.format(_FIRST, like="ILIKE"))
+_SCAN_ALL = sql_text("SELECT id FROM carriers WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern "
+                     "ESCAPE '\\' OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
+# Among the next :scan carriers after :after, the first :n holding the text (ILIKE, as `_REST_LIKE`) — the three
+# columns joined by a unit separator, which no text holds (find drops control characters). PostgreSQL stops reading
+# at the n-th: a common text costs what it did when the whole table was read in order for it. `_READ_PG`: how many
+# carriers that window holds, and its last.
+_WINDOW_PG = sql_text(
+    "SELECT id FROM (SELECT id, title || chr(31) || code || chr(31) || coalesce(doc_number, '') AS v FROM carriers "
+    "WHERE id > :after ORDER BY id LIMIT :scan) AS w WHERE v ILIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
+_READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHERE id > :after ORDER BY id "
+                    "LIMIT :scan) AS w")
 # `id + 0`: every match is read from the GIN index's bitmap and the first ones sorted out; ordered by the primary key,
 # PostgreSQL would read carriers in order computing their grams, through the whole register for a text found late.
 _GRAMS_PG = sql_text("SELECT id FROM carriers WHERE tracker_grams(code, title, coalesce(doc_number, '')) "
-                     "@> ARRAY[lower(:text)] ORDER BY id + 0 LIMIT :n")
+                     "@> ARRAY[lower(:text)] AND id > :after ORDER BY id + 0 LIMIT :n")
 
 
 def _like(text: str) -> str:
@@ -161,7 +169,8 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
     from their start (B-tree), and the rest through the index of every carrier's characters and pairs of adjacent
     characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on PostgreSQL the
-    first carriers while the text is common there, else every match of the text in a GIN index.
+    first carriers while the text is common there (or as many more as its frequency there says fill the page, up to
+    `MOST_SCAN`), else every later match of the text in a GIN index (`_short_pg`).
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
@@ -198,9 +207,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         elif sqlite:
             rest = ids(_GRAMS, match=_quoted(t))
         else:
-            rest = ids(_SCAN_FIRST_PG, scan=SHORT_SCAN)
-            if len(rest) < limit + len(found):
-                rest = ids(_GRAMS_PG)
+            rest = _short_pg(conn, params, limit + len(found))
         for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
             matching = ids(who)
             if matching:
@@ -208,6 +215,28 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         take(sorted(set(rest) - set(found)))
     page = list(found)[:limit]  # the first carriers of each rank: by code, or in registration order
     return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
+
+
+def _short_pg(conn: Any, params: dict[str, str], n: int) -> list[int]:
+    """The first `n` carriers, in registration order, whose title, code or document number holds a one- or
+    two-character text (PostgreSQL): read for in the first carriers, then in as many more as the text's frequency
+    there says the page needs (at most `MOST_SCAN`), then looked up in the GIN index after the carriers read."""
+    found: list[int] = []
+    after, window = -(2**31), SHORT_SCAN
+    for _ in range(2):
+        found += conn.execute(_WINDOW_PG, {**params, "after": after, "scan": window, "n": n - len(found)}).scalars()
+        if len(found) >= n:
+            return found
+        read, last = conn.execute(_READ_PG, {"after": after, "scan": window}).one()
+        if read < window:
+            return found  # every carrier has been read
+        after = last
+        if not found:
+            break
+        window = (n - len(found)) * 2 * SHORT_SCAN // len(found)  # twice what the frequency in the first says
+        if window > MOST_SCAN:
+            break
+    return found + list(conn.execute(_GRAMS_PG, {**params, "after": after, "n": n - len(found)}).scalars())
 
 
 def _views(conn: Any, ids: list[int]) -> list[tuple[int, CarrierView]]:

@@ -115,8 +115,10 @@ def test_find_is_a_brute_force_substring_match_ranked(store: Store, people: dict
                                   doc_number=None if i % 9 == 0 else f"{rng.choice('京国BJ')}〔20{i % 30:02d}〕{i}号")
             for i in range(120)]
     registry.import_rows(store.uow(), people["clerk"], rows)
-    # A small first read on PostgreSQL, so both of its ways to a short text (the first carriers, the GIN index) answer.
+    # Small windows on PostgreSQL, so each of its ways to a short text answers: the first carriers, more of them,
+    # the GIN index after those (alone or after the second window), and the end of the register.
     monkeypatch.setattr(queries, "SHORT_SCAN", 30)
+    monkeypatch.setattr(queries, "MOST_SCAN", 40)
     for round_ in range(2):
         for what in texts(rng, store):
             for limit in (3, 10, 100):

@@ -44,8 +44,8 @@ def grams(row: str) -> str:
     column (at the last character the pair is the character again). The FTS5 'delete' command must be given exactly
     the text indexed: every statement below builds it with this expression."""
     return ("(SELECT group_concat(substr(v, n, 1) || char(31) || substr(v, n, 2), char(31)) FROM "  # noqa: S608
-            f"(SELECT {row}.code AS v UNION ALL SELECT {row}.title UNION ALL SELECT coalesce({row}.doc_number, '')), "
-            "search_positions WHERE n <= length(v))")
+            f"(SELECT {row}.code AS v UNION ALL SELECT {row}.title UNION ALL SELECT coalesce({row}.doc_number, '')) "
+            "CROSS JOIN search_positions WHERE n <= length(v))")  # CROSS JOIN: the values outside, each a range of n
 
 
 # Constant SQL throughout (column names and the expression above): nothing here comes from outside.
