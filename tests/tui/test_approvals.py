@@ -91,6 +91,14 @@ def request_state(ui: Any, number: int) -> tuple[str, str | None, str | None, li
         return a.status, people.get(a.requester_id or 0), people.get(a.grantee_id or 0), decided
 
 
+def _last_request(ui: Any) -> tuple[str, str, str | None]:
+    """The newest request's purpose, status and for whom (badge)."""
+    with ui.store.uow(readonly=True) as uow:
+        a = uow.session.execute(select(Approval).order_by(Approval.id.desc()).limit(1)).scalar_one()
+        grantee = uow.session.get(Person, a.grantee_id)
+        return a.purpose, a.status, grantee.badge if grantee else None
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 async def test_request_signed_at_the_counter_then_the_loan_goes_out(ui: Any, lang: str) -> None:
     carrier = secret_carrier(ui)
@@ -312,11 +320,7 @@ async def test_a_loan_request_names_for_whom(ui: Any) -> None:
         await pilot.press("enter", "enter", "enter")
         await ui.on_screen(pilot, "CounterScreen")
         await ui.answered(pilot)
-    with ui.store.uow(readonly=True) as uow:
-        a = uow.session.execute(select(Approval).order_by(Approval.id.desc()).limit(1)).scalar_one()
-        grantee = uow.session.get(Person, a.grantee_id)
-        assert (a.purpose, a.status, grantee.badge if grantee else None) == ("loan", "pending",
-                                                                             badge("reader_important"))
+    assert _last_request(ui) == ("loan", "pending", badge("reader_important"))
 
 
 async def test_the_clerk_chooses_the_purpose_of_a_request(ui: Any) -> None:
@@ -339,8 +343,4 @@ async def test_the_clerk_chooses_the_purpose_of_a_request(ui: Any) -> None:
         await pilot.press("enter", "enter", "enter")
         await ui.on_screen(pilot, "CounterScreen")
         await ui.answered(pilot)
-    with ui.store.uow(readonly=True) as uow:
-        a = uow.session.execute(select(Approval).order_by(Approval.id.desc()).limit(1)).scalar_one()
-        grantee = uow.session.get(Person, a.grantee_id)
-        assert (a.purpose, a.status, grantee.badge if grantee else None) == ("carry_out", "pending",
-                                                                             badge("reader_important"))
+    assert _last_request(ui) == ("carry_out", "pending", badge("reader_important"))
