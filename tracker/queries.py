@@ -101,6 +101,10 @@ _READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHER
 # PostgreSQL would read carriers in order computing their grams, through the whole register for a text found late.
 _GRAMS_PG = sql_text("SELECT id FROM carriers WHERE tracker_grams(code, title, coalesce(doc_number, '')) "
                      "@> ARRAY[lower(:text)] AND id > :after ORDER BY id + 0 LIMIT :n")
+# Three characters and more after the window: the pg_trgm GIN indexes of the three columns, every match read from their
+# bitmaps (`id + 0` again), the same ILIKE as `_REST_LIKE`.
+_TRGM_PG = sql_text("SELECT id FROM carriers WHERE (title ILIKE :pattern ESCAPE '\\' OR code ILIKE :pattern ESCAPE "
+                    "'\\' OR doc_number ILIKE :pattern ESCAPE '\\') AND id > :after ORDER BY id + 0 LIMIT :n")
 
 
 def _like(text: str) -> str:
@@ -170,7 +174,8 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     from their start (B-tree), and the rest through the index of every carrier's characters and pairs of adjacent
     characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on PostgreSQL the
     first carriers while the text is common there (or as many more as its frequency there says fill the page, up to
-    `MOST_SCAN`), else every later match of the text in a GIN index (`_short_pg`).
+    `MOST_SCAN`), else every later match of the text in a GIN index (`_window_pg`); three characters and more the
+    same way, pg_trgm's GIN indexes after the window.
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
@@ -201,13 +206,13 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
             take(ids(_DOC_LIKE))
     if len(found) < limit:
         if len(t) >= TRIGRAM:
-            rest = ids(_FTS, match=_quoted(t)) if sqlite else ids(_REST_LIKE)
+            rest = ids(_FTS, match=_quoted(t)) if sqlite else _window_pg(conn, params, limit + len(found), _TRGM_PG)
         elif any(unicodedata.category(ch) == "Cc" for ch in t):  # no token holds it (DEL, C1): read the carriers
             rest = ids(_SCAN_ALL if sqlite else _REST_LIKE)
         elif sqlite:
             rest = ids(_GRAMS, match=_quoted(t))
         else:
-            rest = _short_pg(conn, params, limit + len(found))
+            rest = _window_pg(conn, params, limit + len(found), _GRAMS_PG)
         for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
             matching = ids(who)
             if matching:
@@ -217,10 +222,12 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
 
 
-def _short_pg(conn: Any, params: dict[str, str], n: int) -> list[int]:
-    """The first `n` carriers, in registration order, whose title, code or document number holds a one- or
-    two-character text (PostgreSQL): read for in the first carriers, then in as many more as the text's frequency
-    there says the page needs (at most `MOST_SCAN`), then looked up in the GIN index after the carriers read."""
+def _window_pg(conn: Any, params: dict[str, str], n: int, index: Any) -> list[int]:
+    """The first `n` carriers, in registration order, whose title, code or document number holds the text
+    (PostgreSQL): read for in the first carriers, then in as many more as the text's frequency there says the page
+    needs (at most `MOST_SCAN`), then looked up in the `index` statement after the carriers read — the grams' GIN
+    index for one or two characters, pg_trgm's for more. A common text fills its page from the first carriers; the
+    index alone would read every one of its matches (50–60 ms for a common title word at a million carriers)."""
     found: list[int] = []
     after, window = -(2**31), SHORT_SCAN
     for _ in range(2):
@@ -236,7 +243,7 @@ def _short_pg(conn: Any, params: dict[str, str], n: int) -> list[int]:
         window = (n - len(found)) * 2 * SHORT_SCAN // len(found)  # twice what the frequency in the first says
         if window > MOST_SCAN:
             break
-    return found + list(conn.execute(_GRAMS_PG, {**params, "after": after, "n": n - len(found)}).scalars())
+    return found + list(conn.execute(index, {**params, "after": after, "n": n - len(found)}).scalars())
 
 
 def _views(conn: Any, ids: list[int]) -> list[tuple[int, CarrierView]]:
