@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from textual.dom import DOMNode
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -54,12 +56,21 @@ def pick(en: str, zh: str) -> str:
     return zh if _lang == "zh" else en
 
 
-def translate_bindings(node: DOMNode) -> None:
-    """Replace the footer descriptions of a node's bindings with the active language's (after N_ marking)."""
+def _relabel(node: DOMNode, label: Callable[[str], str]) -> None:
     bindings = getattr(node, "_bindings", None)
     key_map = getattr(bindings, "key_to_bindings", None)
     if not isinstance(key_map, dict):
         return
     for key, items in key_map.items():
-        key_map[key] = [dataclasses.replace(b, description=_(b.description)) if b.description else b
+        key_map[key] = [dataclasses.replace(b, description=label(b.description)) if b.description else b
                         for b in items]
+
+
+def translate_bindings(node: DOMNode) -> None:
+    """Replace the footer descriptions of a node's bindings with the active language's (after N_ marking)."""
+    _relabel(node, _)
+
+
+def relabel_bindings(node: DOMNode, labels: Mapping[str, str]) -> None:
+    """Replace the footer descriptions found in `labels` (a screen whose key names are not in the catalog)."""
+    _relabel(node, lambda description: labels.get(description, description))

@@ -11,7 +11,6 @@ Its texts are chosen with `pick` in both languages (not the gettext catalog), so
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from rich.text import Text
@@ -24,7 +23,7 @@ from tracker.services import destruction
 from tracker.services.common import Refused
 from tracker.services.destruction import BatchView
 from tui.context import AppContext
-from tui.i18n import pick
+from tui.i18n import pick, relabel_bindings
 from tui.screens.base import TO_COUNTER, ScanDeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -46,10 +45,7 @@ class DestructionScreen(ScanDeskScreen):
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
-        key_map = self._bindings.key_to_bindings
-        for key, items in key_map.items():
-            key_map[key] = [dataclasses.replace(b, description=pick(b.description, _KEYS[b.description]))
-                            if b.description in _KEYS else b for b in items]
+        relabel_bindings(self, {en: pick(en, zh) for en, zh in _KEYS.items()})
         self.batches: list[dict[str, Any]] = []
         self.index = 0
         self.view: BatchView | None = None

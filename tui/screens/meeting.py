@@ -12,7 +12,6 @@ Its texts are chosen with `pick` in both languages (not the gettext catalog), so
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from rich.text import Text
@@ -26,7 +25,7 @@ from tracker.services import meetings
 from tracker.services.common import Refused, Signed, authenticate
 from tracker.services.meetings import MeetingView
 from tui.context import AppContext
-from tui.i18n import pick
+from tui.i18n import pick, relabel_bindings
 from tui.screens.base import TO_COUNTER, ScanDeskScreen
 from tui.screens.dialogs import PinDialog
 from tui.widgets.keybar import KeyBar
@@ -54,10 +53,7 @@ class MeetingScreen(ScanDeskScreen):
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
-        key_map = self._bindings.key_to_bindings
-        for key, items in key_map.items():
-            key_map[key] = [dataclasses.replace(b, description=pick(b.description, _KEYS[b.description]))
-                            if b.description in _KEYS else b for b in items]
+        relabel_bindings(self, {en: pick(en, zh) for en, zh in _KEYS.items()})
         self.ids: list[int] = []
         self.index = 0
         self.view: MeetingView | None = None

@@ -12,8 +12,6 @@ Its texts are chosen with `pick` in both languages (not the gettext catalog), so
 
 from __future__ import annotations
 
-import dataclasses
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -29,7 +27,7 @@ from tracker.services.common import Refused
 from tracker.services.printruns import Completion, RunView
 from tui import printing
 from tui.context import AppContext
-from tui.i18n import pick
+from tui.i18n import pick, relabel_bindings
 from tui.screens.base import DeskScreen
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
@@ -55,10 +53,7 @@ class PrintRunScreen(DeskScreen):
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
-        key_map = self._bindings.key_to_bindings
-        for key, items in key_map.items():
-            key_map[key] = [dataclasses.replace(b, description=pick(b.description, _KEYS[b.description]))
-                            if b.description in _KEYS else b for b in items]
+        relabel_bindings(self, {en: pick(en, zh) for en, zh in _KEYS.items()})
         self.runs: list[RunView] = []
         self.index = 0
         self.done: Completion | None = None

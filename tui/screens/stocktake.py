@@ -10,7 +10,6 @@ places. The screen only calls the stock-take services; it never writes the datab
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from tracker import stocktake as st
 from tracker.domain import DomainError
 from tracker.services.common import Refused
 from tui.context import AppContext
+from tui.i18n import relabel_bindings
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
@@ -58,7 +58,7 @@ class StocktakeScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         if ctx.lang == "zh":
-            _chinese_keys(self)
+            relabel_bindings(self, _KEYS_ZH)  # this screen's key names are not in the counter's catalog
         self.session_id = session_id
         self.device = device or f"{ctx.settings.terminal}-wedge"
         self.live: st.LiveIngest | None = None
@@ -256,11 +256,3 @@ class StocktakeScreen(Screen[None]):
                           str(p.seen), Text(str(p.missing), style="bold red" if p.missing else ""),
                           str(p.misplaced), str(p.not_covered), str(p.unexplained), key=p.code)
 
-
-def _chinese_keys(screen: Screen[None]) -> None:
-    """This screen's key labels in Chinese (its strings are not in the counter's message catalog)."""
-    key_map = getattr(getattr(screen, "_bindings", None), "key_to_bindings", None)
-    if isinstance(key_map, dict):
-        for key, items in key_map.items():
-            key_map[key] = [dataclasses.replace(b, description=_KEYS_ZH.get(b.description, b.description))
-                            for b in items]
