@@ -28,11 +28,9 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Self
 
 from sqlalchemy import select
 
@@ -45,6 +43,7 @@ from tracker.services import incidents
 from tracker.services.approvals import approval_facts, covering, mark_used
 from tracker.services.common import carrier_facts, close_open_loan, get_carrier, location_facts, person_facts
 from tracker.store import Store, UnitOfWork
+from tracker.watch.background import Background
 from tracker.watch.outputs import Alarm, Outputs
 from tracker.watch.places import CabinetSpec, TagResolver
 
@@ -75,11 +74,12 @@ class Reconciliation:
     seconds: float = 0.0
 
 
-class CabinetWatcher:
+class CabinetWatcher(Background):
     def __init__(self, store: Store, spec: CabinetSpec, outputs: Outputs | None = None, *, settle: float = 1.0,
                  interval: float = 60.0, silent_after: float = 180.0,
                  clock: Callable[[], float] = time.monotonic,
                  on_reconcile: Callable[[Reconciliation], None] | None = None) -> None:
+        super().__init__()
         self.store = store
         self.spec = spec
         self.outputs = outputs or Outputs()
@@ -103,8 +103,6 @@ class CabinetWatcher:
         self.silent_reported: set[str] = set()
         self.history: list[Reconciliation] = []
         self._queue: queue.SimpleQueue[Read | DeviceStatus | Door] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- feeding -------------------------------------------------------------------------------------------------
 
@@ -406,15 +404,9 @@ class CabinetWatcher:
             except Exception:
                 log.exception("cabinet %s: inventory could not be handled", self.spec.code)
 
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._run, name=f"cabinet:{self.spec.code}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(3.0)
+    @property
+    def thread_name(self) -> str:
+        return f"cabinet:{self.spec.code}"
 
 
 def expected_counts(uow: UnitOfWork, cabinets: Iterable[CabinetSpec]) -> dict[str, int]:
@@ -441,14 +433,13 @@ def parse_door_line(line: bytes) -> Door | None:
     return None
 
 
-class DoorLine:
+class DoorLine(Background):
     """Reads a door controller's lines from a serial URL (a pty, /dev/ttyUSB0, rfc2217://…) into a watcher's sink;
     reopens the port after an error, so an unplugged controller comes back by itself."""
 
     def __init__(self, url: str, sink: Callable[[Door], None], baudrate: int = 9600) -> None:
+        super().__init__()
         self.url, self.sink, self.baudrate = url, sink, baudrate
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         import serial
@@ -469,12 +460,8 @@ class DoorLine:
                 log.error("door line %s: %s", self.url, exc)
                 self._stop.wait(1.0)
 
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._run, name=f"door:{self.url}", daemon=True)
-        self._thread.start()
-        return self
+    join_timeout = 2.0
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
+    @property
+    def thread_name(self) -> str:
+        return f"door:{self.url}"

@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Self
 
 from sqlalchemy import select, update
 
@@ -30,6 +28,7 @@ from tracker.schema import Carrier, Loan, WatchEntry
 from tracker.services import incidents
 from tracker.services.common import carrier_facts
 from tracker.store import Store, UnitOfWork
+from tracker.watch.background import Background
 from tracker.watch.outputs import Alarm, Outputs
 from tracker.watch.places import GateSpec, Tag, TagResolver
 
@@ -70,10 +69,11 @@ class GateEvent:
     latency: float  # seconds from the pass's first read to the outputs firing (alarms) or to the decision
 
 
-class GateWatcher:
+class GateWatcher(Background):
     def __init__(self, store: Store, spec: GateSpec, outputs: Outputs | None = None, *, pass_gap: float = 2.0,
                  clock: Callable[[], float] = time.monotonic,
                  on_event: Callable[[GateEvent], None] | None = None) -> None:
+        super().__init__()
         self.store = store
         self.spec = spec
         self.outputs = outputs or Outputs()
@@ -85,8 +85,6 @@ class GateWatcher:
         self.recent: deque[GateEvent] = deque(maxlen=200)
         self.alarms = 0
         self._queue: queue.SimpleQueue[Read | DeviceStatus] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- feeding -------------------------------------------------------------------------------------------------
 
@@ -242,14 +240,11 @@ class GateWatcher:
             except Exception:
                 log.exception("gate %s: reads could not be handled", self.spec.code)
 
-    def start(self) -> Self:
-        self._thread = threading.Thread(target=self._run, name=f"gate:{self.spec.code}", daemon=True)
-        self._thread.start()
-        return self
+    @property
+    def thread_name(self) -> str:
+        return f"gate:{self.spec.code}"
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(3.0)
+        super().stop()
         if self.passes:
             self._finish(list(self.passes.values()))
