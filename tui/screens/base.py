@@ -7,6 +7,8 @@ to a Chinese operator because one line was forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -16,9 +18,11 @@ from textual.widgets import Input
 
 from tracker.domain import DomainError
 from tracker.services.common import Signed, authenticate
+from tui import lookups
 from tui.context import AppContext
 from tui.desk import Feedback
 from tui.i18n import N_, _, pick, translate_bindings
+from tui.lookups import PersonView
 from tui.screens.dialogs import PinDialog
 from tui.widgets.card import FeedbackCard
 from tui.widgets.scan_field import ScanField
@@ -26,6 +30,14 @@ from tui.workers import off_ui
 
 # Escape leads back to the counter from every screen one key away from it, so an operator always has the same way home.
 TO_COUNTER = Binding("escape", "app.open('counter')", N_("Counter"))
+
+
+@dataclass
+class Signer:
+    """A party scanned at a scan desk (giver, taker, second courier); `signed` once they typed their PIN."""
+
+    person: PersonView
+    signed: Signed | None = None
 
 
 class DeskScreen(Screen[None]):
@@ -75,6 +87,26 @@ class ScanDeskScreen(DeskScreen):
 
     def signed(self, badge: str, signature: Signed) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def sign_in(parties: Iterable[Signer | None], badge: str, signature: Signed) -> None:
+        """Give `signature` to the parties scanned with `badge`."""
+        for party in parties:
+            if party is not None and party.person.badge == badge:
+                party.signed = signature
+
+    async def scanned_person(self, badge: str) -> PersonView | None:
+        """The person a scanned badge names, or None after a red card saying the register has nobody by it."""
+        store = self.ctx.store
+
+        def read() -> PersonView | None:
+            with store.uow(readonly=True) as uow:
+                return lookups.person(uow, badge)
+
+        who: PersonView | None = await self._run(read)
+        if who is None:
+            self._fail(_("No person with badge {badge} in the register.").format(badge=badge))
+        return who
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await off_ui(self.app.db, fn, *args)  # type: ignore[attr-defined]

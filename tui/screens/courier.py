@@ -10,8 +10,6 @@ only collects and shows, and all database work runs on the app's register thread
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,22 +20,14 @@ from tracker.domain import DomainError
 from tracker.reports import transit_pdf
 from tracker.services import transit
 from tracker.services.common import Refused, Signed
-from tui import lookups
 from tui.context import AppContext
 from tui.desk import Feedback
 from tui.i18n import N_, _, pick
-from tui.lookups import PersonView
-from tui.screens.base import TO_COUNTER, ScanDeskScreen
+from tui.screens.base import TO_COUNTER, ScanDeskScreen, Signer
 from tui.widgets.card import FeedbackCard
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
-
-
-@dataclass
-class Party:
-    person: PersonView
-    signed: Signed | None = None
 
 
 class CourierScreen(ScanDeskScreen):
@@ -54,9 +44,9 @@ class CourierScreen(ScanDeskScreen):
         self.view: transit.TransitView | None = None
         self.seals: dict[str, str] = {}
         self.pending_seal: str | None = None
-        self.giver: Party | None = None
-        self.taker: Party | None = None
-        self.second: Party | None = None
+        self.giver: Signer | None = None
+        self.taker: Signer | None = None
+        self.second: Signer | None = None
         self.hop_number: int | None = None
         self.receipt_path: str | None = None
 
@@ -152,22 +142,15 @@ class CourierScreen(ScanDeskScreen):
         if self.view is None:
             self._fail(_("Scan a package or carrier of the transit first."))
             return
-        store = self.ctx.store
-
-        def read() -> PersonView | None:
-            with store.uow(readonly=True) as uow:
-                return lookups.person(uow, badge)
-
-        who = await self._run(read)
+        who = await self.scanned_person(badge)
         if who is None:
-            self._fail(_("No person with badge {badge} in the register.").format(badge=badge))
             return
         if self.giver is None or (self.giver.signed is None and self.giver.person.badge == who.badge):
-            self.giver, role = Party(who), _("Giver")
+            self.giver, role = Signer(who), _("Giver")
         elif self.taker is None or (self.taker.signed is None and self.taker.person.badge == who.badge):
-            self.taker, role = Party(who), _("Taker")
+            self.taker, role = Signer(who), _("Taker")
         elif self.second is None or self.second.signed is None:
-            self.second, role = Party(who), _("Second courier")
+            self.second, role = Signer(who), _("Second courier")
         else:
             self._fail(_("Every party has signed. Ctrl+N starts a new hop."))
             return
@@ -175,9 +158,7 @@ class CourierScreen(ScanDeskScreen):
         self.ask_signature(who.badge, who.name, role)
 
     def signed(self, badge: str, signed: Signed) -> None:
-        for party in (self.giver, self.taker, self.second):
-            if party is not None and party.person.badge == badge:
-                party.signed = signed
+        self.sign_in((self.giver, self.taker, self.second), badge, signed)
         self._show()
         self.card.show(Feedback("ok", _("Signed: {badge}").format(badge=badge), (self._next(),)))
 

@@ -8,7 +8,6 @@ database work runs on the app's register thread, in order; this screen only coll
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -33,22 +32,15 @@ from tracker.services.common import (
     get_person,
     person_facts,
 )
-from tui import lookups, printing
+from tui import printing
 from tui.context import AppContext
 from tui.desk import Feedback, carrier_lines
 from tui.i18n import N_, _, pick
-from tui.lookups import PersonView
-from tui.screens.base import TO_COUNTER, ScanDeskScreen
+from tui.screens.base import TO_COUNTER, ScanDeskScreen, Signer
 from tui.widgets.card import FeedbackCard, marking_chip
 from tui.widgets.keybar import KeyBar
 from tui.widgets.scan_field import ScanField
 from tui.widgets.topbar import TopBar
-
-
-@dataclass
-class Side:
-    person: PersonView
-    signed: Signed | None = None
 
 
 class HandoverScreen(ScanDeskScreen):
@@ -63,13 +55,13 @@ class HandoverScreen(ScanDeskScreen):
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__(ctx)
-        self.giver: Side | None = None
-        self.taker: Side | None = None
+        self.giver: Signer | None = None
+        self.taker: Signer | None = None
         self.carriers: list[CarrierView] = []
         self.events: list[int] = []
         self.receipt_path: str | None = None
         self.done_carriers: list[CarrierView] = []
-        self.done_parties: tuple[Side, Side] | None = None
+        self.done_parties: tuple[Signer, Signer] | None = None
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.ctx, _("Handover"))
@@ -123,21 +115,14 @@ class HandoverScreen(ScanDeskScreen):
     async def _party(self, badge: str) -> None:
         if self.events:
             await self.action_restart()
-        store = self.ctx.store
-
-        def read() -> PersonView | None:
-            with store.uow(readonly=True) as uow:
-                return lookups.person(uow, badge)
-
-        who = await self._run(read)
+        who = await self.scanned_person(badge)
         if who is None:
-            self._fail(_("No person with badge {badge} in the register.").format(badge=badge))
             return
         if self.giver is None or (self.giver.signed is None and self.giver.person.badge == who.badge):
-            self.giver = Side(who)
+            self.giver = Signer(who)
             role = _("Giver")
         elif self.taker is None or self.taker.signed is None:
-            self.taker = Side(who)
+            self.taker = Signer(who)
             role = _("Taker")
         else:
             self._fail(_("Both parties have signed. Ctrl+N starts a new handover."))
@@ -146,9 +131,7 @@ class HandoverScreen(ScanDeskScreen):
         self.ask_signature(who.badge, who.name, role)
 
     def signed(self, badge: str, signed: Signed) -> None:
-        for side in (self.giver, self.taker):
-            if side is not None and side.person.badge == badge:
-                side.signed = signed
+        self.sign_in((self.giver, self.taker), badge, signed)
         self._show_parties()
         nxt = _("Scan the taker's badge.") if self.taker is None else _("Scan the carriers, then Ctrl+S to confirm.")
         self.card.show(Feedback("ok", _("Signed: {badge}").format(badge=badge), (nxt,)))
