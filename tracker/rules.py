@@ -1789,7 +1789,7 @@ def check_transit_parties(carriers: Sequence[CarrierFacts], giver: PersonFacts, 
             assert c.level is not None
             if not person.clearance.may_hold(c.level):
                 out += [v for v in _may_know(c, person) if v.rule == "R-159"]
-    return _unique(out)
+    return unique_violations(out)
 
 
 def check_dispatch(carriers: Sequence[CarrierFacts], from_place: str, to_place: str) -> list[Violation]:
@@ -1811,7 +1811,8 @@ def check_opening(expected: frozenset[str], found: frozenset[str]) -> tuple[list
     return sorted(expected - found), sorted(found - expected)
 
 
-def _unique(vs: list[Violation]) -> list[Violation]:
+def unique_violations(vs: list[Violation]) -> list[Violation]:
+    """Each rule's message once, in order: several carriers or parties refused for the same reason say it once."""
     seen: set[tuple[str, str]] = set()
     out = []
     for v in vs:

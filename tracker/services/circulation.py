@@ -27,6 +27,7 @@ from tracker.rules import (
     check_meeting_bound,
     check_returner,
     in_transit_refusal,
+    unique_violations,
 )
 from tracker.schema import Campaign, CampaignItem, Carrier, Incoming, Loan, Location, TransitItem, table
 from tracker.services import campaigns
@@ -221,7 +222,7 @@ def handover(uow: UnitOfWork, actor: Signed, codes: Sequence[str], giver: Signed
             problems += check_handover(carrier_facts(c), gf, tf, signed_by(giver, g.badge), signed_by(taker, t.badge),
                                        uow.policy, op_facts)
             problems += _bound(uow, c) + _transit(uow, c.id, c.code)
-        refuse(_dedupe(problems), "handover", carriers[0].code if len(carriers) == 1 else None, actor.badge)
+        refuse(unique_violations(problems), "handover", carriers[0].code if len(carriers) == 1 else None, actor.badge)
         seqs = []
         for c in carriers:
             if c.status != CarrierStatus.CARRIED_OUT.value:
@@ -299,15 +300,6 @@ def _lock_in_code_order(uow: UnitOfWork, codes: Sequence[str]) -> list[Carrier]:
     locked = {code: get_carrier(uow, code) for code in sorted({c.strip() for c in codes})}
     return [locked[c.strip()] for c in codes]
 
-
-def _dedupe(vs: list[Violation]) -> list[Violation]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for v in vs:
-        if (v.rule, v.en) not in seen:
-            seen.add((v.rule, v.en))
-            out.append(v)
-    return out
 
 
 def carry_out(uow: UnitOfWork, actor: Signed, code: str, custodian: Signed | str, return_due: datetime,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from labels.codes import classify_code, parse_location_code
 from tracker.domain import CarrierStatus, Classification, DomainError, EventType, IncidentKind
 from tracker.ledger import EventDraft
-from tracker.rules import Action, Violation, check_dispatch, check_transit_parties
+from tracker.rules import Action, Violation, check_dispatch, check_transit_parties, unique_violations
 from tracker.schema import Carrier, Incoming, Location, Package, PackageItem, Person, Transit, TransitHop, TransitItem
 from tracker.services.common import (
     NotFound,
@@ -149,7 +149,8 @@ def dispatch(uow: UnitOfWork, actor: Signed, from_place: str, to_place: str, ite
                                       f"已在传递中：{'、'.join(busy)}。"))
         if due is not None and due <= now:
             problems.append(Violation("R-55", "The due time must be in the future.", "应到时间须晚于当前时间。"))
-        refuse(_unique(problems), "dispatch", carriers[0][0].code if len(carriers) == 1 else None, actor.badge)
+        refuse(unique_violations(problems), "dispatch", carriers[0][0].code if len(carriers) == 1 else None,
+               actor.badge)
         level = max((Classification(c.classification) for c, _ in carriers), key=lambda lv: lv.rank)
         transit = Transit(status="in_transit", from_location_id=src.id, to_location_id=dst.id,
                           to_site=site_of(dst.code), holder_id=t.id, companion_id=comp.id if comp else None,
@@ -243,7 +244,7 @@ def _move(uow: UnitOfWork, actor: Signed, number: int, giver: Signed | str, take
         if strange:
             problems.append(Violation("R-18", f"Not a package of transit #{number}: {', '.join(strange)}.",
                                       f"不是传递 #{number} 的封装：{'、'.join(strange)}。"))
-        refuse(_unique(problems), "transit_receive" if final else "transit_hop", None, actor.badge)
+        refuse(unique_violations(problems), "transit_receive" if final else "transit_hop", None, actor.badge)
         readings = []
         bad: list[dict[str, Any]] = []
         for p in outer:
@@ -337,15 +338,6 @@ def _get(uow: UnitOfWork, number: int, lock: bool) -> Transit:
         raise NotFound(f"No transit #{number}.", f"没有编号为 #{number} 的传递。")
     return t
 
-
-def _unique(vs: list[Violation]) -> list[Violation]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for v in vs:
-        if (v.rule, v.en) not in seen:
-            seen.add((v.rule, v.en))
-            out.append(v)
-    return out
 
 
 # --- reading --------------------------------------------------------------------------------------------------
