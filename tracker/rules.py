@@ -1287,6 +1287,16 @@ def check_gone_at_counter(c: CarrierFacts) -> list[Violation]:
     return []
 
 
+def check_new_label(code: str, status: CarrierStatus) -> list[Violation]:
+    """R-145: no fresh label for a carrier off the books (destroyed, returned, transferred) — it would dress a
+    written-off carrier as one still on the register. Every path that makes a carrier label asks this."""
+    if status.gone:
+        return [_v("R-145", f"{code} is {status.value}: no label is printed for a carrier off the register's books; "
+                            "keep it, and report it to the security officer.",
+                   f"{code} {status.zh}，不为已注销的载体打印标签；请扣留该载体并报告保密办。")]
+    return []
+
+
 _LEADERS = frozenset({Role.APPROVER, Role.OFFICE_LEADER, Role.COMMITTEE})
 
 

@@ -39,12 +39,10 @@ def label_pdf(view: CarrierView) -> bytes:
     """One label for a carrier, in the layout for its kind (document cover, disc hub, USB flag or asset tag); never
     for a carrier off the books (R-145), which a fresh label would dress as one still on the register."""
     from tracker.domain import CarrierStatus
+    from tracker.rules import check_new_label
 
-    status = CarrierStatus(view.status)
-    if status.gone:
-        raise PrintError(f"Refused [R-145]: {view.code} is {status.value}: no label is printed for a carrier off the "
-                         "register's books; keep it, and report it to the security officer.",
-                         f"拒绝 [R-145]：{view.code} {status.zh}，不为已注销的载体打印标签；请扣留该载体并报告保密办。")
+    for v in check_new_label(view.code, CarrierStatus(view.status)):
+        raise PrintError(f"Refused [{v.rule}]: {v.en}", f"拒绝 [{v.rule}]：{v.zh}")
     marking = None
     level = _LEVELS.get(view.classification)
     if level is not None:

@@ -121,15 +121,17 @@ def carrier_label_content(view: Any, *, bilingual: bool = False) -> LabelContent
 
 
 def _refuse_off_the_books(view: Any) -> None:
-    """R-145: a destroyed, returned or transferred carrier must not exist here, so no new label is made for it — a
-    fresh label would dress a carrier the register has written off as one still on its books."""
+    """R-145 (`rules.check_new_label`), refused before any label of the job is drawn or sent."""
     from tracker.domain import CarrierStatus
+    from tracker.rules import check_new_label
+    from tracker.services.common import Refused
 
-    status = CarrierStatus(view.status)
-    if status.gone:
-        _fail(EXIT_REFUSED, f"Refused [R-145]: {view.code} is {status.value}: no label is printed for a carrier off "
-                            "the register's books; keep it, and report it to the security officer.",
-              f"拒绝 [R-145]：{view.code} {status.zh}，不为已注销的载体打印标签；请扣留该载体并报告保密办。")
+    def check() -> None:
+        problems = check_new_label(view.code, CarrierStatus(view.status))
+        if problems:
+            raise Refused(problems, "label", view.code)
+
+    core.run(check)  # a refusal printed as every command prints one (exit 3)
 
 
 def _resolve(codes: Sequence[str], *, bilingual: bool) -> list[Resolved]:
