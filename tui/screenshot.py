@@ -69,14 +69,20 @@ async def _sign(pilot: Pilot[Any], app: TrackerApp, who: str) -> None:
     await pilot.press(*DEMO_PIN, "enter")
 
 
-async def counter_scene(pilot: Pilot[Any], store: Store) -> None:
-    app = pilot.app
-    assert isinstance(app, TrackerApp)
+def _scene_carriers(store: Store) -> tuple[list[queries.CarrierView], queries.CarrierView, queries.CarrierView]:
+    """The demo register's carriers, the 秘密 one in 法规处's scope a scene lends, and a 绝密 one in store."""
     with store.uow(readonly=True) as uow:
         rows = queries.export_rows(uow)
     lend = next(v for v in rows if v.classification == "confidential" and v.status == "in_store"
                 and "法规处" in (v.scope or ""))
     top = next(v for v in rows if v.classification == "top_secret" and v.status == "in_store")
+    return rows, lend, top
+
+
+async def counter_scene(pilot: Pilot[Any], store: Store) -> None:
+    app = pilot.app
+    assert isinstance(app, TrackerApp)
+    _rows, lend, top = _scene_carriers(store)
     approvals.grant(store.uow(), authenticate(store.uow(), badge("approver"), DEMO_PIN), "loan", [lend.code],
                     NOW + timedelta(hours=6), grantee=badge("reader_general"))
     await _login(pilot, app)
@@ -190,11 +196,7 @@ async def walk(pilot: Pilot[Any], store: Store, shot: Callable[[str, str, str], 
     """The newcomer's walk on one app, one register; `shot(name, screen, state)` saves each step."""
     app = pilot.app
     assert isinstance(app, TrackerApp)
-    with store.uow(readonly=True) as uow:
-        rows = queries.export_rows(uow)
-    lend = next(v for v in rows if v.classification == "confidential" and v.status == "in_store"
-                and "法规处" in (v.scope or ""))
-    top = next(v for v in rows if v.classification == "top_secret" and v.status == "in_store")
+    rows, lend, top = _scene_carriers(store)
     held = [v for v in rows if v.status == "on_loan" and v.holder == badge("reader_core")][:2]
 
     await _until(pilot, lambda: type(app.screen).__name__ == "LoginScreen" and app.focused is not None)
