@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Connection, String, bindparam, column, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from tracker.bulk import insert_rows
 from tracker.domain import EventType, utc_iso
-from tracker.prepared import Prepared, driver
+from tracker.prepared import Pending, Prepared, driver
 from tracker.replay import Difference, driver_rows, replay_and_compare, summary
 from tracker.schema import ChainHead, Event, Seal, table
 
@@ -79,14 +79,41 @@ def event_hash(fields: Sequence[Any]) -> str:
     return hashlib.sha256(_FIELDS(list(fields)).encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
 class Recorded:
     """Where an appended event landed in the chain (receipts quote it); not an ORM object, so a bulk import of
-    100,000 events does not build 100,000 of them."""
+    100,000 events does not build 100,000 of them. An event appended on PostgreSQL inside a `prepared.batch` block is
+    numbered by the server when the batch runs, so its place is read from the statement's result the first time it
+    is asked for (after the batch, without another round trip)."""
 
-    seq: int
-    prev_hash: str
-    hash: str
+    __slots__ = ("_hash", "_pending", "_prev_hash", "_seq")
+
+    def __init__(self, seq: int = 0, prev_hash: str = "", hash: str = "",
+                 pending: Pending | None = None) -> None:
+        self._seq, self._prev_hash, self._hash, self._pending = seq, prev_hash, hash, pending
+
+    def _resolve(self) -> None:
+        if self._pending is not None:
+            row = self._pending.one()
+            self._seq, self._prev_hash, self._hash, self._pending = int(row.seq), str(row.prev_hash), str(row.hash), \
+                None
+
+    @property
+    def seq(self) -> int:
+        self._resolve()
+        return self._seq
+
+    @property
+    def prev_hash(self) -> str:
+        self._resolve()
+        return self._prev_hash
+
+    @property
+    def hash(self) -> str:
+        self._resolve()
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Recorded(seq={self.seq}, prev_hash={self.prev_hash!r}, hash={self.hash!r})"
 
 
 _HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
@@ -97,11 +124,30 @@ _ROW = (*COLUMNS, "hash")
 _INSERT_ONE = Prepared(insert(_EVENTS).values({c: bindparam(c) for c in _ROW}))
 _SET_HEAD = Prepared(update(table(ChainHead)).where(table(ChainHead).c.id == 1).values(
     seq=bindparam("seq"), hash=bindparam("hash")))
-# On PostgreSQL the one event and the head's move are one statement (one round trip instead of two); SQLite, which
-# takes no data-changing statement in a WITH and has no round trips to save, runs the two above.
-_APPEND_ONE = Prepared(update(table(ChainHead)).where(table(ChainHead).c.id == 1)
-                       .values(seq=bindparam("seq"), hash=bindparam("hash"))
-                       .add_cte(insert(_EVENTS).values({c: bindparam(c) for c in _ROW}).cte("appended")))
+# On PostgreSQL one event is appended by one statement that locks the head, numbers the event, hashes it and moves
+# the head, all on the server: the client sends the canonical text of the event's own fields (`_FIELDS` of every
+# column but the first and the last two, without the brackets) and the server wraps it with the sequence number and
+# the previous hash exactly as `event_hash` does — `[seq,<fields>,"prev"]`, a hex digest needing no JSON escaping —
+# then takes its SHA-256. So the head is never read by the client: a check-out's writes, its event and its COMMIT go
+# in one round trip, and the head stays locked only while the server runs the statement and commits, not for a
+# round trip to the counter and back (issue 22: with eight counters the head lock held over a round trip was what
+# every counter queued for). `verify` recomputes every hash in Python, so a difference between the two encodings
+# would show as a broken chain at once (tests/integration/test_ledger_server_hash.py). SQLite, with no round trips to
+# save and no data-changing statements in a WITH, runs the two statements above after `_lock_head`.
+_APPEND_SERVER = Prepared(text(
+    "WITH head AS (SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE), "
+    "ev AS (INSERT INTO events (seq, at, type, carrier, actor, from_holder, to_holder, from_location, to_location, "
+    "witness, approval_id, terminal, payload, prev_hash, hash) "
+    "SELECT head.seq + 1, CAST(:at AS VARCHAR), CAST(:type AS VARCHAR), CAST(:carrier AS VARCHAR), "
+    "CAST(:actor AS VARCHAR), CAST(:from_holder AS VARCHAR), CAST(:to_holder AS VARCHAR), "
+    "CAST(:from_location AS VARCHAR), CAST(:to_location AS VARCHAR), CAST(:witness AS VARCHAR), "
+    "CAST(:approval_id AS INTEGER), CAST(:terminal AS VARCHAR), CAST(:payload AS TEXT), head.hash, "
+    "encode(sha256(convert_to('[' || (head.seq + 1) || ',' || CAST(:fields AS TEXT) || ',\"' || head.hash "
+    "|| '\"]', 'UTF8')), 'hex') FROM head RETURNING seq, prev_hash, hash) "
+    "UPDATE chain_head SET seq = ev.seq, hash = ev.hash FROM ev WHERE chain_head.id = 1 "
+    "RETURNING ev.seq, ev.prev_hash, ev.hash").columns(
+        column("seq", BigInteger), column("prev_hash", String), column("hash", String)))
+_SERVER_COLUMNS = COLUMNS[1:-1]
 
 
 class Ledger:
@@ -123,8 +169,16 @@ class Ledger:
         Several rows go as tuples to the driver in multi-row INSERTs (`tracker.bulk`): the events are never loaded
         back into this session, and a parameter dictionary per row (ORM or Core) cost more than hashing it (issue 2).
         """
-        seq, prev = self._lock_head()
         when, terminal = utc_iso(at), self.terminal
+        drafts = list(drafts)
+        if len(drafts) == 1 and driver(self.session).dialect.name == "postgresql":
+            d = drafts[0]
+            own = (when, d.type.value, d.carrier, d.actor, d.from_holder, d.to_holder, d.from_location,
+                   d.to_location, d.witness, d.approval_id, terminal, canonical_payload(d.payload))
+            params = dict(zip(_SERVER_COLUMNS, own, strict=True))
+            params["fields"] = _FIELDS(list(own))[1:-1]
+            return [Recorded(pending=_APPEND_SERVER.send(self.session, params))]
+        seq, prev = self._lock_head()
         rows: list[tuple[Any, ...]] = []
         for d in drafts:
             seq += 1
@@ -132,9 +186,6 @@ class Ledger:
                       d.to_location, d.witness, d.approval_id, terminal, canonical_payload(d.payload), prev)
             prev = event_hash(fields)
             rows.append((*fields, prev))
-        if len(rows) == 1 and driver(self.session).dialect.name == "postgresql":
-            _APPEND_ONE.execute(self.session, dict(zip(_ROW, rows[0], strict=True)))
-            return [Recorded(seq, rows[0][13], prev)]
         if len(rows) == 1:
             _INSERT_ONE.execute(self.session, dict(zip(_ROW, rows[0], strict=True)))
         elif rows:

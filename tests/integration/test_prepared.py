@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from tracker.demo import badge, place
-from tracker.prepared import Prepared, driver, pipeline, prefetch
+from tracker.prepared import Prepared, batch, driver, prefetch
 from tracker.schema import Approval, Carrier, Location, table
 from tracker.services import approvals, registry
 from tracker.services.common import Signed
@@ -110,15 +110,15 @@ def test_approval_marking_through_the_driver(store: Store, code: str, people: di
         assert after.approver.badge == badge("approver")
 
 
-def test_a_pipelined_error_is_a_sqlalchemy_error_and_changes_nothing(store: Store, code: str) -> None:
-    """On PostgreSQL the writes in `pipeline` are sent without waiting: the duplicate's error arrives when the block
-    ends, and must still be a `DBAPIError` that rolls back the write sent before it."""
+def test_a_batched_error_is_a_sqlalchemy_error_and_changes_nothing(store: Store, code: str) -> None:
+    """On PostgreSQL the writes in `batch` are held and sent as one script when the block ends: the duplicate's error
+    arrives then, and must still be a `DBAPIError` that rolls back the write sent before it."""
     dup = Prepared(insert(_carriers).values(
         code=bindparam("code"), kind="paper", regime="state", classification="secret", period="10y", scope="x",
         status="in_store", copy_number=1, copy_total=1, title="dup", registered_at=bindparam("at"),
         updated_at=bindparam("at")))
     with pytest.raises(DBAPIError), store.uow() as uow:
-        with pipeline(uow.session):
+        with batch(uow.session):
             SET_DUE.execute(uow.session, {"code": code, "due": datetime(2030, 1, 1, tzinfo=UTC)})
             dup.execute(uow.session, {"code": code, "at": datetime.now(UTC)})
         uow.commit()
@@ -126,10 +126,10 @@ def test_a_pipelined_error_is_a_sqlalchemy_error_and_changes_nothing(store: Stor
         assert CARRIER.one(uow.session, {"code": code}).due_at is None
 
 
-def test_pipelined_writes_and_reads_land_in_order(store: Store, code: str) -> None:
+def test_batched_writes_and_reads_land_in_order(store: Store, code: str) -> None:
     due = datetime(2030, 1, 1, tzinfo=UTC)
     with store.uow() as uow:
-        with pipeline(uow.session):
+        with batch(uow.session):
             SET_DUE.execute(uow.session, {"code": code, "due": due})
             assert CARRIER.one(uow.session, {"code": code}).due_at == due  # the read waits for the write before it
         uow.commit()
@@ -150,25 +150,64 @@ def test_prefetched_rows_are_those_a_read_would_get_once(store: Store, code: str
         assert "tracker_prefetched" not in uow.session.info
 
 
-def test_pending_orm_changes_go_before_a_pipeline(store: Store, code: str) -> None:
+def test_pending_orm_changes_go_before_a_batch(store: Store, code: str) -> None:
     with store.uow() as uow:
         orm = uow.session.execute(select(Carrier).where(Carrier.code == code)).scalar_one()
         orm.due_at = datetime(2031, 5, 1, tzinfo=UTC)  # not flushed yet
-        with pipeline(uow.session):
+        with batch(uow.session):
             assert CARRIER.one(uow.session, {"code": code}).due_at == datetime(2031, 5, 1, tzinfo=UTC)
 
 
-def test_a_pipeline_that_commits_commits_only_when_it_ends_well(store: Store, code: str) -> None:
+def test_a_batch_that_commits_commits_only_when_it_ends_well(store: Store, code: str) -> None:
     due = datetime(2030, 1, 1, tzinfo=UTC)
     with pytest.raises(RuntimeError), store.uow() as uow:
-        with pipeline(uow.session, commit=True):
+        with batch(uow.session, commit=True):
             SET_DUE.execute(uow.session, {"code": code, "due": due})
-            raise RuntimeError("refused after the write was sent")
+            raise RuntimeError("refused after the write was held")
     with store.uow(readonly=True) as uow:
         assert CARRIER.one(uow.session, {"code": code}).due_at is None
     with store.uow() as uow:
-        with pipeline(uow.session, commit=True):
+        with batch(uow.session, commit=True):
             SET_DUE.execute(uow.session, {"code": code, "due": due})
         uow.commit()  # nothing left to send on PostgreSQL; the commit itself on SQLite
     with store.uow(readonly=True) as uow:
         assert CARRIER.one(uow.session, {"code": code}).due_at == due
+
+
+HOSTILE = ["it's", "'; DROP TABLE carriers; --", "back\\slash\\'", "$$ $tag$ E'\\x41'", "%s %(code)s %%",
+           "保密〔2026〕12号", "\u2028 😀 \x1b[31m", "--", "/* not a comment */"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_text_goes_through_a_script_as_a_value(store: Store, code: str, hostile: str) -> None:
+    """`batch` and `prefetch` bind values on the client (psycopg's `ClientCursor`) and send several statements as
+    one script on PostgreSQL: a value must stay one literal whatever it holds, and land byte for byte."""
+    set_title = Prepared(update(_carriers).where(_carriers.c.code == bindparam("code")).values(title=bindparam("t")))
+    title = Prepared(select(_carriers.c.title).where(_carriers.c.code == bindparam("code"),
+                                                      _carriers.c.title == bindparam("t")))
+    with store.uow() as uow:
+        with batch(uow.session, commit=True):
+            set_title.execute(uow.session, {"code": code, "t": hostile})
+            SET_DUE.execute(uow.session, {"code": code, "due": datetime(2030, 1, 1, tzinfo=UTC)})
+        uow.commit()
+    with store.uow(readonly=True) as uow:
+        prefetch(uow.session, (title, {"code": code, "t": hostile}), (CARRIER, {"code": code}))
+        assert [r.title for r in title.rows(uow.session, {"code": code, "t": hostile})] == [hostile]
+        assert CARRIER.one(uow.session, {"code": code}).due_at == datetime(2030, 1, 1, tzinfo=UTC)
+    with store.engine.connect() as conn:  # nothing else was run: the table is there and holds its one carrier
+        assert conn.execute(select(_carriers.c.title)).scalars().all() == [hostile]
+
+
+def test_a_sent_statements_rows_come_after_the_block(store: Store, code: str) -> None:
+    """`send` inside a batch: the rows of a write with RETURNING are read once the block has sent it."""
+    stamp = Prepared(update(_carriers).where(_carriers.c.code == bindparam("code"))
+                     .values(due_at=bindparam("due")).returning(_carriers.c.id, _carriers.c.due_at))
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    with store.uow() as uow:
+        with batch(uow.session):
+            pending = stamp.send(uow.session, {"code": code, "due": due})
+            if store.dialect == "postgresql":
+                with pytest.raises(RuntimeError):
+                    pending.one()  # held, not sent yet
+        assert pending.one().due_at == due
+        uow.commit()

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, insert, select, update
 from tracker.domain import ApprovalPurpose, CarrierStatus, EventType, utc_iso
 from tracker.ledger import EventDraft
 from tracker.policy import _VERSION
-from tracker.prepared import Prepared, pipeline, prefetch
+from tracker.prepared import Prepared, batch, prefetch
 from tracker.rules import (
     Action,
     PersonFacts,
@@ -31,7 +31,7 @@ from tracker.rules import (
 )
 from tracker.schema import Campaign, CampaignItem, Carrier, Incoming, Loan, Location, TransitItem, table
 from tracker.services import campaigns
-from tracker.services.approvals import _SIGNERS, approval_facts, covering, mark_used
+from tracker.services.approvals import approval_facts, approval_reads, covering, mark_used
 from tracker.services.common import (
     _CARRIER_ROW_LOCKED,
     _PERSON_ROW,
@@ -74,11 +74,14 @@ _SET_CUSTODY = Prepared(
 _LOAN_COLUMNS = ("carrier_id", "borrower_id", "kind", "approval_id", "reading_place_id", "out_at", "due_at",
                  "open_carrier_id", "from_location_id")
 _INSERT_LOAN = Prepared(insert(_loans).values({c: bindparam(c) for c in _LOAN_COLUMNS}))
+_by_code = table(Carrier).alias("by_code")
+# The open loan of the carrier with this code: read with the carrier in check-in's one round trip of reads.
 _OPEN_LOAN = Prepared(
     select(_loans.c.id, _from_place.c.id.label("place_id"), _from_place.c.code, _from_place.c.name,
            _from_place.c.max_level, _from_place.c.reading_place)
     .select_from(_loans.outerjoin(_from_place, _from_place.c.id == _loans.c.from_location_id))
-    .where(_loans.c.open_carrier_id == bindparam("cid"))
+    .where(_loans.c.open_carrier_id == select(_by_code.c.id).where(_by_code.c.code == bindparam("code"))
+           .scalar_subquery())
 )
 _CLOSE_LOAN = Prepared(update(_loans).where(_loans.c.id == bindparam("lid"))
                        .values(returned_at=bindparam("returned_at"), open_carrier_id=None))
@@ -89,14 +92,15 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
     """Lend a carrier in store to a signed borrower (R-54, R-63–R-67, R-159).
 
     This is the counter's hottest path, so it reads plain rows through prebuilt statements (see
-    `common.carrier_row`) and writes with two statements plus the ledger's two or three — on PostgreSQL sent as one
-    batch (`prepared.pipeline`), so the writes and the commit cost two round trips, not seven.
+    `common.carrier_row`) and writes with two or three statements plus the ledger's — on PostgreSQL sent as one
+    batch (`prepared.batch`), so the writes, the ledger event and the commit cost one round trip, not seven.
     """
     with uow:
-        # PostgreSQL: what the checks below read, fetched in one round trip instead of five (SQLite: nothing)
+        # PostgreSQL: what the checks below read, fetched in one round trip instead of seven (SQLite: nothing)
         reads = [(_PERSON_ROW, {"badge": actor.badge}), (_PERSON_ROW, {"badge": badge_of(borrower).strip()}),
                  (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {}), (_PERSONAL, {"code": code.strip()})]
-        prefetch(uow.session, *reads, *([(_SIGNERS, {"aid": approval_id})] if approval_id is not None else []))
+        prefetch(uow.session, *reads, *approval_reads(approval_id, code.strip()))
+        named = approval_id  # the approval fetched above; one the policy finds below is read by the carrier's id
         _op, person = signed_parties(uow, actor, Action.CHECK_OUT, badge_of(borrower))
         now = uow.now()
         c = carrier_row(uow, code)
@@ -106,7 +110,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         if approval_id is None and facts.level in policy.loan_approval_levels:
             # A request granted at the approvals screen is used by the act it covers without retyping its number.
             approval_id = covering(uow, ApprovalPurpose.LOAN, c.id, person.badge, now)
-        approval = approval_facts(uow, approval_id, c.id)
+        approval = approval_facts(uow, approval_id, code.strip() if approval_id == named else c.id)
         if due is None and facts.level is not None:
             due = policy.end_of_working_day(now, 0 if facts.level.rank == 4 else policy.loan_max_days)
         refuse(check_checkout(facts, person_facts(person), signed_by(borrower, person.badge), approval, due, now,
@@ -114,8 +118,8 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
                + _personal(uow, c.id, c.code), "check_out", code, actor.badge)
         assert due is not None
         session = uow.session
-        # PostgreSQL: the writes and the ledger head's lock in one round trip, the event and the commit in another
-        with pipeline(session, commit=True):
+        # PostgreSQL: the writes, the ledger event (numbered and hashed by the server) and the COMMIT in one message
+        with batch(session, commit=True):
             _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.ON_LOAN.value,
                                            "holder_id": person.id, "location_id": None, "due_at": due,
                                            "updated_at": now})
@@ -149,7 +153,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         # PostgreSQL: what the checks below read, in one round trip (SQLite: nothing)
         by_code = {"code": code.strip()}
         reads = [(_PERSON_ROW, {"badge": actor.badge}), (_CARRIER_ROW_LOCKED, by_code), (_TRANSIT_OF, by_code),
-                 (_CAMPAIGNS_OF, by_code)]
+                 (_CAMPAIGNS_OF, by_code), (_OPEN_LOAN, by_code)]
         if returner_badge != actor.badge:
             reads.append((_PERSON_ROW, {"badge": returner_badge}))
         prefetch(uow.session, *reads)
@@ -158,7 +162,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         c = carrier_row(uow, code)
         facts = carrier_row_facts(c)
         refuse(check_checkin(facts, None) or _transit(uow, c.id, c.code), "check_in", code, actor.badge)
-        loan = _OPEN_LOAN.one_or_none(uow.session, {"cid": c.id})
+        loan = _OPEN_LOAN.one_or_none(uow.session, by_code)
         if to_location is not None:
             place = location_row(uow, to_location)
             place_id = place.id
@@ -184,7 +188,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
         campaign_ids = campaigns.note_return(uow, c.id, returner.badge, now, waiting)
         if campaign_ids:
             payload["campaigns"] = campaign_ids
-        with pipeline(session, commit=True):  # as in check_out
+        with batch(session, commit=True):  # as in check_out
             _SET_CUSTODY.execute(session, {"cid": c.id, "status": CarrierStatus.IN_STORE.value, "holder_id": None,
                                            "location_id": place_id, "due_at": None, "updated_at": now})
             if loan is not None:

@@ -390,13 +390,15 @@ def signed_parties(uow: UnitOfWork, actor: Signed, action: Action, *others: str)
     Returns the actor's row first, then one row per other badge, in the order given.
     """
     out = []
+    seen: dict[str, AnyRow] = {}  # one party in two roles (the clerk taking back a carrier himself) is read once
     for i, badge in enumerate([actor.badge, *(b.strip() for b in others)]):
-        row = _PERSON_ROW.one_or_none(uow.session, {"badge": badge})
+        row = seen.get(badge) or _PERSON_ROW.one_or_none(uow.session, {"badge": badge})
         if row is None:
             raise _no_person(badge)
         if i == 0:
             refuse(check_permission(person_facts(row), action) + _pin_change_due(actor), action.value, None,
                    actor.badge)
+        seen[badge] = row
         out.append(row)
     return out
 
