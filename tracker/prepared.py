@@ -21,6 +21,7 @@ nothing.
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -100,12 +101,11 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
     error is raised as SQLAlchemy's `DBAPIError`, the transaction then being failed as statement by statement."""
     d = driver(session)
     cursor = _client_cursor(session, d)
-    sql = ";\n".join(cursor.mogrify(c.sql, args) for _p, c, args in statements)
-    if commit:
-        sql += ";\nCOMMIT"
+    sql = _template(statements, commit)
+    params = {f"p{i}_{k}": v for i, (_p, _c, args) in enumerate(statements) for k, v in args.items()}
     error: type[Exception] = d.dialect.loaded_dbapi.Error
     try:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         out: list[list[Any]] = []
         for p, c, _args in statements:
             # a write's rows are not wanted (an INSERT's compiled form may return the new id all the same)
@@ -117,6 +117,23 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
 
 
 _CLIENT = "tracker_client_cursor"
+_PARAM = re.compile(r"(?<!%)%\((\w+)\)s")
+_TEMPLATES: dict[tuple[Any, ...], str] = {}
+
+
+def _template(statements: Sequence[tuple[Prepared, _Compiled, Any]], commit: bool) -> str:
+    """The script's text with each statement's parameters renamed apart (`p0_cid`, `p1_cid`…), made once per
+    sequence of statements: the driver then parses one template it has cached and quotes the values into it, instead
+    of parsing and quoting each statement on its own (a third of the script's client time)."""
+    key = (*(id(c) for _p, c, _a in statements), commit)
+    sql = _TEMPLATES.get(key)
+    if sql is None:
+        parts = [_PARAM.sub(lambda m, i=i: f"%(p{i}_{m.group(1)})s", c.sql)  # type: ignore[misc]
+                 for i, (_p, c, _a) in enumerate(statements)]
+        sql = ";\n".join([*parts, "COMMIT"] if commit else parts)
+        if len(_TEMPLATES) < 1024:  # a handful of operations use scripts; a bound, not a cache policy
+            _TEMPLATES[key] = sql
+    return sql
 
 
 def _client_cursor(session: Session, d: Driver) -> Any:
