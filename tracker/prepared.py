@@ -22,6 +22,7 @@ nothing.
 from __future__ import annotations
 
 import re
+import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -90,21 +91,32 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
     """PostgreSQL: run the statements as one script — one message, one round trip — and return each one's rows
     (empty for a write), converted as `Prepared.rows` converts them. With `commit`, the script ends with COMMIT.
 
-    Why a script and not the driver's pipeline mode: measured with psycopg 3.3 on this project's machines, seven
-    one-row reads cost 350 µs of client CPU and 290 µs of server CPU in a pipeline (the driver sends and polls once
-    per statement, the server parses, binds and executes each through the extended protocol), against 133 µs and
-    150 µs as one script, and 669 µs against 292 µs of wall time. The values are bound on the client by psycopg's
+    Each statement is prepared once per connection (`PREPARE`, in a message of its own the first time) and the
+    script is a run of `EXECUTE name(values…)`. Why not the driver's pipeline mode: measured with psycopg 3.3 on
+    this project's machines, seven one-row reads with joins cost 421 µs of client CPU and 675 µs of server CPU in a
+    pipeline (the driver sends and polls once per statement, the server binds and executes each through the extended
+    protocol), 211 µs and 555 µs as one script of plain statements (planned every time), and 160 µs and 190 µs as one
+    script of EXECUTEs; 2.35 ms, 2.05 ms and 1.02 ms of wall time. The values are bound on the client by psycopg's
     `ClientCursor` — each one quoted as a literal by the driver's own adapters, with the connection's encoding and
     quoting rules, so no value can end its literal (tests/integration/test_prepared.py sends hostile text through
     it) — and each statement still runs on its own, in order, with a snapshot of its own: a read after a lock sees
     what the lock waited for. The first failing statement stops the script (a COMMIT after it never runs) and its
-    error is raised as SQLAlchemy's `DBAPIError`, the transaction then being failed as statement by statement."""
+    error is raised as SQLAlchemy's `DBAPIError`, the transaction then being failed as statement by statement.
+    psycopg's own automatic preparing is switched off on these connections (`tracker.store`): its rollback would
+    deallocate every prepared statement of the connection, ours included."""
     d = driver(session)
     cursor = _client_cursor(session, d)
-    sql = _template(statements, commit)
-    params = {f"p{i}_{k}": v for i, (_p, _c, args) in enumerate(statements) for k, v in args.items()}
     error: type[Exception] = d.dialect.loaded_dbapi.Error
+    ready = _READY.setdefault(d.dbapi, set())
+    new = {id(c): c for _p, c, _a in statements if id(c) not in ready}
+    sql = ""
     try:
+        if new:
+            sql = ";\n".join(f"PREPARE {_name(c)} AS {_server_text(c)}" for c in new.values())
+            cursor.execute(sql)
+            ready.update(new)
+        sql = _template(statements, commit)
+        params = {f"p{i}_{k}": v for i, (_p, _c, args) in enumerate(statements) for k, v in args.items()}
         cursor.execute(sql, params)
         out: list[list[Any]] = []
         for p, c, _args in statements:
@@ -112,6 +124,8 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
             out.append(p._convert(c, cursor.fetchall()) if c.row is not None else [])
             cursor.nextset()
     except error as e:
+        if "does not exist" in str(e):  # deallocated behind our back: prepare again in the next transaction
+            ready.clear()
         raise DBAPIError.instance(sql, None, e, error) from e
     return out
 
@@ -119,16 +133,32 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
 _CLIENT = "tracker_client_cursor"
 _PARAM = re.compile(r"(?<!%)%\((\w+)\)s")
 _TEMPLATES: dict[tuple[Any, ...], str] = {}
+_NAMES: dict[int, str] = {}
+# The statements prepared on each connection (by the id of their `_Compiled`); gone with the connection.
+_READY: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
+
+
+def _name(c: _Compiled) -> str:
+    name = _NAMES.get(id(c))
+    if name is None:
+        name = _NAMES[id(c)] = f"tracker_{len(_NAMES) + 1}"
+    return name
+
+
+def _server_text(c: _Compiled) -> str:
+    """The statement as PREPARE takes it: `$1`, `$2`… in the order of `c.names`, a literal % no longer doubled."""
+    numbers = {n: i for i, n in enumerate(c.names, 1)}
+    return _PARAM.sub(lambda m: f"${numbers[m.group(1)]}", c.sql).replace("%%", "%")
 
 
 def _template(statements: Sequence[tuple[Prepared, _Compiled, Any]], commit: bool) -> str:
-    """The script's text with each statement's parameters renamed apart (`p0_cid`, `p1_cid`…), made once per
-    sequence of statements: the driver then parses one template it has cached and quotes the values into it, instead
-    of parsing and quoting each statement on its own (a third of the script's client time)."""
+    """The script's text, `EXECUTE name(%(p0_cid)s, …)` per statement with each one's parameters renamed apart,
+    made once per sequence of statements: the driver then parses one template it has cached and quotes the values
+    into it."""
     key = (*(id(c) for _p, c, _a in statements), commit)
     sql = _TEMPLATES.get(key)
     if sql is None:
-        parts = [_PARAM.sub(lambda m, i=i: f"%(p{i}_{m.group(1)})s", c.sql)  # type: ignore[misc]
+        parts = [f"EXECUTE {_name(c)}" + (f"({', '.join(f'%(p{i}_{n})s' for n in c.names)})" if c.names else "")
                  for i, (_p, c, _a) in enumerate(statements)]
         sql = ";\n".join([*parts, "COMMIT"] if commit else parts)
         if len(_TEMPLATES) < 1024:  # a handful of operations use scripts; a bound, not a cache policy

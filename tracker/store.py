@@ -442,7 +442,15 @@ def make_engine(url: str) -> Engine:
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
-    return create_engine(u, pool_pre_ping=True)
+    engine = create_engine(u, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _pg_connect(dbapi_conn: Any, _record: Any) -> None:
+        # The counter's statements are prepared by `tracker.prepared` itself; psycopg's automatic preparing would
+        # make its every rollback deallocate all of the connection's prepared statements, theirs included.
+        dbapi_conn.prepare_threshold = None
+
+    return engine
 
 
 def alembic_config() -> Config:

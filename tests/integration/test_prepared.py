@@ -211,3 +211,30 @@ def test_a_sent_statements_rows_come_after_the_block(store: Store, code: str) ->
                     pending.one()  # held, not sent yet
         assert pending.one().due_at == due
         uow.commit()
+
+
+@pytest.mark.postgres
+def test_statements_deallocated_behind_its_back_are_prepared_again(store: Store, code: str) -> None:
+    """The scripts EXECUTE statements prepared once per connection. If something deallocates them (a pooler's
+    DISCARD ALL, a DEALLOCATE ALL by hand), the operation at that moment fails as a storage error changing nothing,
+    and the next one prepares them again."""
+    if store.dialect != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    with store.uow() as uow:
+        with batch(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due})
+        uow.commit()
+    with store.engine.connect() as conn:  # the pool's one connection, the one the batch used
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.commit()
+    with pytest.raises(DBAPIError), store.uow() as uow:
+        with batch(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due + timedelta(days=1)})
+        uow.commit()
+    with store.uow() as uow:
+        with batch(uow.session, commit=True):
+            SET_DUE.execute(uow.session, {"code": code, "due": due + timedelta(days=2)})
+        uow.commit()
+    with store.uow(readonly=True) as uow:
+        assert CARRIER.one(uow.session, {"code": code}).due_at == due + timedelta(days=2)
