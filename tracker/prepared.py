@@ -124,7 +124,7 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
             out.append(p._convert(c, cursor.fetchall()) if c.row is not None else [])
             cursor.nextset()
     except error as e:
-        if "does not exist" in str(e):  # deallocated behind our back: prepare again in the next transaction
+        if getattr(e, "sqlstate", None) == "26000":  # deallocated behind our back: prepare again next time
             ready.clear()
         raise DBAPIError.instance(sql, None, e, error) from e
     return out
