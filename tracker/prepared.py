@@ -117,7 +117,17 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
             ready.update(new)
         sql = _template(statements, commit)
         params = {f"p{i}_{k}": v for i, (_p, _c, args) in enumerate(statements) for k, v in args.items()}
-        cursor.execute(sql, params)
+        begin = _inline_begin(d.dbapi)
+        if begin is None:
+            cursor.execute(sql, params)
+        else:
+            sql = f"{begin};\n{sql}"
+            d.dbapi._autocommit = True
+            try:
+                cursor.execute(sql, params)
+            finally:
+                d.dbapi._autocommit = False
+            cursor.nextset()  # past the BEGIN's own result
         out: list[list[Any]] = []
         for p, c, _args in statements:
             # a write's rows are not wanted (an INSERT's compiled form may return the new id all the same)
@@ -128,6 +138,22 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
             ready.clear()
         raise DBAPIError.instance(sql, None, e, error) from e
     return out
+
+
+def _inline_begin(dbapi: Any) -> str | None:
+    """The BEGIN psycopg would send, when the script is the transaction's first message: it then goes at the head
+    of the script instead of in a round trip of its own before it (psycopg sends its BEGIN alone and waits). For
+    that one call the driver is told it is in autocommit mode, so it sends no BEGIN of its own; its transaction
+    state then follows the server's, as after any BEGIN. This leans on two private members of psycopg 3's
+    connection (`_autocommit`, `_get_tx_start_command`); without them the BEGIN simply keeps its own round trip."""
+    start = getattr(dbapi, "_get_tx_start_command", None)
+    if start is None or getattr(dbapi, "_autocommit", None) is not False:
+        return None
+    from psycopg.pq import TransactionStatus
+
+    if dbapi.pgconn.transaction_status != TransactionStatus.IDLE:
+        return None
+    return str(start().decode())
 
 
 _CLIENT = "tracker_client_cursor"

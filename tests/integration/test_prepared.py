@@ -238,3 +238,22 @@ def test_statements_deallocated_behind_its_back_are_prepared_again(store: Store,
         uow.commit()
     with store.uow(readonly=True) as uow:
         assert CARRIER.one(uow.session, {"code": code}).due_at == due + timedelta(days=2)
+
+
+def test_the_first_script_opens_the_transaction(store: Store, code: str) -> None:
+    """On PostgreSQL the transaction's BEGIN travels at the head of its first script (no round trip of its own): a
+    lock the prefetch takes must then hold until the unit of work ends, and a write after it must roll back with
+    it — as they would if the driver had sent its BEGIN alone."""
+    locked = Prepared(select(_carriers.c.id).where(_carriers.c.code == bindparam("code")).with_for_update())
+    with store.uow() as uow:  # prepares the statement on the connection (a PREPARE starts the transaction itself)
+        prefetch(uow.session, (locked, {"code": code}))
+    with store.uow() as uow:
+        prefetch(uow.session, (locked, {"code": code}))
+        assert locked.one(uow.session, {"code": code}) is not None
+        if store.dialect == "postgresql":  # the lock is still held once the script has come back
+            with store.engine.connect() as other, pytest.raises(DBAPIError):
+                other.exec_driver_sql("SET lock_timeout = '100ms'")
+                other.execute(select(_carriers.c.id).where(_carriers.c.code == code).with_for_update())
+        SET_DUE.execute(uow.session, {"code": code, "due": datetime(2030, 1, 1, tzinfo=UTC)})
+    with store.uow(readonly=True) as uow:  # not committed: rolled back
+        assert CARRIER.one(uow.session, {"code": code}).due_at is None
