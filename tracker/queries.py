@@ -99,8 +99,8 @@ _READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHER
                     "LIMIT :scan) AS w")
 # `id + 0`: every match is read from the GIN index's bitmap and the first ones sorted out; ordered by the primary key,
 # PostgreSQL would read carriers in order computing their grams, through the whole register for a text found late.
-_GRAMS_PG = sql_text("SELECT id FROM carriers WHERE tracker_grams(code, title, coalesce(doc_number, '')) "
-                     "@> ARRAY[lower(:text)] AND id > :after ORDER BY id + 0 LIMIT :n")
+_GRAMS_PG = sql_text("SELECT id FROM carrier_grams WHERE grams @> ARRAY[lower(:text)] AND id > :after "
+                     "ORDER BY id + 0 LIMIT :n")
 # Three characters and more after the window: the pg_trgm GIN indexes of the three columns, every match read from their
 # bitmaps (`id + 0` again), the same ILIKE as `_REST_LIKE`.
 _TRGM_PG = sql_text("SELECT id FROM carriers WHERE (title ILIKE :pattern ESCAPE '\\' OR code ILIKE :pattern ESCAPE "

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from tracker import queries
 from tracker.demo import place
+from tracker.schema import Carrier
 from tracker.services import registry
 from tracker.services.common import Signed
 from tracker.store import Store
@@ -79,3 +80,24 @@ def test_holders_and_places_are_searched(store: Store, people: dict[str, Signed]
         shelf = uow.session.execute(text("SELECT name FROM locations WHERE code = :c"), {"c": SHELF}).scalar_one()
     assert code in find(store, shelf, limit=10_000)
     assert code in find(store, SHELF, limit=10_000)
+
+
+def test_short_search_follows_renames_and_not_custody(store: Store, people: dict[str, Signed]) -> None:
+    """The unigrams and bigrams of a carrier (PostgreSQL: `carrier_grams`, kept by triggers since migration 0021;
+    SQLite: its FTS5 table) follow a new title, and a check-out and check-in leave them as they were."""
+    code = registry.import_rows(store.uow(), people["clerk"], [registry.CarrierInput(
+        location=place("BJ", "R2C1S1"), classification="internal", period="10y", scope="法规处",
+        title="鬣狗档案")])[0]
+    with store.uow(readonly=True) as uow:
+        assert code in [v.code for v in queries.find(uow, "鬣狗")]
+    with store.uow() as uow:
+        uow.session.execute(update(Carrier).where(Carrier.code == code).values(title="麒麟档案"))
+        uow.commit()
+    with store.uow(readonly=True) as uow:
+        assert code not in [v.code for v in queries.find(uow, "鬣狗")]
+        assert code in [v.code for v in queries.find(uow, "麒麟")]
+        assert code in [v.code for v in queries.find(uow, "麟")]
+    with store.engine.begin() as conn:  # a custody change: the grams stay as they were
+        conn.execute(update(Carrier).where(Carrier.code == code).values(status="missing"))
+    with store.uow(readonly=True) as uow:
+        assert code in [v.code for v in queries.find(uow, "麒麟")]
