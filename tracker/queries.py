@@ -220,6 +220,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     params = {"code": t.upper(), "code_end": t.upper() + _END, "text": t, "text_end": t + _END,
               "pattern": _like(t)}
     found: dict[int, int] = {}  # carrier id: its rank, in rank order
+    counted: dict[tuple[int, int], tuple[int, int]] = {}  # windows of PostgreSQL's first carriers (`_window_pg`)
 
     def ids(q: Any, **more: Any) -> list[int]:
         # each rank asks for enough rows to fill the page after dropping those already ranked higher
@@ -238,16 +239,17 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         elif sqlite:
             take(ids(_FTS_DOC, match=_quoted(t)))
         else:
-            take(_window_pg(conn, params, limit + len(found), _DOC_PG))
+            take(_window_pg(conn, params, limit + len(found), _DOC_PG, counted))
     if len(found) < limit:
         if len(t) >= TRIGRAM:
-            rest = ids(_FTS, match=_quoted(t)) if sqlite else _window_pg(conn, params, limit + len(found), _REST_PG)
+            rest = (ids(_FTS, match=_quoted(t)) if sqlite
+                    else _window_pg(conn, params, limit + len(found), _REST_PG, counted))
         elif any(unicodedata.category(ch) == "Cc" for ch in t):  # no token holds it (DEL, C1): read the carriers
             rest = ids(_SCAN_ALL if sqlite else _REST_LIKE)
         elif sqlite:
             rest = ids(_GRAMS, match=_quoted(t))
         else:
-            rest = _window_pg(conn, params, limit + len(found), _GRAMS_PG)
+            rest = _window_pg(conn, params, limit + len(found), _GRAMS_PG, counted)
         for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
             matching = ids(who)
             if matching:
@@ -257,19 +259,24 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
 
 
-def _window_pg(conn: Any, params: dict[str, str], n: int, reads: _Reads) -> list[int]:
+def _window_pg(conn: Any, params: dict[str, str], n: int, reads: _Reads,
+               counted: dict[tuple[int, int], tuple[int, int]]) -> list[int]:
     """The first `n` carriers, in registration order, holding the text in the columns of `reads` (PostgreSQL): read
     for in the first carriers, then in as many more as the text's frequency there says the page needs (at most
     `MOST_SCAN`), then looked up through a GIN index after the carriers read — the grams' index for one or two
     characters, pg_trgm's for more (`_first_in_buckets`). A common text fills its page from the first carriers; the
-    index alone would read every one of its matches (50–60 ms for a common title word at a million carriers)."""
+    index alone would read every one of its matches (50–60 ms for a common title word at a million carriers).
+    `counted` keeps what `_READ_PG` said of a window during this search: the document rank and the rest read the same
+    first carriers."""
     found: list[int] = []
     after, window = -(2**31), SHORT_SCAN
     for _ in range(2):
         found += conn.execute(reads.window, {**params, "after": after, "scan": window, "n": n - len(found)}).scalars()
         if len(found) >= n:
             return found
-        read, last = conn.execute(_READ_PG, {"after": after, "scan": window}).one()
+        if (after, window) not in counted:
+            counted[after, window] = tuple(conn.execute(_READ_PG, {"after": after, "scan": window}).one())
+        read, last = counted[after, window]
         if read < window:
             return found  # every carrier has been read
         after = last
