@@ -204,13 +204,15 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
 
     Each rank is one indexed read stopped at `limit` rows, so a keystroke costs about the same on a million carriers
     as on a thousand: codes by prefix from their B-tree index; on SQLite, texts of three characters or more from the
-    `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from pg_trgm GIN indexes; people and places
-    are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
-    from their start (B-tree), and the rest through the index of every carrier's characters and pairs of adjacent
-    characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on PostgreSQL the
-    first carriers while the text is common there (or as many more as its frequency there says fill the page, up to
-    `MOST_SCAN`), else every later match of the text in a GIN index (`_window_pg`); three characters and more the
-    same way, pg_trgm's GIN indexes after the window.
+    `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from a pg_trgm GIN index (migration 0020);
+    people and places are few and are read directly. One or two characters have no trigram of their own: document
+    numbers are matched from their start (B-tree), and the rest through the index of every carrier's characters and
+    pairs of adjacent characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on
+    PostgreSQL the first carriers while the text is common there (or as many more as its frequency there says fill
+    the page, up to `MOST_SCAN`), else every later match of the text in a GIN index (`_window_pg`). Three characters
+    and more on PostgreSQL (the document rank, then the rest) the same way, then pg_trgm's index bucket by bucket of
+    ids where the text is common after the first carriers (`_first_in_buckets`): GIN can give every match only, in no
+    order, and a text absent from the first carriers but common later ('Final Plan') had every match read.
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
