@@ -79,6 +79,10 @@ TRIGRAM = 3
 # index of unigrams and bigrams (migration 0019), whose every match is then read: few, for a rare text.
 SHORT_SCAN = 2_000
 MOST_SCAN = 12_000
+# Three characters and more after the window, on PostgreSQL (`_first_in_buckets`): how many buckets of ids to read
+# first for a text the window found, and the most a search reads one by one.
+NEAR_BUCKETS = 2
+MAX_BUCKETS = 64
 _END = "\U0010ffff"  # sorts after every character: [text, text + _END) is the range of strings starting with text
 
 _FTS = sql_text("SELECT rowid FROM carrier_search WHERE carrier_search MATCH :match ORDER BY rowid LIMIT :n")
@@ -88,23 +92,55 @@ _FTS_DOC = sql_text("SELECT rowid FROM carrier_search_doc WHERE carrier_search_d
 _GRAMS = sql_text("SELECT rowid FROM carrier_grams WHERE carrier_grams MATCH :match ORDER BY rowid LIMIT :n")
 _SCAN_ALL = sql_text("SELECT id FROM carriers WHERE title LIKE :pattern ESCAPE '\\' OR code LIKE :pattern "
                      "ESCAPE '\\' OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
-# Among the next :scan carriers after :after, the first :n holding the text (ILIKE, as `_REST_LIKE`) — the three
-# columns joined by a unit separator, which no text holds (find drops control characters). PostgreSQL stops reading
-# at the n-th: a common text costs what it did when the whole table was read in order for it. `_READ_PG`: how many
-# carriers that window holds, and its last.
-_WINDOW_PG = sql_text(
-    "SELECT id FROM (SELECT id, title || chr(31) || code || chr(31) || coalesce(doc_number, '') AS v FROM carriers "
-    "WHERE id > :after ORDER BY id LIMIT :scan) AS w WHERE v ILIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
 _READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHERE id > :after ORDER BY id "
                     "LIMIT :scan) AS w")
-# `id + 0`: every match is read from the GIN index's bitmap and the first ones sorted out; ordered by the primary key,
-# PostgreSQL would read carriers in order computing their grams, through the whole register for a text found late.
-_GRAMS_PG = sql_text("SELECT id FROM carrier_grams WHERE grams @> ARRAY[lower(:text)] AND id > :after "
-                     "ORDER BY id + 0 LIMIT :n")
-# Three characters and more after the window: the pg_trgm GIN indexes of the three columns, every match read from their
-# bitmaps (`id + 0` again), the same ILIKE as `_REST_LIKE`.
-_TRGM_PG = sql_text("SELECT id FROM carriers WHERE (title ILIKE :pattern ESCAPE '\\' OR code ILIKE :pattern ESCAPE "
-                    "'\\' OR doc_number ILIKE :pattern ESCAPE '\\') AND id > :after ORDER BY id + 0 LIMIT :n")
+BUCKET_BITS = 16  # migration 0020's index holds `id >> 16`: buckets of 65,536 ids
+_HAS_BUCKETS_PG = sql_text("SELECT to_regclass('ix_carriers_search') IS NOT NULL")
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """How `_window_pg` reads for one rank on PostgreSQL. `window`: among the next :scan carriers after :after, the
+    first :n holding the text (ILIKE, as `_REST_LIKE`) — for several columns, joined by a unit separator, which no text
+    holds (find drops control characters); PostgreSQL stops reading at the n-th. `index`: the first :n matches after
+    :after through a GIN index, every match read from its bitmap and the first ones sorted out (`id + 0`: ordered by
+    the primary key, PostgreSQL would read carriers in order testing each, through the whole register for a text
+    found late). With migration 0020's index, `probe`: at most :cap matches after :after in no order (the bitmap's
+    heap read stops there: fewer than :cap is every match), and `buckets`: the first :n matches after :after in the
+    buckets :first…:last, bucket by bucket — GIN reads and the heap rechecks one bucket's candidates only, and the
+    buckets after the one that fills the page are never read (the nested loop keeps the buckets' order, so
+    `ORDER BY g.k` needs no sort, and each bucket's rows come out in id order)."""
+
+    window: Any
+    index: Any
+    probe: Any = None
+    buckets: Any = None
+
+
+def _trigram_reads(condition: str, value: str) -> _Reads:
+    """The reads of a rank of three characters and more: `condition` on the columns of `value` (constant SQL)."""
+    where = f"FROM carriers WHERE {condition} AND id > :after"
+    return _Reads(
+        window=sql_text(f"SELECT id FROM (SELECT id, {value} AS v FROM carriers WHERE id > :after ORDER BY id "  # noqa: S608
+                        "LIMIT :scan) AS w WHERE v ILIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n"),
+        index=sql_text(f"SELECT id {where} ORDER BY id + 0 LIMIT :n"),
+        probe=sql_text(f"SELECT id {where} LIMIT :cap"),
+        buckets=sql_text(
+            "SELECT x.id FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) WITH ORDINALITY "  # noqa: S608
+            f"AS g(b, k), LATERAL (SELECT id {where} AND (id >> 16) = g.b ORDER BY id + 0 LIMIT :n) AS x "
+            "ORDER BY g.k LIMIT :n"))
+
+
+_LIKE = "ILIKE :pattern ESCAPE '\\'"
+# The rest rank's title, code and document number (pg_trgm: migration 0020's index, or 0011's three).
+_REST_PG = _trigram_reads(f"(title {_LIKE} OR code {_LIKE} OR doc_number {_LIKE})",
+                          "title || chr(31) || code || chr(31) || coalesce(doc_number, '')")
+# The document numbers holding a text of three characters and more (their rank comes first).
+_DOC_PG = _trigram_reads(f"doc_number {_LIKE}", "coalesce(doc_number, '')")
+# One or two characters: the window as for the rest, then the GIN index of unigrams and bigrams (migrations 0019, 0021:
+# their own table, which a custody update does not touch).
+_GRAMS_PG = _Reads(window=_REST_PG.window, index=sql_text(
+    "SELECT id FROM carrier_grams WHERE grams @> ARRAY[lower(:text)] AND id > :after ORDER BY id + 0 LIMIT :n"))
 
 
 def _like(text: str) -> str:
@@ -139,7 +175,6 @@ _CODE_PREFIX = _prefix(Carrier.code, "code", "code_end")
 _DOC_PREFIX = _prefix(Carrier.doc_number, "text", "text_end")
 _CODE_PREFIX_PG = _prefix(Carrier.code.collate("C"), "code", "code_end")
 _DOC_PREFIX_PG = _prefix(Carrier.doc_number.collate("C"), "text", "text_end")
-_DOC_LIKE = select(Carrier.id).where(_like_any(Carrier.doc_number)).order_by(Carrier.id).limit(_N)
 _REST_LIKE = (select(Carrier.id).where(_like_any(Carrier.title, Carrier.code, Carrier.doc_number))
               .order_by(Carrier.id).limit(_N))
 # People and places are few: those holding the text are read first, then their carriers (a sub-select would let
@@ -169,13 +204,15 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
 
     Each rank is one indexed read stopped at `limit` rows, so a keystroke costs about the same on a million carriers
     as on a thousand: codes by prefix from their B-tree index; on SQLite, texts of three characters or more from the
-    `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from pg_trgm GIN indexes; people and places
-    are few and are read directly. One or two characters have no trigram of their own: document numbers are matched
-    from their start (B-tree), and the rest through the index of every carrier's characters and pairs of adjacent
-    characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on PostgreSQL the
-    first carriers while the text is common there (or as many more as its frequency there says fill the page, up to
-    `MOST_SCAN`), else every later match of the text in a GIN index (`_window_pg`); three characters and more the
-    same way, pg_trgm's GIN indexes after the window.
+    `carrier_search` FTS5 trigram index (migration 0011), on PostgreSQL from a pg_trgm GIN index (migration 0020);
+    people and places are few and are read directly. One or two characters have no trigram of their own: document
+    numbers are matched from their start (B-tree), and the rest through the index of every carrier's characters and
+    pairs of adjacent characters (migration 0019): on SQLite one FTS5 token, read in carrier order up to the page; on
+    PostgreSQL the first carriers while the text is common there (or as many more as its frequency there says fill
+    the page, up to `MOST_SCAN`), else every later match of the text in a GIN index (`_window_pg`). Three characters
+    and more on PostgreSQL (the document rank, then the rest) the same way, then pg_trgm's index bucket by bucket of
+    ids where the text is common after the first carriers (`_first_in_buckets`): GIN can give every match only, in no
+    order, and a text absent from the first carriers but common later ('Final Plan') had every match read.
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
@@ -185,6 +222,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     params = {"code": t.upper(), "code_end": t.upper() + _END, "text": t, "text_end": t + _END,
               "pattern": _like(t)}
     found: dict[int, int] = {}  # carrier id: its rank, in rank order
+    counted: dict[tuple[int, int], tuple[int, int]] = {}  # windows of PostgreSQL's first carriers (`_window_pg`)
 
     def ids(q: Any, **more: Any) -> list[int]:
         # each rank asks for enough rows to fill the page after dropping those already ranked higher
@@ -203,16 +241,17 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         elif sqlite:
             take(ids(_FTS_DOC, match=_quoted(t)))
         else:
-            take(ids(_DOC_LIKE))
+            take(_window_pg(conn, params, limit + len(found), _DOC_PG, counted))
     if len(found) < limit:
         if len(t) >= TRIGRAM:
-            rest = ids(_FTS, match=_quoted(t)) if sqlite else _window_pg(conn, params, limit + len(found), _TRGM_PG)
+            rest = (ids(_FTS, match=_quoted(t)) if sqlite
+                    else _window_pg(conn, params, limit + len(found), _REST_PG, counted))
         elif any(unicodedata.category(ch) == "Cc" for ch in t):  # no token holds it (DEL, C1): read the carriers
             rest = ids(_SCAN_ALL if sqlite else _REST_LIKE)
         elif sqlite:
             rest = ids(_GRAMS, match=_quoted(t))
         else:
-            rest = _window_pg(conn, params, limit + len(found), _GRAMS_PG)
+            rest = _window_pg(conn, params, limit + len(found), _GRAMS_PG, counted)
         for who, theirs in ((_PEOPLE, _BY_HOLDER), (_PLACES, _BY_PLACE)):
             matching = ids(who)
             if matching:
@@ -222,19 +261,24 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     return [v for _i, v in sorted(_views(conn, page), key=lambda iv: (found[iv[0]], iv[1].code))]  # by code
 
 
-def _window_pg(conn: Any, params: dict[str, str], n: int, index: Any) -> list[int]:
-    """The first `n` carriers, in registration order, whose title, code or document number holds the text
-    (PostgreSQL): read for in the first carriers, then in as many more as the text's frequency there says the page
-    needs (at most `MOST_SCAN`), then looked up in the `index` statement after the carriers read — the grams' GIN
-    index for one or two characters, pg_trgm's for more. A common text fills its page from the first carriers; the
-    index alone would read every one of its matches (50–60 ms for a common title word at a million carriers)."""
+def _window_pg(conn: Any, params: dict[str, str], n: int, reads: _Reads,
+               counted: dict[tuple[int, int], tuple[int, int]]) -> list[int]:
+    """The first `n` carriers, in registration order, holding the text in the columns of `reads` (PostgreSQL): read
+    for in the first carriers, then in as many more as the text's frequency there says the page needs (at most
+    `MOST_SCAN`), then looked up through a GIN index after the carriers read — the grams' index for one or two
+    characters, pg_trgm's for more (`_first_in_buckets`). A common text fills its page from the first carriers; the
+    index alone would read every one of its matches (50–60 ms for a common title word at a million carriers).
+    `counted` keeps what `_READ_PG` said of a window during this search: the document rank and the rest read the same
+    first carriers."""
     found: list[int] = []
     after, window = -(2**31), SHORT_SCAN
     for _ in range(2):
-        found += conn.execute(_WINDOW_PG, {**params, "after": after, "scan": window, "n": n - len(found)}).scalars()
+        found += conn.execute(reads.window, {**params, "after": after, "scan": window, "n": n - len(found)}).scalars()
         if len(found) >= n:
             return found
-        read, last = conn.execute(_READ_PG, {"after": after, "scan": window}).one()
+        if (after, window) not in counted:
+            counted[after, window] = tuple(conn.execute(_READ_PG, {"after": after, "scan": window}).one())
+        read, last = counted[after, window]
         if read < window:
             return found  # every carrier has been read
         after = last
@@ -243,7 +287,51 @@ def _window_pg(conn: Any, params: dict[str, str], n: int, index: Any) -> list[in
         window = (n - len(found)) * 2 * SHORT_SCAN // len(found)  # twice what the frequency in the first says
         if window > MOST_SCAN:
             break
-    return found + list(conn.execute(index, {**params, "after": after, "n": n - len(found)}).scalars())
+    if reads.buckets is not None and _has_buckets(conn):
+        return found + _first_in_buckets(conn, params, n - len(found), after, reads, near=bool(found))
+    return found + list(conn.execute(reads.index, {**params, "after": after, "n": n - len(found)}).scalars())
+
+
+def _has_buckets(conn: Any) -> bool:
+    """Whether migration 0020's bucketed trigram index exists (not where the server lacks pg_trgm or btree_gin: each
+    bucket would then be a read of the whole table). Asked once per database connection."""
+    known = conn.info.get("tracker_search_buckets")
+    if known is None:
+        known = conn.info["tracker_search_buckets"] = bool(conn.execute(_HAS_BUCKETS_PG).scalar())
+    return bool(known)
+
+
+def _first_in_buckets(conn: Any, params: dict[str, str], n: int, after: int, reads: _Reads, near: bool) -> list[int]:
+    """The first `n` carriers after id `after` holding the text (three characters or more, PostgreSQL), without
+    reading every match as `reads.index` does. At a million carriers (search benchmark): 'Final Plan', found twice in
+    the first 2,000 carriers and 1,863 times in all, took 18–35 ms through the index alone (5,727 candidates rechecked
+    and sorted for a page of 100), about 2 ms from its first bucket.
+
+    A text found in the window (`near`) is looked for in the next `NEAR_BUCKETS` buckets first: a frequent text fills
+    the page there. Otherwise, or if they do not fill it, a probe reads at most twice the page's matches in no order:
+    fewer than that is every match, sorted here — a rare text costs what the index alone costs. More means a text
+    common after the window: its first `n` are at or below the n-th smallest id the probe saw, so the buckets up to
+    that one's are read in order, and the page fills in the first of them. Each bucket read is a GIN scan (0.1–3 ms:
+    most for texts whose trigrams are common, such as codes), hence the probe rather than a walk through every bucket,
+    and the index alone when the ids are so sparse that more than `MAX_BUCKETS` buckets lie between."""
+    got: list[int] = []
+    first = after >> BUCKET_BITS
+    if near:
+        got = list(conn.execute(reads.buckets, {**params, "first": first, "last": first + NEAR_BUCKETS - 1,
+                                                "after": after, "n": n}).scalars())
+        if len(got) >= n:
+            return got
+        first += NEAR_BUCKETS
+        after = (first << BUCKET_BITS) - 1  # every match up to there has been read
+    need = n - len(got)
+    probe = sorted(conn.execute(reads.probe, {**params, "after": after, "cap": 2 * need}).scalars())
+    if len(probe) < 2 * need:
+        return got + probe[:need]
+    last = probe[need - 1] >> BUCKET_BITS
+    if last - first > MAX_BUCKETS:
+        return got + list(conn.execute(reads.index, {**params, "after": after, "n": need}).scalars())
+    return got + list(conn.execute(reads.buckets, {**params, "first": first, "last": last, "after": after,
+                                                   "n": need}).scalars())
 
 
 def _views(conn: Any, ids: list[int]) -> list[tuple[int, CarrierView]]:

@@ -76,13 +76,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# Objects migrations 0011, 0019 and 0021 make for the register search outside these models (FTS5 tables and their shadow
-# tables on SQLite, GIN indexes on PostgreSQL): Alembic's comparison of models and database leaves them alone.
+# Objects migrations 0011, 0019, 0020 and 0021 make for the register search outside these models (FTS5 tables and their
+# shadow tables on SQLite, GIN indexes and the grams table on PostgreSQL): Alembic's comparison of models and database
+# leaves them alone.
 SEARCH_TABLES = frozenset({f"{table}{part}" for table in ("carrier_search", "carrier_search_doc", "carrier_grams")
                            for part in ("", "_terms", "_data", "_idx", "_content", "_docsize", "_config")}
                           | {"search_positions"})
 SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm",
-                            "ix_carriers_code_c", "ix_carriers_doc_number_c", "ix_carriers_grams", "ix_carrier_grams"})
+                            "ix_carriers_code_c", "ix_carriers_doc_number_c", "ix_carriers_grams",
+                            "ix_carriers_search", "ix_carrier_grams"})
 
 
 def modelled(name: str | None, type_: str, _parents: Any) -> bool:

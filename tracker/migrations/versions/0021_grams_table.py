@@ -1,7 +1,7 @@
 """register (PostgreSQL): the unigrams and bigrams of a carrier in a table of their own, kept by triggers
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06 20:05:00
 
 Migration 0019 indexed `tracker_grams(code, title, doc_number)` with an expression GIN index on `carriers`. PostgreSQL
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0021'
-down_revision: str | None = '0019'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
