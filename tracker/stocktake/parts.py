@@ -113,29 +113,31 @@ WHERE found = 0 OR n > 1
 """
 
 
-# PostgreSQL does both passes in one statement: the reads of printed codes and the snapshot's codes, appended, are
-# folded per code in one hash table, and only the codes that are not the plain case are kept — the plain case being
-# a snapshot carrier read once by people exactly where the register has it and heard by no RFID reader. What stays
-# (a few per cent: carriers not found or read several times, codes outside the snapshot, codes RFID heard, whose
-# single read the sightings fetch by its key) is all the later steps read of st_bc and st_e, filled from it.
+# PostgreSQL does both passes in one statement: the reads of printed codes, the snapshot's codes and the codes RFID
+# heard (st_epc: subjects and raw EPCs), appended, are folded per code in one hash table, and only the codes that
+# are not the plain case are kept. The plain case is two rows, a snapshot carrier's and its one read, exactly where
+# the register has it; a code RFID heard has a third row, a code outside the snapshot no carrier id. What stays (a
+# few per cent: carriers not found or read several times, codes outside the snapshot, codes RFID heard, whose single
+# read the sightings fetch by its key) is all the later steps read of st_bc and st_e, which are filled from it.
 # Measured at a million carriers × a million reads (load 2-3): written apart as on SQLite (a GROUP BY … ORDER BY code
 # into st_bc, sorted on disk under the server's collation and keyed row by row through the small temporary buffers,
 # then the snapshot hash-joined to all of it) the two passes took 4.5 s; the fold hash-joined to the snapshot 2.3 s,
-# and this single fold 1.7 s (the scans alone take 0.3 s). It needs about 200 MB for its hash table
-# (`tracker.stocktake.reconcile.server_settings`); under the server's default work_mem it would spill to disk.
+# this single fold 1.7 s (the scans alone take 0.3 s). Its hash table takes about 200 MB
+# (`tracker.stocktake.reconcile.server_settings`): under the server's default work_mem it would spill to disk.
 _FOLD_JOINED = f"""
 INSERT INTO st_j (code, n, lo, hi, bid, seq, carrier_id, found)
-SELECT code, n, lo, hi, bid, seq, carrier_id, found FROM (
-  SELECT code, NULLIF(COUNT(bid), 0) AS n, MIN(pk) AS lo, MAX(pk) AS hi, MIN(bid) AS bid, MIN(seq) AS seq,
-         MAX(carrier_id) AS carrier_id,
-         CASE WHEN MIN(pk) = MAX(pk) AND MIN(pk) = MAX(ek) THEN 1 ELSE 0 END AS found
+SELECT code, NULLIF(n, 0), lo, hi, bid, seq, carrier_id, found FROM (
+  SELECT code, COUNT(bid) AS n, COUNT(*) AS arms, MIN(pk) AS lo, MAX(pk) AS hi, MIN(bid) AS bid, MIN(seq) AS seq,
+         MAX(carrier_id) AS carrier_id, CASE WHEN MIN(pk) = MAX(pk) AND MIN(pk) = MAX(ek) THEN 1 ELSE 0 END AS found
   FROM (SELECT code, {_PLACE_KEY} AS pk, batch_id AS bid, seq, NULL AS carrier_id, NULL AS ek
         FROM stocktake_reads WHERE session_id = :s AND kind = 'barcode'
         UNION ALL
         SELECT code, NULL, NULL, NULL, carrier_id, COALESCE(loc_id, -holder_id)
-        FROM stocktake_expected WHERE session_id = :s) u
+        FROM stocktake_expected WHERE session_id = :s
+        UNION ALL SELECT subj, NULL, NULL, NULL, NULL, NULL FROM st_epc
+        UNION ALL SELECT raw, NULL, NULL, NULL, NULL, NULL FROM st_epc) u
   GROUP BY code) g
-WHERE carrier_id IS NULL OR found = 0 OR n > 1 OR code IN (SELECT subj FROM st_epc) OR code IN (SELECT raw FROM st_epc)
+WHERE NOT (arms = 2 AND n = 1 AND found = 1)
 """  # noqa: S608 (module constants only)
 
 
