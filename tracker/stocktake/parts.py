@@ -3,7 +3,8 @@
 The two passes over a million rows (the per-code fold of the reads, then the snapshot against it) take most of a
 reconciliation; on a SQLite file they run in parts by code range, at most `PARALLEL`, each on a worker thread with
 its own connection filling an in-memory database of its own, which the reconciling connection then attaches
-(`_Parts`). It owns the parts, their SQL and the temporary-table helpers; it must never decide a finding (that is
+(`_Parts`). On PostgreSQL they are one statement on the reconciling connection (`_FOLD_JOINED`). It owns the
+parts, their SQL and the temporary-table helpers; it must never decide a finding (that is
 `tracker.stocktake.reconcile`) and never commit.
 """
 
