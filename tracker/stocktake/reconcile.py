@@ -7,7 +7,8 @@ recorded tag (decoded once through `labels.codes`), the locations of the scope (
 ambiguous or cloned codes whose detail text is written out. The two passes over a million rows (reads folded per
 code, then the snapshot against them) run by code range in parts on SQLite, and as one hash aggregate on PostgreSQL
 (`tracker.stocktake.parts`); no carrier's row ever reaches the client. Measured at a million carriers × a million
-reads on PostgreSQL: 5.0 s before that fold (of it 4.5 s the two passes), see `bench/bench_stocktake.py` for now.
+reads on PostgreSQL (`bench/bench_stocktake.py`): 5.0 s on a quiet machine before that fold, 4.5 s of it the two
+passes written apart.
 
 Placement of a code: a person's scan wins, and of a person's scans the latest sighting in the session, so a carrier
 first seen misplaced and later scanned on its home shelf is found (and the other way round: misplaced). "Latest":
@@ -266,7 +267,6 @@ FROM (
 """
 
 
-
 # Codes seen that the snapshot does not explain: placed subjects, and printed codes seen in one place that are no
 # expected carrier's code. A carrier of a level outside the filter, seen where the register has it inside the scope,
 # is explained (just not counted); seen anywhere else it is outside the scope.
@@ -347,10 +347,9 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     # The batches and the RFID passes' bindings too: made minutes before, by the uploads, autovacuum has not seen them
     # yet, and PostgreSQL estimated one row for each and joined 10,000 bindings to 10,000 read places in a nested
     # loop — 9.7 s of a 1,000,000-read reconciliation, 0.02 s with their statistics.
-    # Not the snapshot: `start` analysed it once frozen, and it never changes. Of the reads, only the columns the
-    # plans filter and join on: their sample is the same, the text column's statistics cost half the time (0.06 s
-    # at a million).
-    # Nor the findings: only `_strays` joined them to a million codes, and PostgreSQL no longer runs it.
+    # Not the snapshot: `start` analysed it once frozen, and it never changes; nor the findings, which only the
+    # SQLite-side `_strays` joined to a million codes. Of the reads, only the columns the plans filter and join on:
+    # the sample is the same, and the code's statistics took half the time (0.06 s at a million).
     analyze(session, "stocktake_reads", "(session_id, kind, batch_id, seq)")
     for table in ("stocktake_batches", "stocktake_bindings"):
         analyze(session, table)
@@ -388,10 +387,12 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     analyze(session, "stocktake_found")
     # Every snapshot carrier not found as expected gets exactly one finding here; the others are found.
     found_n = expected - _rowcount(session, _EXPECTED_FINDINGS, {"s": sid})
-    if pg:  # st_bc holds only what the fold kept, every code outside the snapshot among it
-        stray = session.execute(text("SELECT 1 FROM st_j WHERE carrier_id IS NULL AND lo = hi LIMIT 1")).first()
-    strays = "".join(_each(_STRAY_CODES, parts)) if (
-        stray is not None if pg else _strays(session, sid, parts, found_n, multi)) else ""
+    if pg:  # the fold kept every code outside the snapshot (st_j rows without a carrier): they are looked at there
+        look = session.execute(text("SELECT 1 FROM st_j WHERE carrier_id IS NULL AND lo = hi LIMIT 1")).first()
+        stray_codes = look is not None
+    else:
+        stray_codes = _strays(session, sid, parts, found_n, multi)
+    strays = "".join(_each(_STRAY_CODES, parts)) if stray_codes else ""
     unexplained = _UNEXPLAINED_FINDINGS.format(stray=strays)
     session.execute(text(unexplained).bindparams(bindparam("gone", expanding=True)), {"s": sid, "gone": list(_GONE)})
     session.execute(text(_TOP_SECRET_RFID_ONLY), {"s": sid, "ts": _TS})
@@ -420,9 +421,9 @@ def _rfid_subjects(session: Session, sid: int, tuning: Tuning) -> int:
 
 
 # What a reconciliation needs of a PostgreSQL server, set for its own transaction only (SET LOCAL): memory for the
-# fold's two hash tables of a million codes each (a server keeps the 4 MB default, under which they spill to disk in
-# batches), and no JIT compilation, which cost 16-33 ms on each of the statements costed high enough to trigger it
-# and pays back only on queries running for many seconds.
+# fold's hash table of every code (230 MB at a million; under the 4 MB default a server keeps, it spilled to disk in
+# 61 batches, writing 190 MB of temporary files), and no JIT compilation, which cost 16-33 ms on each statement
+# costed high enough to trigger it and measured no faster on the fold itself.
 _PG_SETTINGS = {"work_mem": "256MB", "jit": "off"}
 
 
