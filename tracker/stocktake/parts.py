@@ -120,10 +120,11 @@ WHERE found = 0 OR n > 1
 # the register has it; a code RFID heard has a third row, a code outside the snapshot no carrier id. What stays (a
 # few per cent: carriers not found or read several times, codes outside the snapshot, codes RFID heard, whose single
 # read the sightings fetch by its key) is all the later steps read of st_bc and st_e, which are filled from it.
-# Measured at a million carriers × a million reads (load 2-3): written apart as on SQLite (a GROUP BY … ORDER BY code
-# into st_bc, sorted on disk under the server's collation and keyed row by row through the small temporary buffers,
-# then the snapshot hash-joined to all of it) the two passes took 4.5 s; the fold hash-joined to the snapshot 2.3 s,
-# this single fold 1.7 s (the scans alone take 0.3 s). Its hash table takes about 200 MB
+# Measured at a million carriers × a million reads, on a machine loaded 3-5 by other work: written apart as on SQLite
+# (a GROUP BY … ORDER BY code into st_bc, sorted on disk under the server's collation and keyed row by row through
+# the small temporary buffers, then the snapshot hash-joined to all of it) the two passes took 5.0-5.6 s. In server
+# CPU, the selects alone side by side: the fold of the reads hash-joined to the snapshot 1.65 s, this single fold
+# 1.36 s, a bare scan of both tables 0.23 s. Its hash table takes about 230 MB
 # (`tracker.stocktake.reconcile.server_settings`): under the server's default work_mem it would spill to disk.
 _FOLD_JOINED = f"""
 INSERT INTO st_j (code, n, lo, hi, bid, seq, carrier_id, found)

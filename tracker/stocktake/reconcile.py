@@ -74,7 +74,7 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 
 
 # On PostgreSQL a few thousand sightings are resolved by index, one probe each: the same joins written as joins were
-# planned as hash joins building a table of all million carriers, twice (0.5 s at a million), the cost model taking
+# planned as hash joins building a table of all million carriers, twice (0.5-0.7 s under load), the cost model taking
 # each probe for a disk read. A lateral subquery with OFFSET 0 is never flattened into a join, so it can only be
 # probed per row; and the unique B-tree on the code is the index it can use, where a lower random_page_cost (tried)
 # made the planner probe the code's trigram index (the register search's) for each row instead: 2.6 ms a probe.
