@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -316,3 +317,43 @@ def test_a_register_in_memory_reconciles_on_its_own_connection(world: World, clo
     w.reconcile(sid)
     assert _normalised(store, sid) == _normalised(world.store, sid)
     store.dispose()
+
+
+def _settings_seen_by_the_fold(store: Store) -> list[tuple[str, str]]:
+    """work_mem and jit as the connection has them when the PostgreSQL fold runs, once per reconciliation."""
+    seen: list[tuple[str, str]] = []
+
+    def before(_conn: object, cursor: Any, statement: str, *_args: object) -> None:
+        if statement.lstrip().startswith("INSERT INTO st_j"):
+            con = cursor.connection
+            seen.append((con.execute("SHOW work_mem").fetchone()[0], con.execute("SHOW jit").fetchone()[0]))
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    return seen
+
+
+def _show(store: Store, name: str) -> str:
+    with store.engine.connect() as c:
+        return str(c.exec_driver_sql(f"SHOW {name}").scalar())
+
+
+@pytest.mark.parametrize("world", ["postgres"], indirect=True)
+def test_postgresql_reconciles_with_the_memory_it_needs_and_gives_it_back(world: World) -> None:
+    """The fold's hash table of every code needs far more than a server's default work_mem (4 MB): the
+    reconciliation raises it for its own transaction only, never lowers a larger setting, switches JIT off the same
+    way, and its connection goes back to the pool as it came."""
+    w = world
+    sid = _mixed_walk(w)
+    before = _show(w.store, "work_mem"), _show(w.store, "jit")
+    seen = _settings_seen_by_the_fold(w.store)
+    w.reconcile(sid)
+    assert seen == [("256MB", "off")]
+    assert (_show(w.store, "work_mem"), _show(w.store, "jit")) == before
+    with w.store.engine.connect() as c:  # a register given more memory keeps it
+        name = c.exec_driver_sql("SELECT current_database()").scalar()
+        c.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET work_mem = '1GB'")
+        c.commit()
+    w.store.engine.dispose()  # new connections take the database's setting
+    w.reconcile(sid)
+    assert seen[-1] == ("1GB", "off")
+    assert _show(w.store, "jit") == before[1]

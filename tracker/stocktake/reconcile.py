@@ -5,7 +5,10 @@ Every step is one SQL statement over whole tables (GROUP BY, window functions, j
 same on SQLite and PostgreSQL; Python only loops over the few things that are not carriers: the EPCs that match no
 recorded tag (decoded once through `labels.codes`), the locations of the scope (coverage roll-up) and the handful of
 ambiguous or cloned codes whose detail text is written out. The two passes over a million rows (reads folded per
-code, then the snapshot against them) run by code range in parts (`tracker.stocktake.parts`).
+code, then the snapshot against them) run by code range in parts on SQLite, and as one hash aggregate on PostgreSQL
+(`tracker.stocktake.parts`); no carrier's row ever reaches the client. Measured at a million carriers × a million
+reads on PostgreSQL (`bench/bench_stocktake.py`): 5.0 s on a quiet machine before that fold, 4.5 s of it the two
+passes written apart.
 
 Placement of a code: a person's scan wins, and of a person's scans the latest sighting in the session, so a carrier
 first seen misplaced and later scanned on its home shelf is found (and the other way round: misplaced). "Latest":
@@ -70,6 +73,21 @@ LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
 
 
+# On PostgreSQL a few thousand sightings are resolved by index, one probe each: the same joins written as joins were
+# planned as hash joins building a table of all million carriers, twice (0.5-0.7 s under load), the cost model taking
+# each probe for a disk read. A lateral subquery with OFFSET 0 is never flattened into a join, so it can only be
+# probed per row; and the unique B-tree on the code is the index it can use, where a lower random_page_cost (tried)
+# made the planner probe the code's trigram index (the register search's) for each row instead: 2.6 ms a probe.
+_LOOKUP_PG = "LEFT JOIN LATERAL (SELECT id, code FROM carriers WHERE {cond} OFFSET 0) {alias} ON TRUE"
+
+
+_RESOLVE_PG = "\n".join((
+    _LOOKUP_PG.format(alias="cb", cond="g.kind = 'barcode' AND code = g.code"),
+    _LOOKUP_PG.format(alias="ce", cond="g.kind = 'epc' AND epc = g.code"),
+    "LEFT JOIN stocktake_epc_map m ON g.kind = 'epc' AND ce.id IS NULL AND m.session_id = :s AND m.epc = g.code",
+    "LEFT JOIN carriers cm ON cm.code = m.carrier_code"))
+
+
 # Every read that is not a printed code (RFID, location and badge scans): a few per cent, kept apart so the passes
 # that need only them do not scan the bulk again.
 _OTHER_READS = """
@@ -82,10 +100,14 @@ WHERE session_id = :s AND kind <> 'barcode'
 _EPCS = """
 SELECT COALESCE(ce.code, cm.code, g.code), COALESCE(ce.id, cm.id), g.code
 FROM (SELECT DISTINCT code FROM st_other WHERE kind = 'epc') g
-LEFT JOIN carriers ce ON ce.epc = g.code
+{ce}
 LEFT JOIN stocktake_epc_map m ON ce.id IS NULL AND m.session_id = :s AND m.epc = g.code
 LEFT JOIN carriers cm ON cm.code = m.carrier_code
 """
+
+
+_EPC_CARRIER = {False: "LEFT JOIN carriers ce ON ce.epc = g.code",
+                True: _LOOKUP_PG.format(alias="ce", cond="epc = g.code")}
 
 
 _RFID_SEEN = ("INSERT INTO st_cx (subj) SELECT DISTINCT subj FROM st_epc e "
@@ -122,17 +144,17 @@ SELECT COALESCE(cb.code, ce.code, cm.code, g.code) AS subj, COALESCE(cb.id, ce.i
        g.batch_id
 FROM ({reads}) g
 JOIN stocktake_batches bt ON bt.id = g.batch_id
-""" + _RESOLVE
+"""
 
 
-def _sightings_sql(parts: Sequence[_Part], again: bool) -> str:
+def _sightings_sql(parts: Sequence[_Part], again: bool, pg: bool) -> str:
     """The sightings statement; `again` when some wanted printed code was read more than once."""
     arms = [_GROUPED_READS.format(table="st_other", where="kind = 'epc'"), *_each(_READ_ONCE, parts)]
     if again:
         again_codes = " UNION ALL ".join(_each(_SCANS_AGAIN, parts))
         arms.append(_GROUPED_READS.format(
             table="stocktake_reads", where=f"session_id = :s AND kind = 'barcode' AND code IN ({again_codes})"))
-    return _SIGHTINGS.format(reads=" UNION ALL ".join(arms))
+    return _SIGHTINGS.format(reads=" UNION ALL ".join(arms)) + (_RESOLVE_PG if pg else _RESOLVE)
 
 
 # One placement per code: the latest person's scan (by read time when all its scans have one, else by batch and
@@ -325,18 +347,24 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     # The batches and the RFID passes' bindings too: made minutes before, by the uploads, autovacuum has not seen them
     # yet, and PostgreSQL estimated one row for each and joined 10,000 bindings to 10,000 read places in a nested
     # loop — 9.7 s of a 1,000,000-read reconciliation, 0.02 s with their statistics.
-    for table in ("stocktake_reads", "stocktake_expected", "stocktake_findings", "stocktake_batches",
-                  "stocktake_bindings"):
+    # Not the snapshot: `start` analysed it once frozen, and it never changes; nor the findings, which only the
+    # SQLite-side `_strays` joined to a million codes. Of the reads, only the columns the plans filter and join on:
+    # the sample is the same, and the code's statistics took half the time (0.06 s at a million).
+    analyze(session, "stocktake_reads", "(session_id, kind, batch_id, seq)")
+    for table in ("stocktake_batches", "stocktake_bindings"):
         analyze(session, table)
     session.execute(text("DELETE FROM stocktake_findings WHERE session_id = :s"), {"s": sid})
     session.execute(text("DELETE FROM stocktake_found WHERE session_id = :s"), {"s": sid})
     # The snapshot's size: it sets the parts, and the carriers left without a finding at the end are those found.
     expected = int(session.execute(text("SELECT expected_count FROM stocktake_sessions WHERE id = :s"),
                                    {"s": sid}).scalar_one())
+    pg = session.get_bind().dialect.name == "postgresql"
+    if pg:  # the fold keeps the codes RFID heard: they are known first (on SQLite, while the workers run)
+        server_settings(session)
+        decoded = _rfid_subjects(session, sid, tuning)
     with _Parts(session, sid, expected) as running:
-        _temp(session, "st_other", _OTHER_READS, {"s": sid})
-        decoded = decode_unmatched_epcs(session, sid, tuning)
-        _temp(session, "st_epc", _EPCS, {"s": sid})
+        if not pg:
+            decoded = _rfid_subjects(session, sid, tuning)
         _coverage(session, sid)
         _create_temp(session, "st_cx")
         _create_temp(session, "st_x")
@@ -350,7 +378,7 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     session.execute(text(_RFID_SEEN))
     analyze(session, "st_cx")
     again = session.execute(text(" UNION ALL ".join(_each(_SCANS_AGAIN, parts)) + " LIMIT 1")).first() is not None
-    _temp(session, "st_sight", _sightings_sql(parts, again), {"s": sid})
+    _temp(session, "st_sight", _sightings_sql(parts, again, pg), {"s": sid})
     # The ambiguity detail joins each ambiguous finding to its code's sightings: by index, not a scan per finding.
     session.execute(text("CREATE INDEX st_sight_subj ON st_sight (subj)"))
     _temp(session, "st_place", _PLACEMENT, {"margin": tuning.rssi_margin_db, "ratio": tuning.count_ratio})
@@ -359,7 +387,12 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     analyze(session, "stocktake_found")
     # Every snapshot carrier not found as expected gets exactly one finding here; the others are found.
     found_n = expected - _rowcount(session, _EXPECTED_FINDINGS, {"s": sid})
-    strays = "".join(_each(_STRAY_CODES, parts)) if _strays(session, sid, parts, found_n, multi) else ""
+    if pg:  # the fold kept every code outside the snapshot (st_j rows without a carrier): they are looked at there
+        look = session.execute(text("SELECT 1 FROM st_j WHERE carrier_id IS NULL AND lo = hi LIMIT 1")).first()
+        stray_codes = look is not None
+    else:
+        stray_codes = _strays(session, sid, parts, found_n, multi)
+    strays = "".join(_each(_STRAY_CODES, parts)) if stray_codes else ""
     unexplained = _UNEXPLAINED_FINDINGS.format(stray=strays)
     session.execute(text(unexplained).bindparams(bindparam("gone", expanding=True)), {"s": sid, "gone": list(_GONE)})
     session.execute(text(_TOP_SECRET_RFID_ONLY), {"s": sid, "ts": _TS})
@@ -375,6 +408,31 @@ def _reconcile(session: Session, sid: int, tuning: Tuning) -> ReconcileResult:
     if found_n:
         counts[FindingKind.FOUND] = counts.get(FindingKind.FOUND, 0) + found_n
     return ReconcileResult(counts, decoded)
+
+
+def _rfid_subjects(session: Session, sid: int, tuning: Tuning) -> int:
+    """The reads that are no printed code (st_other) and the EPCs among them resolved to their subjects (st_epc);
+    returns how many EPCs were decoded."""
+    _temp(session, "st_other", _OTHER_READS, {"s": sid})
+    decoded = decode_unmatched_epcs(session, sid, tuning)
+    pg = session.get_bind().dialect.name == "postgresql"
+    _temp(session, "st_epc", _EPCS.format(ce=_EPC_CARRIER[pg]), {"s": sid})
+    return decoded
+
+
+# What a reconciliation needs of a PostgreSQL server, set for its own transaction only (SET LOCAL): memory for the
+# fold's hash table of every code (230 MB at a million; under the 4 MB default a server keeps, it spilled to disk in
+# 61 batches, writing 190 MB of temporary files), and no JIT compilation, which cost 16-33 ms on each statement
+# costed high enough to trigger it and measured no faster on the fold itself.
+_PG_SETTINGS = {"work_mem": "256MB", "jit": "off"}
+
+
+def server_settings(session: Session) -> None:
+    """Raise work_mem to what the fold needs (never lower it) and switch JIT off, for this transaction only."""
+    for name, value in _PG_SETTINGS.items():
+        session.execute(text(
+            "SELECT set_config(:n, CASE WHEN :n = 'work_mem' AND pg_size_bytes(current_setting(:n)) "
+            ">= pg_size_bytes(:v) THEN current_setting(:n) ELSE :v END, true)"), {"n": name, "v": value})
 
 
 def _rowcount(session: Session, sql: str, params: dict[str, Any]) -> int:
@@ -434,6 +492,14 @@ def _coverage(session: Session, sid: int) -> None:
     for loc in in_scope:
         walk(loc)
     if not in_scope:
+        return
+    if session.get_bind().dialect.name == "postgresql":  # one statement: 11,000 places took 0.2 s one by one
+        session.execute(text(
+            "UPDATE stocktake_scope s SET visited = v.visited, covered = v.covered FROM unnest("
+            "CAST(:locs AS INTEGER[]), CAST(:visited AS BOOLEAN[]), CAST(:covered AS BOOLEAN[])) "
+            "AS v(loc, visited, covered) WHERE s.session_id = :s AND s.location_id = v.loc"),
+            {"s": sid, "locs": sorted(in_scope), "visited": [loc in visited for loc in sorted(in_scope)],
+             "covered": [covered[loc] for loc in sorted(in_scope)]})
         return
     # Straight to the driver: tens of thousands of places need no per-row parameter processing.
     conn = session.connection()
