@@ -7,8 +7,10 @@ recorded tag (decoded once through `labels.codes`), the locations of the scope (
 ambiguous or cloned codes whose detail text is written out. The two passes over a million rows (reads folded per
 code, then the snapshot against them) run by code range in parts on SQLite, and as one hash aggregate on PostgreSQL
 (`tracker.stocktake.parts`); no carrier's row ever reaches the client. Measured at a million carriers × a million
-reads on PostgreSQL (`bench/bench_stocktake.py`): 5.0 s on a quiet machine before that fold, 4.5 s of it the two
-passes written apart.
+reads on PostgreSQL (`bench/bench_stocktake.py`): 5.0 s on a quiet machine before that fold, 2.5× a Python set
+comparison of the same data in the same run; after it, on a machine loaded 3.7-5.9 by other work, 4.6-7.2 s, 1.1-1.8×
+that comparison. Alternating old and new code on one register at the same load: 14.6-15.4 s against 6.4-6.8 s, the
+server's CPU 6.0 s against 3.0 s, two thirds of it now the fold.
 
 Placement of a code: a person's scan wins, and of a person's scans the latest sighting in the session, so a carrier
 first seen misplaced and later scanned on its home shelf is found (and the other way round: misplaced). "Latest":
