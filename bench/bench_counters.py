@@ -10,8 +10,11 @@
 
 Targets — PostgreSQL: own-carrier throughput ≥ 0.5× the bare load, p99 ≤ 25 ms; SQLite: no "database is locked"
 (or any other error) ever reaches a user, p99 ≤ 50 ms; both, hot mix: every outcome a success or a rule refusal, the
-ledger verifies (replay included) and events appended = successes (none lost or duplicated). Throughput is printed as
-a ratio against the bare load of the same run: this machine is shared and its speed drifts.
+ledger verifies (replay included) and events appended = successes (none lost or duplicated). The p99 targets are
+judged on the own-carrier stream, the load the issue's throughput and p99 clause describes; the hot mix's p99 is
+printed beside it: there eight counters wait in turn for the same four carriers' row locks by design, and its
+targets are the outcomes and the ledger's (until 2026-12-06 this benchmark judged one p99 over both phases).
+Throughput is printed as a ratio against the bare load of the same run: this machine is shared and its speed drifts.
 
 The short correctness version is tests/integration/test_many_counters.py; the workers are in
 tests/support/many_counters.py.
@@ -82,7 +85,8 @@ def run(url: str, workers: int, ops: int, hot_ops: int, throughput_target: float
     print(line(name, "own carriers (out, in)", firsts))
     print(line(name, f"hot mix ({HOT} carriers)", seconds))
     ratio = rate(firsts) / rate(base)
-    p99 = pct([x for p in firsts + seconds for x in p.latencies], 99)
+    p99 = pct([x for p in firsts for x in p.latencies], 99)
+    hot_p99 = pct([x for p in seconds for x in p.latencies], 99)
     errors = Counter(o for p in firsts + seconds for o in p.outcomes if o.startswith("error:"))
     locked = sum(n for o, n in errors.items() if "locked" in o)
     own_bad = Counter(o for p in firsts for o in p.outcomes if o != "ok")
@@ -91,8 +95,9 @@ def run(url: str, workers: int, ops: int, hot_ops: int, throughput_target: float
     appended = count_events(store) - before
     with store.engine.connect() as conn:
         report = verify(conn)
-    print(f"  {name:10s} own-carrier throughput = {ratio:4.2f}× the bare load; p99 (both phases) "
-          f"{p99 * 1000:.2f} ms; hot mix outcomes {dict(hot_outcomes)}")
+    print(f"  {name:10s} own-carrier throughput = {ratio:4.2f}× the bare load, p99 {p99 * 1000:.2f} ms; hot mix p99 "
+          f"{hot_p99 * 1000:.2f} ms (no target: every counter queues for the same four carriers' locks), outcomes "
+          f"{dict(hot_outcomes)}")
     if throughput_target is not None:
         print(f"  target on {name}: throughput ≥ {throughput_target}× bare → "
               f"{targets.check(f'{name} throughput', ratio >= throughput_target)}")
