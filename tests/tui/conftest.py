@@ -26,6 +26,7 @@ from tracker.services import approvals
 from tracker.services.common import Signed, authenticate
 from tracker.store import Store
 from tui.app import TrackerApp, make_app
+from tui.screens.handover import HandoverScreen
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +131,25 @@ class UI:
         app = pilot.app
         await self.until(pilot, lambda: type(app.screen).__name__ == "PinDialog"
                          and app.focused is not None and app.focused.id == "pin")
+
+    async def sign_with_pin(self, pilot: Pilot[Any], key: str, pin: str = DEMO_PIN) -> None:
+        """A party signs at the screen on top: scans the badge, then types the PIN into the dialog it brings up."""
+        await self.scan(pilot, badge(key))
+        await self.pin_dialog(pilot)
+        await self.type(pilot, pin)
+
+    async def open_handover(self, pilot: Pilot[Any], giver: str, taker: str) -> HandoverScreen:
+        """From the counter: the handover screen (F5) with `giver` and `taker` signed, ready for carriers."""
+        app = pilot.app
+        await pilot.press("f5")
+        await self.until(pilot, lambda: isinstance(app.screen, HandoverScreen))
+        screen = app.screen
+        assert isinstance(screen, HandoverScreen)
+        await self.sign_with_pin(pilot, giver)
+        await self.until(pilot, lambda: screen.giver is not None and screen.giver.signed is not None)
+        await self.sign_with_pin(pilot, taker)
+        await self.until(pilot, lambda: screen.taker is not None and screen.taker.signed is not None)
+        return screen
 
     async def login(self, pilot: Pilot[Any], key: str = "clerk", pin: str = DEMO_PIN) -> None:
         await self.type(pilot, badge(key))

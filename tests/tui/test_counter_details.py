@@ -15,7 +15,6 @@ from tracker.services import circulation, incidents
 from tracker.store import Store
 from tui.app import make_app
 from tui.screens.alerts import AlertsScreen
-from tui.screens.handover import HandoverScreen
 from tui.screens.login import LoginScreen
 from tui.screens.register import NewCarrierScreen, RegisterScreen
 from tui.widgets.card import FeedbackCard, render_feedback
@@ -46,24 +45,13 @@ async def test_check_in_of_a_carrier_in_store_says_so(ui: Any) -> None:
     assert ui.carrier(home.code).location == home.location
 
 
-async def _sign(ui: Any, pilot: Any, who: str) -> None:
-    await ui.scan(pilot, badge(who))
-    await ui.pin_dialog(pilot)
-    await ui.type(pilot, "482916")
-
 
 async def test_handover_refuses_reader_to_reader_at_the_scan(ui: Any) -> None:
     lent = ui.carriers(lambda v: v.status == "on_loan" and v.holder == badge("reader_core"))[0]
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
-        await pilot.press("f5")
-        await ui.until(pilot, lambda: isinstance(app.screen, HandoverScreen))
-        screen = app.screen
-        await _sign(ui, pilot, "reader_core")
-        await ui.until(pilot, lambda: screen.giver is not None and screen.giver.signed is not None)
-        await _sign(ui, pilot, "reader_important")
-        await ui.until(pilot, lambda: screen.taker is not None and screen.taker.signed is not None)
+        screen = await ui.open_handover(pilot, "reader_core", "reader_important")
         await ui.scan(pilot, lent.code)
         await ui.until(pilot, lambda: "R-56" in card_text(app))
         assert screen.carriers == [] and "Added" not in card_text(app)
@@ -75,13 +63,7 @@ async def test_handover_list_shows_the_new_holder(ui: Any) -> None:
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
-        await pilot.press("f5")
-        await ui.until(pilot, lambda: isinstance(app.screen, HandoverScreen))
-        screen = app.screen
-        await _sign(ui, pilot, "reader_core")
-        await ui.until(pilot, lambda: screen.giver is not None and screen.giver.signed is not None)
-        await _sign(ui, pilot, "courier")
-        await ui.until(pilot, lambda: screen.taker is not None and screen.taker.signed is not None)
+        screen = await ui.open_handover(pilot, "reader_core", "courier")
         await ui.scan(pilot, lent.code)
         await ui.until(pilot, lambda: len(screen.carriers) == 1)
         await pilot.press("ctrl+s")
@@ -238,7 +220,7 @@ async def test_carry_out_asks_for_the_signature_first_and_keeps_typed_bursts(ui:
         assert type(app.screen).__name__ == "CounterScreen"  # no form to fill in for nothing
         assert "signs first" in card_text(app)
         await pilot.press("f2")
-        await _sign(ui, pilot, "reader_general")
+        await ui.sign_with_pin(pilot, "reader_general")
         await ui.until(pilot, lambda: app.counter.state.party is not None and app.counter.state.party.signed)
         await pilot.press("f4")
         await ui.scan(pilot, target.code)

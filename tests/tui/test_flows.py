@@ -14,7 +14,6 @@ from tracker.demo import badge, place
 from tracker.schema import Event, Refusal
 from tracker.services import circulation, registry
 from tui.screens.alerts import AlertsScreen
-from tui.screens.handover import HandoverScreen
 from tui.screens.login import LoginScreen
 from tui.screens.register import CarrierScreen, RegisterScreen
 from tui.widgets.card import FeedbackCard
@@ -147,17 +146,7 @@ async def test_handover_with_both_parties_and_receipt(ui: Any) -> None:
     app = ui.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await ui.login(pilot)
-        await pilot.press("f5")
-        await ui.until(pilot, lambda: isinstance(app.screen, HandoverScreen))
-        screen = app.screen
-        await ui.scan(pilot, badge("reader_core"))
-        await ui.pin_dialog(pilot)
-        await ui.type(pilot, "482916")
-        await ui.until(pilot, lambda: screen.giver is not None and screen.giver.signed is not None)
-        await ui.scan(pilot, badge("courier"))
-        await ui.pin_dialog(pilot)
-        await ui.type(pilot, "482916")
-        await ui.until(pilot, lambda: screen.taker is not None and screen.taker.signed is not None)
+        screen = await ui.open_handover(pilot, "reader_core", "courier")
         await ui.scan(pilot, lent.code)
         await ui.until(pilot, lambda: len(screen.carriers) == 1)
         await pilot.press("ctrl+s")
