@@ -14,9 +14,9 @@ small. Everything off the hot path stays on the ORM.
 
 On PostgreSQL each statement is a round trip to the server, and at the counter those waits, not the SQL, are most of
 an operation's time. `prefetch` sends an operation's reads as one script and `batch` holds its writes to send them,
-with the COMMIT, as another: a check-out is then four round trips — the pool's liveness ping, BEGIN, the reads, the
-writes — as many as a bare one-row INSERT and COMMIT (issue 22). On SQLite (in-process, no round trips) they do
-nothing.
+with the COMMIT, as another, and the transaction's BEGIN rides at the head of the first: a check-out is then three
+round trips — the pool's liveness ping, the reads, the writes — against four for a bare one-row INSERT and COMMIT
+(issue 22). On SQLite (in-process, no round trips) they do nothing.
 """
 
 from __future__ import annotations
@@ -194,13 +194,12 @@ def _template(statements: Sequence[tuple[Prepared, _Compiled, Any]], commit: boo
 
 def _client_cursor(session: Session, d: Driver) -> Any:
     """A client-binding cursor on the transaction's connection (psycopg's `ClientCursor`), made once per
-    transaction."""
-    held: dict[int, Any] = session.info.setdefault(_CLIENT, {})
-    cursor = held.get(id(d.dbapi))
+    transaction (`forget` drops it with the transaction, as it drops the connection)."""
+    cursor = session.info.get(_CLIENT)
     if cursor is None:
         from psycopg import ClientCursor
 
-        cursor = held[id(d.dbapi)] = ClientCursor(d.dbapi)
+        cursor = session.info[_CLIENT] = ClientCursor(d.dbapi)
     return cursor
 
 
@@ -242,7 +241,6 @@ def batch(session: Session, commit: bool = False) -> Iterator[None]:
     held = session.info[_BATCH] = _Batch()
     try:
         yield
-        session.info.pop(_BATCH, None)
         held.flush(session, commit)
     finally:
         session.info.pop(_BATCH, None)
