@@ -37,6 +37,7 @@ from tracker.services.common import (
     Signed,
     actor_facts,
     carrier_facts,
+    carrier_id_by_code,
     get_carrier,
     get_person,
     person_facts,
@@ -270,10 +271,8 @@ def _approval_with_link(carrier: Any) -> Prepared:
 
 _APPROVAL = _approval_with_link(bindparam("cid"))
 # By the carrier's code, so the counter can fetch it with the carrier itself before knowing the carrier's id
-# (`APPROVAL_READ`, `prepared.prefetch`: one round trip less on every check-out with an approval).
-_carrier_by_code = table(Carrier).alias("by_code")
-_APPROVAL_BY_CODE = _approval_with_link(
-    select(_carrier_by_code.c.id).where(_carrier_by_code.c.code == bindparam("code")).scalar_subquery())
+# (`approval_reads`, `prepared.prefetch`: one round trip less on every check-out with an approval).
+_APPROVAL_BY_CODE = _approval_with_link(carrier_id_by_code())
 _SIGNERS = Prepared(
     select(_people.c.badge, _people.c.name, _people.c.unit, _people.c.clearance, _people.c.roles, _people.c.status)
     .select_from(_decisions.join(_people, _people.c.id == _decisions.c.person_id))

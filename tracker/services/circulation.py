@@ -40,6 +40,7 @@ from tracker.services.common import (
     actor_facts,
     badge_of,
     carrier_facts,
+    carrier_id_by_code,
     carrier_row,
     carrier_row_facts,
     close_open_loan,
@@ -74,14 +75,12 @@ _SET_CUSTODY = Prepared(
 _LOAN_COLUMNS = ("carrier_id", "borrower_id", "kind", "approval_id", "reading_place_id", "out_at", "due_at",
                  "open_carrier_id", "from_location_id")
 _INSERT_LOAN = Prepared(insert(_loans).values({c: bindparam(c) for c in _LOAN_COLUMNS}))
-_by_code = table(Carrier).alias("by_code")
 # The open loan of the carrier with this code: read with the carrier in check-in's one round trip of reads.
 _OPEN_LOAN = Prepared(
     select(_loans.c.id, _from_place.c.id.label("place_id"), _from_place.c.code, _from_place.c.name,
            _from_place.c.max_level, _from_place.c.reading_place)
     .select_from(_loans.outerjoin(_from_place, _from_place.c.id == _loans.c.from_location_id))
-    .where(_loans.c.open_carrier_id == select(_by_code.c.id).where(_by_code.c.code == bindparam("code"))
-           .scalar_subquery())
+    .where(_loans.c.open_carrier_id == carrier_id_by_code())
 )
 _CLOSE_LOAN = Prepared(update(_loans).where(_loans.c.id == bindparam("lid"))
                        .values(returned_at=bindparam("returned_at"), open_carrier_id=None))
@@ -100,7 +99,6 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         reads = [(_PERSON_ROW, {"badge": actor.badge}), (_PERSON_ROW, {"badge": badge_of(borrower).strip()}),
                  (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {}), (_PERSONAL, {"code": code.strip()})]
         prefetch(uow.session, *reads, *approval_reads(approval_id, code.strip()))
-        named = approval_id  # the approval fetched above; one the policy finds below is read by the carrier's id
         _op, person = signed_parties(uow, actor, Action.CHECK_OUT, badge_of(borrower))
         now = uow.now()
         c = carrier_row(uow, code)
@@ -110,7 +108,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
         if approval_id is None and facts.level in policy.loan_approval_levels:
             # A request granted at the approvals screen is used by the act it covers without retyping its number.
             approval_id = covering(uow, ApprovalPurpose.LOAN, c.id, person.badge, now)
-        approval = approval_facts(uow, approval_id, code.strip() if approval_id == named else c.id)
+        approval = approval_facts(uow, approval_id, code.strip())  # prefetched above when the clerk named it
         if due is None and facts.level is not None:
             due = policy.end_of_working_day(now, 0 if facts.level.rank == 4 else policy.loan_max_days)
         refuse(check_checkout(facts, person_facts(person), signed_by(borrower, person.badge), approval, due, now,

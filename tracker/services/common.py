@@ -359,6 +359,15 @@ _CARRIER_ROW = (
                  .outerjoin(_place, _place.c.id == _carriers.c.location_id))
     .where(_carriers.c.code == bindparam("code"))
 )
+_by_code = _carriers.alias("by_code")
+
+
+def carrier_id_by_code() -> Any:
+    """The id of the carrier whose code is bound as `code`, as a sub-select: a read keyed by a carrier's id can then
+    be sent with the carrier's own read (`prepared.prefetch`) before the id is known."""
+    return select(_by_code.c.id).where(_by_code.c.code == bindparam("code")).scalar_subquery()
+
+
 _CARRIER_ROW_UNLOCKED = Prepared(_CARRIER_ROW)
 _CARRIER_ROW_LOCKED = Prepared(_CARRIER_ROW.with_for_update(of=_carriers))
 _PERSON_ROW = Prepared(select(_people.c.id, _people.c.badge, _people.c.name, _people.c.unit, _people.c.clearance,
