@@ -150,6 +150,12 @@ _APPEND_SERVER = Prepared(text(
 _SERVER_COLUMNS = COLUMNS[1:-1]
 
 
+def _own_fields(d: EventDraft, when: str, terminal: str | None) -> tuple[Any, ...]:
+    """An event's own fields in the order of COLUMNS, between its sequence number and the previous hash."""
+    return (when, d.type.value, d.carrier, d.actor, d.from_holder, d.to_holder, d.from_location, d.to_location,
+            d.witness, d.approval_id, terminal, canonical_payload(d.payload))
+
+
 class Ledger:
     def __init__(self, session: Session, terminal: str | None) -> None:
         self.session = session
@@ -172,9 +178,7 @@ class Ledger:
         when, terminal = utc_iso(at), self.terminal
         drafts = list(drafts)
         if len(drafts) == 1 and driver(self.session).dialect.name == "postgresql":
-            d = drafts[0]
-            own = (when, d.type.value, d.carrier, d.actor, d.from_holder, d.to_holder, d.from_location,
-                   d.to_location, d.witness, d.approval_id, terminal, canonical_payload(d.payload))
+            own = _own_fields(drafts[0], when, terminal)
             params = dict(zip(_SERVER_COLUMNS, own, strict=True))
             params["fields"] = _FIELDS(list(own))[1:-1]
             return [Recorded(pending=_APPEND_SERVER.send(self.session, params))]
@@ -182,8 +186,7 @@ class Ledger:
         rows: list[tuple[Any, ...]] = []
         for d in drafts:
             seq += 1
-            fields = (seq, when, d.type.value, d.carrier, d.actor, d.from_holder, d.to_holder, d.from_location,
-                      d.to_location, d.witness, d.approval_id, terminal, canonical_payload(d.payload), prev)
+            fields = (seq, *_own_fields(d, when, terminal), prev)
             prev = event_hash(fields)
             rows.append((*fields, prev))
         if len(rows) == 1:
