@@ -101,3 +101,17 @@ def test_short_search_follows_renames_and_not_custody(store: Store, people: dict
         conn.execute(update(Carrier).where(Carrier.code == code).values(status="missing"))
     with store.uow(readonly=True) as uow:
         assert code in [v.code for v in queries.find(uow, "麒麟")]
+
+
+def test_a_deleted_carrier_leaves_no_grams(store: Store, people: dict[str, Signed]) -> None:
+    """A carrier's row deleted (a registration undone by hand, say) takes its grams with it: the grams table itself
+    holds nothing for it afterwards (the search joins carriers, so it alone could not tell)."""
+    code = registry.import_rows(store.uow(), people["clerk"], [registry.CarrierInput(
+        location=place("BJ", "R2C1S1"), classification="internal", period="10y", scope="法规处",
+        title="貔貅档案")])[0]
+    held = ("SELECT count(*) FROM carrier_grams WHERE grams @> ARRAY['貔']" if store.dialect == "postgresql"
+            else "SELECT count(*) FROM carrier_grams WHERE carrier_grams MATCH '\"貔\"'")
+    with store.engine.begin() as conn:
+        assert conn.execute(text(held)).scalar_one() == 1
+        conn.execute(text("DELETE FROM carriers WHERE code = :c"), {"c": code})
+        assert conn.execute(text(held)).scalar_one() == 0

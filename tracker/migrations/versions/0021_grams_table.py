@@ -49,11 +49,12 @@ TRIGGER_FUNCTION = """
 CREATE FUNCTION tracker_carrier_grams() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path FROM CURRENT AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' AND (TG_OP = 'DELETE' OR NEW.id <> OLD.id) THEN
-        DELETE FROM carrier_grams WHERE id = OLD.id;
-    END IF;
     IF TG_OP = 'DELETE' THEN
+        DELETE FROM carrier_grams WHERE id = OLD.id;
         RETURN OLD;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.id <> OLD.id THEN
+        DELETE FROM carrier_grams WHERE id = OLD.id;
     END IF;
     INSERT INTO carrier_grams (id, grams)
     VALUES (NEW.id, tracker_grams(NEW.code, NEW.title, coalesce(NEW.doc_number, '')))
