@@ -301,6 +301,16 @@ async def test_an_approver_reads_what_a_clearance_change_asks_before_signing(ui:
         assert "Note: new post" in detail and shown_whole(screen.query_one("#request-detail"))
 
 
+async def _send_request_for(ui: Any, pilot: Any, dialog: Any, who: str) -> None:
+    """In the request dialog: the person's badge scanned into "for whom", then through "until" and "note" to the
+    end; the counter has answered when this returns."""
+    await ui.scan(pilot, badge(who))
+    await ui.until(pilot, lambda: dialog.query_one("#grantee").value == badge(who))
+    await pilot.press("enter", "enter", "enter")
+    await ui.on_screen(pilot, "CounterScreen")
+    await ui.answered(pilot)
+
+
 async def test_a_loan_request_names_for_whom(ui: Any) -> None:
     carrier = secret_carrier(ui)
     app = ui.app()
@@ -315,11 +325,7 @@ async def test_a_loan_request_names_for_whom(ui: Any) -> None:
         await pilot.press("enter", "enter", "enter")  # through "until" and "note" to the end, for nobody
         await ui.until(pilot, lambda: "Name for whom" in str(dialog.query_one("#dialog-message").render()))
         assert app.screen is dialog and app.focused is dialog.query_one("#grantee")
-        await ui.scan(pilot, badge("reader_important"))
-        await ui.until(pilot, lambda: dialog.query_one("#grantee").value == badge("reader_important"))
-        await pilot.press("enter", "enter", "enter")
-        await ui.on_screen(pilot, "CounterScreen")
-        await ui.answered(pilot)
+        await _send_request_for(ui, pilot, dialog, "reader_important")
     assert _last_request(ui) == ("loan", "pending", badge("reader_important"))
 
 
@@ -338,9 +344,5 @@ async def test_the_clerk_chooses_the_purpose_of_a_request(ui: Any) -> None:
         assert "loan" in str(title.render())
         await pilot.press("f2")
         await ui.until(pilot, lambda: "carry out" in str(title.render()))
-        await ui.scan(pilot, badge("reader_important"))
-        await ui.until(pilot, lambda: dialog.query_one("#grantee").value == badge("reader_important"))
-        await pilot.press("enter", "enter", "enter")
-        await ui.on_screen(pilot, "CounterScreen")
-        await ui.answered(pilot)
+        await _send_request_for(ui, pilot, dialog, "reader_important")
     assert _last_request(ui) == ("carry_out", "pending", badge("reader_important"))
