@@ -58,7 +58,8 @@ def test_gate_and_cabinet_commands_and_a_watch_run(cli_demo: Path, tmp_path: Pat
     hook = tmp_path / "alarms.txt"
     pop.walk([carrier_code_to_epc(carrier)], rounds=8)
     try:
-        code, text = invoke("watch", "run", "--seconds", "4", "--pass-gap", "0.5", "--alarm-command",
+        # a pass gap well above a loaded machine's pauses between inventory rounds: one walk is one pass, one alarm
+        code, text = invoke("watch", "run", "--seconds", "6", "--pass-gap", "2", "--alarm-command",
                             f"sh -c 'echo \"$TRACKER_ALARM_WHAT $TRACKER_ALARM_RULE\" >> {hook}'", **OFFICER)
     finally:
         emulator.stop()
