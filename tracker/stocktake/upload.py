@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from drivers.reads import Read, ReadKind
 from drivers.rfid import upload as rfid_upload
@@ -179,9 +180,23 @@ def _parse_batch_file(raw: bytes, device: str | None, batch: str | None, name: s
     return Upload(parsed.format, reads, held)
 
 
+def _csv_rows(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, Any]]:
+    """The reader's rows; a line the csv module cannot read (a bare carriage return inside a field, say) refuses the
+    upload with its line number, as every other bad line does, instead of escaping as the module's own error."""
+    try:
+        yield from reader
+    except csv.Error as e:
+        raise _err(f"line {reader.line_num}: not readable as CSV ({e}).",
+                   f"第 {reader.line_num} 行：无法按 CSV 读取（{e}）。") from None
+
+
 def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[RawRead]:
     reader = csv.DictReader(io.StringIO(data))
-    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    try:
+        names = reader.fieldnames or []
+    except csv.Error as e:
+        raise _err(f"line 1: not readable as CSV ({e}).", f"第 1 行：无法按 CSV 读取（{e}）。") from None
+    fields = {f.strip().lower(): f for f in names}
     known = {"code", "time", "at", "device", "batch", "seq", "rssi", "antenna", "kind"}
     unknown = sorted(set(fields) - known)
     if unknown:
@@ -190,7 +205,7 @@ def _parse_csv(data: str, device: str | None, batch: str | None) -> Iterator[Raw
     default_batch = batch or scanner_batch.content_batch_id(data)
     seen: set[tuple[str, str, int]] = set()
     n = 0
-    for raw in reader:
+    for raw in _csv_rows(reader):
         line = reader.line_num
         r = {k: (raw.get(v) or "").strip() for k, v in fields.items()}
         if not any(r.values()) and not any((v or "").strip() for v in raw.get(None) or []):  # type: ignore[call-overload]
