@@ -694,6 +694,17 @@ class UnitOfWork:
         self.store = store
         self.readonly = readonly
         self._committed = False
+        self._direct = False
+
+    def direct(self) -> UnitOfWork:
+        """This unit of work on a Core connection, for an operation that reads and writes through `tracker.prepared`
+        statements (the counter's check-out and check-in): `with uow.direct():` instead of `with uow:`. The ORM
+        session's own begin, commit and close (its transaction bookkeeping, its connection handling) cost about 0.12
+        ms of client CPU per operation on PostgreSQL — a tenth of a check-out (issue 22). `session` is then a
+        `_DirectSession`: the one transaction on the connection, with an ORM session joined to it made only if
+        something needs one (an ORM query, `add`)."""
+        self._direct = not self.readonly
+        return self
 
     def now(self) -> datetime:
         return self.store.clock()
@@ -712,9 +723,18 @@ class UnitOfWork:
         return self.store.dialect
 
     def __enter__(self) -> UnitOfWork:
-        factory = self.store._ro if self.readonly else self.store._rw
-        self.session = factory()
-        self.session.begin()
+        if self._direct:
+            try:
+                self.session = _DirectSession.begin(self.store.engine)
+            except DBAPIError as exc:  # the server is not there: the same fault as inside the block
+                fault = storage_fault(exc)
+                if fault is None:
+                    raise
+                raise fault from exc
+        else:
+            factory = self.store._ro if self.readonly else self.store._rw
+            self.session = factory()
+            self.session.begin()
         from tracker.ledger import Ledger
 
         self.ledger = Ledger(self.session, self.store.terminal)
@@ -769,3 +789,69 @@ class UnitOfWork:
             if fault is None:
                 raise
             raise fault from e
+
+
+class _DirectSession:
+    """A unit of work's transaction on a Core connection, standing in for its ORM session (`UnitOfWork.direct`).
+
+    It has what `tracker.prepared` uses — `info` (per transaction: it lives as long as this object), `flush`,
+    `connection` — and what the unit of work calls (`commit`, `rollback`, `close`, `invalidate`, `in_transaction`).
+    Anything else (`execute`, `get`, `add`, `scalars`, `get_bind`…) goes to an ORM session made at its first use
+    and joined to this same transaction (SQLAlchemy's "join a session into an external transaction"): it never
+    commits or rolls back the transaction itself, and its pending changes are flushed before every prebuilt
+    statement and before the commit, as the session's own autoflush would."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._tx = conn.begin()
+        self.info: dict[str, Any] = {}
+        self._orm: Session | None = None
+
+    @classmethod
+    def begin(cls, engine: Engine) -> Session:
+        """A new transaction, typed as the session it stands in for: every caller of `UnitOfWork.session` may use
+        it as one (what it lacks is delegated to a real one)."""
+        from typing import cast
+
+        conn = engine.connect()
+        try:
+            return cast("Session", cls(conn))
+        except BaseException:
+            conn.close()
+            raise
+
+    def connection(self) -> Connection:
+        return self._conn
+
+    def flush(self) -> None:
+        if self._orm is not None:
+            self._orm.flush()
+
+    def in_transaction(self) -> bool:
+        return self._tx.is_active
+
+    def commit(self) -> None:
+        self.flush()
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+
+    def invalidate(self) -> None:
+        self._conn.invalidate()
+
+    def close(self) -> None:
+        self.info.clear()
+        try:
+            if self._orm is not None:
+                self._orm.close()
+        finally:
+            self._conn.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._orm is None:
+            from sqlalchemy.orm import Session
+
+            self._orm = Session(bind=self._conn, expire_on_commit=False)
+        return getattr(self._orm, name)

@@ -94,7 +94,7 @@ def check_out(uow: UnitOfWork, actor: Signed, code: str, borrower: Signed | str,
     `common.carrier_row`) and writes with two or three statements plus the ledger's — on PostgreSQL sent as one
     batch (`prepared.batch`), so the writes, the ledger event and the commit cost one round trip, not seven.
     """
-    with uow:
+    with uow.direct():
         # PostgreSQL: what the checks below read, fetched in one round trip instead of seven (SQLite: nothing)
         reads = [(_PERSON_ROW, {"badge": actor.badge}), (_PERSON_ROW, {"badge": badge_of(borrower).strip()}),
                  (_CARRIER_ROW_LOCKED, {"code": code.strip()}), (_VERSION, {}), (_PERSONAL, {"code": code.strip()})]
@@ -146,7 +146,7 @@ def check_in(uow: UnitOfWork, actor: Signed, code: str, to_location: str | None 
     with the holder's own signature as `holder`. Left out, the operator (registry staff) took it back themselves —
     the stock-take closing a loan of a carrier found on the shelf — and is recorded as the returner.
     """
-    with uow:
+    with uow.direct():
         returner_badge = badge_of(returned_by).strip() if returned_by is not None else actor.badge
         # PostgreSQL: what the checks below read, in one round trip (SQLite: nothing)
         by_code = {"code": code.strip()}
