@@ -14,9 +14,12 @@ small. Everything off the hot path stays on the ORM.
 
 On PostgreSQL each statement is a round trip to the server, and at the counter those waits, not the SQL, are most of
 an operation's time. `prefetch` sends an operation's reads as one script and `batch` holds its writes to send them,
-with the COMMIT, as another, and the transaction's BEGIN rides at the head of the first: a check-out is then three
-round trips — the pool's liveness ping, the reads, the writes — against four for a bare one-row INSERT and COMMIT
-(issue 22). On SQLite (in-process, no round trips) they do nothing.
+with the COMMIT, as another, and the transaction's BEGIN rides at the head of the first. The counter's unit of work
+(`UnitOfWork.direct`) also lets that first script stand in for the pool's liveness ping: its connection is checked out
+unpinged, and if the script finds it dead the unit of work starts again on a checked one and sends it again (nothing
+of the transaction had reached a server). A check-out is then two round trips — the reads, the writes — against four
+for a bare one-row INSERT and COMMIT (the ping, BEGIN, INSERT, COMMIT) (issue 22). On SQLite (in-process, no round
+trips) they do nothing.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
     d = driver(session)
     cursor = _client_cursor(session, d)
     error: type[Exception] = d.dialect.loaded_dbapi.Error
+    first = _untouched(d.dbapi)  # nothing of this transaction has gone to the server yet
     ready = _READY.setdefault(d.dbapi, set())
     new = {id(c): c for _p, c, _a in statements if id(c) not in ready}
     sql = ""
@@ -136,8 +140,18 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
     except error as e:
         if getattr(e, "sqlstate", None) == "26000":  # deallocated behind our back: prepare again next time
             ready.clear()
+        renew = getattr(session, "renew", None)  # a unit of work checked out unpinged (`store._DirectSession`)
+        raised: Any = e  # the driver's Error (`error` is typed by its base)
+        if first and renew is not None and d.dialect.is_disconnect(raised, d.dbapi, None) and renew():
+            return _script(session, statements, commit)  # the same script, first again, on a live connection
         raise DBAPIError.instance(sql, None, e, error) from e
     return out
+
+
+def _untouched(dbapi: Any) -> bool:
+    from psycopg.pq import TransactionStatus
+
+    return bool(dbapi.pgconn.transaction_status == TransactionStatus.IDLE)
 
 
 def _inline_begin(dbapi: Any) -> str | None:

@@ -24,6 +24,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError
 
 from tracker.domain import DomainError
 
@@ -442,15 +443,48 @@ def make_engine(url: str) -> Engine:
         return engine
     if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
-    engine = create_engine(u, pool_pre_ping=True)
+    engine = create_engine(u)
+    dialect = engine.dialect
 
     @event.listens_for(engine, "connect")
-    def _pg_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _pg_connect(dbapi_conn: Any, record: Any) -> None:
         # The counter's statements are prepared by `tracker.prepared` itself; psycopg's automatic preparing would
         # make its every rollback deallocate all of the connection's prepared statements, theirs included.
         dbapi_conn.prepare_threshold = None
+        record.info[_NEW] = True
+
+    @event.listens_for(engine, "checkout")
+    def _pg_alive(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        """SQLAlchemy's `pool_pre_ping`, through the pool's public checkout event, so that a unit of work whose first
+        message can stand in for the ping may skip it (`unchecked_checkout`). A pooled connection is asked an
+        empty query before use, unless it was just opened: one the server dropped (a restart, a failover) is
+        thrown away with every connection pooled before it, and the pool connects again (the counter reconnects
+        by itself, to the standby once promoted)."""
+        if record.info.pop(_NEW, False) or _UNCHECKED.get():
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as e:
+            if dialect.is_disconnect(e, dbapi_conn, None):
+                raise InvalidatePoolError() from e
+            raise
 
     return engine
+
+
+_NEW = "tracker_new_connection"  # connection-record flag: opened, not yet checked out
+_UNCHECKED: ContextVar[bool] = ContextVar("tracker_unchecked_checkout", default=False)
+
+
+@contextmanager
+def unchecked_checkout() -> Iterator[None]:
+    """Connections checked out in this block are not pinged: for a unit of work that finds out itself whether its
+    connection is alive, from its first message, and starts again on a fresh one if not (`_DirectSession.renew`)."""
+    token = _UNCHECKED.set(True)
+    try:
+        yield
+    finally:
+        _UNCHECKED.reset(token)
 
 
 def alembic_config() -> Config:
@@ -801,11 +835,18 @@ class _DirectSession:
     commits or rolls back the transaction itself, and its pending changes are flushed before every prebuilt
     statement and before the commit, as the session's own autoflush would."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._tx = conn.begin()
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        with unchecked_checkout():
+            self._conn = engine.connect()
+        try:
+            self._tx = self._conn.begin()
+        except BaseException:
+            self._conn.close()
+            raise
         self.info: dict[str, Any] = {}
         self._orm: Session | None = None
+        self._renewed = False
 
     @classmethod
     def begin(cls, engine: Engine) -> Session:
@@ -813,12 +854,23 @@ class _DirectSession:
         it as one (what it lacks is delegated to a real one)."""
         from typing import cast
 
-        conn = engine.connect()
-        try:
-            return cast("Session", cls(conn))
-        except BaseException:
-            conn.close()
-            raise
+        return cast("Session", cls(engine))
+
+    def renew(self) -> bool:
+        """The transaction's first message found its connection dead (PostgreSQL: the connection is checked out
+        unpinged, and that message stands in for the pool's ping, one round trip less per operation — issue 22).
+        Nothing of the transaction reached a server, so it starts again on a connection the pool checks as it
+        checks every other: the dead one is dropped, and so is every connection pooled before it as soon as its
+        own ping fails. Once per unit of work; False when already renewed (the fault is then the operation's)."""
+        if self._renewed or self._orm is not None:
+            return False
+        self._renewed = True
+        self.info.clear()
+        self._conn.invalidate()
+        self._conn.close()
+        self._conn = self._engine.connect()
+        self._tx = self._conn.begin()
+        return True
 
     def connection(self) -> Connection:
         return self._conn

@@ -5,13 +5,16 @@ databases — and a refusal still leaves only its audit row."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
+from tests_support import approve
 
+from tracker import queries
 from tracker.demo import place
 from tracker.domain import DomainError, EventType
 from tracker.ledger import EventDraft, verify
 from tracker.schema import Event, Location, Refusal
-from tracker.services import registry
+from tracker.services import circulation, registry
 from tracker.services.common import Refused, Signed
 from tracker.store import Store
 
@@ -71,3 +74,43 @@ def test_an_orm_change_made_after_the_last_prebuilt_statement_is_committed(store
         uow.session.add(Location(code=SAFE, name="后加", kind="cabinet", max_level="secret"))
         uow.commit()
     assert _count(store, select(func.count()).where(Location.code == SAFE)) == 1
+
+
+def _drop_every_connection(store: Store) -> int:
+    """What a server restart or an administrator does to the counter's pooled connections: the server ends them."""
+    admin = create_engine(store.engine.url, poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            ended = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    finally:
+        admin.dispose()
+    return int(ended)
+
+
+def test_a_connection_the_server_dropped_costs_the_counter_nothing(store: Store, people: dict[str, Signed]) -> None:
+    """The check-out's first script stands in for the pool's ping (one round trip less): when it finds its pooled
+    connection dead, the operation starts again on a live one and succeeds, as the ping would have let it; other
+    units of work keep the ping. Fails if the direct unit of work neither pings nor starts again."""
+    if store.dialect != "postgresql":
+        pytest.skip("pooled connections a server can drop are PostgreSQL's")
+    codes = registry.import_rows(store.uow(), people["clerk"], [registry.CarrierInput(
+        location=place("BJ", "R2C1S1"), classification="secret", period="10y", scope="法规处", copy_number=1,
+        copy_total=1, title=f"断线 {i}") for i in range(3)])
+    reader = people["reader_important"]
+    grant = approve(store, people["approver"], "loan", *codes, grantee=reader.badge)
+    circulation.check_out(store.uow(), people["clerk"], codes[0], reader, approval_id=grant)  # pooled, prepared
+    circulation.check_in(store.uow(), people["clerk"], codes[0])
+    events = _count(store, select(func.count()).select_from(Event))
+    assert _drop_every_connection(store) >= 1
+    receipt = circulation.check_out(store.uow(), people["clerk"], codes[1], reader, approval_id=grant)
+    assert receipt.holder == reader.badge
+    assert _drop_every_connection(store) >= 1
+    circulation.check_in(store.uow(), people["clerk"], codes[1])
+    assert _drop_every_connection(store) >= 1
+    with store.uow(readonly=True) as uow:  # a unit of work on the ORM session: its connection is pinged
+        assert queries.carrier(uow, codes[1]) is not None
+    assert _count(store, select(func.count()).select_from(Event)) == events + 2
+    with store.engine.connect() as conn:
+        report = verify(conn)
+    assert report.ok, report.message()
