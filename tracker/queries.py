@@ -95,7 +95,7 @@ _SCAN_ALL = sql_text("SELECT id FROM carriers WHERE title LIKE :pattern ESCAPE '
 _READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHERE id > :after ORDER BY id "
                     "LIMIT :scan) AS w")
 BUCKET_BITS = 16  # migration 0020's index holds `id >> 16`: buckets of 65,536 ids
-_HAS_BUCKETS_PG = sql_text("SELECT to_regclass('ix_carriers_search') IS NOT NULL")
+_HAS_BUCKETS_PG = sql_text("SELECT to_regclass('ix_carrier_texts') IS NOT NULL")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class _Reads:
 
 def _trigram_reads(condition: str, value: str) -> _Reads:
     """The reads of a rank of three characters and more: `condition` on the columns of `value` (constant SQL)."""
-    where = f"FROM carriers WHERE {condition} AND id > :after"
+    where = f"FROM carrier_grams WHERE {condition} AND id > :after"  # the texts' copy and its index (0022)
     return _Reads(
         window=sql_text(f"SELECT id FROM (SELECT id, {value} AS v FROM carriers WHERE id > :after ORDER BY id "  # noqa: S608
                         "LIMIT :scan) AS w WHERE v ILIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n"),

@@ -84,7 +84,8 @@ SEARCH_TABLES = frozenset({f"{table}{part}" for table in ("carrier_search", "car
                           | {"search_positions"})
 SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm",
                             "ix_carriers_code_c", "ix_carriers_doc_number_c", "ix_carriers_grams",
-                            "ix_carriers_search", "ix_carrier_grams"})
+                            "ix_carriers_search", "ix_carrier_grams", "ix_carrier_texts", "ix_carrier_texts_code",
+                            "ix_carrier_texts_doc_number", "ix_carrier_texts_title"})
 
 
 def modelled(name: str | None, type_: str, _parents: Any) -> bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from sqlalchemy import text, update
+from tests_support import approve
 
 from tracker import queries
 from tracker.demo import place
 from tracker.schema import Carrier
-from tracker.services import registry
+from tracker.services import circulation, registry
 from tracker.services.common import Signed
 from tracker.store import Store
 
@@ -115,3 +117,26 @@ def test_a_deleted_carrier_leaves_no_grams(store: Store, people: dict[str, Signe
         assert conn.execute(text(held)).scalar_one() == 1
         conn.execute(text("DELETE FROM carriers WHERE code = :c"), {"c": code})
         assert conn.execute(text(held)).scalar_one() == 0
+
+
+def test_a_check_out_and_check_in_leave_the_searched_texts_alone(store: Store, people: dict[str, Signed]) -> None:
+    """PostgreSQL writes an entry into every index of a row it updates unless no indexed column changed, and custody
+    columns are indexed: the trigram index therefore lives on `carrier_grams` (migration 0022), whose row a custody
+    change must not touch — only a new title does. SQLite's FTS5 tables are kept the same way by their triggers."""
+    if store.dialect != "postgresql":
+        pytest.skip("row versions (xmin) are PostgreSQL's")
+    with store.engine.connect() as conn:  # no index of carriers is a GIN index a custody update would feed
+        assert conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'carriers' "
+                                 "AND indexdef LIKE '%USING gin%'")).all() == []
+    code = register(store, people["clerk"], "不动的标题")
+    version = text("SELECT g.xmin::text FROM carrier_grams g JOIN carriers c ON c.id = g.id WHERE c.code = :c")
+    with store.engine.connect() as conn:
+        before = conn.execute(version, {"c": code}).scalar_one()
+    grant = approve(store, people["approver"], "loan", code, grantee=people["reader_important"].badge)
+    circulation.check_out(store.uow(), people["clerk"], code, people["reader_important"], approval_id=grant)
+    circulation.check_in(store.uow(), people["clerk"], code)
+    with store.engine.begin() as conn:
+        assert conn.execute(version, {"c": code}).scalar_one() == before
+        conn.execute(update(Carrier).where(Carrier.code == code).values(title="改过的标题"))
+        assert conn.execute(version, {"c": code}).scalar_one() != before
+    assert find(store, "改过的标") == [code]
