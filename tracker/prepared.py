@@ -142,7 +142,10 @@ def _script(session: Session, statements: Sequence[tuple[Prepared, _Compiled, An
             ready.clear()
         renew = getattr(session, "renew", None)  # a unit of work checked out unpinged (`store._DirectSession`)
         raised: Any = e  # the driver's Error (`error` is typed by its base)
-        if first and renew is not None and d.dialect.is_disconnect(raised, d.dbapi, None) and renew():
+        # Only a script without the COMMIT: one whose COMMIT may have reached the server before the connection
+        # broke might have been saved, and must not be sent twice (the fault is then the operation's, as before).
+        if (first and not commit and renew is not None and d.dialect.is_disconnect(raised, d.dbapi, None)
+                and renew()):
             return _script(session, statements, commit)  # the same script, first again, on a live connection
         raise DBAPIError.instance(sql, None, e, error) from e
     return out

@@ -13,10 +13,11 @@ from tracker import queries
 from tracker.demo import place
 from tracker.domain import DomainError, EventType
 from tracker.ledger import EventDraft, verify
+from tracker.prepared import batch
 from tracker.schema import Event, Location, Refusal
 from tracker.services import circulation, registry
 from tracker.services.common import Refused, Signed
-from tracker.store import Store
+from tracker.store import RegisterUnavailable, Store
 
 SAFE = place("BJ", "DIRECT1")
 
@@ -114,3 +115,23 @@ def test_a_connection_the_server_dropped_costs_the_counter_nothing(store: Store,
     with store.engine.connect() as conn:
         report = verify(conn)
     assert report.ok, report.message()
+
+
+def test_a_first_script_that_commits_is_never_sent_twice(store: Store, people: dict[str, Signed]) -> None:
+    """A script carrying the COMMIT may have been saved before its connection broke: it is not sent again on a new
+    connection (that could record the act twice); the operation fails as unconfirmed and the next one works."""
+    if store.dialect != "postgresql":
+        pytest.skip("pooled connections a server can drop are PostgreSQL's")
+    registry.add_location(store.uow().direct(), people["admin"], SAFE, "直连柜", "cabinet", "secret")  # pooled
+    events = _count(store, select(func.count()).select_from(Event))
+    assert _drop_every_connection(store) >= 1
+    uow = store.uow().direct()
+    with pytest.raises(RegisterUnavailable), uow:
+        with batch(uow.session, commit=True):  # the transaction's first message is its writes and COMMIT
+            uow.ledger.append(EventDraft(EventType.LOCATION_ADDED, actor=people["admin"].badge, to_location=SAFE),
+                              uow.now())
+        uow.commit()
+    assert _count(store, select(func.count()).select_from(Event)) == events
+    registry.add_location(store.uow().direct(), people["admin"], place("BJ", "DIRECT2"), "直连柜二", "cabinet",
+                          "secret")
+    assert _count(store, select(func.count()).select_from(Event)) == events + 1
