@@ -144,11 +144,16 @@ _DOC_PG = _trigram_reads(f"doc_number {_LIKE}", "coalesce(doc_number, '')")
 # any statement of the search. The code column is looked up from the hyphen on (`:narrow`: '-33333' has no site
 # trigram, 0.8 ms) and the whole text rechecked on an expression the index does not hold (`code || ''`), so the
 # match is still the code holding the whole text anywhere ('J-500' or 'BJ-500' in 'XBJ-5001'); titles and document
-# numbers keep the whole text, whose site trigrams are rare there. Such a text is also rare in the first carriers, so
-# its ranks skip `_window_pg`'s window (`code_shaped`).
+# numbers keep the whole text, whose site trigrams are rare there. Such a text is seldom common: `_SHAPED_PG` reads
+# at most :cap of its matches in title, code or document number, in no order, each with whether its document number
+# holds it — fewer than :cap is every match, and answers the document rank and the rest from one GIN scan; more, and
+# both ranks are read as for any text but without the window of the first carriers, which seldom hold such a text.
 CODE_SHAPED = re.compile(r"[A-Za-z]{2,4}(-[0-9A-Za-z]{3}.*)", re.DOTALL)
+_REST_CODE = f"(title {_LIKE} OR (code ILIKE :narrow ESCAPE '\\' AND (code || '') {_LIKE}) OR doc_number {_LIKE})"
+_SHAPED_PG = sql_text(f"SELECT id, coalesce(doc_number {_LIKE}, false) FROM carriers WHERE {_REST_CODE} "  # noqa: S608
+                      "LIMIT :cap")
 _REST_CODE_PG = _trigram_reads(
-    f"(title {_LIKE} OR (code ILIKE :narrow ESCAPE '\\' AND (code || '') {_LIKE}) OR doc_number {_LIKE})",
+    _REST_CODE,
     "title || chr(31) || code || chr(31) || coalesce(doc_number, '')")
 # One or two characters: the window as for the rest, then the GIN index of unigrams and bigrams (migrations 0019, 0021:
 # their own table, which a custody update does not touch).
@@ -227,8 +232,9 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     ids where the text is common after the first carriers (`_first_in_buckets`): GIN can give every match only, in no
     order, and a text absent from the first carriers but common later ('Final Plan') had every match read. A text
     shaped as a code ('BJ-33333', 'bj-10000005': `CODE_SHAPED`) goes to that index at once, its code column looked
-    up from the hyphen on: the first carriers seldom hold it, and its site's trigrams are in nearly every code (at a
-    million carriers the three code texts of the search benchmark took 13-15 ms, now 5-8 ms).
+    up from the hyphen on, and its few matches answer the document rank and the rest from one read: the first
+    carriers seldom hold such a text, and its site's trigrams are in nearly every code (at a million carriers the
+    three code texts of the search benchmark took 13-15 ms).
     """
     t = "".join(ch for ch in text.strip() if ch >= " ")  # no control character (the index pads values with them)
     if not t or limit <= 0:
@@ -242,6 +248,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         params["narrow"] = _like(shaped.group(1))
     found: dict[int, int] = {}  # carrier id: its rank, in rank order
     counted: dict[tuple[int, int], tuple[int, int]] = {}  # windows of PostgreSQL's first carriers (`_window_pg`)
+    every: list[tuple[int, bool]] | None = None  # a code-shaped text's every match on PostgreSQL, when few
 
     def ids(q: Any, **more: Any) -> list[int]:
         # each rank asks for enough rows to fill the page after dropping those already ranked higher
@@ -260,12 +267,24 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         elif sqlite:
             take(ids(_FTS_DOC, match=_quoted(t)))
         else:
-            take(_window_pg(conn, params, limit + len(found), _DOC_PG, counted, first=not shaped))
+            if shaped:
+                cap = 2 * (limit + len(found))
+                every = [(i, doc) for i, doc in conn.execute(_SHAPED_PG, {**params, "cap": cap})]
+                if len(every) >= cap:
+                    every = None  # not every match: read as for any text
+            if every is not None:
+                take(sorted(i for i, doc in every if doc)[:limit + len(found)])
+            else:
+                take(_window_pg(conn, params, limit + len(found), _DOC_PG, counted, first=not shaped))
     if len(found) < limit:
         if len(t) >= TRIGRAM:
-            rest = (ids(_FTS, match=_quoted(t)) if sqlite
-                    else _window_pg(conn, params, limit + len(found), _REST_CODE_PG if shaped else _REST_PG,
-                                    counted, first=not shaped))
+            if sqlite:
+                rest = ids(_FTS, match=_quoted(t))
+            elif every is not None:
+                rest = sorted(i for i, _doc in every)[:limit + len(found)]
+            else:
+                rest = _window_pg(conn, params, limit + len(found), _REST_CODE_PG if shaped else _REST_PG, counted,
+                                  first=not shaped)
         elif any(unicodedata.category(ch) == "Cc" for ch in t):  # no token holds it (DEL, C1): read the carriers
             rest = ids(_SCAN_ALL if sqlite else _REST_LIKE)
         elif sqlite:
