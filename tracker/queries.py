@@ -155,6 +155,15 @@ _SHAPED_PG = sql_text(f"SELECT id, coalesce(doc_number {_LIKE}, false) FROM carr
 _REST_CODE_PG = _trigram_reads(
     _REST_CODE,
     "title || chr(31) || code || chr(31) || coalesce(doc_number, '')")
+# The first window of both ranks of a text of three characters and more (`_window_pg`), read once: among the first
+# :scan carriers, the first :most whose document number holds the text and the first :most whose title, code or
+# document number does, and how many carriers were read up to which id (`_READ_PG`). One pass over the first carriers
+# instead of three (two windows and their count): about 1.5 ms less per text at a million carriers.
+_HEAD_PG = sql_text(
+    "SELECT (array_agg(id ORDER BY id) FILTER (WHERE d))[1:CAST(:most AS integer)], "  # noqa: S608
+    "(array_agg(id ORDER BY id) FILTER (WHERE d OR r))[1:CAST(:most AS integer)], count(*), max(id) "
+    f"FROM (SELECT id, coalesce(doc_number, '') {_LIKE} AS d, (title || chr(31) || code) {_LIKE} AS r "
+    "FROM carriers WHERE id > :after ORDER BY id LIMIT :scan) AS w")
 # One or two characters: the window as for the rest, then the GIN index of unigrams and bigrams (migrations 0019, 0021:
 # their own table, which a custody update does not touch).
 _GRAMS_PG = _Reads(window=_REST_PG.window, index=sql_text(
@@ -249,6 +258,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
     found: dict[int, int] = {}  # carrier id: its rank, in rank order
     counted: dict[tuple[int, int], tuple[int, int]] = {}  # windows of PostgreSQL's first carriers (`_window_pg`)
     every: list[tuple[int, bool]] | None = None  # a code-shaped text's every match on PostgreSQL, when few
+    head: tuple[list[int], list[int]] | None = None  # the first window of the document rank and the rest (`_HEAD_PG`)
 
     def ids(q: Any, **more: Any) -> list[int]:
         # each rank asks for enough rows to fill the page after dropping those already ranked higher
@@ -275,7 +285,10 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
             if every is not None:
                 take(sorted(i for i, doc in every if doc)[:limit + len(found)])
             else:
-                take(_window_pg(conn, params, limit + len(found), _DOC_PG, counted, first=not shaped))
+                if not shaped:
+                    head = _head_pg(conn, params, 4 * limit, counted)  # the rest asks for fewer than 4 pages
+                take(_window_pg(conn, params, limit + len(found), _DOC_PG, counted, first=not shaped,
+                                head=head[0] if head else None))
     if len(found) < limit:
         if len(t) >= TRIGRAM:
             if sqlite:
@@ -284,7 +297,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
                 rest = sorted(i for i, _doc in every)[:limit + len(found)]
             else:
                 rest = _window_pg(conn, params, limit + len(found), _REST_CODE_PG if shaped else _REST_PG, counted,
-                                  first=not shaped)
+                                  first=not shaped, head=head[1] if head else None)
         elif any(unicodedata.category(ch) == "Cc" for ch in t):  # no token holds it (DEL, C1): read the carriers
             rest = ids(_SCAN_ALL if sqlite else _REST_LIKE)
         elif sqlite:
@@ -301,15 +314,17 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
 
 
 def _window_pg(conn: Any, params: dict[str, str], n: int, reads: _Reads,
-               counted: dict[tuple[int, int], tuple[int, int]], first: bool = True) -> list[int]:
+               counted: dict[tuple[int, int], tuple[int, int]], first: bool = True,
+               head: list[int] | None = None) -> list[int]:
     """The first `n` carriers, in registration order, holding the text in the columns of `reads` (PostgreSQL): read
     for in the first carriers, then in as many more as the text's frequency there says the page needs (at most
     `MOST_SCAN`), then looked up through a GIN index after the carriers read — the grams' index for one or two
     characters, pg_trgm's for more (`_first_in_buckets`). A common text fills its page from the first carriers; the
     index alone would read every one of its matches (50–60 ms for a common title word at a million carriers).
     `counted` keeps what `_READ_PG` said of a window during this search: the document rank and the rest read the same
-    first carriers. Without `first` the window is skipped (a code-shaped text, which the first carriers seldom hold:
-    3-4 ms of reading them saved) and the index read from the first carrier on."""
+    first carriers. `head`, when given, is the first window's answer already read (`_HEAD_PG`, at least `n` ids when
+    there are so many). Without `first` the window is skipped (a code-shaped text, which the first carriers seldom
+    hold: 3-4 ms of reading them saved) and the index read from the first carrier on."""
     found: list[int] = []
     after, window = -(2**31), SHORT_SCAN
     if not first:  # straight to the index, from the first carrier's bucket (a text rare in the first carriers)
@@ -319,8 +334,12 @@ def _window_pg(conn: Any, params: dict[str, str], n: int, reads: _Reads,
         if not read:
             return []  # no carrier at all
         after = last - 1
-    for _ in range(2 if first else 0):
-        found += conn.execute(reads.window, {**params, "after": after, "scan": window, "n": n - len(found)}).scalars()
+    for step in range(2 if first else 0):
+        if step == 0 and head is not None:
+            found += head[:n]
+        else:
+            found += conn.execute(reads.window, {**params, "after": after, "scan": window,
+                                                 "n": n - len(found)}).scalars()
         if len(found) >= n:
             return found
         if (after, window) not in counted:
@@ -337,6 +356,16 @@ def _window_pg(conn: Any, params: dict[str, str], n: int, reads: _Reads,
     if reads.buckets is not None and _has_buckets(conn):
         return found + _first_in_buckets(conn, params, n - len(found), after, reads, near=bool(found))
     return found + list(conn.execute(reads.index, {**params, "after": after, "n": n - len(found)}).scalars())
+
+
+def _head_pg(conn: Any, params: dict[str, str], most: int,
+             counted: dict[tuple[int, int], tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """The first window of the document rank and of the rest (`_HEAD_PG`), its count kept in `counted`."""
+    after = -(2**31)
+    docs, rest, read, last = conn.execute(_HEAD_PG, {**params, "after": after, "scan": SHORT_SCAN,
+                                                     "most": most}).one()
+    counted[after, SHORT_SCAN] = (read, last)
+    return list(docs or []), list(rest or [])
 
 
 def _has_buckets(conn: Any) -> bool:
