@@ -150,11 +150,12 @@ _DOC_PG = _trigram_reads(f"doc_number {_LIKE}", "coalesce(doc_number, '')")
 # both ranks are read as for any text but without the window of the first carriers, which seldom hold such a text.
 CODE_SHAPED = re.compile(r"[A-Za-z]{2,4}(-[0-9A-Za-z]{3}.*)", re.DOTALL)
 _REST_CODE = f"(title {_LIKE} OR (code ILIKE :narrow ESCAPE '\\' AND (code || '') {_LIKE}) OR doc_number {_LIKE})"
-_SHAPED_PG = sql_text(f"SELECT id, coalesce(doc_number {_LIKE}, false) FROM carriers WHERE {_REST_CODE} "  # noqa: S608
-                      "LIMIT :cap")
 _REST_CODE_PG = _trigram_reads(
     _REST_CODE,
     "title || chr(31) || code || chr(31) || coalesce(doc_number, '')")
+# its probe, each match flagged, from wherever `_trigram_reads` reads the texts and their index (pass :after)
+_SHAPED_PG = sql_text(_REST_CODE_PG.probe.text.replace("SELECT id ", f"SELECT id, coalesce(doc_number {_LIKE}, false) ",
+                                                       1))
 # The first window of both ranks of a text of three characters and more (`_window_pg`), read once: among the first
 # :scan carriers, the first :most whose document number holds the text and the first :most whose title, code or
 # document number does, and how many carriers were read up to which id (`_READ_PG`). One pass over the first carriers
@@ -283,7 +284,7 @@ def find(uow: UnitOfWork, text: str, limit: int = 50) -> list[CarrierView]:
         else:
             if shaped:
                 cap = 2 * (limit + len(found))
-                every = [(i, doc) for i, doc in conn.execute(_SHAPED_PG, {**params, "cap": cap})]
+                every = [(i, doc) for i, doc in conn.execute(_SHAPED_PG, {**params, "cap": cap, "after": -(2**31)})]
                 if len(every) >= cap:
                     every = None  # not every match: read as for any text
             if every is not None:
