@@ -91,7 +91,7 @@ def test_code_shaped_and_other_texts_take_their_own_reads(
     # few matches: one read of the register answers the document rank and the rest (documents 'BJ-007%300010'…)
     assert find(store, "BJ-007%30001", 300) == [make_carrier_code("XBJ", i) for i in range(300_010, 300_020)]
     if store.dialect == "postgresql":
-        assert len([s for s in seen if "FROM carriers WHERE" in s and "ILIKE" in s]) == 1, seen
+        assert len([s for s in seen if "doc_number ILIKE" in s]) == 1, seen
     seen.clear()
     assert find(store, "Budget", 5) == [make_carrier_code("ABCD", i) for i in range(140_000, 140_005)]
     assert not any("(code || '')" in s for s in seen)  # other texts keep the whole text on every column
