@@ -159,7 +159,7 @@ _SHAPED_PG = sql_text(_REST_CODE_PG.probe.text.replace("SELECT id ", f"SELECT id
 # The first window of both ranks of a text of three characters and more (`_window_pg`), read once: among the first
 # :scan carriers, the first :most whose document number holds the text and the first :most whose title, code or
 # document number does, and how many carriers were read up to which id (`_READ_PG`). One pass over the first carriers
-# instead of three (two windows and their count): about 1.5 ms less per text at a million carriers.
+# instead of three (two windows and their count): 1-1.5 ms less per text at a million carriers.
 _HEAD_PG = sql_text(
     "SELECT (array_agg(id ORDER BY id) FILTER (WHERE d))[1:CAST(:most AS integer)], "  # noqa: S608
     "(array_agg(id ORDER BY id) FILTER (WHERE d OR r))[1:CAST(:most AS integer)], count(*), max(id) "
