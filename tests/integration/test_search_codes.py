@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
+from tests_support import insert_carriers
 
 from labels.codes import make_carrier_code
 from tests.integration.test_search_brute import find, reference
 from tracker import queries
-from tracker.schema import Carrier
 from tracker.services.common import Signed
 from tracker.store import Store
 
@@ -35,13 +35,7 @@ def fill(store: Store) -> list[str]:
     rows = [{"id": i, "code": make_carrier_code(site, i), "title": title.format(i=i),
              "doc": None if doc is None else doc.format(i=i)}
             for start, count, site, title, doc in SPANS for i in range(start, start + count)]
-    with store.engine.begin() as conn:
-        location = conn.execute(text("SELECT id FROM locations WHERE kind = 'shelf' ORDER BY id")).scalar()
-        now = store.clock()
-        conn.execute(Carrier.__table__.insert(), [
-            {"id": r["id"], "code": r["code"], "kind": "paper", "regime": "state", "classification": "internal",
-             "title": r["title"], "doc_number": r["doc"], "location_id": location, "status": "in_store",
-             "registered_at": now, "updated_at": now} for r in rows])
+    insert_carriers(store, rows)
     return [str(r["code"]) for r in rows]
 
 

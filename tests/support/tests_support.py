@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tracker.demo import DEMO_PIN, badge
 from tracker.schema import Carrier, Event
@@ -39,6 +39,19 @@ def approve(store: Store, approver: Signed, purpose: str, *codes: str, grantee: 
         grantee = badge("reader_important")
     return approvals.grant(store.uow(), approver, purpose, list(codes), store.clock() + timedelta(hours=hours),
                            grantee=grantee, copies=copies, requested_by=requested_by or badge("clerk"))
+
+
+def insert_carriers(store: Store, rows: list[dict[str, object]]) -> None:
+    """Carriers written straight into the table with the ids, codes, titles and document numbers given (`id`,
+    `code`, `title`, `doc`), all in store on the first shelf: registers shaped for a search test, where registering
+    hundreds of thousands of ids apart would take minutes. The search's triggers index them as any writer's rows."""
+    with store.engine.begin() as conn:
+        location = conn.execute(text("SELECT id FROM locations WHERE kind = 'shelf' ORDER BY id")).scalar()
+        now = store.clock()
+        conn.execute(Carrier.__table__.insert(), [
+            {"id": r["id"], "code": r["code"], "kind": "paper", "regime": "state", "classification": "internal",
+             "title": r["title"], "doc_number": r["doc"], "location_id": location, "status": "in_store",
+             "registered_at": now, "updated_at": now} for r in rows])
 
 
 def count_events(store: Store) -> int:

@@ -34,7 +34,8 @@ BUCKETED = ("ix_carriers_search", "ix_carrier_texts",
 PER_COLUMN = tuple((f"ix_carriers_{column}_trgm", f"ix_carrier_texts_{column}", f"({column} gin_trgm_ops)")
                    for column in ("code", "doc_number", "title"))
 
-TRIGGER_FUNCTION = """
+# 0021's trigger function with the texts' copy added to the row it writes (downgrade: as 0021 wrote it)
+_TRIGGER = """
 CREATE OR REPLACE FUNCTION tracker_carrier_grams() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path FROM CURRENT AS $$
 BEGIN
@@ -45,30 +46,15 @@ BEGIN
     IF TG_OP = 'UPDATE' AND NEW.id <> OLD.id THEN
         DELETE FROM carrier_grams WHERE id = OLD.id;
     END IF;
-    INSERT INTO carrier_grams (id, grams, code, title, doc_number)
-    VALUES (NEW.id, tracker_grams(NEW.code, NEW.title, coalesce(NEW.doc_number, '')), NEW.code, NEW.title,
-            NEW.doc_number)
-    ON CONFLICT (id) DO UPDATE SET grams = EXCLUDED.grams, code = EXCLUDED.code, title = EXCLUDED.title,
-                                   doc_number = EXCLUDED.doc_number;
+    INSERT INTO carrier_grams (id, grams{columns})
+    VALUES (NEW.id, tracker_grams(NEW.code, NEW.title, coalesce(NEW.doc_number, '')){values})
+    ON CONFLICT (id) DO UPDATE SET grams = EXCLUDED.grams{updates};
     RETURN NEW;
 END $$"""
-
-OLD_TRIGGER_FUNCTION = """
-CREATE OR REPLACE FUNCTION tracker_carrier_grams() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        DELETE FROM carrier_grams WHERE id = OLD.id;
-        RETURN OLD;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NEW.id <> OLD.id THEN
-        DELETE FROM carrier_grams WHERE id = OLD.id;
-    END IF;
-    INSERT INTO carrier_grams (id, grams)
-    VALUES (NEW.id, tracker_grams(NEW.code, NEW.title, coalesce(NEW.doc_number, '')))
-    ON CONFLICT (id) DO UPDATE SET grams = EXCLUDED.grams;
-    RETURN NEW;
-END $$"""
+TRIGGER_FUNCTION = _TRIGGER.format(
+    columns=", code, title, doc_number", values=", NEW.code, NEW.title, NEW.doc_number",
+    updates=", code = EXCLUDED.code, title = EXCLUDED.title, doc_number = EXCLUDED.doc_number")
+OLD_TRIGGER_FUNCTION = _TRIGGER.format(columns="", values="", updates="")
 
 
 def _has_index(name: str) -> bool:
