@@ -97,8 +97,9 @@ def build(store: Store, n: int) -> list[str]:
             conn.exec_driver_sql(sql, chunk)
     if store.dialect == "postgresql":  # the planner's statistics after a bulk load, as autovacuum would gather them
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            grams = conn.exec_driver_sql("SELECT to_regclass('carrier_grams') IS NOT NULL").scalar()
-            conn.exec_driver_sql("ANALYZE carriers, carrier_grams" if grams else "ANALYZE carriers")
+            side = [t for t in ("carrier_grams", "carrier_texts")  # migrations 0021, 0022
+                    if conn.exec_driver_sql(f"SELECT to_regclass('{t}') IS NOT NULL").scalar()]
+            conn.exec_driver_sql(f"ANALYZE {', '.join(['carriers', *side])}")
     return codes
 
 

@@ -120,7 +120,7 @@ class _Reads:
 
 def _trigram_reads(condition: str, value: str) -> _Reads:
     """The reads of a rank of three characters and more: `condition` on the columns of `value` (constant SQL)."""
-    where = f"FROM carrier_grams WHERE {condition} AND id > :after"  # the texts' copy and its index (0022)
+    where = f"FROM carrier_texts WHERE {condition} AND id > :after"  # the texts' copy and its index (0022)
     return _Reads(
         window=sql_text(f"SELECT id FROM (SELECT id, {value} AS v FROM carriers WHERE id > :after ORDER BY id "  # noqa: S608
                         "LIMIT :scan) AS w WHERE v ILIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n"),

@@ -79,7 +79,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 # Objects migrations 0011, 0019, 0020 and 0021 make for the register search outside these models (FTS5 tables and their
 # shadow tables on SQLite, GIN indexes and the grams table on PostgreSQL): Alembic's comparison of models and database
 # leaves them alone.
-SEARCH_TABLES = frozenset({f"{table}{part}" for table in ("carrier_search", "carrier_search_doc", "carrier_grams")
+SEARCH_TABLES = frozenset({f"{table}{part}" for table in ("carrier_search", "carrier_search_doc", "carrier_grams",
+                                                          "carrier_texts")
                            for part in ("", "_terms", "_data", "_idx", "_content", "_docsize", "_config")}
                           | {"search_positions"})
 SEARCH_INDEXES = frozenset({"ix_carriers_code_trgm", "ix_carriers_doc_number_trgm", "ix_carriers_title_trgm",

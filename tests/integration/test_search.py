@@ -117,19 +117,23 @@ def test_a_deleted_carrier_leaves_no_grams(store: Store, people: dict[str, Signe
         assert conn.execute(text(held)).scalar_one() == 1
         conn.execute(text("DELETE FROM carriers WHERE code = :c"), {"c": code})
         assert conn.execute(text(held)).scalar_one() == 0
+        if store.dialect == "postgresql":  # nor its texts' copy (migration 0022)
+            assert conn.execute(text("SELECT count(*) FROM carrier_texts WHERE title = '貔貅档案'")).scalar_one() == 0
 
 
 def test_a_check_out_and_check_in_leave_the_searched_texts_alone(store: Store, people: dict[str, Signed]) -> None:
     """PostgreSQL writes an entry into every index of a row it updates unless no indexed column changed, and custody
-    columns are indexed: the trigram index therefore lives on `carrier_grams` (migration 0022), whose row a custody
-    change must not touch — only a new title does. SQLite's FTS5 tables are kept the same way by their triggers."""
+    columns are indexed: the trigram index therefore lives on `carrier_texts` (migration 0022), whose row (and the
+    grams' row) a custody change must not touch — only a new title does. SQLite's FTS5 tables are kept the same
+    way by their triggers."""
     if store.dialect != "postgresql":
         pytest.skip("row versions (xmin) are PostgreSQL's")
     with store.engine.connect() as conn:  # no index of carriers is a GIN index a custody update would feed
         assert conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'carriers' "
                                  "AND indexdef LIKE '%USING gin%'")).all() == []
     code = register(store, people["clerk"], "不动的标题")
-    version = text("SELECT g.xmin::text FROM carrier_grams g JOIN carriers c ON c.id = g.id WHERE c.code = :c")
+    version = text("SELECT t.xmin::text || g.xmin::text FROM carrier_texts t JOIN carrier_grams g ON g.id = t.id "
+                   "JOIN carriers c ON c.id = t.id WHERE c.code = :c")
     with store.engine.connect() as conn:
         before = conn.execute(version, {"c": code}).scalar_one()
     grant = approve(store, people["approver"], "loan", code, grantee=people["reader_important"].badge)
