@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,17 @@ configure_hasher(1, 8)
 # Every register this run touches is judged on the suite's calendar, in this process and in every Python process
 # a test starts (the `tracker` command, racing terminals, importers), never on the machine's (support/suite_time.py).
 suite_time.install()
+
+
+@pytest.fixture(autouse=True)
+def _counter_language_back_to_english() -> Iterator[None]:
+    """The counter's language is one per process (`tui.i18n`): a test that opened the app in Chinese must not leave
+    the next test in the same worker reading Chinese (tests/tui/test_walk.py's Chinese walk left
+    tests/integration/test_unknown_tags.py failing whenever a worker ran the two in that order)."""
+    yield
+    i18n = sys.modules.get("tui.i18n")
+    if i18n is not None and i18n.language() != "en":
+        i18n.set_language("en")
 
 
 @pytest.fixture(scope="session")
