@@ -4,7 +4,8 @@
 2. `tracker carrier show CODE` on the demo register beside `python -c 'import sqlalchemy, typer, rich'` — target ≤ 2×.
 
 Each figure is the median wall time of 5 runs of a fresh process (after one unmeasured run that warms the disk
-cache and the bytecode). A script that calls the CLI once per carrier pays this for every call.
+cache and the bytecode), the baseline's runs taken in turns with the command's. A script that calls the CLI once
+per carrier pays this for every call.
 Run: `make bench` or `.venv/bin/python bench/bench_startup.py`.
 """
 
@@ -26,18 +27,26 @@ PYTHON = sys.executable
 TRACKER = [str(Path(PYTHON).parent / "tracker")]
 
 
-def wall(argv: list[str], env: dict[str, str]) -> float:
-    """Median seconds of RUNS fresh processes (one unmeasured warm-up first); a failed run stops the benchmark."""
-    times = []
-    for i in range(RUNS + 1):
-        t = time.perf_counter()
-        done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        took = time.perf_counter() - t
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
-        if i:
-            times.append(took)
-    return statistics.median(times)
+def _run(argv: list[str], env: dict[str, str]) -> float:
+    t = time.perf_counter()
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    took = time.perf_counter() - t
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return took
+
+
+def walls(baseline: list[str], command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Median seconds of RUNS fresh processes of the baseline and of the command, taken in turns (one unmeasured
+    warm-up of each first), so both see the same machine: measured one phase after the other, a disk still busy
+    with the previous benchmark's clean-up slowed whichever came first (2.25× in one `make bench`, 1.0–1.3× alone).
+    A failed run stops the benchmark."""
+    _run(baseline, env), _run(command, env)
+    base, ours = [], []
+    for _ in range(RUNS):
+        base.append(_run(baseline, env))
+        ours.append(_run(command, env))
+    return statistics.median(base), statistics.median(ours)
 
 
 def main() -> int:
@@ -48,14 +57,13 @@ def main() -> int:
         subprocess.run([*TRACKER, "demo", "--carriers", "20"], env=env, check=True, stdout=subprocess.DEVNULL)
         code = "BJ-000001S"  # the demo's first carrier
 
-        base_help = wall([PYTHON, "-c", "import typer, rich"], env)
-        help_ = wall([*TRACKER, "--help"], env)
+        base_help, help_ = walls([PYTHON, "-c", "import typer, rich"], [*TRACKER, "--help"], env)
         ratio = help_ / base_help
         print(f"tracker --help: median {help_ * 1000:6.0f} ms   import typer, rich: {base_help * 1000:6.0f} ms   "
               f"ratio {ratio:4.2f}x   target ≤ 5x → {targets.check('tracker --help', ratio <= 5)}")
 
-        base_show = wall([PYTHON, "-c", "import sqlalchemy, typer, rich"], env)
-        show = wall([*TRACKER, "carrier", "show", code], env)
+        base_show, show = walls([PYTHON, "-c", "import sqlalchemy, typer, rich"], [*TRACKER, "carrier", "show", code],
+                                env)
         ratio = show / base_show
         print(f"tracker carrier show: median {show * 1000:6.0f} ms   import sqlalchemy, typer, rich: "
               f"{base_show * 1000:6.0f} ms   ratio {ratio:4.2f}x   target ≤ 2x → "

@@ -481,6 +481,16 @@ def _bench_sqlite(tmp: Path, cache: Path | None) -> None:
     store.dispose()
 
 
+def reset_hwm() -> bool:
+    """Start this process's VmHWM afresh (Linux ≥ 4.0: writing 5 to /proc/self/clear_refs), so the PostgreSQL phase's
+    peak is its own and not the SQLite phase's before it in the same process. False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def hwm_mib() -> float:
     """This process's peak resident memory since it started (VmHWM), for the reconcile child: its ru_maxrss is no
     use, because Linux carries the parent's resident size at the fork over into the child's ru_maxrss."""
@@ -580,6 +590,7 @@ def bench_postgres(n: int) -> None:
                       clock=lambda: NOW)
         store.ensure_schema()
         print(f"== PostgreSQL, {n:,} carriers and {n:,} reads")
+        own_peak = reset_hwm()
         sig, shelf_ids, reads = prepare(store, n)
         sid = open_session(store, sig, shelf_ids)
         settle()
@@ -603,8 +614,11 @@ def bench_postgres(n: int) -> None:
               f"| ratio {took / base_s:.1f}")
         print(f"  findings: {counts}")
         print(f"  baseline (found/misplaced/missing only): {base_counts}")
-        met = targets.check("pg peak memory", peak_mib() <= 1024)
-        print(f"peak memory (this process, all of it): {peak_mib():,.0f} MiB (target <= 1024 MiB: {met})")
+        peak = hwm_mib() if own_peak else peak_mib()
+        met = targets.check("pg peak memory", peak <= 1024)
+        what = ("this process during the PostgreSQL phase: generating the reads, the ingest, the reconcile — VmHWM, "
+                "reset at the phase's start" if own_peak else "this process, all of it, the SQLite phase included")
+        print(f"peak memory ({what}): {peak:,.0f} MiB (target <= 1024 MiB: {met})")
         store.dispose()
     finally:
         subprocess.run([*as_user, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True,
