@@ -95,7 +95,7 @@ _SCAN_ALL = sql_text("SELECT id FROM carriers WHERE title LIKE :pattern ESCAPE '
                      "ESCAPE '\\' OR doc_number LIKE :pattern ESCAPE '\\' ORDER BY id LIMIT :n")
 _READ_PG = sql_text("SELECT count(*), max(id) FROM (SELECT id FROM carriers WHERE id > :after ORDER BY id "
                     "LIMIT :scan) AS w")
-BUCKET_BITS = 16  # migration 0020's index holds `id >> 16`: buckets of 65,536 ids
+BUCKET_BITS = 16  # migration 0020's index (on `carrier_texts` since 0022) holds `id >> 16`: buckets of 65,536 ids
 _HAS_BUCKETS_PG = sql_text("SELECT to_regclass('ix_carrier_texts') IS NOT NULL")
 
 
@@ -134,8 +134,8 @@ def _trigram_reads(condition: str, value: str) -> _Reads:
 
 _LIKE = "ILIKE :pattern ESCAPE '\\'"
 # The rest rank's title, code and document number (pg_trgm: migration 0020's index, or 0011's three).
-_REST_PG = _trigram_reads(f"(title {_LIKE} OR code {_LIKE} OR doc_number {_LIKE})",
-                          "title || chr(31) || code || chr(31) || coalesce(doc_number, '')")
+_REST_VALUE = "title || chr(31) || code || chr(31) || coalesce(doc_number, '')"  # the window's text of a carrier
+_REST_PG = _trigram_reads(f"(title {_LIKE} OR code {_LIKE} OR doc_number {_LIKE})", _REST_VALUE)
 # The document numbers holding a text of three characters and more (their rank comes first).
 _DOC_PG = _trigram_reads(f"doc_number {_LIKE}", "coalesce(doc_number, '')")
 # A text shaped as a carrier code or its beginning: site letters, a hyphen and at least three letters or digits. The
@@ -150,9 +150,7 @@ _DOC_PG = _trigram_reads(f"doc_number {_LIKE}", "coalesce(doc_number, '')")
 # both ranks are read as for any text but without the window of the first carriers, which seldom hold such a text.
 CODE_SHAPED = re.compile(r"[A-Za-z]{2,4}(-[0-9A-Za-z]{3}.*)", re.DOTALL)
 _REST_CODE = f"(title {_LIKE} OR (code ILIKE :narrow ESCAPE '\\' AND (code || '') {_LIKE}) OR doc_number {_LIKE})"
-_REST_CODE_PG = _trigram_reads(
-    _REST_CODE,
-    "title || chr(31) || code || chr(31) || coalesce(doc_number, '')")
+_REST_CODE_PG = _trigram_reads(_REST_CODE, _REST_VALUE)
 # its probe, each match flagged, from wherever `_trigram_reads` reads the texts and their index (pass :after)
 _SHAPED_PG = sql_text(_REST_CODE_PG.probe.text.replace("SELECT id ", f"SELECT id, coalesce(doc_number {_LIKE}, false) ",
                                                        1))
@@ -374,8 +372,9 @@ def _head_pg(conn: Any, params: dict[str, str], most: int,
 
 
 def _has_buckets(conn: Any) -> bool:
-    """Whether migration 0020's bucketed trigram index exists (not where the server lacks pg_trgm or btree_gin: each
-    bucket would then be a read of the whole table). Asked once per database connection."""
+    """Whether migration 0020's bucketed trigram index exists, on `carrier_texts` since 0022 (not where the server
+    lacks pg_trgm or btree_gin: each bucket would then be a read of the whole table). Asked once per database
+    connection."""
     known = conn.info.get("tracker_search_buckets")
     if known is None:
         known = conn.info["tracker_search_buckets"] = bool(conn.execute(_HAS_BUCKETS_PG).scalar())
