@@ -61,7 +61,7 @@ def test_an_authorised_pass_is_logged_with_its_direction_and_no_alarm(store: Sto
     a = approve(store, people["approver"], "loan", code, grantee=badge("reader_important"))
     circulation.check_out(store.uow(), people["clerk"], code, people["reader_important"], approval_id=a)
     pop = GatePopulation(seed=3)
-    watcher = GateWatcher(store, _gate(store, people["admin"]), pass_gap=0.5).start()
+    watcher = GateWatcher(store, _gate(store, people["admin"]), pass_gap=2.0).start()
     try:
         with reader(pop, watcher.sink, (1, 2)):
             pop.walk([epc], rounds=6, direction="out")
@@ -81,7 +81,7 @@ def test_an_unauthorised_pass_alarms_once_with_evidence_and_custody_unchanged(
     light = PtyPair()
     pop = GatePopulation(seed=4)
     watcher = GateWatcher(store, _gate(store, people["admin"]), Outputs([SerialLine(light.device)]),
-                          pass_gap=0.5).start()
+                          pass_gap=2.0).start()
     try:
         with reader(pop, watcher.sink, (1, 2)):
             walker = pop.walk([epc], rounds=8, direction="out")
@@ -110,7 +110,7 @@ def test_an_unauthorised_pass_alarms_once_with_evidence_and_custody_unchanged(
 def test_a_foreign_tag_is_logged_and_not_alarmed(store: Store, people: dict[str, Signed]) -> None:
     foreign = encode_gs1_96("sgtin-96", "4012345", 777, filter_value=1)
     pop = GatePopulation(seed=5)
-    watcher = GateWatcher(store, _gate(store, people["admin"]), pass_gap=0.5).start()
+    watcher = GateWatcher(store, _gate(store, people["admin"]), pass_gap=2.0).start()
     try:
         with reader(pop, watcher.sink, (1, 2)):
             pop.walk([foreign], rounds=6, direction="in")
@@ -133,7 +133,7 @@ def test_a_top_secret_loan_passes_only_towards_its_reading_place(
     a = approve(store, people["approver"], "loan", code, grantee=badge("reader_core"))
     circulation.check_out(store.uow(), people["clerk"], code, people["reader_core"], approval_id=a,
                           reading_place=place("BJ", reading_room))
-    watcher = GateWatcher(store, _gate(store, people["admin"], inside=place("BJ", "R1")), pass_gap=0.5)
+    watcher = GateWatcher(store, _gate(store, people["admin"], inside=place("BJ", "R1")), pass_gap=2.0)
     events = watcher.handle([Read(epc, ReadKind.EPC, antenna=1)], 0.0)
     assert [e.verdict for e in events] == ["alarm" if alarmed else "allowed"]
     assert bool(_incidents(store)) is alarmed
